@@ -1,0 +1,45 @@
+# neural_dag: PGXS build of one library from fdw/, hooks/, engine/, lmdb_store/.
+
+MODULE_big = neural_dag
+EXTENSION = neural_dag
+DATA = $(wildcard sql/neural_dag--*.sql)
+
+SRCS = $(sort $(wildcard hooks/*.c fdw/*.c lmdb_store/*.c)) $(ENGINE_SRCS)
+OBJS = $(SRCS:.c=.o)
+
+# OpenBLAS: the serial build, linked by path with an rpath, so that no BLAS
+# thread starts inside a PostgreSQL process (DESIGN.md section 11).
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+OPENBLAS_DIR ?= /usr/lib/$(MULTIARCH)/openblas-serial
+OPENBLAS_LIB = $(OPENBLAS_DIR)/libopenblas.so.0
+
+PG_CPPFLAGS = -I$(srcdir)/engine -I$(srcdir)/lmdb_store -I$(srcdir)/hooks -I$(srcdir)/fdw
+PG_CFLAGS = $(NDAG_CFLAGS)
+SHLIB_LINK = -llmdb $(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_DIR) -lm
+
+# pg_regress against a temporary instance that preloads the library
+REGRESS = extension $(filter-out extension,$(patsubst sql/%.sql,%,$(sort $(filter-out sql/neural_dag--%,$(wildcard sql/*.sql)))))
+REGRESS_OPTS = --temp-config=$(srcdir)/t/regress.conf --temp-instance=$(CURDIR)/tmp_check_regress --inputdir=$(srcdir)
+
+EXTRA_CLEAN = tmp_check tmp_check_regress results regression.diffs regression.out log $(ENGINE_TEST_BINS) $(ENGINE_BENCH_BINS)
+
+include engine/engine.mk
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+-include engine/engine-rules.mk
+
+PG_BINDIR := $(shell $(PG_CONFIG) --bindir)
+PG_PERL_LIB := $(dir $(PGXS))../../src/test/perl
+
+# Perl TAP suites (PostgreSQL::Test::Cluster) in t/*.pl
+.PHONY: tapcheck pgtapcheck engine-check
+tapcheck:
+	rm -rf $(CURDIR)/tmp_check && mkdir -p $(CURDIR)/tmp_check
+	TESTDIR='$(CURDIR)' PATH="$(PG_BINDIR):$$PATH" PG_REGRESS=/bin/false \
+		prove -I $(PG_PERL_LIB) -I $(srcdir)/t $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),t/*.pl)
+
+# pgTAP suites in t/*.sql, run by pg_prove against a throwaway preloaded cluster
+pgtapcheck:
+	bash $(srcdir)/scripts/run-pgtap.sh

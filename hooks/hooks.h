@@ -1,0 +1,49 @@
+/*-------------------------------------------------------------------------
+ *
+ * hooks.h
+ *	  The PostgreSQL side of neural_dag: module start-up, GUCs, privileges
+ *	  and the SQL-callable functions.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NDAG_HOOKS_H
+#define NDAG_HOOKS_H
+
+/* ---------- constants ---------- */
+
+/* ruvector.dag_mode */
+typedef enum NdagMode
+{
+	NDAG_MODE_OFF,				/* nothing is recorded or changed */
+	NDAG_MODE_OBSERVE,			/* record only, plans untouched */
+	NDAG_MODE_LEARN,			/* record, explore, apply */
+	NDAG_MODE_APPLY				/* apply what is learned, frozen */
+} NdagMode;
+
+/* ---------- GUC variables (guc.c) ---------- */
+
+extern bool ndag_enabled;				/* ruvector.neural_dag_enabled */
+extern int	ndag_mode;					/* ruvector.dag_mode */
+extern char *ndag_data_directory;		/* ruvector.dag_data_directory */
+extern int	ndag_map_size_mb;			/* ruvector.dag_map_size, MB */
+extern char *ndag_attention_type;		/* ruvector.dag_attention_type */
+extern double ndag_attention_exploration;	/* ruvector.dag_attention_exploration */
+extern double ndag_ucb_c;				/* ruvector.dag_ucb_c */
+extern bool ndag_mincut_enabled;		/* ruvector.dag_mincut_enabled */
+extern double ndag_mincut_threshold;	/* ruvector.dag_mincut_threshold */
+
+extern void NdagDefineGucs(void);
+
+/* ---------- neural_dag.c: module start-up ---------- */
+
+extern bool ndag_preloaded;				/* _PG_init ran from shared_preload_libraries */
+extern void NdagRequirePreload(void);
+
+/* ---------- privileges.c ---------- */
+
+extern bool NdagIsAdmin(Oid roleid);
+extern void NdagRequireAdmin(const char *action);
+extern bool NdagCanReadQueries(Oid roleid);
+extern void NdagRequireReadQueries(const char *relname);
+
+#endif							/* NDAG_HOOKS_H */

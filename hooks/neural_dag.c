@@ -1,0 +1,56 @@
+/*-------------------------------------------------------------------------
+ *
+ * neural_dag.c
+ *	  Module start-up: neural_dag works only when preloaded through
+ *	  shared_preload_libraries.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+
+#include "hooks.h"
+#include "store.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* true once _PG_init ran while shared_preload_libraries was processed */
+bool		ndag_preloaded = false;
+
+/*
+ * _PG_init
+ *		Define the GUCs and register the store's transaction callbacks.
+ *
+ * Loaded any other way (CREATE EXTENSION or LOAD in a session) the module
+ * stays inert, and every function it provides refuses to run with a hint on
+ * how to preload it: hooks, shared memory and the learner worker can only be
+ * installed at server start.
+ */
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	NdagDefineGucs();
+	StoreInit();
+	ndag_preloaded = true;
+}
+
+/*
+ * NdagRequirePreload
+ *		Refuse to run unless the library was preloaded at server start.
+ */
+void
+NdagRequirePreload(void)
+{
+	if (!ndag_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("neural_dag must be loaded via shared_preload_libraries"),
+				 errhint("Add neural_dag to shared_preload_libraries in postgresql.conf and restart the server.")));
+}

@@ -1,0 +1,220 @@
+/*-------------------------------------------------------------------------
+ *
+ * store.h
+ *	  The LMDB store of neural_dag: environment, schemas of the named DBIs,
+ *	  versioned record encoding, scans, batched and transactional writes,
+ *	  backup and restore.
+ *
+ * Only lmdb_store/*.c include <lmdb.h>; everything else talks to LMDB
+ * through this header.  Keys are big-endian so that cursor order is numeric
+ * order; values start with a record version.  Callers include postgres.h
+ * first.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NDAG_STORE_H
+#define NDAG_STORE_H
+
+#include "lib/stringinfo.h"
+#include "utils/timestamp.h"
+
+/* ---------- constants ---------- */
+
+/* version of the environment layout, kept in meta under "format_version" */
+#define STORE_FORMAT_VERSION	1
+
+/* name of the role whose members may modify the learned state */
+#define STORE_ADMIN_ROLE		"neural_dag_admin"
+
+/* ---------- types ---------- */
+
+/* The named DBIs of the environment (DESIGN.md section 7). */
+typedef enum StoreDbi
+{
+	STORE_DBI_META = 0,			/* format version, generation, id counters */
+	STORE_DBI_TABLES,			/* relations enabled for learning */
+	STORE_DBI_ARMS,				/* planner-configuration catalogue (cluster-wide) */
+	STORE_DBI_PATTERNS,			/* ReasoningBank patterns */
+	STORE_DBI_TRAJECTORIES,		/* recorded executions */
+	STORE_DBI_NODES,			/* per-trajectory node activations/scores */
+	STORE_DBI_MODELS,			/* cost model, LoRA factors, Fisher, UCB state */
+	STORE_DBI_BTSP,				/* one-shot memory: queryId -> arm */
+	STORE_DBI_HDC,				/* hypervector state snapshots */
+	STORE_DBI_HEALING,			/* self-healing events */
+	STORE_DBI_INDEX_META,		/* pattern -> indexes its arm's plans use */
+	STORE_NUM_DBIS
+} StoreDbi;
+
+/* Types a record field can have; each maps to one SQL type in the FDW. */
+typedef enum StoreFieldType
+{
+	STORE_INT4,					/* int4 */
+	STORE_INT8,					/* int8 */
+	STORE_OID,					/* oid or regclass */
+	STORE_FLOAT4,				/* real */
+	STORE_FLOAT8,				/* double precision */
+	STORE_BOOL,					/* boolean */
+	STORE_TEXT,					/* text (no terminating NUL stored) */
+	STORE_TIMESTAMPTZ,			/* timestamptz */
+	STORE_BYTEA,				/* bytea */
+	STORE_INT4_ARRAY,			/* int4[] */
+	STORE_INT8_ARRAY,			/* int8[] */
+	STORE_OID_ARRAY,			/* oid[] */
+	STORE_FLOAT4_ARRAY,			/* real[] */
+	STORE_FLOAT8_ARRAY			/* double precision[] */
+} StoreFieldType;
+
+/* One field of a record schema. */
+typedef struct StoreFieldDef
+{
+	const char *name;			/* column name the FDW matches */
+	StoreFieldType type;
+} StoreFieldDef;
+
+/*
+ * Schema of one DBI: its fields in stored order and which of them form the
+ * key.  In a per-database DBI the first key field is the database oid
+ * ("dbid").  Only the last key field may be STORE_TEXT.
+ */
+typedef struct StoreSchema
+{
+	StoreDbi	dbi;
+	const char *name;			/* DBI name, also the FDW's store option */
+	uint16		version;		/* current record version */
+	bool		per_database;	/* keys start with the database oid */
+	int			nfields;
+	const StoreFieldDef *fields;
+	int			nkeys;
+	const int  *key_fields;		/* indexes into fields, in key order */
+} StoreSchema;
+
+/*
+ * One field value.  Scalars live in the union.  For text and bytea, data/len
+ * give the bytes; for arrays, data points at len elements in native byte
+ * order.  After a decode, data points into the stored record and may be
+ * unaligned: copy with memcpy, and only while the scan or the call that
+ * produced it is current.
+ */
+typedef struct StoreValue
+{
+	bool		isnull;
+	union
+	{
+		int32		i4;
+		int64		i8;
+		Oid			oid;
+		float4		f4;
+		float8		f8;
+		bool		b;
+		TimestampTz ts;
+	}			v;
+	const void *data;
+	uint32		len;
+} StoreValue;
+
+/*
+ * A range on the first key field after dbid (the "user key"), pushed down
+ * from quals into cursor positioning.  Equality is lower == upper, both
+ * inclusive.
+ */
+typedef struct StoreKeyRange
+{
+	bool		has_lower;
+	bool		lower_inclusive;
+	StoreValue	lower;
+	bool		has_upper;
+	bool		upper_inclusive;
+	StoreValue	upper;
+} StoreKeyRange;
+
+/* What ruvector_dag_status() and the FDW's estimates need of the env. */
+typedef struct StoreEnvInfo
+{
+	const char *path;			/* environment directory */
+	uint64		map_size;		/* bytes */
+	uint64		used_bytes;		/* (last page + 1) * page size */
+	uint64		entries[STORE_NUM_DBIS];
+	uint64		generation;		/* meta "generation" */
+	int			max_readers;
+	int			readers_used;
+} StoreEnvInfo;
+
+typedef struct StoreScan StoreScan;
+typedef struct StoreBatch StoreBatch;
+
+/* ---------- store_schema.c: the DBIs and their records ---------- */
+
+extern const StoreSchema *StoreGetSchema(StoreDbi dbi);
+extern const StoreSchema *StoreSchemaByName(const char *name);
+extern const char *StoreSchemaNameList(void);	/* "arms, healing, ..." */
+extern int	StoreSchemaFieldIndex(const StoreSchema *schema, const char *name);
+extern const char *StoreFieldTypeName(StoreFieldType type);
+
+/* ---------- store_record.c: encoding ---------- */
+
+extern void StoreRecordEncode(const StoreSchema *schema,
+							  const StoreValue *values, StringInfo out);
+extern void StoreRecordDecode(const StoreSchema *schema,
+							  const void *data, size_t len, StoreValue *values);
+extern bool StoreRecordTryDecode(const StoreSchema *schema,
+								 const void *data, size_t len,
+								 StoreValue *values, const char **why);
+extern void StoreKeyEncode(const StoreSchema *schema,
+						   const StoreValue *values, StringInfo out);
+extern void StoreValuesCopy(const StoreSchema *schema, StoreValue *values);
+
+/* ---------- store_env.c: environment lifecycle ---------- */
+
+extern void StoreInit(void);	/* from _PG_init: xact callbacks, no LMDB */
+extern void StoreEnsureOpen(void);	/* lazy open in this process */
+extern bool StoreIsOpen(void);
+extern void StoreClose(void);
+extern const char *StoreDirectory(void);
+extern void StoreGetEnvInfo(StoreEnvInfo *info);
+extern int	StoreReaderCheck(void); /* stale reader slots cleared */
+extern uint64 StoreGeneration(void);
+extern uint64 StoreBumpGeneration(void);
+extern int64 StoreNextId(const char *counter);	/* immediate, like nextval */
+
+/* ---------- store_error.c: LMDB codes to PostgreSQL errors ---------- */
+
+extern int	StoreErrcode(int rc);
+extern void StoreReportError(int elevel, int rc, const char *what);
+
+/* ---------- store_scan.c: reads ---------- */
+
+extern StoreScan *StoreScanBegin(StoreDbi dbi, Oid dbid,
+								 const StoreKeyRange *range,
+								 bool include_pending);
+extern bool StoreScanNext(StoreScan *scan, StoreValue *values);
+extern void StoreScanEnd(StoreScan *scan);
+extern bool StoreGet(StoreDbi dbi, const StoreValue *keyvalues,
+					 StoreValue *values, bool include_pending);
+extern uint64 StoreCountEntries(StoreDbi dbi);
+
+/* ---------- store_batch.c: immediate batched writes ---------- */
+
+extern StoreBatch *StoreBatchCreate(MemoryContext cxt);
+extern void StoreBatchPut(StoreBatch *batch, StoreDbi dbi,
+						  const StoreValue *values);
+extern void StoreBatchPatch(StoreBatch *batch, StoreDbi dbi,
+							const StoreValue *values, const bool *changed);
+extern void StoreBatchDelete(StoreBatch *batch, StoreDbi dbi,
+							 const StoreValue *keyvalues);
+extern void StoreBatchClear(StoreBatch *batch, StoreDbi dbi, Oid dbid);
+extern void StoreBatchApply(StoreBatch *batch);
+
+/* ---------- store_pending.c: writes applied at PostgreSQL commit ---------- */
+
+extern void StorePendingPut(StoreDbi dbi, const StoreValue *values);
+extern void StorePendingPatch(StoreDbi dbi, const StoreValue *values,
+							  const bool *changed);
+extern void StorePendingDelete(StoreDbi dbi, const StoreValue *keyvalues);
+extern void StorePendingClear(StoreDbi dbi, Oid dbid);
+
+/* ---------- store_backup.c ---------- */
+
+extern uint64 StoreBackup(const char *path);
+extern void StoreRestore(const char *path);
+
+#endif							/* NDAG_STORE_H */

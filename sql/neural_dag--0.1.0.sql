@@ -1,0 +1,143 @@
+/* neural_dag--0.1.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION neural_dag" to load this file. \quit
+
+-- ---------------------------------------------------------------------------
+-- Role whose members may modify the learned state (roles are cluster-wide,
+-- so it is created only when it does not exist yet).
+-- ---------------------------------------------------------------------------
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'neural_dag_admin') THEN
+		CREATE ROLE neural_dag_admin NOLOGIN;
+	END IF;
+END
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Foreign data wrapper over the LMDB store
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION neural_dag_fdw_handler()
+RETURNS fdw_handler
+AS 'MODULE_PATHNAME', 'neural_dag_fdw_handler'
+LANGUAGE C STRICT;
+
+CREATE FUNCTION neural_dag_fdw_validator(text[], oid)
+RETURNS void
+AS 'MODULE_PATHNAME', 'neural_dag_fdw_validator'
+LANGUAGE C STRICT;
+
+CREATE FOREIGN DATA WRAPPER neural_dag_fdw
+	HANDLER neural_dag_fdw_handler
+	VALIDATOR neural_dag_fdw_validator;
+
+CREATE SERVER neural_dag FOREIGN DATA WRAPPER neural_dag_fdw;
+
+CREATE FOREIGN TABLE ndag_patterns (
+	pattern_id		bigint NOT NULL,
+	dbid			oid NOT NULL,
+	relids			oid[],
+	centroid		real[],
+	best_arm		integer,
+	gain			double precision,
+	confidence		double precision,
+	support			bigint,
+	uses			bigint,
+	last_used		timestamptz,
+	pinned			boolean,
+	disabled		boolean,
+	created_at		timestamptz,
+	demoted_arms	integer[],
+	arm_stats		double precision[],
+	quality_var		double precision
+) SERVER neural_dag OPTIONS (store 'patterns');
+
+CREATE FOREIGN TABLE ndag_trajectories (
+	traj_id			bigint NOT NULL,
+	recorded_at		timestamptz,
+	dbid			oid NOT NULL,
+	userid			oid,
+	query_id		bigint,
+	pattern_id		bigint,
+	arm				integer,
+	decision		text,
+	attention		text,
+	planning_us		double precision,
+	exec_us			double precision,
+	est_cost		double precision,
+	predicted_ms	double precision,
+	quality			double precision,
+	relids			oid[],
+	embedding		real[]
+) SERVER neural_dag OPTIONS (store 'trajectories');
+
+CREATE FOREIGN TABLE ndag_attention (
+	traj_id			bigint NOT NULL,
+	node_id			integer NOT NULL,
+	dbid			oid NOT NULL,
+	parent_ids		integer[],
+	node_type		text,
+	relation		regclass,
+	mechanism		text,
+	score			double precision,
+	est_rows		double precision,
+	actual_rows		double precision,
+	loops			double precision,
+	est_cost		double precision,
+	self_ms			double precision,
+	signature		bigint
+) SERVER neural_dag OPTIONS (store 'nodes');
+
+CREATE FOREIGN TABLE ndag_arms (
+	arm_id			integer,
+	name			text NOT NULL,
+	settings		text NOT NULL,
+	enabled			boolean,
+	builtin			boolean,
+	pulls			bigint,
+	mean_reward		double precision
+) SERVER neural_dag OPTIONS (store 'arms');
+
+CREATE FOREIGN TABLE ndag_tables (
+	relid			regclass NOT NULL,
+	dbid			oid NOT NULL,
+	enabled_at		timestamptz,
+	settings		text
+) SERVER neural_dag OPTIONS (store 'tables');
+
+CREATE FOREIGN TABLE ndag_healing (
+	event_id		bigint NOT NULL,
+	dbid			oid NOT NULL,
+	at				timestamptz,
+	kind			text,
+	object			text,
+	detail			text,
+	action			text,
+	status			text,
+	duration_ms		double precision
+) SERVER neural_dag OPTIONS (store 'healing');
+
+CREATE FOREIGN TABLE ndag_models (
+	name			text NOT NULL,
+	dbid			oid NOT NULL,
+	version			integer,
+	parameters		bigint,
+	updates			bigint,
+	loss			double precision,
+	lambda			double precision,
+	tasks			integer,
+	trained_at		timestamptz
+) SERVER neural_dag OPTIONS (store 'models');
+
+-- Reading is open to everyone except for the tables that describe other
+-- users' queries; the FDW enforces the same rules at scan and modify time.
+GRANT SELECT ON ndag_patterns, ndag_arms, ndag_tables, ndag_healing, ndag_models TO PUBLIC;
+GRANT SELECT ON ndag_trajectories, ndag_attention TO pg_read_all_stats, neural_dag_admin;
+GRANT UPDATE (pinned, disabled), DELETE ON ndag_patterns TO neural_dag_admin;
+GRANT DELETE ON ndag_trajectories, ndag_healing TO neural_dag_admin;
+GRANT INSERT (arm_id, name, settings, enabled), UPDATE (enabled) ON ndag_arms TO neural_dag_admin;
+
+-- ---------------------------------------------------------------------------
+-- Store management (section: foundation)
+-- ---------------------------------------------------------------------------
