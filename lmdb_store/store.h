@@ -5,7 +5,7 @@
  *	  versioned record encoding, scans, batched and transactional writes,
  *	  backup and restore.
  *
- * Only lmdb_store/*.c include <lmdb.h>; everything else talks to LMDB
+ * Only the files of lmdb_store include <lmdb.h>; everything else talks to LMDB
  * through this header.  Keys are big-endian so that cursor order is numeric
  * order; values start with a record version.  Callers include postgres.h
  * first.
