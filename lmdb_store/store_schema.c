@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include "utils/memutils.h"
+
 #include "store.h"
 
 #define NFIELDS(a) ((int) lengthof(a))
