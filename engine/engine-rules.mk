@@ -1,0 +1,35 @@
+# engine/: rules for the engine's unit tests and benchmark.  Included by the
+# top Makefile after PGXS, so OPENBLAS_LIB and OPENBLAS_DIR are known.
+#
+#   make engine-check      build engine/test/test_*.c and run them with prove
+#   make engine-valgrind   the same binaries under valgrind (fewer seeds)
+#   make bench-engine      build and run bench/engine
+
+ENGINE_CC ?= gcc
+ENGINE_WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
+	-Wdeclaration-after-statement -Werror=vla -Wpointer-arith \
+	-Wimplicit-fallthrough=3 -Wformat-security
+ENGINE_TEST_CFLAGS = -std=gnu99 -O2 -g -fno-strict-aliasing -fwrapv $(ENGINE_WARN) \
+	-I$(srcdir)/engine -I$(srcdir)/engine/test
+ENGINE_LINK = $(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_DIR) -lm
+ENGINE_HEADERS = $(wildcard engine/*.h engine/test/*.h)
+ENGINE_VALGRIND_SEEDS ?= 25
+
+engine/test/test_%: engine/test/test_%.c $(ENGINE_SRCS) $(ENGINE_HEADERS)
+	$(ENGINE_CC) $(ENGINE_TEST_CFLAGS) -o $@ $< $(ENGINE_SRCS) $(ENGINE_LINK)
+
+bench/engine: bench/engine.c $(ENGINE_SRCS) $(ENGINE_HEADERS)
+	$(ENGINE_CC) $(ENGINE_TEST_CFLAGS) -o $@ $< $(ENGINE_SRCS) $(ENGINE_LINK)
+
+.PHONY: engine-check engine-valgrind bench-engine
+
+engine-check: $(ENGINE_TEST_BINS)
+	prove $(PROVE_FLAGS) $(ENGINE_TEST_BINS)
+
+engine-valgrind: $(ENGINE_TEST_BINS)
+	NDAG_TEST_SEEDS=$(ENGINE_VALGRIND_SEEDS) prove $(PROVE_FLAGS) \
+		--exec 'valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite' \
+		$(ENGINE_TEST_BINS)
+
+bench-engine: bench/engine
+	./bench/engine

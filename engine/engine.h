@@ -1,0 +1,633 @@
+/*-------------------------------------------------------------------------
+ *
+ * engine.h
+ *	  The neural_dag engine: plan DAGs, node features, the plan embedding,
+ *	  the eight DAG attention mechanisms, temporal traces, the UCB selector
+ *	  and exact minimum cuts.
+ *
+ * Plain C99 with cblas; no PostgreSQL header is included here or in any
+ * engine source, so that the engine can be unit-tested on its own and
+ * linked into the extension unchanged.
+ *
+ * Conventions:
+ *	- Every function that can fail returns an int status: NDAG_OK (0) or one
+ *	  of the negative NDAG_ERR_* codes below.  Nothing aborts or exits.
+ *	- Memory is allocated with malloc and released with free.  Objects made
+ *	  by a *_create function are owned by the caller and released with the
+ *	  matching *_free function.  Output arrays are caller-owned buffers whose
+ *	  required length is stated beside each function.
+ *	- Node identifiers are the dense indexes 0..n-1 returned by
+ *	  ndag_dag_add_node, in insertion order.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NDAG_ENGINE_H
+#define NDAG_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------- constants ---------- */
+
+/* status codes */
+#define NDAG_OK				0
+#define NDAG_ERR_ARG		(-1)	/* NULL pointer or value out of range */
+#define NDAG_ERR_NOMEM		(-2)	/* malloc failed */
+#define NDAG_ERR_RANGE		(-3)	/* node index out of range */
+#define NDAG_ERR_CYCLE		(-4)	/* the edges contain a cycle */
+#define NDAG_ERR_STATE		(-5)	/* DAG finalized (or not yet) */
+#define NDAG_ERR_EMPTY		(-6)	/* DAG without nodes */
+#define NDAG_ERR_DUPLICATE	(-7)	/* the same edge added twice */
+#define NDAG_ERR_BUFFER		(-8)	/* caller's buffer too small */
+#define NDAG_ERR_CORRUPT	(-9)	/* serialised data damaged or truncated */
+#define NDAG_ERR_VERSION	(-10)	/* serialised data of another version */
+
+/* operator classes: the one-hot buckets of the node features */
+typedef enum NdagOpClass
+{
+	NDAG_OP_SEQSCAN = 0,
+	NDAG_OP_INDEXSCAN,
+	NDAG_OP_INDEXONLYSCAN,
+	NDAG_OP_BITMAPSCAN,			/* bitmap heap and bitmap index scans */
+	NDAG_OP_NESTLOOP,
+	NDAG_OP_HASHJOIN,
+	NDAG_OP_MERGEJOIN,
+	NDAG_OP_HASH,
+	NDAG_OP_SORT,				/* sort and incremental sort */
+	NDAG_OP_AGG,				/* aggregate, group, window aggregate */
+	NDAG_OP_GATHER,				/* gather and gather merge */
+	NDAG_OP_MATERIAL,			/* material and memoize */
+	NDAG_OP_LIMIT,
+	NDAG_OP_APPEND,				/* append and merge append */
+	NDAG_OP_SUBQUERYSCAN,		/* subquery, CTE, function, values scans */
+	NDAG_OP_OTHER
+} NdagOpClass;
+
+#define NDAG_N_OP_CLASSES	16
+
+/* join types, as far as the features distinguish them */
+typedef enum NdagJoinType
+{
+	NDAG_JOIN_NONE = 0,			/* not a join */
+	NDAG_JOIN_INNER,
+	NDAG_JOIN_LEFT,
+	NDAG_JOIN_RIGHT,
+	NDAG_JOIN_FULL,
+	NDAG_JOIN_SEMI,
+	NDAG_JOIN_ANTI
+} NdagJoinType;
+
+#define NDAG_N_JOIN_TYPES	7
+
+/* the eight attention mechanisms, in the order of DESIGN.md section 4 */
+typedef enum NdagMechanism
+{
+	NDAG_MECH_TOPOLOGICAL = 0,
+	NDAG_MECH_CAUSAL_CONE,
+	NDAG_MECH_CRITICAL_PATH,
+	NDAG_MECH_MINCUT_GATED,
+	NDAG_MECH_HIERARCHICAL_LORENTZ,
+	NDAG_MECH_PARALLEL_BRANCH,
+	NDAG_MECH_TEMPORAL_BTSP,
+	NDAG_MECH_ENSEMBLE
+} NdagMechanism;
+
+#define NDAG_N_MECHANISMS	8
+#define NDAG_N_BASE_MECHANISMS	7	/* all but the ensemble */
+
+/* width of a node's feature vector and layout of its slots */
+#define NDAG_FEATURE_DIM	40
+#define NDAG_F_OPCLASS		0	/* 16 slots: one-hot operator class */
+#define NDAG_F_PLAN_ROWS	16	/* log1p(plan rows) / 10 */
+#define NDAG_F_STARTUP		17	/* log1p(startup cost) / 10 */
+#define NDAG_F_TOTAL		18	/* log1p(total cost) / 10 */
+#define NDAG_F_SELF_COST	19	/* log1p(self cost) / 10 */
+#define NDAG_F_WIDTH		20	/* log1p(width) / 10 */
+#define NDAG_F_PAGES		21	/* log1p(relation pages) / 10 */
+#define NDAG_F_NQUALS		22	/* log1p(number of quals) / 3 */
+#define NDAG_F_PARALLEL		23	/* 1 if parallel-aware */
+#define NDAG_F_JOIN			24	/* 4 slots: inner, outer, semi, anti */
+#define NDAG_F_HAS_ACTUALS	28	/* 1 if executed with instrumentation */
+#define NDAG_F_ACT_ROWS		29	/* log1p(actual rows per loop) / 10 */
+#define NDAG_F_SELF_TIME	30	/* log1p(actual self time, ms) / 10 */
+#define NDAG_F_LOOPS		31	/* log1p(loops) / 10 */
+#define NDAG_F_EST_ERROR	32	/* ln((act rows/loop + 1)/(plan rows + 1)) / 10 */
+#define NDAG_F_DEPTH		33	/* log1p(depth) / 5 */
+#define NDAG_F_CONE			34	/* log1p(input cone size) / 10 */
+#define NDAG_F_NINPUTS		35	/* log1p(number of inputs) */
+#define NDAG_F_NCONSUMERS	36	/* log1p(number of consumers) */
+#define NDAG_F_CRITICAL		37	/* 1 if on the critical path */
+#define NDAG_F_WORK_SHARE	38	/* self work / total work of the plan */
+#define NDAG_F_BIAS			39	/* always 1 */
+
+/* plan embedding: width and layout of its segments */
+#define NDAG_EMBED_DIM		64
+#define NDAG_E_POOLED		0	/* 24 dims: projected attention-pooled features */
+#define NDAG_E_POOLED_DIM	24
+#define NDAG_E_HISTOGRAM	24	/* 16 dims: operator class histogram */
+#define NDAG_E_GLOBAL		40	/* 8 dims: global plan statistics */
+#define NDAG_E_GLOBAL_DIM	8
+#define NDAG_E_RELSKETCH	48	/* 16 dims: signed sketch of the relation set */
+#define NDAG_E_RELSKETCH_DIM 16
+
+/* points of the Lorentz (hyperboloid) model have this many coordinates */
+#define NDAG_LORENTZ_DIM	3
+
+/* the root of a DAG with several nodes without consumer */
+#define NDAG_VIRTUAL_ROOT	(-1)
+
+/* min-cut capacity modes */
+typedef enum NdagCapacityMode
+{
+	NDAG_CAP_AUTO = 0,			/* time when the DAG has actuals, else rows */
+	NDAG_CAP_ROWS,				/* rows produced by the child, plus 1 */
+	NDAG_CAP_TIME				/* inclusive time (or cost) of the child, plus 1 */
+} NdagCapacityMode;
+
+/* UCB selector limits and defaults */
+#define NDAG_UCB_MAX_ARMS		64
+#define NDAG_UCB_MAX_CONTEXTS	65536
+#define NDAG_UCB_DEFAULT_C		1.414
+#define NDAG_UCB_DEFAULT_EPSILON 0.1
+#define NDAG_UCB_FORMAT_VERSION	1
+
+/* temporal traces: time constant (seconds) of the decay */
+#define NDAG_TRACE_TAU_S		2.0
+
+/* ---------- types ---------- */
+
+/*
+ * What the caller knows about one plan node.  All numbers are sanitised by
+ * ndag_dag_add_node: NaN becomes 0, negative becomes 0, +infinity and values
+ * above 1e300 become 1e300.
+ *
+ * Estimates are per loop, as in PostgreSQL's Plan.  Actuals are totals over
+ * all loops, as in Instrumentation after InstrEndLoop: actual_rows is
+ * ntuples, actual_total_ms is total * 1000, loops is nloops.
+ */
+typedef struct NdagNodeDesc
+{
+	int			op_class;		/* NdagOpClass */
+	int			node_tag;		/* caller's finer node type (opaque) */
+	int			join_type;		/* NdagJoinType */
+	double		plan_rows;
+	double		startup_cost;
+	double		total_cost;
+	double		plan_width;
+	double		rel_pages;		/* pages of the scanned relation, else 0 */
+	int			nquals;
+	bool		parallel_aware;
+	uint32_t	rel_oid;		/* scanned relation, 0 if none */
+	uint32_t	index_oid;		/* index used, 0 if none */
+	uint64_t	qual_hash;		/* caller's hash of the qual shape */
+	bool		has_actuals;
+	double		actual_rows;
+	double		actual_total_ms;
+	double		loops;
+} NdagNodeDesc;
+
+/*
+ * One node of a finalized DAG.  Fields after `desc` are derived by
+ * ndag_dag_finalize and are read-only for the caller.
+ *
+ * "Work" is the quantity the mechanisms follow: actual self time in ms when
+ * the DAG has actuals (any node has has_actuals), else estimated self cost.
+ */
+typedef struct NdagNode
+{
+	NdagNodeDesc desc;			/* sanitised copy of the caller's description */
+	uint64_t	signature;		/* operator signature, see ndag_signature */
+	int			depth;			/* shortest distance (edges) to the root */
+	int			topo_pos;		/* position in dag->topo */
+	int			tree_parent;	/* consumer on a shortest path to the root, or -1 */
+	int			n_inputs;
+	int			n_consumers;
+	double		self_cost;		/* total cost minus inputs' total costs, >= 0 */
+	double		self_time_ms;	/* actual total minus inputs' actual totals, >= 0 */
+	double		work;			/* self time or self cost, see above */
+	int			cone_size;		/* number of nodes feeding this one (exclusive) */
+	double		cone_cost;		/* sum of self_cost over the input cone */
+	double		cone_work;		/* sum of work over the input cone */
+	bool		on_critical_path;
+	int			branch_fork;	/* nearest fork (>= 2 inputs) above, or -1 */
+	int			branch_input;	/* input of branch_fork this node lies under */
+	double		fork_imbalance; /* forks: max minus min branch share, else 0 */
+	int			tree_size;		/* nodes in this node's tree_parent subtree */
+} NdagNode;
+
+/*
+ * A plan DAG.  Build it with ndag_dag_create, ndag_dag_add_node,
+ * ndag_dag_add_edge and ndag_dag_finalize; afterwards every field is
+ * read-only.  Edges run from an input (child) to its consumer (parent); a
+ * node may have several consumers.
+ *
+ * The root is the node without consumer.  When several nodes have no
+ * consumer, root is NDAG_VIRTUAL_ROOT: they are all treated as inputs of an
+ * implicit root, each with depth 0, and the min cut uses a super-sink joined
+ * to each of them.
+ */
+typedef struct NdagDag
+{
+	int			n_nodes;
+	int			n_edges;
+	bool		finalized;
+	NdagNode   *nodes;			/* n_nodes entries */
+
+	/* derived by ndag_dag_finalize */
+	int			root;			/* root node or NDAG_VIRTUAL_ROOT */
+	int		   *in_off;			/* inputs of node v: in_idx[in_off[v] .. in_off[v+1]) */
+	int		   *in_idx;
+	int		   *out_off;		/* consumers of node v, same layout */
+	int		   *out_idx;
+	int		   *topo;			/* every input before its consumers (leaves first) */
+	int		   *sinks;			/* nodes without consumer */
+	int			n_sinks;
+	int			n_leaves;		/* nodes without input */
+	int			max_depth;
+	int		   *critical_path;	/* root (or a sink) first, ends at a leaf */
+	int			critical_len;
+	double		critical_work;	/* sum of work along the critical path */
+	bool		has_actuals;
+	double		total_work;		/* sum of work over all nodes */
+	double		root_total_cost;	/* total cost of the root (sum over sinks) */
+	double		root_rows;		/* plan rows of the root (sum over sinks) */
+	double		total_actual_ms;	/* actual total time of the root(s) */
+	int			n_joins;
+	float	   *features;		/* n_nodes x NDAG_FEATURE_DIM, row-major */
+
+	/* builder state */
+	int			cap_nodes;
+	int			cap_edges;
+	int		   *edge_child;
+	int		   *edge_parent;
+} NdagDag;
+
+/* a deterministic random number generator (xoshiro256**) */
+typedef struct NdagRng
+{
+	uint64_t	s[4];
+} NdagRng;
+
+/* one edge of a minimum cut */
+typedef struct NdagCutEdge
+{
+	int			child;			/* input node */
+	int			parent;			/* consumer node */
+	double		capacity;
+} NdagCutEdge;
+
+/* one entry of a temporal trace table */
+typedef struct NdagTraceEntry
+{
+	uint64_t	signature;		/* 0 marks a free slot */
+	double		value;			/* trace at last_update */
+	double		last_update;	/* seconds, caller's clock */
+	double		plateau_until;	/* seconds; boosted while now < this */
+} NdagTraceEntry;
+
+/*
+ * Temporal traces keyed by operator signature; caller-owned (create/free).
+ * An open-addressing hash table that grows as needed.
+ */
+typedef struct NdagTraceTable
+{
+	NdagTraceEntry *entries;
+	int			capacity;		/* power of two */
+	int			count;
+	double		tau_s;			/* decay time constant, NDAG_TRACE_TAU_S */
+	double		plateau_s;		/* plateau duration after a surprise */
+	double		plateau_boost;	/* multiplier inside a plateau */
+	double		surprise_ratio; /* row misestimate factor that is a surprise */
+} NdagTraceTable;
+
+/*
+ * UCB selector state: per context and arm, pulls and summed rewards.
+ * Caller-owned (ndag_ucb_create / ndag_ucb_free).
+ */
+typedef struct NdagUcb
+{
+	int			n_contexts;
+	int			n_arms;
+	double		c;				/* exploration constant */
+	double		epsilon;		/* probability of a uniformly random arm */
+	uint64_t   *pulls;			/* n_contexts x n_arms */
+	double	   *rewards;		/* n_contexts x n_arms, summed rewards */
+} NdagUcb;
+
+/*
+ * Parameters of the attention mechanisms; ndag_attn_params_init fills in
+ * the defaults.
+ */
+typedef struct NdagAttnParams
+{
+	double		topo_decay;		/* per level, default 0.9 */
+	int			topo_k;			/* ancestors in each node's window, default 8 */
+	double		cone_discount;	/* per level, default 0.9 */
+	double		critical_off_share; /* mass left to off-path nodes, default 0.1 */
+	double		mincut_threshold;	/* gate of nodes off the cut, default 0.5 */
+	int			mincut_capacity;	/* NdagCapacityMode, default AUTO */
+	double		lorentz_step;	/* hyperbolic radius per level, default 1.0 */
+	double		lorentz_max_radius; /* cap on the radius, default 8.0 */
+	double		lorentz_temperature;	/* default 1.0 */
+	double		branch_sharpen; /* how imbalance sharpens shares, default 2.0 */
+	const NdagTraceTable *traces;	/* temporal_btsp; NULL = no history */
+	double		now;			/* seconds on the traces' clock */
+	double		ensemble_mix[NDAG_N_BASE_MECHANISMS];	/* mixture weights */
+} NdagAttnParams;
+
+/* ---------- functions: errors, names, hashing, random numbers (util.c, rng.c) ---------- */
+
+/* Short English description of a status code; never NULL. */
+extern const char *ndag_strerror(int status);
+
+/* Name of a mechanism ("topological", ...), or NULL if out of range. */
+extern const char *ndag_mechanism_name(int mechanism);
+
+/*
+ * Mechanism for a name (exact, lower case).  Returns NDAG_OK and sets
+ * *mechanism, or NDAG_ERR_ARG for an unknown name or NULL.
+ */
+extern int	ndag_mechanism_from_name(const char *name, int *mechanism);
+
+/* Name of an operator class ("seqscan", ...), or NULL if out of range. */
+extern const char *ndag_op_class_name(int op_class);
+
+/* 64-bit mix of a value (splitmix64 finaliser). */
+extern uint64_t ndag_hash64(uint64_t x);
+
+/* Combine a running hash h with a value x, order-sensitively. */
+extern uint64_t ndag_hash_combine(uint64_t h, uint64_t x);
+
+/*
+ * Operator signature: hash of operator class, caller's node tag, relation
+ * oid, index oid and qual shape hash.  Never 0.  Stable across executions
+ * and processes.
+ */
+extern uint64_t ndag_signature(int op_class, int node_tag, uint32_t rel_oid,
+							   uint32_t index_oid, uint64_t qual_hash);
+
+/* Seed a generator; any seed, including 0, gives a usable state. */
+extern void ndag_rng_seed(NdagRng *rng, uint64_t seed);
+
+/* Next 64 random bits. */
+extern uint64_t ndag_rng_next(NdagRng *rng);
+
+/* Uniform double in [0, 1). */
+extern double ndag_rng_uniform(NdagRng *rng);
+
+/* Uniform integer in [0, bound) for bound >= 1 (0 if bound < 1). */
+extern uint64_t ndag_rng_below(NdagRng *rng, uint64_t bound);
+
+/* Standard normal deviate. */
+extern double ndag_rng_normal(NdagRng *rng);
+
+/*
+ * Turn raw scores into weights in place: non-finite or negative entries
+ * count as 0; the result sums to 1; all-zero input becomes uniform.
+ */
+extern void ndag_normalize_weights(double *w, int n);
+
+/* ---------- functions: the plan DAG (dag.c, dag_derive.c) ---------- */
+
+/*
+ * A new, empty DAG; node_hint preallocates room (0 is fine).
+ * Returns NULL when out of memory.  Free with ndag_dag_free.
+ */
+extern NdagDag *ndag_dag_create(int node_hint);
+
+/* Release a DAG and everything it owns; NULL is accepted. */
+extern void ndag_dag_free(NdagDag *dag);
+
+/* Fill a node description with zeros and NDAG_OP_OTHER. */
+extern void ndag_node_desc_init(NdagNodeDesc *desc);
+
+/*
+ * Append a node (its description is copied and sanitised) and return its
+ * index in *node_id (may be NULL).  Errors: NDAG_ERR_ARG for a NULL dag or
+ * desc or an op_class/join_type out of range, NDAG_ERR_STATE after
+ * finalize, NDAG_ERR_NOMEM.
+ */
+extern int	ndag_dag_add_node(NdagDag *dag, const NdagNodeDesc *desc, int *node_id);
+
+/*
+ * Add the edge child (input) -> parent (consumer).  Errors: NDAG_ERR_RANGE
+ * for an index out of range, NDAG_ERR_CYCLE for child == parent,
+ * NDAG_ERR_DUPLICATE when the edge already exists (checked at finalize),
+ * NDAG_ERR_STATE after finalize, NDAG_ERR_NOMEM.
+ */
+extern int	ndag_dag_add_edge(NdagDag *dag, int child, int parent);
+
+/*
+ * Compute everything derived, once, in O(n + e) (plus O(e * m / 64) for
+ * the input cones when m nodes feed a node with several consumers):
+ * topological order, depths, inputs/consumers, self cost and time, input
+ * cones, critical path, branches, node features.  Errors: NDAG_ERR_EMPTY,
+ * NDAG_ERR_CYCLE, NDAG_ERR_DUPLICATE, NDAG_ERR_STATE if already finalized,
+ * NDAG_ERR_NOMEM.  After an error the DAG may only be freed.
+ */
+extern int	ndag_dag_finalize(NdagDag *dag);
+
+/* Feature vector of node v of a finalized DAG (NDAG_FEATURE_DIM floats). */
+extern const float *ndag_node_features(const NdagDag *dag, int v);
+
+/* ---------- functions: embedding (embedding.c) ---------- */
+
+/*
+ * The 64-dimension plan embedding, L2-normalised, into out[NDAG_EMBED_DIM].
+ * weights: one attention weight per node (summing to 1) used to pool the
+ * node features; NULL pools uniformly.  Deterministic and finite for any
+ * finalized DAG.  Errors: NDAG_ERR_ARG, NDAG_ERR_STATE.
+ */
+extern int	ndag_embed(const NdagDag *dag, const double *weights, float *out);
+
+/*
+ * Convenience: weights by mechanism (ndag_attention), then ndag_embed.
+ * params NULL uses the defaults.
+ */
+extern int	ndag_embed_mechanism(const NdagDag *dag, int mechanism,
+								 const NdagAttnParams *params, float *out);
+
+/* ---------- functions: attention mechanisms (attention*.c) ---------- */
+
+/* Default parameters (ensemble mix uniform, no traces, now = 0). */
+extern void ndag_attn_params_init(NdagAttnParams *params);
+
+/*
+ * Weights of the given mechanism for every node of a finalized DAG into
+ * weights[n_nodes]: non-negative, finite, summing to 1, deterministic.
+ * params NULL uses the defaults.  Errors: NDAG_ERR_ARG (bad mechanism,
+ * NULL pointers, parameters out of range), NDAG_ERR_STATE (not finalized),
+ * NDAG_ERR_NOMEM.
+ */
+extern int	ndag_attention(const NdagDag *dag, int mechanism,
+						   const NdagAttnParams *params, double *weights);
+
+/*
+ * The mechanisms one by one, same contract as ndag_attention (params must
+ * not be NULL here).
+ *
+ * topological: each node attends over itself and its topo_k nearest
+ *	 ancestors on its path to the root with logits depth * ln(topo_decay);
+ *	 a node's weight is the attention it receives, so weight decays with
+ *	 distance from the root.
+ * causal_cone: (cone share + cone work share) / 2 discounted by
+ *	 cone_discount ^ depth.
+ * critical_path: 1 - critical_off_share over the critical path (half even,
+ *	 half by work), the rest over the other nodes by the same rule.
+ * mincut_gated: (1/n + work share) / 2 times a gate: 1 for nodes whose
+ *	 output edge is in the exact minimum cut, mincut_threshold otherwise.
+ * hierarchical_lorentz: nodes embedded in the hyperboloid (radius by
+ *	 depth, angle by subtree interval); weight exp(-d(mu, x)/T) times
+ *	 (1 + n * work share) / 2, where mu is the work-weighted Lorentz
+ *	 centroid.
+ * parallel_branch: mass flows from the root down; a fork splits it among
+ *	 its inputs by branch work share sharpened by the fork's imbalance, and
+ *	 keeps (1 + imbalance) times its mass.
+ * temporal_btsp: effective trace of the node's signature at params->now
+ *	 plus a small work-based prior.
+ * ensemble: sum over the seven of ensemble_mix[k] times their weights.
+ */
+extern int	ndag_attention_topological(const NdagDag *dag, const NdagAttnParams *params, double *weights);
+extern int	ndag_attention_causal_cone(const NdagDag *dag, const NdagAttnParams *params, double *weights);
+extern int	ndag_attention_critical_path(const NdagDag *dag, const NdagAttnParams *params, double *weights);
+extern int	ndag_attention_mincut_gated(const NdagDag *dag, const NdagAttnParams *params, double *weights);
+extern int	ndag_attention_hierarchical_lorentz(const NdagDag *dag, const NdagAttnParams *params, double *weights);
+extern int	ndag_attention_parallel_branch(const NdagDag *dag, const NdagAttnParams *params, double *weights);
+extern int	ndag_attention_temporal_btsp(const NdagDag *dag, const NdagAttnParams *params, double *weights);
+extern int	ndag_attention_ensemble(const NdagDag *dag, const NdagAttnParams *params, double *weights);
+
+/*
+ * Ensemble mixture weights from a selector's mean rewards in a context:
+ * mix[k] = mean reward of arm k (k < 7), arms never pulled count with the
+ * mean of those pulled, all equal when none was pulled; normalised to sum
+ * 1.  Errors: NDAG_ERR_ARG (NULL, context out of range, fewer than 7 arms).
+ */
+extern int	ndag_ensemble_mix_from_ucb(const NdagUcb *ucb, int context,
+									   double *mix);
+
+/* ---------- functions: Lorentz model (lorentz.c) ---------- */
+
+/* Minkowski inner product -x0*y0 + x1*y1 + x2*y2. */
+extern double ndag_lorentz_inner(const double *x, const double *y);
+
+/* Hyperbolic distance arccosh(-<x,y>_L) (0 when rounding gives < 1). */
+extern double ndag_lorentz_distance(const double *x, const double *y);
+
+/*
+ * Embed the DAG's shortest-path tree in the hyperboloid into
+ * points[n_nodes * NDAG_LORENTZ_DIM]: the root (or the virtual root) at
+ * the origin (1, 0, 0); a node's radius is depth * step (depth + 1 under a
+ * virtual root) with step = min(params->lorentz_step, max_radius /
+ * max depth), its angle the middle of its subtree's interval of [0, 2 pi),
+ * intervals split among children by subtree size.  origin may be NULL;
+ * otherwise receives the root point.
+ */
+extern int	ndag_lorentz_embed(const NdagDag *dag, const NdagAttnParams *params,
+							   double *points, double *origin);
+
+/* ---------- functions: minimum cut (mincut.c) ---------- */
+
+/*
+ * Capacity of every edge leaving node v in the given mode (AUTO resolved
+ * against the DAG): rows mode: actual rows (total over loops) when the node
+ * has actuals, else plan rows, plus 1; time mode: inclusive work (work +
+ * cone work) plus 1.  Negative on error.
+ */
+extern double ndag_mincut_capacity(const NdagDag *dag, int v, int mode);
+
+/*
+ * Exact minimum cut between all leaves (a super-source with unbounded
+ * edges to every leaf that has a consumer) and the root (or a super-sink
+ * with unbounded edges from every sink that has an input), by Dinic's
+ * max-flow on the residual graph.  *value gets the cut value; the cut
+ * edges (the source side is the set reachable in the residual graph) go to
+ * edges[0 .. *n_edges), ordered by child then parent.  edges may be NULL
+ * to ask only for the value and count; otherwise max_edges must be at
+ * least the number of cut edges (dag->n_edges always suffices), else
+ * NDAG_ERR_BUFFER with *n_edges set to the number needed.  A DAG without
+ * edges has an empty cut of value 0.
+ */
+extern int	ndag_mincut(const NdagDag *dag, int mode, double *value,
+						NdagCutEdge *edges, int max_edges, int *n_edges);
+
+/* ---------- functions: temporal traces (trace.c) ---------- */
+
+/*
+ * A new trace table with room for about `capacity` signatures (it grows),
+ * tau NDAG_TRACE_TAU_S, plateau 10 s with boost 3, surprise ratio 10.
+ * NULL when out of memory.
+ */
+extern NdagTraceTable *ndag_trace_table_create(int capacity);
+
+/* Release a trace table; NULL is accepted. */
+extern void ndag_trace_table_free(NdagTraceTable *table);
+
+/*
+ * Effective trace of a signature at time now: value * exp(-(now -
+ * last_update) / tau), times plateau_boost while now < plateau_until; 0
+ * for an unknown signature.
+ */
+extern double ndag_trace_value(const NdagTraceTable *table, uint64_t signature,
+							   double now);
+
+/*
+ * Record an executed DAG at time now (seconds): for every node with
+ * actuals, the trace of its signature decays to now and grows by the
+ * node's share of the plan's self time.  A node whose actual rows per loop
+ * differ from the estimate by surprise_ratio or more, or every node when
+ * `surprise` is true, starts a plateau lasting plateau_s.  Errors:
+ * NDAG_ERR_ARG, NDAG_ERR_STATE, NDAG_ERR_NOMEM.
+ */
+extern int	ndag_trace_update(NdagTraceTable *table, const NdagDag *dag,
+							  double now, bool surprise);
+
+/* ---------- functions: UCB selector (ucb.c) ---------- */
+
+/*
+ * A selector for n_contexts contexts of n_arms arms each, all statistics
+ * zero.  NULL for arguments out of range (n_arms 1..NDAG_UCB_MAX_ARMS,
+ * n_contexts 1..NDAG_UCB_MAX_CONTEXTS, c >= 0, 0 <= epsilon <= 1) or
+ * when out of memory.
+ */
+extern NdagUcb *ndag_ucb_create(int n_contexts, int n_arms, double c,
+								double epsilon);
+
+/* Release a selector; NULL is accepted. */
+extern void ndag_ucb_free(NdagUcb *ucb);
+
+/*
+ * Choose an arm in a context: the lowest-numbered arm never pulled, if
+ * any; else with probability epsilon a uniformly random arm (from rng);
+ * else the arm maximising mean + c * sqrt(ln N / n) (ties: lowest arm).
+ * rng may be NULL, which disables epsilon exploration.
+ */
+extern int	ndag_ucb_choose(const NdagUcb *ucb, int context, NdagRng *rng,
+							int *arm);
+
+/* Add one pull of arm with reward in [0, 1]; NDAG_ERR_ARG otherwise. */
+extern int	ndag_ucb_update(NdagUcb *ucb, int context, int arm, double reward);
+
+/* Mean reward and pull count of an arm (mean 0 when never pulled). */
+extern int	ndag_ucb_stats(const NdagUcb *ucb, int context, int arm,
+						   double *mean, uint64_t *pulls);
+
+/* Bytes needed by ndag_ucb_serialize. */
+extern size_t ndag_ucb_serialized_size(const NdagUcb *ucb);
+
+/*
+ * Write the selector into buf (little-endian: magic "NDUC", version,
+ * dimensions, parameters, statistics, FNV-1a checksum).  *written gets the
+ * size.  NDAG_ERR_BUFFER if cap is too small.
+ */
+extern int	ndag_ucb_serialize(const NdagUcb *ucb, void *buf, size_t cap,
+							   size_t *written);
+
+/*
+ * Rebuild a selector from ndag_ucb_serialize's bytes into a new *out.
+ * NDAG_ERR_CORRUPT for a bad magic, checksum, size or value,
+ * NDAG_ERR_VERSION for another format version, NDAG_ERR_NOMEM.
+ */
+extern int	ndag_ucb_deserialize(const void *buf, size_t len, NdagUcb **out);
+
+#endif							/* NDAG_ENGINE_H */
