@@ -20,6 +20,21 @@ typedef enum NdagMode
 	NDAG_MODE_APPLY				/* apply what is learned, frozen */
 } NdagMode;
 
+/* ---------- types ---------- */
+
+struct NdagDag;
+struct PlannedStmt;
+struct PlanState;
+struct Plan;
+
+/* A planned statement as the engine's DAG (plan_dag.c). */
+typedef struct NdagPlanDag
+{
+	struct NdagDag *dag;		/* engine DAG, freed with the memory context */
+	int			n_nodes;
+	struct Plan **plans;		/* node id -> plan node */
+} NdagPlanDag;
+
 /* ---------- GUC variables (guc.c) ---------- */
 
 extern bool ndag_enabled;				/* ruvector.neural_dag_enabled */
@@ -45,5 +60,11 @@ extern bool NdagIsAdmin(Oid roleid);
 extern void NdagRequireAdmin(const char *action);
 extern bool NdagCanReadQueries(Oid roleid);
 extern void NdagRequireReadQueries(const char *relname);
+
+/* ---------- plan_dag.c ---------- */
+
+extern NdagPlanDag *NdagPlanDagBuild(struct PlannedStmt *stmt,
+									 struct PlanState *planstate);
+extern const char *NdagPlanNodeName(const struct Plan *plan);
 
 #endif							/* NDAG_HOOKS_H */
