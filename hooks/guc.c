@@ -9,6 +9,7 @@
 
 #include "utils/guc.h"
 
+#include "engine.h"
 #include "hooks.h"
 
 bool		ndag_enabled = true;
@@ -29,12 +30,6 @@ static const struct config_enum_entry ndag_mode_options[] = {
 	{NULL, 0, false}
 };
 
-/* the values ruvector.dag_attention_type accepts besides 'auto' */
-static const char *const ndag_attention_names[] = {
-	"topological", "causal_cone", "critical_path", "mincut_gated",
-	"hierarchical_lorentz", "parallel_branch", "temporal_btsp", "ensemble"
-};
-
 /*
  * check_attention_type
  *		Accept 'auto' or the name of one of the eight mechanisms.
@@ -42,13 +37,11 @@ static const char *const ndag_attention_names[] = {
 static bool
 check_attention_type(char **newval, void **extra, GucSource source)
 {
-	if (strcmp(*newval, "auto") == 0)
+	int			mechanism;
+
+	if (strcmp(*newval, "auto") == 0 ||
+		ndag_mechanism_from_name(*newval, &mechanism) == NDAG_OK)
 		return true;
-	for (int i = 0; i < (int) lengthof(ndag_attention_names); i++)
-	{
-		if (strcmp(*newval, ndag_attention_names[i]) == 0)
-			return true;
-	}
 	GUC_check_errdetail("Unknown attention mechanism \"%s\".", *newval);
 	GUC_check_errhint("Valid values are auto, topological, causal_cone, critical_path, mincut_gated, hierarchical_lorentz, parallel_branch, temporal_btsp and ensemble.");
 	return false;

@@ -9,6 +9,8 @@
 #ifndef NDAG_HOOKS_H
 #define NDAG_HOOKS_H
 
+#include "fmgr.h"
+
 /* ---------- constants ---------- */
 
 /* ruvector.dag_mode */
@@ -66,5 +68,24 @@ extern void NdagRequireReadQueries(const char *relname);
 extern NdagPlanDag *NdagPlanDagBuild(struct PlannedStmt *stmt,
 									 struct PlanState *planstate);
 extern const char *NdagPlanNodeName(const struct Plan *plan);
+
+/* ---------- attention_state.c: this backend's selector and traces ---------- */
+
+struct NdagAttnParams;
+
+extern int	NdagAttentionContext(const struct NdagDag *dag);
+extern int	NdagParseMechanism(const char *name);
+extern int	NdagChooseMechanism(const struct NdagDag *dag, int requested,
+								bool explore);
+extern void NdagAttentionParams(const struct NdagDag *dag,
+								struct NdagAttnParams *params);
+extern double *NdagComputeScores(const struct NdagDag *dag, int mechanism);
+
+/* ---------- attention_sql.c: planning a query text ---------- */
+
+extern char *NdagTextArg(FunctionCallInfo fcinfo, int argno, const char *what);
+extern struct PlannedStmt *NdagPlanQueryText(const char *query_text);
+extern NdagPlanDag *NdagPlanQueryDag(FunctionCallInfo fcinfo, int argno);
+extern Oid	NdagNodeRelation(const NdagPlanDag *pd, int v);
 
 #endif							/* NDAG_HOOKS_H */

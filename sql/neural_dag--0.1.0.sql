@@ -139,5 +139,103 @@ GRANT DELETE ON ndag_trajectories, ndag_healing TO neural_dag_admin;
 GRANT INSERT (arm_id, name, settings, enabled), UPDATE (enabled) ON ndag_arms TO neural_dag_admin;
 
 -- ---------------------------------------------------------------------------
+-- Plan DAG attention: plan a query text (never execute it) and look at its DAG
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_attention_scores(query text, mechanism text DEFAULT 'auto',
+	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
+	OUT relation regclass, OUT est_rows double precision,
+	OUT est_cost double precision, OUT score double precision,
+	OUT mechanism_used text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ruvector_attention_scores'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION ruvector_attention_topological(query text,
+	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
+	OUT relation regclass, OUT est_rows double precision,
+	OUT est_cost double precision, OUT score double precision)
+RETURNS SETOF record
+AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
+	  FROM ruvector_attention_scores(query, 'topological') $$
+LANGUAGE sql VOLATILE;
+
+CREATE FUNCTION ruvector_attention_causal_cone(query text,
+	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
+	OUT relation regclass, OUT est_rows double precision,
+	OUT est_cost double precision, OUT score double precision)
+RETURNS SETOF record
+AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
+	  FROM ruvector_attention_scores(query, 'causal_cone') $$
+LANGUAGE sql VOLATILE;
+
+CREATE FUNCTION ruvector_attention_critical_path(query text,
+	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
+	OUT relation regclass, OUT est_rows double precision,
+	OUT est_cost double precision, OUT score double precision)
+RETURNS SETOF record
+AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
+	  FROM ruvector_attention_scores(query, 'critical_path') $$
+LANGUAGE sql VOLATILE;
+
+CREATE FUNCTION ruvector_attention_mincut_gated(query text,
+	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
+	OUT relation regclass, OUT est_rows double precision,
+	OUT est_cost double precision, OUT score double precision)
+RETURNS SETOF record
+AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
+	  FROM ruvector_attention_scores(query, 'mincut_gated') $$
+LANGUAGE sql VOLATILE;
+
+CREATE FUNCTION ruvector_attention_hierarchical_lorentz(query text,
+	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
+	OUT relation regclass, OUT est_rows double precision,
+	OUT est_cost double precision, OUT score double precision)
+RETURNS SETOF record
+AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
+	  FROM ruvector_attention_scores(query, 'hierarchical_lorentz') $$
+LANGUAGE sql VOLATILE;
+
+CREATE FUNCTION ruvector_attention_parallel_branch(query text,
+	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
+	OUT relation regclass, OUT est_rows double precision,
+	OUT est_cost double precision, OUT score double precision)
+RETURNS SETOF record
+AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
+	  FROM ruvector_attention_scores(query, 'parallel_branch') $$
+LANGUAGE sql VOLATILE;
+
+CREATE FUNCTION ruvector_attention_temporal_btsp(query text,
+	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
+	OUT relation regclass, OUT est_rows double precision,
+	OUT est_cost double precision, OUT score double precision)
+RETURNS SETOF record
+AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
+	  FROM ruvector_attention_scores(query, 'temporal_btsp') $$
+LANGUAGE sql VOLATILE;
+
+CREATE FUNCTION ruvector_attention_ensemble(query text,
+	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
+	OUT relation regclass, OUT est_rows double precision,
+	OUT est_cost double precision, OUT score double precision)
+RETURNS SETOF record
+AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
+	  FROM ruvector_attention_scores(query, 'ensemble') $$
+LANGUAGE sql VOLATILE;
+
+CREATE FUNCTION ruvector_dag_mincut(query text,
+	OUT child_id integer, OUT child_type text, OUT child_relation regclass,
+	OUT parent_id integer, OUT parent_type text,
+	OUT capacity double precision, OUT cut_value double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ruvector_dag_mincut'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION ruvector_dag_visualize(query text, mechanism text DEFAULT 'auto',
+	format text DEFAULT 'dot')
+RETURNS text
+AS 'MODULE_PATHNAME', 'ruvector_dag_visualize'
+LANGUAGE C VOLATILE;
+
+-- ---------------------------------------------------------------------------
 -- Store management (section: foundation)
 -- ---------------------------------------------------------------------------
