@@ -186,6 +186,7 @@ extern void StoreReportError(int elevel, int rc, const char *what);
 extern StoreScan *StoreScanBegin(StoreDbi dbi, Oid dbid,
 								 const StoreKeyRange *range,
 								 bool include_pending);
+extern void StoreScanRestart(StoreScan *scan, const StoreKeyRange *range);
 extern bool StoreScanNext(StoreScan *scan, StoreValue *values);
 extern void StoreScanEnd(StoreScan *scan);
 extern bool StoreGet(StoreDbi dbi, const StoreValue *keyvalues,
@@ -202,6 +203,8 @@ extern void StoreBatchPatch(StoreBatch *batch, StoreDbi dbi,
 extern void StoreBatchDelete(StoreBatch *batch, StoreDbi dbi,
 							 const StoreValue *keyvalues);
 extern void StoreBatchClear(StoreBatch *batch, StoreDbi dbi, Oid dbid);
+extern void StoreBatchBumpGeneration(StoreBatch *batch);
+extern int	StoreBatchLength(StoreBatch *batch);
 extern void StoreBatchApply(StoreBatch *batch);
 
 /* ---------- store_pending.c: writes applied at PostgreSQL commit ---------- */
@@ -215,6 +218,11 @@ extern void StorePendingClear(StoreDbi dbi, Oid dbid);
 /* ---------- store_backup.c ---------- */
 
 extern uint64 StoreBackup(const char *path);
-extern void StoreRestore(const char *path);
+extern uint64 StoreRestore(const char *path);	/* records restored */
+
+/* ---------- store_arms.c: the built-in planner-configuration catalogue ---------- */
+
+extern int	StoreArmsBuiltinCount(void);
+extern int64 StoreArmsReseed(void);	/* pending; custom arms removed */
 
 #endif							/* NDAG_STORE_H */

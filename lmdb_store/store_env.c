@@ -1,0 +1,764 @@
+/*-------------------------------------------------------------------------
+ *
+ * store_env.c
+ *	  The LMDB environment of this process: lazy open after fork, the DBI
+ *	  handles, read transactions, the write-transaction runner with map
+ *	  growth, and the counters kept in meta.
+ *
+ * Each process opens the environment itself, the first time it needs it;
+ * the postmaster never does, so no handle crosses a fork.  Should one
+ * anyway (a process that forked after opening), the child forgets the
+ * inherited handle without closing it (closing would release the parent's
+ * reader slots and locks) and opens its own.
+ *
+ * mdb_env_set_mapsize() remaps the file, which would leave every pointer
+ * of an open read transaction dangling: LMDB leaves it to the caller to
+ * call it only when no transaction of the process is active, so this file
+ * counts the read transactions it hands out.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/file_perm.h"
+#include "miscadmin.h"
+#include "postmaster/autovacuum.h"
+#include "replication/walsender.h"
+#include "storage/ipc.h"
+#include "utils/memutils.h"
+
+#include "hooks.h"
+#include "store_int.h"
+
+/* how often one write is retried after growing a full map */
+#define STORE_MAX_GROWTHS	16
+
+/* reader slots beyond the processes PostgreSQL may start */
+#define STORE_READER_MARGIN	32
+
+static MDB_env *store_env = NULL;
+static pid_t store_pid = 0;
+static char *store_path = NULL;
+static MDB_dbi store_dbis[STORE_NUM_DBIS];
+static int	store_active_reads = 0;
+static bool store_exit_registered = false;
+
+static void store_at_exit(int code, Datum arg);
+static void store_grow_map(uint64 min_growth);
+static void store_adopt_map_size(void);
+static int	store_open_dbis(MDB_txn *txn, void *arg);
+
+/*
+ * StoreInit
+ *		Called from _PG_init: register the transaction callbacks of pending
+ *		writes.  Nothing is opened here (the postmaster runs this).
+ */
+void
+StoreInit(void)
+{
+	StorePendingInit();
+}
+
+/*
+ * StoreDirectory
+ *		The directory of the environment: ruvector.dag_data_directory, made
+ *		absolute against the data directory, or $PGDATA/neural_dag.
+ */
+const char *
+StoreDirectory(void)
+{
+	char	   *path;
+
+	if (store_path != NULL)
+		return store_path;
+
+	if (ndag_data_directory != NULL && ndag_data_directory[0] != '\0')
+	{
+		if (is_absolute_path(ndag_data_directory))
+			path = pstrdup(ndag_data_directory);
+		else
+			path = psprintf("%s/%s", DataDir, ndag_data_directory);
+	}
+	else
+		path = psprintf("%s/neural_dag", DataDir);
+	canonicalize_path(path);
+	return path;
+}
+
+/*
+ * store_max_readers
+ *		Reader slots: one per process PostgreSQL may run, plus a margin for
+ *		processes holding several read transactions at once.
+ */
+static unsigned int
+store_max_readers(void)
+{
+	return (unsigned int) (MaxConnections + max_worker_processes +
+						   autovacuum_max_workers + max_wal_senders +
+						   STORE_READER_MARGIN);
+}
+
+/*
+ * StoreEnsureOpen
+ *		Open the environment in this process if it is not open yet: create
+ *		the directory, open every DBI in one write transaction and, on first
+ *		creation, write meta and seed the arms catalogue.
+ */
+void
+StoreEnsureOpen(void)
+{
+	MDB_env    *env = NULL;
+	char	   *path;
+	char	   *what;
+	int			rc;
+	int			dead = 0;
+
+	if (store_env != NULL)
+	{
+		if (store_pid == MyProcPid)
+			return;
+		/* inherited across fork: forget it, the parent still owns it */
+		store_env = NULL;
+		store_active_reads = 0;
+		store_path = NULL;
+	}
+
+	if (IsPostmasterEnvironment && !IsUnderPostmaster)
+		elog(ERROR, "the neural_dag store cannot be opened in the postmaster");
+
+	path = MemoryContextStrdup(TopMemoryContext, StoreDirectory());
+	what = psprintf("open the neural_dag store at \"%s\"", path);
+
+	if (pg_mkdir_p(path, pg_dir_create_mode & S_IRWXU) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", path)));
+
+	rc = mdb_env_create(&env);
+	if (rc != 0)
+		StoreReportError(ERROR, rc, what);
+
+	PG_TRY();
+	{
+		rc = mdb_env_set_maxdbs(env, STORE_NUM_DBIS + STORE_SPARE_DBIS);
+		if (rc == 0)
+			rc = mdb_env_set_maxreaders(env, store_max_readers());
+		if (rc == 0)
+			rc = mdb_env_set_mapsize(env, (size_t) ndag_map_size_mb * 1024 * 1024);
+		if (rc == 0)
+			rc = mdb_env_open(env, path, MDB_NOTLS, pg_file_create_mode);
+		if (rc != 0)
+			StoreReportError(ERROR, rc, what);
+
+		rc = mdb_reader_check(env, &dead);
+		if (rc != 0)
+			StoreReportError(ERROR, rc, what);
+		if (dead > 0)
+			elog(DEBUG1, "neural_dag store: cleared %d stale reader slots", dead);
+
+		store_env = env;
+		store_pid = MyProcPid;
+		store_path = path;
+		store_active_reads = 0;
+		StoreRunWrite(store_open_dbis, NULL, 0, what);
+	}
+	PG_CATCH();
+	{
+		store_env = NULL;
+		store_path = NULL;
+		mdb_env_close(env);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	if (!store_exit_registered)
+	{
+		on_proc_exit(store_at_exit, (Datum) 0);
+		store_exit_registered = true;
+	}
+	pfree(what);
+}
+
+/*
+ * store_open_dbis
+ *		Write function of the start-up transaction: open (create) every DBI,
+ *		then initialise a new environment or check an existing one's format.
+ */
+static int
+store_open_dbis(MDB_txn *txn, void *arg)
+{
+	int64		format;
+	int			rc;
+
+	for (int i = 0; i < STORE_NUM_DBIS; i++)
+	{
+		rc = mdb_dbi_open(txn, StoreGetSchema((StoreDbi) i)->name, MDB_CREATE,
+						  &store_dbis[i]);
+		if (rc != 0)
+			return rc;
+	}
+
+	rc = StoreMetaGet(txn, STORE_META_FORMAT_VERSION, &format);
+	if (rc == MDB_NOTFOUND)
+	{
+		static const char *const counters[] = {
+			"next_pattern_id", "next_traj_id", "next_event_id", "next_snapshot_id"
+		};
+
+		rc = StoreMetaPut(txn, STORE_META_FORMAT_VERSION, STORE_FORMAT_VERSION);
+		if (rc == 0)
+			rc = StoreMetaPut(txn, STORE_META_GENERATION, 1);
+		for (int i = 0; rc == 0 && i < (int) lengthof(counters); i++)
+			rc = StoreMetaPut(txn, counters[i], 1);
+		if (rc == 0)
+			rc = StoreArmsSeed(txn);
+		return rc;
+	}
+	if (rc != 0)
+		return rc;
+	if (format != STORE_FORMAT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("neural_dag store at \"%s\" has format version " INT64_FORMAT ", but this server reads version %d",
+						store_path, format, STORE_FORMAT_VERSION),
+				 errhint("Restore a backup written by this version with ruvector_dag_restore(), or stop the server and remove the directory to start learning afresh.")));
+	return 0;
+}
+
+/*
+ * store_at_exit
+ *		on_proc_exit callback: close the environment this process opened.
+ */
+static void
+store_at_exit(int code, Datum arg)
+{
+	StoreClose();
+}
+
+/*
+ * StoreClose
+ *		Close the environment if this process opened it.  With read
+ *		transactions still open (an exit in the middle of a scan) the handle
+ *		is left alone: the process is going away and mdb_reader_check() in
+ *		another process reclaims its slots.
+ */
+void
+StoreClose(void)
+{
+	if (store_env == NULL || store_pid != MyProcPid)
+	{
+		store_env = NULL;
+		return;
+	}
+	if (store_active_reads == 0)
+		mdb_env_close(store_env);
+	store_env = NULL;
+	store_path = NULL;
+	store_active_reads = 0;
+}
+
+/*
+ * StoreIsOpen
+ *		Whether this process has the environment open.
+ */
+bool
+StoreIsOpen(void)
+{
+	return store_env != NULL && store_pid == MyProcPid;
+}
+
+/*
+ * StoreGetEnv
+ *		The environment of this process, opened if need be.
+ */
+MDB_env *
+StoreGetEnv(void)
+{
+	StoreEnsureOpen();
+	return store_env;
+}
+
+/*
+ * StoreDbiHandle
+ *		The LMDB handle of a DBI (valid once the environment is open).
+ */
+MDB_dbi
+StoreDbiHandle(StoreDbi dbi)
+{
+	Assert(dbi >= 0 && dbi < STORE_NUM_DBIS);
+	return store_dbis[dbi];
+}
+
+/*
+ * store_adopt_map_size
+ *		Another process grew the map: map the file at its new size.  Only
+ *		possible while this process has no transaction open.
+ */
+static void
+store_adopt_map_size(void)
+{
+	int			rc;
+
+	if (store_active_reads > 0)
+		StoreReportError(ERROR, MDB_MAP_RESIZED, "read the neural_dag store");
+	rc = mdb_env_set_mapsize(store_env, 0);
+	if (rc != 0)
+		StoreReportError(ERROR, rc, "map the grown neural_dag store");
+}
+
+/*
+ * store_grow_map
+ *		The map is full: double it, or grow it by min_growth if that is more.
+ */
+static void
+store_grow_map(uint64 min_growth)
+{
+	MDB_envinfo info;
+	uint64		newsize;
+	int			rc;
+
+	if (store_active_reads > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DISK_FULL),
+				 errmsg("the neural_dag store is full"),
+				 errdetail("The map cannot grow while this session is reading the store."),
+				 errhint("Retry the statement, or raise ruvector.dag_map_size and restart.")));
+
+	mdb_env_info(store_env, &info);
+	newsize = Max((uint64) info.me_mapsize * 2,
+				  (uint64) info.me_mapsize + min_growth);
+	if (newsize > (uint64) SIZE_MAX / 2)
+		StoreReportError(ERROR, MDB_MAP_FULL, "grow the neural_dag store");
+	rc = mdb_env_set_mapsize(store_env, (size_t) newsize);
+	if (rc != 0)
+		StoreReportError(ERROR, rc, "grow the neural_dag store");
+	ereport(LOG,
+			(errmsg("neural_dag store map grown from %zu to " UINT64_FORMAT " bytes",
+					info.me_mapsize, newsize)));
+}
+
+/*
+ * StoreBeginRead
+ *		Begin a read-only transaction.  Every one must be ended with
+ *		StoreEndRead, on error paths too.
+ */
+MDB_txn *
+StoreBeginRead(void)
+{
+	MDB_txn    *txn = NULL;
+	bool		checked = false;
+	int			rc;
+
+	StoreEnsureOpen();
+	for (;;)
+	{
+		rc = mdb_txn_begin(store_env, NULL, MDB_RDONLY, &txn);
+		if (rc == 0)
+			break;
+		if (rc == MDB_MAP_RESIZED)
+		{
+			store_adopt_map_size();
+			continue;
+		}
+		if (rc == MDB_READERS_FULL && !checked)
+		{
+			int			dead = 0;
+
+			/* slots of processes that died without releasing them */
+			checked = true;
+			mdb_reader_check(store_env, &dead);
+			if (dead > 0)
+				continue;
+		}
+		StoreReportError(ERROR, rc, "begin a read transaction on the neural_dag store");
+	}
+	store_active_reads++;
+	return txn;
+}
+
+/*
+ * StoreEndRead
+ *		End a transaction begun by StoreBeginRead.
+ */
+void
+StoreEndRead(MDB_txn *txn)
+{
+	if (txn == NULL)
+		return;
+	mdb_txn_abort(txn);
+	if (store_active_reads > 0)
+		store_active_reads--;
+}
+
+/*
+ * store_call_write_fn
+ *		Run fn in txn; an error aborts txn before it propagates.
+ */
+static int
+store_call_write_fn(MDB_txn *txn, StoreWriteFn fn, void *arg)
+{
+	int			rc = 0;
+
+	PG_TRY();
+	{
+		rc = fn(txn, arg);
+	}
+	PG_CATCH();
+	{
+		mdb_txn_abort(txn);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return rc;
+}
+
+/*
+ * StoreRunWrite
+ *		Run fn in a write transaction and commit it.  On MDB_MAP_FULL the
+ *		transaction is aborted, the map grown (by at least min_growth bytes)
+ *		and fn run again from the start; on MDB_MAP_RESIZED at begin the
+ *		map is adopted and the begin retried.  Any other failure is an
+ *		error; "what" names the operation in the message.
+ */
+void
+StoreRunWrite(StoreWriteFn fn, void *arg, uint64 min_growth, const char *what)
+{
+	int			growths = 0;
+
+	StoreEnsureOpen();
+	for (;;)
+	{
+		MDB_txn    *txn = NULL;
+		int			rc;
+
+		rc = mdb_txn_begin(store_env, NULL, 0, &txn);
+		if (rc == MDB_MAP_RESIZED)
+		{
+			store_adopt_map_size();
+			continue;
+		}
+		if (rc != 0)
+			StoreReportError(ERROR, rc, what);
+
+		rc = store_call_write_fn(txn, fn, arg);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);	/* frees txn, also on failure */
+		else
+			mdb_txn_abort(txn);
+		if (rc == 0)
+			return;
+		if (rc == MDB_MAP_FULL && growths < STORE_MAX_GROWTHS)
+		{
+			growths++;
+			store_grow_map(min_growth);
+			continue;
+		}
+		StoreReportError(ERROR, rc, what);
+	}
+}
+
+/*
+ * StoreMetaGet
+ *		Read the meta counter name: 0, or MDB_NOTFOUND, or an LMDB code.
+ */
+int
+StoreMetaGet(MDB_txn *txn, const char *name, int64 *value)
+{
+	const StoreSchema *schema = StoreGetSchema(STORE_DBI_META);
+	StoreValue	values[2];
+	MDB_val		key;
+	MDB_val		data;
+	int			rc;
+
+	key.mv_data = (void *) name;
+	key.mv_size = strlen(name);
+	rc = mdb_get(txn, store_dbis[STORE_DBI_META], &key, &data);
+	if (rc != 0)
+		return rc;
+	StoreRecordDecode(schema, data.mv_data, data.mv_size, values);
+	if (values[1].isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("corrupted record in neural_dag store \"%s\"", schema->name),
+				 errdetail("Counter \"%s\" is null.", name)));
+	*value = values[1].v.i8;
+	return 0;
+}
+
+/*
+ * StoreMetaPut
+ *		Write the meta counter name.
+ */
+int
+StoreMetaPut(MDB_txn *txn, const char *name, int64 value)
+{
+	StoreValue	values[2];
+
+	memset(values, 0, sizeof(values));
+	values[0].data = name;
+	values[0].len = strlen(name);
+	values[1].v.i8 = value;
+	return StorePutRecord(txn, STORE_DBI_META, values);
+}
+
+/*
+ * StorePutRecord
+ *		Encode a record and put it under its key.
+ */
+int
+StorePutRecord(MDB_txn *txn, StoreDbi dbi, const StoreValue *values)
+{
+	const StoreSchema *schema = StoreGetSchema(dbi);
+	StringInfoData keybuf;
+	StringInfoData valbuf;
+	MDB_val		key;
+	MDB_val		data;
+	int			rc;
+
+	initStringInfo(&keybuf);
+	initStringInfo(&valbuf);
+	StoreKeyEncode(schema, values, &keybuf);
+	StoreRecordEncode(schema, values, &valbuf);
+	key.mv_data = keybuf.data;
+	key.mv_size = keybuf.len;
+	data.mv_data = valbuf.data;
+	data.mv_size = valbuf.len;
+	rc = mdb_put(txn, store_dbis[dbi], &key, &data, 0);
+	pfree(keybuf.data);
+	pfree(valbuf.data);
+	return rc;
+}
+
+/* argument of store_next_id */
+typedef struct StoreNextIdArg
+{
+	const char *counter;
+	int64		value;
+} StoreNextIdArg;
+
+/*
+ * store_next_id
+ *		Write function of StoreNextId: hand out the counter, store it + 1.
+ */
+static int
+store_next_id(MDB_txn *txn, void *arg)
+{
+	StoreNextIdArg *a = (StoreNextIdArg *) arg;
+	int			rc;
+
+	rc = StoreMetaGet(txn, a->counter, &a->value);
+	if (rc == MDB_NOTFOUND)
+	{
+		a->value = 1;
+		rc = 0;
+	}
+	if (rc != 0)
+		return rc;
+	if (a->value == PG_INT64_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
+				 errmsg("neural_dag counter \"%s\" reached its maximum", a->counter)));
+	return StoreMetaPut(txn, a->counter, a->value + 1);
+}
+
+/*
+ * StoreNextId
+ *		The next value of a meta id counter (a missing counter starts at 1),
+ *		committed at once: like nextval(), a rolled-back caller leaves a gap.
+ */
+int64
+StoreNextId(const char *counter)
+{
+	StoreNextIdArg arg;
+
+	arg.counter = counter;
+	arg.value = 0;
+	StoreRunWrite(store_next_id, &arg, 0, "advance a neural_dag id counter");
+	return arg.value;
+}
+
+/*
+ * StoreGeneration
+ *		The current generation: bumped whenever the learned state changes,
+ *		so that processes caching it know when to reload.
+ */
+uint64
+StoreGeneration(void)
+{
+	MDB_txn    *volatile txn = StoreBeginRead();
+	int64		value = 0;
+	int			rc;
+
+	PG_TRY();
+	{
+		rc = StoreMetaGet(txn, STORE_META_GENERATION, &value);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			StoreReportError(ERROR, rc, "read the neural_dag store's generation");
+	}
+	PG_FINALLY();
+	{
+		StoreEndRead(txn);
+	}
+	PG_END_TRY();
+	return (uint64) value;
+}
+
+/* argument of store_bump_generation */
+typedef struct StoreBumpArg
+{
+	int64		value;
+} StoreBumpArg;
+
+/*
+ * StoreBumpGenerationInTxn
+ *		Increment meta "generation" inside a write transaction.
+ */
+int
+StoreBumpGenerationInTxn(MDB_txn *txn, int64 *newvalue)
+{
+	int64		value = 0;
+	int			rc;
+
+	rc = StoreMetaGet(txn, STORE_META_GENERATION, &value);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	value++;
+	if (newvalue)
+		*newvalue = value;
+	return StoreMetaPut(txn, STORE_META_GENERATION, value);
+}
+
+/*
+ * store_bump_generation
+ *		Write function of StoreBumpGeneration.
+ */
+static int
+store_bump_generation(MDB_txn *txn, void *arg)
+{
+	return StoreBumpGenerationInTxn(txn, &((StoreBumpArg *) arg)->value);
+}
+
+/*
+ * StoreBumpGeneration
+ *		Increment the generation at once; returns the new value.
+ */
+uint64
+StoreBumpGeneration(void)
+{
+	StoreBumpArg arg;
+
+	arg.value = 0;
+	StoreRunWrite(store_bump_generation, &arg, 0,
+				  "advance the neural_dag store's generation");
+	return (uint64) arg.value;
+}
+
+/*
+ * StoreReaderCheck
+ *		Clear the reader slots of dead processes; returns how many.
+ */
+int
+StoreReaderCheck(void)
+{
+	int			dead = 0;
+	int			rc;
+
+	StoreEnsureOpen();
+	rc = mdb_reader_check(store_env, &dead);
+	if (rc != 0)
+		StoreReportError(ERROR, rc, "check the neural_dag store's readers");
+	return dead;
+}
+
+/*
+ * store_count_reader
+ *		mdb_reader_list callback: count the lines that describe a slot.
+ */
+static int
+store_count_reader(const char *msg, void *ctx)
+{
+	/* slot lines start with the pid; the header and "(no ...)" do not */
+	while (*msg == ' ')
+		msg++;
+	if (*msg >= '0' && *msg <= '9')
+		(*(int *) ctx)++;
+	return 0;
+}
+
+/*
+ * StoreGetEnvInfo
+ *		Sizes, reader slots, entries per DBI and the generation.
+ */
+void
+StoreGetEnvInfo(StoreEnvInfo *info)
+{
+	MDB_envinfo envinfo;
+	MDB_stat	envstat;
+	MDB_txn    *volatile txn;
+	int			readers = 0;
+
+	StoreEnsureOpen();
+	memset(info, 0, sizeof(StoreEnvInfo));
+	info->path = store_path;
+
+	mdb_env_info(store_env, &envinfo);
+	mdb_env_stat(store_env, &envstat);
+	info->map_size = envinfo.me_mapsize;
+	info->used_bytes = ((uint64) envinfo.me_last_pgno + 1) * envstat.ms_psize;
+	info->max_readers = (int) envinfo.me_maxreaders;
+	mdb_reader_list(store_env, store_count_reader, &readers);
+	info->readers_used = readers;
+
+	txn = StoreBeginRead();
+	PG_TRY();
+	{
+		int64		generation = 0;
+		int			rc;
+
+		for (int i = 0; i < STORE_NUM_DBIS; i++)
+		{
+			MDB_stat	st;
+
+			rc = mdb_stat(txn, store_dbis[i], &st);
+			if (rc != 0)
+				StoreReportError(ERROR, rc, "read the neural_dag store's statistics");
+			info->entries[i] = st.ms_entries;
+		}
+		rc = StoreMetaGet(txn, STORE_META_GENERATION, &generation);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			StoreReportError(ERROR, rc, "read the neural_dag store's generation");
+		info->generation = (uint64) generation;
+	}
+	PG_FINALLY();
+	{
+		StoreEndRead(txn);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * StorePageSize
+ *		The page size of the environment.
+ */
+uint32
+StorePageSize(void)
+{
+	MDB_stat	st;
+
+	StoreEnsureOpen();
+	mdb_env_stat(store_env, &st);
+	return st.ms_psize;
+}
+
+/*
+ * StoreActiveReads
+ *		Read transactions this process has open.
+ */
+int
+StoreActiveReads(void)
+{
+	return store_active_reads;
+}

@@ -1,0 +1,139 @@
+/*-------------------------------------------------------------------------
+ *
+ * store_int.h
+ *	  Declarations shared by the files of lmdb_store/ only: the LMDB
+ *	  handles, the write-transaction runner, meta counters and the
+ *	  operations that batches and pending writes are made of.
+ *
+ * Nothing outside lmdb_store/ includes this file (it includes <lmdb.h>).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NDAG_STORE_INT_H
+#define NDAG_STORE_INT_H
+
+#include <lmdb.h>
+
+#include "nodes/pg_list.h"
+
+#include "store.h"
+
+/* ---------- constants ---------- */
+
+/* meta keys */
+#define STORE_META_FORMAT_VERSION	"format_version"
+#define STORE_META_GENERATION		"generation"
+
+/* prefix of the meta keys that are id counters (restore keeps the maximum) */
+#define STORE_META_COUNTER_PREFIX	"next_"
+
+/* named DBIs beyond ours that an environment may hold (spare slots) */
+#define STORE_SPARE_DBIS			4
+
+/* ---------- types ---------- */
+
+/* A write applied inside one LMDB write transaction. */
+typedef enum StoreOpKind
+{
+	STORE_OP_PUT,				/* insert or replace a whole record */
+	STORE_OP_PATCH,				/* replace some fields of an existing record */
+	STORE_OP_DELETE,			/* delete one key */
+	STORE_OP_CLEAR				/* delete every record of a dbid, or all */
+} StoreOpKind;
+
+/*
+ * One write.  key is the encoded key (PUT, PATCH, DELETE); value the
+ * encoded record (PUT); values/changed the fields of a PATCH (a whole
+ * record's worth of values, of which the changed ones are used).  For
+ * CLEAR, dbid selects the database's records in a per-database DBI and
+ * InvalidOid all records.  level is the subtransaction nesting level of a
+ * pending write.  Everything is allocated in one memory context and never
+ * modified after creation.
+ */
+typedef struct StoreOp
+{
+	StoreOpKind kind;
+	StoreDbi	dbi;
+	Oid			dbid;
+	int			level;
+	char	   *key;
+	uint32		keylen;
+	char	   *value;
+	uint32		valuelen;
+	StoreValue *values;
+	bool	   *changed;
+} StoreOp;
+
+/*
+ * A function run inside a write transaction by StoreRunWrite.  It returns
+ * 0 or an LMDB code; MDB_MAP_FULL makes the runner grow the map and run it
+ * again in a fresh transaction, so it must not keep state across runs.  It
+ * may also ereport(ERROR): the transaction is aborted first.
+ */
+typedef int (*StoreWriteFn) (MDB_txn *txn, void *arg);
+
+/* ---------- store_env.c ---------- */
+
+extern MDB_env *StoreGetEnv(void);
+extern uint32 StorePageSize(void);
+extern int	StoreActiveReads(void);
+extern MDB_dbi StoreDbiHandle(StoreDbi dbi);
+extern MDB_txn *StoreBeginRead(void);
+extern void StoreEndRead(MDB_txn *txn);
+extern void StoreRunWrite(StoreWriteFn fn, void *arg, uint64 min_growth,
+						  const char *what);
+extern int	StoreMetaGet(MDB_txn *txn, const char *name, int64 *value);
+extern int	StoreMetaPut(MDB_txn *txn, const char *name, int64 value);
+extern int	StorePutRecord(MDB_txn *txn, StoreDbi dbi,
+						   const StoreValue *values);
+extern int	StoreBumpGenerationInTxn(MDB_txn *txn, int64 *newvalue);
+
+/* ---------- store_arms.c ---------- */
+
+extern int	StoreArmsSeed(MDB_txn *txn);
+
+/* ---------- store_record.c ---------- */
+
+extern void StoreKeyEncodeField(StoreFieldType type, const StoreValue *value,
+								StringInfo out);
+extern size_t StoreFieldElemSize(StoreFieldType type);
+
+/* ---------- store_batch.c ---------- */
+
+extern StoreOp *StoreOpMake(MemoryContext cxt, StoreOpKind kind,
+							StoreDbi dbi, const StoreValue *values,
+							const bool *changed, Oid dbid);
+extern int	StoreOpApply(MDB_txn *txn, const StoreOp *op,
+						 MemoryContext tmpcxt);
+extern void StoreApplyOps(List *ops, bool bump_generation,
+						  const char *what);
+
+/* ---------- store_pending.c: overlay of this transaction's writes ---------- */
+
+/* state of one key after this transaction's pending writes */
+typedef enum StorePendingState
+{
+	STORE_PENDING_PUT,			/* values is the whole record */
+	STORE_PENDING_PATCH,		/* the stored record with changed fields */
+	STORE_PENDING_DELETED		/* gone */
+} StorePendingState;
+
+typedef struct StorePendingEntry
+{
+	const char *key;
+	uint32		keylen;
+	StorePendingState state;
+	const StoreValue *values;
+	const bool *changed;
+} StorePendingEntry;
+
+extern void StorePendingInit(void);
+extern bool StorePendingAny(StoreDbi dbi);
+extern bool StorePendingCleared(StoreDbi dbi, Oid dbid);
+extern const StorePendingEntry *StorePendingLookup(StoreDbi dbi,
+												   const char *key,
+												   uint32 keylen);
+extern StorePendingEntry *StorePendingSnapshot(StoreDbi dbi, Oid dbid,
+											   int *nentries);
+
+#endif							/* NDAG_STORE_INT_H */
