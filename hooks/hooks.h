@@ -63,6 +63,17 @@ extern void NdagRequireAdmin(const char *action);
 extern bool NdagCanReadQueries(Oid roleid);
 extern void NdagRequireReadQueries(const char *relname);
 
+/* ---------- store_functions.c ---------- */
+
+/*
+ * ruvector_dag_status() calls this hook, if set, while it builds its
+ * "counters" object; the hook calls NdagStatusAddCounter(state, name,
+ * value) once per counter.
+ */
+typedef void (*NdagStatusCountersHook) (void *state);
+extern NdagStatusCountersHook ndag_status_counters_hook;
+extern void NdagStatusAddCounter(void *state, const char *name, int64 value);
+
 /* ---------- plan_dag.c ---------- */
 
 extern NdagPlanDag *NdagPlanDagBuild(struct PlannedStmt *stmt,

@@ -239,3 +239,45 @@ LANGUAGE C VOLATILE;
 -- ---------------------------------------------------------------------------
 -- Store management (section: foundation)
 -- ---------------------------------------------------------------------------
+
+CREATE FUNCTION ruvector_enable_neural_dag(rel regclass)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ruvector_enable_neural_dag'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ruvector_enable_neural_dag(regclass) IS
+	'Learn from statements on this table (recorded in ndag_tables at commit); true if it was not enabled yet';
+
+CREATE FUNCTION ruvector_disable_neural_dag(rel regclass)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ruvector_disable_neural_dag'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ruvector_disable_neural_dag(regclass) IS
+	'Stop learning from statements on this table (at commit); true if it was enabled';
+
+CREATE FUNCTION ruvector_dag_status()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ruvector_dag_status'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ruvector_dag_status() IS
+	'Mode, store path and sizes, reader slots, entries per store, generation and counters of neural_dag';
+
+CREATE FUNCTION ruvector_dag_reset(store text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ruvector_dag_reset'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ruvector_dag_reset(text) IS
+	'Remove learned state of the current database at commit: one store (patterns, trajectories, nodes, models, btsp, hdc, healing, index_meta, tables), all of them, or arms (back to the built-in catalogue); returns the records removed';
+
+CREATE FUNCTION ruvector_dag_backup(path text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ruvector_dag_backup'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ruvector_dag_backup(text) IS
+	'Write a hot, consistent, compacted copy of the whole neural_dag store to a new server file; returns its size in bytes';
+
+CREATE FUNCTION ruvector_dag_restore(path text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ruvector_dag_restore'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ruvector_dag_restore(text) IS
+	'Validate a backup file, then replace the whole neural_dag store with it at once; returns the records restored';
