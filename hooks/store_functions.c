@@ -251,25 +251,12 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 /*
  * count_records
  *		Records of dbi in the current database as this transaction sees
- *		them (all records for a cluster-wide DBI).
+ *		them (all records for a cluster-wide DBI); damaged ones count too.
  */
 static int64
 count_records(StoreDbi dbi)
 {
-	const StoreSchema *schema = StoreGetSchema(dbi);
-	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
-	StoreScan  *scan;
-	int64		n = 0;
-
-	scan = StoreScanBegin(dbi, MyDatabaseId, NULL, true);
-	while (StoreScanNext(scan, values))
-	{
-		n++;
-		CHECK_FOR_INTERRUPTS();
-	}
-	StoreScanEnd(scan);
-	pfree(values);
-	return n;
+	return (int64) StoreScanCount(StoreScanBegin(dbi, MyDatabaseId, NULL, true));
 }
 
 /*

@@ -189,6 +189,7 @@ extern StoreScan *StoreScanBegin(StoreDbi dbi, Oid dbid,
 extern void StoreScanRestart(StoreScan *scan, const StoreKeyRange *range);
 extern bool StoreScanNext(StoreScan *scan, StoreValue *values);
 extern void StoreScanEnd(StoreScan *scan);
+extern uint64 StoreScanCount(StoreScan *scan);	/* rows left; ends the scan */
 extern bool StoreGet(StoreDbi dbi, const StoreValue *keyvalues,
 					 StoreValue *values, bool include_pending);
 extern uint64 StoreCountEntries(StoreDbi dbi);

@@ -104,16 +104,16 @@ int64
 StoreArmsReseed(void)
 {
 	StoreValue	values[7];
-	StoreScan  *scan;
-	int64		custom = 0;
+	StoreKeyRange range;
+	int64		custom;
 
-	scan = StoreScanBegin(STORE_DBI_ARMS, InvalidOid, NULL, true);
-	while (StoreScanNext(scan, values))
-	{
-		if (values[4].isnull || !values[4].v.b)
-			custom++;
-	}
-	StoreScanEnd(scan);
+	/* custom arms are numbered after the built-in ones */
+	memset(&range, 0, sizeof(range));
+	range.has_lower = true;
+	range.lower_inclusive = true;
+	range.lower.v.i4 = STORE_NUM_BUILTIN_ARMS;
+	custom = (int64) StoreScanCount(StoreScanBegin(STORE_DBI_ARMS, InvalidOid,
+												   &range, true));
 
 	StorePendingClear(STORE_DBI_ARMS, InvalidOid);
 	for (int i = 0; i < STORE_NUM_BUILTIN_ARMS; i++)

@@ -313,15 +313,14 @@ store_scan_fetch_base(StoreScan *scan)
 }
 
 /*
- * StoreScanNext
- *		The next record into values[] (schema->nfields of them); false at the
- *		end.  Data pointers are valid until the next call.
+ * store_scan_step
+ *		Advance to the next visible row: a stored record (*base set), a
+ *		pending one (*pend set), or a stored record with a pending patch
+ *		(both set).  False at the end.  Nothing is decoded.
  */
-bool
-StoreScanNext(StoreScan *scan, StoreValue *values)
+static bool
+store_scan_step(StoreScan *scan, bool *base, const StorePendingEntry **pendp)
 {
-	const StoreSchema *schema = scan->schema;
-
 	if (scan->txn == NULL)
 		return false;
 
@@ -357,8 +356,8 @@ StoreScanNext(StoreScan *scan, StoreValue *values)
 			scan->have_base = false;
 			if (scan->base_hidden)
 				continue;
-			StoreRecordDecode(schema, scan->base_value.mv_data,
-							  scan->base_value.mv_size, values);
+			*base = true;
+			*pendp = NULL;
 			return true;
 		}
 
@@ -369,23 +368,71 @@ StoreScanNext(StoreScan *scan, StoreValue *values)
 		switch (pend->state)
 		{
 			case STORE_PENDING_PUT:
-				memcpy(values, pend->values, sizeof(StoreValue) * schema->nfields);
+				*base = false;
+				*pendp = pend;
 				return true;
 			case STORE_PENDING_PATCH:
 				if (c != 0)
 					continue;	/* patched record no longer stored */
-				StoreRecordDecode(schema, scan->base_value.mv_data,
-								  scan->base_value.mv_size, values);
-				for (int i = 0; i < schema->nfields; i++)
-				{
-					if (pend->changed[i])
-						values[i] = pend->values[i];
-				}
+				*base = true;
+				*pendp = pend;
 				return true;
 			case STORE_PENDING_DELETED:
 				continue;
 		}
 	}
+}
+
+/*
+ * StoreScanNext
+ *		The next record into values[] (schema->nfields of them); false at the
+ *		end.  Data pointers are valid until the next call.
+ */
+bool
+StoreScanNext(StoreScan *scan, StoreValue *values)
+{
+	const StoreSchema *schema = scan->schema;
+	const StorePendingEntry *pend;
+	bool		base;
+
+	if (!store_scan_step(scan, &base, &pend))
+		return false;
+
+	if (!base)
+	{
+		memcpy(values, pend->values, sizeof(StoreValue) * schema->nfields);
+		return true;
+	}
+	/* base_value stays valid: the cursor has not moved since */
+	StoreRecordDecode(schema, scan->base_value.mv_data,
+					  scan->base_value.mv_size, values);
+	if (pend != NULL)
+	{
+		for (int i = 0; i < schema->nfields; i++)
+		{
+			if (pend->changed[i])
+				values[i] = pend->values[i];
+		}
+	}
+	return true;
+}
+
+/*
+ * StoreScanCount
+ *		Count the rows a scan would return, without decoding them (so that
+ *		damaged records are counted too), and end the scan.
+ */
+uint64
+StoreScanCount(StoreScan *scan)
+{
+	const StorePendingEntry *pend;
+	bool		base;
+	uint64		n = 0;
+
+	while (store_scan_step(scan, &base, &pend))
+		n++;
+	StoreScanEnd(scan);
+	return n;
 }
 
 /*
