@@ -140,7 +140,7 @@ typedef enum NdagMechanism
 /* min-cut capacity modes */
 typedef enum NdagCapacityMode
 {
-	NDAG_CAP_AUTO = 0,			/* time when the DAG has actuals, else rows */
+	NDAG_CAP_AUTO = 0,			/* the default: rows */
 	NDAG_CAP_ROWS,				/* rows produced by the child, plus 1 */
 	NDAG_CAP_TIME				/* inclusive time (or cost) of the child, plus 1 */
 } NdagCapacityMode;
@@ -328,7 +328,7 @@ typedef struct NdagAttnParams
 	double		mincut_threshold;	/* gate of nodes off the cut, default 0.5 */
 	int			mincut_capacity;	/* NdagCapacityMode, default AUTO */
 	double		lorentz_step;	/* hyperbolic radius per level, default 1.0 */
-	double		lorentz_max_radius; /* cap on the radius, default 8.0 */
+	double		lorentz_max_radius; /* cap on the radius, default 8.0, at most 10 */
 	double		lorentz_temperature;	/* default 1.0 */
 	double		branch_sharpen; /* how imbalance sharpens shares, default 2.0 */
 	const NdagTraceTable *traces;	/* temporal_btsp; NULL = no history */

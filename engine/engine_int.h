@@ -30,6 +30,9 @@ extern void ndag_features_compute(NdagDag *dag);
 /* mincut.c: the node flags used by mincut_gated (1 = output edge cut) */
 extern int	ndag_mincut_mark(const NdagDag *dag, int mode, unsigned char *on_cut);
 
+/* attention_structure.c: (1/n + work share) / 2 */
+extern double ndag_node_base_weight(const NdagDag *dag, int v);
+
 /* attention.c: argument checks shared by the mechanisms */
 extern int	ndag_attn_check(const NdagDag *dag, const NdagAttnParams *params,
 							double *weights);
