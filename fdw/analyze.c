@@ -141,8 +141,10 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows,
 	MemoryContextDelete(rowcxt);
 
 	ereport(elevel,
-			(errmsg("\"%s\": neural_dag store \"%s\" holds %.0f rows of this database; %d rows in sample",
+			(errmsg("\"%s\": neural_dag store \"%s\" holds %.0f rows%s; %d rows in sample",
 					RelationGetRelationName(rel), table->schema->name,
-					*totalrows, numrows)));
+					*totalrows,
+					table->schema->per_database ? " of this database" : "",
+					numrows)));
 	return numrows;
 }

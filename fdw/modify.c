@@ -86,6 +86,20 @@ find_writable(StoreDbi dbi)
 }
 
 /*
+ * allows
+ *		Whether the store of table accepts the command; the executor refuses
+ *		the others with PostgreSQL's own error, so planning just stays out
+ *		of the way.
+ */
+static bool
+allows(const NdagFdwTable *table, CmdType operation)
+{
+	const NdagFdwWritable *w = find_writable(table->schema->dbi);
+
+	return w != NULL && (w->events & EVENT(operation)) != 0;
+}
+
+/*
  * row_id_name
  *		The name of the junk column that carries a key field.
  */
@@ -119,6 +133,9 @@ ndagfdwAddForeignUpdateTargets(PlannerInfo *root, Index rtindex,
 	NdagFdwTable *table = NdagFdwGetTable(target_relation);
 	const StoreSchema *schema = table->schema;
 	TupleDesc	tupdesc = RelationGetDescr(target_relation);
+
+	if (!allows(table, root->parse->commandType))
+		return;
 
 	for (int k = 0; k < schema->nkeys; k++)
 	{
@@ -211,6 +228,12 @@ ndagfdwPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 	rel = table_open(rte->relid, NoLock);
 	table = NdagFdwGetTable(rel);
 
+	if (!allows(table, operation))
+	{
+		table_close(rel, NoLock);
+		return list_make1(NIL);
+	}
+
 	if (plan->onConflictAction != ONCONFLICT_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -224,9 +247,6 @@ ndagfdwPlanForeignModify(PlannerInfo *root, ModifyTable *plan,
 		Bitmapset  *updated = get_rel_all_updated_cols(root, baserel);
 		int			col = -1;
 
-		if (w == NULL)
-			elog(ERROR, "neural_dag store \"%s\" is not updatable",
-				 table->schema->name);
 		if (rel->trigdesc && rel->trigdesc->trig_update_before_row)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
