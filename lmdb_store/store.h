@@ -215,6 +215,7 @@ extern void StorePendingPatch(StoreDbi dbi, const StoreValue *values,
 							  const bool *changed);
 extern void StorePendingDelete(StoreDbi dbi, const StoreValue *keyvalues);
 extern void StorePendingClear(StoreDbi dbi, Oid dbid);
+extern bool StorePendingAny(StoreDbi dbi);	/* this transaction wrote dbi */
 
 /* ---------- store_backup.c ---------- */
 

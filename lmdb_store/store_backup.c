@@ -164,6 +164,7 @@ typedef struct StoreRestoreSource
 	const char *path;
 	MDB_env    *env;
 	MDB_txn    *txn;
+	MDB_cursor *cursor;			/* open on txn, closed on every path */
 	MDB_dbi		dbis[STORE_NUM_DBIS];
 	uint64		records;		/* outside meta */
 } StoreRestoreSource;
@@ -313,39 +314,34 @@ store_validate_source(StoreRestoreSource *src, const struct stat *st)
 		const StoreSchema *schema = StoreGetSchema((StoreDbi) i);
 		StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
 		StringInfoData keybuf;
-		MDB_cursor *cursor;
 		MDB_val		key;
 		MDB_val		data;
 		uint64		n = 0;
 
 		initStringInfo(&keybuf);
-		rc = mdb_cursor_open(src->txn, src->dbis[i], &cursor);
+		rc = mdb_cursor_open(src->txn, src->dbis[i], &src->cursor);
 		if (rc != 0)
 			StoreReportError(ERROR, rc, psprintf("read backup \"%s\"", src->path));
-		while ((rc = mdb_cursor_get(cursor, &key, &data, n == 0 ? MDB_FIRST : MDB_NEXT)) == 0)
+		while ((rc = mdb_cursor_get(src->cursor, &key, &data,
+									n == 0 ? MDB_FIRST : MDB_NEXT)) == 0)
 		{
 			const char *why = NULL;
 
 			n++;
 			if (!StoreRecordTryDecode(schema, data.mv_data, data.mv_size, values, &why))
-			{
-				mdb_cursor_close(cursor);
 				store_damaged_backup(src->path,
 									 psprintf("Record " UINT64_FORMAT " of store \"%s\" cannot be decoded: %s.",
 											  n, schema->name, why));
-			}
 			resetStringInfo(&keybuf);
 			StoreKeyEncode(schema, values, &keybuf);
 			if (keybuf.len != (int) key.mv_size ||
 				memcmp(keybuf.data, key.mv_data, key.mv_size) != 0)
-			{
-				mdb_cursor_close(cursor);
 				store_damaged_backup(src->path,
 									 psprintf("Record " UINT64_FORMAT " of store \"%s\" is stored under the wrong key.",
 											  n, schema->name));
-			}
 		}
-		mdb_cursor_close(cursor);
+		mdb_cursor_close(src->cursor);
+		src->cursor = NULL;
 		if (rc != MDB_NOTFOUND)
 			store_damaged_backup(src->path, mdb_strerror(rc));
 		if (i != STORE_DBI_META)
@@ -427,7 +423,6 @@ store_restore_write(MDB_txn *txn, void *arg)
 	for (int i = 0; i < STORE_NUM_DBIS; i++)
 	{
 		MDB_dbi		dbi = StoreDbiHandle((StoreDbi) i);
-		MDB_cursor *cursor;
 		MDB_val		key;
 		MDB_val		data;
 		bool		first = true;
@@ -437,17 +432,19 @@ store_restore_write(MDB_txn *txn, void *arg)
 			return rc;
 		if (i == STORE_DBI_META)
 			continue;
-		rc = mdb_cursor_open(src->txn, src->dbis[i], &cursor);
+		rc = mdb_cursor_open(src->txn, src->dbis[i], &src->cursor);
 		if (rc != 0)
 			return rc;
-		while ((rc = mdb_cursor_get(cursor, &key, &data, first ? MDB_FIRST : MDB_NEXT)) == 0)
+		while ((rc = mdb_cursor_get(src->cursor, &key, &data,
+									first ? MDB_FIRST : MDB_NEXT)) == 0)
 		{
 			first = false;
 			rc = mdb_put(txn, dbi, &key, &data, MDB_APPEND);
 			if (rc != 0)
 				break;
 		}
-		mdb_cursor_close(cursor);
+		mdb_cursor_close(src->cursor);
+		src->cursor = NULL;
 		if (rc != MDB_NOTFOUND)
 			return rc;
 	}
@@ -529,6 +526,8 @@ StoreRestore(const char *path)
 	}
 	PG_FINALLY();
 	{
+		if (src.cursor != NULL)
+			mdb_cursor_close(src.cursor);
 		if (src.txn != NULL)
 			mdb_txn_abort(src.txn);
 		if (src.env != NULL)

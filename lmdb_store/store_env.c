@@ -124,6 +124,7 @@ StoreEnsureOpen(void)
 		store_env = NULL;
 		store_active_reads = 0;
 		store_path = NULL;
+		store_exit_registered = false;	/* StoreClose is idempotent */
 	}
 
 	if (IsPostmasterEnvironment && !IsUnderPostmaster)

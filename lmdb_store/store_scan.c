@@ -26,6 +26,7 @@ struct StoreScan
 	StoreDbi	dbi;
 	Oid			dbid;
 	bool		include_pending;
+	MemoryContext cxt;			/* where the scan and its snapshot live */
 
 	/* the read transaction; NULL once released */
 	MDB_txn    *txn;
@@ -185,10 +186,13 @@ store_scan_setup(StoreScan *scan, const StoreKeyRange *range)
 	if (scan->include_pending)
 	{
 		StorePendingEntry *all;
+		MemoryContext oldcxt;
 		int			n;
 
 		scan->base_hidden = StorePendingCleared(scan->dbi, scan->dbid);
+		oldcxt = MemoryContextSwitchTo(scan->cxt);
 		all = StorePendingSnapshot(scan->dbi, scan->dbid, &n);
+		MemoryContextSwitchTo(oldcxt);
 		/* keep the entries inside the range, in order */
 		for (int i = 0; i < n; i++)
 		{
@@ -224,6 +228,7 @@ StoreScanBegin(StoreDbi dbi, Oid dbid, const StoreKeyRange *range,
 	scan->dbi = dbi;
 	scan->dbid = scan->schema->per_database ? dbid : InvalidOid;
 	scan->include_pending = include_pending;
+	scan->cxt = CurrentMemoryContext;
 	initStringInfo(&scan->prefix);
 	initStringInfo(&scan->lower);
 	initStringInfo(&scan->upper);
@@ -239,8 +244,7 @@ StoreScanBegin(StoreDbi dbi, Oid dbid, const StoreKeyRange *range,
 /*
  * StoreScanRestart
  *		Run a scan again from the start, with a new range and a fresh view of
- *		the store and of the pending writes.  The scan must have been begun
- *		in the current memory context or a parent of it.
+ *		the store and of the pending writes.
  */
 void
 StoreScanRestart(StoreScan *scan, const StoreKeyRange *range)
