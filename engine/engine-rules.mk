@@ -13,7 +13,7 @@ ENGINE_TEST_CFLAGS = -std=gnu99 -O2 -g -fno-strict-aliasing -fwrapv $(ENGINE_WAR
 	-I$(srcdir)/engine -I$(srcdir)/engine/test
 ENGINE_LINK = $(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_DIR) -lm
 ENGINE_HEADERS = $(wildcard engine/*.h engine/test/*.h)
-ENGINE_VALGRIND_SEEDS ?= 25
+ENGINE_VALGRIND_SEEDS ?= 60
 
 engine/test/test_%: engine/test/test_%.c $(ENGINE_SRCS) $(ENGINE_HEADERS)
 	$(ENGINE_CC) $(ENGINE_TEST_CFLAGS) -o $@ $< $(ENGINE_SRCS) $(ENGINE_LINK)
