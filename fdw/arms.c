@@ -9,14 +9,28 @@
  * pulls 0 and mean_reward NULL until the learner measures it.  Ids come
  * from the meta counter next_arm_id, like a sequence.  Ids and names are
  * unique among the committed arms and the ones this transaction added.
+ * Writes reach the store only at commit, so two transactions could each
+ * check and then both add the same name; inserters therefore hold a
+ * cluster-wide lock until they commit, and the second one checks after
+ * the first one's arm is stored.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "storage/lock.h"
 
 #include "fdw.h"
+
+/*
+ * Advisory lock serializing inserts into the arms catalogue.  Its database
+ * is InvalidOid, as the catalogue is cluster-wide, so it cannot collide
+ * with user advisory locks, which carry their database's oid.
+ */
+#define ARMS_LOCK_KEY1		0x6E646167	/* "ndag" */
+#define ARMS_LOCK_KEY2		0x61726D73	/* "arms" */
+#define ARMS_LOCK_SPACE		3			/* 1 and 2 are the user key spaces */
 
 /* Field indexes of the arms record, looked up once. */
 typedef struct ArmFields
@@ -120,6 +134,21 @@ arm_name_exists(const StoreSchema *schema, const ArmFields *f,
 }
 
 /*
+ * lock_arms
+ *		Wait for other transactions inserting arms to end; held until this
+ *		transaction ends, i.e. after its pending arms are stored.
+ */
+static void
+lock_arms(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, InvalidOid, ARMS_LOCK_KEY1, ARMS_LOCK_KEY2,
+						 ARMS_LOCK_SPACE);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/*
  * reject_maintained
  *		Refuse a value for a column neural_dag maintains.
  */
@@ -202,6 +231,8 @@ NdagFdwPrepareArm(const NdagFdwTable *table, StoreValue *values)
 	values[f.pulls].isnull = false;
 	values[f.pulls].v.i8 = 0;
 	values[f.mean_reward].isnull = true;
+
+	lock_arms();
 
 	if (arm_name_exists(schema, &f, name, &other_id))
 		ereport(ERROR,
