@@ -183,6 +183,18 @@ extern void StoreReportError(int elevel, int rc, const char *what);
 
 /* ---------- store_scan.c: reads ---------- */
 
+/*
+ * A scan holds an LMDB read transaction from Begin to End.  It is allocated
+ * in CurrentMemoryContext with a reset callback, so an error that resets
+ * that context releases the transaction too: begin scans in a context that
+ * lives no longer than the query (and use StoreScanRestart for rescans, as
+ * the struct is only freed with its context).  Next's values point into the
+ * transaction's pages or this transaction's pending writes, valid until the
+ * next call.  StoreGet reads the key fields of keyvalues[] (a whole
+ * record's worth of values) and returns palloc'd copies.  With
+ * include_pending, this transaction's queued writes are overlaid.
+ */
+
 extern StoreScan *StoreScanBegin(StoreDbi dbi, Oid dbid,
 								 const StoreKeyRange *range,
 								 bool include_pending);
@@ -209,6 +221,14 @@ extern int	StoreBatchLength(StoreBatch *batch);
 extern void StoreBatchApply(StoreBatch *batch);
 
 /* ---------- store_pending.c: writes applied at PostgreSQL commit ---------- */
+
+/*
+ * Queued in the current (sub)transaction, applied as one LMDB write
+ * transaction at commit (with the generation bumped), dropped on abort or
+ * with a rolled-back savepoint.  A patch replaces the changed[] fields of
+ * the record as it is at commit; values[] needs the key fields and those.
+ * A prepared transaction cannot carry pending writes.
+ */
 
 extern void StorePendingPut(StoreDbi dbi, const StoreValue *values);
 extern void StorePendingPatch(StoreDbi dbi, const StoreValue *values,

@@ -128,7 +128,6 @@ typedef struct StorePendingEntry
 } StorePendingEntry;
 
 extern void StorePendingInit(void);
-extern bool StorePendingAny(StoreDbi dbi);
 extern bool StorePendingCleared(StoreDbi dbi, Oid dbid);
 extern const StorePendingEntry *StorePendingLookup(StoreDbi dbi,
 												   const char *key,
