@@ -145,3 +145,21 @@ NdagComputeScores(const NdagDag *dag, int mechanism)
 			 ndag_mechanism_name(mechanism), ndag_strerror(rc));
 	return weights;
 }
+
+/*
+ * NdagUpdateTraces
+ *		Feed an executed DAG (with actuals) into this backend's temporal
+ *		traces, so that temporal_btsp follows where time is really spent.
+ */
+void
+NdagUpdateTraces(const NdagDag *dag)
+{
+	int			rc;
+
+	ensure_attention_state();
+	rc = ndag_trace_update(backend_traces, dag,
+						   (double) GetCurrentTimestamp() / USECS_PER_SEC, false);
+	if (rc != NDAG_OK)
+		elog(ERROR, "could not update the temporal traces: %s",
+			 ndag_strerror(rc));
+}

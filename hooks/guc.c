@@ -21,6 +21,9 @@ double		ndag_attention_exploration = 0.1;
 double		ndag_ucb_c = 1.414;
 bool		ndag_mincut_enabled = true;
 double		ndag_mincut_threshold = 0.5;
+double		ndag_sample_rate = 1.0;
+int			ndag_max_trajectories = 10000;
+bool		ndag_all_tables = false;
 
 static const struct config_enum_entry ndag_mode_options[] = {
 	{"off", NDAG_MODE_OFF, false},
@@ -125,6 +128,30 @@ NdagDefineGucs(void)
 							 &ndag_mincut_threshold,
 							 0.5, 0.0, 1.0,
 							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_sample_rate",
+							 "Fraction of eligible statements whose execution is recorded.",
+							 "Each top-level statement is sampled with this probability; statements nested in it follow its choice.",
+							 &ndag_sample_rate,
+							 1.0, 0.0, 1.0,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_max_trajectories",
+							"Size of the shared trajectory ring, and trajectories kept per database.",
+							"When the ring is full the oldest unflushed trajectory is dropped; the store keeps the newest ones.",
+							&ndag_max_trajectories,
+							10000, 16, 1000000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("ruvector.dag_all_tables",
+							 "Records statements on every table, enabled or not.",
+							 "Meant for test runs such as PostgreSQL's own regression suite.",
+							 &ndag_all_tables,
+							 false,
+							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("ruvector");

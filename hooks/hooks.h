@@ -48,6 +48,9 @@ extern double ndag_attention_exploration;	/* ruvector.dag_attention_exploration 
 extern double ndag_ucb_c;				/* ruvector.dag_ucb_c */
 extern bool ndag_mincut_enabled;		/* ruvector.dag_mincut_enabled */
 extern double ndag_mincut_threshold;	/* ruvector.dag_mincut_threshold */
+extern double ndag_sample_rate;			/* ruvector.dag_sample_rate */
+extern int	ndag_max_trajectories;		/* ruvector.dag_max_trajectories */
+extern bool ndag_all_tables;			/* ruvector.dag_all_tables */
 
 extern void NdagDefineGucs(void);
 
@@ -74,6 +77,109 @@ typedef void (*NdagStatusCountersHook) (void *state);
 extern NdagStatusCountersHook ndag_status_counters_hook;
 extern void NdagStatusAddCounter(void *state, const char *name, int64 value);
 
+/* ---------- trajectory recording: shmem.c, ring.c, trajectory.c, flush.c ---------- */
+
+/* a recorded plan keeps its first NDAG_TRAJ_MAX_NODES nodes */
+#define NDAG_TRAJ_MAX_NODES		48
+#define NDAG_TRAJ_MAX_PARENTS	4	/* consumers kept per node */
+#define NDAG_TRAJ_MAX_RELIDS	16	/* relations kept per statement */
+#define NDAG_TRAJ_EMBED_DIM		64	/* NDAG_EMBED_DIM of engine.h */
+
+/* shared counters shown by ruvector_dag_status() */
+typedef enum NdagCounter
+{
+	NDAG_COUNTER_SAMPLED,		/* eligible statements chosen for recording */
+	NDAG_COUNTER_RECORDED,		/* trajectories put into the ring */
+	NDAG_COUNTER_FLUSHED,		/* trajectories written to the store */
+	NDAG_COUNTER_DROPPED,		/* lost: ring full, or trimmed before a write */
+	NDAG_COUNTER_FAILED,		/* recordings or flushes that raised an error */
+	NDAG_COUNTER_TRUNCATED,		/* plans with more than NDAG_TRAJ_MAX_NODES nodes */
+	NDAG_N_COUNTERS
+} NdagCounter;
+
+/* One plan node of a recorded execution (a row of ndag_attention). */
+typedef struct NdagTrajNode
+{
+	uint64		signature;		/* operator signature */
+	double		est_rows;		/* plan rows per loop */
+	double		actual_rows;	/* rows per loop, as EXPLAIN ANALYZE; < 0: never executed */
+	float4		loops;
+	float4		est_cost;		/* total cost */
+	float4		self_ms;		/* actual self time over all loops */
+	float4		score;			/* attention weight */
+	Oid			relation;		/* scanned relation or InvalidOid */
+	int16		node_tag;		/* NodeTag of the Plan node */
+	uint8		operation;		/* CmdType of a ModifyTable */
+	uint8		nparents;
+	int16		parents[NDAG_TRAJ_MAX_PARENTS];
+} NdagTrajNode;
+
+/*
+ * One recorded execution as it travels through the shared ring: the fields
+ * of a trajectories record, then nodes[0 .. n_nodes).  Only the used part
+ * of nodes[] is copied (NdagTrajectorySize).
+ */
+typedef struct NdagTrajectory
+{
+	Oid			dbid;
+	Oid			userid;
+	int64		query_id;
+	int64		recorded_at;	/* TimestampTz */
+	double		planning_us;	/* 0 when a cached plan was reused */
+	double		exec_us;
+	double		est_cost;
+	int32		arm;			/* planner configuration executed */
+	int16		mechanism;		/* attention mechanism of the embedding */
+	int16		n_nodes;		/* nodes kept */
+	int32		n_plan_nodes;	/* nodes of the plan */
+	int32		nrelids;
+	Oid			relids[NDAG_TRAJ_MAX_RELIDS];
+	float4		embedding[NDAG_TRAJ_EMBED_DIM];
+	NdagTrajNode nodes[NDAG_TRAJ_MAX_NODES];
+} NdagTrajectory;
+
+#define NdagTrajectorySize(t) \
+	(offsetof(NdagTrajectory, nodes) + sizeof(NdagTrajNode) * (t)->n_nodes)
+
+struct LWLock;
+struct QueryDesc;
+
+/* shmem.c: shared state of the recording path */
+extern void NdagShmemInit(void);
+extern bool NdagShmemReady(void);
+extern void NdagCounterAdd(NdagCounter counter, uint64 n);
+extern uint64 NdagCounterGet(NdagCounter counter);
+extern const char *NdagCounterName(NdagCounter counter);
+extern struct LWLock *NdagFlushLock(void);
+extern uint64 NdagTablesEpoch(void);
+extern void NdagTablesEpochBump(void);
+
+/* ring.c: the fixed-size ring of trajectories */
+extern Size NdagRingShmemSize(void);
+extern void NdagRingShmemInit(void);
+extern bool NdagRingPut(const NdagTrajectory *traj);
+extern int	NdagRingTake(NdagTrajectory *out, int max);
+extern void NdagRingUsage(uint64 *used, uint64 *capacity);
+
+/* planner_hook.c, executor_hooks.c, enabled_tables.c */
+extern void NdagInstallPlannerHook(void);
+extern double NdagTakePlanningTime(const struct PlannedStmt *stmt);
+extern void NdagInstallExecutorHooks(void);
+extern void NdagEnabledTablesInit(void);
+extern bool NdagStatementEligible(const struct PlannedStmt *stmt);
+
+/* trajectory.c: one execution into the ring */
+extern void NdagRecordExecution(struct QueryDesc *queryDesc, double planning_us);
+
+/* flush.c: ring -> store */
+extern Size NdagBaselineShmemSize(void);
+extern void NdagBaselineShmemInit(void);
+extern int64 NdagFlush(void);
+extern void NdagStatusCounters(void *state);
+
+/* learner.c: the background worker */
+extern void NdagRegisterLearner(void);
+
 /* ---------- plan_dag.c ---------- */
 
 extern NdagPlanDag *NdagPlanDagBuild(struct PlannedStmt *stmt,
@@ -91,6 +197,7 @@ extern int	NdagChooseMechanism(const struct NdagDag *dag, int requested,
 extern void NdagAttentionParams(const struct NdagDag *dag,
 								struct NdagAttnParams *params);
 extern double *NdagComputeScores(const struct NdagDag *dag, int mechanism);
+extern void NdagUpdateTraces(const struct NdagDag *dag);
 
 /* ---------- attention_sql.c: planning a query text ---------- */
 

@@ -10,6 +10,7 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/queryjumble.h"
 
 #include "hooks.h"
 #include "store.h"
@@ -23,7 +24,9 @@ bool		ndag_preloaded = false;
 
 /*
  * _PG_init
- *		Define the GUCs and register the store's transaction callbacks.
+ *		Define the GUCs, register the store's transaction callbacks, and
+ *		install what records executions: shared memory, the planner and
+ *		executor hooks and the learner worker.
  *
  * Loaded any other way (CREATE EXTENSION or LOAD in a session) the module
  * stays inert, and every function it provides refuses to run with a hint on
@@ -38,6 +41,15 @@ _PG_init(void)
 
 	NdagDefineGucs();
 	StoreInit();
+
+	/* recording: shared ring, hooks, the learner worker */
+	EnableQueryId();
+	NdagShmemInit();
+	NdagEnabledTablesInit();
+	NdagInstallPlannerHook();
+	NdagInstallExecutorHooks();
+	NdagRegisterLearner();
+	ndag_status_counters_hook = NdagStatusCounters;
 	ndag_preloaded = true;
 }
 

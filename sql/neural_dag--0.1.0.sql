@@ -237,6 +237,15 @@ AS 'MODULE_PATHNAME', 'ruvector_dag_visualize'
 LANGUAGE C VOLATILE;
 
 -- ---------------------------------------------------------------------------
+-- Trajectory recording: write what the ring holds now (the learner worker
+-- does it about once a second)
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_dag_flush()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ruvector_dag_flush'
+LANGUAGE C VOLATILE;
+
+-- ---------------------------------------------------------------------------
 -- Store management (section: foundation)
 -- ---------------------------------------------------------------------------
 

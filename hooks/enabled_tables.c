@@ -1,0 +1,185 @@
+/*-------------------------------------------------------------------------
+ *
+ * enabled_tables.c
+ *	  This backend's copy of the tables enabled for learning in its
+ *	  database, so that deciding whether a statement is recorded costs no
+ *	  LMDB read.
+ *
+ * The copy is reloaded when the shared tables epoch moves (a transaction
+ * that enabled or disabled a table committed: see tables_xact_callback),
+ * and at least every TABLES_MAX_AGE_MS, which covers changes the epoch does
+ * not see, such as a restore.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "nodes/plannodes.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "hooks.h"
+#include "store.h"
+
+#define TABLES_MAX_AGE_MS	5000
+
+static Oid *enabled_relids = NULL;	/* sorted, in TopMemoryContext */
+static int	n_enabled = 0;
+static bool enabled_valid = false;
+static uint64 enabled_epoch = 0;
+static TimestampTz enabled_loaded_at = 0;
+
+/* this transaction wrote the tables store: bump the epoch at commit */
+static bool tables_written = false;
+
+/*
+ * oid_cmp
+ *		qsort/bsearch comparator of Oids.
+ */
+static int
+oid_cmp(const void *a, const void *b)
+{
+	Oid			x = *(const Oid *) a;
+	Oid			y = *(const Oid *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * tables_xact_callback
+ *		Notice a committed change of the enabled tables.  Registered after
+ *		the store's own callback, so it runs first and still sees the
+ *		transaction's pending writes at PRE_COMMIT.
+ */
+static void
+tables_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			tables_written = StorePendingAny(STORE_DBI_TABLES);
+			break;
+		case XACT_EVENT_COMMIT:
+			if (tables_written)
+			{
+				NdagTablesEpochBump();
+				enabled_valid = false;
+			}
+			tables_written = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			tables_written = false;
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * NdagEnabledTablesInit
+ *		Register the transaction callback (from _PG_init, after StoreInit).
+ */
+void
+NdagEnabledTablesInit(void)
+{
+	RegisterXactCallback(tables_xact_callback, NULL);
+}
+
+/*
+ * load_enabled_tables
+ *		Read the enabled tables of this database from the store.
+ */
+static void
+load_enabled_tables(void)
+{
+	const StoreSchema *schema = StoreGetSchema(STORE_DBI_TABLES);
+	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
+	int			relid_field = StoreSchemaFieldIndex(schema, "relid");
+	uint64		epoch = NdagTablesEpoch();
+	StoreScan  *scan;
+	Oid		   *relids;
+	int			n = 0;
+	int			cap = 16;
+
+	relids = MemoryContextAlloc(TopMemoryContext, sizeof(Oid) * cap);
+	PG_TRY();
+	{
+		scan = StoreScanBegin(STORE_DBI_TABLES, MyDatabaseId, NULL, false);
+		while (StoreScanNext(scan, values))
+		{
+			if (values[relid_field].isnull)
+				continue;
+			if (n == cap)
+			{
+				cap *= 2;
+				relids = repalloc(relids, sizeof(Oid) * cap);
+			}
+			relids[n++] = values[relid_field].v.oid;
+		}
+		StoreScanEnd(scan);
+	}
+	PG_CATCH();
+	{
+		pfree(relids);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	pfree(values);
+
+	qsort(relids, n, sizeof(Oid), oid_cmp);
+	if (enabled_relids != NULL)
+		pfree(enabled_relids);
+	enabled_relids = relids;
+	n_enabled = n;
+	enabled_epoch = epoch;
+	enabled_loaded_at = GetCurrentStatementStartTimestamp();
+	enabled_valid = true;
+}
+
+/*
+ * NdagStatementEligible
+ *		Whether a statement reads or writes a table enabled for learning
+ *		(any table with ruvector.dag_all_tables).  May read the store.
+ */
+bool
+NdagStatementEligible(const PlannedStmt *stmt)
+{
+	ListCell   *lc;
+	bool		has_relation = false;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION)
+		{
+			has_relation = true;
+			break;
+		}
+	}
+	if (!has_relation)
+		return false;
+	if (ndag_all_tables)
+		return true;
+
+	if (!enabled_valid || enabled_epoch != NdagTablesEpoch() ||
+		TimestampDifferenceExceeds(enabled_loaded_at, GetCurrentStatementStartTimestamp(),
+								   TABLES_MAX_AGE_MS))
+		load_enabled_tables();
+	if (n_enabled == 0)
+		return false;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION &&
+			bsearch(&rte->relid, enabled_relids, n_enabled, sizeof(Oid),
+					oid_cmp) != NULL)
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,121 @@
+/*-------------------------------------------------------------------------
+ *
+ * learner.c
+ *	  The background worker "neural_dag learner": about once a second it
+ *	  drains the trajectory ring into the store.
+ *
+ * It attaches to shared memory and, like the logical replication launcher,
+ * connects to no database (the store is not in one) so that it shows in
+ * pg_stat_activity.  SIGHUP reloads the configuration, SIGTERM ends the loop; an
+ * error in a drain is logged and the loop goes on; a crash makes the
+ * postmaster restart it after LEARNER_RESTART_S seconds.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "hooks.h"
+
+#define LEARNER_NAME		"neural_dag learner"
+#define LEARNER_RESTART_S	10
+#define LEARNER_PERIOD_MS	1000
+
+PGDLLEXPORT void ndag_learner_main(Datum main_arg);
+
+/*
+ * NdagRegisterLearner
+ *		Register the worker (from _PG_init).
+ */
+void
+NdagRegisterLearner(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = LEARNER_RESTART_S;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "neural_dag");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "ndag_learner_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, LEARNER_NAME);
+	snprintf(worker.bgw_type, BGW_MAXLEN, LEARNER_NAME);
+	worker.bgw_main_arg = (Datum) 0;
+	worker.bgw_notify_pid = 0;
+	RegisterBackgroundWorker(&worker);
+}
+
+/*
+ * learner_drain
+ *		One drain; an error is reported and forgotten, the trajectories it
+ *		lost are counted by NdagFlush.
+ */
+static void
+learner_drain(MemoryContext loop_cxt)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(loop_cxt);
+
+	PG_TRY();
+	{
+		NdagFlush();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(loop_cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		LWLockReleaseAll();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(loop_cxt);
+}
+
+/*
+ * ndag_learner_main
+ *		Entry point of the worker: the latch loop.
+ */
+void
+ndag_learner_main(Datum main_arg)
+{
+	MemoryContext loop_cxt;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+
+	/* no database: only to show up in pg_stat_activity */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "neural_dag learner",
+									 ALLOCSET_DEFAULT_SIZES);
+	ereport(LOG, (errmsg("%s started", LEARNER_NAME)));
+
+	while (!ShutdownRequestPending)
+	{
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 LEARNER_PERIOD_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ShutdownRequestPending)
+			break;
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		learner_drain(loop_cxt);
+	}
+	proc_exit(0);
+}

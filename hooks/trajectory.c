@@ -1,0 +1,200 @@
+/*-------------------------------------------------------------------------
+ *
+ * trajectory.c
+ *	  Turn one instrumented execution into a trajectory in the shared ring:
+ *	  the plan DAG with actuals, the attention mechanism and its per-node
+ *	  scores, the plan embedding; then feed the temporal traces.
+ *
+ * Everything happens in a memory context reset after each recording, with
+ * interrupts held, inside PG_TRY: an error is logged (WARNING at most once
+ * a minute, DEBUG1 otherwise), counted as failed, and the user's statement
+ * goes on as if the extension were not there.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/execdesc.h"
+#include "executor/instrument.h"
+#include "miscadmin.h"
+#include "nodes/plannodes.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "engine.h"
+#include "hooks.h"
+
+StaticAssertDecl(NDAG_TRAJ_EMBED_DIM == NDAG_EMBED_DIM,
+				 "the ring's embedding width must match the engine's");
+
+/* the built-in arm that changes nothing (store_arms.c) */
+#define DEFAULT_ARM		0
+
+static MemoryContext record_cxt = NULL;
+static TimestampTz last_warning = 0;
+
+/*
+ * statement_relids
+ *		The distinct relations of the range table, sorted, at most
+ *		NDAG_TRAJ_MAX_RELIDS of them.
+ */
+static int
+statement_relids(const PlannedStmt *stmt, Oid *relids)
+{
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+		int			pos;
+
+		if (rte->rtekind != RTE_RELATION || n == NDAG_TRAJ_MAX_RELIDS)
+			continue;
+		/* insertion into the sorted prefix, skipping duplicates */
+		for (pos = 0; pos < n && relids[pos] < rte->relid; pos++)
+			;
+		if (pos < n && relids[pos] == rte->relid)
+			continue;
+		memmove(&relids[pos + 1], &relids[pos], sizeof(Oid) * (n - pos));
+		relids[pos] = rte->relid;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * fill_nodes
+ *		The per-node part of a trajectory: the first NDAG_TRAJ_MAX_NODES
+ *		nodes and, for each, its consumers among them.
+ */
+static void
+fill_nodes(const NdagPlanDag *pd, const double *weights, NdagTrajectory *traj)
+{
+	const NdagDag *dag = pd->dag;
+	int			n = Min(dag->n_nodes, NDAG_TRAJ_MAX_NODES);
+
+	traj->n_plan_nodes = dag->n_nodes;
+	traj->n_nodes = n;
+	for (int v = 0; v < n; v++)
+	{
+		const NdagNode *node = &dag->nodes[v];
+		NdagTrajNode *out = &traj->nodes[v];
+		Plan	   *plan = pd->plans[v];
+
+		memset(out, 0, sizeof(NdagTrajNode));
+		out->signature = node->signature;
+		out->est_rows = node->desc.plan_rows;
+		out->est_cost = (float4) node->desc.total_cost;
+		out->score = (float4) weights[v];
+		out->relation = node->desc.rel_oid;
+		out->node_tag = (int16) nodeTag(plan);
+		if (IsA(plan, ModifyTable))
+			out->operation = (uint8) ((ModifyTable *) plan)->operation;
+		if (node->desc.has_actuals && node->desc.loops > 0)
+		{
+			out->actual_rows = node->desc.actual_rows / node->desc.loops;
+			out->loops = (float4) node->desc.loops;
+			out->self_ms = (float4) node->self_time_ms;
+		}
+		else
+			out->actual_rows = -1.0;
+
+		for (int e = dag->out_off[v]; e < dag->out_off[v + 1]; e++)
+		{
+			int			parent = dag->out_idx[e];
+
+			if (parent < n && out->nparents < NDAG_TRAJ_MAX_PARENTS)
+				out->parents[out->nparents++] = (int16) parent;
+		}
+	}
+}
+
+/*
+ * build_and_put
+ *		The recording proper; runs in record_cxt and may raise errors.
+ */
+static void
+build_and_put(QueryDesc *queryDesc, double planning_us)
+{
+	PlannedStmt *stmt = queryDesc->plannedstmt;
+	NdagTrajectory *traj;
+	NdagPlanDag *pd;
+	double	   *weights;
+	int			mechanism;
+	int			rc;
+
+	pd = NdagPlanDagBuild(stmt, queryDesc->planstate);
+	mechanism = NdagChooseMechanism(pd->dag, -1, ndag_mode == NDAG_MODE_LEARN);
+	weights = NdagComputeScores(pd->dag, mechanism);
+
+	traj = palloc0(sizeof(NdagTrajectory));
+	rc = ndag_embed(pd->dag, weights, traj->embedding);
+	if (rc != NDAG_OK)
+		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
+
+	traj->dbid = MyDatabaseId;
+	traj->userid = GetUserId();
+	traj->query_id = (int64) stmt->queryId;
+	traj->recorded_at = GetCurrentTimestamp();
+	traj->planning_us = planning_us;
+	if (queryDesc->totaltime != NULL)
+	{
+		InstrEndLoop(queryDesc->totaltime);
+		traj->exec_us = queryDesc->totaltime->total * 1000000.0;
+	}
+	traj->est_cost = stmt->planTree->total_cost;
+	traj->arm = DEFAULT_ARM;
+	traj->mechanism = (int16) mechanism;
+	traj->nrelids = statement_relids(stmt, traj->relids);
+	fill_nodes(pd, weights, traj);
+	if (traj->n_plan_nodes > traj->n_nodes)
+		NdagCounterAdd(NDAG_COUNTER_TRUNCATED, 1);
+
+	NdagRingPut(traj);
+	NdagUpdateTraces(pd->dag);
+}
+
+/*
+ * NdagRecordExecution
+ *		Record an instrumented execution (from ExecutorEnd, before the plan
+ *		state is freed).  Never raises an error.
+ */
+void
+NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	if (record_cxt == NULL)
+		record_cxt = AllocSetContextCreate(TopMemoryContext,
+										   "neural_dag recording",
+										   ALLOCSET_DEFAULT_SIZES);
+
+	HOLD_INTERRUPTS();
+	MemoryContextSwitchTo(record_cxt);
+	PG_TRY();
+	{
+		build_and_put(queryDesc, planning_us);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		TimestampTz now = GetCurrentTimestamp();
+		bool		warn = TimestampDifferenceExceeds(last_warning, now, 60000);
+
+		MemoryContextSwitchTo(record_cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		NdagCounterAdd(NDAG_COUNTER_FAILED, 1);
+		ereport(warn ? WARNING : DEBUG1,
+				(errmsg("neural_dag could not record an execution: %s",
+						edata->message),
+				 errdetail("The statement was not affected; the failure is counted in ruvector_dag_status().")));
+		if (warn)
+			last_warning = now;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(record_cxt);
+	RESUME_INTERRUPTS();
+}
