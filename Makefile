@@ -37,7 +37,7 @@ PG_PERL_LIB := $(dir $(PGXS))../../src/test/perl
 .PHONY: tapcheck pgtapcheck engine-check
 tapcheck:
 	rm -rf $(CURDIR)/tmp_check && mkdir -p $(CURDIR)/tmp_check
-	TESTDIR='$(CURDIR)' PATH="$(PG_BINDIR):$$PATH" PG_REGRESS=/bin/false \
+	TESTDIR='$(CURDIR)' PATH="$(PG_BINDIR):$$PATH" PG_REGRESS=$(dir $(PGXS))../../src/test/regress/pg_regress \
 		prove -I $(PG_PERL_LIB) -I $(srcdir)/t $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),t/*.pl)
 
 # pgTAP suites in t/*.sql, run by pg_prove against a throwaway preloaded cluster

@@ -49,7 +49,7 @@ SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname)
 				'ndag_patterns', 'ndag_tables', 'ndag_trajectories'],
 		  'exactly the seven foreign tables live on the server');
 
-SELECT is((SELECT array_agg(substr(opt, 7) ORDER BY 1)
+SELECT is((SELECT array_agg(substr(opt, 7) ORDER BY substr(opt, 7))
 			 FROM pg_foreign_table ft, unnest(ft.ftoptions) opt
 			WHERE ft.ftserver = (SELECT oid FROM pg_foreign_server WHERE srvname = 'neural_dag')),
 		  ARRAY['arms', 'healing', 'models', 'nodes', 'patterns', 'tables', 'trajectories'],
