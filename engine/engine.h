@@ -529,10 +529,10 @@ extern int	ndag_lorentz_embed(const NdagDag *dag, const NdagAttnParams *params,
 /* ---------- functions: minimum cut (mincut.c) ---------- */
 
 /*
- * Capacity of every edge leaving node v in the given mode (AUTO resolved
- * against the DAG): rows mode: actual rows (total over loops) when the node
- * has actuals, else plan rows, plus 1; time mode: inclusive work (work +
- * cone work) plus 1.  Negative on error.
+ * Capacity of every edge leaving node v in the given mode: rows (and
+ * AUTO): actual rows (total over loops) when the node has actuals, else
+ * plan rows, plus 1; time: inclusive work (work + cone work) plus 1.
+ * Capped at 1e15.  Negative on error.
  */
 extern double ndag_mincut_capacity(const NdagDag *dag, int v, int mode);
 
