@@ -28,7 +28,7 @@ include engine/engine.mk
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
--include engine/engine-rules.mk
+include engine/engine-rules.mk
 
 PG_BINDIR := $(shell $(PG_CONFIG) --bindir)
 PG_PERL_LIB := $(dir $(PGXS))../../src/test/perl
