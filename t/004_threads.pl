@@ -17,7 +17,6 @@ sub threads
 }
 
 my $node = ndag_node('threads');
-my $libdir = $node->safe_psql('postgres', 'SHOW dynamic_library_path');
 my ($pkglibdir) = run_command([ 'pg_config', '--pkglibdir' ]);
 chomp $pkglibdir;
 my ($ldd) = run_command([ 'ldd', "$pkglibdir/neural_dag.so" ]);
@@ -26,9 +25,14 @@ like($ldd, qr{libopenblas\.so\.0 => \S*openblas-serial/},
 
 my $session = $node->background_psql('postgres');
 my $pid = $session->query_safe('SELECT pg_backend_pid()');
+# the Lorentz mechanism runs cblas_dgemv over the plan's points
 $session->query_safe(q{
 	SELECT ruvector_dag_status();
 	SELECT count(*) FROM ndag_arms;
+	CREATE TABLE th (a int);
+	SELECT count(*) FROM ruvector_attention_scores(
+		'SELECT * FROM th a JOIN th b USING (a) JOIN th c USING (a)',
+		'hierarchical_lorentz');
 });
 is(threads($pid), 1, 'a backend that used the library has one thread');
 my $pm = $node->safe_psql('postgres',
