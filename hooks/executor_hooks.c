@@ -141,14 +141,13 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	Recording  *rec = NULL;
 
-	if (statement_eligible(queryDesc, eflags))
-	{
-		if (nesting_level == 0)
-			top_sampled = ndag_sample_rate >= 1.0 ||
-				pg_prng_double(&pg_global_prng_state) < ndag_sample_rate;
-		if (top_sampled)
-			rec = find_recording(NULL);
-	}
+	/* a top-level statement draws; the statements it runs follow it */
+	if (nesting_level == 0)
+		top_sampled = ndag_sample_rate >= 1.0 ||
+			(ndag_sample_rate > 0.0 &&
+			 pg_prng_double(&pg_global_prng_state) < ndag_sample_rate);
+	if (top_sampled && statement_eligible(queryDesc, eflags))
+		rec = find_recording(NULL);
 	if (rec != NULL)
 	{
 		NdagCounterAdd(NDAG_COUNTER_SAMPLED, 1);
