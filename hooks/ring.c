@@ -92,6 +92,9 @@ NdagRingShmemInit(void)
  * NdagRingPut
  *		Copy a trajectory into the ring; false if it had to be dropped.
  *		Never raises an error and never waits on anything but the spinlock.
+ *
+ * Every trajectory offered counts as recorded, so that recorded = flushed +
+ * dropped + in the ring + lost by a failed flush.
  */
 bool
 NdagRingPut(const NdagTrajectory *traj)
@@ -102,6 +105,7 @@ NdagRingPut(const NdagTrajectory *traj)
 
 	if (ring == NULL)
 		return false;
+	NdagCounterAdd(NDAG_COUNTER_RECORDED, 1);
 
 	SpinLockAcquire(&ring->lock);
 	pos = ring->head;
@@ -128,8 +132,6 @@ NdagRingPut(const NdagTrajectory *traj)
 	SpinLockAcquire(&ring->lock);
 	slot->state = SLOT_READY;
 	SpinLockRelease(&ring->lock);
-
-	NdagCounterAdd(NDAG_COUNTER_RECORDED, 1);
 	return true;
 }
 
