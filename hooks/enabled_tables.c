@@ -141,11 +141,12 @@ load_enabled_tables(void)
 
 /*
  * NdagStatementEligible
- *		Whether a statement reads or writes a table enabled for learning
- *		(any table with ruvector.dag_all_tables).  May read the store.
+ *		Whether a statement reads or writes a table enabled for learning,
+ *		or any table at all when any_table is set (ruvector.dag_all_tables).
+ *		May read the store.
  */
 bool
-NdagStatementEligible(const PlannedStmt *stmt)
+NdagStatementEligible(const PlannedStmt *stmt, bool any_table)
 {
 	ListCell   *lc;
 	bool		has_relation = false;
@@ -162,7 +163,7 @@ NdagStatementEligible(const PlannedStmt *stmt)
 	}
 	if (!has_relation)
 		return false;
-	if (ndag_all_tables)
+	if (any_table)
 		return true;
 
 	if (!enabled_valid || enabled_epoch != NdagTablesEpoch() ||

@@ -106,7 +106,7 @@ statement_eligible(QueryDesc *queryDesc, int eflags)
 	HOLD_INTERRUPTS();
 	PG_TRY();
 	{
-		eligible = NdagStatementEligible(stmt);
+		eligible = NdagStatementEligible(stmt, ndag_all_tables);
 	}
 	PG_CATCH();
 	{

@@ -166,10 +166,16 @@ extern void NdagInstallPlannerHook(void);
 extern double NdagTakePlanningTime(const struct PlannedStmt *stmt);
 extern void NdagInstallExecutorHooks(void);
 extern void NdagEnabledTablesInit(void);
-extern bool NdagStatementEligible(const struct PlannedStmt *stmt);
+extern bool NdagStatementEligible(const struct PlannedStmt *stmt,
+								  bool any_table);
 
 /* trajectory.c: one execution into the ring */
 extern void NdagRecordExecution(struct QueryDesc *queryDesc, double planning_us);
+extern bool NdagLastRecording(const struct PlannedStmt *stmt, int *mechanism,
+							  int *n_nodes, double *embedding_norm);
+
+/* explain_hook.c */
+extern void NdagInstallExplainHook(void);
 
 /* flush.c: ring -> store */
 extern Size NdagBaselineShmemSize(void);

@@ -25,8 +25,8 @@ bool		ndag_preloaded = false;
 /*
  * _PG_init
  *		Define the GUCs, register the store's transaction callbacks, and
- *		install what records executions: shared memory, the planner and
- *		executor hooks and the learner worker.
+ *		install what records executions: shared memory, the planner,
+ *		executor and EXPLAIN hooks and the learner worker.
  *
  * Loaded any other way (CREATE EXTENSION or LOAD in a session) the module
  * stays inert, and every function it provides refuses to run with a hint on
@@ -48,6 +48,7 @@ _PG_init(void)
 	NdagEnabledTablesInit();
 	NdagInstallPlannerHook();
 	NdagInstallExecutorHooks();
+	NdagInstallExplainHook();
 	NdagRegisterLearner();
 	ndag_status_counters_hook = NdagStatusCounters;
 	ndag_preloaded = true;

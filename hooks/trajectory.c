@@ -14,6 +14,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "executor/execdesc.h"
 #include "executor/instrument.h"
 #include "miscadmin.h"
@@ -32,6 +34,15 @@ StaticAssertDecl(NDAG_TRAJ_EMBED_DIM == NDAG_EMBED_DIM,
 
 static MemoryContext record_cxt = NULL;
 static TimestampTz last_warning = 0;
+
+/* what the last recording of this backend found, for EXPLAIN ANALYZE */
+static struct
+{
+	const PlannedStmt *stmt;
+	int			mechanism;
+	int			n_nodes;
+	double		embedding_norm;
+}			last_recording;
 
 /*
  * statement_relids
@@ -151,8 +162,33 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 	if (traj->n_plan_nodes > traj->n_nodes)
 		NdagCounterAdd(NDAG_COUNTER_TRUNCATED, 1);
 
+	last_recording.stmt = stmt;
+	last_recording.mechanism = mechanism;
+	last_recording.n_nodes = traj->n_plan_nodes;
+	last_recording.embedding_norm = 0;
+	for (int i = 0; i < NDAG_TRAJ_EMBED_DIM; i++)
+		last_recording.embedding_norm += (double) traj->embedding[i] * traj->embedding[i];
+	last_recording.embedding_norm = sqrt(last_recording.embedding_norm);
+
 	NdagRingPut(traj);
 	NdagUpdateTraces(pd->dag);
+}
+
+/*
+ * NdagLastRecording
+ *		If the last execution this backend recorded ran stmt, its attention
+ *		mechanism, node count and embedding norm.
+ */
+bool
+NdagLastRecording(const PlannedStmt *stmt, int *mechanism, int *n_nodes,
+				  double *embedding_norm)
+{
+	if (stmt == NULL || last_recording.stmt != stmt)
+		return false;
+	*mechanism = last_recording.mechanism;
+	*n_nodes = last_recording.n_nodes;
+	*embedding_norm = last_recording.embedding_norm;
+	return true;
 }
 
 /*
@@ -172,6 +208,7 @@ NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
 
 	HOLD_INTERRUPTS();
 	MemoryContextSwitchTo(record_cxt);
+	last_recording.stmt = NULL;
 	PG_TRY();
 	{
 		build_and_put(queryDesc, planning_us);

@@ -36,6 +36,7 @@ BEGIN
 	FROM walk;
 END
 $$;
+-- the plan part of EXPLAIN's text, without our section
 CREATE FUNCTION traj_explain_text(q text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -43,8 +44,18 @@ DECLARE
 	result text := '';
 BEGIN
 	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+		EXIT WHEN line = 'Neural DAG:';
 		result := result || line || E'\n';
 	END LOOP;
+	RETURN result;
+END
+$$;
+CREATE FUNCTION traj_explain_json(q text) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+	result json;
+BEGIN
+	EXECUTE 'EXPLAIN (COSTS OFF, FORMAT JSON) ' || q INTO result;
 	RETURN result;
 END
 $$;
@@ -240,6 +251,19 @@ SET ruvector.dag_mode = 'observe';
 SELECT count(*) AS plans, bool_and(traj_explain_text(q) = plan) AS identical
 FROM traj_plans_off;
 
+-- EXPLAIN shows the Neural DAG section for a statement on an enabled
+-- table, in every format; a table not enabled gets none
+EXPLAIN (COSTS OFF) SELECT count(*) FROM traj_orders o JOIN traj_items i USING (id);
+EXPLAIN (COSTS OFF) SELECT count(*) FROM traj_other;
+SELECT j->1->'Neural DAG'->>'Mode' AS mode,
+	   j->1->'Neural DAG'->>'Attention' AS attention,
+	   j->1->'Neural DAG'->>'Plan Nodes' AS plan_nodes,
+	   j->0->'Plan'->>'Node Type' AS root
+FROM (SELECT (traj_explain_json('SELECT count(*) FROM traj_orders'))::jsonb AS j) s;
+SET ruvector.dag_mode = 'off';
+EXPLAIN (COSTS OFF) SELECT count(*) FROM traj_orders;
+SET ruvector.dag_mode = 'observe';
+
 -- the recording counters are in ruvector_dag_status()
 SELECT key FROM jsonb_each(ruvector_dag_status()->'counters')
 WHERE key IN ('sampled', 'recorded', 'flushed', 'dropped', 'failed',
@@ -251,4 +275,5 @@ SELECT (ruvector_dag_status()->'counters'->>'ring_capacity')::int AS ring_capaci
 SELECT ruvector_disable_neural_dag('traj_orders');
 DROP VIEW traj;
 DROP TABLE traj_orders, traj_items, traj_other;
-DROP FUNCTION traj_explain_nodes(text), traj_explain_text(text), traj_sum_below(int);
+DROP FUNCTION traj_explain_nodes(text), traj_explain_text(text), traj_explain_json(text),
+	traj_sum_below(int);
