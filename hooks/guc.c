@@ -7,6 +7,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "utils/guc.h"
 
 #include "engine.h"
@@ -25,11 +27,29 @@ double		ndag_sample_rate = 1.0;
 int			ndag_max_trajectories = 10000;
 bool		ndag_all_tables = false;
 
+/* self-healing */
+bool		ndag_healing_enabled = true;
+int			ndag_healing_check_interval = 300000;
+bool		ndag_healing_auto_repair = false;
+int			ndag_healing_scope = NDAG_HEAL_SCOPE_ENABLED;
+char	   *ndag_database = NULL;
+int			ndag_healing_lock_timeout = 5000;
+int			ndag_healing_statement_timeout = 600000;
+double		ndag_healing_bloat_ratio = 0.5;
+double		ndag_healing_stale_ratio = 0.2;
+int			ndag_healing_stale_min_rows = 50;
+
 static const struct config_enum_entry ndag_mode_options[] = {
 	{"off", NDAG_MODE_OFF, false},
 	{"observe", NDAG_MODE_OBSERVE, false},
 	{"learn", NDAG_MODE_LEARN, false},
 	{"apply", NDAG_MODE_APPLY, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry ndag_healing_scope_options[] = {
+	{"enabled", NDAG_HEAL_SCOPE_ENABLED, false},
+	{"all", NDAG_HEAL_SCOPE_ALL, false},
 	{NULL, 0, false}
 };
 
@@ -154,5 +174,102 @@ NdagDefineGucs(void)
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
+	NdagDefineHealingGucs();
+
 	MarkGUCPrefixReserved("ruvector");
+}
+
+/*
+ * NdagDefineHealingGucs
+ *		The parameters of the self-healing checks (healing_*.c).
+ *
+ * What a check does in a database comes from the session that calls
+ * ruvector_dag_heal(), or from the configuration file for the periodic
+ * check: a repair runs with the rights of that session's user, so letting
+ * users choose auto repair and scope gives them nothing they could not do
+ * themselves.
+ */
+void
+NdagDefineHealingGucs(void)
+{
+	DefineCustomBoolVariable("ruvector.dag_healing_enabled",
+							 "Runs the self-healing check periodically in each database with neural_dag.",
+							 "ruvector_dag_heal() runs a check on demand either way.",
+							 &ndag_healing_enabled,
+							 true,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_healing_check_interval",
+							"Time between two periodic self-healing checks.",
+							NULL,
+							&ndag_healing_check_interval,
+							300000, 1000, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("ruvector.dag_healing_auto_repair",
+							 "Lets the self-healing check run its repairs (REINDEX CONCURRENTLY, ANALYZE, trimming).",
+							 "When off, each finding is recorded with the repair it recommends and nothing is changed.",
+							 &ndag_healing_auto_repair,
+							 false,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("ruvector.dag_healing_scope",
+							 "Tables the self-healing check looks at.",
+							 "enabled: tables enabled for learning and their indexes; all: every user table of the database.",
+							 &ndag_healing_scope,
+							 NDAG_HEAL_SCOPE_ENABLED,
+							 ndag_healing_scope_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("ruvector.dag_database",
+							   "Databases the background workers of neural_dag work in, comma separated.",
+							   "Empty means every database that has the extension.",
+							   &ndag_database,
+							   "",
+							   PGC_SIGHUP, GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_healing_lock_timeout",
+							"lock_timeout of each self-healing repair.",
+							"0 waits for locks without limit.",
+							&ndag_healing_lock_timeout,
+							5000, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_healing_statement_timeout",
+							"statement_timeout of each self-healing repair.",
+							"0 lets a repair run without limit.",
+							&ndag_healing_statement_timeout,
+							600000, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_healing_bloat_ratio",
+							 "Estimated fraction of a B-tree index's pages that are bloat above which it is rebuilt.",
+							 NULL,
+							 &ndag_healing_bloat_ratio,
+							 0.5, 0.0, 1.0,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_healing_stale_ratio",
+							 "Fraction of a table's rows modified since its last ANALYZE above which its statistics are stale.",
+							 "A table's statistics are stale when more than dag_healing_stale_min_rows plus this fraction of its rows were modified.",
+							 &ndag_healing_stale_ratio,
+							 0.2, 0.0, 100.0,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_healing_stale_min_rows",
+							"Rows modified since the last ANALYZE below which statistics are never stale.",
+							NULL,
+							&ndag_healing_stale_min_rows,
+							50, 0, INT_MAX,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 }

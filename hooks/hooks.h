@@ -94,6 +94,8 @@ typedef enum NdagCounter
 	NDAG_COUNTER_DROPPED,		/* lost: ring full, or trimmed before a write */
 	NDAG_COUNTER_FAILED,		/* recordings or flushes that raised an error */
 	NDAG_COUNTER_TRUNCATED,		/* plans with more than NDAG_TRAJ_MAX_NODES nodes */
+	NDAG_COUNTER_RECORD_NS,		/* time spent recording, nanoseconds */
+	NDAG_COUNTER_FLUSH_US,		/* time spent writing flushed chunks, microseconds */
 	NDAG_N_COUNTERS
 } NdagCounter;
 
@@ -153,6 +155,9 @@ extern const char *NdagCounterName(NdagCounter counter);
 extern struct LWLock *NdagFlushLock(void);
 extern uint64 NdagTablesEpoch(void);
 extern void NdagTablesEpochBump(void);
+struct Latch;
+extern void NdagSetLearnerLatch(struct Latch *latch);
+extern void NdagWakeLearner(void);
 
 /* ring.c: the fixed-size ring of trajectories */
 extern Size NdagRingShmemSize(void);
@@ -211,5 +216,98 @@ extern char *NdagTextArg(FunctionCallInfo fcinfo, int argno, const char *what);
 extern struct PlannedStmt *NdagPlanQueryText(const char *query_text);
 extern NdagPlanDag *NdagPlanQueryDag(FunctionCallInfo fcinfo, int argno);
 extern Oid	NdagNodeRelation(const NdagPlanDag *pd, int v);
+
+/* ---------- self-healing: healing_*.c ---------- */
+
+struct List;
+struct StringInfoData;
+struct BackgroundWorkerHandle;
+
+/* ruvector.dag_healing_scope */
+typedef enum NdagHealScope
+{
+	NDAG_HEAL_SCOPE_ENABLED,	/* enabled tables and their indexes */
+	NDAG_HEAL_SCOPE_ALL			/* every user table of the database */
+} NdagHealScope;
+
+/* first key of the advisory lock a repair holds on its object */
+#define NDAG_HEAL_LOCK_CLASS	1852055911	/* 'ndag' */
+
+extern bool ndag_healing_enabled;		/* ruvector.dag_healing_enabled */
+extern int	ndag_healing_check_interval;	/* ruvector.dag_healing_check_interval, ms */
+extern bool ndag_healing_auto_repair;	/* ruvector.dag_healing_auto_repair */
+extern int	ndag_healing_scope;			/* ruvector.dag_healing_scope */
+extern char *ndag_database;				/* ruvector.dag_database */
+extern int	ndag_healing_lock_timeout;	/* ruvector.dag_healing_lock_timeout, ms */
+extern int	ndag_healing_statement_timeout; /* ruvector.dag_healing_statement_timeout, ms */
+extern double ndag_healing_bloat_ratio; /* ruvector.dag_healing_bloat_ratio */
+extern double ndag_healing_stale_ratio; /* ruvector.dag_healing_stale_ratio */
+extern int	ndag_healing_stale_min_rows;	/* ruvector.dag_healing_stale_min_rows */
+
+extern void NdagDefineHealingGucs(void);
+
+/* What a healer is told when it is launched (its bgw_extra). */
+typedef struct NdagHealParams
+{
+	Oid			userid;			/* role the healer connects as */
+	bool		auto_repair;
+	int			scope;			/* NdagHealScope */
+	int			lock_timeout;	/* ms */
+	int			statement_timeout;	/* ms */
+	double		bloat_ratio;
+	double		stale_ratio;
+	int			stale_min_rows;
+} NdagHealParams;
+
+/* What a repair does. */
+typedef enum NdagHealRepair
+{
+	NDAG_HEAL_NONE,				/* nothing to run: a recommendation */
+	NDAG_HEAL_SQL,				/* run sql as a top-level utility statement */
+	NDAG_HEAL_READERS,			/* clear stale LMDB reader slots */
+	NDAG_HEAL_TRIM				/* delete the oldest trajectories */
+} NdagHealRepair;
+
+/* One finding of a detector, then the outcome of its repair. */
+typedef struct NdagHealEvent
+{
+	const char *kind;			/* invalid_index, bloated_index, ... */
+	char	   *object;			/* qualified name or description */
+	char	   *detail;			/* figures */
+	char	   *action;			/* what was or would be done */
+	const char *status;			/* detected, repaired, failed, skipped, recommended */
+	int64		at;				/* TimestampTz */
+	NdagHealRepair repair;
+	char	   *sql;			/* NDAG_HEAL_SQL: the statement */
+	Oid			objid;			/* object of the advisory lock, or InvalidOid */
+	Oid			relid;			/* table the object belongs to, or InvalidOid */
+	bool		needs_owner;	/* the repair silently skips non-owners */
+	int64		keep;			/* NDAG_HEAL_TRIM: trajectories to keep */
+	bool		has_duration;
+	double		duration_ms;
+} NdagHealEvent;
+
+/* healing_detect.c: detectors over the catalogs (SPI, in a transaction) */
+extern struct List *NdagHealDetectCatalog(const NdagHealParams *params,
+										  struct List *enabled_relids);
+
+/* healing_store.c: detectors over the store, events, baselines */
+extern struct List *NdagHealEnabledRelids(void);
+extern struct List *NdagHealDetectStore(const NdagHealParams *params);
+extern void NdagHealPatternSummary(Oid relid, struct StringInfoData *out);
+extern bool NdagHealIndexBaseline(Oid indexoid, int64 idx_scan,
+								  int64 *since);
+extern int64 NdagHealEventCounter(void);
+extern void NdagHealRecord(const NdagHealEvent *event);
+extern int64 NdagHealTrim(int64 keep);
+
+/* healing_repair.c: running one repair */
+extern void NdagHealRun(NdagHealEvent *event, const NdagHealParams *params);
+
+/* healing_worker.c: healer and launcher workers */
+extern void NdagRegisterHealingLauncher(void);
+extern void NdagHealParamsFromGucs(NdagHealParams *params, Oid userid);
+extern struct BackgroundWorkerHandle *NdagLaunchHealer(Oid dbid,
+													   const NdagHealParams *params);
 
 #endif							/* NDAG_HOOKS_H */

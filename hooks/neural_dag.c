@@ -50,6 +50,7 @@ _PG_init(void)
 	NdagInstallExecutorHooks();
 	NdagInstallExplainHook();
 	NdagRegisterLearner();
+	NdagRegisterHealingLauncher();
 	ndag_status_counters_hook = NdagStatusCounters;
 	ndag_preloaded = true;
 }

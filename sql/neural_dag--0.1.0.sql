@@ -246,6 +246,19 @@ AS 'MODULE_PATHNAME', 'ruvector_dag_flush'
 LANGUAGE C VOLATILE;
 
 -- ---------------------------------------------------------------------------
+-- Self-healing: a check of the current database now, as the calling user
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_dag_heal(
+	OUT event_id bigint, OUT at timestamptz, OUT kind text, OUT object text,
+	OUT detail text, OUT action text, OUT status text,
+	OUT duration_ms double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ruvector_dag_heal'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION ruvector_dag_heal() IS
+	'Run the self-healing detectors (and, with ruvector.dag_healing_auto_repair, the repairs, with the caller''s rights) in a background worker; returns the events it recorded in ndag_healing. Do not call it in a transaction holding locks a repair needs.';
+
+-- ---------------------------------------------------------------------------
 -- Store management (section: foundation)
 -- ---------------------------------------------------------------------------
 

@@ -1,0 +1,421 @@
+/*-------------------------------------------------------------------------
+ *
+ * healing_detect.c
+ *	  The self-healing detectors that read the catalogs and the statistics
+ *	  of the current database: invalid indexes, bloated B-tree indexes,
+ *	  unused indexes and stale table statistics.
+ *
+ * Each runs one SPI query restricted to the tables in scope (those enabled
+ * for learning, or every user table with ruvector.dag_healing_scope = all)
+ * and turns its rows into events.  The caller is in a transaction with an
+ * active snapshot; events are allocated in the caller's memory context.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "hooks.h"
+
+/* B-tree page layout used by the bloat estimate */
+#define BT_PAGE_OVERHEAD	(24 + 16)	/* page header + btree special space */
+#define BT_TUPLE_HEADER		8			/* IndexTupleData */
+#define BT_LINE_POINTER		4			/* ItemIdData */
+#define BT_DEFAULT_FILL		90
+#define BLOAT_MIN_PAGES		10
+
+/*
+ * The tables in scope, on pg_class t and pg_namespace tn: never temporary
+ * or system tables; $1 = scope is all, $2 = the enabled tables.
+ */
+#define SCOPE_CLAUSE \
+	" t.relpersistence <> 't'" \
+	" AND tn.nspname NOT IN ('pg_catalog', 'information_schema')" \
+	" AND tn.nspname NOT LIKE 'pg\\_toast%'" \
+	" AND ($1 OR t.oid = ANY ($2))"
+
+#define INDEX_FROM \
+	" FROM pg_index i" \
+	" JOIN pg_class c ON c.oid = i.indexrelid" \
+	" JOIN pg_namespace n ON n.oid = c.relnamespace" \
+	" JOIN pg_class t ON t.oid = i.indrelid" \
+	" JOIN pg_namespace tn ON tn.oid = t.relnamespace"
+
+static const char *invalid_sql =
+"SELECT i.indexrelid, format('%I.%I', n.nspname, c.relname),"
+" i.indrelid, format('%I.%I', tn.nspname, t.relname), i.indisready,"
+" c.relname ~ '_cc(new|old)[0-9]*$'"
+INDEX_FROM
+" WHERE NOT i.indisvalid AND c.relkind = 'i' AND" SCOPE_CLAUSE
+" AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index p"
+"                 WHERE p.relid = i.indrelid)"
+" ORDER BY 1";
+
+static const char *bloat_sql =
+"SELECT i.indexrelid, format('%I.%I', n.nspname, c.relname),"
+" i.indrelid, c.relpages::float8, c.reltuples::float8,"
+" coalesce((SELECT split_part(o, '=', 2)::int FROM unnest(c.reloptions) o"
+"           WHERE o LIKE 'fillfactor=%' LIMIT 1), " CppAsString2(BT_DEFAULT_FILL) "),"
+" (SELECT sum(coalesce(s.avg_width,"
+"                      CASE WHEN ty.typlen > 0 THEN ty.typlen END))::float8"
+"    FROM unnest(i.indkey::int2[]) k(attnum)"
+"    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+"    JOIN pg_type ty ON ty.oid = a.atttypid"
+"    LEFT JOIN pg_stats s ON s.schemaname = tn.nspname"
+"         AND s.tablename = t.relname AND s.attname = a.attname"
+"         AND NOT s.inherited)"
+INDEX_FROM
+" JOIN pg_am am ON am.oid = c.relam"
+" WHERE am.amname = 'btree' AND i.indisvalid AND c.relkind = 'i'"
+" AND c.relpages >= " CppAsString2(BLOAT_MIN_PAGES) " AND c.reltuples >= 0"
+" AND NOT (0 = ANY (i.indkey::int2[])) AND" SCOPE_CLAUSE
+" ORDER BY 1";
+
+static const char *unused_sql =
+"SELECT i.indexrelid, format('%I.%I', n.nspname, c.relname),"
+" i.indrelid, pg_stat_get_numscans(i.indexrelid)"
+INDEX_FROM
+" WHERE i.indisvalid AND c.relkind = 'i' AND NOT i.indisunique"
+" AND NOT i.indisprimary AND NOT i.indisexclusion AND NOT i.indisreplident"
+" AND" SCOPE_CLAUSE
+" ORDER BY 1";
+
+static const char *stale_sql =
+"SELECT t.oid, format('%I.%I', tn.nspname, t.relname),"
+" s.n_mod_since_analyze, greatest(t.reltuples, 0)::float8,"
+" greatest(s.last_analyze, s.last_autoanalyze)"
+" FROM pg_class t"
+" JOIN pg_namespace tn ON tn.oid = t.relnamespace"
+" JOIN pg_stat_all_tables s ON s.relid = t.oid"
+" WHERE t.relkind IN ('r', 'm')"
+" AND s.n_mod_since_analyze > $3 + $4 * greatest(t.reltuples, 0) AND"
+SCOPE_CLAUSE
+" ORDER BY 1";
+
+/*
+ * col_oid, col_text, col_float8, col_int64, col_bool
+ *		Column i (1-based) of row r of the last SPI result.
+ */
+static Oid
+col_oid(int r, int i)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc,
+								  i, &isnull);
+
+	return isnull ? InvalidOid : DatumGetObjectId(d);
+}
+
+static char *
+col_text(int r, int i)
+{
+	char	   *s = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, i);
+
+	return s ? s : "";
+}
+
+static double
+col_float8(int r, int i, bool *isnull)
+{
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc,
+								  i, isnull);
+
+	return *isnull ? 0 : DatumGetFloat8(d);
+}
+
+static int64
+col_int64(int r, int i)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc,
+								  i, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+static bool
+col_bool(int r, int i)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc,
+								  i, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}
+
+/*
+ * run_query
+ *		Run one detector query with the scope arguments ($1, $2) and the
+ *		stale-statistics thresholds ($3, $4).
+ */
+static void
+run_query(const char *sql, const NdagHealParams *params, Datum enabled)
+{
+	Oid			types[4] = {BOOLOID, OIDARRAYOID, FLOAT8OID, FLOAT8OID};
+	Datum		values[4];
+	int			rc;
+
+	values[0] = BoolGetDatum(params->scope == NDAG_HEAL_SCOPE_ALL);
+	values[1] = enabled;
+	values[2] = Float8GetDatum((double) params->stale_min_rows);
+	values[3] = Float8GetDatum(params->stale_ratio);
+	rc = SPI_execute_with_args(sql, 4, types, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "self-healing detector query failed: %s",
+			 SPI_result_code_string(rc));
+}
+
+/*
+ * new_event
+ *		An event of kind at the current time, allocated in cxt.
+ */
+static NdagHealEvent *
+new_event(MemoryContext cxt, const char *kind)
+{
+	NdagHealEvent *ev = MemoryContextAllocZero(cxt, sizeof(NdagHealEvent));
+
+	ev->kind = kind;
+	ev->at = GetCurrentTimestamp();
+	return ev;
+}
+
+/*
+ * detect_invalid
+ *		Invalid indexes (a failed CREATE INDEX CONCURRENTLY or REINDEX
+ *		CONCURRENTLY) on tables with no index build in progress.
+ */
+static List *
+detect_invalid(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
+{
+	List	   *events = NIL;
+
+	run_query(invalid_sql, params, enabled);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+		NdagHealEvent *ev = new_event(cxt, "invalid_index");
+		const char *index = col_text(r, 2);
+		const char *table = col_text(r, 4);
+
+		ev->objid = col_oid(r, 1);
+		ev->relid = col_oid(r, 3);
+		ev->object = pstrdup(index);
+		ev->detail = psprintf("index on %s has pg_index.indisvalid = false%s",
+							  table,
+							  col_bool(r, 5) ? "" : " and indisready = false");
+		if (col_bool(r, 6))
+		{
+			/* rebuilding a transient index of REINDEX CONCURRENTLY is pointless */
+			ev->detail = psprintf("%s; its name marks it as left over by an interrupted REINDEX CONCURRENTLY",
+								  ev->detail);
+			ev->action = psprintf("none by neural_dag, which never drops anything: DROP INDEX CONCURRENTLY %s, then REINDEX the original index",
+								  index);
+			ev->repair = NDAG_HEAL_NONE;
+			ev->status = "recommended";
+		}
+		else
+		{
+			ev->sql = psprintf("REINDEX INDEX CONCURRENTLY %s", index);
+			ev->action = pstrdup(ev->sql);
+			ev->repair = NDAG_HEAL_SQL;
+		}
+		events = lappend(events, ev);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	return events;
+}
+
+/*
+ * detect_bloated
+ *		Valid B-tree indexes of at least BLOAT_MIN_PAGES pages whose
+ *		estimated share of bloat is over the threshold.  The estimate is
+ *		the pages a freshly built index would need: reltuples leaf tuples
+ *		of the average key width (pg_stats, else the type's length) at the
+ *		index's fillfactor, plus the metapage and the inner pages.
+ *		Expression indexes are skipped: their key width is unknown.
+ */
+static List *
+detect_bloated(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
+{
+	List	   *events = NIL;
+
+	run_query(bloat_sql, params, enabled);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		double		relpages = col_float8(r, 4, &isnull);
+		double		reltuples = col_float8(r, 5, &isnull);
+		int			fill = (int) col_int64(r, 6);
+		double		width = col_float8(r, 7, &isnull);
+		double		tuple;
+		double		usable;
+		double		leaf;
+		double		inner;
+		double		expected;
+		double		ratio;
+		MemoryContext oldcxt;
+		NdagHealEvent *ev;
+
+		if (isnull || relpages <= 0)
+			continue;			/* a key column of unknown width */
+		fill = (fill < 10 || fill > 100) ? BT_DEFAULT_FILL : fill;
+		tuple = MAXALIGN(BT_TUPLE_HEADER + (int) ceil(width)) + BT_LINE_POINTER;
+		usable = (BLCKSZ - BT_PAGE_OVERHEAD) * fill / 100.0;
+		leaf = ceil(reltuples * tuple / usable);
+		inner = ceil(leaf * tuple / (BLCKSZ - BT_PAGE_OVERHEAD));
+		expected = 1 + Max(leaf, 1) + inner;
+		ratio = 1.0 - expected / relpages;
+		if (ratio <= params->bloat_ratio)
+			continue;
+
+		oldcxt = MemoryContextSwitchTo(cxt);
+		ev = new_event(cxt, "bloated_index");
+		ev->objid = col_oid(r, 1);
+		ev->relid = col_oid(r, 3);
+		ev->object = pstrdup(col_text(r, 2));
+		ev->detail = psprintf("%.0f pages for %.0f tuples of about %.0f bytes, about %.0f pages expected at fillfactor %d: estimated bloat %.0f%% (threshold %.0f%%)",
+							  relpages, reltuples, width, expected, fill,
+							  ratio * 100, params->bloat_ratio * 100);
+		ev->sql = psprintf("REINDEX INDEX CONCURRENTLY %s", ev->object);
+		ev->action = pstrdup(ev->sql);
+		ev->repair = NDAG_HEAL_SQL;
+		events = lappend(events, ev);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	return events;
+}
+
+/*
+ * detect_unused
+ *		Indexes that neither enforce a constraint nor serve as replica
+ *		identity and whose idx_scan has not moved since the baseline an
+ *		earlier check recorded.  Only ever recommended: neural_dag never
+ *		drops anything.
+ */
+static List *
+detect_unused(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
+{
+	List	   *events = NIL;
+
+	run_query(unused_sql, params, enabled);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		Oid			indexoid = col_oid(r, 1);
+		int64		scans = col_int64(r, 4);
+		int64		since;
+		MemoryContext oldcxt;
+		NdagHealEvent *ev;
+
+		if (!NdagHealIndexBaseline(indexoid, scans, &since))
+			continue;
+
+		oldcxt = MemoryContextSwitchTo(cxt);
+		ev = new_event(cxt, "unused_index");
+		ev->objid = indexoid;
+		ev->relid = col_oid(r, 3);
+		ev->object = pstrdup(col_text(r, 2));
+		ev->detail = psprintf("idx_scan still %lld, as at %s",
+							  (long long) scans,
+							  timestamptz_to_str((TimestampTz) since));
+		ev->action = psprintf("none by neural_dag, which never drops anything: consider DROP INDEX CONCURRENTLY %s if it stays unused",
+							  ev->object);
+		ev->repair = NDAG_HEAL_NONE;
+		ev->status = "recommended";
+		events = lappend(events, ev);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	return events;
+}
+
+/*
+ * detect_stale
+ *		Tables with more rows modified since their last ANALYZE than
+ *		stale_min_rows + stale_ratio * reltuples; the detail says what the
+ *		learned patterns on the table look like.
+ */
+static List *
+detect_stale(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
+{
+	List	   *events = NIL;
+
+	run_query(stale_sql, params, enabled);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		int64		nmod = col_int64(r, 3);
+		double		reltuples = col_float8(r, 4, &isnull);
+		char	   *last = SPI_getvalue(SPI_tuptable->vals[r],
+										SPI_tuptable->tupdesc, 5);
+		MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+		NdagHealEvent *ev = new_event(cxt, "stale_statistics");
+		StringInfoData buf;
+
+		ev->objid = col_oid(r, 1);
+		ev->relid = ev->objid;
+		ev->object = pstrdup(col_text(r, 2));
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "%lld rows modified since the last analyze (%s), threshold %.0f for %.0f rows",
+						 (long long) nmod, last ? last : "never",
+						 params->stale_min_rows + params->stale_ratio * reltuples,
+						 reltuples);
+		NdagHealPatternSummary(ev->relid, &buf);
+		ev->detail = buf.data;
+		ev->sql = psprintf("ANALYZE %s", ev->object);
+		ev->action = pstrdup(ev->sql);
+		ev->repair = NDAG_HEAL_SQL;
+		ev->needs_owner = true;
+		events = lappend(events, ev);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	return events;
+}
+
+typedef List *(*CatalogDetector) (MemoryContext cxt,
+								  const NdagHealParams *params,
+								  Datum enabled);
+
+static const CatalogDetector detectors[] = {
+	detect_invalid, detect_bloated, detect_unused, detect_stale
+};
+
+/*
+ * NdagHealDetectCatalog
+ *		The findings of the catalog detectors, in the caller's context.
+ */
+List *
+NdagHealDetectCatalog(const NdagHealParams *params, List *enabled_relids)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			n = list_length(enabled_relids);
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	Datum		enabled;
+	List	   *events = NIL;
+	int			i = 0;
+	ListCell   *lc;
+
+	foreach(lc, enabled_relids)
+		elems[i++] = ObjectIdGetDatum(lfirst_oid(lc));
+	enabled = PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid),
+											  true, TYPALIGN_INT));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (int d = 0; d < (int) lengthof(detectors); d++)
+	{
+		List	   *found = detectors[d] (cxt, params, enabled);
+		MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+
+		events = list_concat(events, found);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	SPI_finish();
+	return events;
+}
