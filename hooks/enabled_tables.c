@@ -167,7 +167,8 @@ NdagStatementEligible(const PlannedStmt *stmt, bool any_table)
 		return true;
 
 	if (!enabled_valid || enabled_epoch != NdagTablesEpoch() ||
-		TimestampDifferenceExceeds(enabled_loaded_at, GetCurrentStatementStartTimestamp(),
+		TimestampDifferenceExceeds(enabled_loaded_at,
+								   GetCurrentStatementStartTimestamp(),
 								   TABLES_MAX_AGE_MS))
 		load_enabled_tables();
 	if (n_enabled == 0)

@@ -22,6 +22,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/plannodes.h"
+#include "portability/instr_time.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/memutils.h"
@@ -94,7 +95,8 @@ NdagBaselineShmemInit(void)
 static Baseline *
 baseline_lookup(Oid dbid, int64 query_id)
 {
-	uint64		h = ndag_hash_combine(ndag_hash64((uint64) dbid), (uint64) query_id);
+	uint64		h = ndag_hash_combine(ndag_hash64((uint64) dbid),
+									  (uint64) query_id);
 
 	for (int i = 0; i < BASELINE_PROBES; i++)
 	{
@@ -310,7 +312,8 @@ trim_database(StoreBatch *batch, Oid dbid, int n_new)
 {
 	const StoreSchema *tschema = StoreGetSchema(STORE_DBI_TRAJECTORIES);
 	const StoreSchema *nschema = StoreGetSchema(STORE_DBI_NODES);
-	StoreValue *values = palloc(sizeof(StoreValue) * Max(tschema->nfields, nschema->nfields));
+	StoreValue *values = palloc(sizeof(StoreValue) *
+								Max(tschema->nfields, nschema->nfields));
 	int			id_field = StoreSchemaFieldIndex(tschema, "traj_id");
 	int			cap = 1024;
 	int64	   *ids = palloc(sizeof(int64) * cap);
@@ -466,6 +469,8 @@ NdagFlush(void)
 		{
 			MemoryContext chunkcxt;
 			int			written;
+			instr_time	start;
+			instr_time	duration;
 
 			CHECK_FOR_INTERRUPTS();
 			taken = NdagRingTake(buf, FLUSH_CHUNK);
@@ -474,7 +479,12 @@ NdagFlush(void)
 			chunkcxt = AllocSetContextCreate(cxt, "neural_dag flush chunk",
 											 ALLOCSET_DEFAULT_SIZES);
 			oldcxt = MemoryContextSwitchTo(chunkcxt);
+			INSTR_TIME_SET_CURRENT(start);
 			written = write_chunk(buf, taken);
+			INSTR_TIME_SET_CURRENT(duration);
+			INSTR_TIME_SUBTRACT(duration, start);
+			NdagCounterAdd(NDAG_COUNTER_FLUSH_US,
+						   INSTR_TIME_GET_MICROSEC(duration));
 			MemoryContextSwitchTo(oldcxt);
 			MemoryContextDelete(chunkcxt);
 			taken = 0;

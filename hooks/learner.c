@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * learner.c
- *	  The background worker "neural_dag learner": about once a second it
- *	  drains the trajectory ring into the store.
+ *	  The background worker "neural_dag learner": about once a second, and
+ *	  when a backend finds the ring half full, it drains the trajectory
+ *	  ring into the store.
  *
  * It attaches to shared memory and, like the logical replication launcher,
  * connects to no database (the store is not in one) so that it shows in
@@ -82,6 +83,16 @@ learner_drain(MemoryContext loop_cxt)
 }
 
 /*
+ * learner_exit
+ *		Withdraw the latch so that no backend sets it after we are gone.
+ */
+static void
+learner_exit(int code, Datum arg)
+{
+	NdagSetLearnerLatch(NULL);
+}
+
+/*
  * ndag_learner_main
  *		Entry point of the worker: the latch loop.
  */
@@ -99,6 +110,8 @@ ndag_learner_main(Datum main_arg)
 
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "neural_dag learner",
 									 ALLOCSET_DEFAULT_SIZES);
+	NdagSetLearnerLatch(MyLatch);
+	on_shmem_exit(learner_exit, (Datum) 0);
 	ereport(LOG, (errmsg("%s started", LEARNER_NAME)));
 
 	while (!ShutdownRequestPending)

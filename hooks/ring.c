@@ -102,6 +102,7 @@ NdagRingPut(const NdagTrajectory *traj)
 	RingSlot   *slot;
 	uint64		pos;
 	bool		overwrote = false;
+	bool		half_full;
 
 	if (ring == NULL)
 		return false;
@@ -122,6 +123,7 @@ NdagRingPut(const NdagTrajectory *traj)
 	ring->head = pos + 1;
 	if (ring->head - ring->tail > (uint64) ring->nslots)
 		ring->tail = ring->head - ring->nslots;
+	half_full = (ring->head - ring->tail == (uint64) (ring->nslots / 2));
 	SpinLockRelease(&ring->lock);
 
 	if (overwrote)
@@ -132,6 +134,10 @@ NdagRingPut(const NdagTrajectory *traj)
 	SpinLockAcquire(&ring->lock);
 	slot->state = SLOT_READY;
 	SpinLockRelease(&ring->lock);
+
+	/* do not wait for the learner's next tick to drain a filling ring */
+	if (half_full)
+		NdagWakeLearner();
 	return true;
 }
 

@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
@@ -28,6 +29,7 @@ typedef struct NdagSharedState
 {
 	LWLock	   *flush_lock;		/* one drainer of the ring at a time */
 	pg_atomic_uint64 tables_epoch;	/* moves when a table is (dis)enabled */
+	Latch	   *learner_latch;	/* the running learner's, or NULL */
 	pg_atomic_uint64 counters[NDAG_N_COUNTERS];
 } NdagSharedState;
 
@@ -37,7 +39,8 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 static const char *const counter_names[NDAG_N_COUNTERS] = {
-	"sampled", "recorded", "flushed", "dropped", "failed", "truncated"
+	"sampled", "recorded", "flushed", "dropped", "failed", "truncated",
+	"record_ns", "flush_us"
 };
 
 /*
@@ -73,8 +76,11 @@ ndag_shmem_startup(void)
 								  sizeof(NdagSharedState), &found);
 	if (!found)
 	{
-		ndag_shared->flush_lock = &(GetNamedLWLockTranche(NDAG_LWLOCK_TRANCHE))->lock;
+		LWLockPadded *locks = GetNamedLWLockTranche(NDAG_LWLOCK_TRANCHE);
+
+		ndag_shared->flush_lock = &locks[0].lock;
 		pg_atomic_init_u64(&ndag_shared->tables_epoch, 0);
+		ndag_shared->learner_latch = NULL;
 		for (int i = 0; i < NDAG_N_COUNTERS; i++)
 			pg_atomic_init_u64(&ndag_shared->counters[i], 0);
 	}
@@ -173,4 +179,31 @@ NdagTablesEpochBump(void)
 {
 	if (ndag_shared != NULL)
 		pg_atomic_fetch_add_u64(&ndag_shared->tables_epoch, 1);
+}
+
+/*
+ * NdagSetLearnerLatch
+ *		Publish the running learner's latch (NULL when it exits).
+ */
+void
+NdagSetLearnerLatch(Latch *latch)
+{
+	if (ndag_shared != NULL)
+		ndag_shared->learner_latch = latch;
+}
+
+/*
+ * NdagWakeLearner
+ *		Ask the learner to drain the ring now.
+ */
+void
+NdagWakeLearner(void)
+{
+	Latch	   *latch;
+
+	if (ndag_shared == NULL)
+		return;
+	latch = ndag_shared->learner_latch;
+	if (latch != NULL)
+		SetLatch(latch);
 }

@@ -20,6 +20,7 @@
 #include "executor/instrument.h"
 #include "miscadmin.h"
 #include "nodes/plannodes.h"
+#include "portability/instr_time.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -167,7 +168,8 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 	last_recording.n_nodes = traj->n_plan_nodes;
 	last_recording.embedding_norm = 0;
 	for (int i = 0; i < NDAG_TRAJ_EMBED_DIM; i++)
-		last_recording.embedding_norm += (double) traj->embedding[i] * traj->embedding[i];
+		last_recording.embedding_norm +=
+			(double) traj->embedding[i] * traj->embedding[i];
 	last_recording.embedding_norm = sqrt(last_recording.embedding_norm);
 
 	NdagRingPut(traj);
@@ -200,7 +202,10 @@ void
 NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
+	instr_time	start;
+	instr_time	duration;
 
+	INSTR_TIME_SET_CURRENT(start);
 	if (record_cxt == NULL)
 		record_cxt = AllocSetContextCreate(TopMemoryContext,
 										   "neural_dag recording",
@@ -226,7 +231,7 @@ NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
 		ereport(warn ? WARNING : DEBUG1,
 				(errmsg("neural_dag could not record an execution: %s",
 						edata->message),
-				 errdetail("The statement was not affected; the failure is counted in ruvector_dag_status().")));
+				 errdetail("The statement was not affected; ruvector_dag_status() counts the failure.")));
 		if (warn)
 			last_warning = now;
 	}
@@ -234,4 +239,9 @@ NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(record_cxt);
 	RESUME_INTERRUPTS();
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	NdagCounterAdd(NDAG_COUNTER_RECORD_NS,
+				   (uint64) (INSTR_TIME_GET_DOUBLE(duration) * 1e9));
 }
