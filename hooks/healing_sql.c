@@ -17,6 +17,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_authid.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -154,6 +155,11 @@ ruvector_dag_heal(PG_FUNCTION_ARGS)
 				f_duration;
 
 	NdagRequirePreload();
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot run a self-healing check during recovery"),
+				 errhint("Run ruvector_dag_heal() on the primary server.")));
 	require_login(GetUserId());
 	InitMaterializedSRF(fcinfo, 0);
 

@@ -221,6 +221,16 @@ like(sq(qq{
 	qr/^recommended\|last 60 executions: .* = \d+\.\d\dx the older half/,
 	'the query whose latency grew is reported');
 
+# ---------- a repair over its statement_timeout fails ----------
+my $analyzed_d = sq(q{SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'heal_d'});
+like(heal('on', 'SET ruvector.dag_healing_statement_timeout = 1;',
+		'stale_statistics', 'public.heal_d'),
+	qr/^failed\|ANALYZE public\.heal_d failed: canceling statement due to statement timeout \(SQLSTATE 57014\)$/,
+	'a repair running past statement_timeout is cancelled and recorded');
+is(sq(q{SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'heal_d'}),
+	$analyzed_d, 'the table was not analyzed');
+is(sq('SELECT 1'), '1', 'the server carries on');
+
 # ---------- trajectory budget: trimmed to a lowered budget ----------
 my $stored = sq('SELECT count(*) FROM ndag_trajectories');
 cmp_ok($stored, '>', 16, "$stored trajectories stored");
