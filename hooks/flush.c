@@ -124,7 +124,7 @@ baseline_lookup(Oid dbid, int64 query_id)
  *		for the first one).  Default-arm executions update that mean.
  */
 static double
-trajectory_quality(const NdagTrajectory *traj)
+trajectory_quality(const NdagRingEntry *traj)
 {
 	Baseline   *b = baseline_lookup(traj->dbid, traj->query_id);
 	double		t = traj->exec_us;
@@ -184,7 +184,7 @@ set_text(StoreValue *v, const char *s)
  *		EXPLAIN's name of a recorded node, from its tag and operation.
  */
 static const char *
-node_type_name(const NdagTrajNode *node)
+node_type_name(const NdagRingNode *node)
 {
 	ModifyTable mt;
 
@@ -238,7 +238,7 @@ put_counter(StoreBatch *batch, int64 next)
  *		trajectory under traj_id.
  */
 static void
-put_trajectory(StoreBatch *batch, const NdagTrajectory *traj, int64 traj_id)
+put_trajectory(StoreBatch *batch, const NdagRingEntry *traj, int64 traj_id)
 {
 	const StoreSchema *tschema = StoreGetSchema(STORE_DBI_TRAJECTORIES);
 	const StoreSchema *nschema = StoreGetSchema(STORE_DBI_NODES);
@@ -271,7 +271,7 @@ put_trajectory(StoreBatch *batch, const NdagTrajectory *traj, int64 traj_id)
 
 	for (int v = 0; v < traj->n_nodes; v++)
 	{
-		const NdagTrajNode *node = &traj->nodes[v];
+		const NdagRingNode *node = &traj->nodes[v];
 		int32		parents[NDAG_TRAJ_MAX_PARENTS];
 
 		null_values(n, nschema->nfields);
@@ -389,7 +389,7 @@ trim_database(StoreBatch *batch, Oid dbid, int n_new)
  *		this very chunk are dropped).
  */
 static int
-write_chunk(NdagTrajectory *trajs, int n)
+write_chunk(NdagRingEntry *trajs, int n)
 {
 	StoreBatch *batch = StoreBatchCreate(CurrentMemoryContext);
 	ChunkDb    *dbs = palloc0(sizeof(ChunkDb) * n);
@@ -452,14 +452,14 @@ NdagFlush(void)
 	MemoryContext cxt;
 	MemoryContext oldcxt;
 	LWLock	   *lock = NdagFlushLock();
-	NdagTrajectory *buf;
+	NdagRingEntry *buf;
 	volatile int64 total = 0;
 	volatile int taken = 0;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag flush",
 								ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(cxt);
-	buf = palloc(sizeof(NdagTrajectory) * FLUSH_CHUNK);
+	buf = palloc(sizeof(NdagRingEntry) * FLUSH_CHUNK);
 	MemoryContextSwitchTo(oldcxt);
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);

@@ -100,7 +100,7 @@ typedef enum NdagCounter
 } NdagCounter;
 
 /* One plan node of a recorded execution (a row of ndag_attention). */
-typedef struct NdagTrajNode
+typedef struct NdagRingNode
 {
 	uint64		signature;		/* operator signature */
 	double		est_rows;		/* plan rows per loop */
@@ -114,14 +114,14 @@ typedef struct NdagTrajNode
 	uint8		operation;		/* CmdType of a ModifyTable */
 	uint8		nparents;
 	int16		parents[NDAG_TRAJ_MAX_PARENTS];
-} NdagTrajNode;
+} NdagRingNode;
 
 /*
  * One recorded execution as it travels through the shared ring: the fields
  * of a trajectories record, then nodes[0 .. n_nodes).  Only the used part
- * of nodes[] is copied (NdagTrajectorySize).
+ * of nodes[] is copied (NdagRingEntrySize).
  */
-typedef struct NdagTrajectory
+typedef struct NdagRingEntry
 {
 	Oid			dbid;
 	Oid			userid;
@@ -137,11 +137,11 @@ typedef struct NdagTrajectory
 	int32		nrelids;
 	Oid			relids[NDAG_TRAJ_MAX_RELIDS];
 	float4		embedding[NDAG_TRAJ_EMBED_DIM];
-	NdagTrajNode nodes[NDAG_TRAJ_MAX_NODES];
-} NdagTrajectory;
+	NdagRingNode nodes[NDAG_TRAJ_MAX_NODES];
+} NdagRingEntry;
 
-#define NdagTrajectorySize(t) \
-	(offsetof(NdagTrajectory, nodes) + sizeof(NdagTrajNode) * (t)->n_nodes)
+#define NdagRingEntrySize(t) \
+	(offsetof(NdagRingEntry, nodes) + sizeof(NdagRingNode) * (t)->n_nodes)
 
 struct LWLock;
 struct QueryDesc;
@@ -162,8 +162,8 @@ extern void NdagWakeLearner(void);
 /* ring.c: the fixed-size ring of trajectories */
 extern Size NdagRingShmemSize(void);
 extern void NdagRingShmemInit(void);
-extern bool NdagRingPut(const NdagTrajectory *traj);
-extern int	NdagRingTake(NdagTrajectory *out, int max);
+extern bool NdagRingPut(const NdagRingEntry *traj);
+extern int	NdagRingTake(NdagRingEntry *out, int max);
 extern void NdagRingUsage(uint64 *used, uint64 *capacity);
 
 /* planner_hook.c, executor_hooks.c, enabled_tables.c */

@@ -38,7 +38,7 @@ typedef struct RingSlot
 {
 	uint64		pos;			/* position the slot holds */
 	SlotState	state;
-	NdagTrajectory traj;
+	NdagRingEntry traj;
 } RingSlot;
 
 typedef struct Ring
@@ -97,7 +97,7 @@ NdagRingShmemInit(void)
  * dropped + in the ring + lost by a failed flush.
  */
 bool
-NdagRingPut(const NdagTrajectory *traj)
+NdagRingPut(const NdagRingEntry *traj)
 {
 	RingSlot   *slot;
 	uint64		pos;
@@ -129,7 +129,7 @@ NdagRingPut(const NdagTrajectory *traj)
 	if (overwrote)
 		NdagCounterAdd(NDAG_COUNTER_DROPPED, 1);
 
-	memcpy(&slot->traj, traj, NdagTrajectorySize(traj));
+	memcpy(&slot->traj, traj, NdagRingEntrySize(traj));
 
 	SpinLockAcquire(&ring->lock);
 	slot->state = SLOT_READY;
@@ -148,7 +148,7 @@ NdagRingPut(const NdagTrajectory *traj)
  *		one reader at a time.
  */
 int
-NdagRingTake(NdagTrajectory *out, int max)
+NdagRingTake(NdagRingEntry *out, int max)
 {
 	int			n = 0;
 
@@ -185,7 +185,7 @@ NdagRingTake(NdagTrajectory *out, int max)
 		ring->tail = pos + 1;
 		SpinLockRelease(&ring->lock);
 
-		memcpy(&out[n], &slot->traj, NdagTrajectorySize(&slot->traj));
+		memcpy(&out[n], &slot->traj, NdagRingEntrySize(&slot->traj));
 		n++;
 
 		SpinLockAcquire(&ring->lock);

@@ -81,7 +81,7 @@ statement_relids(const PlannedStmt *stmt, Oid *relids)
  *		nodes and, for each, its consumers among them.
  */
 static void
-fill_nodes(const NdagPlanDag *pd, const double *weights, NdagTrajectory *traj)
+fill_nodes(const NdagPlanDag *pd, const double *weights, NdagRingEntry *traj)
 {
 	const NdagDag *dag = pd->dag;
 	int			n = Min(dag->n_nodes, NDAG_TRAJ_MAX_NODES);
@@ -91,10 +91,10 @@ fill_nodes(const NdagPlanDag *pd, const double *weights, NdagTrajectory *traj)
 	for (int v = 0; v < n; v++)
 	{
 		const NdagNode *node = &dag->nodes[v];
-		NdagTrajNode *out = &traj->nodes[v];
+		NdagRingNode *out = &traj->nodes[v];
 		Plan	   *plan = pd->plans[v];
 
-		memset(out, 0, sizeof(NdagTrajNode));
+		memset(out, 0, sizeof(NdagRingNode));
 		out->signature = node->signature;
 		out->est_rows = node->desc.plan_rows;
 		out->est_cost = (float4) node->desc.total_cost;
@@ -130,7 +130,7 @@ static void
 build_and_put(QueryDesc *queryDesc, double planning_us)
 {
 	PlannedStmt *stmt = queryDesc->plannedstmt;
-	NdagTrajectory *traj;
+	NdagRingEntry *traj;
 	NdagPlanDag *pd;
 	double	   *weights;
 	int			mechanism;
@@ -140,7 +140,7 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 	mechanism = NdagChooseMechanism(pd->dag, -1, ndag_mode == NDAG_MODE_LEARN);
 	weights = NdagComputeScores(pd->dag, mechanism);
 
-	traj = palloc0(sizeof(NdagTrajectory));
+	traj = palloc0(sizeof(NdagRingEntry));
 	rc = ndag_embed(pd->dag, weights, traj->embedding);
 	if (rc != NDAG_OK)
 		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
