@@ -14,8 +14,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -23,12 +21,10 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "healing.h"
 #include "hooks.h"
 
-/* B-tree page layout used by the bloat estimate */
-#define BT_PAGE_OVERHEAD	(24 + 16)	/* page header + btree special space */
-#define BT_TUPLE_HEADER		8			/* IndexTupleData */
-#define BT_LINE_POINTER		4			/* ItemIdData */
+/* B-tree default fillfactor (BTREE_DEFAULT_FILLFACTOR) */
 #define BT_DEFAULT_FILL		90
 #define BLOAT_MIN_PAGES		10
 
@@ -63,7 +59,7 @@ static const char *bloat_sql =
 "SELECT i.indexrelid, format('%I.%I', n.nspname, c.relname),"
 " i.indrelid, c.relpages::float8, c.reltuples::float8,"
 " coalesce((SELECT split_part(o, '=', 2)::int FROM unnest(c.reloptions) o"
-"           WHERE o LIKE 'fillfactor=%' LIMIT 1), " CppAsString2(BT_DEFAULT_FILL) "),"
+"           WHERE o LIKE 'fillfactor=%' LIMIT 1), " CppAsString2(BT_DEFAULT_FILL) ")::int8,"
 " (SELECT sum(coalesce(s.avg_width,"
 "                      CASE WHEN ty.typlen > 0 THEN ty.typlen END))::float8"
 "    FROM unnest(i.indkey::int2[]) k(attnum)"
@@ -237,9 +233,9 @@ detect_invalid(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
  * detect_bloated
  *		Valid B-tree indexes of at least BLOAT_MIN_PAGES pages whose
  *		estimated share of bloat is over the threshold.  The estimate is
- *		the pages a freshly built index would need: reltuples leaf tuples
- *		of the average key width (pg_stats, else the type's length) at the
- *		index's fillfactor, plus the metapage and the inner pages.
+ *		the pages a freshly built index would need (ndag_heal_btree_pages):
+ *		reltuples leaf tuples of the average key width (pg_stats, else the
+ *		type's length) at the index's fillfactor.
  *		Expression indexes are skipped: their key width is unknown.
  */
 static List *
@@ -255,10 +251,6 @@ detect_bloated(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
 		double		reltuples = col_float8(r, 5, &isnull);
 		int			fill = (int) col_int64(r, 6);
 		double		width = col_float8(r, 7, &isnull);
-		double		tuple;
-		double		usable;
-		double		leaf;
-		double		inner;
 		double		expected;
 		double		ratio;
 		MemoryContext oldcxt;
@@ -267,11 +259,9 @@ detect_bloated(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
 		if (isnull || relpages <= 0)
 			continue;			/* a key column of unknown width */
 		fill = (fill < 10 || fill > 100) ? BT_DEFAULT_FILL : fill;
-		tuple = MAXALIGN(BT_TUPLE_HEADER + (int) ceil(width)) + BT_LINE_POINTER;
-		usable = (BLCKSZ - BT_PAGE_OVERHEAD) * fill / 100.0;
-		leaf = ceil(reltuples * tuple / usable);
-		inner = ceil(leaf * tuple / (BLCKSZ - BT_PAGE_OVERHEAD));
-		expected = 1 + Max(leaf, 1) + inner;
+		expected = ndag_heal_btree_pages(reltuples, width, fill, BLCKSZ);
+		if (expected <= 0)
+			continue;
 		ratio = 1.0 - expected / relpages;
 		if (ratio <= params->bloat_ratio)
 			continue;

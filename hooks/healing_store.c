@@ -17,8 +17,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
@@ -27,6 +25,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "healing.h"
 #include "hooks.h"
 #include "store.h"
 
@@ -246,62 +245,32 @@ NdagHealIndexBaseline(Oid indexoid, int64 idx_scan, int64 *since)
 /*
  * drift_event
  *		The latency_drift event of one queryId's window, or NULL if its
- *		latency did not drift.  The newest execution's z-score is taken
- *		against the executions before it; the relative drift compares the
- *		mean of the newer half of the window with the older half.
+ *		latency did not drift (ndag_heal_drift: the newest execution's
+ *		z-score against the ones before it, the newer half's mean against
+ *		the older half's).
  */
 static NdagHealEvent *
 drift_event(const DriftEntry *e)
 {
 	double		v[DRIFT_WINDOW];
 	int			n = e->n;
-	int			half = n / 2;
-	double		sum = 0;
-	double		sumsq = 0;
-	double		mean;
-	double		sd;
-	double		z = 0;
-	double		older = 0;
-	double		newer = 0;
-	double		ratio;
+	NdagDrift	d;
 	NdagHealEvent *ev;
-	StringInfoData buf;
 
 	if (n < DRIFT_MIN_RUNS)
 		return NULL;
 	/* oldest first */
 	for (int i = 0; i < n; i++)
 		v[i] = e->exec_us[(e->next - n + i + DRIFT_WINDOW) % DRIFT_WINDOW];
-
-	for (int i = 0; i < n - 1; i++)
-	{
-		sum += v[i];
-		sumsq += v[i] * v[i];
-	}
-	mean = sum / (n - 1);
-	sd = sqrt(Max(0.0, sumsq / (n - 1) - mean * mean));
-	if (sd > 0)
-		z = (v[n - 1] - mean) / sd;
-
-	for (int i = 0; i < half; i++)
-	{
-		older += v[i];
-		newer += v[n - half + i];
-	}
-	older /= half;
-	newer /= half;
-	ratio = older > 0 ? newer / older : 0;
-
-	if (z <= DRIFT_Z && ratio <= DRIFT_RATIO)
+	if (ndag_heal_drift(v, n, DRIFT_Z, DRIFT_RATIO, &d) != NDAG_OK || !d.drifted)
 		return NULL;
 
 	ev = palloc0(sizeof(NdagHealEvent));
 	ev->kind = "latency_drift";
 	ev->object = psprintf("query_id %lld", (long long) e->query_id);
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "last %d executions: newest %.1f us, z-score %.2f against mean %.1f us (sd %.1f); newer half mean %.1f us = %.2fx the older half %.1f us",
-					 n, v[n - 1], z, mean, sd, newer, ratio, older);
-	ev->detail = buf.data;
+	ev->detail = psprintf("last %d executions: newest %.1f us, z-score %.2f against mean %.1f us (sd %.1f); newer half mean %.1f us = %.2fx the older half %.1f us",
+						  n, d.newest, d.z, d.mean, d.sd, d.newer_mean,
+						  d.ratio, d.older_mean);
 	ev->action = pstrdup("re-learn: the plan choices for this query should be measured again");
 	ev->repair = NDAG_HEAL_NONE;
 	ev->status = "recommended";
