@@ -163,10 +163,14 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	{
 		MemoryContext oldcxt;
 
-		/* total time of the execution, as pg_stat_statements measures it */
+		/*
+		 * Total time of the execution, allocated as pg_stat_statements does
+		 * (INSTRUMENT_ALL): whichever of us runs first allocates it, and it
+		 * must carry the buffer and WAL usage pg_stat_statements reports.
+		 */
 		oldcxt = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
 		if (queryDesc->totaltime == NULL)
-			queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_TIMER, false);
+			queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
 		MemoryContextSwitchTo(oldcxt);
 
 		rec->queryDesc = queryDesc;

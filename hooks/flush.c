@@ -15,6 +15,12 @@
  * for the same queryId: those means live in a small shared table updated
  * under the same lock.  It starts empty after a restart.
  *
+ * Trimming a database to its budget needs its number of trajectories,
+ * which only a scan gives.  A shared estimate per database (an upper bound:
+ * users may delete, but only the flush adds) avoids the scan until the
+ * budget may be exceeded; a trim then goes TRIM_SLACK_DIV-th below the
+ * budget, so that scans happen once per that many trajectories.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -40,6 +46,12 @@ PG_FUNCTION_INFO_V1(ruvector_dag_flush);
 #define BASELINE_SLOTS		4096
 #define BASELINE_PROBES		32
 
+/* databases whose trajectory count is estimated */
+#define DBCOUNT_SLOTS		64
+
+/* a trim leaves room for budget / TRIM_SLACK_DIV more trajectories */
+#define TRIM_SLACK_DIV		20
+
 #define TRAJ_COUNTER		"next_traj_id"
 #define DEFAULT_ARM			0
 
@@ -51,7 +63,20 @@ typedef struct Baseline
 	double		mean_us;
 } Baseline;
 
-static Baseline *baselines = NULL;
+/* upper bound of a database's trajectories in the store */
+typedef struct DbCount
+{
+	Oid			dbid;			/* InvalidOid: free slot */
+	int64		count;			/* < 0: unknown */
+} DbCount;
+
+typedef struct FlushShared
+{
+	DbCount		dbcounts[DBCOUNT_SLOTS];
+	Baseline	baselines[BASELINE_SLOTS];
+} FlushShared;
+
+static FlushShared *flush_shared = NULL;
 
 /* a database with trajectories in the chunk being written */
 typedef struct ChunkDb
@@ -63,28 +88,63 @@ typedef struct ChunkDb
 
 /*
  * NdagBaselineShmemSize
- *		Bytes of the baseline table.
+ *		Bytes of the baselines and database counts.
  */
 Size
 NdagBaselineShmemSize(void)
 {
-	return MAXALIGN(sizeof(Baseline) * BASELINE_SLOTS);
+	return MAXALIGN(sizeof(FlushShared));
 }
 
 /*
  * NdagBaselineShmemInit
- *		Create or attach to the baseline table (caller holds
- *		AddinShmemInitLock).
+ *		Create or attach to the baselines and database counts (caller
+ *		holds AddinShmemInitLock).
  */
 void
 NdagBaselineShmemInit(void)
 {
 	bool		found;
 
-	baselines = ShmemInitStruct("neural_dag latency baselines",
-								NdagBaselineShmemSize(), &found);
+	flush_shared = ShmemInitStruct("neural_dag flush state",
+								   NdagBaselineShmemSize(), &found);
 	if (!found)
-		memset(baselines, 0, NdagBaselineShmemSize());
+		memset(flush_shared, 0, NdagBaselineShmemSize());
+}
+
+/*
+ * dbcount_lookup
+ *		The count estimate of a database, created unknown if there is
+ *		room; NULL when the table is full.
+ */
+static DbCount *
+dbcount_lookup(Oid dbid)
+{
+	for (int i = 0; i < DBCOUNT_SLOTS; i++)
+	{
+		DbCount    *c = &flush_shared->dbcounts[i];
+
+		if (c->dbid == dbid)
+			return c;
+		if (c->dbid == InvalidOid)
+		{
+			c->dbid = dbid;
+			c->count = -1;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * dbcount_forget_all
+ *		Forget every estimate (after a failed write).
+ */
+static void
+dbcount_forget_all(void)
+{
+	for (int i = 0; i < DBCOUNT_SLOTS; i++)
+		flush_shared->dbcounts[i].count = -1;
 }
 
 /*
@@ -100,7 +160,7 @@ baseline_lookup(Oid dbid, int64 query_id)
 
 	for (int i = 0; i < BASELINE_PROBES; i++)
 	{
-		Baseline   *b = &baselines[(h + i) % BASELINE_SLOTS];
+		Baseline   *b = &flush_shared->baselines[(h + i) % BASELINE_SLOTS];
 
 		if (b->dbid == dbid && b->query_id == query_id)
 			return b;
@@ -303,11 +363,12 @@ put_trajectory(StoreBatch *batch, const NdagRingEntry *traj, int64 traj_id)
 
 /*
  * trim_database
- *		Queue the deletion of the oldest trajectories of a database (and of
- *		their nodes) so that, with n_new more, at most
- *		ruvector.dag_max_trajectories remain.
+ *		Count the trajectories of a database and, if n_new more would
+ *		exceed ruvector.dag_max_trajectories, queue the deletion of the
+ *		oldest ones (and of their nodes) down to the budget less its slack.
+ *		Returns how many remain.
  */
-static void
+static int64
 trim_database(StoreBatch *batch, Oid dbid, int n_new)
 {
 	const StoreSchema *tschema = StoreGetSchema(STORE_DBI_TRAJECTORIES);
@@ -334,10 +395,12 @@ trim_database(StoreBatch *batch, Oid dbid, int n_new)
 	}
 	StoreScanEnd(scan);
 
-	excess = count + n_new - ndag_max_trajectories;
+	if (count + n_new <= ndag_max_trajectories)
+		return count;
+	excess = count - Max(0, ndag_max_trajectories -
+						 ndag_max_trajectories / TRIM_SLACK_DIV - n_new);
 	if (excess <= 0)
-		return;
-	excess = Min(excess, count);
+		return count;
 
 	for (int i = 0; i < excess; i++)
 	{
@@ -380,6 +443,7 @@ trim_database(StoreBatch *batch, Oid dbid, int n_new)
 			StoreBatchDelete(batch, STORE_DBI_NODES, values);
 		}
 	}
+	return count - excess;
 }
 
 /*
@@ -396,7 +460,6 @@ write_chunk(NdagRingEntry *trajs, int n)
 	int			ndbs = 0;
 	int			written = 0;
 	int64		next_id;
-	bool		may_exceed;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -409,14 +472,24 @@ write_chunk(NdagRingEntry *trajs, int n)
 		dbs[d].n_new++;
 	}
 
-	/* the whole DBI under budget means every database is */
-	may_exceed = StoreCountEntries(STORE_DBI_TRAJECTORIES) + n >
-		(uint64) ndag_max_trajectories;
+	/* scan and trim a database only when its estimate may exceed the budget */
 	for (int d = 0; d < ndbs; d++)
 	{
+		DbCount    *c = dbcount_lookup(dbs[d].dbid);
+		int			n_write;
+
 		dbs[d].skip = Max(0, dbs[d].n_new - ndag_max_trajectories);
-		if (may_exceed)
-			trim_database(batch, dbs[d].dbid, dbs[d].n_new - dbs[d].skip);
+		n_write = dbs[d].n_new - dbs[d].skip;
+		if (c == NULL || c->count < 0 ||
+			c->count + n_write > ndag_max_trajectories)
+		{
+			int64		remaining = trim_database(batch, dbs[d].dbid, n_write);
+
+			if (c != NULL)
+				c->count = remaining + n_write;
+		}
+		else
+			c->count += n_write;
 	}
 
 	next_id = read_counter();
@@ -496,6 +569,7 @@ NdagFlush(void)
 	{
 		if (taken > 0)
 			NdagCounterAdd(NDAG_COUNTER_FAILED, taken);
+		dbcount_forget_all();
 		LWLockRelease(lock);
 		PG_RE_THROW();
 	}

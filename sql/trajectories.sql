@@ -217,6 +217,12 @@ SELECT count(*) AS trajectories,
 									  WHERE s.queryid = t.query_id AND s.dbid = t.dbid)) AS in_pg_stat_statements
 FROM traj t;
 
+-- recording does not take buffer usage away from pg_stat_statements
+SELECT bool_and(s.shared_blks_hit + s.shared_blks_read > 0) AS buffers_counted
+FROM pg_stat_statements s
+WHERE s.queryid IN (SELECT query_id FROM ndag_trajectories)
+  AND s.query LIKE '%traj_orders%';
+
 -- nothing about the table that is not enabled
 SELECT count(*) AS other_trajectories FROM ndag_trajectories
 WHERE 'traj_other'::regclass::oid = ANY (relids);
