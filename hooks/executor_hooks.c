@@ -94,6 +94,7 @@ statement_eligible(QueryDesc *queryDesc, int eflags)
 	PlannedStmt *stmt = queryDesc->plannedstmt;
 	MemoryContext oldcxt = CurrentMemoryContext;
 	volatile bool eligible = false;
+	uint32		holdoff;
 
 	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || IsParallelWorker() ||
 		!NdagShmemReady())
@@ -103,6 +104,8 @@ statement_eligible(QueryDesc *queryDesc, int eflags)
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0)
 		return false;
 
+	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */
+	holdoff = InterruptHoldoffCount;
 	HOLD_INTERRUPTS();
 	PG_TRY();
 	{
@@ -128,7 +131,7 @@ statement_eligible(QueryDesc *queryDesc, int eflags)
 		eligible = false;
 	}
 	PG_END_TRY();
-	RESUME_INTERRUPTS();
+	InterruptHoldoffCount = holdoff;
 	return eligible;
 }
 

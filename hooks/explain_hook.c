@@ -80,9 +80,12 @@ explain_figures(PlannedStmt *plan, ExplainState *es, ExplainFigures *fig)
 	MemoryContext cxt;
 	MemoryContext oldcxt = CurrentMemoryContext;
 	volatile bool ok = true;
+	uint32		holdoff;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag explain",
 								ALLOCSET_DEFAULT_SIZES);
+	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */
+	holdoff = InterruptHoldoffCount;
 	HOLD_INTERRUPTS();
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
@@ -112,7 +115,7 @@ explain_figures(PlannedStmt *plan, ExplainState *es, ExplainFigures *fig)
 	PG_END_TRY();
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
-	RESUME_INTERRUPTS();
+	InterruptHoldoffCount = holdoff;
 	return ok;
 }
 

@@ -40,7 +40,10 @@
 PG_FUNCTION_INFO_V1(ruvector_dag_flush);
 
 /* trajectories taken from the ring and written per LMDB transaction */
-#define FLUSH_CHUNK			256
+#define FLUSH_CHUNK			1024
+
+/* field lookups remembered by field() */
+#define FIELD_CACHE			64
 
 /* shared table of default-arm latency means per (database, queryId) */
 #define BASELINE_SLOTS		4096
@@ -219,8 +222,35 @@ null_values(StoreValue *values, int n)
 static StoreValue *
 field(StoreValue *values, StoreDbi dbi, const char *name)
 {
-	int			i = StoreSchemaFieldIndex(StoreGetSchema(dbi), name);
+	/* callers pass string literals: remember their indexes by address */
+	static struct
+	{
+		StoreDbi	dbi;
+		const char *name;
+		int			index;
+	}			cache[FIELD_CACHE];
+	static int	ncached = 0;
+	int			i = -1;
 
+	for (int c = 0; c < ncached; c++)
+	{
+		if (cache[c].name == name && cache[c].dbi == dbi)
+		{
+			i = cache[c].index;
+			break;
+		}
+	}
+	if (i < 0)
+	{
+		i = StoreSchemaFieldIndex(StoreGetSchema(dbi), name);
+		if (i >= 0 && ncached < FIELD_CACHE)
+		{
+			cache[ncached].dbi = dbi;
+			cache[ncached].name = name;
+			cache[ncached].index = i;
+			ncached++;
+		}
+	}
 	if (i < 0)
 		elog(ERROR, "store \"%s\" has no field \"%s\"",
 			 StoreGetSchema(dbi)->name, name);
@@ -376,30 +406,31 @@ trim_database(StoreBatch *batch, Oid dbid, int n_new)
 	StoreValue *values = palloc(sizeof(StoreValue) *
 								Max(tschema->nfields, nschema->nfields));
 	int			id_field = StoreSchemaFieldIndex(tschema, "traj_id");
-	int			cap = 1024;
-	int64	   *ids = palloc(sizeof(int64) * cap);
-	int			count = 0;
-	int			excess;
+	int64	   *ids;
+	int64		count;
+	int64		excess;
+	int64		n = 0;
 	StoreKeyRange range;
 	StoreScan  *scan;
 
+	/* counting does not decode the records */
 	scan = StoreScanBegin(STORE_DBI_TRAJECTORIES, dbid, NULL, false);
-	while (StoreScanNext(scan, values))
-	{
-		if (count == cap)
-		{
-			cap *= 2;
-			ids = repalloc(ids, sizeof(int64) * cap);
-		}
-		ids[count++] = values[id_field].v.i8;
-	}
-	StoreScanEnd(scan);
-
+	count = (int64) StoreScanCount(scan);
 	if (count + n_new <= ndag_max_trajectories)
 		return count;
 	excess = count - Max(0, ndag_max_trajectories -
 						 ndag_max_trajectories / TRIM_SLACK_DIV - n_new);
 	if (excess <= 0)
+		return count;
+
+	/* the oldest come first in key order */
+	ids = palloc(sizeof(int64) * excess);
+	scan = StoreScanBegin(STORE_DBI_TRAJECTORIES, dbid, NULL, false);
+	while (n < excess && StoreScanNext(scan, values))
+		ids[n++] = values[id_field].v.i8;
+	StoreScanEnd(scan);
+	excess = n;
+	if (excess == 0)
 		return count;
 
 	for (int i = 0; i < excess; i++)

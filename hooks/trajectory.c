@@ -202,6 +202,7 @@ void
 NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
+	uint32		holdoff;
 	instr_time	start;
 	instr_time	duration;
 
@@ -211,6 +212,8 @@ NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
 										   "neural_dag recording",
 										   ALLOCSET_DEFAULT_SIZES);
 
+	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */
+	holdoff = InterruptHoldoffCount;
 	HOLD_INTERRUPTS();
 	MemoryContextSwitchTo(record_cxt);
 	last_recording.stmt = NULL;
@@ -238,7 +241,7 @@ NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
 	PG_END_TRY();
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(record_cxt);
-	RESUME_INTERRUPTS();
+	InterruptHoldoffCount = holdoff;
 
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
