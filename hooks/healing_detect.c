@@ -220,6 +220,7 @@ detect_invalid(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
 		else
 		{
 			ev->sql = psprintf("REINDEX INDEX CONCURRENTLY %s", index);
+			ev->concurrent = true;
 			ev->action = pstrdup(ev->sql);
 			ev->repair = NDAG_HEAL_SQL;
 		}
@@ -275,6 +276,7 @@ detect_bloated(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
 							  relpages, reltuples, width, expected, fill,
 							  ratio * 100, params->bloat_ratio * 100);
 		ev->sql = psprintf("REINDEX INDEX CONCURRENTLY %s", ev->object);
+		ev->concurrent = true;
 		ev->action = pstrdup(ev->sql);
 		ev->repair = NDAG_HEAL_SQL;
 		events = lappend(events, ev);

@@ -181,10 +181,24 @@ may_repair(const NdagHealEvent *ev)
  *		The advisory lock, the privilege check and the statement.
  */
 static void
-run_sql_repair(NdagHealEvent *ev, MemoryContext cxt)
+run_sql_repair(NdagHealEvent *ev, const NdagHealParams *params,
+			   MemoryContext cxt)
 {
 	char	   *error;
 	bool		locked;
+
+	/*
+	 * REINDEX CONCURRENTLY would wait, after building its new index, for the
+	 * snapshot of a caller waiting for us, time out and leave that index
+	 * behind: do not start it.
+	 */
+	if (ev->concurrent && params->caller_snapshot)
+	{
+		ev->status = "skipped";
+		ev->action = psprintf("%s not run: ruvector_dag_heal() was called in a transaction block or at REPEATABLE READ or SERIALIZABLE, whose snapshot the rebuild would wait for",
+							  ev->sql);
+		return;
+	}
 
 	StartTransactionCommand();
 	locked = !OidIsValid(ev->objid) || heal_lock(ev->objid, false);
@@ -290,7 +304,7 @@ NdagHealRun(NdagHealEvent *ev, const NdagHealParams *params)
 	set_timeouts(params);
 	start = GetCurrentTimestamp();
 	if (ev->repair == NDAG_HEAL_SQL)
-		run_sql_repair(ev, cxt);
+		run_sql_repair(ev, params, cxt);
 	else
 		run_store_repair(ev, cxt);
 	ev->has_duration = true;

@@ -92,8 +92,8 @@ set_safe_ic(bool on)
  * PROC_IN_SAFE_IC, which those waits skip.  That is sound only if the
  * caller's snapshot is not used on the table afterwards, so it is done
  * only at READ COMMITTED outside a transaction block (the next statement
- * takes a new snapshot); otherwise the repair fails on its lock_timeout and
- * is recorded as failed.
+ * takes a new snapshot); otherwise the healer skips such rebuilds (they
+ * would time out after building their new index and leave it behind).
  */
 static void
 run_healer(void)
@@ -103,6 +103,7 @@ run_healer(void)
 	bool		safe_ic = !IsTransactionBlock() && !IsolationUsesXactSnapshot();
 
 	NdagHealParamsFromGucs(&params, GetUserId());
+	params.caller_snapshot = !safe_ic;
 	handle = NdagLaunchHealer(MyDatabaseId, &params);
 	if (handle == NULL)
 		ereport(ERROR,

@@ -257,6 +257,7 @@ typedef struct NdagHealParams
 	double		bloat_ratio;
 	double		stale_ratio;
 	int			stale_min_rows;
+	bool		caller_snapshot;	/* a waiting caller keeps its snapshot */
 } NdagHealParams;
 
 /* What a repair does. */
@@ -282,6 +283,7 @@ typedef struct NdagHealEvent
 	Oid			objid;			/* object of the advisory lock, or InvalidOid */
 	Oid			relid;			/* table the object belongs to, or InvalidOid */
 	bool		needs_owner;	/* the repair silently skips non-owners */
+	bool		concurrent;		/* waits for older snapshots (REINDEX CONCURRENTLY) */
 	int64		keep;			/* NDAG_HEAL_TRIM: trajectories to keep */
 	bool		has_duration;
 	double		duration_ms;

@@ -112,6 +112,19 @@ is(indisvalid('heal_o_id'), 'f', 'the index is as it was');
 is(sq(q{SELECT count(*) FROM pg_class WHERE relname LIKE 'heal_o_id_cc%'}), '0',
 	'and no transient index is left behind');
 
+# ---------- inside a transaction block a rebuild is not started ----------
+like(sq(q{
+		BEGIN;
+		SET LOCAL ruvector.dag_healing_auto_repair = on;
+		SELECT status || '|' || action FROM ruvector_dag_heal()
+		WHERE kind = 'invalid_index' AND object = 'public.heal_o_id';
+		COMMIT;
+	}),
+	qr/^skipped\|REINDEX INDEX CONCURRENTLY public\.heal_o_id not run: .*transaction block/,
+	'a rebuild that would wait for the calling transaction is skipped');
+is(sq(q{SELECT count(*) FROM pg_class WHERE relname LIKE 'heal_o_id_cc%'}), '0',
+	'and leaves nothing behind');
+
 # ---------- a busy object is skipped ----------
 $locker->query_safe(q{SELECT pg_advisory_lock(1852055911, 'heal_o_id'::regclass::oid::int)});
 like(heal('on', '', 'invalid_index', 'public.heal_o_id'),
