@@ -4,6 +4,7 @@
 #   make engine-check      build engine/test/test_*.c and run them with prove
 #   make engine-valgrind   the same binaries under valgrind (fewer seeds)
 #   make bench-engine      build and run bench/engine
+#   make bench-learning    build and run bench/learning
 
 ENGINE_CC ?= gcc
 ENGINE_WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
@@ -21,7 +22,10 @@ engine/test/test_%: engine/test/test_%.c $(ENGINE_SRCS) $(ENGINE_HEADERS)
 bench/engine: bench/engine.c $(ENGINE_SRCS) $(ENGINE_HEADERS)
 	$(ENGINE_CC) $(ENGINE_TEST_CFLAGS) -o $@ $< $(ENGINE_SRCS) $(ENGINE_LINK)
 
-.PHONY: engine-check engine-valgrind bench-engine
+bench/learning: bench/learning.c $(ENGINE_SRCS) $(ENGINE_HEADERS)
+	$(ENGINE_CC) $(ENGINE_TEST_CFLAGS) -o $@ $< $(ENGINE_SRCS) $(ENGINE_LINK)
+
+.PHONY: engine-check engine-valgrind bench-engine bench-learning
 
 engine-check: $(ENGINE_TEST_BINS)
 	prove $(PROVE_FLAGS) $(ENGINE_TEST_BINS)
@@ -33,3 +37,6 @@ engine-valgrind: $(ENGINE_TEST_BINS)
 
 bench-engine: bench/engine
 	./bench/engine
+
+bench-learning: bench/learning
+	./bench/learning

@@ -973,6 +973,7 @@ extern int	ndag_ewc_deserialize(const void *buf, size_t len, NdagEwc **out);
 #define NDAG_HDC_STAGE1				256 /* Gaussian projections of stage 1 */
 #define NDAG_HDC_TAPS				4	/* stage-1 outputs summed per bit */
 #define NDAG_HDC_SEED				UINT64_C(0x4e444147c0ffee01)
+#define NDAG_HDC_PREFIX_WORDS		16	/* bits 0..1023: the matcher's pre-filter */
 
 #define NDAG_PATTERN_MAX_ARMS		NDAG_COST_MAX_ARMS
 #define NDAG_PATTERN_CLUSTERS		100 /* default requested clusters */
@@ -980,7 +981,7 @@ extern int	ndag_ewc_deserialize(const void *buf, size_t len, NdagEwc **out);
 #define NDAG_PATTERN_MIN_ARM_COUNT	3	/* runs before an arm can be best */
 #define NDAG_PATTERN_MERGE_COSINE	0.95
 #define NDAG_PATTERN_CAPACITY		10000	/* default retained patterns */
-#define NDAG_PATTERN_HDC_THRESHOLD	256 /* banks larger than this pre-filter */
+#define NDAG_PATTERN_HDC_THRESHOLD	4096	/* banks larger than this pre-filter */
 #define NDAG_PATTERN_FORMAT_VERSION 1
 
 /* ---------- types: HDC, trajectories, patterns ---------- */
@@ -1056,8 +1057,9 @@ typedef struct NdagPattern
 } NdagPattern;
 
 /*
- * A bank of patterns.  patterns[0 .. count) and the centroid matrix
- * (count x NDAG_EMBED_DIM, row i = patterns[i].centroid) are kept in step
+ * A bank of patterns.  patterns[0 .. count), the centroid matrix
+ * (count x NDAG_EMBED_DIM, row i = patterns[i].centroid) and the matrix of
+ * hypervector prefixes are kept in step
  * by the bank functions; the caller may change a pattern's pinned,
  * disabled, uses and last_used directly.  capacity bounds how many are
  * kept after extraction (the arrays themselves grow as needed).
@@ -1070,6 +1072,8 @@ typedef struct NdagPatternBank
 	int			allocated;
 	NdagPattern *patterns;
 	float	   *centroids;
+	uint64_t   *hv_prefix;		/* count x NDAG_HDC_PREFIX_WORDS: the first
+								 * 1,024 bits of each pattern's hv */
 	uint64_t	next_id;
 	int			hdc_threshold;	/* pre-filter when count > this */
 	NdagHdcEncoder *encoder;
@@ -1239,8 +1243,13 @@ extern int	ndag_match_exact(const NdagPatternBank *bank, const float *embedding,
 							 int k, NdagMatch *out, int *n_out);
 
 /*
- * The pre-filtered path: the query's hypervector against every pattern's,
- * the max(8k, 64) nearest by Hamming distance re-ranked by exact cosine.
+ * The pre-filtered path: the first 1,024 bits of the query's hypervector
+ * against every pattern's (a contiguous matrix of 128 bytes per pattern,
+ * half of what a float centroid takes), the max(8k, 64) nearest by Hamming
+ * distance re-ranked by exact cosine.  Encoding the query costs about as
+ * much as an exact scan of a few thousand centroids, so the default
+ * threshold is NDAG_PATTERN_HDC_THRESHOLD = 4096 (bench/learning measures
+ * both paths).
  */
 extern int	ndag_match_hdc(const NdagPatternBank *bank, const float *embedding,
 						   int k, NdagMatch *out, int *n_out);

@@ -2,4 +2,4 @@
 ENGINE_SRCS = $(sort $(wildcard engine/*.c))
 ENGINE_TEST_SRCS = $(sort $(wildcard engine/test/test_*.c))
 ENGINE_TEST_BINS = $(ENGINE_TEST_SRCS:.c=)
-ENGINE_BENCH_BINS = bench/engine
+ENGINE_BENCH_BINS = bench/engine bench/learning

@@ -127,24 +127,40 @@ ndag_hdc_encode(const NdagHdcEncoder *enc, const float *x, NdagHv *out)
 }
 
 /*
- * ndag_hdc_hamming
- *		popcount of the XOR, a word at a time.
+ * ndag_hamming_words
+ *		popcount of the XOR of two word arrays.  On x86-64 a clone using
+ *		the POPCNT instruction is chosen at load time where the CPU has it;
+ *		the default build would call a library routine per word.
  */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
 int
-ndag_hdc_hamming(const NdagHv *a, const NdagHv *b)
+ndag_hamming_words(const uint64_t *a, const uint64_t *b, int n)
 {
 	int			d = 0;
 	int			i;
 
-	for (i = 0; i < NDAG_HDC_WORDS; i++)
-	{
-		uint64_t	x;
-		uint64_t	y;
+	for (i = 0; i < n; i++)
+		d += __builtin_popcountll(a[i] ^ b[i]);
+	return d;
+}
 
-		memcpy(&x, a->bytes + 8 * i, 8);
-		memcpy(&y, b->bytes + 8 * i, 8);
-		d += __builtin_popcountll(x ^ y);
-	}
+/*
+ * ndag_hdc_hamming
+ *		Whole words, then the two bytes left over.
+ */
+int
+ndag_hdc_hamming(const NdagHv *a, const NdagHv *b)
+{
+	uint64_t	wa[NDAG_HDC_WORDS];
+	uint64_t	wb[NDAG_HDC_WORDS];
+	int			d;
+	int			i;
+
+	memcpy(wa, a->bytes, sizeof(wa));
+	memcpy(wb, b->bytes, sizeof(wb));
+	d = ndag_hamming_words(wa, wb, NDAG_HDC_WORDS);
 	for (i = NDAG_HDC_WORDS * 8; i < NDAG_HDC_BYTES; i++)
 		d += __builtin_popcount((unsigned int) (a->bytes[i] ^ b->bytes[i]));
 	return d;

@@ -151,4 +151,7 @@ extern int	ndag_cost_batch_grad(const NdagCostModel *model, const float *x,
 								 float *work, double *loss, float *grad);
 extern size_t ndag_cost_batch_work(const NdagCostModel *model, int n);
 
+/* hdc.c: differing bits of two arrays of n words */
+extern int	ndag_hamming_words(const uint64_t *a, const uint64_t *b, int n);
+
 #endif							/* NDAG_LEARN_INT_H */

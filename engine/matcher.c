@@ -126,6 +126,7 @@ ndag_match_hdc(const NdagPatternBank *bank, const float *embedding, int k,
 	NdagMatch	stack_cand[256];
 	NdagMatch  *cand = stack_cand;
 	NdagHv		hv;
+	uint64_t	prefix[NDAG_HDC_PREFIX_WORDS];
 	float		q[NDAG_EMBED_DIM];
 	int			m = 8 * k > 64 ? 8 * k : 64;
 	int			nc = 0;
@@ -143,10 +144,16 @@ ndag_match_hdc(const NdagPatternBank *bank, const float *embedding, int k,
 			return NDAG_ERR_NOMEM;
 	}
 	ndag_hdc_encode(bank->encoder, q, &hv);
+	memcpy(prefix, hv.bytes, sizeof(prefix));
 	for (i = 0; i < bank->count; i++)
-		if (!bank->patterns[i].disabled)
-			ndag_topk_insert(cand, &nc, m, i,
-							 -(double) ndag_hdc_hamming(&hv, &bank->patterns[i].hv));
+	{
+		int			d = ndag_hamming_words(prefix,
+										   bank->hv_prefix + (size_t) i * NDAG_HDC_PREFIX_WORDS,
+										   NDAG_HDC_PREFIX_WORDS);
+
+		if ((nc < m || -d > cand[m - 1].cosine) && !bank->patterns[i].disabled)
+			ndag_topk_insert(cand, &nc, m, i, -(double) d);
+	}
 	for (i = 0; i < nc; i++)
 	{
 		int			idx = cand[i].index;

@@ -79,6 +79,7 @@ ndag_bank_free(NdagPatternBank *bank)
 		return;
 	free(bank->patterns);
 	free(bank->centroids);
+	free(bank->hv_prefix);
 	ndag_hdc_encoder_free(bank->encoder);
 	free(bank);
 }
@@ -151,6 +152,7 @@ ndag_bank_reserve(NdagPatternBank *bank, int need)
 {
 	NdagPattern *p;
 	float	   *c;
+	uint64_t   *h;
 	int			cap;
 
 	if (need <= bank->allocated)
@@ -166,6 +168,10 @@ ndag_bank_reserve(NdagPatternBank *bank, int need)
 	if (c == NULL)
 		return NDAG_ERR_NOMEM;
 	bank->centroids = c;
+	h = realloc(bank->hv_prefix, sizeof(uint64_t) * NDAG_HDC_PREFIX_WORDS * (size_t) cap);
+	if (h == NULL)
+		return NDAG_ERR_NOMEM;
+	bank->hv_prefix = h;
 	bank->allocated = cap;
 	return NDAG_OK;
 }
@@ -184,6 +190,8 @@ ndag_bank_refresh(NdagPatternBank *bank, int i)
 	memcpy(bank->centroids + (size_t) i * NDAG_EMBED_DIM, p->centroid,
 		   sizeof(float) * NDAG_EMBED_DIM);
 	ndag_hdc_encode(bank->encoder, p->centroid, &p->hv);
+	memcpy(bank->hv_prefix + (size_t) i * NDAG_HDC_PREFIX_WORDS, p->hv.bytes,
+		   sizeof(uint64_t) * NDAG_HDC_PREFIX_WORDS);
 }
 
 /*
@@ -304,6 +312,9 @@ ndag_bank_remove(NdagPatternBank *bank, int i)
 		memcpy(bank->centroids + (size_t) i * NDAG_EMBED_DIM,
 			   bank->centroids + (size_t) last * NDAG_EMBED_DIM,
 			   sizeof(float) * NDAG_EMBED_DIM);
+		memcpy(bank->hv_prefix + (size_t) i * NDAG_HDC_PREFIX_WORDS,
+			   bank->hv_prefix + (size_t) last * NDAG_HDC_PREFIX_WORDS,
+			   sizeof(uint64_t) * NDAG_HDC_PREFIX_WORDS);
 	}
 	bank->count--;
 }

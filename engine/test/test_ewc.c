@@ -88,7 +88,7 @@ test_fisher_and_penalty(void)
 static void
 test_detector(void)
 {
-	int			seeds = tap_seeds(20);
+	int			seeds = tap_seeds(100) < 100 ? tap_seeds(100) : 100;
 	int			false_alarms = 0;
 	int			detected = 0;
 	int			early = 0;
@@ -121,7 +121,9 @@ test_detector(void)
 		}
 		if (fired_at >= 0)
 			detected++;
-		if (fired_at == NDAG_EWC_CONFIRM - 1 && e->anchor[0] == 2000.0f)
+		/* a noisy high loss just before the jump may start the run early */
+		if (fired_at >= 0 && fired_at <= NDAG_EWC_CONFIRM - 1 &&
+			e->anchor[0] == (float) (2000 + fired_at - (NDAG_EWC_CONFIRM - 1)))
 			delays_ok++;
 		ndag_ewc_free(e);
 
@@ -138,7 +140,7 @@ test_detector(void)
 	tap_ok(false_alarms == 0, "no boundary on 2000 noisy losses x %d seeds", seeds);
 	tap_ok(detected == seeds, "a loss jump is detected (%d/%d)", detected, seeds);
 	tap_ok(delays_ok == seeds,
-		   "it fires on the fifth high loss and anchors theta from before the jump");
+		   "it fires on the fifth high loss in a row and anchors theta from before the run");
 	tap_ok(early == 0, "no boundary before 50 samples");
 }
 
@@ -236,7 +238,8 @@ forgetting(int seed, double lambda_init, double *loss_a_before, double *loss_b)
 static void
 test_forgetting(void)
 {
-	int			seeds = tap_seeds(3) < 3 ? tap_seeds(3) : 3;
+	/* four trainings per seed: one seed when fewer are asked (valgrind) */
+	int			seeds = getenv("NDAG_TEST_SEEDS") != NULL ? 1 : 3;
 	int			s;
 
 	for (s = 0; s < seeds; s++)
