@@ -30,13 +30,17 @@
 
 /*
  * The tables in scope, on pg_class t and pg_namespace tn: never temporary
- * or system tables; $1 = scope is all, $2 = the enabled tables.
+ * or system tables; $1 = scope is all, $2 = the enabled tables (a partition
+ * is in scope when its partitioned table is enabled).
  */
 #define SCOPE_CLAUSE \
 	" t.relpersistence <> 't'" \
 	" AND tn.nspname NOT IN ('pg_catalog', 'information_schema')" \
 	" AND tn.nspname NOT LIKE 'pg\\_toast%'" \
-	" AND ($1 OR t.oid = ANY ($2))"
+	" AND ($1 OR t.oid = ANY ($2)" \
+	"      OR (t.relispartition AND EXISTS (" \
+	"          SELECT 1 FROM pg_partition_ancestors(t.oid) pa" \
+	"          WHERE pa.relid = ANY ($2))))"
 
 #define INDEX_FROM \
 	" FROM pg_index i" \

@@ -82,6 +82,20 @@ is(indisvalid('heal_u_id'), 't', 'and is valid now');
 is(heal('on', '', 'invalid_index', 'public.heal_u_id'), '',
 	'a valid index is not reported again');
 
+# ---------- a partition of an enabled partitioned table is in scope ----------
+sq(q{
+	CREATE TABLE heal_pt (id int, v int) PARTITION BY RANGE (id);
+	CREATE TABLE heal_pt1 PARTITION OF heal_pt FOR VALUES FROM (0) TO (10000);
+	INSERT INTO heal_pt SELECT g % 100, g FROM generate_series(1, 200) g;
+	SELECT ruvector_enable_neural_dag('heal_pt');
+});
+$node->psql('postgres', 'CREATE UNIQUE INDEX CONCURRENTLY heal_pt1_id ON heal_pt1 (id)');
+like(heal('off', '', 'invalid_index', 'public.heal_pt1_id'), qr/^recommended\|/,
+	'an invalid index of a partition of an enabled table is found');
+is(heal('off', q{SET ruvector.dag_healing_scope = 'all';}, 'invalid_index', 'public.heal_pt1_id')
+	=~ tr/\n// , 0, 'once per check');
+sq('DROP TABLE heal_pt');
+
 # ---------- a non-owner's repair fails ----------
 invalid_index('heal_o');
 sq(q{DELETE FROM heal_o WHERE id = 7 AND ctid <> (SELECT min(ctid) FROM heal_o WHERE id = 7)});
