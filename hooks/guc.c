@@ -38,6 +38,7 @@ int			ndag_healing_statement_timeout = 600000;
 double		ndag_healing_bloat_ratio = 0.5;
 double		ndag_healing_stale_ratio = 0.2;
 int			ndag_healing_stale_min_rows = 50;
+int			ndag_healing_max_events = 10000;
 
 static const struct config_enum_entry ndag_mode_options[] = {
 	{"off", NDAG_MODE_OFF, false},
@@ -271,5 +272,13 @@ NdagDefineHealingGucs(void)
 							&ndag_healing_stale_min_rows,
 							50, 0, INT_MAX,
 							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_healing_max_events",
+							"Self-healing events kept per database; each check deletes the oldest beyond it.",
+							NULL,
+							&ndag_healing_max_events,
+							10000, 1, INT_MAX,
+							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 }

@@ -551,3 +551,42 @@ NdagHealTrim(int64 keep)
 	PG_END_TRY();
 	return done;
 }
+
+/*
+ * NdagHealTrimEvents
+ *		Delete the oldest healing events of this database so that at most
+ *		keep remain (periodic checks repeat their recommendations, which
+ *		would otherwise grow the store without end); returns how many.
+ */
+int64
+NdagHealTrimEvents(int64 keep)
+{
+	const StoreSchema *schema = StoreGetSchema(STORE_DBI_HEALING);
+	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
+	StoreValue *key = palloc(sizeof(StoreValue) * schema->nfields);
+	int			eid = field_index(STORE_DBI_HEALING, "event_id");
+	int64		excess;
+	int64		done = 0;
+	StoreBatch *batch;
+	StoreScan  *scan;
+
+	excess = (int64) StoreScanCount(StoreScanBegin(STORE_DBI_HEALING,
+												   MyDatabaseId, NULL,
+												   false)) - keep;
+	if (excess <= 0)
+		return 0;
+
+	batch = StoreBatchCreate(CurrentMemoryContext);
+	scan = StoreScanBegin(STORE_DBI_HEALING, MyDatabaseId, NULL, false);
+	while (done < excess && StoreScanNext(scan, values))
+	{
+		null_values(key, schema->nfields);
+		field_of(key, STORE_DBI_HEALING, "dbid")->v.oid = MyDatabaseId;
+		field_of(key, STORE_DBI_HEALING, "event_id")->v.i8 = values[eid].v.i8;
+		StoreBatchDelete(batch, STORE_DBI_HEALING, key);
+		done++;
+	}
+	StoreScanEnd(scan);
+	StoreBatchApply(batch);
+	return done;
+}

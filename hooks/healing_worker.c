@@ -181,7 +181,8 @@ has_extension(void)
 /*
  * ndag_healer_main
  *		Entry point of a healer: main_arg is the database, bgw_extra the
- *		NdagHealParams.
+ *		NdagHealParams.  Detect, repair and record each event, then keep
+ *		the database's newest ruvector.dag_healing_max_events events.
  */
 void
 ndag_healer_main(Datum main_arg)
@@ -224,6 +225,9 @@ ndag_healer_main(Datum main_arg)
 		CommitTransactionCommand();
 		MemoryContextSwitchTo(cxt);
 	}
+	StartTransactionCommand();
+	NdagHealTrimEvents(ndag_healing_max_events);
+	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	proc_exit(0);
 }

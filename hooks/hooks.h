@@ -243,6 +243,7 @@ extern int	ndag_healing_statement_timeout; /* ruvector.dag_healing_statement_tim
 extern double ndag_healing_bloat_ratio; /* ruvector.dag_healing_bloat_ratio */
 extern double ndag_healing_stale_ratio; /* ruvector.dag_healing_stale_ratio */
 extern int	ndag_healing_stale_min_rows;	/* ruvector.dag_healing_stale_min_rows */
+extern int	ndag_healing_max_events;	/* ruvector.dag_healing_max_events */
 
 extern void NdagDefineHealingGucs(void);
 
@@ -302,6 +303,7 @@ extern bool NdagHealIndexBaseline(Oid indexoid, int64 idx_scan,
 extern int64 NdagHealEventCounter(void);
 extern void NdagHealRecord(const NdagHealEvent *event);
 extern int64 NdagHealTrim(int64 keep);
+extern int64 NdagHealTrimEvents(int64 keep);
 
 /* healing_repair.c: running one repair */
 extern void NdagHealRun(NdagHealEvent *event, const NdagHealParams *params);

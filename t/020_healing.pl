@@ -290,6 +290,19 @@ $node->safe_psql('postgres', 'DELETE FROM ndag_healing WHERE kind = \'invalid_in
 is(sq(q{SELECT count(*) FROM ndag_healing WHERE kind = 'invalid_index'}), '0',
 	'the admin deletes events');
 
+# ---------- events kept per database ----------
+cmp_ok(sq('SELECT count(*) FROM ndag_healing'), '>', 3, 'more than 3 events so far');
+$node->append_conf('postgresql.conf', "ruvector.dag_healing_max_events = 3\n");
+$node->reload;
+my $last = sq('SELECT max(event_id) FROM ndag_healing');
+ok(wait_for(sub {
+	sq('SELECT count(*) FROM ruvector_dag_heal()');
+	sq('SELECT count(*) FROM ndag_healing') eq '3' }, 'events trimmed'),
+	'a check keeps ruvector.dag_healing_max_events events');
+cmp_ok(sq('SELECT min(event_id) FROM ndag_healing'), '>', $last - 3, 'the newest ones');
+$node->append_conf('postgresql.conf', "ruvector.dag_healing_max_events = 10000\n");
+$node->reload;
+
 # ---------- the launcher runs the check periodically ----------
 invalid_index('heal_p');
 is(sq(q{SELECT count(*) FROM ndag_healing WHERE object = 'public.heal_p_id'}), '0',
