@@ -27,6 +27,7 @@
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 #include "pgstat.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "tcop/pquery.h"
@@ -83,9 +84,16 @@ set_timeouts(const NdagHealParams *params)
  * run_utility
  *		Run one utility statement at top level in a transaction of its own;
  *		NULL on success, else the error message (in cxt).
+ *
+ * With a valid prelock, the statement is REINDEX CONCURRENTLY on an index
+ * of that table: lock_timeout bounds taking the table's lock, done here
+ * first, and is then lifted.  REINDEX CONCURRENTLY goes on to wait for
+ * every transaction writing the table or holding an older snapshot; cut
+ * short by lock_timeout, those waits would fail after the new index was
+ * created and leave it behind, so only statement_timeout bounds them.
  */
 static char *
-run_utility(const char *sql, MemoryContext cxt)
+run_utility(const char *sql, Oid prelock, MemoryContext cxt)
 {
 	MemoryContext stmtcxt;
 	char	   *volatile error = NULL;
@@ -118,6 +126,11 @@ run_utility(const char *sql, MemoryContext cxt)
 
 		if (StatementTimeout > 0)
 			enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
+		if (OidIsValid(prelock))
+		{
+			LockRelationOid(prelock, ShareUpdateExclusiveLock);
+			SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_SESSION);
+		}
 		snapshot = PlannedStmtRequiresSnapshot(pstmt);
 		if (snapshot)
 			PushActiveSnapshot(GetTransactionSnapshot());
@@ -215,7 +228,8 @@ run_sql_repair(NdagHealEvent *ev, const NdagHealParams *params,
 	error = may_repair(ev);
 	MemoryContextSwitchTo(cxt);
 	if (error == NULL)
-		error = run_utility(ev->sql, cxt);
+		error = run_utility(ev->sql, ev->concurrent ? ev->relid : InvalidOid,
+							cxt);
 
 	if (OidIsValid(ev->objid))
 	{

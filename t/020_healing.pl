@@ -151,6 +151,38 @@ is(heal('on', '', 'invalid_index', 'public.heal_o_id'),
 is(indisvalid('heal_o_id'), 't', 'the index is valid');
 $locker->quit;
 
+# ---------- a rebuild waits for writers beyond lock_timeout ----------
+# lock_timeout bounds taking the table's lock only: REINDEX CONCURRENTLY's
+# later waits for transactions must not fail half-way and leave its new index
+invalid_index('heal_w');
+sq(q{DELETE FROM heal_w WHERE id = 7 AND ctid <> (SELECT min(ctid) FROM heal_w WHERE id = 7)});
+my $writer = $node->background_psql('postgres');
+$writer->query_safe('BEGIN; INSERT INTO heal_w VALUES (5000, 5000);');
+my $caller = $node->background_psql('postgres');
+$caller->query_until(qr/go/, q{\echo go
+SET ruvector.dag_healing_auto_repair = on;
+SET ruvector.dag_healing_lock_timeout = 200;
+SELECT 'result:' || status || '|' || action FROM ruvector_dag_heal()
+WHERE kind = 'invalid_index' AND object = 'public.heal_w_id';
+\echo done
+});
+ok(wait_for(sub {
+	sq(q{SELECT count(*) FROM pg_stat_activity
+		WHERE backend_type = 'neural_dag healer' AND wait_event_type = 'Lock'
+		  AND query LIKE 'REINDEX%' AND now() - query_start > interval '1 second'}) > 0 },
+	'the rebuild waiting'),
+	'the rebuild waits for the writing transaction longer than lock_timeout');
+$writer->query_safe('COMMIT');
+like($caller->query_until(qr/done/, ''),
+	qr/result:repaired\|REINDEX INDEX CONCURRENTLY public\.heal_w_id/,
+	'and completes once it commits');
+is(indisvalid('heal_w_id'), 't', 'the index is valid');
+is(sq(q{SELECT count(*) FROM pg_class WHERE relname LIKE 'heal_w_id_cc%'}), '0',
+	'no transient index is left');
+$writer->quit;
+$caller->quit;
+sq('DROP TABLE heal_w');
+
 # ---------- stale statistics: ANALYZE runs ----------
 sq(q{
 	CREATE TABLE heal_s (id int, v int);
