@@ -80,8 +80,10 @@ psql_q -c "SELECT ruvector_dag_flush()" >/dev/null
 psql_q -c "
 	SELECT 'recorded ' || (c->>'recorded') || ', flushed ' || (c->>'flushed') ||
 		   ', dropped ' || (c->>'dropped') || ', failed ' || (c->>'failed') ||
-		   E'\nmean recording time per execution: ' ||
-		   round((c->>'record_ns')::numeric / greatest((c->>'recorded')::numeric, 1) / 1000, 2) || ' us' ||
+		   E'\nrecording time per execution: mean ' ||
+		   round((c->>'record_ns')::numeric / greatest((c->>'recorded')::numeric, 1) / 1000, 2) ||
+		   ' us, median ' || round((c->>'record_p50_ns')::numeric / 1000, 2) ||
+		   ' us, p99 ' || round((c->>'record_p99_ns')::numeric / 1000, 2) || ' us' ||
 		   E'\nflush throughput: ' ||
 		   round((c->>'flushed')::numeric / greatest((c->>'flush_us')::numeric, 1) * 1000000) ||
 		   ' trajectories/s (' ||

@@ -637,4 +637,8 @@ NdagStatusCounters(void *state)
 	NdagRingUsage(&used, &capacity);
 	NdagStatusAddCounter(state, "ring_used", (int64) used);
 	NdagStatusAddCounter(state, "ring_capacity", (int64) capacity);
+	NdagStatusAddCounter(state, "record_p50_ns",
+						 (int64) NdagRecordLatencyQuantile(0.5));
+	NdagStatusAddCounter(state, "record_p99_ns",
+						 (int64) NdagRecordLatencyQuantile(0.99));
 }

@@ -152,6 +152,8 @@ extern bool NdagShmemReady(void);
 extern void NdagCounterAdd(NdagCounter counter, uint64 n);
 extern uint64 NdagCounterGet(NdagCounter counter);
 extern const char *NdagCounterName(NdagCounter counter);
+extern void NdagRecordLatency(uint64 ns);
+extern uint64 NdagRecordLatencyQuantile(double q);
 extern struct LWLock *NdagFlushLock(void);
 extern uint64 NdagTablesEpoch(void);
 extern void NdagTablesEpochBump(void);

@@ -14,6 +14,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
@@ -25,12 +27,21 @@
 
 #define NDAG_LWLOCK_TRANCHE		"neural_dag"
 
+/*
+ * Histogram of recording times: bucket b holds durations in
+ * [2^(b/4), 2^((b+1)/4)) nanoseconds, four buckets per power of two, so
+ * that a quantile is known within 19%.
+ */
+#define LATENCY_STEPS_PER_OCTAVE	4
+#define LATENCY_BUCKETS		(40 * LATENCY_STEPS_PER_OCTAVE)
+
 typedef struct NdagSharedState
 {
 	LWLock	   *flush_lock;		/* one drainer of the ring at a time */
 	pg_atomic_uint64 tables_epoch;	/* moves when a table is (dis)enabled */
 	Latch	   *learner_latch;	/* the running learner's, or NULL */
 	pg_atomic_uint64 counters[NDAG_N_COUNTERS];
+	pg_atomic_uint64 latency[LATENCY_BUCKETS];	/* recording times */
 } NdagSharedState;
 
 static NdagSharedState *ndag_shared = NULL;
@@ -83,6 +94,8 @@ ndag_shmem_startup(void)
 		ndag_shared->learner_latch = NULL;
 		for (int i = 0; i < NDAG_N_COUNTERS; i++)
 			pg_atomic_init_u64(&ndag_shared->counters[i], 0);
+		for (int i = 0; i < LATENCY_BUCKETS; i++)
+			pg_atomic_init_u64(&ndag_shared->latency[i], 0);
 	}
 	NdagRingShmemInit();
 	NdagBaselineShmemInit();
@@ -143,6 +156,53 @@ const char *
 NdagCounterName(NdagCounter counter)
 {
 	return counter_names[counter];
+}
+
+/*
+ * NdagRecordLatency
+ *		Count one recording that took ns nanoseconds.
+ */
+void
+NdagRecordLatency(uint64 ns)
+{
+	int			bucket = 0;
+
+	if (ndag_shared == NULL)
+		return;
+	if (ns > 1)
+		bucket = (int) (log2((double) ns) * LATENCY_STEPS_PER_OCTAVE);
+	bucket = Min(Max(bucket, 0), LATENCY_BUCKETS - 1);
+	pg_atomic_fetch_add_u64(&ndag_shared->latency[bucket], 1);
+}
+
+/*
+ * NdagRecordLatencyQuantile
+ *		The q-quantile (0 < q < 1) of the recording times in nanoseconds,
+ *		as the geometric middle of its bucket; 0 before any recording.
+ */
+uint64
+NdagRecordLatencyQuantile(double q)
+{
+	uint64		counts[LATENCY_BUCKETS];
+	uint64		total = 0;
+	uint64		seen = 0;
+
+	if (ndag_shared == NULL)
+		return 0;
+	for (int b = 0; b < LATENCY_BUCKETS; b++)
+	{
+		counts[b] = pg_atomic_read_u64(&ndag_shared->latency[b]);
+		total += counts[b];
+	}
+	if (total == 0)
+		return 0;
+	for (int b = 0; b < LATENCY_BUCKETS; b++)
+	{
+		seen += counts[b];
+		if ((double) seen >= q * (double) total)
+			return (uint64) pow(2.0, (b + 0.5) / LATENCY_STEPS_PER_OCTAVE);
+	}
+	return 0;
 }
 
 /*

@@ -205,6 +205,7 @@ NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
 	uint32		holdoff;
 	instr_time	start;
 	instr_time	duration;
+	uint64		ns;
 
 	INSTR_TIME_SET_CURRENT(start);
 	if (record_cxt == NULL)
@@ -245,6 +246,7 @@ NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
 
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
-	NdagCounterAdd(NDAG_COUNTER_RECORD_NS,
-				   (uint64) (INSTR_TIME_GET_DOUBLE(duration) * 1e9));
+	ns = (uint64) (INSTR_TIME_GET_DOUBLE(duration) * 1e9);
+	NdagCounterAdd(NDAG_COUNTER_RECORD_NS, ns);
+	NdagRecordLatency(ns);
 }
