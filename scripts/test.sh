@@ -39,6 +39,7 @@ run_suite "engine unit tests under valgrind" make -s engine-valgrind
 run_suite "pg_regress" regress
 run_suite "pgTAP" as_pg bash "$work/scripts/run-pgtap.sh"
 run_suite "Perl TAP" as_pg make -C "$work" -s tapcheck
+run_suite "PostgreSQL regression suite with neural_dag preloaded" bash scripts/pg-regress-suite.sh
 
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
