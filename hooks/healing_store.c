@@ -379,27 +379,46 @@ detect_trajectory_budget(void)
 
 /*
  * detect_stale_readers
- *		An event if reader slots of the LMDB environment belong to dead
- *		processes.  Opening the environment clears such slots already, so
- *		this sees only processes that died after this healer opened it.
+ *		Reader slots of the LMDB environment held by dead processes.  Every
+ *		process clears them when it opens the environment, so the slots
+ *		this healer's own open cleared are reported as repaired (whatever
+ *		auto repair says: opening always does it), and those of processes
+ *		that died since are found and cleared as a repair.
  */
 static List *
 detect_stale_readers(void)
 {
+	int			cleared = StoreReadersClearedAtOpen();
 	int			stale = StoreStaleReaders();
+	List	   *events = NIL;
 	NdagHealEvent *ev;
 
-	if (stale == 0)
-		return NIL;
-	ev = palloc0(sizeof(NdagHealEvent));
-	ev->kind = "stale_readers";
-	ev->object = pstrdup(StoreDirectory());
-	ev->detail = psprintf("%d reader slots held by processes that no longer exist",
-						  stale);
-	ev->action = pstrdup("clear them (mdb_reader_check)");
-	ev->repair = NDAG_HEAL_READERS;
-	ev->at = GetCurrentTimestamp();
-	return list_make1(ev);
+	if (cleared > 0)
+	{
+		ev = palloc0(sizeof(NdagHealEvent));
+		ev->kind = "stale_readers";
+		ev->object = pstrdup(StoreDirectory());
+		ev->detail = psprintf("%d reader slots were held by processes that no longer exist",
+							  cleared);
+		ev->action = pstrdup("cleared when the check opened the store (mdb_reader_check)");
+		ev->repair = NDAG_HEAL_NONE;
+		ev->status = "repaired";
+		ev->at = GetCurrentTimestamp();
+		events = lappend(events, ev);
+	}
+	if (stale > 0)
+	{
+		ev = palloc0(sizeof(NdagHealEvent));
+		ev->kind = "stale_readers";
+		ev->object = pstrdup(StoreDirectory());
+		ev->detail = psprintf("%d reader slots held by processes that no longer exist",
+							  stale);
+		ev->action = pstrdup("clear them (mdb_reader_check)");
+		ev->repair = NDAG_HEAL_READERS;
+		ev->at = GetCurrentTimestamp();
+		events = lappend(events, ev);
+	}
+	return events;
 }
 
 /*

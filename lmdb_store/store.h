@@ -173,6 +173,7 @@ extern const char *StoreDirectory(void);
 extern void StoreGetEnvInfo(StoreEnvInfo *info);
 extern int	StoreReaderCheck(void); /* stale reader slots cleared */
 extern int	StoreStaleReaders(void);	/* store_readers.c: counted, kept */
+extern int	StoreReadersClearedAtOpen(void);
 extern uint64 StoreGeneration(void);
 extern uint64 StoreBumpGeneration(void);
 extern int64 StoreNextId(const char *counter);	/* immediate, like nextval */

@@ -44,6 +44,9 @@ static pid_t store_pid = 0;
 static char *store_path = NULL;
 static MDB_dbi store_dbis[STORE_NUM_DBIS];
 static int	store_active_reads = 0;
+
+/* stale reader slots the open of this process cleared (self-healing reports them) */
+static int	store_cleared_at_open = 0;
 static bool store_exit_registered = false;
 
 static void store_at_exit(int code, Datum arg);
@@ -159,6 +162,7 @@ StoreEnsureOpen(void)
 			StoreReportError(ERROR, rc, what);
 		if (dead > 0)
 			elog(DEBUG1, "neural_dag store: cleared %d stale reader slots", dead);
+		store_cleared_at_open = dead;
 
 		store_env = env;
 		store_pid = MyProcPid;
@@ -655,6 +659,18 @@ StoreBumpGeneration(void)
 	StoreRunWrite(store_bump_generation, &arg, 0,
 				  "advance the neural_dag store's generation");
 	return (uint64) arg.value;
+}
+
+/*
+ * StoreReadersClearedAtOpen
+ *		How many stale reader slots the open of the environment in this
+ *		process cleared.
+ */
+int
+StoreReadersClearedAtOpen(void)
+{
+	StoreEnsureOpen();
+	return store_cleared_at_open;
 }
 
 /*

@@ -6,6 +6,7 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 use lib 't';
 use NdagTest;
 
@@ -309,10 +310,59 @@ is(sq(q{SELECT count(*) FROM ndag_attention a WHERE NOT EXISTS
 		(SELECT 1 FROM ndag_trajectories t WHERE t.traj_id = a.traj_id)}), '0',
 	'with their nodes only');
 
+# ---------- stale LMDB reader slots ----------
+# A process outside PostgreSQL takes a reader slot and is killed: the slot
+# stays until a process opens the store (and clears it) or a check finds it.
+my $session = $node->background_psql('postgres');
+$session->query_safe('SELECT count(*) FROM ndag_arms');    # the store is open here
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+open(my $src, '>', "$tmp/reader.c") or die "reader.c: $!";
+print $src <<'C';
+#include <lmdb.h>
+#include <stdio.h>
+#include <unistd.h>
+
+int
+main(int argc, char **argv)
+{
+	MDB_env    *env;
+	MDB_txn    *txn;
+
+	if (argc != 2 || mdb_env_create(&env) != 0 ||
+		mdb_env_set_maxdbs(env, 32) != 0 ||
+		mdb_env_open(env, argv[1], MDB_RDONLY | MDB_NOTLS, 0600) != 0 ||
+		mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+		return 1;
+	printf("reading\n");
+	fflush(stdout);
+	pause();
+	return 0;
+}
+C
+close($src);
+system('cc', '-o', "$tmp/reader", "$tmp/reader.c", '-llmdb') == 0
+  or die 'could not build the LMDB reader';
+my $reader_out = '';
+my $reader = IPC::Run::start([ "$tmp/reader", $node->data_dir . '/neural_dag' ],
+	'>', \$reader_out);
+$reader->pump until $reader_out =~ /reading/;
+$reader->signal('KILL');
+$reader->finish;
+like($session->query_safe(q{
+		SELECT status || '|' || action || '|' || detail FROM ruvector_dag_heal()
+		WHERE kind = 'stale_readers'}),
+	qr/^repaired\|cleared when the check opened the store \(mdb_reader_check\)\|1 reader slots were held by processes that no longer exist$/,
+	'a reader slot of a killed process is found and cleared');
+is($session->query_safe(q{
+		SELECT count(*) FROM ruvector_dag_heal() WHERE kind = 'stale_readers'}), '0',
+	'and is gone at the next check');
+$session->quit;
+
 # ---------- ndag_healing: readable, deletable by the admin ----------
 cmp_ok(sq('SELECT count(*) FROM ndag_healing'), '>', 10, 'ndag_healing shows the events');
 is(sq(q{SELECT count(*) FROM ndag_healing WHERE status IS NULL OR at IS NULL
-		OR (status IN ('repaired', 'failed', 'skipped')) <> (duration_ms IS NOT NULL)}), '0',
+		OR ((status IN ('repaired', 'failed', 'skipped')) <> (duration_ms IS NOT NULL)
+			AND action NOT LIKE 'cleared when the check opened the store%')}), '0',
 	'every event has a status and a time, repairs a duration');
 sq('CREATE ROLE heal_admin LOGIN IN ROLE neural_dag_admin');
 is(sql_state($node, 'SET ROLE heal_user; DELETE FROM ndag_healing'), '42501',
