@@ -162,8 +162,9 @@ make_trajectories(NdagRng *rng, int n, NdagTrajectory *t)
 
 /*
  * background_cycle
- *		One learning cycle on n trajectories; returns nanoseconds and the
- *		loss before and after, the number of patterns.
+ *		One learning cycle (ndag_learn_cycle, default settings: 100
+ *		clusters, 5 epochs of batches of 32) on n trajectories; returns
+ *		nanoseconds, the loss before and after and the number of patterns.
  */
 static double
 background_cycle(const NdagTrajectory *t, int n, double *loss_before,
@@ -173,36 +174,17 @@ background_cycle(const NdagTrajectory *t, int n, double *loss_before,
 	NdagCostModel *model = ndag_cost_create(N_ARMS, NDAG_COST_BASE_RANK,
 											NDAG_COST_MICRO_RANK, 7);
 	NdagEwc    *ewc = ndag_ewc_create(model->n_base);
-	NdagPatternParams pp;
-	NdagExtractResult er;
-	NdagCostTrainOpts opts;
-	NdagCostTrainResult tr;
-	float	   *emb = malloc(sizeof(float) * (size_t) n * NDAG_EMBED_DIM);
-	int		   *arms = malloc(sizeof(int) * (size_t) n);
-	float	   *targets = malloc(sizeof(float) * (size_t) n);
+	NdagLearnResult *r = malloc(sizeof(NdagLearnResult));
 	double		t0;
 	double		t1;
-	int			i;
 
 	t0 = now_ns();
-	for (i = 0; i < n; i++)
-	{
-		memcpy(emb + (size_t) i * NDAG_EMBED_DIM, t[i].embedding,
-			   sizeof(float) * NDAG_EMBED_DIM);
-		arms[i] = t[i].arm;
-		targets[i] = (float) log(t[i].latency_ms);
-	}
-	ndag_pattern_params_init(&pp);
-	ndag_bank_extract(bank, t, n, &pp, 1.0, &er);
-	ndag_cost_train_opts_init(&opts);
-	ndag_cost_train_base(model, ewc, emb, arms, targets, n, &opts, &tr);
+	ndag_learn_cycle(bank, model, ewc, t, n, NULL, NULL, 1.0, r);
 	t1 = now_ns();
-	*loss_before = tr.loss_before;
-	*loss_after = tr.loss_after;
+	*loss_before = r->loss_before;
+	*loss_after = r->loss_after;
 	*patterns = bank->count;
-	free(emb);
-	free(arms);
-	free(targets);
+	free(r);
 	ndag_ewc_free(ewc);
 	ndag_cost_free(model);
 	ndag_bank_free(bank);
