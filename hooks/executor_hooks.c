@@ -239,13 +239,12 @@ ndag_ExecutorEnd(QueryDesc *queryDesc)
 {
 	Recording  *rec = find_recording(queryDesc);
 
+	/*
+	 * The entry stays taken until the executor state is freed (its
+	 * callback is registered there and must not be reused before it ran).
+	 */
 	if (rec != NULL)
-	{
-		double		planning_us = rec->planning_us;
-
-		rec->queryDesc = NULL;
-		NdagRecordExecution(queryDesc, planning_us);
-	}
+		NdagRecordExecution(queryDesc, rec->planning_us);
 
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);

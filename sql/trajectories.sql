@@ -245,6 +245,22 @@ SET ruvector.dag_mode = 'observe';
 SELECT ruvector_dag_flush() >= 0 AS flushed;
 SELECT count(*) - :traj_count AS recorded_unsampled FROM ndag_trajectories;
 
+-- statements that fail inside PL/pgSQL exception blocks do not keep later
+-- statements of the same transaction from being recorded
+SELECT (ruvector_dag_status()->'counters'->>'recorded')::bigint AS recorded_before \gset
+DO $$
+BEGIN
+	FOR i IN 1..40 LOOP
+		BEGIN
+			PERFORM 1 / (k - k) FROM traj_orders;
+		EXCEPTION WHEN division_by_zero THEN NULL;
+		END;
+	END LOOP;
+	PERFORM count(*) FROM traj_orders;
+END
+$$;
+SELECT (ruvector_dag_status()->'counters'->>'recorded')::bigint - :recorded_before AS recorded;
+
 -- observe mode leaves plans exactly as with the extension off
 SET ruvector.dag_mode = 'off';
 CREATE TEMP TABLE traj_plans_off AS
