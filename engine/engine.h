@@ -3,7 +3,10 @@
  * engine.h
  *	  The neural_dag engine: plan DAGs, node features, the plan embedding,
  *	  the eight DAG attention mechanisms, temporal traces, the UCB selector
- *	  and exact minimum cuts.
+ *	  and exact minimum cuts; and the learning engine (from the section
+ *	  "learning" on): the cost model with BaseLoRA and MicroLoRA, EWC++,
+ *	  k-means++, the ReasoningBank of patterns, the matcher, HDC state, the
+ *	  BTSP one-shot memory and the background learning cycle.
  *
  * Plain C99 with cblas; no PostgreSQL header is included here or in any
  * engine source, so that the engine can be unit-tested on its own and
