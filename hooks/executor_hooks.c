@@ -146,9 +146,8 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	/* a top-level statement draws; the statements it runs follow it */
 	if (nesting_level == 0)
-		top_sampled = ndag_sample_rate >= 1.0 ||
-			(ndag_sample_rate > 0.0 &&
-			 pg_prng_double(&pg_global_prng_state) < ndag_sample_rate);
+		top_sampled = queryDesc->plannedstmt != NULL &&
+			NdagSampleStatement(queryDesc->plannedstmt->queryId);
 	if (top_sampled && statement_eligible(queryDesc, eflags))
 		rec = find_recording(NULL);
 	if (rec != NULL)
@@ -244,7 +243,12 @@ ndag_ExecutorEnd(QueryDesc *queryDesc)
 	 * callback is registered there and must not be reused before it ran).
 	 */
 	if (rec != NULL)
+	{
 		NdagRecordExecution(queryDesc, rec->planning_us);
+		if (nesting_level == 0 && queryDesc->totaltime != NULL)
+			NdagNoteLatency(queryDesc->plannedstmt->queryId,
+							queryDesc->totaltime->total * 1000.0);
+	}
 
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);

@@ -24,6 +24,8 @@ double		ndag_ucb_c = 1.414;
 bool		ndag_mincut_enabled = true;
 double		ndag_mincut_threshold = 0.5;
 double		ndag_sample_rate = 1.0;
+double		ndag_fast_query_ms = 1.0;
+double		ndag_fast_sample_rate = 0.01;
 int			ndag_max_trajectories = 10000;
 bool		ndag_all_tables = false;
 
@@ -156,6 +158,22 @@ NdagDefineGucs(void)
 							 "Each top-level statement is sampled with this probability; statements nested in it follow its choice.",
 							 &ndag_sample_rate,
 							 1.0, 0.0, 1.0,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_fast_query_ms",
+							 "Mean latency (ms) under which a statement counts as fast and is recorded less often.",
+							 "After a few recordings in a backend, statements faster than this are recorded at ruvector.dag_fast_sample_rate times the sample rate; 0 records them like any other.",
+							 &ndag_fast_query_ms,
+							 1.0, 0.0, 1e6,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_fast_sample_rate",
+							 "Fraction of the executions of fast statements that is recorded.",
+							 NULL,
+							 &ndag_fast_sample_rate,
+							 0.01, 0.0, 1.0,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 

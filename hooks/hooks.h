@@ -49,6 +49,8 @@ extern double ndag_ucb_c;				/* ruvector.dag_ucb_c */
 extern bool ndag_mincut_enabled;		/* ruvector.dag_mincut_enabled */
 extern double ndag_mincut_threshold;	/* ruvector.dag_mincut_threshold */
 extern double ndag_sample_rate;			/* ruvector.dag_sample_rate */
+extern double ndag_fast_query_ms;		/* ruvector.dag_fast_query_ms */
+extern double ndag_fast_sample_rate;	/* ruvector.dag_fast_sample_rate */
 extern int	ndag_max_trajectories;		/* ruvector.dag_max_trajectories */
 extern bool ndag_all_tables;			/* ruvector.dag_all_tables */
 
@@ -315,5 +317,10 @@ extern void NdagRegisterHealingLauncher(void);
 extern void NdagHealParamsFromGucs(NdagHealParams *params, Oid userid);
 extern struct BackgroundWorkerHandle *NdagLaunchHealer(Oid dbid,
 													   const NdagHealParams *params);
+
+/* ---------- sampling.c ---------- */
+
+extern bool NdagSampleStatement(uint64 query_id);
+extern void NdagNoteLatency(uint64 query_id, double exec_ms);
 
 #endif							/* NDAG_HOOKS_H */

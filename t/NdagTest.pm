@@ -18,7 +18,10 @@ sub ndag_node
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
 	$node->append_conf('postgresql.conf',
-		"shared_preload_libraries = 'neural_dag'\n" . ($extra // ''));
+		"shared_preload_libraries = 'neural_dag'\n"
+		  # the tests count recordings exactly: no thinning of fast statements
+		  . "ruvector.dag_fast_query_ms = 0\n"
+		  . ($extra // ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION neural_dag');
 	return $node;
