@@ -1,6 +1,6 @@
 # Shared helpers of the neural_dag scripts (sourced, not run).
 
-NDAG_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15 postgresql-contrib-15
+NDAG_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15
 liblmdb-dev lmdb-utils libopenblas-dev libopenblas0-serial postgresql-15-pgtap
 libtap-parser-sourcehandler-pgtap-perl libipc-run-perl graphviz valgrind"
 NDAG_CFLAGS_STRICT="-Wall -Wextra -Werror -Wno-unused-parameter -DUSE_ASSERT_CHECKING"
