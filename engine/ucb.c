@@ -10,6 +10,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "bytes.h"
 #include "engine_int.h"
 
 #include <math.h>
@@ -158,107 +159,6 @@ ndag_ucb_stats(const NdagUcb *ucb, int context, int arm, double *mean,
 }
 
 /*
- * ndag_put_u64
- *		Store x little-endian, whatever the host's byte order.
- */
-static void
-ndag_put_u64(unsigned char *p, uint64_t x)
-{
-	int			i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (unsigned char) (x >> (8 * i));
-}
-
-/*
- * ndag_get_u64
- *		Load a little-endian 64-bit value.
- */
-static uint64_t
-ndag_get_u64(const unsigned char *p)
-{
-	uint64_t	x = 0;
-	int			i;
-
-	for (i = 0; i < 8; i++)
-		x |= (uint64_t) p[i] << (8 * i);
-	return x;
-}
-
-/*
- * ndag_put_u32
- *		Store x little-endian.
- */
-static void
-ndag_put_u32(unsigned char *p, uint32_t x)
-{
-	int			i;
-
-	for (i = 0; i < 4; i++)
-		p[i] = (unsigned char) (x >> (8 * i));
-}
-
-/*
- * ndag_get_u32
- *		Load a little-endian 32-bit value.
- */
-static uint32_t
-ndag_get_u32(const unsigned char *p)
-{
-	uint32_t	x = 0;
-	int			i;
-
-	for (i = 0; i < 4; i++)
-		x |= (uint32_t) p[i] << (8 * i);
-	return x;
-}
-
-/*
- * ndag_put_f64
- *		Store a double by its IEEE bits.
- */
-static void
-ndag_put_f64(unsigned char *p, double d)
-{
-	uint64_t	x;
-
-	memcpy(&x, &d, sizeof(x));
-	ndag_put_u64(p, x);
-}
-
-/*
- * ndag_get_f64
- *		Load a double from its IEEE bits.
- */
-static double
-ndag_get_f64(const unsigned char *p)
-{
-	uint64_t	x = ndag_get_u64(p);
-	double		d;
-
-	memcpy(&d, &x, sizeof(d));
-	return d;
-}
-
-/*
- * ndag_fnv1a
- *		64-bit FNV-1a over a byte range.
- */
-static uint64_t
-ndag_fnv1a(const unsigned char *p, size_t len)
-{
-	uint64_t	h = UINT64_C(0xcbf29ce484222325);
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-	{
-		h ^= p[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
-}
-
-/*
  * ndag_ucb_serialized_size
  *		Header, one cell per context and arm, checksum.
  */
@@ -290,18 +190,18 @@ ndag_ucb_serialize(const NdagUcb *ucb, void *buf, size_t cap, size_t *written)
 	if (cap < need)
 		return NDAG_ERR_BUFFER;
 	memcpy(p, NDAG_UCB_MAGIC, 4);
-	ndag_put_u32(p + 4, NDAG_UCB_FORMAT_VERSION);
-	ndag_put_u32(p + 8, (uint32_t) ucb->n_contexts);
-	ndag_put_u32(p + 12, (uint32_t) ucb->n_arms);
-	ndag_put_f64(p + 16, ucb->c);
-	ndag_put_f64(p + 24, ucb->epsilon);
+	ndag_lput_u32(p + 4, NDAG_UCB_FORMAT_VERSION);
+	ndag_lput_u32(p + 8, (uint32_t) ucb->n_contexts);
+	ndag_lput_u32(p + 12, (uint32_t) ucb->n_arms);
+	ndag_lput_f64(p + 16, ucb->c);
+	ndag_lput_f64(p + 24, ucb->epsilon);
 	cells = (size_t) ucb->n_contexts * ucb->n_arms;
 	for (i = 0; i < cells; i++)
 	{
-		ndag_put_u64(p + NDAG_UCB_HEADER + i * NDAG_UCB_CELL, ucb->pulls[i]);
-		ndag_put_f64(p + NDAG_UCB_HEADER + i * NDAG_UCB_CELL + 8, ucb->rewards[i]);
+		ndag_lput_u64(p + NDAG_UCB_HEADER + i * NDAG_UCB_CELL, ucb->pulls[i]);
+		ndag_lput_f64(p + NDAG_UCB_HEADER + i * NDAG_UCB_CELL + 8, ucb->rewards[i]);
 	}
-	ndag_put_u64(p + need - NDAG_UCB_TRAILER, ndag_fnv1a(p, need - NDAG_UCB_TRAILER));
+	ndag_lput_u64(p + need - NDAG_UCB_TRAILER, ndag_lfnv1a(p, need - NDAG_UCB_TRAILER));
 	*written = need;
 	return NDAG_OK;
 }
@@ -329,10 +229,10 @@ ndag_ucb_deserialize(const void *buf, size_t len, NdagUcb **out)
 	*out = NULL;
 	if (len < NDAG_UCB_HEADER + NDAG_UCB_TRAILER || memcmp(p, NDAG_UCB_MAGIC, 4) != 0)
 		return NDAG_ERR_CORRUPT;
-	if (ndag_get_u32(p + 4) != NDAG_UCB_FORMAT_VERSION)
+	if (ndag_lget_u32(p + 4) != NDAG_UCB_FORMAT_VERSION)
 		return NDAG_ERR_VERSION;
-	n_contexts = ndag_get_u32(p + 8);
-	n_arms = ndag_get_u32(p + 12);
+	n_contexts = ndag_lget_u32(p + 8);
+	n_arms = ndag_lget_u32(p + 12);
 	if (n_contexts < 1 || n_contexts > NDAG_UCB_MAX_CONTEXTS ||
 		n_arms < 1 || n_arms > NDAG_UCB_MAX_ARMS)
 		return NDAG_ERR_CORRUPT;
@@ -340,18 +240,18 @@ ndag_ucb_deserialize(const void *buf, size_t len, NdagUcb **out)
 	need = NDAG_UCB_HEADER + cells * NDAG_UCB_CELL + NDAG_UCB_TRAILER;
 	if (len != need)
 		return NDAG_ERR_CORRUPT;
-	if (ndag_get_u64(p + need - NDAG_UCB_TRAILER) != ndag_fnv1a(p, need - NDAG_UCB_TRAILER))
+	if (ndag_lget_u64(p + need - NDAG_UCB_TRAILER) != ndag_lfnv1a(p, need - NDAG_UCB_TRAILER))
 		return NDAG_ERR_CORRUPT;
-	c = ndag_get_f64(p + 16);
-	epsilon = ndag_get_f64(p + 24);
+	c = ndag_lget_f64(p + 16);
+	epsilon = ndag_lget_f64(p + 24);
 	u = ndag_ucb_create((int) n_contexts, (int) n_arms, c, epsilon);
 	if (u == NULL)
 		return (c >= 0.0 && isfinite(c) && epsilon >= 0.0 && epsilon <= 1.0) ?
 			NDAG_ERR_NOMEM : NDAG_ERR_CORRUPT;
 	for (i = 0; i < cells; i++)
 	{
-		uint64_t	pulls = ndag_get_u64(p + NDAG_UCB_HEADER + i * NDAG_UCB_CELL);
-		double		sum = ndag_get_f64(p + NDAG_UCB_HEADER + i * NDAG_UCB_CELL + 8);
+		uint64_t	pulls = ndag_lget_u64(p + NDAG_UCB_HEADER + i * NDAG_UCB_CELL);
+		double		sum = ndag_lget_f64(p + NDAG_UCB_HEADER + i * NDAG_UCB_CELL + 8);
 
 		if (!(sum >= 0.0) || !(sum <= (double) pulls))
 		{

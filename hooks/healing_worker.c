@@ -239,19 +239,8 @@ ndag_healer_main(Datum main_arg)
 void
 NdagRegisterHealingLauncher(void)
 {
-	BackgroundWorker worker;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = LAUNCHER_RESTART_S;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "neural_dag");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "ndag_healing_launcher_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, LAUNCHER_NAME);
-	snprintf(worker.bgw_type, BGW_MAXLEN, LAUNCHER_NAME);
-	worker.bgw_main_arg = (Datum) 0;
-	worker.bgw_notify_pid = 0;
-	RegisterBackgroundWorker(&worker);
+	NdagRegisterStaticWorker(LAUNCHER_NAME, "ndag_healing_launcher_main",
+							 LAUNCHER_RESTART_S);
 }
 
 /*

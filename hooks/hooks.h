@@ -193,6 +193,8 @@ extern int64 NdagFlush(void);
 extern void NdagStatusCounters(void *state);
 
 /* learner.c: the background worker */
+extern void NdagRegisterStaticWorker(const char *name, const char *function,
+									 int restart_s);
 extern void NdagRegisterLearner(void);
 
 /* ---------- plan_dag.c ---------- */

@@ -35,25 +35,37 @@
 PGDLLEXPORT void ndag_learner_main(Datum main_arg);
 
 /*
- * NdagRegisterLearner
- *		Register the worker (from _PG_init).
+ * NdagRegisterStaticWorker
+ *		Register a background worker of this library that starts once
+ *		recovery is over, may connect to a database, and is restarted
+ *		restart_s seconds after a crash (from _PG_init).
  */
 void
-NdagRegisterLearner(void)
+NdagRegisterStaticWorker(const char *name, const char *function, int restart_s)
 {
 	BackgroundWorker worker;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = LEARNER_RESTART_S;
+	worker.bgw_restart_time = restart_s;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "neural_dag");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "ndag_learner_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, LEARNER_NAME);
-	snprintf(worker.bgw_type, BGW_MAXLEN, LEARNER_NAME);
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", name);
 	worker.bgw_main_arg = (Datum) 0;
 	worker.bgw_notify_pid = 0;
 	RegisterBackgroundWorker(&worker);
+}
+
+/*
+ * NdagRegisterLearner
+ *		Register the worker (from _PG_init).
+ */
+void
+NdagRegisterLearner(void)
+{
+	NdagRegisterStaticWorker(LEARNER_NAME, "ndag_learner_main", LEARNER_RESTART_S);
 }
 
 /*
