@@ -42,6 +42,18 @@ double		ndag_healing_stale_ratio = 0.2;
 int			ndag_healing_stale_min_rows = 50;
 int			ndag_healing_max_events = 10000;
 
+/* learning */
+int			ndag_pattern_clusters = NDAG_PATTERN_CLUSTERS;
+double		ndag_quality_threshold = NDAG_PATTERN_QUALITY;
+int			ndag_background_interval = 3600000;
+double		ndag_learning_rate = NDAG_COST_INSTANT_LR;
+double		ndag_base_lora_lr = NDAG_COST_BASE_LR;
+int			ndag_base_lora_rank = NDAG_COST_BASE_RANK;
+int			ndag_micro_lora_rank = NDAG_COST_MICRO_RANK;
+double		ndag_ewc_lambda = NDAG_EWC_LAMBDA;
+double		ndag_ewc_max_lambda = NDAG_EWC_MAX_LAMBDA;
+double		ndag_ewc_fisher_decay = NDAG_EWC_FISHER_DECAY;
+
 static const struct config_enum_entry ndag_mode_options[] = {
 	{"off", NDAG_MODE_OFF, false},
 	{"observe", NDAG_MODE_OBSERVE, false},
@@ -194,6 +206,7 @@ NdagDefineGucs(void)
 							 NULL, NULL, NULL);
 
 	NdagDefineHealingGucs();
+	NdagDefineLearningGucs();
 
 	MarkGUCPrefixReserved("ruvector");
 }
@@ -299,4 +312,95 @@ NdagDefineHealingGucs(void)
 							10000, 1, INT_MAX,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
+}
+
+/*
+ * NdagDefineLearningGucs
+ *		The parameters of the learning cycle (learn_cycle.c) and of the cost
+ *		model's loops.  They change shared learned state, so only superusers
+ *		set them in a session; the learner worker takes them from the
+ *		configuration file.
+ */
+void
+NdagDefineLearningGucs(void)
+{
+	DefineCustomIntVariable("ruvector.dag_pattern_clusters",
+							"Clusters k-means++ looks for in one learning cycle (at most a fifth of the trajectories).",
+							NULL,
+							&ndag_pattern_clusters,
+							NDAG_PATTERN_CLUSTERS, 1, 10000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_quality_threshold",
+							 "Lowest trajectory quality that takes part in pattern extraction.",
+							 NULL,
+							 &ndag_quality_threshold,
+							 NDAG_PATTERN_QUALITY, 0.0, 1.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_background_interval",
+							"Time between two learning cycles of the learner worker.",
+							NULL,
+							&ndag_background_interval,
+							3600000, 1000, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_learning_rate",
+							 "Learning rate of the cost model's instant loop (MicroLoRA and output layer).",
+							 NULL,
+							 &ndag_learning_rate,
+							 NDAG_COST_INSTANT_LR, 1e-6, 1.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_base_lora_lr",
+							 "Learning rate of the cost model's background training (BaseLoRA and output layer).",
+							 NULL,
+							 &ndag_base_lora_lr,
+							 NDAG_COST_BASE_LR, 1e-6, 1.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_base_lora_rank",
+							"Rank of the cost model's BaseLoRA factors (used when a database's model is created).",
+							NULL,
+							&ndag_base_lora_rank,
+							NDAG_COST_BASE_RANK, 1, NDAG_COST_MAX_RANK,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_micro_lora_rank",
+							"Rank of the cost model's MicroLoRA factors (used when a database's model is created).",
+							NULL,
+							&ndag_micro_lora_rank,
+							NDAG_COST_MICRO_RANK, 1, 2,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_ewc_lambda",
+							 "EWC++ penalty weight set at the first task boundary.",
+							 NULL,
+							 &ndag_ewc_lambda,
+							 NDAG_EWC_LAMBDA, 0.0, 1e9,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_ewc_max_lambda",
+							 "Largest EWC++ penalty weight reached as task boundaries accumulate.",
+							 NULL,
+							 &ndag_ewc_max_lambda,
+							 NDAG_EWC_MAX_LAMBDA, 0.0, 1e9,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_ewc_fisher_decay",
+							 "Decay of the EWC++ online Fisher information per training step.",
+							 NULL,
+							 &ndag_ewc_fisher_decay,
+							 NDAG_EWC_FISHER_DECAY, 0.0, 1.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 }

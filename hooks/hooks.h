@@ -320,6 +320,47 @@ extern void NdagHealParamsFromGucs(NdagHealParams *params, Oid userid);
 extern struct BackgroundWorkerHandle *NdagLaunchHealer(Oid dbid,
 													   const NdagHealParams *params);
 
+/* ---------- learning: learn_cycle.c, learn_sql.c ---------- */
+
+extern int	ndag_pattern_clusters;		/* ruvector.dag_pattern_clusters */
+extern double ndag_quality_threshold;	/* ruvector.dag_quality_threshold */
+extern int	ndag_background_interval;	/* ruvector.dag_background_interval, ms */
+extern double ndag_learning_rate;		/* ruvector.dag_learning_rate */
+extern double ndag_base_lora_lr;		/* ruvector.dag_base_lora_lr */
+extern int	ndag_base_lora_rank;		/* ruvector.dag_base_lora_rank */
+extern int	ndag_micro_lora_rank;		/* ruvector.dag_micro_lora_rank */
+extern double ndag_ewc_lambda;			/* ruvector.dag_ewc_lambda */
+extern double ndag_ewc_max_lambda;		/* ruvector.dag_ewc_max_lambda */
+extern double ndag_ewc_fisher_decay;	/* ruvector.dag_ewc_fisher_decay */
+
+extern void NdagDefineLearningGucs(void);
+
+/* What one learning cycle of a database did (ruvector_dag_learn()). */
+typedef struct NdagLearnSummary
+{
+	Oid			dbid;
+	int			trajectories;	/* new trajectories loaded */
+	int			used;			/* at or above the quality threshold */
+	int			clusters;
+	int			created;
+	int			merged;
+	int			evicted;
+	int			patterns;		/* patterns after the cycle */
+	int			trained;		/* samples the cost model trained on */
+	double		loss_before;
+	double		loss_after;
+	double		error_before;	/* median |predicted - actual ln ms| */
+	double		error_after;
+	double		drift;
+	bool		task_boundary;
+	int64		snapshot_id;	/* 0: no snapshot written */
+	int64		last_traj_id;	/* newest trajectory consumed */
+	double		ms;
+} NdagLearnSummary;
+
+extern struct LWLock *NdagLearnLock(void);
+extern void NdagLearnCycle(Oid dbid, NdagLearnSummary *summary);
+
 /* ---------- sampling.c ---------- */
 
 extern bool NdagSampleStatement(uint64 query_id);

@@ -38,6 +38,7 @@
 typedef struct NdagSharedState
 {
 	LWLock	   *flush_lock;		/* one drainer of the ring at a time */
+	LWLock	   *learn_lock;		/* one learning cycle at a time */
 	pg_atomic_uint64 tables_epoch;	/* moves when a table is (dis)enabled */
 	Latch	   *learner_latch;	/* the running learner's, or NULL */
 	pg_atomic_uint64 counters[NDAG_N_COUNTERS];
@@ -67,7 +68,7 @@ ndag_shmem_request(void)
 	RequestAddinShmemSpace(MAXALIGN(sizeof(NdagSharedState)));
 	RequestAddinShmemSpace(NdagRingShmemSize());
 	RequestAddinShmemSpace(NdagBaselineShmemSize());
-	RequestNamedLWLockTranche(NDAG_LWLOCK_TRANCHE, 1);
+	RequestNamedLWLockTranche(NDAG_LWLOCK_TRANCHE, 2);
 }
 
 /*
@@ -90,6 +91,7 @@ ndag_shmem_startup(void)
 		LWLockPadded *locks = GetNamedLWLockTranche(NDAG_LWLOCK_TRANCHE);
 
 		ndag_shared->flush_lock = &locks[0].lock;
+		ndag_shared->learn_lock = &locks[1].lock;
 		pg_atomic_init_u64(&ndag_shared->tables_epoch, 0);
 		ndag_shared->learner_latch = NULL;
 		for (int i = 0; i < NDAG_N_COUNTERS; i++)
@@ -215,6 +217,18 @@ NdagFlushLock(void)
 	if (ndag_shared == NULL)
 		elog(ERROR, "neural_dag shared memory is not initialized");
 	return ndag_shared->flush_lock;
+}
+
+/*
+ * NdagLearnLock
+ *		The LWLock held for a whole learning cycle (learn_cycle.c).
+ */
+LWLock *
+NdagLearnLock(void)
+{
+	if (ndag_shared == NULL)
+		elog(ERROR, "neural_dag shared memory is not initialized");
+	return ndag_shared->learn_lock;
 }
 
 /*

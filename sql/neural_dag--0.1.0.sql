@@ -259,6 +259,43 @@ COMMENT ON FUNCTION ruvector_dag_heal() IS
 	'Run the self-healing detectors (and, with ruvector.dag_healing_auto_repair, the repairs, with the caller''s rights) in a background worker; returns the events it recorded in ndag_healing. Do not call it in a transaction holding locks a repair needs.';
 
 -- ---------------------------------------------------------------------------
+-- Learning: one cycle of the current database now (the learner worker runs
+-- one every ruvector.dag_background_interval), the patterns of a table, the
+-- HDC state
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ruvector_dag_learn()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ruvector_dag_learn'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ruvector_dag_learn() IS
+	'Flush recorded trajectories and run one learning cycle of the current database over those not learned from yet: pattern extraction, cost model training, HDC snapshot; returns what it did';
+
+CREATE FUNCTION ruvector_dag_patterns(rel regclass DEFAULT NULL)
+RETURNS SETOF ndag_patterns
+AS $$
+	SELECT p.* FROM ndag_patterns p
+	WHERE p.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+	  AND ($1 IS NULL OR $1::oid = ANY (p.relids))
+	ORDER BY p.pattern_id
+$$ LANGUAGE sql STABLE;
+COMMENT ON FUNCTION ruvector_dag_patterns(regclass) IS
+	'Learned patterns of the current database whose member statements used the table (all patterns for NULL)';
+
+CREATE FUNCTION ruvector_dag_hdc_snapshot()
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'ruvector_dag_hdc_snapshot'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ruvector_dag_hdc_snapshot() IS
+	'The newest 1,250-byte HDC snapshot of the learned state of the current database, NULL before the first learning cycle';
+
+CREATE FUNCTION ruvector_dag_hdc_similarity(a bytea, b bytea)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'ruvector_dag_hdc_similarity'
+LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION ruvector_dag_hdc_similarity(bytea, bytea) IS
+	'1 - Hamming distance / 10,000 of two HDC snapshots: 1 for the same state, about 0.5 for unrelated ones';
+
+-- ---------------------------------------------------------------------------
 -- Store management (section: foundation)
 -- ---------------------------------------------------------------------------
 
