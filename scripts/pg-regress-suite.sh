@@ -95,8 +95,12 @@ CONF
 		as_pg psql -X -q -At -h "$out" -p "$port" -U postgres -d regression \
 			-c "CREATE EXTENSION IF NOT EXISTS neural_dag" \
 			-c "SELECT 'flushed now: ' || ruvector_dag_flush()" \
-			-c "SELECT 'recording counters: ' || (ruvector_dag_status()->'counters')::text" ||
-			rc=1
+			-c "SELECT 'recording counters: ' || (ruvector_dag_status()->'counters')::text" \
+			-c "DO \$\$ BEGIN
+					IF (ruvector_dag_status()->'counters'->>'recorded')::bigint = 0 THEN
+						RAISE EXCEPTION 'the suite ran without anything being recorded';
+					END IF;
+				END \$\$" || { echo "== $mode mode: recording check FAILED"; check_failed=1; }
 	fi
 	as_pg pg_ctl -D "$out/data" -m fast -w stop >/dev/null || rc=1
 	return $rc
@@ -111,6 +115,7 @@ failed_tests() {
 	sed -n 's/^[ ]*\(test \)\?\([a-z0-9_]*\)[ ]*\.\.\. FAILED.*/\2/p' "$work/out-$1/regression.out" | sort
 }
 
+check_failed=0
 status=0
 echo "== PostgreSQL regression suite, stock server (version $(cat "$src/.version"))"
 run_suite stock || true
@@ -139,4 +144,5 @@ if grep -E "terminated by signal|PANIC" "$work/out-learn/postmaster.log"; then
 else
 	echo "== learn mode: no crash"
 fi
+[ $check_failed -eq 0 ] || status=1
 exit $status
