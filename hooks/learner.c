@@ -3,7 +3,8 @@
  * learner.c
  *	  The background worker "neural_dag learner": about once a second, and
  *	  when a backend finds the ring half full, it drains the trajectory
- *	  ring into the store.
+ *	  ring into the store; every ruvector.dag_background_interval it runs
+ *	  a learning cycle for each database (learn_cycle.c).
  *
  * It attaches to shared memory and, like the logical replication launcher,
  * connects to no database (the store is not in one) so that it shows in
@@ -15,6 +16,12 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -25,6 +32,8 @@
 #include "storage/proc.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "hooks.h"
 
@@ -95,6 +104,99 @@ learner_drain(MemoryContext loop_cxt)
 }
 
 /*
+ * learner_databases
+ *		The oids of the cluster's databases, read from the shared catalog
+ *		pg_database as the autovacuum launcher does (the worker is connected
+ *		to no database), allocated in the caller's context.
+ */
+static List *
+learner_databases(void)
+{
+	List	   *dbids = NIL;
+	MemoryContext resultcxt = CurrentMemoryContext;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		MemoryContext oldcxt;
+
+		if (database_is_invalid_form(db))
+			continue;			/* partly dropped */
+		oldcxt = MemoryContextSwitchTo(resultcxt);
+		dbids = lappend_oid(dbids, db->oid);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(resultcxt);
+	return dbids;
+}
+
+/*
+ * learner_learn
+ *		One learning cycle for every database; an error in one database's
+ *		cycle is reported and the others still run.
+ */
+static void
+learner_learn(MemoryContext loop_cxt)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(loop_cxt);
+	List	   *volatile dbids = NIL;
+	ListCell   *lc;
+
+	PG_TRY();
+	{
+		dbids = learner_databases();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(loop_cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+	}
+	PG_END_TRY();
+
+	foreach(lc, dbids)
+	{
+		NdagLearnSummary summary;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ShutdownRequestPending)
+			break;
+		PG_TRY();
+		{
+			NdagLearnCycle(lfirst_oid(lc), &summary);
+			if (summary.trajectories > 0)
+				ereport(DEBUG1,
+						(errmsg("%s: database %u: %d trajectories, %d patterns (%d created, %d merged, %d evicted) in %.1f ms",
+								LEARNER_NAME, summary.dbid,
+								summary.trajectories, summary.patterns,
+								summary.created, summary.merged,
+								summary.evicted, summary.ms)));
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(loop_cxt);
+			EmitErrorReport();
+			FlushErrorState();
+			LWLockReleaseAll();
+		}
+		PG_END_TRY();
+	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(loop_cxt);
+}
+
+/*
  * learner_exit
  *		Withdraw the latch so that no backend sets it after we are gone.
  */
@@ -112,6 +214,7 @@ void
 ndag_learner_main(Datum main_arg)
 {
 	MemoryContext loop_cxt;
+	TimestampTz last_cycle;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
@@ -125,6 +228,7 @@ ndag_learner_main(Datum main_arg)
 	NdagSetLearnerLatch(MyLatch);
 	on_shmem_exit(learner_exit, (Datum) 0);
 	ereport(LOG, (errmsg("%s started", LEARNER_NAME)));
+	last_cycle = GetCurrentTimestamp();
 
 	while (!ShutdownRequestPending)
 	{
@@ -141,6 +245,12 @@ ndag_learner_main(Datum main_arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		learner_drain(loop_cxt);
+		if (TimestampDifferenceExceeds(last_cycle, GetCurrentTimestamp(),
+									   ndag_background_interval))
+		{
+			learner_learn(loop_cxt);
+			last_cycle = GetCurrentTimestamp();
+		}
 	}
 	proc_exit(0);
 }

@@ -1,0 +1,66 @@
+/*-------------------------------------------------------------------------
+ *
+ * learn_int.h
+ *	  Internals shared by learn_cycle.c (loading a database's learned state
+ *	  and running the cycle) and learn_store.c (store helpers and writing
+ *	  the state back).  Includers include postgres.h, engine.h and store.h
+ *	  first.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NDAG_LEARN_INT_H
+#define NDAG_LEARN_INT_H
+
+#include "nodes/pg_list.h"
+
+#define LEARN_ARMS			NDAG_PATTERN_MAX_ARMS	/* arms the state covers */
+#define LEARN_CAPACITY_PER_CLUSTER	10	/* bank capacity = 10 x clusters */
+#define HDC_KEEP			64	/* snapshots kept per database */
+#define LEARN_MODEL_SEED	UINT64_C(0x6e646167636f7374)
+
+typedef struct LearnState
+{
+	Oid			dbid;
+	NdagPatternBank *bank;
+	NdagCostModel *model;
+	NdagCostModel *before;		/* copy of the model before training */
+	NdagEwc    *ewc;
+	NdagPattern *extra;			/* stored engine patterns, sorted by id */
+	int			n_extra;
+	NdagHv		previous;
+	bool		has_previous;
+	int64		last_snapshot;	/* id of the newest stored snapshot */
+	List	   *old_snapshots;	/* int64 ids to delete (beyond HDC_KEEP) */
+	NdagTrajectory *traj;
+	List	  **traj_relids;	/* per trajectory: List of Oid */
+	int			n_traj;
+	int64		last_traj_id;
+	List	  **pattern_relids; /* per bank index, after the cycle */
+	int			n_pattern_relids;
+	/* stored relids and demoted_arms per pattern id, from the records */
+	List	   *stored_ids;		/* int64 */
+	List	   *stored_relids;	/* List of Oid, parallel */
+	List	   *stored_demoted; /* StoreValue *, parallel (may be NULL) */
+} LearnState;
+
+/* learn_store.c: field access, meta counters, models, engine errors */
+extern int	NdagLearnField(StoreDbi dbi, const char *name);
+extern StoreValue *NdagLearnValues(StoreDbi dbi);
+extern StoreValue *NdagLearnSet(StoreValue *values, StoreDbi dbi,
+								const char *name);
+extern const StoreValue *NdagLearnGet(const StoreValue *values, StoreDbi dbi,
+									  const char *name);
+extern double NdagLearnSeconds(TimestampTz ts);
+extern TimestampTz NdagLearnTimestamp(double s);
+extern int64 NdagLearnMetaGet(const char *prefix, Oid dbid, int64 dflt);
+extern void NdagLearnMetaPut(StoreBatch *batch, const char *prefix, Oid dbid,
+							 int64 value);
+extern bytea *NdagLearnModelGet(Oid dbid, const char *name);
+extern void NdagLearnCheck(int rc, const char *what);
+
+/* learn_store.c: writing the state back */
+extern void NdagLearnCollectRelids(LearnState *st);
+extern void NdagLearnWrite(LearnState *st, const NdagLearnResult *res,
+						   NdagLearnSummary *sum, TimestampTz now);
+
+#endif							/* NDAG_LEARN_INT_H */
