@@ -90,6 +90,20 @@ is($node->safe_psql('postgres',
 	'0', 'after the restart no trajectory is learned from twice');
 is(state(), $before, 'a cycle without new trajectories changes nothing');
 
+# ---------- the cost model improves on new executions ----------
+# loss_before of a cycle is the loss of the model trained so far on
+# executions it has not seen yet
+my @loss;
+for my $round (1 .. 3)
+{
+	workload([ 'count(*) FROM lt', '* FROM lt WHERE id = i',
+			   'k, sum(v) FROM lt GROUP BY k' ], 50);
+	push @loss, $node->safe_psql('postgres',
+		"SELECT ruvector_dag_learn()->>'loss_before'");
+}
+cmp_ok($loss[2], '<', $loss[0],
+	"the loss on new executions of the same statements falls (@loss)");
+
 # ---------- the worker's periodic cycle ----------
 my $support = $node->safe_psql('postgres',
 	'SELECT sum(support) FROM ruvector_dag_patterns()');
