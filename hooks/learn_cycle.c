@@ -11,9 +11,11 @@
  * State of database d in the store:
  *	- patterns (d, id): one record per pattern of the bank.  The DBA may set
  *	  pinned and disabled or delete a pattern through ndag_patterns; the
- *	  bank is rebuilt from these records at the start of every cycle, so
- *	  such changes survive.  relids is the union of the relations of the
- *	  trajectories that joined the pattern.
+ *	  bank is rebuilt from these records at the start of every cycle, and
+ *	  stored patterns are written back as patches that leave pinned,
+ *	  disabled and demoted_arms alone (and skip deleted records), so such
+ *	  changes survive, even when made during a cycle.  relids is the union
+ *	  of the relations of the trajectories that joined the pattern.
  *	- models (d, 'cost_model'), (d, 'ewc'): the serialised cost model and
  *	  EWC++ state; (d, 'pattern_state'): the engine's serialised patterns,
  *	  for the statistics the patterns records have no field for (mean
@@ -110,7 +112,6 @@ load_bank(LearnState *st)
 		NdagPattern *found;
 		const StoreValue *v;
 		List	   *relids = NIL;
-		StoreValue *demoted = NULL;
 		uint64		n;
 
 		memset(&p, 0, sizeof(p));
@@ -168,18 +169,10 @@ load_bank(LearnState *st)
 				relids = list_append_unique_oid(relids, relid);
 			}
 		}
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "demoted_arms")) != NULL)
-		{
-			demoted = palloc(sizeof(StoreValue));
-			*demoted = *v;
-			demoted->data = memcpy(palloc(sizeof(int32) * Max(v->len, 1)),
-								   v->data, sizeof(int32) * v->len);
-		}
 		NdagLearnCheck(ndag_bank_insert(st->bank, &p, NULL), "ndag_bank_insert");
 		st->stored_ids = lappend(st->stored_ids, palloc(sizeof(int64)));
 		*(int64 *) llast(st->stored_ids) = (int64) p.id;
 		st->stored_relids = lappend(st->stored_relids, relids);
-		st->stored_demoted = lappend(st->stored_demoted, demoted);
 	}
 	StoreScanEnd(scan);
 	st->bank->next_id = Max(st->bank->next_id,

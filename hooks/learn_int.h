@@ -37,10 +37,9 @@ typedef struct LearnState
 	int64		last_traj_id;
 	List	  **pattern_relids; /* per bank index, after the cycle */
 	int			n_pattern_relids;
-	/* stored relids and demoted_arms per pattern id, from the records */
+	/* stored relids per pattern id, from the records */
 	List	   *stored_ids;		/* int64 */
 	List	   *stored_relids;	/* List of Oid, parallel */
-	List	   *stored_demoted; /* StoreValue *, parallel (may be NULL) */
 } LearnState;
 
 /* learn_store.c: field access, meta counters, models, engine errors */

@@ -254,7 +254,11 @@ put_model(StoreBatch *batch, Oid dbid, const char *name, const void *state,
 
 /*
  * put_pattern
- *		Queue the patterns record of bank->patterns[i].
+ *		Queue the patterns record of bank->patterns[i]: a new record for a
+ *		new pattern; for one that was stored, a patch of the learned fields
+ *		that leaves pinned, disabled and demoted_arms as they are when the
+ *		batch is applied (a DBA's change made during the cycle stays) and
+ *		does nothing if the DBA deleted the pattern meanwhile.
  */
 static void
 put_pattern(StoreBatch *batch, LearnState *st, int i)
@@ -289,9 +293,6 @@ put_pattern(StoreBatch *batch, LearnState *st, int i)
 	NdagLearnSet(values, STORE_DBI_PATTERNS, "pinned")->v.b = p->pinned;
 	NdagLearnSet(values, STORE_DBI_PATTERNS, "disabled")->v.b = p->disabled;
 	NdagLearnSet(values, STORE_DBI_PATTERNS, "created_at")->v.ts = NdagLearnTimestamp(p->created);
-	if (s >= 0 && list_nth(st->stored_demoted, s) != NULL)
-		values[NdagLearnField(STORE_DBI_PATTERNS, "demoted_arms")] =
-			*(StoreValue *) list_nth(st->stored_demoted, s);
 	for (int a = 0; a < LEARN_ARMS; a++)
 	{
 		const NdagArmStats *as = &p->arms[a];
@@ -308,7 +309,23 @@ put_pattern(StoreBatch *batch, LearnState *st, int i)
 	v->len = n_stats;
 	NdagLearnSet(values, STORE_DBI_PATTERNS, "quality_var")->v.f8 =
 		p->n_members > 0 ? p->quality_m2 / (double) p->n_members : 0.0;
-	StoreBatchPut(batch, STORE_DBI_PATTERNS, values);
+	if (s < 0)
+		StoreBatchPut(batch, STORE_DBI_PATTERNS, values);
+	else
+	{
+		const StoreSchema *schema = StoreGetSchema(STORE_DBI_PATTERNS);
+		bool	   *changed = palloc(sizeof(bool) * schema->nfields);
+
+		for (int f = 0; f < schema->nfields; f++)
+			changed[f] = !values[f].isnull;
+		for (int k = 0; k < schema->nkeys; k++)
+			changed[schema->key_fields[k]] = false;
+		changed[NdagLearnField(STORE_DBI_PATTERNS, "pinned")] = false;
+		changed[NdagLearnField(STORE_DBI_PATTERNS, "disabled")] = false;
+		changed[NdagLearnField(STORE_DBI_PATTERNS, "demoted_arms")] = false;
+		changed[NdagLearnField(STORE_DBI_PATTERNS, "last_used")] = true;
+		StoreBatchPatch(batch, STORE_DBI_PATTERNS, values, changed);
+	}
 }
 
 /*
@@ -329,7 +346,19 @@ NdagLearnWrite(LearnState *st, const NdagLearnResult *res, NdagLearnSummary *sum
 	StoreValue *values;
 	ListCell   *lc;
 
-	StoreBatchClear(batch, STORE_DBI_PATTERNS, st->dbid);
+	/* stored patterns the cycle evicted go */
+	foreach(lc, st->stored_ids)
+	{
+		int64		id = *(int64 *) lfirst(lc);
+
+		if (ndag_bank_find(st->bank, (uint64_t) id) < 0)
+		{
+			values = NdagLearnValues(STORE_DBI_PATTERNS);
+			NdagLearnSet(values, STORE_DBI_PATTERNS, "dbid")->v.oid = st->dbid;
+			NdagLearnSet(values, STORE_DBI_PATTERNS, "pattern_id")->v.i8 = id;
+			StoreBatchDelete(batch, STORE_DBI_PATTERNS, values);
+		}
+	}
 	for (int i = 0; i < st->bank->count; i++)
 	{
 		put_pattern(batch, st, i);

@@ -1,7 +1,8 @@
 # Learning on a real server: two ruvector_dag_learn() calls at once
 # serialise (each trajectory is learned from exactly once), the learned
 # state (patterns with a DBA's pin, cost model, HDC snapshot, the position
-# of the last trajectory learned) survives a restart, and the learner
+# of the last trajectory learned) survives a restart and a backup and
+# restore, the cost model's loss on new executions falls, and the learner
 # worker runs the cycle by itself every ruvector.dag_background_interval.
 use strict;
 use warnings;
@@ -89,6 +90,17 @@ is($node->safe_psql('postgres',
 		"SELECT ruvector_dag_learn()->>'trajectories'"),
 	'0', 'after the restart no trajectory is learned from twice');
 is(state(), $before, 'a cycle without new trajectories changes nothing');
+
+# ---------- backup and restore ----------
+my $backup = $node->basedir . '/learning.backup';
+$node->safe_psql('postgres', "SELECT ruvector_dag_backup('$backup')");
+$node->safe_psql('postgres', q{
+	UPDATE ndag_patterns SET disabled = true;
+	DELETE FROM ndag_patterns WHERE NOT pinned;
+});
+isnt(state(), $before, 'the patterns changed after the backup');
+$node->safe_psql('postgres', "SELECT ruvector_dag_restore('$backup')");
+is(state(), $before, 'restore gives back the learned state of the backup');
 
 # ---------- the cost model improves on new executions ----------
 # loss_before of a cycle is the loss of the model trained so far on
