@@ -12,7 +12,7 @@ dir=$(mktemp -d /tmp/neural_dag-demo.XXXXXX)
 [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
 port=$(ndag_free_port 57432)
 trap 'ndag_cluster_stop "$dir"; rm -rf "$dir"' EXIT
-ndag_cluster_start "$dir" "$port"
+ndag_cluster_start "$dir" "$port" "pg_stat_statements.track = all"
 echo "== throwaway cluster in $dir (port $port), neural_dag preloaded"
 
 psql_demo() {
