@@ -21,7 +21,6 @@
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
 #include "parser/parsetree.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
@@ -31,34 +30,36 @@
 /* Plan -> Instrumentation, from an executed PlanState tree */
 typedef struct InstrEntry
 {
-	Plan	   *plan;			/* hash key */
+	Plan	   *plan;			/* sort key */
 	Instrumentation *instr;
 } InstrEntry;
 
-/* Plan -> DAG node id, so that shared subplans become one node */
-typedef struct NodeEntry
+/* the executed plan's instrumentation, sorted by plan address */
+typedef struct InstrMap
 {
-	Plan	   *plan;			/* hash key */
-	int			node_id;
-} NodeEntry;
+	InstrEntry *entries;
+	int			n;
+	int			cap;
+} InstrMap;
 
-/* (child, parent) pairs already added, to add each edge once */
-typedef struct EdgeEntry
-{
-	int64		key;			/* child << 32 | parent */
-} EdgeEntry;
-
+/*
+ * Plan trees share no node; what several consumers share is a subplan of
+ * PlannedStmt->subplans (initPlans, SubPlans, CTEs), so only those need to
+ * be remembered, and only their edges can repeat.  No hash table: this runs
+ * for every recorded execution.
+ */
 typedef struct BuildState
 {
 	PlannedStmt *stmt;
 	NdagPlanDag *result;
-	HTAB	   *instr_by_plan;	/* NULL when not executed */
-	HTAB	   *node_by_plan;
-	HTAB	   *edges;
+	InstrMap   *instr;			/* NULL when not executed */
+	int		   *subplan_node;	/* plan_id - 1 -> node id, or -1 */
+	List	   *subplan_edges;	/* (child << 32 | parent) of subplan edges */
 	int			cap_nodes;
 } BuildState;
 
 static int	add_plan(BuildState *state, Plan *plan);
+static int	compare_instr_entries(const void *a, const void *b);
 
 /*
  * free_engine_dag
@@ -423,10 +424,11 @@ describe_plan(BuildState *state, Plan *plan, NdagNodeDesc *desc)
 	desc->index_oid = indexid;
 	desc->qual_hash = qual_hash;
 
-	if (state->instr_by_plan != NULL)
+	if (state->instr != NULL)
 	{
-		InstrEntry *entry = hash_search(state->instr_by_plan, &plan,
-										HASH_FIND, NULL);
+		InstrEntry	key = {plan, NULL};
+		InstrEntry *entry = bsearch(&key, state->instr->entries, state->instr->n,
+									sizeof(InstrEntry), compare_instr_entries);
 
 		if (entry != NULL && entry->instr != NULL)
 		{
@@ -446,22 +448,37 @@ describe_plan(BuildState *state, Plan *plan, NdagNodeDesc *desc)
 
 /*
  * add_edge
- *		Add child -> parent once.
+ *		Add child -> parent.
  */
 static void
 add_edge(BuildState *state, int child, int parent)
 {
-	int64		key = ((int64) child << 32) | (uint32) parent;
-	bool		found;
-	int			rc;
+	int			rc = ndag_dag_add_edge(state->result->dag, child, parent);
 
-	hash_search(state->edges, &key, HASH_ENTER, &found);
-	if (found)
-		return;
-	rc = ndag_dag_add_edge(state->result->dag, child, parent);
 	if (rc != NDAG_OK)
 		elog(ERROR, "could not add plan edge %d -> %d: %s",
 			 child, parent, ndag_strerror(rc));
+}
+
+/*
+ * add_subplan_edge
+ *		Add subplan child -> parent once: a node may refer to the same
+ *		subplan from several expressions.
+ */
+static void
+add_subplan_edge(BuildState *state, int child, int parent)
+{
+	int64		key = ((int64) child << 32) | (uint32) parent;
+	ListCell   *lc;
+
+	foreach(lc, state->subplan_edges)
+	{
+		if (*(int64 *) lfirst(lc) == key)
+			return;
+	}
+	state->subplan_edges = lappend(state->subplan_edges,
+								   memcpy(palloc(sizeof(int64)), &key, sizeof(int64)));
+	add_edge(state, child, parent);
 }
 
 /*
@@ -475,10 +492,13 @@ add_subplan(BuildState *state, int plan_id)
 
 	if (plan_id < 1 || plan_id > list_length(state->stmt->subplans))
 		return -1;
+	if (state->subplan_node[plan_id - 1] >= 0)
+		return state->subplan_node[plan_id - 1];
 	plan = (Plan *) list_nth(state->stmt->subplans, plan_id - 1);
 	if (plan == NULL)
 		return -1;
-	return add_plan(state, plan);
+	state->subplan_node[plan_id - 1] = add_plan(state, plan);
+	return state->subplan_node[plan_id - 1];
 }
 
 typedef struct SubPlanRefs
@@ -502,7 +522,7 @@ subplan_ref_walker(Node *node, SubPlanRefs *refs)
 		int			child = add_subplan(refs->state, ((SubPlan *) node)->plan_id);
 
 		if (child >= 0)
-			add_edge(refs->state, child, refs->parent);
+			add_subplan_edge(refs->state, child, refs->parent);
 	}
 	return expression_tree_walker(node, subplan_ref_walker, (void *) refs);
 }
@@ -539,25 +559,18 @@ add_children(BuildState *state, List *plans, int parent)
 static int
 add_plan(BuildState *state, Plan *plan)
 {
-	NodeEntry  *entry;
 	NdagNodeDesc desc;
 	SubPlanRefs refs;
-	bool		found;
 	int			id;
 	int			rc;
 
 	check_stack_depth();
 	CHECK_FOR_INTERRUPTS();
 
-	entry = hash_search(state->node_by_plan, &plan, HASH_ENTER, &found);
-	if (found)
-		return entry->node_id;
-
 	describe_plan(state, plan, &desc);
 	rc = ndag_dag_add_node(state->result->dag, &desc, &id);
 	if (rc != NDAG_OK)
 		elog(ERROR, "could not add plan node: %s", ndag_strerror(rc));
-	entry->node_id = id;
 
 	if (id >= state->cap_nodes)
 	{
@@ -595,7 +608,7 @@ add_plan(BuildState *state, Plan *plan)
 				int			child = add_subplan(state, ((CteScan *) plan)->ctePlanId);
 
 				if (child >= 0)
-					add_edge(state, child, id);
+					add_subplan_edge(state, child, id);
 			}
 			break;
 		default:
@@ -617,34 +630,36 @@ add_plan(BuildState *state, Plan *plan)
 }
 
 /*
+ * compare_instr_entries
+ *		Order instrumentation entries by plan address.
+ */
+static int
+compare_instr_entries(const void *a, const void *b)
+{
+	uintptr_t	pa = (uintptr_t) ((const InstrEntry *) a)->plan;
+	uintptr_t	pb = (uintptr_t) ((const InstrEntry *) b)->plan;
+
+	return pa < pb ? -1 : (pa > pb ? 1 : 0);
+}
+
+/*
  * collect_instrumentation
  *		planstate_tree_walker callback recording each node's Instrumentation.
  */
 static bool
-collect_instrumentation(PlanState *ps, HTAB *instr_by_plan)
+collect_instrumentation(PlanState *ps, InstrMap *map)
 {
-	InstrEntry *entry;
-
 	if (ps == NULL)
 		return false;
-	entry = hash_search(instr_by_plan, &ps->plan, HASH_ENTER, NULL);
-	entry->instr = ps->instrument;
-	return planstate_tree_walker(ps, collect_instrumentation, (void *) instr_by_plan);
-}
-
-/*
- * pointer_hash_create
- *		A small hash table keyed by a pointer or an int64.
- */
-static HTAB *
-pointer_hash_create(const char *name, Size keysize, Size entrysize)
-{
-	HASHCTL		ctl;
-
-	ctl.keysize = keysize;
-	ctl.entrysize = entrysize;
-	ctl.hcxt = CurrentMemoryContext;
-	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	if (map->n == map->cap)
+	{
+		map->cap *= 2;
+		map->entries = repalloc(map->entries, sizeof(InstrEntry) * map->cap);
+	}
+	map->entries[map->n].plan = ps->plan;
+	map->entries[map->n].instr = ps->instrument;
+	map->n++;
+	return planstate_tree_walker(ps, collect_instrumentation, (void *) map);
 }
 
 /*
@@ -679,20 +694,23 @@ NdagPlanDagBuild(PlannedStmt *stmt, PlanState *planstate)
 	state.result = result;
 	state.cap_nodes = 32;
 	result->plans = palloc(sizeof(Plan *) * state.cap_nodes);
-	state.node_by_plan = pointer_hash_create("neural_dag plan nodes",
-											 sizeof(Plan *), sizeof(NodeEntry));
-	state.edges = pointer_hash_create("neural_dag plan edges",
-									  sizeof(int64), sizeof(EdgeEntry));
+	state.subplan_node = palloc(sizeof(int) * (list_length(stmt->subplans) + 1));
+	for (int i = 0; i <= list_length(stmt->subplans); i++)
+		state.subplan_node[i] = -1;
 	if (planstate != NULL)
 	{
 		ListCell   *lc;
 
-		state.instr_by_plan = pointer_hash_create("neural_dag instrumentation",
-												  sizeof(Plan *), sizeof(InstrEntry));
-		collect_instrumentation(planstate, state.instr_by_plan);
+		state.instr = palloc(sizeof(InstrMap));
+		state.instr->n = 0;
+		state.instr->cap = 32;
+		state.instr->entries = palloc(sizeof(InstrEntry) * state.instr->cap);
+		collect_instrumentation(planstate, state.instr);
 		/* CTE plans run from es_subplanstates, outside the main tree */
 		foreach(lc, planstate->state->es_subplanstates)
-			collect_instrumentation((PlanState *) lfirst(lc), state.instr_by_plan);
+			collect_instrumentation((PlanState *) lfirst(lc), state.instr);
+		qsort(state.instr->entries, state.instr->n, sizeof(InstrEntry),
+			  compare_instr_entries);
 	}
 
 	add_plan(&state, stmt->planTree);
