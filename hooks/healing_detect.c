@@ -188,6 +188,20 @@ new_event(MemoryContext cxt, const char *kind)
 }
 
 /*
+ * set_reindex_repair
+ *		Make an index event's repair a REINDEX INDEX CONCURRENTLY, which
+ *		must run outside a transaction block.
+ */
+static void
+set_reindex_repair(NdagHealEvent *ev, const char *index)
+{
+	ev->sql = psprintf("REINDEX INDEX CONCURRENTLY %s", index);
+	ev->concurrent = true;
+	ev->action = pstrdup(ev->sql);
+	ev->repair = NDAG_HEAL_SQL;
+}
+
+/*
  * detect_invalid
  *		Invalid indexes (a failed CREATE INDEX CONCURRENTLY or REINDEX
  *		CONCURRENTLY) on tables with no index build in progress.
@@ -223,10 +237,7 @@ detect_invalid(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
 		}
 		else
 		{
-			ev->sql = psprintf("REINDEX INDEX CONCURRENTLY %s", index);
-			ev->concurrent = true;
-			ev->action = pstrdup(ev->sql);
-			ev->repair = NDAG_HEAL_SQL;
+			set_reindex_repair(ev, index);
 		}
 		events = lappend(events, ev);
 		MemoryContextSwitchTo(oldcxt);
@@ -279,10 +290,7 @@ detect_bloated(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
 		ev->detail = psprintf("%.0f pages for %.0f tuples of about %.0f bytes, about %.0f pages expected at fillfactor %d: estimated bloat %.0f%% (threshold %.0f%%)",
 							  relpages, reltuples, width, expected, fill,
 							  ratio * 100, params->bloat_ratio * 100);
-		ev->sql = psprintf("REINDEX INDEX CONCURRENTLY %s", ev->object);
-		ev->concurrent = true;
-		ev->action = pstrdup(ev->sql);
-		ev->repair = NDAG_HEAL_SQL;
+		set_reindex_repair(ev, ev->object);
 		events = lappend(events, ev);
 		MemoryContextSwitchTo(oldcxt);
 	}
