@@ -361,6 +361,30 @@ typedef struct NdagLearnSummary
 extern struct LWLock *NdagLearnLock(void);
 extern void NdagLearnCycle(Oid dbid, NdagLearnSummary *summary);
 
+/* ---------- learned_state.c: this backend's copy of the learned state ---------- */
+
+struct NdagPatternBank;
+struct NdagCostModel;
+
+/*
+ * The learned state of this backend's database as of a store generation:
+ * the pattern bank, the cost model (NULL when none was trained yet) and
+ * per pattern (index into bank->patterns) the mask of arms demoted for it.
+ */
+typedef struct NdagLearned
+{
+	uint64		generation;
+	struct NdagPatternBank *bank;
+	struct NdagCostModel *model;
+	uint64	   *demoted;		/* bank->count masks, bit a = arm a (< 64) */
+} NdagLearned;
+
+extern const NdagLearned *NdagLearnedCurrent(void);
+extern int	NdagDecisionMechanism(const struct NdagDag *dag);
+extern double NdagPredictLn(const float *embedding, int arm);
+extern void NdagInstantLearn(int context, int mechanism, const float *embedding,
+							 int arm, double exec_ms);
+
 /* ---------- sampling.c ---------- */
 
 extern bool NdagSampleStatement(uint64 query_id);
