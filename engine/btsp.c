@@ -179,11 +179,48 @@ ndag_btsp_delete_slot(NdagBtsp *b, int i)
 static double
 ndag_btsp_weight(const NdagBtsp *b, const NdagBtspEntry *e, double now)
 {
-	double		dt = now - e->stored_at;
+	return ndag_btsp_decay(e->weight, e->stored_at, now, b->tau_s);
+}
+
+/*
+ * ndag_btsp_decay
+ *		See engine.h.
+ */
+double
+ndag_btsp_decay(double weight, double stored_at, double now, double tau_s)
+{
+	double		dt = now - stored_at;
 
 	if (!(dt > 0.0))
-		return e->weight;
-	return e->weight * exp(-dt / b->tau_s);
+		return weight;
+	return weight * exp(-dt / tau_s);
+}
+
+/*
+ * ndag_btsp_judge
+ *		See engine.h.  A remembered arm that ran no faster than the baseline
+ *		is forgotten; an arm speedup times faster than the baseline is
+ *		stored; a default run slowdown_ln (in ln ms) slower than predicted
+ *		marks the default bad unless a better arm is already known.
+ */
+int
+ndag_btsp_judge(int remembered, int arm, double latency_ms, double baseline_ms,
+				double predicted_ln, double speedup, double slowdown_ln)
+{
+	bool		have_baseline = baseline_ms > 0.0 && isfinite(baseline_ms);
+
+	if (remembered == arm && arm != 0 && have_baseline && latency_ms >= baseline_ms)
+		return NDAG_BTSP_FORGET;
+	if (arm != 0 && have_baseline && latency_ms * speedup <= baseline_ms)
+		return NDAG_BTSP_STORE_ARM;
+	if (arm == 0 && isfinite(predicted_ln) &&
+		log(latency_ms > 1e-6 ? latency_ms : 1e-6) - predicted_ln >= slowdown_ln)
+	{
+		if (remembered != NDAG_BTSP_NONE && remembered != NDAG_BTSP_EXPLORE)
+			return NDAG_BTSP_KEEP;
+		return NDAG_BTSP_STORE_EXPLORE;
+	}
+	return NDAG_BTSP_KEEP;
 }
 
 /*
@@ -223,8 +260,8 @@ ndag_btsp_observe(NdagBtsp *btsp, uint64_t query_id, int arm, double latency_ms,
 				  double baseline_ms, double predicted_ln, double now,
 				  bool *stored, bool *forgot)
 {
-	bool		have_baseline;
 	int			slot;
+	int			verdict;
 
 	if (stored != NULL)
 		*stored = false;
@@ -233,36 +270,29 @@ ndag_btsp_observe(NdagBtsp *btsp, uint64_t query_id, int arm, double latency_ms,
 	if (btsp == NULL || query_id == 0 || arm < 0 || !isfinite(now) ||
 		!(latency_ms >= 0.0) || !isfinite(latency_ms))
 		return NDAG_ERR_ARG;
-	have_baseline = baseline_ms > 0.0 && isfinite(baseline_ms);
 
-	/* the remembered arm no longer pays off: forget it */
 	slot = ndag_btsp_find(btsp, query_id);
-	if (slot >= 0 && btsp->entries[slot].arm == arm && arm != 0 && have_baseline &&
-		latency_ms >= baseline_ms)
+	verdict = ndag_btsp_judge(slot >= 0 ? btsp->entries[slot].arm : NDAG_BTSP_NONE,
+							  arm, latency_ms, baseline_ms, predicted_ln,
+							  btsp->speedup, btsp->slowdown_ln);
+	switch (verdict)
 	{
-		ndag_btsp_delete_slot(btsp, slot);
-		if (forgot != NULL)
-			*forgot = true;
-		return NDAG_OK;
-	}
-
-	if (arm != 0 && have_baseline && latency_ms * btsp->speedup <= baseline_ms)
-	{
-		if (stored != NULL)
-			*stored = true;
-		return ndag_btsp_store(btsp, query_id, arm, now);
-	}
-	if (arm == 0 && isfinite(predicted_ln) &&
-		log(latency_ms > 1e-6 ? latency_ms : 1e-6) - predicted_ln >= btsp->slowdown_ln)
-	{
-		/* a known better arm stays; otherwise mark the default as bad */
-		if (slot >= 0 && btsp->entries[slot].arm != NDAG_BTSP_EXPLORE)
+		case NDAG_BTSP_FORGET:
+			ndag_btsp_delete_slot(btsp, slot);
+			if (forgot != NULL)
+				*forgot = true;
 			return NDAG_OK;
-		if (stored != NULL)
-			*stored = true;
-		return ndag_btsp_store(btsp, query_id, NDAG_BTSP_EXPLORE, now);
+		case NDAG_BTSP_STORE_ARM:
+			if (stored != NULL)
+				*stored = true;
+			return ndag_btsp_store(btsp, query_id, arm, now);
+		case NDAG_BTSP_STORE_EXPLORE:
+			if (stored != NULL)
+				*stored = true;
+			return ndag_btsp_store(btsp, query_id, NDAG_BTSP_EXPLORE, now);
+		default:
+			return NDAG_OK;
 	}
-	return NDAG_OK;
 }
 
 /*

@@ -1335,6 +1335,31 @@ extern int	ndag_btsp_forget(NdagBtsp *btsp, uint64_t query_id);
 /* Drop entries whose weight at now is at or below the threshold; returns how many. */
 extern int	ndag_btsp_prune(NdagBtsp *btsp, double now);
 
+#define NDAG_BTSP_NONE				(-2)	/* no entry remembered */
+
+/* What one execution means for a query's BTSP entry (ndag_btsp_judge). */
+typedef enum NdagBtspVerdict
+{
+	NDAG_BTSP_KEEP,				/* nothing changes */
+	NDAG_BTSP_STORE_ARM,		/* remember query -> arm */
+	NDAG_BTSP_STORE_EXPLORE,	/* remember query -> NDAG_BTSP_EXPLORE */
+	NDAG_BTSP_FORGET			/* the remembered arm no longer pays off */
+} NdagBtspVerdict;
+
+/*
+ * The surprise test of ndag_btsp_observe, for callers keeping their own
+ * entries (shared memory): remembered is the query's remembered arm (or
+ * NDAG_BTSP_EXPLORE, or NDAG_BTSP_NONE), the other arguments as there.
+ * Returns an NdagBtspVerdict.
+ */
+extern int	ndag_btsp_judge(int remembered, int arm, double latency_ms,
+							double baseline_ms, double predicted_ln,
+							double speedup, double slowdown_ln);
+
+/* weight decayed from stored_at to now with time constant tau_s. */
+extern double ndag_btsp_decay(double weight, double stored_at, double now,
+							  double tau_s);
+
 /* ---------- the learning cycle (learn.c) ---------- */
 
 #define NDAG_LEARN_DRIFT_BOUNDARY	0.1 /* HDC drift that is a new task */
