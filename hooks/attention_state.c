@@ -108,6 +108,21 @@ NdagChooseMechanism(const NdagDag *dag, int requested, bool explore)
 }
 
 /*
+ * NdagAttentionReward
+ *		One reward in [0, 1] for a mechanism in a selector context (the
+ *		accuracy of the cost model with that mechanism's embedding).
+ */
+void
+NdagAttentionReward(int context, int mechanism, double reward)
+{
+	ensure_attention_state();
+	if (context < 0 || context >= NDAG_ATTENTION_CONTEXTS)
+		context = 0;
+	(void) ndag_ucb_update(backend_selector, context, mechanism,
+						   Max(0.0, Min(1.0, reward)));
+}
+
+/*
  * NdagAttentionParams
  *		Mechanism parameters from the GUCs and this backend's state.
  */

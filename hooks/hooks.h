@@ -160,6 +160,9 @@ extern struct LWLock *NdagFlushLock(void);
 extern uint64 NdagTablesEpoch(void);
 extern void NdagTablesEpochBump(void);
 struct Latch;
+extern struct LWLock *NdagDeltaLock(void);
+extern uint64 NdagLearnedEpoch(void);
+extern void NdagLearnedEpochBump(void);
 extern void NdagSetLearnerLatch(struct Latch *latch);
 extern void NdagWakeLearner(void);
 
@@ -215,6 +218,7 @@ extern void NdagAttentionParams(const struct NdagDag *dag,
 								struct NdagAttnParams *params);
 extern double *NdagComputeScores(const struct NdagDag *dag, int mechanism);
 extern void NdagUpdateTraces(const struct NdagDag *dag);
+extern void NdagAttentionReward(int context, int mechanism, double reward);
 
 /* ---------- attention_sql.c: planning a query text ---------- */
 
@@ -384,6 +388,13 @@ extern int	NdagDecisionMechanism(const struct NdagDag *dag);
 extern double NdagPredictLn(const float *embedding, int arm);
 extern void NdagInstantLearn(int context, int mechanism, const float *embedding,
 							 int arm, double exec_ms);
+
+/* learned_state.c: start-up, shared deltas, the learner's merge, status */
+extern void NdagLearnedStateInit(void);
+extern Size NdagLearnedShmemSize(void);
+extern void NdagLearnedShmemInit(void);
+extern int	NdagLearnedMergePending(void);
+extern void NdagLearnedStatusCounters(void *state);
 
 /* ---------- sampling.c ---------- */
 

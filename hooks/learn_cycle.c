@@ -47,139 +47,6 @@
 #include "learn_int.h"
 
 /*
- * cmp_pattern_id
- *		qsort/bsearch order of patterns by id.
- */
-static int
-cmp_pattern_id(const void *a, const void *b)
-{
-	uint64_t	x = ((const NdagPattern *) a)->id;
-	uint64_t	y = ((const NdagPattern *) b)->id;
-
-	return (x > y) - (x < y);
-}
-
-/*
- * load_extra
- *		The engine's own serialised patterns of the last cycle.  A damaged
- *		or outdated blob is ignored: the patterns records alone rebuild the
- *		bank.
- */
-static void
-load_extra(LearnState *st)
-{
-	bytea	   *blob = NdagLearnModelGet(st->dbid, "pattern_state");
-	size_t		size = ndag_pattern_serialized_size();
-	size_t		len;
-	int			n;
-
-	if (blob == NULL)
-		return;
-	len = VARSIZE(blob) - VARHDRSZ;
-	if (len % size != 0)
-		return;
-	n = (int) (len / size);
-	st->extra = palloc0(sizeof(NdagPattern) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		if (ndag_pattern_deserialize(VARDATA(blob) + i * size, size,
-									 &st->extra[st->n_extra]) == NDAG_OK)
-			st->n_extra++;
-	}
-	qsort(st->extra, st->n_extra, sizeof(NdagPattern), cmp_pattern_id);
-}
-
-/*
- * load_bank
- *		Rebuild the bank from the database's patterns records.
- */
-static void
-load_bank(LearnState *st)
-{
-	StoreScan  *scan;
-	StoreValue *values = NdagLearnValues(STORE_DBI_PATTERNS);
-	int			capacity = ndag_pattern_clusters * LEARN_CAPACITY_PER_CLUSTER;
-
-	st->bank = ndag_bank_create(LEARN_ARMS, Max(capacity, 1));
-	if (st->bank == NULL)
-		NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_bank_create");
-	load_extra(st);
-
-	scan = StoreScanBegin(STORE_DBI_PATTERNS, st->dbid, NULL, false);
-	while (StoreScanNext(scan, values))
-	{
-		NdagPattern p;
-		NdagPattern *found;
-		const StoreValue *v;
-		List	   *relids = NIL;
-		uint64		n;
-
-		memset(&p, 0, sizeof(p));
-		p.id = (uint64_t) NdagLearnGet(values, STORE_DBI_PATTERNS, "pattern_id")->v.i8;
-		found = bsearch(&p, st->extra, st->n_extra, sizeof(NdagPattern),
-						cmp_pattern_id);
-		if (found != NULL)
-			p = *found;
-		v = NdagLearnGet(values, STORE_DBI_PATTERNS, "centroid");
-		if (v == NULL || v->len != NDAG_EMBED_DIM)
-			continue;			/* not usable as a pattern */
-		memcpy(p.centroid, v->data, sizeof(float) * NDAG_EMBED_DIM);
-		n = (v = NdagLearnGet(values, STORE_DBI_PATTERNS, "support")) ? Max(v->v.i8, 0) : 0;
-		p.n_members = n;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "quality_var")) != NULL)
-			p.quality_m2 = v->v.f8 * n;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "best_arm")) != NULL)
-			p.best_arm = v->v.i4;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "gain")) != NULL)
-			p.gain = v->v.f8;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "confidence")) != NULL)
-			p.confidence = v->v.f8;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "uses")) != NULL)
-			p.uses = Max(v->v.i8, 0);
-		p.last_used = (v = NdagLearnGet(values, STORE_DBI_PATTERNS, "last_used")) ?
-			NdagLearnSeconds(v->v.ts) : 0.0;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "created_at")) != NULL)
-			p.created = NdagLearnSeconds(v->v.ts);
-		p.pinned = (v = NdagLearnGet(values, STORE_DBI_PATTERNS, "pinned")) && v->v.b;
-		p.disabled = (v = NdagLearnGet(values, STORE_DBI_PATTERNS, "disabled")) && v->v.b;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "arm_stats")) != NULL)
-		{
-			memset(p.arms, 0, sizeof(p.arms));
-			for (uint32 i = 0; i + 4 <= v->len; i += 4)
-			{
-				float8		s[4];
-				int			arm;
-
-				memcpy(s, (const float8 *) v->data + i, sizeof(s));
-				arm = (int) s[0];
-				if (arm < 0 || arm >= LEARN_ARMS || !(s[1] >= 0))
-					continue;
-				p.arms[arm].count = (uint64_t) s[1];
-				p.arms[arm].mean_ln = s[2];
-				p.arms[arm].m2_ln = s[3] * s[1];
-			}
-		}
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "relids")) != NULL)
-		{
-			for (uint32 i = 0; i < v->len; i++)
-			{
-				Oid			relid;
-
-				memcpy(&relid, (const Oid *) v->data + i, sizeof(Oid));
-				relids = list_append_unique_oid(relids, relid);
-			}
-		}
-		NdagLearnCheck(ndag_bank_insert(st->bank, &p, NULL), "ndag_bank_insert");
-		st->stored_ids = lappend(st->stored_ids, palloc(sizeof(int64)));
-		*(int64 *) llast(st->stored_ids) = (int64) p.id;
-		st->stored_relids = lappend(st->stored_relids, relids);
-	}
-	StoreScanEnd(scan);
-	st->bank->next_id = Max(st->bank->next_id,
-							(uint64_t) NdagLearnMetaGet("next_pattern", st->dbid, 1));
-}
-
-/*
  * load_models
  *		The cost model and EWC++ state of the database, new ones when there
  *		are none (or they cannot be read: the error is logged).
@@ -187,33 +54,11 @@ load_bank(LearnState *st)
 static void
 load_models(LearnState *st)
 {
-	bytea	   *blob = NdagLearnModelGet(st->dbid, "cost_model");
-	int			rc;
+	bytea	   *blob;
 
-	if (blob != NULL)
-	{
-		rc = ndag_cost_deserialize(VARDATA(blob), VARSIZE(blob) - VARHDRSZ,
-								   &st->model);
-		if (rc != NDAG_OK)
-		{
-			st->model = NULL;
-			ereport(WARNING,
-					(errmsg("neural_dag cost model of database %u is unreadable (%s), starting a new one",
-							st->dbid, ndag_strerror(rc))));
-		}
-		else if (st->model->n_arms != LEARN_ARMS)
-		{
-			ndag_cost_free(st->model);
-			st->model = NULL;
-		}
-	}
-	if (st->model == NULL)
-	{
-		st->model = ndag_cost_create(LEARN_ARMS, ndag_base_lora_rank,
-									 ndag_micro_lora_rank, LEARN_MODEL_SEED);
-		if (st->model == NULL)
-			NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_cost_create");
-	}
+	st->model = NdagLearnLoadCostModel(st->dbid, true);
+	st->selector = NdagLearnLoadSelector(st->dbid, true);
+	st->n_deltas = NdagLearnTakeDeltas(st->dbid, st->model, st->selector);
 	st->before = ndag_cost_copy(st->model);
 	if (st->before == NULL)
 		NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_cost_copy");
@@ -402,7 +247,7 @@ run_cycle(LearnState *st, NdagLearnSummary *sum)
 	load_trajectories(st);
 	sum->trajectories = st->n_traj;
 	sum->last_traj_id = st->last_traj_id;
-	load_bank(st);
+	NdagLearnLoadBank(st);
 	sum->patterns = st->bank->count;
 	if (st->n_traj == 0)
 		return;					/* nothing new: the state stays as it is */
@@ -480,6 +325,7 @@ NdagLearnCycle(Oid dbid, NdagLearnSummary *summary)
 		ndag_cost_free(st.model);
 		ndag_cost_free(st.before);
 		ndag_ewc_free(st.ewc);
+		ndag_ucb_free(st.selector);
 		MemoryContextSwitchTo(oldcxt);
 	}
 	PG_END_TRY();

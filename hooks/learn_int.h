@@ -17,6 +17,7 @@
 #define LEARN_CAPACITY_PER_CLUSTER	10	/* bank capacity = 10 x clusters */
 #define HDC_KEEP			64	/* snapshots kept per database */
 #define LEARN_MODEL_SEED	UINT64_C(0x6e646167636f7374)
+#define LEARN_SELECTOR_NAME	"attention_selector"	/* models record */
 
 typedef struct LearnState
 {
@@ -25,6 +26,8 @@ typedef struct LearnState
 	NdagCostModel *model;
 	NdagCostModel *before;		/* copy of the model before training */
 	NdagEwc    *ewc;
+	NdagUcb    *selector;		/* the learned attention selector */
+	int			n_deltas;		/* instant-loop deltas merged into model */
 	NdagPattern *extra;			/* stored engine patterns, sorted by id */
 	int			n_extra;
 	NdagHv		previous;
@@ -40,6 +43,7 @@ typedef struct LearnState
 	/* stored relids per pattern id, from the records */
 	List	   *stored_ids;		/* int64 */
 	List	   *stored_relids;	/* List of Oid, parallel */
+	List	   *stored_demoted; /* uint64 masks of demoted arms, parallel */
 } LearnState;
 
 /* learn_store.c: field access, meta counters, models, engine errors */
@@ -57,9 +61,23 @@ extern void NdagLearnMetaPut(StoreBatch *batch, const char *prefix, Oid dbid,
 extern bytea *NdagLearnModelGet(Oid dbid, const char *name);
 extern void NdagLearnCheck(int rc, const char *what);
 
+/* learn_load.c: reading the learned state */
+extern void NdagLearnLoadBank(LearnState *st);
+extern NdagCostModel *NdagLearnLoadCostModel(Oid dbid, bool create);
+extern NdagUcb *NdagLearnLoadSelector(Oid dbid, bool create);
+
+/* learned_state.c: the instant loop's deltas and rewards, for the learner */
+extern int	NdagLearnTakeDeltas(Oid dbid, NdagCostModel *model, NdagUcb *selector);
+
 /* learn_store.c: writing the state back */
 extern void NdagLearnCollectRelids(LearnState *st);
 extern void NdagLearnWrite(LearnState *st, const NdagLearnResult *res,
 						   NdagLearnSummary *sum, TimestampTz now);
+extern void NdagLearnPutModelState(StoreBatch *batch, Oid dbid, const char *name,
+								   const void *state, size_t len,
+								   int64 parameters, int64 updates,
+								   bool exists, TimestampTz now);
+extern char *NdagLearnSelectorBytes(const NdagUcb *ucb, size_t *len,
+									int64 *pulls);
 
 #endif							/* NDAG_LEARN_INT_H */

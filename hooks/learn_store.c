@@ -329,6 +329,66 @@ put_pattern(StoreBatch *batch, LearnState *st, int i)
 }
 
 /*
+ * NdagLearnPutModelState
+ *		Queue the new state of models record (dbid, name) outside a cycle
+ *		(the learner's merge of instant-loop deltas): a patch of state,
+ *		parameters, updates and trained_at when the record exists, so that
+ *		the cycle's loss, lambda and tasks stay; a new record otherwise.
+ */
+void
+NdagLearnPutModelState(StoreBatch *batch, Oid dbid, const char *name,
+					   const void *state, size_t len, int64 parameters,
+					   int64 updates, bool exists, TimestampTz now)
+{
+	StoreValue *values;
+	StoreValue *v;
+	bool	   *changed;
+	const StoreSchema *schema = StoreGetSchema(STORE_DBI_MODELS);
+
+	if (!exists)
+	{
+		put_model(batch, dbid, name, state, len, parameters, updates,
+				  get_float8_nan(), 0, 0, now);
+		return;
+	}
+	values = NdagLearnValues(STORE_DBI_MODELS);
+	changed = palloc0(sizeof(bool) * schema->nfields);
+	NdagLearnSet(values, STORE_DBI_MODELS, "dbid")->v.oid = dbid;
+	v = NdagLearnSet(values, STORE_DBI_MODELS, "name");
+	v->data = name;
+	v->len = strlen(name);
+	NdagLearnSet(values, STORE_DBI_MODELS, "parameters")->v.i8 = parameters;
+	NdagLearnSet(values, STORE_DBI_MODELS, "updates")->v.i8 = updates;
+	NdagLearnSet(values, STORE_DBI_MODELS, "trained_at")->v.ts = now;
+	v = NdagLearnSet(values, STORE_DBI_MODELS, "state");
+	v->data = state;
+	v->len = len;
+	changed[NdagLearnField(STORE_DBI_MODELS, "parameters")] = true;
+	changed[NdagLearnField(STORE_DBI_MODELS, "updates")] = true;
+	changed[NdagLearnField(STORE_DBI_MODELS, "trained_at")] = true;
+	changed[NdagLearnField(STORE_DBI_MODELS, "state")] = true;
+	StoreBatchPatch(batch, STORE_DBI_MODELS, values, changed);
+}
+
+/*
+ * NdagLearnSelectorBytes
+ *		The serialised selector (palloc'd) into *len; its total pulls into
+ *		*pulls.
+ */
+char *
+NdagLearnSelectorBytes(const NdagUcb *ucb, size_t *len, int64 *pulls)
+{
+	size_t		cap = ndag_ucb_serialized_size(ucb);
+	char	   *buf = palloc(cap);
+
+	NdagLearnCheck(ndag_ucb_serialize(ucb, buf, cap, len), "ndag_ucb_serialize");
+	*pulls = 0;
+	for (int i = 0; i < ucb->n_contexts * ucb->n_arms; i++)
+		*pulls += (int64) ucb->pulls[i];
+	return buf;
+}
+
+/*
  * NdagLearnWrite
  *		Everything the cycle changed, in one batch with the generation
  *		bumped.
@@ -377,6 +437,15 @@ NdagLearnWrite(LearnState *st, const NdagLearnResult *res, NdagLearnSummary *sum
 			  (int64) (st->model->instant_steps + st->model->base_steps),
 			  res->trained > 0 ? res->loss_after : get_float8_nan(),
 			  st->ewc->lambda, st->ewc->n_tasks, now);
+
+	if (st->selector != NULL)
+	{
+		int64		pulls;
+
+		buf = NdagLearnSelectorBytes(st->selector, &len, &pulls);
+		put_model(batch, st->dbid, LEARN_SELECTOR_NAME, buf, len,
+				  st->selector->n_arms, pulls, get_float8_nan(), 0, 0, now);
+	}
 
 	len = ndag_ewc_serialized_size(st->ewc);
 	buf = palloc(len);

@@ -79,8 +79,9 @@ NdagRegisterLearner(void)
 
 /*
  * learner_drain
- *		One drain; an error is reported and forgotten, the trajectories it
- *		lost are counted by NdagFlush.
+ *		One drain, then the merge of the instant loop's pending deltas into
+ *		the stored models; an error is reported and forgotten, the
+ *		trajectories it lost are counted by NdagFlush.
  */
 static void
 learner_drain(MemoryContext loop_cxt)
@@ -90,6 +91,7 @@ learner_drain(MemoryContext loop_cxt)
 	PG_TRY();
 	{
 		NdagFlush();
+		NdagLearnedMergePending();
 	}
 	PG_CATCH();
 	{

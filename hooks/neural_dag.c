@@ -52,6 +52,7 @@ _PG_init(void)
 	NdagRegisterLearner();
 	NdagRegisterHealingLauncher();
 	ndag_status_counters_hook = NdagStatusCounters;
+	NdagLearnedStateInit();
 	ndag_preloaded = true;
 }
 

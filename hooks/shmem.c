@@ -40,6 +40,8 @@ typedef struct NdagSharedState
 	LWLock	   *flush_lock;		/* one drainer of the ring at a time */
 	LWLock	   *learn_lock;		/* one learning cycle at a time */
 	pg_atomic_uint64 tables_epoch;	/* moves when a table is (dis)enabled */
+	LWLock	   *delta_lock;		/* the instant loop's shared deltas */
+	pg_atomic_uint64 learned_epoch; /* moves when the learned state changes */
 	Latch	   *learner_latch;	/* the running learner's, or NULL */
 	pg_atomic_uint64 counters[NDAG_N_COUNTERS];
 	pg_atomic_uint64 latency[LATENCY_BUCKETS];	/* recording times */
@@ -68,7 +70,8 @@ ndag_shmem_request(void)
 	RequestAddinShmemSpace(MAXALIGN(sizeof(NdagSharedState)));
 	RequestAddinShmemSpace(NdagRingShmemSize());
 	RequestAddinShmemSpace(NdagBaselineShmemSize());
-	RequestNamedLWLockTranche(NDAG_LWLOCK_TRANCHE, 2);
+	RequestAddinShmemSpace(NdagLearnedShmemSize());
+	RequestNamedLWLockTranche(NDAG_LWLOCK_TRANCHE, 3);
 }
 
 /*
@@ -93,6 +96,8 @@ ndag_shmem_startup(void)
 		ndag_shared->flush_lock = &locks[0].lock;
 		ndag_shared->learn_lock = &locks[1].lock;
 		pg_atomic_init_u64(&ndag_shared->tables_epoch, 0);
+		ndag_shared->delta_lock = &locks[2].lock;
+		pg_atomic_init_u64(&ndag_shared->learned_epoch, 1);
 		ndag_shared->learner_latch = NULL;
 		for (int i = 0; i < NDAG_N_COUNTERS; i++)
 			pg_atomic_init_u64(&ndag_shared->counters[i], 0);
@@ -101,6 +106,7 @@ ndag_shmem_startup(void)
 	}
 	NdagRingShmemInit();
 	NdagBaselineShmemInit();
+	NdagLearnedShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -253,6 +259,43 @@ NdagTablesEpochBump(void)
 {
 	if (ndag_shared != NULL)
 		pg_atomic_fetch_add_u64(&ndag_shared->tables_epoch, 1);
+}
+
+/*
+ * NdagDeltaLock
+ *		The LWLock of the shared instant-loop deltas (learned_state.c).
+ */
+LWLock *
+NdagDeltaLock(void)
+{
+	if (ndag_shared == NULL)
+		elog(ERROR, "neural_dag shared memory is not initialized");
+	return ndag_shared->delta_lock;
+}
+
+/*
+ * NdagLearnedEpoch
+ *		A number that changes whenever a committed store write changed the
+ *		learned state (store_generation_hook), so that backends know to
+ *		reload it without reading the store; 0 without shared memory.
+ */
+uint64
+NdagLearnedEpoch(void)
+{
+	if (ndag_shared == NULL)
+		return 0;
+	return pg_atomic_read_u64(&ndag_shared->learned_epoch);
+}
+
+/*
+ * NdagLearnedEpochBump
+ *		Tell every backend that the learned state changed.
+ */
+void
+NdagLearnedEpochBump(void)
+{
+	if (ndag_shared != NULL)
+		pg_atomic_fetch_add_u64(&ndag_shared->learned_epoch, 1);
 }
 
 /*

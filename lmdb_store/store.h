@@ -176,6 +176,15 @@ extern int	StoreStaleReaders(void);	/* store_readers.c: counted, kept */
 extern int	StoreReadersClearedAtOpen(void);
 extern uint64 StoreGeneration(void);
 extern uint64 StoreBumpGeneration(void);
+
+/*
+ * Called in this process after a write transaction that moved the
+ * generation committed (a batch or commit-time writes that bump it, a
+ * restore), so that a cheap shared counter can tell other processes to
+ * reload without reading the store.  Must not fail.
+ */
+typedef void (*StoreGenerationHook) (void);
+extern StoreGenerationHook store_generation_hook;
 extern int64 StoreNextId(const char *counter);	/* immediate, like nextval */
 
 /* ---------- store_error.c: LMDB codes to PostgreSQL errors ---------- */

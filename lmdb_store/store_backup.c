@@ -495,7 +495,10 @@ store_restore_write(MDB_txn *txn, void *arg)
 	}
 	rc = StoreMetaPut(txn, STORE_META_FORMAT_VERSION, STORE_FORMAT_VERSION);
 	if (rc == 0)
+	{
+		StoreNoteGenerationMoved();
 		rc = StoreMetaPut(txn, STORE_META_GENERATION, generation + 1);
+	}
 	return rc;
 }
 

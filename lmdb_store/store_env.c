@@ -398,6 +398,10 @@ StoreEndRead(MDB_txn *txn)
 		store_active_reads--;
 }
 
+/* see store.h; store_generation_moved: the current write moved it */
+StoreGenerationHook store_generation_hook = NULL;
+static bool store_generation_moved = false;
+
 /*
  * store_call_write_fn
  *		Run fn in txn; an error aborts txn before it propagates.
@@ -448,13 +452,19 @@ StoreRunWrite(StoreWriteFn fn, void *arg, uint64 min_growth, const char *what)
 		if (rc != 0)
 			StoreReportError(ERROR, rc, what);
 
+		store_generation_moved = false;
 		rc = store_call_write_fn(txn, fn, arg);
 		if (rc == 0)
 			rc = mdb_txn_commit(txn);	/* frees txn, also on failure */
 		else
 			mdb_txn_abort(txn);
 		if (rc == 0)
+		{
+			if (store_generation_moved && store_generation_hook != NULL)
+				store_generation_hook();
+			store_generation_moved = false;
 			return;
+		}
 		if (rc == MDB_MAP_FULL && growths < STORE_MAX_GROWTHS)
 		{
 			growths++;
@@ -611,6 +621,17 @@ StoreGeneration(void)
 	return (uint64) value;
 }
 
+/*
+ * StoreNoteGenerationMoved
+ *		The write transaction in progress changes the generation: call
+ *		store_generation_hook once it commits.
+ */
+void
+StoreNoteGenerationMoved(void)
+{
+	store_generation_moved = true;
+}
+
 /* argument of store_bump_generation */
 typedef struct StoreBumpArg
 {
@@ -633,6 +654,7 @@ StoreBumpGenerationInTxn(MDB_txn *txn, int64 *newvalue)
 	value++;
 	if (newvalue)
 		*newvalue = value;
+	StoreNoteGenerationMoved();
 	return StoreMetaPut(txn, STORE_META_GENERATION, value);
 }
 

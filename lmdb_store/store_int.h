@@ -87,6 +87,7 @@ extern int	StoreMetaPut(MDB_txn *txn, const char *name, int64 value);
 extern int	StorePutRecord(MDB_txn *txn, StoreDbi dbi,
 						   const StoreValue *values);
 extern int	StoreBumpGenerationInTxn(MDB_txn *txn, int64 *newvalue);
+extern void StoreNoteGenerationMoved(void);
 
 /* ---------- store_arms.c ---------- */
 
