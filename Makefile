@@ -40,6 +40,11 @@ tapcheck:
 	TESTDIR='$(CURDIR)' PATH="$(PG_BINDIR):$$PATH" PG_REGRESS=$(dir $(PGXS))../../src/test/regress/pg_regress \
 		prove -I $(PG_PERL_LIB) -I $(srcdir)/t $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),t/*.pl)
 
+# workload benchmark: demo and TPC-H-like workloads, stock / oracle / learned
+.PHONY: bench-workload
+bench-workload:
+	bash $(srcdir)/bench/workload.sh
+
 # pgTAP suites in t/*.sql, run by pg_prove against a throwaway preloaded cluster
 pgtapcheck:
 	bash $(srcdir)/scripts/run-pgtap.sh

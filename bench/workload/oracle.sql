@@ -1,0 +1,36 @@
+-- The oracle table of one workload (psql variable w): per shape the stock
+-- latency, the fastest arm and every arm's median latency.
+\pset footer off
+\pset border 1
+WITH m AS (
+	SELECT shape, CASE WHEN phase = 'stock' THEN 'default' ELSE arm END AS arm,
+		   bench_median(ms) AS ms
+	  FROM bench_result WHERE workload = :'w' AND phase IN ('stock', 'oracle')
+),
+best AS (
+	SELECT DISTINCT ON (shape) shape, arm, ms FROM m ORDER BY shape, ms
+),
+missing AS (
+	SELECT s.shape, string_agg(a.name, ', ' ORDER BY a.arm_id) AS arms
+	  FROM bench_shape s CROSS JOIN ndag_arms a
+	 WHERE s.workload = :'w' AND a.enabled
+	   AND NOT EXISTS (SELECT 1 FROM m WHERE m.shape = s.shape AND m.arm = a.name)
+	 GROUP BY s.shape
+)
+SELECT s.shape, round(d.ms::numeric, 1) AS default_ms, b.arm AS best_arm,
+	   round(b.ms::numeric, 1) AS best_ms, round((d.ms / b.ms)::numeric, 1) AS gain,
+	   (SELECT string_agg(m.arm || ' ' || round(m.ms::numeric), ', ' ORDER BY m.ms)
+		  FROM m WHERE m.shape = s.shape AND m.arm <> 'default') ||
+	   coalesce('; failed or timed out: ' || x.arms, '') AS "arms, fastest first (ms)"
+  FROM bench_shape s
+  LEFT JOIN m d ON d.shape = s.shape AND d.arm = 'default'
+  LEFT JOIN best b ON b.shape = s.shape
+  LEFT JOIN missing x ON x.shape = s.shape
+ WHERE s.workload = :'w'
+ ORDER BY s.shape;
+SELECT round(sum(d.ms)::numeric, 1) AS stock_total_ms, round(sum(b.ms)::numeric, 1) AS oracle_total_ms,
+	   round((sum(d.ms) / sum(b.ms))::numeric, 2) AS oracle_speedup
+  FROM (SELECT shape, bench_median(ms) AS ms FROM bench_result
+		 WHERE workload = :'w' AND phase = 'stock') d
+  JOIN (SELECT shape, min(bench_median(ms)) AS ms FROM bench_result
+		 WHERE workload = :'w' AND phase IN ('stock', 'oracle') GROUP BY shape) b USING (shape);

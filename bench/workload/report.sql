@@ -1,0 +1,98 @@
+-- The figures of one workload (psql variable w) from bench_result,
+-- bench_plan and ndag_trajectories: per shape, then the totals.
+\pset footer off
+\pset border 1
+CREATE TEMP VIEW per_shape AS
+WITH m AS (
+	SELECT phase, round, shape, arm, bench_median(ms) AS ms
+	  FROM bench_result WHERE workload = :'w'
+),
+stock AS (SELECT shape, ms FROM m WHERE phase = 'stock'),
+best AS (
+	SELECT DISTINCT ON (shape) shape, arm, ms
+	  FROM (SELECT shape, arm, ms FROM m WHERE phase = 'oracle'
+			UNION ALL SELECT shape, 'default', ms FROM stock) o
+	 ORDER BY shape, ms
+),
+learn AS (SELECT shape, round, ms FROM m WHERE phase = 'learn'),
+apply AS (SELECT shape, ms FROM m WHERE phase = 'apply'),
+plan AS (
+	SELECT shape, max(ms) FILTER (WHERE mode = 'off') AS off_ms,
+		   max(ms) FILTER (WHERE mode = 'apply') AS apply_ms
+	  FROM bench_plan WHERE workload = :'w' GROUP BY shape
+)
+SELECT s.shape, s.what, st.ms AS stock_ms, b.arm AS best_arm, b.ms AS oracle_ms,
+	   (SELECT l.ms FROM learn l WHERE l.shape = s.shape ORDER BY l.round LIMIT 1) AS learn_first_ms,
+	   (SELECT l.ms FROM learn l WHERE l.shape = s.shape ORDER BY l.round DESC LIMIT 1) AS learn_last_ms,
+	   a.ms AS apply_ms, p.off_ms AS plan_off_ms, p.apply_ms AS plan_apply_ms
+  FROM bench_shape s
+  LEFT JOIN stock st USING (shape)
+  LEFT JOIN best b USING (shape)
+  LEFT JOIN apply a USING (shape)
+  LEFT JOIN plan p USING (shape)
+ WHERE s.workload = :'w';
+
+\echo
+\echo '== per query shape (median ms; oracle = fastest of the default and every arm; a missing figure: failed or timed out)'
+SELECT shape, left(what, 44) AS what, round(stock_ms::numeric, 1) AS stock,
+	   best_arm, round(oracle_ms::numeric, 1) AS oracle,
+	   round(learn_first_ms::numeric, 1) AS learn_r1, round(learn_last_ms::numeric, 1) AS learn_last,
+	   round(apply_ms::numeric, 1) AS apply,
+	   round((stock_ms / nullif(apply_ms, 0))::numeric, 2) AS "speed-up"
+  FROM per_shape ORDER BY shape;
+
+\echo '== arm chosen per shape in apply mode (trajectories recorded in the apply phase)'
+SELECT s.shape, coalesce(a.name, t.arm::text, '-') AS arm, coalesce(t.decision, '-') AS decision,
+	   count(t.*) AS executions
+  FROM bench_shape s
+  LEFT JOIN ndag_trajectories t
+	ON t.query_id = s.query_id
+   AND t.recorded_at >= (SELECT max(started_at) FROM bench_phase WHERE phase = 'apply')
+  LEFT JOIN ndag_arms a ON a.arm_id = t.arm
+ WHERE s.workload = :'w'
+ GROUP BY 1, 2, 3 ORDER BY 1, 4 DESC;
+
+\echo '== totals'
+WITH t AS (
+	SELECT sum(stock_ms) AS stock, sum(oracle_ms) AS oracle, sum(apply_ms) AS apply,
+		   sum(learn_last_ms) AS learn_last,
+		   count(*) FILTER (WHERE apply_ms IS NULL OR stock_ms IS NULL) AS missing
+	  FROM per_shape
+),
+worst AS (
+	SELECT shape, apply_ms / stock_ms AS ratio FROM per_shape
+	 WHERE apply_ms IS NOT NULL AND stock_ms > 0 ORDER BY 2 DESC LIMIT 1
+),
+rounds AS (
+	SELECT round, sum(bench_median(ms)) AS total
+	  FROM bench_result WHERE workload = :'w' AND phase = 'learn'
+	 GROUP BY round
+),
+conv AS (
+	SELECT min(r.round) AS round FROM rounds r
+	 WHERE NOT EXISTS (SELECT 1 FROM rounds q WHERE q.round >= r.round
+						  AND q.total > 1.1 * (SELECT min(total) FROM rounds))
+),
+plan AS (
+	SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY plan_apply_ms - plan_off_ms) AS added,
+		   percentile_cont(0.5) WITHIN GROUP (ORDER BY plan_off_ms) AS base
+	  FROM per_shape
+)
+SELECT * FROM (VALUES
+	('stock PostgreSQL (ruvector.dag_mode = off), total ms', (SELECT round(stock::numeric, 1)::text FROM t)),
+	('oracle (best arm per shape), total ms', (SELECT round(oracle::numeric, 1)::text FROM t)),
+	('oracle speed-up vs stock', (SELECT round((stock / oracle)::numeric, 2)::text || 'x' FROM t)),
+	('learn mode, last round, total ms', (SELECT round(learn_last::numeric, 1)::text FROM t)),
+	('apply mode, total ms', (SELECT round(apply::numeric, 1)::text FROM t)),
+	('apply speed-up vs stock (goal >= 2x on demo)', (SELECT round((stock / apply)::numeric, 2)::text || 'x' FROM t)),
+	('fraction of the oracle''s gain, apply (goal >= 0.8)',
+	 (SELECT round(((stock - apply) / nullif(stock - oracle, 0))::numeric, 2)::text FROM t)),
+	('worst per-shape slowdown, apply vs stock (goal <= 1.1)',
+	 (SELECT round(ratio::numeric, 2)::text || ' (' || shape || ')' FROM worst)),
+	('shapes without a stock or apply figure', (SELECT missing::text FROM t)),
+	('rounds to converge (first round within 1.1x of the best round, for good)',
+	 coalesce((SELECT round::text FROM conv), '-')),
+	('planning time, mode off, median over shapes, ms', (SELECT round(base::numeric, 3)::text FROM plan)),
+	('planning time added in apply mode, median over shapes, ms (goal < 0.050)',
+	 (SELECT round(added::numeric, 3)::text FROM plan))
+) v(figure, value);
