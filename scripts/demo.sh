@@ -1,22 +1,47 @@
 #!/bin/bash
-# The main job: every set-up step, then a throwaway cluster preloading
-# neural_dag, a demo table enabled for learning, and the learned state shown
-# through the foreign tables.  The cluster is removed at the end.
+# The main job: every set-up step, then the demo on a throwaway cluster
+# preloading neural_dag and pg_stat_statements.  A demo schema whose data
+# makes PostgreSQL's row estimates wrong by up to 1000x
+# (bench/workload/demo_schema.sql) is loaded and enabled for learning; its
+# twelve query shapes run in rounds in learn mode, from an empty learned
+# state, with ruvector_dag_learn() after each round.  Printed: each round's
+# total latency and decisions, the learned patterns with their statements,
+# and the speed-up per shape of the last round over the first.  The cluster
+# is removed at the end.
+#
+#   NDAG_DEMO_ROUNDS       rounds (default 8)
+#   NDAG_DEMO_REPS         executions of each shape per round (default 3)
+#   NDAG_DEMO_EXPLORATION  ruvector.dag_exploration of the demo cluster (default 0.3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+. bench/workload/common.sh
 ndag_install_packages
 ndag_build_install
 
-dir=$(mktemp -d /tmp/neural_dag-demo.XXXXXX)
-[ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
-port=$(ndag_free_port 57432)
-trap 'ndag_cluster_stop "$dir"; rm -rf "$dir"' EXIT
-ndag_cluster_start "$dir" "$port" "pg_stat_statements.track = all"
-echo "== throwaway cluster in $dir (port $port), neural_dag preloaded"
+rounds=${NDAG_DEMO_ROUNDS:-8}
+reps=${NDAG_DEMO_REPS:-3}
 
-psql_demo() {
-	as_pg psql -X -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"
-}
+wl_cluster_start demo
+echo "== throwaway cluster in $WL_DIR (port $WL_PORT), neural_dag and pg_stat_statements preloaded"
+echo "== exploration for the demo (the defaults explore more slowly):"
+wl_set_guc ruvector.dag_exploration "${NDAG_DEMO_EXPLORATION:-0.3}"
 
-psql_demo -f scripts/demo.sql
+wl_create_db demo
+t0=$(date +%s)
+echo "== loading the demo schema (bench/workload/demo_schema.sql)"
+wl_load demo demo
+echo "== loaded in $(($(date +%s) - t0)) s"
+wl_psql demo -v ON_ERROR_STOP=1 -f scripts/demo.sql
+
+echo
+echo "== $rounds rounds in learn mode, each shape $reps times per round; ruvector_dag_learn() after each round"
+echo "   (latency: sum over the shapes of the median execution, planning included, as the client sees it)"
+for r in $(seq 1 "$rounds"); do
+	wl_phase demo demo learn "$r" "$reps" learn 120s
+	wl_round_line demo demo "$r"
+	if [ "$r" -eq 1 ] || [ "$r" -eq "$rounds" ] || [ "$r" -eq $(((rounds + 1) / 2)) ]; then
+		wl_psql demo -v round="$r" -f scripts/demo_patterns.sql
+	fi
+done
+wl_psql demo -v rounds="$rounds" -f scripts/demo_summary.sql

@@ -75,9 +75,9 @@ SQL
 		echo "INSERT INTO bench_phase VALUES ('$phase', $round, clock_timestamp());"
 		echo "$script"
 	} | wl_psql "$db" 2>"$WL_DIR/phase.err" >/dev/null || true
-	if [ -s "$WL_DIR/phase.err" ]; then
+	if grep -q ERROR "$WL_DIR/phase.err"; then
 		echo "   ($phase $round: $(grep -c ERROR "$WL_DIR/phase.err") statements failed or timed out:" \
-			"$(grep ERROR "$WL_DIR/phase.err" | sort | uniq -c | head -3 | tr -s ' ' | tr '\n' ';'))"
+			"$(grep ERROR "$WL_DIR/phase.err" | sed 's/^psql:[^ ]* //' | sort | uniq -c | head -3 | tr -s ' ' | tr '\n' ';'))"
 	fi
 }
 
@@ -100,8 +100,8 @@ wl_round_line() {
 	learned=$(wl_psql "$db" -At -c "
 		SELECT 'patterns ' || coalesce(j->>'patterns', '?') || ' (+' || coalesce(j->>'patterns_created', '?') ||
 			   '), trajectories ' || coalesce(j->>'trajectories', '?')
-		  FROM (SELECT ruvector_dag_learn() AS j) s" 2>&1 | tail -1)
-	wl_psql "$db" -At -v w="$workload" -v r="$round" -v learned="$learned" <<'SQL'
+		  FROM (SELECT ruvector_dag_learn() AS j) s" 2>&1 | tail -1) || true
+	wl_psql "$db" -At -v w="$workload" -v r="$round" -v learned="$learned" <<'SQL' ||
 WITH tot AS (
 	SELECT sum(bench_median(ms)) AS ms, count(*) AS shapes
 	  FROM bench_result WHERE workload = :'w' AND phase = 'learn' AND round = :r
@@ -117,12 +117,13 @@ dec AS (
 									  WHERE phase = 'learn' AND round = :r)
 			 GROUP BY 1) x
 )
-SELECT format('round %s: total %s ms (stock %s ms, %s/%s shapes measured) | decisions: %s | learned: %s',
-			  :r, round(tot.ms::numeric, 1), round(stock.ms::numeric, 1), tot.shapes,
+SELECT format('round %s: total %s ms%s (%s/%s shapes measured) | decisions: %s | learned: %s',
+			  :r, round(tot.ms::numeric, 1), ', stock ' || round(stock.ms::numeric, 1) || ' ms', tot.shapes,
 			  (SELECT count(*) FROM bench_shape WHERE workload = :'w'),
 			  coalesce(dec.s, 'none recorded'), :'learned')
   FROM tot, stock, dec;
 SQL
+		echo "round $round: the round's figures could not be read"
 }
 
 # wl_plan_times DB WORKLOAD N: median planning time of every shape over N

@@ -120,3 +120,31 @@ BEGIN
 	PERFORM bench_set_query_ids(w);
 END
 $$;
+
+/*
+ * bench_misestimate: run q under EXPLAIN ANALYZE and return its plan's worst
+ * row estimate (the node whose estimated and actual rows per loop differ
+ * most) and the join methods of the plan.
+ */
+CREATE OR REPLACE FUNCTION bench_misestimate(q text, OUT node text, OUT est_rows double precision,
+											 OUT actual_rows double precision, OUT joins text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	j		jsonb;
+BEGIN
+	EXECUTE 'EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ' || q INTO j;
+	SELECT n->>'Node Type' || coalesce(' on ' || (n->>'Relation Name'), ''),
+		   (n->>'Plan Rows')::float8, (n->>'Actual Rows')::float8
+	  INTO node, est_rows, actual_rows
+	  FROM jsonb_path_query(j, 'strict $.**') n
+	 WHERE jsonb_typeof(n) = 'object' AND n ? 'Plan Rows'
+	 ORDER BY abs(ln(greatest((n->>'Actual Rows')::float8, 1) / greatest((n->>'Plan Rows')::float8, 1))) DESC
+	 LIMIT 1;
+	SELECT string_agg(t || ' x' || c, ', ' ORDER BY t) INTO joins
+	  FROM (SELECT n->>'Node Type' AS t, count(*) AS c
+			  FROM jsonb_path_query(j, 'strict $.**') n
+			 WHERE jsonb_typeof(n) = 'object'
+			   AND n->>'Node Type' IN ('Nested Loop', 'Hash Join', 'Merge Join')
+			 GROUP BY 1) x;
+END
+$$;
