@@ -40,6 +40,9 @@ typedef struct ExplainFigures
 	int			n_nodes;
 	double		embedding_norm;
 	bool		recorded;		/* the figures are those of a recording */
+	bool		decided;		/* the planner hook decided this plan */
+	NdagDecision decision;
+	double		exec_ms;		/* recorded execution, NaN: none */
 } ExplainFigures;
 
 /*
@@ -90,14 +93,23 @@ explain_figures(PlannedStmt *plan, ExplainState *es, ExplainFigures *fig)
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
+		fig->exec_ms = NAN;
+		fig->decided = NdagPlanDecision(plan, &fig->decision);
 		if (!NdagStatementEligible(plan, false))
 			ok = false;
 		else if (es->analyze &&
 				 NdagLastRecording(plan, &fig->mechanism, &fig->n_nodes,
 								   &fig->embedding_norm))
+		{
 			fig->recorded = true;
+			fig->exec_ms = NdagLastRecordingMs(plan);
+		}
 		else
+		{
 			plan_figures(plan, fig);
+			if (fig->decided && fig->decision.has_embedding)
+				fig->mechanism = fig->decision.mechanism;
+		}
 	}
 	PG_CATCH();
 	{
@@ -117,6 +129,44 @@ explain_figures(PlannedStmt *plan, ExplainState *es, ExplainFigures *fig)
 	MemoryContextDelete(cxt);
 	InterruptHoldoffCount = holdoff;
 	return ok;
+}
+
+/*
+ * explain_decision
+ *		The decision's figures: arm, pattern, predicted and baseline
+ *		latency, whether it came from the Embedding Cache.
+ */
+static void
+explain_decision(ExplainState *es, const NdagDecision *d)
+{
+	const NdagArm *volatile arm = NULL;
+	char	   *arm_text;
+
+	PG_TRY();
+	{
+		arm = NdagArmGet(d->arm);
+	}
+	PG_CATCH();
+	{
+		FlushErrorState();
+		arm = NULL;
+	}
+	PG_END_TRY();
+	arm_text = psprintf("%d (%s)", d->arm,
+						arm != NULL ? arm->name : (d->arm == 0 ? "default" : "unknown"));
+	ExplainPropertyText("Arm", arm_text, es);
+	if (d->pattern_id != 0)
+		ExplainPropertyInteger("Pattern", NULL, d->pattern_id, es);
+	if (isfinite(d->similarity))
+		ExplainPropertyFloat("Similarity", NULL, d->similarity, 3, es);
+	if (isfinite(d->confidence))
+		ExplainPropertyFloat("Confidence", NULL, d->confidence, 3, es);
+	if (isfinite(d->predicted_ms))
+		ExplainPropertyFloat("Predicted Latency", "ms", d->predicted_ms, 3, es);
+	if (isfinite(d->baseline_ms))
+		ExplainPropertyFloat("Baseline Latency", "ms", d->baseline_ms, 3, es);
+	ExplainPropertyBool("Cache Hit", d->cache_hit, es);
+	ExplainPropertyInteger("Extra Plannings", NULL, d->extra_plannings, es);
 }
 
 /*
@@ -148,9 +198,17 @@ explain_section(ExplainState *es, const ExplainFigures *fig)
 	ExplainPropertyText("Attention", mechanism ? mechanism : "unknown", es);
 	ExplainPropertyInteger("Plan Nodes", NULL, fig->n_nodes, es);
 	ExplainPropertyFloat("Embedding Norm", NULL, fig->embedding_norm, 3, es);
-	ExplainPropertyText("Decision", "default plan", es);
+	if (!fig->decided || fig->decision.source == NDAG_DECISION_DEFAULT)
+		ExplainPropertyText("Decision", "default plan", es);
+	else
+		ExplainPropertyText("Decision",
+							NdagDecisionSourceName(fig->decision.source), es);
+	if (fig->decided)
+		explain_decision(es, &fig->decision);
 	if (es->analyze)
 		ExplainPropertyBool("Recorded", fig->recorded, es);
+	if (es->analyze && fig->decided && fig->recorded && isfinite(fig->exec_ms))
+		ExplainPropertyFloat("Executed Latency", "ms", fig->exec_ms, 3, es);
 
 	if (es->format == EXPLAIN_FORMAT_TEXT)
 		es->indent--;

@@ -25,6 +25,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/plannodes.h"
@@ -339,7 +341,7 @@ put_trajectory(StoreBatch *batch, const NdagRingEntry *traj, int64 traj_id)
 	if (mechanism == NULL)
 		mechanism = "unknown";
 
-	/* fields not set below stay null (pattern_id, predicted_ms) */
+	/* fields not set below stay null */
 	null_values(t, tschema->nfields);
 	field(t, STORE_DBI_TRAJECTORIES, "dbid")->v.oid = traj->dbid;
 	field(t, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8 = traj_id;
@@ -347,7 +349,12 @@ put_trajectory(StoreBatch *batch, const NdagRingEntry *traj, int64 traj_id)
 	field(t, STORE_DBI_TRAJECTORIES, "userid")->v.oid = traj->userid;
 	field(t, STORE_DBI_TRAJECTORIES, "query_id")->v.i8 = traj->query_id;
 	field(t, STORE_DBI_TRAJECTORIES, "arm")->v.i4 = traj->arm;
-	set_text(field(t, STORE_DBI_TRAJECTORIES, "decision"), "default");
+	set_text(field(t, STORE_DBI_TRAJECTORIES, "decision"),
+			 NdagDecisionSourceName(traj->decision));
+	if (traj->pattern_id != 0)
+		field(t, STORE_DBI_TRAJECTORIES, "pattern_id")->v.i8 = traj->pattern_id;
+	if (isfinite(traj->predicted_ms))
+		field(t, STORE_DBI_TRAJECTORIES, "predicted_ms")->v.f8 = traj->predicted_ms;
 	set_text(field(t, STORE_DBI_TRAJECTORIES, "attention"), mechanism);
 	field(t, STORE_DBI_TRAJECTORIES, "planning_us")->v.f8 = traj->planning_us;
 	field(t, STORE_DBI_TRAJECTORIES, "exec_us")->v.f8 = traj->exec_us;
@@ -641,4 +648,5 @@ NdagStatusCounters(void *state)
 						 (int64) NdagRecordLatencyQuantile(0.5));
 	NdagStatusAddCounter(state, "record_p99_ns",
 						 (int64) NdagRecordLatencyQuantile(0.99));
+	NdagRewriteStatusCounters(state);
 }

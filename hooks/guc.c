@@ -29,6 +29,14 @@ double		ndag_fast_sample_rate = 0.01;
 int			ndag_max_trajectories = 10000;
 bool		ndag_all_tables = false;
 
+/* plan rewriting */
+double		ndag_min_latency = 5.0;
+double		ndag_min_cost = 10000.0;
+double		ndag_exploration = 0.1;
+int			ndag_max_candidates = 3;
+double		ndag_confidence_threshold = 0.8;
+int			ndag_embedding_cache_size = 1024;
+
 /* self-healing */
 bool		ndag_healing_enabled = true;
 int			ndag_healing_check_interval = 300000;
@@ -148,6 +156,54 @@ NdagDefineGucs(void)
 							 1.414, 0.0, 100.0,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_min_latency",
+							 "Observed mean latency of a statement's default plan above which it may be explored.",
+							 "A statement is also explored when its estimated cost exceeds ruvector.dag_min_cost.",
+							 &ndag_min_latency,
+							 5.0, 0.0, 1e9,
+							 PGC_USERSET, GUC_UNIT_MS,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_min_cost",
+							 "Estimated total cost of a statement's default plan above which it may be explored.",
+							 NULL,
+							 &ndag_min_cost,
+							 10000.0, 0.0, 1e15,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_exploration",
+							 "Largest fraction of a statement's executions that run an explored arm (learn mode).",
+							 NULL,
+							 &ndag_exploration,
+							 0.1, 0.0, 1.0,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_max_candidates",
+							"Arms planned at most besides the default when a statement is explored.",
+							NULL,
+							&ndag_max_candidates,
+							3, 0, 16,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_confidence_threshold",
+							 "Confidence a pattern needs for its arm to be applied.",
+							 NULL,
+							 &ndag_confidence_threshold,
+							 0.8, 0.0, 1.0,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_embedding_cache_size",
+							"Decisions each backend keeps in its embedding cache.",
+							NULL,
+							&ndag_embedding_cache_size,
+							1024, 1, 1048576,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("ruvector.dag_mincut_enabled",
 							 "Enables the min-cut gate of the mincut_gated attention mechanism.",

@@ -133,6 +133,9 @@ typedef struct NdagRingEntry
 	double		exec_us;
 	double		est_cost;
 	int32		arm;			/* planner configuration executed */
+	int16		decision;		/* NdagDecisionSource of the arm */
+	int64		pattern_id;		/* pattern that chose the arm, 0 none */
+	double		predicted_ms;	/* cost model for the arm, NaN none */
 	int16		mechanism;		/* attention mechanism of the embedding */
 	int16		n_nodes;		/* nodes kept */
 	int32		n_plan_nodes;	/* nodes of the plan */
@@ -185,6 +188,7 @@ extern bool NdagStatementEligible(const struct PlannedStmt *stmt,
 extern void NdagRecordExecution(struct QueryDesc *queryDesc, double planning_us);
 extern bool NdagLastRecording(const struct PlannedStmt *stmt, int *mechanism,
 							  int *n_nodes, double *embedding_norm);
+extern double NdagLastRecordingMs(const struct PlannedStmt *stmt);
 
 /* explain_hook.c */
 extern void NdagInstallExplainHook(void);
@@ -395,6 +399,163 @@ extern Size NdagLearnedShmemSize(void);
 extern void NdagLearnedShmemInit(void);
 extern int	NdagLearnedMergePending(void);
 extern void NdagLearnedStatusCounters(void *state);
+
+/* ---------- plan rewriting: decision.c, replan.c, embedding_cache.c, query_memory.c ---------- */
+
+extern double ndag_min_latency;			/* ruvector.dag_min_latency, ms */
+extern double ndag_min_cost;			/* ruvector.dag_min_cost */
+extern double ndag_exploration;			/* ruvector.dag_exploration */
+extern int	ndag_max_candidates;		/* ruvector.dag_max_candidates */
+extern double ndag_confidence_threshold;	/* ruvector.dag_confidence_threshold */
+extern int	ndag_embedding_cache_size;	/* ruvector.dag_embedding_cache_size */
+
+#define NDAG_MAX_ARMS			64	/* arms the rewriter may use (bit masks) */
+
+/* where the arm of a plan came from */
+typedef enum NdagDecisionSource
+{
+	NDAG_DECISION_DEFAULT,
+	NDAG_DECISION_BTSP,
+	NDAG_DECISION_PATTERN,
+	NDAG_DECISION_EXPLORE
+} NdagDecisionSource;
+
+/*
+ * The decision taken for one planning: the arm planned, why, and the
+ * decision embedding of the default plan (the one trajectories record, so
+ * that runs of a query under different arms fall into the same pattern).
+ */
+typedef struct NdagDecision
+{
+	int			source;			/* NdagDecisionSource */
+	int			arm;
+	int64		pattern_id;		/* 0: none */
+	double		similarity;		/* cosine to the pattern, NaN: none */
+	double		confidence;		/* of the pattern, NaN: none */
+	double		predicted_ms;	/* cost model, executed arm; NaN: none */
+	double		baseline_ms;	/* default arm: observed mean, else predicted; NaN */
+	bool		cache_hit;
+	int			extra_plannings;	/* plannings besides the one executed */
+	bool		has_embedding;
+	int16		mechanism;		/* of the embedding */
+	int			context;		/* attention context of the default DAG */
+	float4		embedding[NDAG_TRAJ_EMBED_DIM];
+} NdagDecision;
+
+extern const char *NdagDecisionSourceName(int source);
+
+struct Query;
+struct ParamListInfoData;
+
+/* planner_hook.c */
+extern struct PlannedStmt *NdagPlanDefault(struct Query *parse,
+										   const char *query_string,
+										   int cursorOptions,
+										   struct ParamListInfoData *boundParams);
+extern bool NdagPlanDecision(const struct PlannedStmt *stmt,
+							 NdagDecision *decision);
+
+/* decision.c: the planner hook's work on an eligible statement */
+extern struct PlannedStmt *NdagPlanAndDecide(struct Query *parse,
+											 const char *query_string,
+											 int cursorOptions,
+											 struct ParamListInfoData *boundParams,
+											 NdagDecision *decision,
+											 bool *decided);
+extern void NdagDecisionObserve(uint64 query_id, const NdagDecision *decision,
+								double exec_ms);
+
+/* replan.c: planning under an arm */
+typedef struct NdagArm
+{
+	int			arm_id;
+	char	   *name;
+	struct List *settings;		/* NdagArmSetting */
+} NdagArm;
+
+extern const NdagArm *NdagArmGet(int arm_id);
+extern uint64 NdagArmsEnabledMask(void);
+extern struct PlannedStmt *NdagPlanUnderArm(const NdagArm *arm,
+											struct Query *parse,
+											const char *query_string,
+											int cursorOptions,
+											struct ParamListInfoData *boundParams);
+extern uint64 NdagPlanShapeHash(const struct PlannedStmt *stmt);
+
+/* embedding_cache.c: per-backend LRU of decisions */
+typedef struct NdagCacheEntry
+{
+	uint64		query_id;		/* hash key, with dbid */
+	Oid			dbid;
+	uint64		generation;		/* store generation when decided */
+	uint64		epoch;			/* tables and rewrite epochs when decided */
+	bool		worth;			/* exploration may pay off (learn mode) */
+	double		default_cost;
+	NdagDecision decision;
+} NdagCacheEntry;
+
+extern NdagCacheEntry *NdagCacheLookup(uint64 query_id, uint64 generation,
+									   uint64 epoch);
+extern NdagCacheEntry *NdagCacheStore(uint64 query_id, uint64 generation,
+									  uint64 epoch);
+extern NdagCacheEntry *NdagCachePeek(uint64 query_id);
+extern void NdagCacheForget(uint64 query_id);
+
+/* query_memory.c: shared per-query state */
+typedef enum NdagRewriteCounter
+{
+	NDAG_RW_CACHE_HITS,
+	NDAG_RW_CACHE_MISSES,
+	NDAG_RW_DECIDED_DEFAULT,
+	NDAG_RW_DECIDED_BTSP,
+	NDAG_RW_DECIDED_PATTERN,
+	NDAG_RW_DECIDED_EXPLORE,
+	NDAG_RW_EXTRA_PLANNINGS,
+	NDAG_RW_DEMOTIONS,
+	NDAG_RW_FALLBACKS,
+	NDAG_N_RW_COUNTERS
+} NdagRewriteCounter;
+
+#define NDAG_QM_NO_BTSP			(-2)	/* btsp_arm: nothing remembered */
+
+/* A copy of one query's shared state. */
+typedef struct NdagQueryStats
+{
+	uint32		default_n;
+	double		default_mean_ms;
+	uint32		total;			/* decisions that considered exploring */
+	uint32		explored;
+	uint64		same_mask;		/* arms planning like the default */
+	uint64		demoted_mask;
+	int			btsp_arm;		/* arm, NDAG_BTSP_EXPLORE or NDAG_QM_NO_BTSP */
+	double		btsp_weight;
+	uint32		arm_n[NDAG_MAX_ARMS];
+	float4		arm_mean_ln[NDAG_MAX_ARMS];
+} NdagQueryStats;
+
+/* What one observed execution changed. */
+typedef struct NdagQueryObserved
+{
+	bool		demoted;		/* the arm was demoted now */
+	bool		btsp_stored;
+	bool		btsp_forgot;
+	double		baseline_ms;	/* default mean before this run, NaN none */
+} NdagQueryObserved;
+
+extern Size NdagQueryMemoryShmemSize(void);
+extern void NdagQueryMemoryShmemRequest(void);
+extern void NdagQueryMemoryShmemInit(void);
+extern uint64 NdagRewriteEpoch(void);
+extern void NdagRewriteCount(NdagRewriteCounter counter, uint64 n);
+extern void NdagRewriteStatusCounters(void *state);
+extern bool NdagQueryMemoryGet(Oid dbid, uint64 query_id, NdagQueryStats *out);
+extern bool NdagQueryMemoryExploreTurn(Oid dbid, uint64 query_id,
+									   double fraction);
+extern void NdagQueryMemoryMarkSame(Oid dbid, uint64 query_id, int arm);
+extern void NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm,
+								   int source, double exec_ms,
+								   double predicted_default_ln,
+								   NdagQueryObserved *out);
 
 /* ---------- sampling.c ---------- */
 

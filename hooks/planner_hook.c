@@ -1,13 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * planner_hook.c
- *	  The planner hook: measures planning time so that a trajectory can
- *	  report it.  Plans are not changed yet; the rewriting issue adds the
- *	  decision step here.
+ *	  The planner hook: statements that may be ours are planned through
+ *	  the decision step (decision.c), every one timed so that a trajectory
+ *	  can report its planning time.
  *
- * The time is kept per backend beside the PlannedStmt it produced, for the
- * executor hooks to take when that plan runs.  A cached plan that runs
- * again was not planned again: its planning time is 0.
+ * The planning time and the decision are kept per backend beside the
+ * PlannedStmt they belong to, for the executor hooks (trajectories) and
+ * EXPLAIN to find when that plan runs.  A cached plan that runs again was
+ * not planned again: its planning time is 0, its decision is still known
+ * while its entry was not reused by a newer plan.
  *
  *-------------------------------------------------------------------------
  */
@@ -19,61 +21,90 @@
 
 #include "hooks.h"
 
-/* plans whose planning time was not taken yet (most recent last) */
-#define PLANNING_TIMES	16
+/* plans whose planning time and decision are remembered (most recent last) */
+#define PLANNED_STMTS	32
 
-typedef struct PlanningTime
+typedef struct PlannedInfo
 {
-	const PlannedStmt *stmt;
+	const PlannedStmt *stmt;	/* NULL: free */
+	bool		time_taken;
+	bool		decided;
 	double		planning_us;
-} PlanningTime;
+	NdagDecision decision;
+} PlannedInfo;
 
-static PlanningTime planning_times[PLANNING_TIMES];
-static int	planning_next = 0;
+static PlannedInfo planned[PLANNED_STMTS];
+static int	planned_next = 0;
 
 static planner_hook_type prev_planner_hook = NULL;
 
 /*
+ * NdagPlanDefault
+ *		Plan with the previous hook or the standard planner.
+ */
+PlannedStmt *
+NdagPlanDefault(Query *parse, const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
+{
+	if (prev_planner_hook)
+		return prev_planner_hook(parse, query_string, cursorOptions,
+								 boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
+/*
+ * remember
+ *		Keep a plan's planning time and decision; an entry whose plan was
+ *		freed since and whose address came back is overwritten.
+ */
+static void
+remember(const PlannedStmt *stmt, double planning_us,
+		 const NdagDecision *decision)
+{
+	PlannedInfo *info;
+
+	for (int i = 0; i < PLANNED_STMTS; i++)
+	{
+		if (planned[i].stmt == stmt)
+			planned[i].stmt = NULL;
+	}
+	info = &planned[planned_next];
+	planned_next = (planned_next + 1) % PLANNED_STMTS;
+	info->stmt = stmt;
+	info->time_taken = false;
+	info->planning_us = planning_us;
+	info->decided = decision != NULL;
+	if (decision != NULL)
+		info->decision = *decision;
+}
+
+/*
  * ndag_planner
- *		Plan with the previous hook or the standard planner and remember
- *		how long it took.
+ *		Plan, deciding the arm of a statement that may be ours, and
+ *		remember how long it took.
  */
 static PlannedStmt *
 ndag_planner(Query *parse, const char *query_string, int cursorOptions,
 			 ParamListInfo boundParams)
 {
 	PlannedStmt *result;
+	NdagDecision decision;
+	bool		decided = false;
 	instr_time	start;
 	instr_time	duration;
-	bool		timed;
 
-	timed = ndag_enabled && ndag_mode != NDAG_MODE_OFF && !IsParallelWorker() &&
-		parse->queryId != UINT64CONST(0);
-	if (timed)
-		INSTR_TIME_SET_CURRENT(start);
+	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || IsParallelWorker() ||
+		parse->queryId == UINT64CONST(0) || parse->commandType == CMD_UTILITY ||
+		!NdagShmemReady())
+		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
 
-	if (prev_planner_hook)
-		result = prev_planner_hook(parse, query_string, cursorOptions,
-								   boundParams);
-	else
-		result = standard_planner(parse, query_string, cursorOptions,
-								  boundParams);
-
-	if (timed)
-	{
-		INSTR_TIME_SET_CURRENT(duration);
-		INSTR_TIME_SUBTRACT(duration, start);
-		/* a plan freed since may have left its address behind */
-		for (int i = 0; i < PLANNING_TIMES; i++)
-		{
-			if (planning_times[i].stmt == result)
-				planning_times[i].stmt = NULL;
-		}
-		planning_times[planning_next].stmt = result;
-		planning_times[planning_next].planning_us =
-			INSTR_TIME_GET_DOUBLE(duration) * 1000000.0;
-		planning_next = (planning_next + 1) % PLANNING_TIMES;
-	}
+	INSTR_TIME_SET_CURRENT(start);
+	result = NdagPlanAndDecide(parse, query_string, cursorOptions, boundParams,
+							   &decision, &decided);
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	remember(result, INSTR_TIME_GET_DOUBLE(duration) * 1000000.0,
+			 decided ? &decision : NULL);
 	return result;
 }
 
@@ -85,15 +116,38 @@ ndag_planner(Query *parse, const char *query_string, int cursorOptions,
 double
 NdagTakePlanningTime(const PlannedStmt *stmt)
 {
-	for (int i = 0; i < PLANNING_TIMES; i++)
+	for (int i = 0; i < PLANNED_STMTS; i++)
 	{
-		if (planning_times[i].stmt == stmt)
+		if (planned[i].stmt == stmt)
 		{
-			planning_times[i].stmt = NULL;
-			return planning_times[i].planning_us;
+			if (planned[i].time_taken)
+				return 0.0;
+			planned[i].time_taken = true;
+			return planned[i].planning_us;
 		}
 	}
 	return 0.0;
+}
+
+/*
+ * NdagPlanDecision
+ *		The decision this backend took when it planned stmt; false when it
+ *		took none (not ours, observe mode) or no longer remembers it.
+ */
+bool
+NdagPlanDecision(const PlannedStmt *stmt, NdagDecision *decision)
+{
+	for (int i = 0; i < PLANNED_STMTS; i++)
+	{
+		if (planned[i].stmt == stmt && stmt != NULL)
+		{
+			if (!planned[i].decided)
+				return false;
+			*decision = planned[i].decision;
+			return true;
+		}
+	}
+	return false;
 }
 
 /*

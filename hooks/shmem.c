@@ -70,6 +70,7 @@ ndag_shmem_request(void)
 	RequestAddinShmemSpace(MAXALIGN(sizeof(NdagSharedState)));
 	RequestAddinShmemSpace(NdagRingShmemSize());
 	RequestAddinShmemSpace(NdagBaselineShmemSize());
+	NdagQueryMemoryShmemRequest();
 	RequestAddinShmemSpace(NdagLearnedShmemSize());
 	RequestNamedLWLockTranche(NDAG_LWLOCK_TRANCHE, 3);
 }
@@ -106,6 +107,7 @@ ndag_shmem_startup(void)
 	}
 	NdagRingShmemInit();
 	NdagBaselineShmemInit();
+	NdagQueryMemoryShmemInit();
 	NdagLearnedShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }

@@ -43,6 +43,7 @@ static struct
 	int			mechanism;
 	int			n_nodes;
 	double		embedding_norm;
+	double		exec_ms;
 }			last_recording;
 
 /*
@@ -123,6 +124,41 @@ fill_nodes(const NdagPlanDag *pd, const double *weights, NdagRingEntry *traj)
 }
 
 /*
+ * decision_of
+ *		The decision the statement was planned under, with the decision
+ *		embedding of its default plan.  A plan this backend did not decide
+ *		(observe mode, or a cached plan it no longer remembers) ran as
+ *		planned by default: its embedding is computed from it without
+ *		actuals, as the planner hook would have.
+ */
+static void
+decision_of(PlannedStmt *stmt, NdagDecision *d)
+{
+	NdagPlanDag *pd;
+	double	   *weights;
+	int			rc;
+
+	if (NdagPlanDecision(stmt, d) && d->has_embedding)
+		return;
+	memset(d, 0, sizeof(NdagDecision));
+	d->source = NDAG_DECISION_DEFAULT;
+	d->arm = DEFAULT_ARM;
+	d->similarity = NAN;
+	d->confidence = NAN;
+	d->predicted_ms = NAN;
+	d->baseline_ms = NAN;
+
+	pd = NdagPlanDagBuild(stmt, NULL);
+	d->mechanism = (int16) NdagDecisionMechanism(pd->dag);
+	d->context = NdagAttentionContext(pd->dag);
+	weights = NdagComputeScores(pd->dag, d->mechanism);
+	rc = ndag_embed(pd->dag, weights, d->embedding);
+	if (rc != NDAG_OK)
+		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
+	d->has_embedding = true;
+}
+
+/*
  * build_and_put
  *		The recording proper; runs in record_cxt and may raise errors.
  */
@@ -134,16 +170,16 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 	NdagPlanDag *pd;
 	double	   *weights;
 	int			mechanism;
-	int			rc;
-
-	pd = NdagPlanDagBuild(stmt, queryDesc->planstate);
-	mechanism = NdagChooseMechanism(pd->dag, -1, ndag_mode == NDAG_MODE_LEARN);
-	weights = NdagComputeScores(pd->dag, mechanism);
+	NdagDecision d;
 
 	traj = palloc0(sizeof(NdagRingEntry));
-	rc = ndag_embed(pd->dag, weights, traj->embedding);
-	if (rc != NDAG_OK)
-		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
+	decision_of(stmt, &d);
+	mechanism = d.mechanism;
+	memcpy(traj->embedding, d.embedding, sizeof(traj->embedding));
+
+	/* the nodes' rows: the executed plan with its actuals */
+	pd = NdagPlanDagBuild(stmt, queryDesc->planstate);
+	weights = NdagComputeScores(pd->dag, mechanism);
 
 	traj->dbid = MyDatabaseId;
 	traj->userid = GetUserId();
@@ -156,7 +192,10 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 		traj->exec_us = queryDesc->totaltime->total * 1000000.0;
 	}
 	traj->est_cost = stmt->planTree->total_cost;
-	traj->arm = DEFAULT_ARM;
+	traj->arm = d.arm;
+	traj->decision = (int16) d.source;
+	traj->pattern_id = d.pattern_id;
+	traj->predicted_ms = d.predicted_ms;
 	traj->mechanism = (int16) mechanism;
 	traj->nrelids = statement_relids(stmt, traj->relids);
 	fill_nodes(pd, weights, traj);
@@ -167,6 +206,7 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 	last_recording.mechanism = mechanism;
 	last_recording.n_nodes = traj->n_plan_nodes;
 	last_recording.embedding_norm = 0;
+	last_recording.exec_ms = traj->exec_us / 1000.0;
 	for (int i = 0; i < NDAG_TRAJ_EMBED_DIM; i++)
 		last_recording.embedding_norm +=
 			(double) traj->embedding[i] * traj->embedding[i];
@@ -174,6 +214,8 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 
 	NdagRingPut(traj);
 	NdagUpdateTraces(pd->dag);
+	if (queryDesc->totaltime != NULL)
+		NdagDecisionObserve(stmt->queryId, &d, traj->exec_us / 1000.0);
 }
 
 /*
@@ -191,6 +233,19 @@ NdagLastRecording(const PlannedStmt *stmt, int *mechanism, int *n_nodes,
 	*n_nodes = last_recording.n_nodes;
 	*embedding_norm = last_recording.embedding_norm;
 	return true;
+}
+
+/*
+ * NdagLastRecordingMs
+ *		If the last execution this backend recorded ran stmt, its latency
+ *		in ms; NaN otherwise.
+ */
+double
+NdagLastRecordingMs(const PlannedStmt *stmt)
+{
+	if (stmt == NULL || last_recording.stmt != stmt)
+		return NAN;
+	return last_recording.exec_ms;
 }
 
 /*

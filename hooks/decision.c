@@ -1,0 +1,763 @@
+/*-------------------------------------------------------------------------
+ *
+ * decision.c
+ *	  The decision of the planner hook (DESIGN.md section 2, steps 1-2):
+ *	  which arm plans an eligible statement, and what an execution of it
+ *	  teaches the shared query memory.
+ *
+ * A statement found in the Embedding Cache is planned once: under its
+ * cached arm, or by default.  Otherwise the default plan is made, its DAG
+ * embedded with the decision mechanism, and in order: (a) the BTSP entry
+ * of the queryId, (b) the nearest learned patterns, (c) in learn mode
+ * exploration by UCB over the arms, within the query's budget and only for
+ * statements worth it.  Errors of the default planning are PostgreSQL's
+ * own; an error in our part is logged (WARNING at most once a minute) and
+ * the default plan runs.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "nodes/params.h"
+#include "nodes/plannodes.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "engine.h"
+#include "hooks.h"
+#include "store.h"
+
+/* pattern match (DESIGN.md section 2) */
+#define MATCH_TOP_K			5
+#define MATCH_MIN_COSINE	0.9
+#define MATCH_MIN_GAIN		1.1
+
+static TimestampTz last_warning = 0;
+
+static const char *const source_names[] = {"default", "btsp", "pattern", "explore"};
+
+/* what the analysis of the default plan found */
+typedef struct Analysis
+{
+	NdagDecision *d;
+	double		default_cost;
+	bool		worth;
+	bool		explore;		/* exploration is due */
+	NdagQueryStats stats;
+	uint64		enabled;		/* usable arms (enabled, not demoted) */
+} Analysis;
+
+/*
+ * NdagDecisionSourceName
+ *		"default", "btsp", "pattern" or "explore".
+ */
+const char *
+NdagDecisionSourceName(int source)
+{
+	if (source < 0 || source >= (int) lengthof(source_names))
+		return "default";
+	return source_names[source];
+}
+
+/*
+ * warn_limited
+ *		Log a failure of ours: WARNING at most once a minute, else DEBUG1.
+ */
+static void
+warn_limited(const char *what, const char *message)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	bool		warn = TimestampDifferenceExceeds(last_warning, now, 60000);
+
+	ereport(warn ? WARNING : DEBUG1,
+			(errmsg("neural_dag could not %s: %s", what, message),
+			 errdetail("The statement runs with the default plan.")));
+	if (warn)
+		last_warning = now;
+	NdagRewriteCount(NDAG_RW_FALLBACKS, 1);
+}
+
+/*
+ * must_rethrow
+ *		Errors that are not ours to swallow: cancels, shutdowns, resource
+ *		exhaustion.
+ */
+static bool
+must_rethrow(const ErrorData *edata)
+{
+	int			category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+
+	return edata->elevel > ERROR ||
+		category == ERRCODE_OPERATOR_INTERVENTION ||
+		category == ERRCODE_INSUFFICIENT_RESOURCES;
+}
+
+/*
+ * init_decision
+ *		The default decision, nothing known.
+ */
+static void
+init_decision(NdagDecision *d)
+{
+	memset(d, 0, sizeof(NdagDecision));
+	d->source = NDAG_DECISION_DEFAULT;
+	d->similarity = NAN;
+	d->confidence = NAN;
+	d->predicted_ms = NAN;
+	d->baseline_ms = NAN;
+	d->mechanism = -1;
+}
+
+/*
+ * cache_keys
+ *		The store generation and the combined epoch decisions are cached
+ *		under; false (logged) when the store cannot be read.
+ */
+static bool
+cache_keys(uint64 *generation, uint64 *epoch)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile bool ok = true;
+	uint32		holdoff = InterruptHoldoffCount;
+
+	HOLD_INTERRUPTS();
+	PG_TRY();
+	{
+		*generation = StoreGeneration();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		warn_limited("read the store generation", edata->message);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	InterruptHoldoffCount = holdoff;
+	*epoch = hash_combine64(NdagTablesEpoch(), NdagRewriteEpoch());
+	return ok;
+}
+
+/*
+ * plan_arm
+ *		Plan under an enabled arm; NULL (logged) when the arm is gone or
+ *		planning under it failed, the session's settings restored.
+ */
+static PlannedStmt *
+plan_arm(int arm_id, Query *parse, const char *query_string,
+		 int cursorOptions, ParamListInfo boundParams)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	PlannedStmt *volatile result = NULL;
+
+	PG_TRY();
+	{
+		const NdagArm *arm = NdagArmGet(arm_id);
+
+		if (arm != NULL)
+			result = NdagPlanUnderArm(arm, parse, query_string, cursorOptions,
+									  boundParams);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		char		what[64];
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (must_rethrow(edata))
+		{
+			FreeErrorData(edata);
+			PG_RE_THROW();
+		}
+		FlushErrorState();
+		snprintf(what, sizeof(what), "plan under arm %d", arm_id);
+		warn_limited(what, edata->message);
+		FreeErrorData(edata);
+		result = NULL;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/*
+ * predict_ms
+ *		The cost model's latency of an arm, NaN when there is none.
+ */
+static double
+predict_ms(const float *embedding, int arm)
+{
+	double		y = NdagPredictLn(embedding, arm);
+
+	return isfinite(y) ? exp(y) : NAN;
+}
+
+/*
+ * match_pattern
+ *		Step (b): the first of the nearest patterns that is confident,
+ *		similar, has a measured gain and a usable best arm not demoted for
+ *		it.
+ */
+static bool
+match_pattern(Analysis *a)
+{
+	const NdagLearned *learned = NdagLearnedCurrent();
+	NdagMatch	m[MATCH_TOP_K];
+	int			n = 0;
+
+	if (learned == NULL || learned->bank == NULL || learned->bank->count == 0)
+		return false;
+	if (ndag_match(learned->bank, a->d->embedding, MATCH_TOP_K, m, &n) != NDAG_OK)
+		return false;
+	for (int i = 0; i < n; i++)
+	{
+		const NdagPattern *p = &learned->bank->patterns[m[i].index];
+		int			arm = p->best_arm;
+		uint64		bit;
+
+		if (m[i].cosine < MATCH_MIN_COSINE)
+			break;				/* best first: the rest are further */
+		if (arm <= 0 || arm >= NDAG_MAX_ARMS)
+			continue;
+		bit = UINT64CONST(1) << arm;
+		if (!(p->confidence > ndag_confidence_threshold) ||
+			!(p->gain >= MATCH_MIN_GAIN) || (a->enabled & bit) == 0 ||
+			(learned->demoted != NULL && (learned->demoted[m[i].index] & bit) != 0))
+			continue;
+		a->d->source = NDAG_DECISION_PATTERN;
+		a->d->arm = arm;
+		a->d->pattern_id = (int64) p->id;
+		a->d->similarity = m[i].cosine;
+		a->d->confidence = p->confidence;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * analyse
+ *		Embed the default plan and take steps (a) and (b); say whether
+ *		step (c) is due.  Runs in a temporary context, may raise errors.
+ */
+static void
+analyse(PlannedStmt *plan, uint64 query_id, bool explore_only, Analysis *a)
+{
+	NdagDecision *d = a->d;
+	NdagPlanDag *pd = NdagPlanDagBuild(plan, NULL);
+	double	   *weights;
+	int			mechanism;
+	int			rc;
+
+	mechanism = NdagDecisionMechanism(pd->dag);
+	weights = NdagComputeScores(pd->dag, mechanism);
+	rc = ndag_embed(pd->dag, weights, d->embedding);
+	if (rc != NDAG_OK)
+		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
+	d->has_embedding = true;
+	d->mechanism = (int16) mechanism;
+	d->context = NdagAttentionContext(pd->dag);
+	a->default_cost = plan->planTree->total_cost;
+
+	NdagQueryMemoryGet(MyDatabaseId, query_id, &a->stats);
+	a->enabled = NdagArmsEnabledMask() & ~a->stats.demoted_mask & ~UINT64CONST(1);
+	a->worth = (a->stats.default_n > 0 && a->stats.default_mean_ms > ndag_min_latency) ||
+		a->default_cost > ndag_min_cost;
+	d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_mean_ms :
+		predict_ms(d->embedding, 0);
+
+	if (!explore_only)
+	{
+		/* (a) one-shot memory */
+		if (a->stats.btsp_arm > 0 && a->stats.btsp_arm < NDAG_MAX_ARMS &&
+			(a->enabled & (UINT64CONST(1) << a->stats.btsp_arm)) != 0)
+		{
+			d->source = NDAG_DECISION_BTSP;
+			d->arm = a->stats.btsp_arm;
+			d->confidence = a->stats.btsp_weight;
+		}
+		/* (b) learned patterns */
+		else
+			match_pattern(a);
+	}
+
+	/* (c) exploration: learn mode, worth it, its turn */
+	if (!explore_only && d->source == NDAG_DECISION_DEFAULT &&
+		ndag_mode == NDAG_MODE_LEARN &&
+		ndag_max_candidates > 0 && a->enabled != 0 &&
+		(a->worth || a->stats.btsp_arm == NDAG_BTSP_EXPLORE))
+		a->explore = NdagQueryMemoryExploreTurn(MyDatabaseId, query_id,
+												ndag_exploration);
+	if (d->arm != 0)
+		d->predicted_ms = predict_ms(d->embedding, d->arm);
+	else
+		d->predicted_ms = predict_ms(d->embedding, 0);
+}
+
+/*
+ * analyse_safely
+ *		analyse() with our errors caught; false (logged) on failure.
+ */
+static bool
+analyse_safely(PlannedStmt *plan, uint64 query_id, bool explore_only,
+			   Analysis *a)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	MemoryContext cxt;
+	volatile bool ok = true;
+	uint32		holdoff = InterruptHoldoffCount;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag decision",
+								ALLOCSET_DEFAULT_SIZES);
+	HOLD_INTERRUPTS();
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		analyse(plan, query_id, explore_only, a);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		warn_limited("decide on a plan", edata->message);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
+	InterruptHoldoffCount = holdoff;
+	return ok;
+}
+
+typedef struct Candidate
+{
+	int			arm;
+	int			klass;			/* 0 untried, 1 tried */
+	double		key;			/* lower first */
+	double		predicted_ln;	/* NaN: none */
+} Candidate;
+
+/*
+ * candidate_cmp
+ *		Untried arms first, ordered by predicted latency (unknown last, then
+ *		by id); then tried arms by their UCB score.
+ */
+static int
+candidate_cmp(const void *x, const void *y)
+{
+	const Candidate *a = x;
+	const Candidate *b = y;
+
+	if (a->klass != b->klass)
+		return a->klass - b->klass;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	if (isfinite(a->predicted_ln) != isfinite(b->predicted_ln))
+		return isfinite(a->predicted_ln) ? -1 : 1;
+	if (isfinite(a->predicted_ln) && a->predicted_ln != b->predicted_ln)
+		return a->predicted_ln < b->predicted_ln ? -1 : 1;
+	return a->arm - b->arm;
+}
+
+/*
+ * rank_candidates
+ *		Usable arms not known to plan like the default, best first: untried
+ *		ones, then mean ln ms - c sqrt(ln N / n) over the query's runs.
+ */
+static int
+rank_candidates(const Analysis *a, Candidate *out)
+{
+	uint64		total = a->stats.default_n;
+	int			n = 0;
+
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+		total += a->stats.arm_n[arm];
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		uint64		bit = UINT64CONST(1) << arm;
+		Candidate  *c;
+
+		if ((a->enabled & bit) == 0 || (a->stats.same_mask & bit) != 0)
+			continue;
+		c = &out[n++];
+		c->arm = arm;
+		c->predicted_ln = NdagPredictLn(a->d->embedding, arm);
+		if (a->stats.arm_n[arm] == 0)
+		{
+			c->klass = 0;
+			c->key = isfinite(c->predicted_ln) ? c->predicted_ln : INFINITY;
+		}
+		else
+		{
+			c->klass = 1;
+			c->key = a->stats.arm_mean_ln[arm] -
+				ndag_ucb_c * sqrt(log((double) Max(total, 2)) / a->stats.arm_n[arm]);
+		}
+	}
+	qsort(out, n, sizeof(Candidate), candidate_cmp);
+	return n;
+}
+
+/*
+ * explore
+ *		Plan the best candidates until one differs from the default plan
+ *		(at most ruvector.dag_max_candidates plannings); an arm that plans
+ *		like the default is remembered as such.  NULL when none differs.
+ */
+static PlannedStmt *
+explore(Analysis *a, PlannedStmt *default_plan, Query *parse,
+		const char *query_string, int cursorOptions, ParamListInfo boundParams,
+		uint64 query_id)
+{
+	Candidate	cand[NDAG_MAX_ARMS];
+	volatile int n = 0;
+	uint64		default_shape = NdagPlanShapeHash(default_plan);
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		n = rank_candidates(a, cand);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (must_rethrow(edata))
+			PG_RE_THROW();
+		FlushErrorState();
+		warn_limited("rank the arms", edata->message);
+		n = 0;
+	}
+	PG_END_TRY();
+
+	for (int i = 0; i < n && i < ndag_max_candidates; i++)
+	{
+		PlannedStmt *plan = plan_arm(cand[i].arm, copyObject(parse), query_string,
+									 cursorOptions, boundParams);
+
+		a->d->extra_plannings++;
+		if (plan == NULL)
+			continue;
+		if (NdagPlanShapeHash(plan) == default_shape)
+		{
+			NdagQueryMemoryMarkSame(MyDatabaseId, query_id, cand[i].arm);
+			continue;
+		}
+		a->d->source = NDAG_DECISION_EXPLORE;
+		a->d->arm = cand[i].arm;
+		a->d->predicted_ms = isfinite(cand[i].predicted_ln) ?
+			exp(cand[i].predicted_ln) : NAN;
+		/* the executed plan is the last one made, not an extra one */
+		a->d->extra_plannings--;
+		return plan;
+	}
+	return NULL;
+}
+
+/*
+ * count_decision
+ *		The counter of a decision's source.
+ */
+static void
+count_decision(const NdagDecision *d)
+{
+	static const NdagRewriteCounter counters[] = {
+		NDAG_RW_DECIDED_DEFAULT, NDAG_RW_DECIDED_BTSP,
+		NDAG_RW_DECIDED_PATTERN, NDAG_RW_DECIDED_EXPLORE
+	};
+
+	NdagRewriteCount(counters[d->source], 1);
+}
+
+/*
+ * statement_eligible
+ *		Whether a default plan touches an enabled table; false (logged)
+ *		when the enabled tables cannot be read.
+ */
+static bool
+statement_eligible(PlannedStmt *default_plan)
+{
+	volatile bool eligible = false;
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		eligible = NdagStatementEligible(default_plan, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (must_rethrow(edata))
+			PG_RE_THROW();
+		FlushErrorState();
+		warn_limited("read the enabled tables", edata->message);
+		eligible = false;
+	}
+	PG_END_TRY();
+	return eligible;
+}
+
+/*
+ * NdagPlanAndDecide
+ *		Plan an eligible-looking statement (not a utility, has a queryId)
+ *		and decide its arm.  *decided is false when the statement turned
+ *		out not to be ours (no enabled table) or the store was unavailable:
+ *		then the plan is the default one and *decision means nothing.
+ */
+PlannedStmt *
+NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
+				  ParamListInfo boundParams, NdagDecision *decision,
+				  bool *decided)
+{
+	uint64		query_id = parse->queryId;
+	uint64		generation;
+	uint64		epoch;
+	NdagCacheEntry *entry;
+	PlannedStmt *default_plan;
+	PlannedStmt *plan;
+	Analysis	a;
+	bool		explore_only = false;
+	bool		eligible;
+
+	*decided = false;
+	init_decision(decision);
+
+	/* observe: plans untouched, nothing decided */
+	if (ndag_mode != NDAG_MODE_LEARN && ndag_mode != NDAG_MODE_APPLY)
+		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
+	if (!cache_keys(&generation, &epoch))
+		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
+
+	entry = NdagCacheLookup(query_id, generation, epoch);
+	if (entry != NULL)
+	{
+		NdagRewriteCount(NDAG_RW_CACHE_HITS, 1);
+		*decision = entry->decision;
+		decision->cache_hit = true;
+		decision->extra_plannings = 0;
+		if (decision->arm != 0)
+		{
+			/* the copy is the fallback's, should planning under the arm fail */
+			plan = plan_arm(decision->arm, copyObject(parse), query_string,
+							cursorOptions, boundParams);
+			if (plan != NULL)
+			{
+				*decided = true;
+				count_decision(decision);
+				return plan;
+			}
+			NdagCacheForget(query_id);
+			init_decision(decision);
+			return NdagPlanDefault(parse, query_string, cursorOptions,
+								   boundParams);
+		}
+		if (!(ndag_mode == NDAG_MODE_LEARN && entry->worth && ndag_max_candidates > 0 &&
+			  NdagQueryMemoryExploreTurn(MyDatabaseId, query_id, ndag_exploration)))
+		{
+			*decided = true;
+			count_decision(decision);
+			return NdagPlanDefault(parse, query_string, cursorOptions,
+								   boundParams);
+		}
+		/* its turn to explore: decided below, without a second budget draw */
+		explore_only = true;
+	}
+	else
+		NdagRewriteCount(NDAG_RW_CACHE_MISSES, 1);
+
+	/* default planning: its errors are the statement's */
+	default_plan = NdagPlanDefault(copyObject(parse), query_string,
+								   cursorOptions, boundParams);
+	eligible = statement_eligible(default_plan);
+	if (!eligible)
+		return default_plan;
+
+	memset(&a, 0, sizeof(a));
+	a.d = decision;
+	if (!analyse_safely(default_plan, query_id, explore_only, &a))
+	{
+		init_decision(decision);
+		return default_plan;
+	}
+	if (explore_only)
+	{
+		/* the budget was drawn at the cache hit */
+		a.explore = a.enabled != 0;
+		decision->cache_hit = true;
+	}
+	*decided = true;
+
+	plan = NULL;
+	if (decision->arm != 0)
+	{
+		plan = plan_arm(decision->arm, parse, query_string, cursorOptions,
+						boundParams);
+		if (plan == NULL)
+		{
+			decision->source = NDAG_DECISION_DEFAULT;
+			decision->arm = 0;
+			decision->pattern_id = 0;
+		}
+	}
+	else if (a.explore)
+		plan = explore(&a, default_plan, parse, query_string, cursorOptions,
+					   boundParams, query_id);
+	if (plan == NULL)
+	{
+		plan = default_plan;
+		if (decision->source == NDAG_DECISION_EXPLORE)
+			decision->source = NDAG_DECISION_DEFAULT;
+	}
+	else
+		decision->extra_plannings++;	/* the default plan */
+	count_decision(decision);
+	NdagRewriteCount(NDAG_RW_EXTRA_PLANNINGS, decision->extra_plannings);
+
+	/* an explored arm is not the decision: the entry keeps the default */
+	entry = NdagCacheStore(query_id, generation, epoch);
+	entry->worth = a.worth;
+	entry->default_cost = a.default_cost;
+	entry->decision = *decision;
+	entry->decision.cache_hit = false;
+	entry->decision.extra_plannings = 0;
+	if (decision->source == NDAG_DECISION_EXPLORE)
+	{
+		entry->decision.source = NDAG_DECISION_DEFAULT;
+		entry->decision.arm = 0;
+		entry->decision.predicted_ms = predict_ms(decision->embedding, 0);
+		entry->worth = true;
+	}
+	return plan;
+}
+
+/*
+ * persist_demotion
+ *		Append arm to a pattern record's demoted_arms and halve its
+ *		confidence, in a write of its own with the generation bumped: the
+ *		demotion is a fact about measured executions, so it must outlast a
+ *		rollback of the user's transaction, and every backend's cached
+ *		decisions must drop the arm now.  The learning cycle leaves
+ *		demoted_arms alone.
+ */
+static void
+persist_demotion(int64 pattern_id, int arm)
+{
+	const StoreSchema *schema = StoreGetSchema(STORE_DBI_PATTERNS);
+	StoreValue *key = palloc0(sizeof(StoreValue) * schema->nfields);
+	StoreValue *values = palloc0(sizeof(StoreValue) * schema->nfields);
+	bool	   *changed = palloc0(sizeof(bool) * schema->nfields);
+	int			f_demoted = StoreSchemaFieldIndex(schema, "demoted_arms");
+	int			f_conf = StoreSchemaFieldIndex(schema, "confidence");
+	int32	   *arms;
+	int			n = 0;
+	StoreBatch *batch;
+
+	key[StoreSchemaFieldIndex(schema, "dbid")].v.oid = MyDatabaseId;
+	key[StoreSchemaFieldIndex(schema, "pattern_id")].v.i8 = pattern_id;
+	if (!StoreGet(STORE_DBI_PATTERNS, key, values, false))
+		return;					/* evicted meanwhile */
+	arms = palloc(sizeof(int32) * (values[f_demoted].isnull ? 1 : values[f_demoted].len + 1));
+	if (!values[f_demoted].isnull)
+	{
+		memcpy(arms, values[f_demoted].data, sizeof(int32) * values[f_demoted].len);
+		n = values[f_demoted].len;
+	}
+	for (int i = 0; i < n; i++)
+		if (arms[i] == arm)
+			return;
+	arms[n++] = arm;
+	values[f_demoted].isnull = false;
+	values[f_demoted].data = arms;
+	values[f_demoted].len = n;
+	changed[f_demoted] = true;
+	if (!values[f_conf].isnull)
+	{
+		values[f_conf].v.f8 *= 0.5;
+		changed[f_conf] = true;
+	}
+	batch = StoreBatchCreate(CurrentMemoryContext);
+	StoreBatchPatch(batch, STORE_DBI_PATTERNS, values, changed);
+	StoreBatchBumpGeneration(batch);
+	StoreBatchApply(batch);
+}
+
+/*
+ * record_demotion
+ *		The regression guard demoted an arm: an ndag_healing event and, for
+ *		a pattern's arm, the pattern record.
+ */
+static void
+record_demotion(uint64 query_id, const NdagDecision *d, double exec_ms,
+				double baseline_ms)
+{
+	NdagHealEvent ev;
+	const NdagArm *arm = NdagArmGet(d->arm);
+
+	if (d->source == NDAG_DECISION_PATTERN && d->pattern_id != 0)
+		persist_demotion(d->pattern_id, d->arm);
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = "regressed_arm";
+	ev.object = d->source == NDAG_DECISION_PATTERN ?
+		psprintf("pattern %lld, query %lld", (long long) d->pattern_id,
+				 (long long) query_id) :
+		psprintf("query %lld", (long long) query_id);
+	ev.detail = psprintf("arm %d (%s) from %s ran %.3f ms against a default baseline of %.3f ms, slower than 1.2x three times in a row",
+						 d->arm, arm ? arm->name : "disabled",
+						 NdagDecisionSourceName(d->source), exec_ms, baseline_ms);
+	ev.action = psprintf("arm %d demoted for this %s", d->arm,
+						 d->source == NDAG_DECISION_PATTERN ? "pattern" : "query");
+	ev.status = "repaired";
+	ev.at = GetCurrentTimestamp();
+	ev.repair = NDAG_HEAL_NONE;
+	NdagHealRecord(&ev);
+}
+
+/*
+ * NdagDecisionObserve
+ *		What one recorded execution under a decision teaches: the query
+ *		memory (means, BTSP, regression guard), the cached decision, the
+ *		instant loop.  May raise errors (the caller catches them).
+ */
+void
+NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms)
+{
+	NdagQueryObserved obs;
+	double		predicted_default_ln = NAN;
+
+	if (d->has_embedding)
+		predicted_default_ln = NdagPredictLn(d->embedding, 0);
+	NdagQueryMemoryObserve(MyDatabaseId, query_id, d->arm, d->source, exec_ms,
+						   predicted_default_ln, &obs);
+	if (obs.demoted || obs.btsp_forgot || obs.btsp_stored)
+		NdagCacheForget(query_id);
+	else if (d->arm == 0 && exec_ms > ndag_min_latency)
+	{
+		NdagCacheEntry *entry = NdagCachePeek(query_id);
+
+		/* a slow default makes the query worth exploring from now on */
+		if (entry != NULL)
+			entry->worth = true;
+	}
+	if (obs.demoted)
+		record_demotion(query_id, d, exec_ms, obs.baseline_ms);
+	if (d->has_embedding)
+		NdagInstantLearn(d->context, d->mechanism, d->embedding, d->arm,
+						 exec_ms);
+}

@@ -1,0 +1,180 @@
+-- Plan rewriting: a join whose default plan is a nested loop over a gross
+-- underestimate (three equal columns: WHERE x = 1 AND y = 1 AND z = 1 is
+-- estimated at 1 row, 500 come back, each rescanning an aggregate) gets a
+-- faster arm by exploration and BTSP, then by a learned pattern; results
+-- stay those of the default plan and the session's settings are untouched.
+-- Which arm wins depends on timings, so only "some other arm" is asserted.
+CREATE EXTENSION IF NOT EXISTS neural_dag;
+SET ruvector.dag_sample_rate = 1.0;
+SET ruvector.dag_mode = 'observe';
+
+-- consume what earlier tests recorded in this database
+SELECT (ruvector_dag_learn()->>'trajectories')::int >= 0 AS earlier_learned;
+
+-- the rewriting GUCs and their bounds
+SHOW ruvector.dag_min_latency;
+SHOW ruvector.dag_min_cost;
+SHOW ruvector.dag_exploration;
+SHOW ruvector.dag_max_candidates;
+SHOW ruvector.dag_confidence_threshold;
+SHOW ruvector.dag_embedding_cache_size;
+SET ruvector.dag_exploration = 1.5;
+SET ruvector.dag_max_candidates = 17;
+SET ruvector.dag_confidence_threshold = -0.1;
+
+CREATE TABLE rw_a AS
+	SELECT g AS id, g % 200 AS x, g % 200 AS y, g % 200 AS z
+	FROM generate_series(1, 100000) g;
+CREATE TABLE rw_b AS SELECT g AS id, g % 1000 AS v FROM generate_series(1, 20000) g;
+CREATE INDEX rw_a_x ON rw_a (x);
+ANALYZE rw_a, rw_b;
+SELECT ruvector_enable_neural_dag('rw_a'), ruvector_enable_neural_dag('rw_b');
+
+-- the statement, a variant of it (another queryId, the same plan shape) and
+-- one that fails while it executes
+\set q 'SELECT a.id, c.n FROM rw_a a JOIN (SELECT v, count(*) AS n FROM rw_b GROUP BY v) c ON c.v = a.id WHERE a.x = 1 AND a.y = 1 AND a.z = 1'
+\set q2 'SELECT a.id, c.n FROM rw_a a JOIN (SELECT v, count(*) AS n FROM rw_b GROUP BY v) c ON c.v = a.id WHERE a.x = 1 AND a.y = 1 AND a.z = 1 AND a.id > 0'
+\set qerr 'SELECT a.id / (a.id - 201), c.n FROM rw_a a JOIN (SELECT v, count(*) AS n FROM rw_b GROUP BY v) c ON c.v = a.id WHERE a.x = 1 AND a.y = 1 AND a.z = 1'
+
+-- the Neural DAG section and the join of EXPLAIN (FORMAT JSON)
+CREATE FUNCTION rw_explain(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	j json;
+BEGIN
+	EXECUTE 'EXPLAIN (FORMAT JSON, COSTS OFF) ' || q INTO j;
+	RETURN (j::jsonb)->1->'Neural DAG' ||
+		jsonb_build_object('Join', (j::jsonb)->0->'Plan'->>'Node Type');
+END
+$$;
+-- n executions, each planned anew
+CREATE FUNCTION rw_run(q text, n int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN 1..n LOOP
+		EXECUTE q;
+	END LOOP;
+END
+$$;
+-- every planner setting an arm may change, with where its value comes from
+CREATE FUNCTION rw_settings() RETURNS text LANGUAGE sql AS $$
+	SELECT string_agg(name || '=' || setting || '/' || source, ', ' ORDER BY name)
+	FROM pg_settings
+	WHERE name LIKE 'enable%' OR name IN ('join_collapse_limit',
+		'from_collapse_limit', 'geqo', 'random_page_cost', 'seq_page_cost',
+		'cpu_tuple_cost', 'cpu_index_tuple_cost', 'cpu_operator_cost',
+		'work_mem', 'max_parallel_workers_per_gather', 'jit')
+$$;
+
+-- 1. observe: the default plan is a nested loop, nothing is decided
+SELECT rw_explain(:'q') @> '{"Decision": "default plan"}' AS default_decision,
+	rw_explain(:'q')->>'Arm' AS arm;
+SELECT rw_run(:'q', 3);
+SELECT ruvector_dag_flush() >= 0 AS flushed;
+SELECT query_id AS qid FROM ndag_trajectories ORDER BY traj_id DESC LIMIT 1 \gset
+SELECT count(*) AS runs, bool_and(arm = 0) AS default_arm,
+	bool_and(decision = 'default') AS default_decision
+FROM ndag_trajectories WHERE query_id = :qid;
+:q ORDER BY 1;
+
+-- 2. learn with every execution allowed to explore: another arm is tried
+-- first, one fast enough is remembered (BTSP) and applied from then on
+SET ruvector.dag_mode = 'learn';
+SET ruvector.dag_exploration = 1;
+SET ruvector.dag_min_latency = 0;
+SELECT rw_run(:'q', 10);
+SELECT ruvector_dag_flush() >= 0 AS flushed;
+SELECT bool_or(decision = 'explore' AND arm <> 0) AS explored,
+	bool_or(decision = 'btsp' AND arm <> 0) AS remembered,
+	bool_and(arm = 0) FILTER (WHERE decision = 'default') AS default_is_arm_0
+FROM ndag_trajectories WHERE query_id = :qid;
+SELECT rw_explain(:'q')->>'Decision' IN ('btsp', 'pattern') AS rewritten,
+	rw_explain(:'q')->>'Join' <> 'Nested Loop' AS other_join;
+-- the same rows as the default plan's
+:q ORDER BY 1;
+
+-- 3. a learned pattern chooses the arm of the variant, which was never run
+SET ruvector.dag_confidence_threshold = 0;
+SELECT (ruvector_dag_learn()->>'patterns')::int > 0 AS learned;
+SELECT count(*) > 0 AS pattern_prefers_an_arm
+FROM ndag_patterns WHERE best_arm <> 0 AND gain >= 1.1;
+SET ruvector.dag_mode = 'apply';
+SELECT e->>'Decision' AS decision, (e->>'Pattern')::bigint > 0 AS has_pattern,
+	(e->>'Similarity')::float >= 0.9 AS similar, e->>'Arm' <> '0 (default)' AS arm,
+	e->>'Join' <> 'Nested Loop' AS other_join
+FROM rw_explain(:'q2') e;
+:q2 ORDER BY 1;
+SET ruvector.dag_mode = 'observe';
+:q2 ORDER BY 1;
+
+-- 4. the session's settings are exactly as before around rewritten plans
+SET ruvector.dag_mode = 'apply';
+SET enable_hashjoin = on;
+SELECT rw_settings() AS before \gset
+:q ORDER BY 1;
+SELECT rw_settings() = :'before' AS unchanged_after_rewritten;
+:qerr;
+SELECT rw_settings() = :'before' AS unchanged_after_error;
+CREATE FUNCTION rw_inside() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN EXECUTE 'SELECT a.id, c.n FROM rw_a a JOIN (SELECT v, count(*) AS n FROM rw_b GROUP BY v) c ON c.v = a.id WHERE a.x = 1 AND a.y = 1 AND a.z = 1' LOOP
+	END LOOP;
+	RETURN rw_settings();
+END
+$$;
+SELECT rw_inside() = :'before' AS unchanged_inside_plpgsql;
+SELECT rw_settings() = :'before' AS unchanged_after_plpgsql;
+PREPARE rw_p(int) AS SELECT a.id, c.n FROM rw_a a
+	JOIN (SELECT v, count(*) AS n FROM rw_b GROUP BY v) c ON c.v = a.id
+	WHERE a.x = $1 AND a.y = $1 AND a.z = $1 ORDER BY 1;
+SET plan_cache_mode = force_generic_plan;
+SELECT rw_settings() AS before \gset
+EXECUTE rw_p(1);
+EXECUTE rw_p(1);
+SELECT rw_settings() = :'before' AS unchanged_generic;
+SET plan_cache_mode = force_custom_plan;
+SELECT rw_settings() AS before \gset
+EXECUTE rw_p(1);
+EXECUTE rw_p(1);
+SELECT rw_settings() = :'before' AS unchanged_custom;
+RESET plan_cache_mode;
+-- a SET LOCAL of the transaction survives the rewritten planning
+BEGIN;
+SET LOCAL enable_nestloop = off;
+SET LOCAL work_mem = '1234kB';
+:q ORDER BY 1;
+SHOW enable_nestloop;
+SHOW work_mem;
+ROLLBACK;
+SHOW enable_nestloop;
+SELECT rw_settings() = :'before' AS unchanged_after_rollback;
+
+-- 5. apply never explores; observe never applies
+SELECT ruvector_dag_flush() >= 0 AS flushed;
+SELECT max(traj_id) AS last_traj FROM ndag_trajectories \gset
+SET ruvector.dag_mode = 'apply';
+SET ruvector.dag_exploration = 1;
+SELECT rw_run('SELECT count(*) FROM rw_a WHERE x = 2 AND y = 2', 15);
+SELECT rw_run(:'q', 5);
+SET ruvector.dag_mode = 'observe';
+SELECT rw_run(:'q', 3);
+SELECT rw_explain(:'q') @> '{"Decision": "default plan", "Join": "Nested Loop"}' AS observe_default;
+SELECT ruvector_dag_flush() >= 0 AS flushed;
+SELECT count(*) FILTER (WHERE decision = 'explore') AS explored_in_apply,
+	count(*) FILTER (WHERE decision <> 'default' OR arm <> 0) > 0 AS applied
+FROM ndag_trajectories WHERE traj_id > :last_traj AND traj_id <= :last_traj + 20;
+SELECT count(*) FILTER (WHERE arm <> 0) AS observe_rewritten
+FROM ndag_trajectories WHERE traj_id > :last_traj + 20;
+
+-- 6. counters
+SELECT (s->>'cache_hits')::int > 0 AS cache_hits,
+	(s->>'cache_misses')::int > 0 AS cache_misses,
+	(s->>'decided_explore')::int > 0 AS explored,
+	(s->>'decided_btsp')::int + (s->>'decided_pattern')::int > 0 AS applied,
+	(s->>'extra_plannings')::int > 0 AS extra_plannings,
+	s ? 'cache_hit_permille' AS hit_rate, s ? 'demotions' AS demotions
+FROM (SELECT ruvector_dag_status()->'counters' AS s) t;
+
+DROP FUNCTION rw_inside(), rw_settings(), rw_run(text, int), rw_explain(text);
+SELECT ruvector_disable_neural_dag('rw_a'), ruvector_disable_neural_dag('rw_b');
+DROP TABLE rw_a, rw_b;
