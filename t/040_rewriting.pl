@@ -1,0 +1,119 @@
+# Plan rewriting on a real server: the regression guard.  A custom arm
+# (no nested loops, operators costed 20 times higher) is found by
+# exploration to beat a nested loop over a gross underestimate, remembered
+# and learned as a pattern's best arm.  Then the data changes so that the
+# default plan becomes cheap to run, and JIT is set to compile plans whose
+# estimated cost is above the default plan's and below the arm's: applied
+# by the pattern to a statement of the same shape, the arm now runs far
+# slower than that statement's default baseline, three times in a row, and
+# is demoted (query memory, the pattern's demoted_arms, an ndag_healing
+# event), after which the statement plans by default again.  The session's
+# planner settings stay as they were throughout.
+use strict;
+use warnings;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use lib 't';
+use NdagTest;
+
+my $node = ndag_node('rewriting');
+
+$node->safe_psql('postgres', q{
+	CREATE TABLE rw_a AS
+		SELECT g AS id, g % 200 AS x, g % 200 AS y, g % 200 AS z
+		FROM generate_series(1, 100000) g;
+	CREATE TABLE rw_b AS SELECT g AS id, g % 1000 AS v FROM generate_series(1, 20000) g;
+	CREATE INDEX rw_a_x ON rw_a (x);
+	ANALYZE rw_a, rw_b;
+	SELECT ruvector_enable_neural_dag('rw_a'), ruvector_enable_neural_dag('rw_b');
+	INSERT INTO ndag_arms (name, settings)
+		VALUES ('costly_hash', 'enable_nestloop=off, cpu_operator_cost=0.05');
+	UPDATE ndag_arms SET enabled = false WHERE builtin AND arm_id <> 0;
+	CREATE FUNCTION rw_explain(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
+	DECLARE
+		j json;
+	BEGIN
+		EXECUTE 'EXPLAIN (FORMAT JSON, COSTS OFF) ' || q INTO j;
+		RETURN (j::jsonb)->1->'Neural DAG' ||
+			jsonb_build_object('Join', (j::jsonb)->0->'Plan'->>'Node Type');
+	END
+	$$;
+	CREATE FUNCTION rw_run(q text, n int) RETURNS void LANGUAGE plpgsql AS $$
+	BEGIN
+		FOR i IN 1..n LOOP
+			EXECUTE q;
+		END LOOP;
+	END
+	$$;
+	CREATE FUNCTION rw_settings() RETURNS text LANGUAGE sql AS $$
+		SELECT string_agg(name || '=' || setting || '/' || source, ', ' ORDER BY name)
+		FROM pg_settings WHERE name LIKE 'enable%' OR name LIKE 'jit%'
+	$$;
+});
+my $arm = $node->safe_psql('postgres',
+	"SELECT arm_id FROM ndag_arms WHERE name = 'costly_hash'");
+ok($arm > 11, "a custom arm is added ($arm)");
+
+my $join = 'FROM rw_a a JOIN (SELECT v, count(*) AS n FROM rw_b GROUP BY v) c '
+  . 'ON c.v = a.id WHERE a.x = 1 AND a.y = 1 AND a.z = 1';
+my $q = "SELECT a.id, c.n $join";
+my $q2 = "SELECT a.id, c.n $join AND a.id > 0";
+my $learn = "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration = 1; "
+  . "SET ruvector.dag_min_latency = 0; SET ruvector.dag_confidence_threshold = 0;";
+my $jit = "SET jit = on; SET jit_above_cost = 2000; SET jit_inline_above_cost = 2000; "
+  . "SET jit_optimize_above_cost = 2000;";
+
+# sql(SQL): the output of SQL in one session
+sub sql
+{
+	return $node->safe_psql('postgres', shift);
+}
+
+# 1. the default plan is observed, the custom arm explored and remembered
+sql("SET ruvector.dag_mode = 'observe'; SELECT rw_run('$q', 3); SELECT ruvector_dag_flush()");
+is(sql("SELECT rw_explain('$q')->>'Join'"), 'Nested Loop', 'the default plan is a nested loop');
+sql("$learn SELECT rw_run('$q', 8); SELECT ruvector_dag_flush()");
+is( sql("SELECT string_agg(DISTINCT decision, ',' ORDER BY decision)
+		FROM ndag_trajectories WHERE arm = $arm"),
+	'btsp,explore',
+	'the arm was explored, then applied from the one-shot memory');
+
+# 2. learned: a pattern prefers the arm
+sql("SELECT ruvector_dag_learn()");
+my $pattern = sql("SELECT pattern_id FROM ndag_patterns WHERE best_arm = $arm
+	ORDER BY support DESC LIMIT 1");
+ok($pattern ne '', "a pattern prefers the arm ($pattern)");
+
+# 3. the default plan becomes cheap (no row qualifies any more, the
+# estimates stay) and the variant's baseline is observed
+sql("SET ruvector.dag_mode = 'observe';
+	UPDATE rw_a SET z = z + 1 WHERE x = 1;
+	SELECT rw_run('$q2', 5); SELECT ruvector_dag_flush()");
+
+# 4. applied by the pattern under compiling JIT, the arm is slow
+my $before = sql("$jit SET ruvector.dag_mode = 'apply'; SELECT rw_settings()");
+my $e = sql("$learn $jit SET ruvector.dag_mode = 'apply'; SELECT rw_explain('$q2')");
+like($e, qr/"Decision": "pattern"/, 'the variant is rewritten by the pattern');
+like($e, qr/"Arm": "$arm \(costly_hash\)"/, 'with the arm');
+my @out = split /\n/, sql("$learn $jit SET ruvector.dag_mode = 'apply';
+	SELECT rw_run('$q2', 4); SELECT rw_settings()");
+is($out[-1], $before, 'the session settings are unchanged after rewritten plans');
+sql("SELECT ruvector_dag_flush()");
+
+is( sql("SELECT count(*) FROM ndag_healing WHERE kind = 'regressed_arm'
+		AND action LIKE 'arm $arm demoted%'"),
+	'1', 'the regression guard recorded the demotion once');
+is(sql("SELECT $arm = ANY (demoted_arms) FROM ndag_patterns WHERE pattern_id = $pattern"),
+	't', 'the pattern lists the arm as demoted');
+ok( sql("SELECT (ruvector_dag_status()->'counters'->>'demotions')::int") >= 1,
+	'the demotion is counted');
+$e = sql("$learn $jit SET ruvector.dag_mode = 'apply'; SELECT rw_explain('$q2')");
+unlike($e, qr/"Arm": "$arm /, 'the demoted arm is no longer applied');
+is( sql("SELECT count(*) FROM ndag_trajectories WHERE arm = $arm AND decision = 'pattern'"),
+	'3', 'the arm ran three times under the pattern before its demotion');
+
+# 5. a new backend sees the demotion too (the pattern record)
+$e = sql("$learn $jit SET ruvector.dag_mode = 'apply'; SELECT rw_explain('$q2')");
+unlike($e, qr/"Arm": "$arm /, 'in a new session as well');
+
+done_testing();
