@@ -7,7 +7,8 @@
 #   (b) oracle: every enabled arm of ndag_arms applied to every shape with SET,
 #       the fastest per shape,
 #   (c) neural_dag learning from scratch: rounds in learn mode with
-#       ruvector_dag_learn() after each, then apply mode,
+#       ruvector_dag_learn() after each, then apply mode, recording every
+#       execution (the default sample rate) and not recording any,
 # and reported as total time, speed-up versus stock, fraction of the
 # oracle's gain, worst per-shape slowdown, planning time added, rounds to
 # converge.  Every figure is the median of several executions of a shape.
@@ -41,8 +42,6 @@ if [ -n "${NDAG_BENCH_EXPLORATION:-}" ]; then
 	wl_set_guc ruvector.dag_exploration "$NDAG_BENCH_EXPLORATION"
 fi
 echo "== throwaway cluster in $WL_DIR (port $WL_PORT), neural_dag and pg_stat_statements preloaded"
-wl_psql postgres -At -c "SELECT 'arms: ' || string_agg(name || CASE WHEN settings <> '' THEN ' (' || settings || ')' ELSE '' END, ', ' ORDER BY arm_id) FROM ndag_arms WHERE enabled" 2>/dev/null ||
-	wl_psql postgres -c "CREATE EXTENSION neural_dag" >/dev/null
 
 for w in $workloads; do
 	echo
@@ -70,6 +69,8 @@ for w in $workloads; do
 	done
 	echo "== apply mode: $reps executions per shape"
 	wl_phase "$w" "$w" apply 0 "$reps" apply 120s
+	echo "== apply mode without recording (ruvector.dag_sample_rate = 0): the plans' own gain, without the per-node timing of recorded executions"
+	WL_EXTRA_SET="SET ruvector.dag_sample_rate = 0;" wl_phase "$w" "$w" apply_norec 0 "$reps" apply 120s
 	echo "== planning time: median of $plans plannings (EXPLAIN) per shape, mode off and apply"
 	wl_plan_times "$w" "$w" "$plans"
 	wl_psql "$w" -v w="$w" -f bench/workload/report.sql

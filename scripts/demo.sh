@@ -4,9 +4,10 @@
 # makes PostgreSQL's row estimates wrong by up to 1000x
 # (bench/workload/demo_schema.sql) is loaded and enabled for learning; its
 # twelve query shapes run in rounds in learn mode, from an empty learned
-# state, with ruvector_dag_learn() after each round.  Printed: each round's
-# total latency and decisions, the learned patterns with their statements,
-# and the speed-up per shape of the last round over the first.  The cluster
+# state, with ruvector_dag_learn() after each round.  Printed: the stock
+# latency (mode off) for reference, each round's total latency and
+# decisions, the learned patterns with their statements, and the speed-up
+# per shape of the last round over the first and over stock.  The cluster
 # is removed at the end.
 #
 #   NDAG_DEMO_ROUNDS       rounds (default 8)
@@ -33,6 +34,12 @@ echo "== loading the demo schema (bench/workload/demo_schema.sql)"
 wl_load demo demo
 echo "== loaded in $(($(date +%s) - t0)) s"
 wl_psql demo -v ON_ERROR_STOP=1 -f scripts/demo.sql
+
+echo
+echo "== for reference, stock PostgreSQL: each shape $reps times with ruvector.dag_mode = off (nothing recorded or changed)"
+wl_phase demo demo stock 0 "$reps" off 120s
+wl_psql demo -At -c "SELECT 'stock total: ' || round(sum(bench_median(ms))::numeric, 1) || ' ms'
+					   FROM bench_result WHERE workload = 'demo' AND phase = 'stock'"
 
 echo
 echo "== $rounds rounds in learn mode, each shape $reps times per round; ruvector_dag_learn() after each round"

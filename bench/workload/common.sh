@@ -53,6 +53,7 @@ wl_load() {
 # statement, bounded by TIMEOUT) and stores the latencies as (PHASE, ROUND);
 # with ORACLE = oracle, every enabled arm but the default is applied to
 # every shape instead.  A statement that fails or times out stores nothing.
+# WL_EXTRA_SET, when set, is run at the start of the session (SET commands).
 wl_phase() {
 	local db=$1 workload=$2 phase=$3 round=$4 reps=$5 mode=$6 timeout=$7 oracle=${8:-}
 	local script
@@ -72,6 +73,7 @@ SQL
 	{
 		echo "SET ruvector.dag_mode = $mode;"
 		echo "SET statement_timeout = '$timeout';"
+		[ -n "${WL_EXTRA_SET:-}" ] && echo "$WL_EXTRA_SET"
 		echo "INSERT INTO bench_phase VALUES ('$phase', $round, clock_timestamp());"
 		echo "$script"
 	} | wl_psql "$db" 2>"$WL_DIR/phase.err" >/dev/null || true

@@ -16,6 +16,7 @@ best AS (
 ),
 learn AS (SELECT shape, round, ms FROM m WHERE phase = 'learn'),
 apply AS (SELECT shape, ms FROM m WHERE phase = 'apply'),
+norec AS (SELECT shape, ms FROM m WHERE phase = 'apply_norec'),
 plan AS (
 	SELECT shape, max(ms) FILTER (WHERE mode = 'off') AS off_ms,
 		   max(ms) FILTER (WHERE mode = 'apply') AS apply_ms
@@ -24,21 +25,25 @@ plan AS (
 SELECT s.shape, s.what, st.ms AS stock_ms, b.arm AS best_arm, b.ms AS oracle_ms,
 	   (SELECT l.ms FROM learn l WHERE l.shape = s.shape ORDER BY l.round LIMIT 1) AS learn_first_ms,
 	   (SELECT l.ms FROM learn l WHERE l.shape = s.shape ORDER BY l.round DESC LIMIT 1) AS learn_last_ms,
-	   a.ms AS apply_ms, p.off_ms AS plan_off_ms, p.apply_ms AS plan_apply_ms
+	   a.ms AS apply_ms, nr.ms AS norec_ms, p.off_ms AS plan_off_ms, p.apply_ms AS plan_apply_ms
   FROM bench_shape s
   LEFT JOIN stock st USING (shape)
   LEFT JOIN best b USING (shape)
   LEFT JOIN apply a USING (shape)
+  LEFT JOIN norec nr USING (shape)
   LEFT JOIN plan p USING (shape)
  WHERE s.workload = :'w';
 
 \echo
-\echo '== per query shape (median ms; oracle = fastest of the default and every arm; a missing figure: failed or timed out)'
+\echo '== per query shape (median ms; oracle = fastest of the default and every arm; apply_norec = apply mode with'
+\echo '   ruvector.dag_sample_rate = 0, executions not recorded; a missing figure: failed or timed out)'
 SELECT shape, left(what, 44) AS what, round(stock_ms::numeric, 1) AS stock,
 	   best_arm, round(oracle_ms::numeric, 1) AS oracle,
 	   round(learn_first_ms::numeric, 1) AS learn_r1, round(learn_last_ms::numeric, 1) AS learn_last,
 	   round(apply_ms::numeric, 1) AS apply,
-	   round((stock_ms / nullif(apply_ms, 0))::numeric, 2) AS "speed-up"
+	   round((stock_ms / nullif(apply_ms, 0))::numeric, 2) AS "speed-up",
+	   round(norec_ms::numeric, 1) AS apply_norec,
+	   round((stock_ms / nullif(norec_ms, 0))::numeric, 2) AS "speed-up norec"
   FROM per_shape ORDER BY shape;
 
 \echo '== arm chosen per shape in apply mode (trajectories recorded in the apply phase)'
@@ -55,13 +60,15 @@ SELECT s.shape, coalesce(a.name, t.arm::text, '-') AS arm, coalesce(t.decision, 
 \echo '== totals'
 WITH t AS (
 	SELECT sum(stock_ms) AS stock, sum(oracle_ms) AS oracle, sum(apply_ms) AS apply,
-		   sum(learn_last_ms) AS learn_last,
-		   count(*) FILTER (WHERE apply_ms IS NULL OR stock_ms IS NULL) AS missing
+		   sum(norec_ms) AS norec, sum(learn_last_ms) AS learn_last,
+		   count(*) FILTER (WHERE apply_ms IS NULL OR norec_ms IS NULL OR stock_ms IS NULL) AS missing
 	  FROM per_shape
 ),
 worst AS (
-	SELECT shape, apply_ms / stock_ms AS ratio FROM per_shape
-	 WHERE apply_ms IS NOT NULL AND stock_ms > 0 ORDER BY 2 DESC LIMIT 1
+	SELECT (SELECT round((apply_ms / stock_ms)::numeric, 2)::text || ' (' || shape || ')' FROM per_shape
+			 WHERE apply_ms IS NOT NULL AND stock_ms > 0 ORDER BY apply_ms / stock_ms DESC LIMIT 1) AS apply,
+		   (SELECT round((norec_ms / stock_ms)::numeric, 2)::text || ' (' || shape || ')' FROM per_shape
+			 WHERE norec_ms IS NOT NULL AND stock_ms > 0 ORDER BY norec_ms / stock_ms DESC LIMIT 1) AS norec
 ),
 rounds AS (
 	SELECT round, sum(bench_median(ms)) AS total
@@ -87,8 +94,12 @@ SELECT * FROM (VALUES
 	('apply speed-up vs stock (goal >= 2x on demo)', (SELECT round((stock / apply)::numeric, 2)::text || 'x' FROM t)),
 	('fraction of the oracle''s gain, apply (goal >= 0.8)',
 	 (SELECT round(((stock - apply) / nullif(stock - oracle, 0))::numeric, 2)::text FROM t)),
-	('worst per-shape slowdown, apply vs stock (goal <= 1.1)',
-	 (SELECT round(ratio::numeric, 2)::text || ' (' || shape || ')' FROM worst)),
+	('worst per-shape slowdown, apply vs stock (goal <= 1.1)', (SELECT apply FROM worst)),
+	('apply mode not recording, total ms', (SELECT round(norec::numeric, 1)::text FROM t)),
+	('apply not recording, speed-up vs stock', (SELECT round((stock / norec)::numeric, 2)::text || 'x' FROM t)),
+	('fraction of the oracle''s gain, apply not recording',
+	 (SELECT round(((stock - norec) / nullif(stock - oracle, 0))::numeric, 2)::text FROM t)),
+	('worst per-shape slowdown, apply not recording vs stock', (SELECT norec FROM worst)),
 	('shapes without a stock or apply figure', (SELECT missing::text FROM t)),
 	('rounds to converge (first round within 1.1x of the best round, for good)',
 	 coalesce((SELECT round::text FROM conv), '-')),
