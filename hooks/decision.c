@@ -2,8 +2,8 @@
  *
  * decision.c
  *	  The decision of the planner hook (DESIGN.md section 2, steps 1-2):
- *	  which arm plans an eligible statement, and what an execution of it
- *	  teaches the shared query memory.
+ *	  which arm plans a statement on an enabled table (what its executions
+ *	  teach is in regression_guard.c).
  *
  * A statement found in the Embedding Cache is planned once: under its
  * cached arm, or by default.  Otherwise the default plan is made, its DAG
@@ -22,6 +22,7 @@
 
 #include "common/hashfn.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/params.h"
 #include "nodes/plannodes.h"
 #include "utils/memutils.h"
@@ -514,6 +515,56 @@ statement_eligible(PlannedStmt *default_plan)
 }
 
 /*
+ * collect_relations
+ *		query_tree_walker callback: every relation range-table entry of a
+ *		query and of its subqueries, CTEs and sublinks.
+ */
+static bool
+collect_relations(Node *node, List **rtes)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION)
+			*rtes = lappend(*rtes, rte);
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, collect_relations, rtes,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, collect_relations, rtes);
+}
+
+/*
+ * query_may_be_ours
+ *		Whether a statement not in the Embedding Cache reads or writes an
+ *		enabled table, judged on the query before planning, so that other
+ *		statements are planned exactly as without the extension (no copy,
+ *		no store read).
+ */
+static bool
+query_may_be_ours(Query *parse)
+{
+	PlannedStmt fake;
+	List	   *rtes = NIL;
+	bool		ours;
+
+	(void) query_tree_walker(parse, collect_relations, &rtes,
+							 QTW_EXAMINE_RTES_BEFORE);
+	if (rtes == NIL)
+		return false;
+	memset(&fake, 0, sizeof(fake));
+	fake.type = T_PlannedStmt;
+	fake.rtable = rtes;
+	ours = statement_eligible(&fake);
+	list_free(rtes);
+	return ours;
+}
+
+/*
  * NdagPlanAndDecide
  *		Plan an eligible-looking statement (not a utility, has a queryId)
  *		and decide its arm.  *decided is false when the statement turned
@@ -540,6 +591,9 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 
 	/* observe: plans untouched, nothing decided */
 	if (ndag_mode != NDAG_MODE_LEARN && ndag_mode != NDAG_MODE_APPLY)
+		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
+	/* statements decided before are ours; others are checked first */
+	if (NdagCachePeek(query_id) == NULL && !query_may_be_ours(parse))
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
 	if (!cache_keys(&generation, &epoch))
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
@@ -644,120 +698,4 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 		entry->worth = true;
 	}
 	return plan;
-}
-
-/*
- * persist_demotion
- *		Append arm to a pattern record's demoted_arms and halve its
- *		confidence, in a write of its own with the generation bumped: the
- *		demotion is a fact about measured executions, so it must outlast a
- *		rollback of the user's transaction, and every backend's cached
- *		decisions must drop the arm now.  The learning cycle leaves
- *		demoted_arms alone.
- */
-static void
-persist_demotion(int64 pattern_id, int arm)
-{
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_PATTERNS);
-	StoreValue *key = palloc0(sizeof(StoreValue) * schema->nfields);
-	StoreValue *values = palloc0(sizeof(StoreValue) * schema->nfields);
-	bool	   *changed = palloc0(sizeof(bool) * schema->nfields);
-	int			f_demoted = StoreSchemaFieldIndex(schema, "demoted_arms");
-	int			f_conf = StoreSchemaFieldIndex(schema, "confidence");
-	int32	   *arms;
-	int			n = 0;
-	StoreBatch *batch;
-
-	key[StoreSchemaFieldIndex(schema, "dbid")].v.oid = MyDatabaseId;
-	key[StoreSchemaFieldIndex(schema, "pattern_id")].v.i8 = pattern_id;
-	if (!StoreGet(STORE_DBI_PATTERNS, key, values, false))
-		return;					/* evicted meanwhile */
-	arms = palloc(sizeof(int32) * (values[f_demoted].isnull ? 1 : values[f_demoted].len + 1));
-	if (!values[f_demoted].isnull)
-	{
-		memcpy(arms, values[f_demoted].data, sizeof(int32) * values[f_demoted].len);
-		n = values[f_demoted].len;
-	}
-	for (int i = 0; i < n; i++)
-		if (arms[i] == arm)
-			return;
-	arms[n++] = arm;
-	values[f_demoted].isnull = false;
-	values[f_demoted].data = arms;
-	values[f_demoted].len = n;
-	changed[f_demoted] = true;
-	if (!values[f_conf].isnull)
-	{
-		values[f_conf].v.f8 *= 0.5;
-		changed[f_conf] = true;
-	}
-	batch = StoreBatchCreate(CurrentMemoryContext);
-	StoreBatchPatch(batch, STORE_DBI_PATTERNS, values, changed);
-	StoreBatchBumpGeneration(batch);
-	StoreBatchApply(batch);
-}
-
-/*
- * record_demotion
- *		The regression guard demoted an arm: an ndag_healing event and, for
- *		a pattern's arm, the pattern record.
- */
-static void
-record_demotion(uint64 query_id, const NdagDecision *d, double exec_ms,
-				double baseline_ms)
-{
-	NdagHealEvent ev;
-	const NdagArm *arm = NdagArmGet(d->arm);
-
-	if (d->source == NDAG_DECISION_PATTERN && d->pattern_id != 0)
-		persist_demotion(d->pattern_id, d->arm);
-
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = "regressed_arm";
-	ev.object = d->source == NDAG_DECISION_PATTERN ?
-		psprintf("pattern %lld, query %lld", (long long) d->pattern_id,
-				 (long long) query_id) :
-		psprintf("query %lld", (long long) query_id);
-	ev.detail = psprintf("arm %d (%s) from %s ran %.3f ms against a default baseline of %.3f ms, slower than 1.2x three times in a row",
-						 d->arm, arm ? arm->name : "disabled",
-						 NdagDecisionSourceName(d->source), exec_ms, baseline_ms);
-	ev.action = psprintf("arm %d demoted for this %s", d->arm,
-						 d->source == NDAG_DECISION_PATTERN ? "pattern" : "query");
-	ev.status = "repaired";
-	ev.at = GetCurrentTimestamp();
-	ev.repair = NDAG_HEAL_NONE;
-	NdagHealRecord(&ev);
-}
-
-/*
- * NdagDecisionObserve
- *		What one recorded execution under a decision teaches: the query
- *		memory (means, BTSP, regression guard), the cached decision, the
- *		instant loop.  May raise errors (the caller catches them).
- */
-void
-NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms)
-{
-	NdagQueryObserved obs;
-	double		predicted_default_ln = NAN;
-
-	if (d->has_embedding)
-		predicted_default_ln = NdagPredictLn(d->embedding, 0);
-	NdagQueryMemoryObserve(MyDatabaseId, query_id, d->arm, d->source, exec_ms,
-						   predicted_default_ln, &obs);
-	if (obs.demoted || obs.btsp_forgot || obs.btsp_stored)
-		NdagCacheForget(query_id);
-	else if (d->arm == 0 && exec_ms > ndag_min_latency)
-	{
-		NdagCacheEntry *entry = NdagCachePeek(query_id);
-
-		/* a slow default makes the query worth exploring from now on */
-		if (entry != NULL)
-			entry->worth = true;
-	}
-	if (obs.demoted)
-		record_demotion(query_id, d, exec_ms, obs.baseline_ms);
-	if (d->has_embedding)
-		NdagInstantLearn(d->context, d->mechanism, d->embedding, d->arm,
-						 exec_ms);
 }
