@@ -26,7 +26,8 @@
 
 /*
  * ndag_cost_train_opts_init
- *		Defaults: 5 epochs of batches of 32, lr 0.001, boundary detection on.
+ *		Defaults: 5 epochs of batches of 32 (more until NDAG_COST_MIN_STEPS
+ *		steps), lr 0.001, boundary detection on, bias initialisation on.
  */
 void
 ndag_cost_train_opts_init(NdagCostTrainOpts *opts)
@@ -36,6 +37,8 @@ ndag_cost_train_opts_init(NdagCostTrainOpts *opts)
 	opts->lr = NDAG_COST_BASE_LR;
 	opts->seed = 42;
 	opts->detect_boundary = true;
+	opts->min_steps = NDAG_COST_MIN_STEPS;
+	opts->init_bias = true;
 }
 
 /*
@@ -94,6 +97,9 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 	double		b2t = 1.0;
 	int			rc = NDAG_OK;
 	int			epoch;
+	int			epochs;
+	int			batches;
+	long		total;
 	int			i;
 
 	if (model == NULL || embeddings == NULL || arms == NULL || targets == NULL ||
@@ -104,7 +110,8 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 		ndag_cost_train_opts_init(&def);
 		opts = &def;
 	}
-	if (opts->epochs < 0 || opts->batch_size < 1 || !(opts->lr > 0.0) ||
+	if (opts->epochs < 0 || opts->batch_size < 1 || opts->min_steps < 0 ||
+		!(opts->lr > 0.0) ||
 		!isfinite(opts->lr) || (ewc != NULL && ewc->n != model->n_base))
 		return NDAG_ERR_ARG;
 	for (i = 0; i < n; i++)
@@ -131,10 +138,27 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 	if (rc != NDAG_OK)
 		goto done;
 
+	/* a model that never learned: the output bias at the mean target */
+	if (opts->init_bias && model->base_steps == 0 && model->instant_steps == 0)
+	{
+		double		mean = 0.0;
+
+		for (i = 0; i < n; i++)
+			mean += targets[i];
+		model->params[model->off_c] = (float) (mean / n);
+	}
+
+	/* enough epochs for min_steps steps */
+	batches = (n + bs - 1) / bs;
+	epochs = opts->epochs;
+	if ((long) epochs * batches < opts->min_steps && epochs > 0)
+		epochs = (int) ((opts->min_steps + batches - 1) / batches);
+	total = (long) epochs * batches;
+
 	for (i = 0; i < n; i++)
 		order[i] = i;
 	ndag_rng_seed(&rng, opts->seed);
-	for (epoch = 0; epoch < opts->epochs; epoch++)
+	for (epoch = 0; epoch < epochs; epoch++)
 	{
 		int			start;
 
@@ -152,6 +176,11 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 			double		loss;
 			double		pen;
 			float	   *theta = model->params;
+			double		lr;
+
+			/* half cosine from lr down to lr / 10 over the run */
+			lr = opts->lr * (0.1 + 0.45 * (1.0 + cos(M_PI * (double) result->steps /
+												   (double) (total > 1 ? total - 1 : 1))));
 
 			ndag_cost_build_inputs(model, embeddings, arms, order + start, c, x);
 			rc = ndag_cost_batch_grad(model, x, targets, order + start, c, work,
@@ -184,7 +213,7 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 				adam_v[i] = NDAG_ADAM_BETA2 * adam_v[i] + (1.0 - NDAG_ADAM_BETA2) * g * g;
 				mh = adam_m[i] / (1.0 - b1t);
 				vh = adam_v[i] / (1.0 - b2t);
-				theta[i] -= (float) (opts->lr * mh / (sqrt(vh) + NDAG_ADAM_EPS));
+				theta[i] -= (float) (lr * mh / (sqrt(vh) + NDAG_ADAM_EPS));
 			}
 			ndag_cost_sync(model);
 			model->base_steps++;

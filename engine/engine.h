@@ -645,6 +645,7 @@ extern int	ndag_ucb_deserialize(const void *buf, size_t len, NdagUcb **out);
 #define NDAG_COST_INSTANT_LR		0.002	/* default instant-loop learning rate */
 #define NDAG_COST_BASE_LR			0.001	/* default background learning rate */
 #define NDAG_COST_ERROR_CLIP		5.0 /* instant step: |prediction error| cap */
+#define NDAG_COST_MIN_STEPS		1000 /* background run: least mini-batch steps */
 #define NDAG_COST_FORMAT_VERSION	1
 #define NDAG_COST_DELTA_VERSION		1
 
@@ -772,6 +773,10 @@ typedef struct NdagCostTrainOpts
 	double		lr;				/* Adam step size, NDAG_COST_BASE_LR */
 	uint64_t	seed;			/* shuffling */
 	bool		detect_boundary;	/* feed batch losses to the detector */
+	int			min_steps;		/* more epochs until this many steps, default
+								 * NDAG_COST_MIN_STEPS */
+	bool		init_bias;		/* a model that never learned starts its
+								 * output bias c at the mean target */
 } NdagCostTrainOpts;
 
 /* What a background training run did. */
@@ -844,9 +849,14 @@ extern int	ndag_cost_instant_step(NdagCostModel *model, const float *embedding,
 extern void ndag_cost_train_opts_init(NdagCostTrainOpts *opts);
 
 /*
- * The background loop: mini-batch training (Adam, opts->lr) of the base
- * slice (BaseLoRA and the output layer) on n samples, with EWC++ when ewc
- * is not NULL: each step adds lambda * F * (theta - theta*) to the
+ * The background loop: mini-batch training (Adam, opts->lr decayed along a
+ * half cosine to a tenth of it over the run) of the base slice (BaseLoRA
+ * and the output layer) on n samples, for opts->epochs epochs or more,
+ * until at least opts->min_steps steps (a few hundred executions are a
+ * handful of batches, far too few steps to fit anything).  A model that
+ * never learned (opts->init_bias) first gets c = mean target, so that
+ * training starts from the data's scale rather than from 0.  With EWC++
+ * when ewc is not NULL: each step adds lambda * F * (theta - theta*) to the
  * gradient, updates the online Fisher with the squared data gradient and
  * (opts->detect_boundary) feeds the batch loss to the boundary detector.
  * ewc->n must equal model->n_base.  Errors: NDAG_ERR_ARG, NDAG_ERR_NOMEM.

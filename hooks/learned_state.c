@@ -738,21 +738,20 @@ NdagLearnedMergePending(void)
 /*
  * NdagLearnedStatusCounters
  *		ndag_status_counters_hook: the previous hook's counters, then this
- *		backend's learned state (generation loaded, loads, instant steps,
- *		deltas flushed, decision mechanism) and the cluster's instant-loop
- *		figures.  Loads nothing.
+ *		backend's learned state as a planned statement would see it (loaded
+ *		first if the generation moved: generation, patterns, loads so far,
+ *		decision mechanism), its instant steps and deltas flushed, and the
+ *		cluster's instant-loop figures.
  */
 void
 NdagLearnedStatusCounters(void *state)
 {
-	int			mechanism = NDAG_MECH_TOPOLOGICAL;
+	int			mechanism;
 
 	if (prev_status_hook != NULL)
 		prev_status_hook(state);
-	if (ndag_attention_type != NULL && strcmp(ndag_attention_type, "auto") != 0)
-		(void) ndag_mechanism_from_name(ndag_attention_type, &mechanism);
-	else if (learned_valid)
-		mechanism = greedy_mechanism;
+	(void) NdagLearnedCurrent();
+	mechanism = NdagDecisionMechanism(NULL);
 	NdagStatusAddCounter(state, "learned_generation",
 						 learned_valid ? (int64) learned.generation : -1);
 	NdagStatusAddCounter(state, "learned_patterns",

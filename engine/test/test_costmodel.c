@@ -320,6 +320,63 @@ test_base_learns(void)
 }
 
 /*
+ * test_step_budget_and_bias
+ *		A small sample set still gets min_steps steps; a model that never
+ *		learned starts its output bias at the mean target, one that did
+ *		keeps its bias.
+ */
+static void
+test_step_budget_and_bias(void)
+{
+	int			n = 40;
+	NdagCostModel *m = ndag_cost_create(4, 8, 2, 5);
+	NdagCostModel *fresh = ndag_cost_create(4, 8, 2, 5);
+	NdagRng		rng;
+	NdagCostTrainOpts opts;
+	NdagCostTrainResult res;
+	float	   *emb = malloc(sizeof(float) * (size_t) n * NDAG_EMBED_DIM);
+	int		   *arms = malloc(sizeof(int) * (size_t) n);
+	float	   *t = malloc(sizeof(float) * (size_t) n);
+	double		mean = 0.0;
+	float		c;
+	int			rc;
+	int			i;
+
+	ndag_rng_seed(&rng, 77);
+	make_data(&rng, n, 4, emb, arms, t);
+	for (i = 0; i < n; i++)
+	{
+		t[i] += 3.0f;			/* far from the initial bias 0 */
+		mean += t[i];
+	}
+	mean /= n;
+	ndag_cost_train_opts_init(&opts);
+	rc = ndag_cost_train_base(m, NULL, emb, arms, t, n, &opts, &res);
+	tap_ok(rc == NDAG_OK && res.steps >= opts.min_steps &&
+		   res.steps < opts.min_steps + 2,
+		   "40 samples in batches of 32 still get %d steps (%d)", opts.min_steps,
+		   res.steps);
+	tap_ok(res.loss_after < 0.1 * res.loss_before,
+		   "and fit them (loss %.4f -> %.4f)", res.loss_before, res.loss_after);
+
+	opts.epochs = 0;
+	opts.min_steps = 0;
+	ndag_cost_train_base(fresh, NULL, emb, arms, t, n, &opts, &res);
+	tap_ok(res.steps == 0 && fabs(fresh->params[fresh->off_c] - mean) < 1e-4,
+		   "a model that never learned starts at c = mean target (%.4f, %.4f)",
+		   fresh->params[fresh->off_c], mean);
+	c = m->params[m->off_c];
+	ndag_cost_train_base(m, NULL, emb, arms, t, n, &opts, &res);
+	tap_ok(m->params[m->off_c] == c, "a trained model keeps its bias");
+
+	ndag_cost_free(m);
+	ndag_cost_free(fresh);
+	free(emb);
+	free(arms);
+	free(t);
+}
+
+/*
  * test_serialize
  *		Round trip gives identical predictions; damage is rejected.
  */
@@ -460,6 +517,7 @@ main(void)
 	test_instant_is_sgd();
 	test_micro_learns();
 	test_base_learns();
+	test_step_budget_and_bias();
 	test_serialize();
 	test_delta();
 	return tap_done();
