@@ -115,36 +115,16 @@ init_decision(NdagDecision *d)
 
 /*
  * cache_keys
- *		The store generation and the combined epoch decisions are cached
- *		under; false (logged) when the store cannot be read.
+ *		The learned-state epoch (it moves with every committed store write
+ *		that moves the generation, and costs one shared-memory read) and
+ *		the combined epoch of the enabled tables and the rewriter that
+ *		decisions are cached under.
  */
-static bool
+static void
 cache_keys(uint64 *generation, uint64 *epoch)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	volatile bool ok = true;
-	uint32		holdoff = InterruptHoldoffCount;
-
-	HOLD_INTERRUPTS();
-	PG_TRY();
-	{
-		*generation = StoreGeneration();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		warn_limited("read the store generation", edata->message);
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	InterruptHoldoffCount = holdoff;
+	*generation = NdagLearnedEpoch();
 	*epoch = hash_combine64(NdagTablesEpoch(), NdagRewriteEpoch());
-	return ok;
 }
 
 /*
@@ -595,8 +575,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	/* statements decided before are ours; others are checked first */
 	if (NdagCachePeek(query_id) == NULL && !query_may_be_ours(parse))
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
-	if (!cache_keys(&generation, &epoch))
-		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
+	cache_keys(&generation, &epoch);
 
 	entry = NdagCacheLookup(query_id, generation, epoch);
 	if (entry != NULL)

@@ -24,7 +24,7 @@
 #include "hooks.h"
 #include "store.h"
 
-/* the enabled arms as of arms_generation, by arm id (NULL: none) */
+/* the enabled arms as of learned-state epoch arms_generation, by id */
 static MemoryContext arms_cxt = NULL;
 static NdagArm *arms[NDAG_MAX_ARMS];
 static uint64 arms_mask = 0;
@@ -92,12 +92,13 @@ load_arms(uint64 generation)
 
 /*
  * ensure_arms
- *		Reload the arms when the store generation moved.
+ *		Reload the arms when a store write moved the generation (the
+ *		learned-state epoch follows it in shared memory).
  */
 static void
 ensure_arms(void)
 {
-	uint64		generation = StoreGeneration();
+	uint64		generation = NdagLearnedEpoch();
 
 	if (!arms_loaded || generation != arms_generation)
 		load_arms(generation);
