@@ -9,13 +9,16 @@
 #   (c) neural_dag learning from scratch: rounds in learn mode with
 #       ruvector_dag_learn() after each, then apply mode, recording every
 #       execution (the default sample rate) and not recording any,
+# where (a) and the apply runs of (c) take turns shape by shape, and the
+# arms of (b) take turns, so that the machine's load changing over the
+# minutes of a run does not pass for a gain or a loss.
 # and reported as total time, speed-up versus stock, fraction of the
 # oracle's gain, worst per-shape slowdown, planning time added, rounds to
 # converge.  Every figure is the median of several executions of a shape.
 # Prints numbers, asserts none.
 #
 #   bench/workload.sh [demo] [tpch]   workloads to run (default both)
-#   NDAG_BENCH_REPS         executions per shape in the stock and apply phases (default 5)
+#   NDAG_BENCH_REPS         turns of stock and apply executions per shape (default 6)
 #   NDAG_BENCH_ORACLE_REPS  executions per shape and arm in the oracle (default 3)
 #   NDAG_BENCH_ROUNDS       learn-mode rounds (default 8)
 #   NDAG_BENCH_ROUND_REPS   executions per shape in a round (default 3)
@@ -28,7 +31,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 . bench/workload/common.sh
 
-reps=${NDAG_BENCH_REPS:-5}
+reps=${NDAG_BENCH_REPS:-6}
 oracle_reps=${NDAG_BENCH_ORACLE_REPS:-3}
 rounds=${NDAG_BENCH_ROUNDS:-8}
 round_reps=${NDAG_BENCH_ROUND_REPS:-3}
@@ -56,9 +59,11 @@ for w in $workloads; do
 	wl_psql "$w" -At -c "SELECT count(*) || ' query shapes' FROM bench_shape WHERE workload = '$w'"
 
 	wl_phase "$w" "$w" warmup 0 1 off 120s
-	echo "== (a) stock: $reps executions per shape, ruvector.dag_mode = off"
-	wl_phase "$w" "$w" stock 0 "$reps" off 120s
-	echo "== (b) oracle: every arm on every shape, $oracle_reps executions each, timeout $timeout"
+	echo "== stock before learning: $reps executions per shape, ruvector.dag_mode = off"
+	wl_phase "$w" "$w" baseline 0 "$reps" off 120s
+	wl_psql "$w" -At -c "SELECT 'total ' || round(sum(ms)::numeric, 1) || ' ms' FROM bench_med
+						  WHERE workload = '$w' AND phase = 'baseline'"
+	echo "== (b) oracle: every arm on every shape, the arms of a shape taking turns, $oracle_reps times, timeout $timeout"
 	wl_phase "$w" "$w" oracle 0 "$oracle_reps" off "$timeout" oracle
 	wl_psql "$w" -v w="$w" -f bench/workload/oracle.sql
 
@@ -67,10 +72,10 @@ for w in $workloads; do
 		wl_phase "$w" "$w" learn "$r" "$round_reps" learn 120s
 		wl_round_line "$w" "$w" "$r"
 	done
-	echo "== apply mode: $reps executions per shape"
-	wl_phase "$w" "$w" apply 0 "$reps" apply 120s
-	echo "== apply mode without recording (ruvector.dag_sample_rate = 0): the plans' own gain, without the per-node timing of recorded executions"
-	WL_EXTRA_SET="SET ruvector.dag_sample_rate = 0;" wl_phase "$w" "$w" apply_norec 0 "$reps" apply 120s
+	echo "== (a) stock and (c) apply mode, taking turns: $reps times each shape as stock (mode off), in apply"
+	echo "   mode recorded, and in apply mode not recorded (ruvector.dag_sample_rate = 0: the plans' own"
+	echo "   gain, without the per-node timing of recorded executions)"
+	wl_paired "$w" "$w" "$reps" 120s
 	echo "== planning time: median of $plans plannings (EXPLAIN) per shape, mode off and apply"
 	wl_plan_times "$w" "$w" "$plans"
 	wl_psql "$w" -v w="$w" -f bench/workload/report.sql

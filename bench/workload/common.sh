@@ -16,11 +16,22 @@ wl_cluster_start() {
 	WL_DIR=$(mktemp -d "/tmp/neural_dag-$1.XXXXXX")
 	chown "$(ndag_pg_user)" "$WL_DIR"
 	WL_PORT=$(ndag_free_port 57500)
-	trap 'ndag_cluster_stop "$WL_DIR"; rm -rf "$WL_DIR"' EXIT
+	trap wl_cluster_remove EXIT
 	ndag_cluster_start "$WL_DIR" "$WL_PORT" "shared_buffers = 512MB
 max_wal_size = 4GB
 pg_stat_statements.track = all
 pg_stat_statements.track_planning = on"
+}
+
+# wl_cluster_remove: stop and remove the throwaway cluster; first print what
+# its server log says about server processes that crashed, if any
+wl_cluster_remove() {
+	if grep -q "terminated by signal\|TRAP:\|PANIC" "$WL_DIR/server.log" 2>/dev/null; then
+		echo "== the server log of this run reports crashes:"
+		grep -B3 -A3 "terminated by signal\|TRAP:\|PANIC" "$WL_DIR/server.log" | head -40
+	fi
+	ndag_cluster_stop "$WL_DIR"
+	rm -rf "$WL_DIR"
 }
 
 # wl_psql DB ARGS...: psql on the throwaway cluster, unaligned, quiet
@@ -51,8 +62,11 @@ wl_load() {
 # wl_phase DB WORKLOAD PHASE ROUND REPS MODE TIMEOUT [ORACLE]: one session in
 # ruvector.dag_mode MODE that runs every shape REPS times (each shape one
 # statement, bounded by TIMEOUT) and stores the latencies as (PHASE, ROUND);
-# with ORACLE = oracle, every enabled arm but the default is applied to
-# every shape instead.  A statement that fails or times out stores nothing.
+# with ORACLE = oracle, every enabled arm (the default included) is applied
+# to every shape instead, the arms of a shape taking turns, one execution
+# each, REPS times, so that a change of the machine's load in the meantime
+# hits all of them alike.  A statement that fails or times out stores
+# nothing.
 # WL_EXTRA_SET, when set, is run at the start of the session (SET commands).
 wl_phase() {
 	local db=$1 workload=$2 phase=$3 round=$4 reps=$5 mode=$6 timeout=$7 oracle=${8:-}
@@ -61,13 +75,15 @@ wl_phase() {
 		-v o="$oracle" <<'SQL'
 SELECT format($f$INSERT INTO bench_result SELECT %L, %s, workload, shape, %L, bench_run(query, %L, %s)
   FROM bench_shape WHERE workload = %L AND shape = %L;$f$,
-			  :'p', :r, a.name, a.settings, :n, s.workload, s.shape)
+			  :'p', :r, a.name, a.settings, CASE WHEN :'o' = 'oracle' THEN 1 ELSE :n END,
+			  s.workload, s.shape)
   FROM bench_shape s,
+	   generate_series(1, CASE WHEN :'o' = 'oracle' THEN :n ELSE 1 END) rep,
 	   (SELECT name, settings, arm_id FROM ndag_arms
-		 WHERE :'o' = 'oracle' AND enabled AND settings <> ''
+		 WHERE :'o' = 'oracle' AND enabled
 		UNION ALL SELECT '', '', -1 WHERE :'o' <> 'oracle') a
  WHERE s.workload = :'w'
- ORDER BY s.shape, a.arm_id;
+ ORDER BY s.shape, rep, a.arm_id;
 SQL
 	)
 	{
@@ -105,11 +121,13 @@ wl_round_line() {
 		  FROM (SELECT ruvector_dag_learn() AS j) s" 2>&1 | tail -1) || true
 	wl_psql "$db" -At -v w="$workload" -v r="$round" -v learned="$learned" <<'SQL' ||
 WITH tot AS (
-	SELECT sum(bench_median(ms)) AS ms, count(*) AS shapes
-	  FROM bench_result WHERE workload = :'w' AND phase = 'learn' AND round = :r
+	SELECT sum(ms) AS ms, count(*) AS shapes
+	  FROM bench_med WHERE workload = :'w' AND phase = 'learn' AND round = :r
 ),
 stock AS (
-	SELECT sum(bench_median(ms)) AS ms FROM bench_result WHERE workload = :'w' AND phase = 'stock'
+	SELECT sum(ms) AS ms FROM bench_med
+	 WHERE workload = :'w' AND phase = (SELECT min(phase) FROM bench_med
+										 WHERE workload = :'w' AND phase IN ('baseline', 'stock'))
 ),
 dec AS (
 	SELECT string_agg(d || ' ' || n, ', ' ORDER BY d) AS s
@@ -120,7 +138,7 @@ dec AS (
 			 GROUP BY 1) x
 )
 SELECT format('round %s: total %s ms%s (%s/%s shapes measured) | decisions: %s | learned: %s',
-			  :r, round(tot.ms::numeric, 1), ', stock ' || round(stock.ms::numeric, 1) || ' ms', tot.shapes,
+			  :r, round(tot.ms::numeric, 1), ', stock before learning ' || round(stock.ms::numeric, 1) || ' ms', tot.shapes,
 			  (SELECT count(*) FROM bench_shape WHERE workload = :'w'),
 			  coalesce(dec.s, 'none recorded'), :'learned')
   FROM tot, stock, dec;
@@ -138,4 +156,45 @@ wl_plan_times() {
 			SELECT workload, shape, '$mode', bench_plan_ms(query, $n)
 			  FROM bench_shape WHERE workload = '$workload'" >/dev/null
 	done
+}
+
+# wl_paired DB WORKLOAD REPS TIMEOUT: the final comparison, REPS turns in one
+# session; in each turn every shape runs once as stock (mode off), once in
+# apply mode recorded and once in apply mode not recorded
+# (ruvector.dag_sample_rate = 0), one right after the other (the three in
+# an order that rotates from turn to turn), so that they are compared under
+# the same load.  Stored as phases stock, apply and
+# apply_norec.
+wl_paired() {
+	local db=$1 workload=$2 reps=$3 timeout=$4
+	local script
+	script=$(wl_psql "$db" -At -v w="$workload" -v n="$reps" <<'SQL'
+WITH run(k, sql) AS (VALUES
+	(0, $f$SET ruvector.dag_mode = off;
+INSERT INTO bench_result SELECT 'stock', 0, workload, shape, '', bench_run(query, '', 1)
+  FROM bench_shape WHERE workload = %1$L AND shape = %2$L;$f$),
+	(1, $f$SET ruvector.dag_mode = apply;
+INSERT INTO bench_result SELECT 'apply', 0, workload, shape, '', bench_run(query, '', 1)
+  FROM bench_shape WHERE workload = %1$L AND shape = %2$L;$f$),
+	(2, $f$SET ruvector.dag_mode = apply;
+SET ruvector.dag_sample_rate = 0;
+INSERT INTO bench_result SELECT 'apply_norec', 0, workload, shape, '', bench_run(query, '', 1)
+  FROM bench_shape WHERE workload = %1$L AND shape = %2$L;
+RESET ruvector.dag_sample_rate;$f$)
+)
+SELECT format(r.sql, s.workload, s.shape)
+  FROM generate_series(1, :n) rep, bench_shape s, run r
+ WHERE s.workload = :'w'
+ ORDER BY rep, s.shape, (r.k + rep) % 3;
+SQL
+	)
+	{
+		echo "SET statement_timeout = '$timeout';"
+		echo "INSERT INTO bench_phase VALUES ('apply', 0, clock_timestamp());"
+		echo "$script"
+	} | wl_psql "$db" 2>"$WL_DIR/phase.err" >/dev/null || true
+	if grep -q ERROR "$WL_DIR/phase.err"; then
+		echo "   (paired runs: $(grep -c ERROR "$WL_DIR/phase.err") statements failed or timed out:" \
+			"$(grep ERROR "$WL_DIR/phase.err" | sed 's/^psql:[^ ]* //' | sort | uniq -c | head -3 | tr -s ' ' | tr '\n' ';'))"
+	fi
 }

@@ -67,6 +67,13 @@ LANGUAGE sql IMMUTABLE AS $$
 	SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(v) x
 $$;
 
+/* the median latency per phase, round, shape and arm over all its executions */
+CREATE OR REPLACE VIEW bench_med AS
+SELECT phase, round, workload, shape, arm,
+	   percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS ms, count(*) AS executions
+  FROM bench_result, unnest(ms) x
+ GROUP BY phase, round, workload, shape, arm;
+
 /*
  * bench_plan_ms: median planning time EXPLAIN reports for q over n
  * plannings (the statement is not executed).

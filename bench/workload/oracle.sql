@@ -1,11 +1,10 @@
--- The oracle table of one workload (psql variable w): per shape the stock
--- latency, the fastest arm and every arm's median latency.
+-- The oracle table of one workload (psql variable w): per shape the
+-- default's latency, the fastest arm and every arm's median latency, all
+-- measured in the oracle phase (arms of a shape taking turns).
 \pset footer off
 \pset border 1
 WITH m AS (
-	SELECT shape, CASE WHEN phase = 'stock' THEN 'default' ELSE arm END AS arm,
-		   bench_median(ms) AS ms
-	  FROM bench_result WHERE workload = :'w' AND phase IN ('stock', 'oracle')
+	SELECT shape, arm, ms FROM bench_med WHERE workload = :'w' AND phase = 'oracle'
 ),
 best AS (
 	SELECT DISTINCT ON (shape) shape, arm, ms FROM m ORDER BY shape, ms
@@ -28,9 +27,8 @@ SELECT s.shape, round(d.ms::numeric, 1) AS default_ms, b.arm AS best_arm,
   LEFT JOIN missing x ON x.shape = s.shape
  WHERE s.workload = :'w'
  ORDER BY s.shape;
-SELECT round(sum(d.ms)::numeric, 1) AS stock_total_ms, round(sum(b.ms)::numeric, 1) AS oracle_total_ms,
+SELECT round(sum(d.ms)::numeric, 1) AS default_total_ms, round(sum(b.ms)::numeric, 1) AS oracle_total_ms,
 	   round((sum(d.ms) / sum(b.ms))::numeric, 2) AS oracle_speedup
-  FROM (SELECT shape, bench_median(ms) AS ms FROM bench_result
-		 WHERE workload = :'w' AND phase = 'stock') d
-  JOIN (SELECT shape, min(bench_median(ms)) AS ms FROM bench_result
-		 WHERE workload = :'w' AND phase IN ('stock', 'oracle') GROUP BY shape) b USING (shape);
+  FROM (SELECT shape, ms FROM bench_med WHERE workload = :'w' AND phase = 'oracle' AND arm = 'default') d
+  JOIN (SELECT shape, min(ms) AS ms FROM bench_med
+		 WHERE workload = :'w' AND phase = 'oracle' GROUP BY shape) b USING (shape);

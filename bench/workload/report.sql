@@ -1,17 +1,21 @@
 -- The figures of one workload (psql variable w) from bench_result,
--- bench_plan and ndag_trajectories: per shape, then the totals.
+-- bench_plan and ndag_trajectories: per shape, then the totals.  stock,
+-- apply and apply_norec come from the paired runs (taking turns); the
+-- oracle's latency of a shape is its stock latency times the ratio of the
+-- best arm's to the default's latency in the oracle phase, so that a change
+-- of the machine's load between the phases does not count as a gain.
 \pset footer off
 \pset border 1
 CREATE TEMP VIEW per_shape AS
 WITH m AS (
-	SELECT phase, round, shape, arm, bench_median(ms) AS ms
-	  FROM bench_result WHERE workload = :'w'
+	SELECT phase, round, shape, arm, ms FROM bench_med WHERE workload = :'w'
 ),
 stock AS (SELECT shape, ms FROM m WHERE phase = 'stock'),
 best AS (
-	SELECT DISTINCT ON (shape) shape, arm, ms
-	  FROM (SELECT shape, arm, ms FROM m WHERE phase = 'oracle'
-			UNION ALL SELECT shape, 'default', ms FROM stock) o
+	SELECT DISTINCT ON (shape) shape, arm, ms,
+		   ms / nullif((SELECT d.ms FROM m d WHERE d.phase = 'oracle' AND d.shape = o.shape
+						   AND d.arm = 'default'), 0) AS ratio
+	  FROM m o WHERE phase = 'oracle'
 	 ORDER BY shape, ms
 ),
 learn AS (SELECT shape, round, ms FROM m WHERE phase = 'learn'),
@@ -22,7 +26,7 @@ plan AS (
 		   max(ms) FILTER (WHERE mode = 'apply') AS apply_ms
 	  FROM bench_plan WHERE workload = :'w' GROUP BY shape
 )
-SELECT s.shape, s.what, st.ms AS stock_ms, b.arm AS best_arm, b.ms AS oracle_ms,
+SELECT s.shape, s.what, st.ms AS stock_ms, b.arm AS best_arm, st.ms * b.ratio AS oracle_ms,
 	   (SELECT l.ms FROM learn l WHERE l.shape = s.shape ORDER BY l.round LIMIT 1) AS learn_first_ms,
 	   (SELECT l.ms FROM learn l WHERE l.shape = s.shape ORDER BY l.round DESC LIMIT 1) AS learn_last_ms,
 	   a.ms AS apply_ms, nr.ms AS norec_ms, p.off_ms AS plan_off_ms, p.apply_ms AS plan_apply_ms
@@ -35,8 +39,9 @@ SELECT s.shape, s.what, st.ms AS stock_ms, b.arm AS best_arm, b.ms AS oracle_ms,
  WHERE s.workload = :'w';
 
 \echo
-\echo '== per query shape (median ms; oracle = fastest of the default and every arm; apply_norec = apply mode with'
-\echo '   ruvector.dag_sample_rate = 0, executions not recorded; a missing figure: failed or timed out)'
+\echo '== per query shape (median ms; stock, apply and apply_norec (apply mode with ruvector.dag_sample_rate = 0,'
+\echo '   not recorded) taking turns; oracle = stock x best arm / default in the oracle phase; learn_r1 and'
+\echo '   learn_last: first and last learn-mode round; a missing figure: failed or timed out)'
 SELECT shape, left(what, 44) AS what, round(stock_ms::numeric, 1) AS stock,
 	   best_arm, round(oracle_ms::numeric, 1) AS oracle,
 	   round(learn_first_ms::numeric, 1) AS learn_r1, round(learn_last_ms::numeric, 1) AS learn_last,
@@ -71,8 +76,8 @@ worst AS (
 			 WHERE norec_ms IS NOT NULL AND stock_ms > 0 ORDER BY norec_ms / stock_ms DESC LIMIT 1) AS norec
 ),
 rounds AS (
-	SELECT round, sum(bench_median(ms)) AS total
-	  FROM bench_result WHERE workload = :'w' AND phase = 'learn'
+	SELECT round, sum(ms) AS total
+	  FROM bench_med WHERE workload = :'w' AND phase = 'learn'
 	 GROUP BY round
 ),
 conv AS (
@@ -87,7 +92,7 @@ plan AS (
 )
 SELECT * FROM (VALUES
 	('stock PostgreSQL (ruvector.dag_mode = off), total ms', (SELECT round(stock::numeric, 1)::text FROM t)),
-	('oracle (best arm per shape), total ms', (SELECT round(oracle::numeric, 1)::text FROM t)),
+	('oracle (best arm per shape, scaled to stock), total ms', (SELECT round(oracle::numeric, 1)::text FROM t)),
 	('oracle speed-up vs stock', (SELECT round((stock / oracle)::numeric, 2)::text || 'x' FROM t)),
 	('learn mode, last round, total ms', (SELECT round(learn_last::numeric, 1)::text FROM t)),
 	('apply mode, total ms', (SELECT round(apply::numeric, 1)::text FROM t)),
