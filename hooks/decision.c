@@ -592,6 +592,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 			if (plan != NULL)
 			{
 				*decided = true;
+				decision->shape = NdagPlanShapeHash(plan);
 				count_decision(decision);
 				return plan;
 			}
@@ -658,7 +659,10 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 			decision->source = NDAG_DECISION_DEFAULT;
 	}
 	else
+	{
 		decision->extra_plannings++;	/* the default plan */
+		decision->shape = NdagPlanShapeHash(plan);
+	}
 	count_decision(decision);
 	NdagRewriteCount(NDAG_RW_EXTRA_PLANNINGS, decision->extra_plannings);
 
@@ -673,6 +677,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	{
 		entry->decision.source = NDAG_DECISION_DEFAULT;
 		entry->decision.arm = 0;
+		entry->decision.shape = 0;
 		entry->decision.predicted_ms = predict_ms(decision->embedding, 0);
 		entry->worth = true;
 	}

@@ -435,6 +435,7 @@ typedef struct NdagDecision
 	double		predicted_ms;	/* cost model, executed arm; NaN: none */
 	double		baseline_ms;	/* default arm: observed mean, else predicted; NaN */
 	bool		cache_hit;
+	uint64		shape;			/* NdagPlanShapeHash of an arm's plan, 0 default */
 	int			extra_plannings;	/* plannings besides the one executed */
 	bool		has_embedding;
 	int16		mechanism;		/* of the embedding */
@@ -454,6 +455,8 @@ extern struct PlannedStmt *NdagPlanDefault(struct Query *parse,
 										   struct ParamListInfoData *boundParams);
 extern bool NdagPlanDecision(const struct PlannedStmt *stmt,
 							 NdagDecision *decision);
+extern bool NdagPlanDecisionByShape(uint64 query_id, uint64 shape,
+									NdagDecision *decision);
 
 /* decision.c: the planner hook's work on an eligible statement */
 extern struct PlannedStmt *NdagPlanAndDecide(struct Query *parse,

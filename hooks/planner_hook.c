@@ -26,7 +26,8 @@
 
 typedef struct PlannedInfo
 {
-	const PlannedStmt *stmt;	/* NULL: free */
+	const PlannedStmt *stmt;	/* NULL: free; may be freed since */
+	uint64		query_id;
 	bool		time_taken;
 	bool		decided;
 	double		planning_us;
@@ -71,6 +72,7 @@ remember(const PlannedStmt *stmt, double planning_us,
 	info = &planned[planned_next];
 	planned_next = (planned_next + 1) % PLANNED_STMTS;
 	info->stmt = stmt;
+	info->query_id = stmt->queryId;
 	info->time_taken = false;
 	info->planning_us = planning_us;
 	info->decided = decision != NULL;
@@ -146,6 +148,40 @@ NdagPlanDecision(const PlannedStmt *stmt, NdagDecision *decision)
 			*decision = planned[i].decision;
 			return true;
 		}
+	}
+	return false;
+}
+
+/*
+ * NdagPlanDecisionByShape
+ *		The decision of an arm's plan of query_id whose shape is shape: a
+ *		copy of a plan this backend decided (the plan cache copies the plans
+ *		it keeps), found among the remembered plans or in the Embedding
+ *		Cache; false when none matches (then the plan is a default one).
+ */
+bool
+NdagPlanDecisionByShape(uint64 query_id, uint64 shape, NdagDecision *decision)
+{
+	NdagCacheEntry *entry;
+
+	if (shape == 0)
+		return false;
+	for (int i = 0; i < PLANNED_STMTS; i++)
+	{
+		const PlannedInfo *info = &planned[i];
+
+		if (info->stmt != NULL && info->decided &&
+			info->query_id == query_id && info->decision.shape == shape)
+		{
+			*decision = info->decision;
+			return true;
+		}
+	}
+	entry = NdagCachePeek(query_id);
+	if (entry != NULL && entry->decision.arm != 0 && entry->decision.shape == shape)
+	{
+		*decision = entry->decision;
+		return true;
 	}
 	return false;
 }

@@ -127,8 +127,8 @@ fill_nodes(const NdagPlanDag *pd, const double *weights, NdagRingEntry *traj)
  * decision_of
  *		The decision the statement was planned under, with the decision
  *		embedding of its default plan.  A plan this backend did not decide
- *		(observe mode, or a cached plan it no longer remembers) ran as
- *		planned by default: its embedding is computed from it without
+ *		(observe mode, or a cached plan whose arm it no longer remembers) is
+ *		taken as planned by default: its embedding is computed from it without
  *		actuals, as the planner hook would have.
  */
 static void
@@ -139,6 +139,10 @@ decision_of(PlannedStmt *stmt, NdagDecision *d)
 	int			rc;
 
 	if (NdagPlanDecision(stmt, d) && d->has_embedding)
+		return;
+	/* a plan kept by the plan cache is a copy of the one decided */
+	if (NdagPlanDecisionByShape(stmt->queryId, NdagPlanShapeHash(stmt), d) &&
+		d->has_embedding)
 		return;
 	memset(d, 0, sizeof(NdagDecision));
 	d->source = NDAG_DECISION_DEFAULT;

@@ -124,6 +124,22 @@ END
 $$;
 SELECT rw_inside() = :'before' AS unchanged_inside_plpgsql;
 SELECT rw_settings() = :'before' AS unchanged_after_plpgsql;
+-- static SQL of PL/pgSQL runs a copy of the plan kept by the plan cache:
+-- its executions are still recorded with the arm they were planned under
+CREATE FUNCTION rw_static() RETURNS TABLE (id int, n bigint) LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN QUERY SELECT a.id, c.n FROM rw_a a JOIN (SELECT v, count(*) AS n FROM rw_b GROUP BY v) c ON c.v = a.id WHERE a.x = 1 AND a.y = 1 AND a.z = 1;
+END
+$$;
+SELECT ruvector_dag_flush() >= 0 AS flushed;
+SELECT max(traj_id) AS last_traj FROM ndag_trajectories \gset
+SELECT count(*) FROM rw_static();
+SELECT count(*) FROM rw_static();
+SELECT ruvector_dag_flush() >= 0 AS flushed;
+SELECT count(*) AS runs, bool_and(arm <> 0) AS rewritten,
+	bool_and(decision IN ('btsp', 'pattern')) AS applied
+FROM ndag_trajectories WHERE traj_id > :last_traj AND query_id = :qid;
+SELECT rw_settings() = :'before' AS unchanged_after_static;
 PREPARE rw_p(int) AS SELECT a.id, c.n FROM rw_a a
 	JOIN (SELECT v, count(*) AS n FROM rw_b GROUP BY v) c ON c.v = a.id
 	WHERE a.x = $1 AND a.y = $1 AND a.z = $1 ORDER BY 1;
@@ -175,6 +191,6 @@ SELECT (s->>'cache_hits')::int > 0 AS cache_hits,
 	s ? 'cache_hit_permille' AS hit_rate, s ? 'demotions' AS demotions
 FROM (SELECT ruvector_dag_status()->'counters' AS s) t;
 
-DROP FUNCTION rw_inside(), rw_settings(), rw_run(text, int), rw_explain(text);
+DROP FUNCTION rw_inside(), rw_static(), rw_settings(), rw_run(text, int), rw_explain(text);
 SELECT ruvector_disable_neural_dag('rw_a'), ruvector_disable_neural_dag('rw_b');
 DROP TABLE rw_a, rw_b;
