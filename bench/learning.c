@@ -199,6 +199,7 @@ main(void)
 	NdagTrajectory *traj = malloc(sizeof(NdagTrajectory) * 10000);
 	double	   *times = malloc(sizeof(double) * reps);
 	NdagCostModel *model;
+	NdagCostDelta *delta;
 	NdagPatternBank *bank;
 	NdagHdcEncoder *enc;
 	NdagMatch	out[5];
@@ -301,6 +302,37 @@ main(void)
 	qsort(times, reps, sizeof(double), cmp_double);
 	row("MicroLoRA instant step", quantile(times, reps, 0.5),
 		quantile(times, reps, 0.99), "< 100 us", "< 5 us");
+
+	/* a backend's flush every 100 steps: capture and rebase its delta */
+	delta = ndag_cost_delta_create(model);
+	for (i = 0; i < reps; i++)
+	{
+		double		t0;
+
+		ndag_cost_instant_step(model, traj[i % 10000].embedding,
+							   traj[i % 10000].arm,
+							   log(traj[i % 10000].latency_ms),
+							   NDAG_COST_INSTANT_LR, NULL);
+		t0 = now_ns();
+		ndag_cost_delta_capture(delta, model);
+		ndag_cost_delta_rebase(delta, model);
+		times[i] = now_ns() - t0;
+	}
+	qsort(times, reps, sizeof(double), cmp_double);
+	row("instant delta capture + rebase", quantile(times, reps, 0.5),
+		quantile(times, reps, 0.99), "-", "-");
+	for (i = 0; i < reps; i++)
+	{
+		double		t0;
+
+		t0 = now_ns();
+		ndag_cost_delta_merge(model, delta, 1.0);
+		times[i] = now_ns() - t0;
+	}
+	qsort(times, reps, sizeof(double), cmp_double);
+	row("instant delta merge (learner)", quantile(times, reps, 0.5),
+		quantile(times, reps, 0.99), "-", "-");
+	ndag_cost_delta_free(delta);
 
 	/* HDC */
 	enc = ndag_hdc_encoder_create(NDAG_HDC_SEED);

@@ -138,8 +138,11 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 	if (rc != NDAG_OK)
 		goto done;
 
-	/* a model that never learned: the output bias at the mean target */
-	if (opts->init_bias && model->base_steps == 0 && model->instant_steps == 0)
+	/*
+	 * a model never trained in the background (at most instant steps, whose
+	 * bias is a noisy start): the output bias at the mean target
+	 */
+	if (opts->init_bias && model->base_steps == 0)
 	{
 		double		mean = 0.0;
 

@@ -775,8 +775,9 @@ typedef struct NdagCostTrainOpts
 	bool		detect_boundary;	/* feed batch losses to the detector */
 	int			min_steps;		/* more epochs until this many steps, default
 								 * NDAG_COST_MIN_STEPS */
-	bool		init_bias;		/* a model that never learned starts its
-								 * output bias c at the mean target */
+	bool		init_bias;		/* a model never trained in the background
+								 * starts its output bias c at the mean
+								 * target */
 } NdagCostTrainOpts;
 
 /* What a background training run did. */
@@ -853,10 +854,10 @@ extern void ndag_cost_train_opts_init(NdagCostTrainOpts *opts);
  * half cosine to a tenth of it over the run) of the base slice (BaseLoRA
  * and the output layer) on n samples, for opts->epochs epochs or more,
  * until at least opts->min_steps steps (a few hundred executions are a
- * handful of batches, far too few steps to fit anything).  A model that
- * never learned (opts->init_bias) first gets c = mean target, so that
- * training starts from the data's scale rather than from 0.  With EWC++
- * when ewc is not NULL: each step adds lambda * F * (theta - theta*) to the
+ * handful of batches, far too few steps to fit anything).  A model never
+ * trained in the background (opts->init_bias; base_steps 0) first gets
+ * c = mean target, so that training starts from the data's scale rather
+ * than from 0.  With EWC++ when ewc is not NULL: each step adds lambda * F * (theta - theta*) to the
  * gradient, updates the online Fisher with the squared data gradient and
  * (opts->detect_boundary) feeds the batch loss to the boundary detector.
  * ewc->n must equal model->n_base.  Errors: NDAG_ERR_ARG, NDAG_ERR_NOMEM.

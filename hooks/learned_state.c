@@ -37,8 +37,10 @@
  * decision mechanism.  Every INSTANT_FLUSH_EVERY steps the change since the
  * last flush (ndag_cost_delta_capture) is added into this database's shared
  * slot, without waiting: if the slot lock is busy the change stays in the
- * copy and goes with the next attempt.  The learner takes the slots about
- * once a second (NdagLearnedMergePending) or at the start of a cycle,
+ * copy and goes with the next attempt (a reload pushes what is pending
+ * first).  The learner takes the slots at most every MERGE_INTERVAL_S
+ * (NdagLearnedMergePending: a merge moves the generation, so every backend
+ * reloads) or at the start of a cycle,
  * merges the summed deltas into the stored model (ndag_cost_delta_merge),
  * adds the rewards to the stored selector, and writes both with the
  * generation bumped; backends then reload the merged model.
@@ -51,6 +53,7 @@
 
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
+#include "port/pg_bitutils.h"
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -68,6 +71,7 @@
 #define DELTA_SLOTS				16	/* databases with pending deltas */
 #define LOAD_RETRY_S			10	/* retry a failed load after this */
 #define LOAD_WARNING_S			60	/* at most one load WARNING per this */
+#define MERGE_INTERVAL_S		10	/* the learner merges at most this often */
 
 /* the largest instant slice: b, v, c, A_micro, B_micro */
 #define DELTA_MAX_N \
@@ -691,7 +695,8 @@ merge_databases(const Oid *dbids, int n)
 
 /*
  * NdagLearnedMergePending
- *		The learner's periodic merge: for each database with a non-empty
+ *		The learner's periodic merge (at most every MERGE_INTERVAL_S
+ *		seconds): for each database with a non-empty
  *		slot, the stored cost model and selector get the pending deltas and
  *		rewards, written in one batch with the generation bumped.  Skipped
  *		(left for the cycle or the next call) while a cycle holds the learn
@@ -705,7 +710,13 @@ NdagLearnedMergePending(void)
 	volatile int written = 0;
 	LWLock	   *learn_lock = NdagLearnLock();
 
-	if (learned_shared == NULL)
+	static TimestampTz last_merge = 0;
+
+	/* every merge makes every backend reload: not more than this often */
+	if (learned_shared == NULL ||
+		(last_merge != 0 &&
+		 !TimestampDifferenceExceeds(last_merge, GetCurrentTimestamp(),
+									 MERGE_INTERVAL_S * 1000)))
 		return 0;
 	LWLockAcquire(NdagDeltaLock(), LW_SHARED);
 	for (int i = 0; i < DELTA_SLOTS; i++)
@@ -723,6 +734,7 @@ NdagLearnedMergePending(void)
 		return 0;
 	if (!LWLockConditionalAcquire(learn_lock, LW_EXCLUSIVE))
 		return 0;
+	last_merge = GetCurrentTimestamp();
 	PG_TRY();
 	{
 		written = merge_databases(dbids, n_db);
@@ -733,6 +745,22 @@ NdagLearnedMergePending(void)
 	}
 	PG_END_TRY();
 	return written;
+}
+
+/*
+ * demoted_arms
+ *		(pattern, arm) pairs demoted in this backend's copy.
+ */
+static int64
+demoted_arms(void)
+{
+	int64		n = 0;
+
+	if (!learned_valid || learned.bank == NULL)
+		return 0;
+	for (int i = 0; i < learned.bank->count; i++)
+		n += pg_popcount64(learned.demoted[i]);
+	return n;
 }
 
 /*
@@ -756,6 +784,7 @@ NdagLearnedStatusCounters(void *state)
 						 learned_valid ? (int64) learned.generation : -1);
 	NdagStatusAddCounter(state, "learned_patterns",
 						 learned_valid && learned.bank ? learned.bank->count : 0);
+	NdagStatusAddCounter(state, "learned_demoted_arms", demoted_arms());
 	NdagStatusAddCounter(state, "learned_loads", (int64) backend_loads);
 	NdagStatusAddCounter(state, "decision_mechanism", mechanism);
 	NdagStatusAddCounter(state, "instant_steps", (int64) backend_instant_steps);

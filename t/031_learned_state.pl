@@ -106,7 +106,56 @@ my ($gen2, $loads2) = split /\|/, $s->query_safe(
 	  . counter('learned_loads'));
 cmp_ok($gen2, '>', $gen1, "after a cycle the session's generation moved ($gen1 -> $gen2)");
 is($loads2, $loads1 + 1, 'the session loaded the new state once');
+# a DBA's edit of ndag_patterns is learned state too
+$node->safe_psql('postgres', q{
+	UPDATE ndag_patterns SET pinned = true
+	WHERE pattern_id = (SELECT min(pattern_id) FROM ndag_patterns)});
+my $gen3 = $s->query_safe('SELECT ' . counter('learned_generation'));
+cmp_ok($gen3, '>', $gen2, "an UPDATE of ndag_patterns moves the session's generation ($gen3)");
 $s->quit;
+
+# ---------- the instant loop: learn mode only ----------
+# apply mode is frozen: executions take no instant step
+my $apply = $node->safe_psql('postgres', q{
+	SET ruvector.dag_mode = 'apply';
+	DO $$ BEGIN FOR i IN 1..20 LOOP PERFORM count(*) FROM ls; END LOOP; END $$;
+	SELECT (ruvector_dag_status()->'counters'->>'instant_steps')});
+is($apply, '0', 'apply mode takes no instant step');
+
+# learn mode: one step per recorded execution, a delta flushed to shared
+# memory every 100, merged by the learner into the stored model
+my $updates = $node->safe_psql('postgres',
+	"SELECT updates FROM ndag_models WHERE name = 'cost_model'");
+my ($steps, $flushed) = split /\|/, $node->safe_psql('postgres', qq{
+	SET ruvector.dag_mode = 'learn';
+	DO \$\$
+	BEGIN
+		FOR i IN 1..40 LOOP
+			@{[ join("\n", map { "PERFORM $_;" } @shapes) ]}
+		END LOOP;
+	END
+	\$\$;
+	SELECT (ruvector_dag_status()->'counters'->>'instant_steps') || '|' ||
+		   (ruvector_dag_status()->'counters'->>'deltas_flushed')});
+cmp_ok($steps, '>=', 200, "learn mode takes an instant step per execution ($steps)");
+cmp_ok($flushed, '>=', int($steps / 100),
+	"a delta is flushed at least every 100 steps ($flushed)");
+ok( wait_for(
+		sub {
+			$node->safe_psql('postgres',
+				'SELECT ' . counter('deltas_merged_all') . ' >= '
+				  . counter('deltas_flushed_all')) eq 't';
+		},
+		'the learner to merge the deltas'),
+	'the learner merges the flushed deltas');
+# all but the last (fewer than 100) steps of the session were flushed
+my $merged_updates = $node->safe_psql('postgres',
+	"SELECT updates FROM ndag_models WHERE name = 'cost_model'");
+cmp_ok($merged_updates, '>=', $updates + $steps - 99,
+	"ndag_models shows the merged instant steps ($updates -> $merged_updates)");
+my $pulls = $node->safe_psql('postgres',
+	"SELECT updates FROM ndag_models WHERE name = 'attention_selector'");
+cmp_ok($pulls, '>=', 100, "the attention selector got the rewards ($pulls)");
 
 $node->stop;
 done_testing();
