@@ -80,7 +80,7 @@ FROM ndag_trajectories WHERE query_id = :qid;
 SET ruvector.dag_mode = 'learn';
 SET ruvector.dag_exploration = 1;
 SET ruvector.dag_min_latency = 0;
-SELECT rw_run(:'q', 10);
+SELECT rw_run(:'q', 15);
 SELECT ruvector_dag_flush() >= 0 AS flushed;
 SELECT bool_or(decision = 'explore' AND arm <> 0) AS explored,
 	bool_or(decision = 'btsp' AND arm <> 0) AS remembered,
