@@ -141,17 +141,24 @@ explain_decision(ExplainState *es, const NdagDecision *d)
 {
 	const NdagArm *volatile arm = NULL;
 	char	   *arm_text;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	uint32		holdoff = InterruptHoldoffCount;
 
+	/* an unreadable arm catalogue costs the name only */
+	HOLD_INTERRUPTS();
 	PG_TRY();
 	{
 		arm = NdagArmGet(d->arm);
 	}
 	PG_CATCH();
 	{
+		MemoryContextSwitchTo(oldcxt);
 		FlushErrorState();
 		arm = NULL;
 	}
 	PG_END_TRY();
+	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */
+	InterruptHoldoffCount = holdoff;
 	arm_text = psprintf("%d (%s)", d->arm,
 						arm != NULL ? arm->name : (d->arm == 0 ? "default" : "unknown"));
 	ExplainPropertyText("Arm", arm_text, es);
