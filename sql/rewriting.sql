@@ -182,7 +182,24 @@ FROM ndag_trajectories WHERE traj_id > :last_traj AND traj_id <= :last_traj + 20
 SELECT count(*) FILTER (WHERE arm <> 0) AS observe_rewritten
 FROM ndag_trajectories WHERE traj_id > :last_traj + 20;
 
--- 6. counters
+-- 6. the Embedding Cache keeps ruvector.dag_embedding_cache_size decisions:
+-- with room for one, two statements taking turns always miss
+SET ruvector.dag_mode = 'apply';
+SELECT (ruvector_dag_status()->'counters'->>'cache_misses')::int AS misses,
+	(ruvector_dag_status()->'counters'->>'cache_hits')::int AS hits \gset
+SET ruvector.dag_embedding_cache_size = 1;
+SELECT rw_run(:'q', 1), rw_run(:'q2', 1), rw_run(:'q', 1), rw_run(:'q2', 1),
+	rw_run(:'q', 1), rw_run(:'q2', 1);
+SELECT (ruvector_dag_status()->'counters'->>'cache_misses')::int - :misses >= 6
+	AS always_missed;
+RESET ruvector.dag_embedding_cache_size;
+SELECT (ruvector_dag_status()->'counters'->>'cache_hits')::int AS hits \gset
+SELECT rw_run(:'q', 3), rw_run(:'q2', 3);
+SELECT (ruvector_dag_status()->'counters'->>'cache_hits')::int - :hits >= 2
+	AS hits_again;
+SET ruvector.dag_mode = 'observe';
+
+-- 7. counters
 SELECT (s->>'cache_hits')::int > 0 AS cache_hits,
 	(s->>'cache_misses')::int > 0 AS cache_misses,
 	(s->>'decided_explore')::int > 0 AS explored,
