@@ -364,6 +364,8 @@ put_trajectory(StoreBatch *batch, const NdagRingEntry *traj, int64 traj_id)
 	field(t, STORE_DBI_TRAJECTORIES, "relids")->len = traj->nrelids;
 	field(t, STORE_DBI_TRAJECTORIES, "embedding")->data = traj->embedding;
 	field(t, STORE_DBI_TRAJECTORIES, "embedding")->len = NDAG_TRAJ_EMBED_DIM;
+	field(t, STORE_DBI_TRAJECTORIES, "indexes")->data = traj->indexes;
+	field(t, STORE_DBI_TRAJECTORIES, "indexes")->len = traj->nindexes;
 	StoreBatchPut(batch, STORE_DBI_TRAJECTORIES, t);
 
 	for (int v = 0; v < traj->n_nodes; v++)

@@ -301,8 +301,9 @@ detect_bloated(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
  * detect_unused
  *		Indexes that neither enforce a constraint nor serve as replica
  *		identity and whose idx_scan has not moved since the baseline an
- *		earlier check recorded.  Only ever recommended: neural_dag never
- *		drops anything.
+ *		earlier check recorded, reported once until they are scanned again
+ *		(or the statistics are reset).  Only ever recommended: neural_dag
+ *		never drops anything.
  */
 static List *
 detect_unused(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
@@ -318,7 +319,8 @@ detect_unused(MemoryContext cxt, const NdagHealParams *params, Datum enabled)
 		MemoryContext oldcxt;
 		NdagHealEvent *ev;
 
-		if (!NdagHealIndexBaseline(indexoid, scans, &since))
+		if (!NdagHealIndexBaseline(indexoid, scans, &since) ||
+			NdagHealIndexReported(indexoid, since))
 			continue;
 
 		oldcxt = MemoryContextSwitchTo(cxt);

@@ -190,6 +190,41 @@ may_repair(const NdagHealEvent *ev)
 }
 
 /*
+ * note_rebuild
+ *		After the check rebuilt an index, bring the index metadata of the
+ *		learned patterns up to date, so that the rebuild is not reported as
+ *		a change of theirs.  A failure is only logged: the repair is done.
+ */
+static void
+note_rebuild(Oid indexrelid, MemoryContext cxt)
+{
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		MemoryContextSwitchTo(cxt);
+		NdagIndexMetaRefresh(indexrelid);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("neural_dag could not update the index metadata after rebuilding index %u: %s",
+						indexrelid, edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+}
+
+/*
  * run_sql_repair
  *		The advisory lock, the privilege check and the statement.
  */
@@ -243,6 +278,8 @@ run_sql_repair(NdagHealEvent *ev, const NdagHealParams *params,
 	{
 		ev->status = "repaired";
 		ev->action = pstrdup(ev->sql);
+		if (ev->concurrent)
+			note_rebuild(ev->objid, cxt);
 	}
 	else
 	{
@@ -253,8 +290,8 @@ run_sql_repair(NdagHealEvent *ev, const NdagHealParams *params,
 
 /*
  * run_store_repair
- *		Clearing reader slots or trimming trajectories, in a transaction so
- *		that an error (e.g. a full disk) aborts cleanly.
+ *		Clearing reader slots, trimming trajectories or patching patterns,
+ *		in a transaction so that an error (e.g. a full disk) aborts cleanly.
  */
 static void
 run_store_repair(NdagHealEvent *ev, MemoryContext cxt)
@@ -266,6 +303,9 @@ run_store_repair(NdagHealEvent *ev, MemoryContext cxt)
 		if (ev->repair == NDAG_HEAL_READERS)
 			ev->action = psprintf("cleared %d stale reader slots (mdb_reader_check)",
 								  StoreReaderCheck());
+		else if (ev->repair == NDAG_HEAL_CONFIDENCE ||
+				 ev->repair == NDAG_HEAL_DEMOTE)
+			ev->action = NdagHealPatchPatterns(ev);
 		else
 			ev->action = psprintf("trimmed the %lld oldest trajectories and their nodes",
 								  (long long) NdagHealTrim(ev->keep));

@@ -11,7 +11,9 @@
  *
  * The idx_scan baselines of the unused-index detector live in the meta
  * store under names "healing_idx:<dbid>:<index oid>" (the counter) and
- * "healing_idx_at:<dbid>:<index oid>" (when it was last seen to change).
+ * "healing_idx_at:<dbid>:<index oid>" (when it was last seen to change);
+ * "healing_idx_reported:<dbid>:<index oid>" is the baseline time of the
+ * last report, so that an index is reported once until it is scanned.
  *
  *-------------------------------------------------------------------------
  */
@@ -243,6 +245,30 @@ NdagHealIndexBaseline(Oid indexoid, int64 idx_scan, int64 *since)
 }
 
 /*
+ * NdagHealIndexReported
+ *		Whether an unused index was reported already for the baseline
+ *		recorded at since; if not, remember that it is now.  A baseline
+ *		changes when the index is scanned or the statistics are reset, so
+ *		an index is reported once per stretch of disuse.
+ */
+bool
+NdagHealIndexReported(Oid indexoid, int64 since)
+{
+	char		name[64];
+	int64		reported;
+	StoreBatch *batch;
+
+	snprintf(name, sizeof(name), "healing_idx_reported:%u:%u",
+			 MyDatabaseId, indexoid);
+	if (meta_get(name, &reported) && reported == since)
+		return true;
+	batch = StoreBatchCreate(CurrentMemoryContext);
+	meta_put(batch, name, since);
+	StoreBatchApply(batch);
+	return false;
+}
+
+/*
  * drift_event
  *		The latency_drift event of one queryId's window, or NULL if its
  *		latency did not drift (ndag_heal_drift: the newest execution's
@@ -433,6 +459,8 @@ NdagHealDetectStore(const NdagHealParams *params)
 	events = list_concat(events, detect_stale_readers());
 	events = list_concat(events, detect_trajectory_budget());
 	events = list_concat(events, detect_latency_drift());
+	events = list_concat(events, NdagHealDetectPatternIndex());
+	events = list_concat(events, NdagHealDetectRegressed(params));
 	return events;
 }
 

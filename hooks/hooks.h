@@ -86,6 +86,7 @@ extern void NdagStatusAddCounter(void *state, const char *name, int64 value);
 #define NDAG_TRAJ_MAX_PARENTS	4	/* consumers kept per node */
 #define NDAG_TRAJ_MAX_RELIDS	16	/* relations kept per statement */
 #define NDAG_TRAJ_EMBED_DIM		64	/* NDAG_EMBED_DIM of engine.h */
+#define NDAG_TRAJ_MAX_INDEXES	8	/* indexes kept per statement */
 
 /* shared counters shown by ruvector_dag_status() */
 typedef enum NdagCounter
@@ -142,6 +143,8 @@ typedef struct NdagRingEntry
 	int32		nrelids;
 	Oid			relids[NDAG_TRAJ_MAX_RELIDS];
 	float4		embedding[NDAG_TRAJ_EMBED_DIM];
+	int16		nindexes;		/* indexes the plan scans, distinct */
+	Oid			indexes[NDAG_TRAJ_MAX_INDEXES];
 	NdagRingNode nodes[NDAG_TRAJ_MAX_NODES];
 } NdagRingEntry;
 
@@ -281,7 +284,9 @@ typedef enum NdagHealRepair
 	NDAG_HEAL_NONE,				/* nothing to run: a recommendation */
 	NDAG_HEAL_SQL,				/* run sql as a top-level utility statement */
 	NDAG_HEAL_READERS,			/* clear stale LMDB reader slots */
-	NDAG_HEAL_TRIM				/* delete the oldest trajectories */
+	NDAG_HEAL_TRIM,				/* delete the oldest trajectories */
+	NDAG_HEAL_CONFIDENCE,		/* scale the confidence of patterns */
+	NDAG_HEAL_DEMOTE			/* demote an arm of patterns */
 } NdagHealRepair;
 
 /* One finding of a detector, then the outcome of its repair. */
@@ -300,6 +305,10 @@ typedef struct NdagHealEvent
 	bool		needs_owner;	/* the repair silently skips non-owners */
 	bool		concurrent;		/* waits for older snapshots (REINDEX CONCURRENTLY) */
 	int64		keep;			/* NDAG_HEAL_TRIM: trajectories to keep */
+	int64	   *pattern_ids;	/* NDAG_HEAL_CONFIDENCE, _DEMOTE: patterns */
+	int			npatterns;
+	double		factor;			/* confidence multiplier */
+	int			arm;			/* NDAG_HEAL_DEMOTE: the arm demoted */
 	bool		has_duration;
 	double		duration_ms;
 } NdagHealEvent;
@@ -314,10 +323,24 @@ extern struct List *NdagHealDetectStore(const NdagHealParams *params);
 extern void NdagHealPatternSummary(Oid relid, struct StringInfoData *out);
 extern bool NdagHealIndexBaseline(Oid indexoid, int64 idx_scan,
 								  int64 *since);
+extern bool NdagHealIndexReported(Oid indexoid, int64 since);
 extern int64 NdagHealEventCounter(void);
 extern void NdagHealRecord(const NdagHealEvent *event);
 extern int64 NdagHealTrim(int64 keep);
 extern int64 NdagHealTrimEvents(int64 keep);
+
+/* healing_patterns.c: the regressed_pattern detector, patching patterns */
+extern struct List *NdagHealDetectRegressed(const NdagHealParams *params);
+extern char *NdagHealPatchPatterns(const NdagHealEvent *event);
+
+/* index_meta.c: index metadata of the patterns, the pattern_index detector */
+struct StoreBatch;
+struct NdagPatternBank;
+extern void NdagIndexMetaUpdate(struct StoreBatch *batch, Oid dbid,
+								const struct NdagPatternBank *bank,
+								int64 last_traj_id);
+extern struct List *NdagHealDetectPatternIndex(void);
+extern void NdagIndexMetaRefresh(Oid indexrelid);
 
 /* healing_repair.c: running one repair */
 extern void NdagHealRun(NdagHealEvent *event, const NdagHealParams *params);

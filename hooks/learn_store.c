@@ -472,6 +472,7 @@ NdagLearnWrite(LearnState *st, const NdagLearnResult *res, NdagLearnSummary *sum
 		StoreBatchDelete(batch, STORE_DBI_HDC, values);
 	}
 
+	NdagIndexMetaUpdate(batch, st->dbid, st->bank, st->last_traj_id);
 	NdagLearnMetaPut(batch, "learned_traj", st->dbid, st->last_traj_id);
 	NdagLearnMetaPut(batch, "next_pattern", st->dbid, (int64) st->bank->next_id);
 	StoreBatchBumpGeneration(batch);

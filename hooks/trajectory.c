@@ -163,6 +163,37 @@ decision_of(PlannedStmt *stmt, NdagDecision *d)
 }
 
 /*
+ * plan_indexes
+ *		The distinct indexes the plan's index, index-only and bitmap index
+ *		scans use, at most NDAG_TRAJ_MAX_INDEXES of them (the index
+ *		metadata of the learned patterns is built from these).
+ */
+static void
+plan_indexes(const NdagPlanDag *pd, NdagRingEntry *traj)
+{
+	traj->nindexes = 0;
+	for (int v = 0; v < pd->n_nodes; v++)
+	{
+		Plan	   *plan = pd->plans[v];
+		Oid			indexid;
+		int			i;
+
+		if (IsA(plan, IndexScan))
+			indexid = ((IndexScan *) plan)->indexid;
+		else if (IsA(plan, IndexOnlyScan))
+			indexid = ((IndexOnlyScan *) plan)->indexid;
+		else if (IsA(plan, BitmapIndexScan))
+			indexid = ((BitmapIndexScan *) plan)->indexid;
+		else
+			continue;
+		for (i = 0; i < traj->nindexes && traj->indexes[i] != indexid; i++)
+			;
+		if (i == traj->nindexes && traj->nindexes < NDAG_TRAJ_MAX_INDEXES)
+			traj->indexes[traj->nindexes++] = indexid;
+	}
+}
+
+/*
  * build_and_put
  *		The recording proper; runs in record_cxt and may raise errors.
  */
@@ -203,6 +234,7 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 	traj->mechanism = (int16) mechanism;
 	traj->nrelids = statement_relids(stmt, traj->relids);
 	fill_nodes(pd, weights, traj);
+	plan_indexes(pd, traj);
 	if (traj->n_plan_nodes > traj->n_nodes)
 		NdagCounterAdd(NDAG_COUNTER_TRUNCATED, 1);
 

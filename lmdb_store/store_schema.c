@@ -84,6 +84,7 @@ static const StoreFieldDef trajectories_fields[] = {
 	{"quality", STORE_FLOAT8},
 	{"relids", STORE_OID_ARRAY},
 	{"embedding", STORE_FLOAT4_ARRAY},
+	{"indexes", STORE_OID_ARRAY},	/* used by the plan's index scans */
 };
 static const int trajectories_keys[] = {0, 1};
 
@@ -156,14 +157,23 @@ static const StoreFieldDef healing_fields[] = {
 };
 static const int healing_keys[] = {0, 1};
 
-/* index_meta: which indexes the plans of a pattern's chosen arm use */
+/*
+ * index_meta: which indexes the plans of a pattern's chosen arm use, one
+ * record per (pattern, index), with the index's relfilenode and validity
+ * as last seen (a change is what the self-healing check reports)
+ */
 static const StoreFieldDef index_meta_fields[] = {
 	{"dbid", STORE_OID},
 	{"pattern_id", STORE_INT8},
-	{"index_oids", STORE_OID_ARRAY},
+	{"indexrelid", STORE_OID},
+	{"arm", STORE_INT4},
+	{"relid", STORE_OID},
+	{"index_name", STORE_TEXT},
+	{"relfilenode", STORE_OID},
+	{"valid", STORE_BOOL},
 	{"recorded_at", STORE_TIMESTAMPTZ},
 };
-static const int index_meta_keys[] = {0, 1};
+static const int index_meta_keys[] = {0, 1, 2};
 
 #define SCHEMA(dbi, name, per_db, f, k) \
 	{dbi, name, 1, per_db, NFIELDS(f), f, NFIELDS(k), k}

@@ -69,7 +69,8 @@ CREATE FOREIGN TABLE ndag_trajectories (
 	predicted_ms	double precision,
 	quality			double precision,
 	relids			oid[],
-	embedding		real[]
+	embedding		real[],
+	indexes			oid[]
 ) SERVER neural_dag OPTIONS (store 'trajectories');
 
 CREATE FOREIGN TABLE ndag_attention (
@@ -118,6 +119,20 @@ CREATE FOREIGN TABLE ndag_healing (
 	duration_ms		double precision
 ) SERVER neural_dag OPTIONS (store 'healing');
 
+-- The indexes the plans of each pattern's chosen arm use (the self-healing
+-- check revalidates the pattern when one is dropped, invalid or rebuilt).
+CREATE FOREIGN TABLE ndag_index_meta (
+	pattern_id		bigint NOT NULL,
+	indexrelid		oid NOT NULL,
+	dbid			oid NOT NULL,
+	arm				integer,
+	relid			oid,
+	index_name		text,
+	relfilenode		oid,
+	valid			boolean,
+	recorded_at		timestamptz
+) SERVER neural_dag OPTIONS (store 'index_meta');
+
 CREATE FOREIGN TABLE ndag_models (
 	name			text NOT NULL,
 	dbid			oid NOT NULL,
@@ -132,7 +147,8 @@ CREATE FOREIGN TABLE ndag_models (
 
 -- Reading is open to everyone except for the tables that describe other
 -- users' queries; the FDW enforces the same rules at scan and modify time.
-GRANT SELECT ON ndag_patterns, ndag_arms, ndag_tables, ndag_healing, ndag_models TO PUBLIC;
+GRANT SELECT ON ndag_patterns, ndag_arms, ndag_tables, ndag_healing, ndag_models,
+	ndag_index_meta TO PUBLIC;
 GRANT SELECT ON ndag_trajectories, ndag_attention TO pg_read_all_stats, neural_dag_admin;
 GRANT UPDATE (pinned, disabled), DELETE ON ndag_patterns TO neural_dag_admin;
 GRANT DELETE ON ndag_trajectories, ndag_healing TO neural_dag_admin;

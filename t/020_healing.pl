@@ -218,6 +218,8 @@ is(heal('off', '', 'unused_index', 'public.heal_s_v'), '',
 like(heal('off', '', 'unused_index', 'public.heal_s_v'),
 	qr/^recommended\|none by neural_dag, which never drops anything/,
 	'the second check finds it unused');
+is(heal('off', '', 'unused_index', 'public.heal_s_v'), '',
+	'and a third check does not report it again');
 sq('SET enable_seqscan = off; SET enable_bitmapscan = off; SELECT count(*) FROM heal_s WHERE v = 3');
 ok(wait_for(sub {
 	sq(q{SELECT idx_scan > 0 FROM pg_stat_user_indexes WHERE indexrelname = 'heal_s_v'})
@@ -225,6 +227,9 @@ ok(wait_for(sub {
 	'the index was scanned');
 is(heal('off', '', 'unused_index', 'public.heal_s_v'), '',
 	'a scanned index is not reported');
+like(heal('off', '', 'unused_index', 'public.heal_s_v'),
+	qr/^recommended\|/, 'unused again since the scan, it is reported once more');
+is(heal('off', '', 'unused_index', 'public.heal_s_v'), '', 'and only once');
 is(sq(q{SELECT count(*) FROM pg_class WHERE relname = 'heal_s_v'}), '1',
 	'nothing is dropped');
 
@@ -290,6 +295,83 @@ like(heal('on', 'SET ruvector.dag_healing_statement_timeout = 1;',
 is(sq(q{SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'heal_d'}),
 	$analyzed_d, 'the table was not analyzed');
 is(sq('SELECT 1'), '1', 'the server carries on');
+
+# ---------- regressed pattern: found in the store ----------
+# As in 040_rewriting.pl: a custom arm is explored and learned as a pattern's
+# best arm, then the data changes so that, under compiling JIT, the arm runs
+# a variant of the statement far slower than its default plan did.  The
+# regression guard judges against default baselines in shared memory, which
+# a restart empties: only the store's trajectories show the regression.
+sq(q{
+	CREATE TABLE rw_a AS
+		SELECT g AS id, g % 200 AS x, g % 200 AS y, g % 200 AS z
+		FROM generate_series(1, 100000) g;
+	CREATE TABLE rw_b AS SELECT g AS id, g % 1000 AS v FROM generate_series(1, 20000) g;
+	CREATE INDEX rw_a_x ON rw_a (x);
+	ANALYZE rw_a, rw_b;
+	SELECT ruvector_enable_neural_dag('rw_a'), ruvector_enable_neural_dag('rw_b');
+	INSERT INTO ndag_arms (name, settings)
+		VALUES ('costly_hash', 'enable_nestloop=off, cpu_operator_cost=0.05');
+	UPDATE ndag_arms SET enabled = false WHERE builtin AND arm_id <> 0;
+	CREATE FUNCTION rw_run(q text, n int) RETURNS void LANGUAGE plpgsql AS $$
+	BEGIN
+		FOR i IN 1..n LOOP
+			EXECUTE q;
+		END LOOP;
+	END
+	$$;
+});
+my $arm = sq("SELECT arm_id FROM ndag_arms WHERE name = 'costly_hash'");
+my $join = 'FROM rw_a a JOIN (SELECT v, count(*) AS n FROM rw_b GROUP BY v) c '
+  . 'ON c.v = a.id WHERE a.x = 1 AND a.y = 1 AND a.z = 1';
+my $q = "SELECT a.id, c.n $join";
+my $q2 = "SELECT a.id, c.n $join AND a.id > 0";
+my $learn = "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration = 1; "
+  . "SET ruvector.dag_min_latency = 0; SET ruvector.dag_confidence_threshold = 0;";
+my $jit = "SET jit = on; SET jit_above_cost = 2000; SET jit_inline_above_cost = 2000; "
+  . "SET jit_optimize_above_cost = 2000;";
+sq("SET ruvector.dag_mode = 'observe'; SELECT rw_run('$q', 3); SELECT ruvector_dag_flush()");
+sq("$learn SELECT rw_run('$q', 8); SELECT ruvector_dag_flush()");
+sq('SELECT ruvector_dag_learn()');
+my $rpattern = sq("SELECT pattern_id FROM ndag_patterns WHERE best_arm = $arm
+	ORDER BY support DESC LIMIT 1");
+like($rpattern, qr/^\d+$/, "a pattern prefers the custom arm ($rpattern)");
+sq("SET ruvector.dag_mode = 'observe';
+	UPDATE rw_a SET z = z + 1 WHERE x = 1;
+	SELECT rw_run('$q2', 5); SELECT ruvector_dag_flush()");
+is(heal('off', '', 'regressed_pattern', "pattern $rpattern"), '',
+	'before the arm ran the variant, nothing is reported');
+$node->restart;
+sq("$learn $jit SET ruvector.dag_mode = 'apply'; SELECT rw_run('$q2', 4);
+	SELECT ruvector_dag_flush()");
+is(sq("SELECT count(*) FROM ndag_trajectories WHERE arm = $arm AND decision = 'pattern'
+		AND pattern_id = $rpattern"), '4', 'the pattern applied the arm four times');
+is(sq("SELECT coalesce($arm = ANY (demoted_arms), false) FROM ndag_patterns
+		WHERE pattern_id = $rpattern"), 'f',
+	'without a baseline in shared memory the regression guard did not demote it');
+my $rconf = sq("SELECT confidence FROM ndag_patterns WHERE pattern_id = $rpattern");
+like(heal('off', '', 'regressed_pattern', "pattern $rpattern"),
+	qr/^recommended\|would run: demote arm $arm for pattern $rpattern \(demoted_arms\) and halve its confidence/,
+	'the check finds the regressed pattern and recommends demoting the arm');
+like(sq(q{SELECT detail FROM ndag_healing WHERE kind = 'regressed_pattern'
+		ORDER BY event_id DESC LIMIT 1}),
+	qr/^last 4 executions under its best arm $arm: mean [0-9.]+ ms, [0-9.]+x the default arm's mean [0-9.]+ ms for the same queries \(threshold 1\.2x\)$/,
+	'with the figures');
+is(heal('off', '', 'regressed_pattern', "pattern $rpattern"), '',
+	'it is reported once');
+is(sq("SELECT confidence FROM ndag_patterns WHERE pattern_id = $rpattern"), $rconf,
+	'without auto repair the pattern is unchanged');
+$node->restart;
+is(heal('off', '', 'regressed_pattern', "pattern $rpattern"), '',
+	'nor after a restart (the report is remembered in the store)');
+like(heal('on', '', 'regressed_pattern', "pattern $rpattern"),
+	qr/^repaired\|demoted: pattern $rpattern \(arm $arm demoted, confidence [0-9.]+ -> [0-9.]+\)$/,
+	'with auto repair the arm is demoted');
+is(sq("SELECT $arm = ANY (demoted_arms) AND abs(confidence - $rconf / 2) < 1e-9
+		FROM ndag_patterns WHERE pattern_id = $rpattern"), 't',
+	'the pattern lists the arm as demoted, its confidence halved');
+is(heal('on', '', 'regressed_pattern', "pattern $rpattern"), '',
+	'a demoted arm is not reported again');
 
 # ---------- trajectory budget: trimmed to a lowered budget ----------
 my $stored = sq('SELECT count(*) FROM ndag_trajectories');

@@ -1,6 +1,6 @@
 -- pgTAP: the objects CREATE EXTENSION neural_dag makes.
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 
 SELECT has_role('neural_dag_admin', 'the admin role exists');
 SELECT is((SELECT fdwhandler::regproc::text || ' ' || fdwvalidator::regproc::text
@@ -19,6 +19,7 @@ SELECT has_foreign_table('ndag_arms');
 SELECT has_foreign_table('ndag_tables');
 SELECT has_foreign_table('ndag_healing');
 SELECT has_foreign_table('ndag_models');
+SELECT has_foreign_table('ndag_index_meta');
 
 SELECT columns_are('ndag_patterns', ARRAY['pattern_id', 'dbid', 'relids', 'centroid',
 	'best_arm', 'gain', 'confidence', 'support', 'uses', 'last_used', 'pinned',
@@ -26,7 +27,7 @@ SELECT columns_are('ndag_patterns', ARRAY['pattern_id', 'dbid', 'relids', 'centr
 SELECT columns_are('ndag_trajectories', ARRAY['traj_id', 'recorded_at', 'dbid',
 	'userid', 'query_id', 'pattern_id', 'arm', 'decision', 'attention',
 	'planning_us', 'exec_us', 'est_cost', 'predicted_ms', 'quality', 'relids',
-	'embedding']);
+	'embedding', 'indexes']);
 SELECT columns_are('ndag_attention', ARRAY['traj_id', 'node_id', 'dbid',
 	'parent_ids', 'node_type', 'relation', 'mechanism', 'score', 'est_rows',
 	'actual_rows', 'loops', 'est_cost', 'self_ms', 'signature']);
@@ -37,6 +38,8 @@ SELECT columns_are('ndag_healing', ARRAY['event_id', 'dbid', 'at', 'kind', 'obje
 	'detail', 'action', 'status', 'duration_ms']);
 SELECT columns_are('ndag_models', ARRAY['name', 'dbid', 'version', 'parameters',
 	'updates', 'loss', 'lambda', 'tasks', 'trained_at']);
+SELECT columns_are('ndag_index_meta', ARRAY['pattern_id', 'indexrelid', 'dbid',
+	'arm', 'relid', 'index_name', 'relfilenode', 'valid', 'recorded_at']);
 
 SELECT col_type_is('ndag_patterns', 'centroid', 'real[]');
 SELECT col_type_is('ndag_attention', 'relation', 'regclass');
@@ -45,14 +48,15 @@ SELECT col_type_is('ndag_trajectories', 'query_id', 'bigint');
 SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname)
 			 FROM pg_foreign_table ft JOIN pg_class c ON c.oid = ft.ftrelid
 			WHERE ft.ftserver = (SELECT oid FROM pg_foreign_server WHERE srvname = 'neural_dag')),
-		  ARRAY['ndag_arms', 'ndag_attention', 'ndag_healing', 'ndag_models',
-				'ndag_patterns', 'ndag_tables', 'ndag_trajectories'],
-		  'exactly the seven foreign tables live on the server');
+		  ARRAY['ndag_arms', 'ndag_attention', 'ndag_healing', 'ndag_index_meta',
+				'ndag_models', 'ndag_patterns', 'ndag_tables', 'ndag_trajectories'],
+		  'exactly the eight foreign tables live on the server');
 
 SELECT is((SELECT array_agg(substr(opt, 7) ORDER BY substr(opt, 7))
 			 FROM pg_foreign_table ft, unnest(ft.ftoptions) opt
 			WHERE ft.ftserver = (SELECT oid FROM pg_foreign_server WHERE srvname = 'neural_dag')),
-		  ARRAY['arms', 'healing', 'models', 'nodes', 'patterns', 'tables', 'trajectories'],
+		  ARRAY['arms', 'healing', 'index_meta', 'models', 'nodes', 'patterns', 'tables',
+				'trajectories'],
 		  'each foreign table names its LMDB store');
 
 SELECT * FROM finish();
