@@ -168,6 +168,21 @@ sq('SELECT ruvector_dag_learn()');
 is(sq(q{SELECT count(*) > 0 FROM ndag_index_meta m JOIN pg_class c ON c.oid = m.indexrelid
 		WHERE c.relname = 'im_id2'}), 't', 'the next cycle maps the new index');
 
+# ---------- REINDEX CONCURRENTLY: a new index under the old name ----------
+my $oid2 = sq(q{SELECT 'im_id2'::regclass::oid});
+sq('REINDEX INDEX CONCURRENTLY im_id2');
+my $oid3 = sq(q{SELECT 'im_id2'::regclass::oid});
+isnt($oid3, $oid2, 'REINDEX CONCURRENTLY gives the index a new oid');
+like(events('off', 'pattern_index'),
+	qr/^recommended\|public\.im_id2\|index public\.im_id2 was rebuilt concurrently: oid $oid3, relfilenode \d+, were oid $oid2, relfilenode \d+;/,
+	'is reported as a rebuild, not as a drop');
+is(sq("SELECT count(*) FROM ndag_index_meta WHERE indexrelid = $oid2"), '0',
+	'the metadata leaves the old index');
+is(sq(qq{SELECT count(*) > 0 AND bool_and(relfilenode = pg_relation_filenode('im_id2'))
+		FROM ndag_index_meta WHERE indexrelid = $oid3}), 't',
+	'for the new one, with its relfilenode');
+is(events('off', 'pattern_index'), '', 'once');
+
 # ---------- the learner worker's cycles: filled in by the check ----------
 # The worker connects to no database: its records get the catalog state at
 # the next check, which reports nothing for them.
