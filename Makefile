@@ -30,6 +30,11 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 include engine/engine-rules.mk
 
+# every object is rebuilt when a project header changes (PGXS tracks no
+# header dependencies without --enable-depend)
+NDAG_HEADERS = $(wildcard hooks/*.h fdw/*.h lmdb_store/*.h engine/*.h)
+$(OBJS): $(NDAG_HEADERS)
+
 PG_BINDIR := $(shell $(PG_CONFIG) --bindir)
 PG_PERL_LIB := $(dir $(PGXS))../../src/test/perl
 
