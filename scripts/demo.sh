@@ -6,8 +6,10 @@
 # twelve query shapes run in rounds in learn mode, from an empty learned
 # state, with ruvector_dag_learn() after each round.  Printed: the stock
 # latency (mode off) for reference, each round's total latency and
-# decisions, the learned patterns with their statements, and the speed-up
-# per shape of the last round over the first and over stock.  The cluster
+# decisions, the learned patterns with their statements, a round in apply
+# mode (what was learned, without exploration), and the speed-up per shape
+# of the last round over the first and of the last round and the apply
+# round over stock.  The cluster
 # is removed at the end.
 #
 #   NDAG_DEMO_ROUNDS       rounds (default 8)
@@ -51,4 +53,9 @@ for r in $(seq 1 "$rounds"); do
 		wl_psql demo -v round="$r" -f scripts/demo_patterns.sql
 	fi
 done
+echo
+echo "== what was learned, frozen: each shape $reps times in apply mode (no exploration, executions still recorded)"
+wl_phase demo demo apply 0 "$reps" apply 120s
+wl_psql demo -At -c "SELECT 'apply mode total: ' || round(sum(bench_median(ms))::numeric, 1) || ' ms'
+					   FROM bench_result WHERE workload = 'demo' AND phase = 'apply'"
 wl_psql demo -v rounds="$rounds" -f scripts/demo_summary.sql
