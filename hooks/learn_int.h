@@ -66,7 +66,10 @@ extern void NdagLearnLoadBank(LearnState *st);
 extern NdagCostModel *NdagLearnLoadCostModel(Oid dbid, bool create);
 extern NdagUcb *NdagLearnLoadSelector(Oid dbid, bool create);
 
-/* learned_state.c: the instant loop's deltas and rewards, for the learner */
+/* instant_loop.c: the copy learned_state.c trains, the learner's merge */
+extern void NdagInstantAttach(NdagCostModel *model, Oid dbid);
+extern void NdagInstantDetach(void);
+extern void NdagInstantStatusCounters(void *state);
 extern int	NdagLearnTakeDeltas(Oid dbid, NdagCostModel *model, NdagUcb *selector);
 
 /* learn_store.c: writing the state back */
