@@ -63,59 +63,16 @@ typedef struct DefaultEntry
 } DefaultEntry;
 
 /*
- * null_values
- *		A record of dbi with every field null.
- */
-static StoreValue *
-null_values(StoreDbi dbi)
-{
-	int			n = StoreGetSchema(dbi)->nfields;
-	StoreValue *values = palloc0(sizeof(StoreValue) * n);
-
-	for (int i = 0; i < n; i++)
-		values[i].isnull = true;
-	return values;
-}
-
-/*
- * field_index
- *		Index of a named field (the schemas are fixed at build time).
- */
-static int
-field_index(StoreDbi dbi, const char *name)
-{
-	int			i = StoreSchemaFieldIndex(StoreGetSchema(dbi), name);
-
-	if (i < 0)
-		elog(ERROR, "store \"%s\" has no field \"%s\"",
-			 StoreGetSchema(dbi)->name, name);
-	return i;
-}
-
-/*
- * set_field
- *		The slot of a named field, marked not null.
- */
-static StoreValue *
-set_field(StoreValue *values, StoreDbi dbi, const char *name)
-{
-	StoreValue *v = &values[field_index(dbi, name)];
-
-	v->isnull = false;
-	return v;
-}
-
-/*
  * marker_key
  *		The meta record key of a pattern's regression marker.
  */
 static StoreValue *
 marker_key(int64 pattern_id)
 {
-	StoreValue *key = null_values(STORE_DBI_META);
+	StoreValue *key = StoreRecordAlloc(STORE_DBI_META);
 	char	   *name = psprintf("%s:%u:%lld", REGRESSED_PREFIX, MyDatabaseId,
 								(long long) pattern_id);
-	StoreValue *v = set_field(key, STORE_DBI_META, "name");
+	StoreValue *v = StoreFieldSet(key, STORE_DBI_META, "name");
 
 	v->data = name;
 	v->len = strlen(name);
@@ -129,8 +86,8 @@ marker_key(int64 pattern_id)
 static int
 marker_get(int64 pattern_id)
 {
-	StoreValue *values = null_values(STORE_DBI_META);
-	int			f_value = field_index(STORE_DBI_META, "value");
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_META);
+	int			f_value = StoreFieldIndex(STORE_DBI_META, "value");
 
 	if (StoreGet(STORE_DBI_META, marker_key(pattern_id), values, false) &&
 		!values[f_value].isnull)
@@ -146,10 +103,10 @@ marker_get(int64 pattern_id)
 static HTAB *
 load_patterns(void)
 {
-	StoreValue *values = null_values(STORE_DBI_PATTERNS);
-	int			f_id = field_index(STORE_DBI_PATTERNS, "pattern_id");
-	int			f_best = field_index(STORE_DBI_PATTERNS, "best_arm");
-	int			f_demoted = field_index(STORE_DBI_PATTERNS, "demoted_arms");
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_PATTERNS);
+	int			f_id = StoreFieldIndex(STORE_DBI_PATTERNS, "pattern_id");
+	int			f_best = StoreFieldIndex(STORE_DBI_PATTERNS, "best_arm");
+	int			f_demoted = StoreFieldIndex(STORE_DBI_PATTERNS, "demoted_arms");
 	HASHCTL		ctl;
 	HTAB	   *htab;
 	StoreScan  *scan;
@@ -246,11 +203,11 @@ regressed_event(const PatternEntry *e, HTAB *defaults)
 List *
 NdagHealDetectRegressed(const NdagHealParams *params)
 {
-	StoreValue *values = null_values(STORE_DBI_TRAJECTORIES);
-	int			f_pattern = field_index(STORE_DBI_TRAJECTORIES, "pattern_id");
-	int			f_arm = field_index(STORE_DBI_TRAJECTORIES, "arm");
-	int			f_qid = field_index(STORE_DBI_TRAJECTORIES, "query_id");
-	int			f_exec = field_index(STORE_DBI_TRAJECTORIES, "exec_us");
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_TRAJECTORIES);
+	int			f_pattern = StoreFieldIndex(STORE_DBI_TRAJECTORIES, "pattern_id");
+	int			f_arm = StoreFieldIndex(STORE_DBI_TRAJECTORIES, "arm");
+	int			f_qid = StoreFieldIndex(STORE_DBI_TRAJECTORIES, "query_id");
+	int			f_exec = StoreFieldIndex(STORE_DBI_TRAJECTORIES, "exec_us");
 	HTAB	   *patterns = load_patterns();
 	HTAB	   *defaults;
 	HASHCTL		ctl;
@@ -324,7 +281,7 @@ NdagHealDetectRegressed(const NdagHealParams *params)
 		{
 			StoreValue *marker = marker_key(e->pattern_id);
 
-			set_field(marker, STORE_DBI_META, "value")->v.i8 = e->best_arm;
+			StoreFieldSet(marker, STORE_DBI_META, "value")->v.i8 = e->best_arm;
 			StoreBatchPut(batch, STORE_DBI_META, marker);
 		}
 	}
@@ -347,25 +304,25 @@ patch_pattern(StoreBatch *batch, int64 pattern_id, double factor, int arm,
 			  StringInfo out)
 {
 	const StoreSchema *schema = StoreGetSchema(STORE_DBI_PATTERNS);
-	StoreValue *key = null_values(STORE_DBI_PATTERNS);
-	StoreValue *values = null_values(STORE_DBI_PATTERNS);
-	StoreValue *rec = null_values(STORE_DBI_PATTERNS);
+	StoreValue *key = StoreRecordAlloc(STORE_DBI_PATTERNS);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_PATTERNS);
+	StoreValue *rec = StoreRecordAlloc(STORE_DBI_PATTERNS);
 	bool	   *changed = palloc0(sizeof(bool) * schema->nfields);
-	int			f_conf = field_index(STORE_DBI_PATTERNS, "confidence");
-	int			f_demoted = field_index(STORE_DBI_PATTERNS, "demoted_arms");
+	int			f_conf = StoreFieldIndex(STORE_DBI_PATTERNS, "confidence");
+	int			f_demoted = StoreFieldIndex(STORE_DBI_PATTERNS, "demoted_arms");
 	double		before;
 
-	set_field(key, STORE_DBI_PATTERNS, "dbid")->v.oid = MyDatabaseId;
-	set_field(key, STORE_DBI_PATTERNS, "pattern_id")->v.i8 = pattern_id;
+	StoreFieldSet(key, STORE_DBI_PATTERNS, "dbid")->v.oid = MyDatabaseId;
+	StoreFieldSet(key, STORE_DBI_PATTERNS, "pattern_id")->v.i8 = pattern_id;
 	if (!StoreGet(STORE_DBI_PATTERNS, key, values, false))
 	{
 		appendStringInfo(out, "%lld (gone)", (long long) pattern_id);
 		return false;
 	}
-	set_field(rec, STORE_DBI_PATTERNS, "dbid")->v.oid = MyDatabaseId;
-	set_field(rec, STORE_DBI_PATTERNS, "pattern_id")->v.i8 = pattern_id;
+	StoreFieldSet(rec, STORE_DBI_PATTERNS, "dbid")->v.oid = MyDatabaseId;
+	StoreFieldSet(rec, STORE_DBI_PATTERNS, "pattern_id")->v.i8 = pattern_id;
 	before = values[f_conf].isnull ? 0.0 : values[f_conf].v.f8;
-	set_field(rec, STORE_DBI_PATTERNS, "confidence")->v.f8 = before * factor;
+	StoreFieldSet(rec, STORE_DBI_PATTERNS, "confidence")->v.f8 = before * factor;
 	changed[f_conf] = true;
 	if (arm >= 0)
 	{
@@ -380,7 +337,7 @@ patch_pattern(StoreBatch *batch, int64 pattern_id, double factor, int arm,
 			present |= (arms[i] == arm);
 		if (!present)
 			arms[n++] = arm;
-		v = set_field(rec, STORE_DBI_PATTERNS, "demoted_arms");
+		v = StoreFieldSet(rec, STORE_DBI_PATTERNS, "demoted_arms");
 		v->data = arms;
 		v->len = n;
 		changed[f_demoted] = true;

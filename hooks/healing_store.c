@@ -61,38 +61,6 @@ null_values(StoreValue *values, int n)
 }
 
 /*
- * field_of
- *		The value slot of a named field, marked not null (the schemas are
- *		fixed at build time).
- */
-static StoreValue *
-field_of(StoreValue *values, StoreDbi dbi, const char *name)
-{
-	int			i = StoreSchemaFieldIndex(StoreGetSchema(dbi), name);
-
-	if (i < 0)
-		elog(ERROR, "store \"%s\" has no field \"%s\"",
-			 StoreGetSchema(dbi)->name, name);
-	values[i].isnull = false;
-	return &values[i];
-}
-
-/*
- * field_index
- *		Index of a named field of a DBI.
- */
-static int
-field_index(StoreDbi dbi, const char *name)
-{
-	int			i = StoreSchemaFieldIndex(StoreGetSchema(dbi), name);
-
-	if (i < 0)
-		elog(ERROR, "store \"%s\" has no field \"%s\"",
-			 StoreGetSchema(dbi)->name, name);
-	return i;
-}
-
-/*
  * set_text
  *		Point a text value at a NUL-terminated string.
  */
@@ -115,10 +83,10 @@ meta_get(const char *name, int64 *value)
 	StoreValue	values[2];
 
 	null_values(key, 2);
-	set_text(field_of(key, STORE_DBI_META, "name"), name);
+	set_text(StoreFieldSet(key, STORE_DBI_META, "name"), name);
 	if (!StoreGet(STORE_DBI_META, key, values, false))
 		return false;
-	*value = values[field_index(STORE_DBI_META, "value")].v.i8;
+	*value = values[StoreFieldIndex(STORE_DBI_META, "value")].v.i8;
 	return true;
 }
 
@@ -132,8 +100,8 @@ meta_put(StoreBatch *batch, const char *name, int64 value)
 	StoreValue	values[2];
 
 	null_values(values, 2);
-	set_text(field_of(values, STORE_DBI_META, "name"), name);
-	field_of(values, STORE_DBI_META, "value")->v.i8 = value;
+	set_text(StoreFieldSet(values, STORE_DBI_META, "name"), name);
+	StoreFieldSet(values, STORE_DBI_META, "value")->v.i8 = value;
 	StoreBatchPut(batch, STORE_DBI_META, values);
 }
 
@@ -146,7 +114,7 @@ NdagHealEnabledRelids(void)
 {
 	const StoreSchema *schema = StoreGetSchema(STORE_DBI_TABLES);
 	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
-	int			relid = field_index(STORE_DBI_TABLES, "relid");
+	int			relid = StoreFieldIndex(STORE_DBI_TABLES, "relid");
 	List	   *result = NIL;
 	StoreScan  *scan;
 
@@ -168,9 +136,9 @@ NdagHealPatternSummary(Oid relid, StringInfo out)
 {
 	const StoreSchema *schema = StoreGetSchema(STORE_DBI_PATTERNS);
 	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
-	int			relids = field_index(STORE_DBI_PATTERNS, "relids");
-	int			demoted = field_index(STORE_DBI_PATTERNS, "demoted_arms");
-	int			confidence = field_index(STORE_DBI_PATTERNS, "confidence");
+	int			relids = StoreFieldIndex(STORE_DBI_PATTERNS, "relids");
+	int			demoted = StoreFieldIndex(STORE_DBI_PATTERNS, "demoted_arms");
+	int			confidence = StoreFieldIndex(STORE_DBI_PATTERNS, "confidence");
 	int			n = 0;
 	int			regressed = 0;
 	double		min_confidence = 1.0;
@@ -315,8 +283,8 @@ detect_latency_drift(void)
 {
 	const StoreSchema *schema = StoreGetSchema(STORE_DBI_TRAJECTORIES);
 	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
-	int			qid = field_index(STORE_DBI_TRAJECTORIES, "query_id");
-	int			exec = field_index(STORE_DBI_TRAJECTORIES, "exec_us");
+	int			qid = StoreFieldIndex(STORE_DBI_TRAJECTORIES, "query_id");
+	int			exec = StoreFieldIndex(STORE_DBI_TRAJECTORIES, "exec_us");
 	HASHCTL		ctl;
 	HTAB	   *htab;
 	HASH_SEQ_STATUS seq;
@@ -491,16 +459,16 @@ NdagHealRecord(const NdagHealEvent *event)
 	StoreBatch *batch;
 
 	null_values(values, schema->nfields);
-	field_of(values, STORE_DBI_HEALING, "dbid")->v.oid = MyDatabaseId;
-	field_of(values, STORE_DBI_HEALING, "event_id")->v.i8 = StoreNextId(EVENT_COUNTER);
-	field_of(values, STORE_DBI_HEALING, "at")->v.ts = (TimestampTz) event->at;
-	set_text(field_of(values, STORE_DBI_HEALING, "kind"), event->kind);
-	set_text(field_of(values, STORE_DBI_HEALING, "object"), event->object);
-	set_text(field_of(values, STORE_DBI_HEALING, "detail"), event->detail);
-	set_text(field_of(values, STORE_DBI_HEALING, "action"), event->action);
-	set_text(field_of(values, STORE_DBI_HEALING, "status"), event->status);
+	StoreFieldSet(values, STORE_DBI_HEALING, "dbid")->v.oid = MyDatabaseId;
+	StoreFieldSet(values, STORE_DBI_HEALING, "event_id")->v.i8 = StoreNextId(EVENT_COUNTER);
+	StoreFieldSet(values, STORE_DBI_HEALING, "at")->v.ts = (TimestampTz) event->at;
+	set_text(StoreFieldSet(values, STORE_DBI_HEALING, "kind"), event->kind);
+	set_text(StoreFieldSet(values, STORE_DBI_HEALING, "object"), event->object);
+	set_text(StoreFieldSet(values, STORE_DBI_HEALING, "detail"), event->detail);
+	set_text(StoreFieldSet(values, STORE_DBI_HEALING, "action"), event->action);
+	set_text(StoreFieldSet(values, STORE_DBI_HEALING, "status"), event->status);
 	if (event->has_duration)
-		field_of(values, STORE_DBI_HEALING, "duration_ms")->v.f8 = event->duration_ms;
+		StoreFieldSet(values, STORE_DBI_HEALING, "duration_ms")->v.f8 = event->duration_ms;
 
 	batch = StoreBatchCreate(CurrentMemoryContext);
 	StoreBatchPut(batch, STORE_DBI_HEALING, values);
@@ -520,9 +488,9 @@ trim_oldest(StoreBatch *batch, int64 keep)
 	const StoreSchema *nschema = StoreGetSchema(STORE_DBI_NODES);
 	StoreValue *values = palloc(sizeof(StoreValue) *
 								Max(tschema->nfields, nschema->nfields));
-	int			tid = field_index(STORE_DBI_TRAJECTORIES, "traj_id");
-	int			ntid = field_index(STORE_DBI_NODES, "traj_id");
-	int			nnid = field_index(STORE_DBI_NODES, "node_id");
+	int			tid = StoreFieldIndex(STORE_DBI_TRAJECTORIES, "traj_id");
+	int			ntid = StoreFieldIndex(STORE_DBI_NODES, "traj_id");
+	int			nnid = StoreFieldIndex(STORE_DBI_NODES, "node_id");
 	int64		count = count_trajectories();
 	int64		excess = count - keep;
 	int64		last = 0;
@@ -542,8 +510,8 @@ trim_oldest(StoreBatch *batch, int64 keep)
 		Assert(tschema->nfields <= (int) lengthof(key));
 		last = values[tid].v.i8;
 		null_values(key, tschema->nfields);
-		field_of(key, STORE_DBI_TRAJECTORIES, "dbid")->v.oid = MyDatabaseId;
-		field_of(key, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8 = last;
+		StoreFieldSet(key, STORE_DBI_TRAJECTORIES, "dbid")->v.oid = MyDatabaseId;
+		StoreFieldSet(key, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8 = last;
 		StoreBatchDelete(batch, STORE_DBI_TRAJECTORIES, key);
 		done++;
 	}
@@ -561,9 +529,9 @@ trim_oldest(StoreBatch *batch, int64 keep)
 
 		Assert(nschema->nfields <= (int) lengthof(key));
 		null_values(key, nschema->nfields);
-		field_of(key, STORE_DBI_NODES, "dbid")->v.oid = MyDatabaseId;
-		field_of(key, STORE_DBI_NODES, "traj_id")->v.i8 = values[ntid].v.i8;
-		field_of(key, STORE_DBI_NODES, "node_id")->v.i4 = values[nnid].v.i4;
+		StoreFieldSet(key, STORE_DBI_NODES, "dbid")->v.oid = MyDatabaseId;
+		StoreFieldSet(key, STORE_DBI_NODES, "traj_id")->v.i8 = values[ntid].v.i8;
+		StoreFieldSet(key, STORE_DBI_NODES, "node_id")->v.i4 = values[nnid].v.i4;
 		StoreBatchDelete(batch, STORE_DBI_NODES, key);
 	}
 	StoreScanEnd(scan);
@@ -611,7 +579,7 @@ NdagHealTrimEvents(int64 keep)
 	const StoreSchema *schema = StoreGetSchema(STORE_DBI_HEALING);
 	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
 	StoreValue *key = palloc(sizeof(StoreValue) * schema->nfields);
-	int			eid = field_index(STORE_DBI_HEALING, "event_id");
+	int			eid = StoreFieldIndex(STORE_DBI_HEALING, "event_id");
 	int64		excess;
 	int64		done = 0;
 	StoreBatch *batch;
@@ -628,8 +596,8 @@ NdagHealTrimEvents(int64 keep)
 	while (done < excess && StoreScanNext(scan, values))
 	{
 		null_values(key, schema->nfields);
-		field_of(key, STORE_DBI_HEALING, "dbid")->v.oid = MyDatabaseId;
-		field_of(key, STORE_DBI_HEALING, "event_id")->v.i8 = values[eid].v.i8;
+		StoreFieldSet(key, STORE_DBI_HEALING, "dbid")->v.oid = MyDatabaseId;
+		StoreFieldSet(key, STORE_DBI_HEALING, "event_id")->v.i8 = values[eid].v.i8;
 		StoreBatchDelete(batch, STORE_DBI_HEALING, key);
 		done++;
 	}

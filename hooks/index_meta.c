@@ -77,49 +77,6 @@ typedef struct MetaRow
 } MetaRow;
 
 /*
- * null_values
- *		A record of dbi with every field null.
- */
-static StoreValue *
-null_values(StoreDbi dbi)
-{
-	int			n = StoreGetSchema(dbi)->nfields;
-	StoreValue *values = palloc0(sizeof(StoreValue) * n);
-
-	for (int i = 0; i < n; i++)
-		values[i].isnull = true;
-	return values;
-}
-
-/*
- * field_index
- *		Index of a named field (the schemas are fixed at build time).
- */
-static int
-field_index(StoreDbi dbi, const char *name)
-{
-	int			i = StoreSchemaFieldIndex(StoreGetSchema(dbi), name);
-
-	if (i < 0)
-		elog(ERROR, "store \"%s\" has no field \"%s\"",
-			 StoreGetSchema(dbi)->name, name);
-	return i;
-}
-
-/*
- * set_field
- *		The slot of a named field, marked not null.
- */
-static StoreValue *
-set_field(StoreValue *values, StoreDbi dbi, const char *name)
-{
-	StoreValue *v = &values[field_index(dbi, name)];
-
-	v->isnull = false;
-	return v;
-}
-
-/*
  * index_state
  *		The catalogs' view of an index of the current database.
  */
@@ -165,16 +122,16 @@ set_catalog_fields(StoreValue *values, bool *changed, const IndexState *st)
 	const char *fields[] = {"relid", "index_name", "relfilenode", "valid"};
 	StoreValue *v;
 
-	set_field(values, STORE_DBI_INDEX_META, "relid")->v.oid = st->relid;
-	v = set_field(values, STORE_DBI_INDEX_META, "index_name");
+	StoreFieldSet(values, STORE_DBI_INDEX_META, "relid")->v.oid = st->relid;
+	v = StoreFieldSet(values, STORE_DBI_INDEX_META, "index_name");
 	v->data = st->name;
 	v->len = strlen(st->name);
-	set_field(values, STORE_DBI_INDEX_META, "relfilenode")->v.oid = st->relfilenode;
-	set_field(values, STORE_DBI_INDEX_META, "valid")->v.b = st->valid;
+	StoreFieldSet(values, STORE_DBI_INDEX_META, "relfilenode")->v.oid = st->relfilenode;
+	StoreFieldSet(values, STORE_DBI_INDEX_META, "valid")->v.b = st->valid;
 	if (changed != NULL)
 	{
 		for (int i = 0; i < (int) lengthof(fields); i++)
-			changed[field_index(STORE_DBI_INDEX_META, fields[i])] = true;
+			changed[StoreFieldIndex(STORE_DBI_INDEX_META, fields[i])] = true;
 	}
 }
 
@@ -185,11 +142,11 @@ set_catalog_fields(StoreValue *values, bool *changed, const IndexState *st)
 static StoreValue *
 key_values(Oid dbid, int64 pattern_id, Oid indexrelid)
 {
-	StoreValue *values = null_values(STORE_DBI_INDEX_META);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_INDEX_META);
 
-	set_field(values, STORE_DBI_INDEX_META, "dbid")->v.oid = dbid;
-	set_field(values, STORE_DBI_INDEX_META, "pattern_id")->v.i8 = pattern_id;
-	set_field(values, STORE_DBI_INDEX_META, "indexrelid")->v.oid = indexrelid;
+	StoreFieldSet(values, STORE_DBI_INDEX_META, "dbid")->v.oid = dbid;
+	StoreFieldSet(values, STORE_DBI_INDEX_META, "pattern_id")->v.i8 = pattern_id;
+	StoreFieldSet(values, STORE_DBI_INDEX_META, "indexrelid")->v.oid = indexrelid;
 	return values;
 }
 
@@ -200,15 +157,15 @@ key_values(Oid dbid, int64 pattern_id, Oid indexrelid)
 static List *
 load_rows(Oid dbid)
 {
-	StoreValue *values = null_values(STORE_DBI_INDEX_META);
-	int			f_pattern = field_index(STORE_DBI_INDEX_META, "pattern_id");
-	int			f_index = field_index(STORE_DBI_INDEX_META, "indexrelid");
-	int			f_arm = field_index(STORE_DBI_INDEX_META, "arm");
-	int			f_node = field_index(STORE_DBI_INDEX_META, "relfilenode");
-	int			f_valid = field_index(STORE_DBI_INDEX_META, "valid");
-	int			f_name = field_index(STORE_DBI_INDEX_META, "index_name");
-	int			f_relid = field_index(STORE_DBI_INDEX_META, "relid");
-	int			f_at = field_index(STORE_DBI_INDEX_META, "recorded_at");
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_INDEX_META);
+	int			f_pattern = StoreFieldIndex(STORE_DBI_INDEX_META, "pattern_id");
+	int			f_index = StoreFieldIndex(STORE_DBI_INDEX_META, "indexrelid");
+	int			f_arm = StoreFieldIndex(STORE_DBI_INDEX_META, "arm");
+	int			f_node = StoreFieldIndex(STORE_DBI_INDEX_META, "relfilenode");
+	int			f_valid = StoreFieldIndex(STORE_DBI_INDEX_META, "valid");
+	int			f_name = StoreFieldIndex(STORE_DBI_INDEX_META, "index_name");
+	int			f_relid = StoreFieldIndex(STORE_DBI_INDEX_META, "relid");
+	int			f_at = StoreFieldIndex(STORE_DBI_INDEX_META, "recorded_at");
 	List	   *rows = NIL;
 	StoreScan  *scan;
 
@@ -242,11 +199,11 @@ load_rows(Oid dbid)
 static int64
 learned_until(Oid dbid)
 {
-	StoreValue *key = null_values(STORE_DBI_META);
-	StoreValue *values = null_values(STORE_DBI_META);
+	StoreValue *key = StoreRecordAlloc(STORE_DBI_META);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_META);
 	char	   *name = psprintf("%s:%u", LEARNED_TRAJ_PREFIX, dbid);
-	StoreValue *v = set_field(key, STORE_DBI_META, "name");
-	int			f_value = field_index(STORE_DBI_META, "value");
+	StoreValue *v = StoreFieldSet(key, STORE_DBI_META, "name");
+	int			f_value = StoreFieldIndex(STORE_DBI_META, "value");
 
 	v->data = name;
 	v->len = strlen(name);
@@ -289,10 +246,10 @@ NdagIndexMetaUpdate(StoreBatch *batch, Oid dbid,
 {
 	List	   *rows = load_rows(dbid);
 	List	   *added = NIL;
-	StoreValue *values = null_values(STORE_DBI_TRAJECTORIES);
-	int			f_emb = field_index(STORE_DBI_TRAJECTORIES, "embedding");
-	int			f_arm = field_index(STORE_DBI_TRAJECTORIES, "arm");
-	int			f_idx = field_index(STORE_DBI_TRAJECTORIES, "indexes");
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_TRAJECTORIES);
+	int			f_emb = StoreFieldIndex(STORE_DBI_TRAJECTORIES, "embedding");
+	int			f_arm = StoreFieldIndex(STORE_DBI_TRAJECTORIES, "arm");
+	int			f_idx = StoreFieldIndex(STORE_DBI_TRAJECTORIES, "indexes");
 	bool		catalogs = (dbid == MyDatabaseId && IsTransactionState());
 	TimestampTz now = GetCurrentTimestamp();
 	const StoreSchema *schema = StoreGetSchema(STORE_DBI_INDEX_META);
@@ -360,14 +317,14 @@ NdagIndexMetaUpdate(StoreBatch *batch, Oid dbid,
 			added = lappend(added, row);
 
 			rec = key_values(dbid, (int64) pattern->id, indexrelid);
-			set_field(rec, STORE_DBI_INDEX_META, "arm")->v.i4 = pattern->best_arm;
-			set_field(rec, STORE_DBI_INDEX_META, "recorded_at")->v.ts = now;
+			StoreFieldSet(rec, STORE_DBI_INDEX_META, "arm")->v.i4 = pattern->best_arm;
+			StoreFieldSet(rec, STORE_DBI_INDEX_META, "recorded_at")->v.ts = now;
 			row = find_row(rows, (int64) pattern->id, indexrelid);
 			if (row != NULL && row->arm == pattern->best_arm)
 			{
 				/* keep the catalog state the check compares with */
 				changed = palloc0(sizeof(bool) * schema->nfields);
-				changed[field_index(STORE_DBI_INDEX_META, "recorded_at")] = true;
+				changed[StoreFieldIndex(STORE_DBI_INDEX_META, "recorded_at")] = true;
 				if (catalogs && !row->known)
 				{
 					IndexState	st;
@@ -511,8 +468,8 @@ sync_index(List *rows, const MetaRow *first, StoreBatch *batch,
 			if (!st.exists)
 				continue;
 			rec = key_values(MyDatabaseId, r->pattern_id, target);
-			set_field(rec, STORE_DBI_INDEX_META, "arm")->v.i4 = r->arm;
-			set_field(rec, STORE_DBI_INDEX_META, "recorded_at")->v.ts = r->recorded_at;
+			StoreFieldSet(rec, STORE_DBI_INDEX_META, "arm")->v.i4 = r->arm;
+			StoreFieldSet(rec, STORE_DBI_INDEX_META, "recorded_at")->v.ts = r->recorded_at;
 			set_catalog_fields(rec, NULL, &st);
 			StoreBatchPut(batch, STORE_DBI_INDEX_META, rec);
 			continue;

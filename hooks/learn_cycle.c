@@ -94,16 +94,16 @@ static void
 load_snapshots(LearnState *st)
 {
 	StoreScan  *scan = StoreScanBegin(STORE_DBI_HDC, st->dbid, NULL, false);
-	StoreValue *values = NdagLearnValues(STORE_DBI_HDC);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_HDC);
 	List	   *ids = NIL;
 	int			drop;
 
 	while (StoreScanNext(scan, values))
 	{
-		const StoreValue *state = NdagLearnGet(values, STORE_DBI_HDC, "state");
+		const StoreValue *state = StoreFieldGet(values, STORE_DBI_HDC, "state");
 		int64	   *id = palloc(sizeof(int64));
 
-		*id = NdagLearnGet(values, STORE_DBI_HDC, "snapshot_id")->v.i8;
+		*id = StoreFieldGet(values, STORE_DBI_HDC, "snapshot_id")->v.i8;
 		ids = lappend(ids, id);
 		st->last_snapshot = *id;
 		st->has_previous = state != NULL && state->len == NDAG_HDC_BYTES;
@@ -125,7 +125,7 @@ load_trajectories(LearnState *st)
 {
 	StoreKeyRange range;
 	StoreScan  *scan;
-	StoreValue *values = NdagLearnValues(STORE_DBI_TRAJECTORIES);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_TRAJECTORIES);
 	int			allocated = 1024;
 
 	st->last_traj_id = NdagLearnMetaGet("learned_traj", st->dbid, 0);
@@ -139,17 +139,17 @@ load_trajectories(LearnState *st)
 	scan = StoreScanBegin(STORE_DBI_TRAJECTORIES, st->dbid, &range, false);
 	while (StoreScanNext(scan, values))
 	{
-		const StoreValue *emb = NdagLearnGet(values, STORE_DBI_TRAJECTORIES, "embedding");
-		const StoreValue *arm = NdagLearnGet(values, STORE_DBI_TRAJECTORIES, "arm");
-		const StoreValue *exec = NdagLearnGet(values, STORE_DBI_TRAJECTORIES, "exec_us");
-		const StoreValue *quality = NdagLearnGet(values, STORE_DBI_TRAJECTORIES, "quality");
-		const StoreValue *qid = NdagLearnGet(values, STORE_DBI_TRAJECTORIES, "query_id");
-		const StoreValue *relids = NdagLearnGet(values, STORE_DBI_TRAJECTORIES, "relids");
+		const StoreValue *emb = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "embedding");
+		const StoreValue *arm = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "arm");
+		const StoreValue *exec = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "exec_us");
+		const StoreValue *quality = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "quality");
+		const StoreValue *qid = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "query_id");
+		const StoreValue *relids = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "relids");
 		NdagTrajectory *t;
 		List	   *rl = NIL;
 
 		st->last_traj_id = Max(st->last_traj_id,
-							   NdagLearnGet(values, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8);
+							   StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8);
 		if (emb == NULL || emb->len != NDAG_EMBED_DIM || arm == NULL ||
 			exec == NULL || quality == NULL)
 			continue;

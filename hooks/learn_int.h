@@ -47,12 +47,6 @@ typedef struct LearnState
 } LearnState;
 
 /* learn_store.c: field access, meta counters, models, engine errors */
-extern int	NdagLearnField(StoreDbi dbi, const char *name);
-extern StoreValue *NdagLearnValues(StoreDbi dbi);
-extern StoreValue *NdagLearnSet(StoreValue *values, StoreDbi dbi,
-								const char *name);
-extern const StoreValue *NdagLearnGet(const StoreValue *values, StoreDbi dbi,
-									  const char *name);
 extern double NdagLearnSeconds(TimestampTz ts);
 extern TimestampTz NdagLearnTimestamp(double s);
 extern int64 NdagLearnMetaGet(const char *prefix, Oid dbid, int64 dflt);

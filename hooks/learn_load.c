@@ -72,7 +72,7 @@ void
 NdagLearnLoadBank(LearnState *st)
 {
 	StoreScan  *scan;
-	StoreValue *values = NdagLearnValues(STORE_DBI_PATTERNS);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_PATTERNS);
 	int			capacity = ndag_pattern_clusters * LEARN_CAPACITY_PER_CLUSTER;
 
 	st->bank = ndag_bank_create(LEARN_ARMS, Max(capacity, 1));
@@ -91,34 +91,34 @@ NdagLearnLoadBank(LearnState *st)
 		uint64		demoted;
 
 		memset(&p, 0, sizeof(p));
-		p.id = (uint64_t) NdagLearnGet(values, STORE_DBI_PATTERNS, "pattern_id")->v.i8;
+		p.id = (uint64_t) StoreFieldGet(values, STORE_DBI_PATTERNS, "pattern_id")->v.i8;
 		found = bsearch(&p, st->extra, st->n_extra, sizeof(NdagPattern),
 						cmp_pattern_id);
 		if (found != NULL)
 			p = *found;
-		v = NdagLearnGet(values, STORE_DBI_PATTERNS, "centroid");
+		v = StoreFieldGet(values, STORE_DBI_PATTERNS, "centroid");
 		if (v == NULL || v->len != NDAG_EMBED_DIM)
 			continue;			/* not usable as a pattern */
 		memcpy(p.centroid, v->data, sizeof(float) * NDAG_EMBED_DIM);
-		n = (v = NdagLearnGet(values, STORE_DBI_PATTERNS, "support")) ? Max(v->v.i8, 0) : 0;
+		n = (v = StoreFieldGet(values, STORE_DBI_PATTERNS, "support")) ? Max(v->v.i8, 0) : 0;
 		p.n_members = n;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "quality_var")) != NULL)
+		if ((v = StoreFieldGet(values, STORE_DBI_PATTERNS, "quality_var")) != NULL)
 			p.quality_m2 = v->v.f8 * n;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "best_arm")) != NULL)
+		if ((v = StoreFieldGet(values, STORE_DBI_PATTERNS, "best_arm")) != NULL)
 			p.best_arm = v->v.i4;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "gain")) != NULL)
+		if ((v = StoreFieldGet(values, STORE_DBI_PATTERNS, "gain")) != NULL)
 			p.gain = v->v.f8;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "confidence")) != NULL)
+		if ((v = StoreFieldGet(values, STORE_DBI_PATTERNS, "confidence")) != NULL)
 			p.confidence = v->v.f8;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "uses")) != NULL)
+		if ((v = StoreFieldGet(values, STORE_DBI_PATTERNS, "uses")) != NULL)
 			p.uses = Max(v->v.i8, 0);
-		p.last_used = (v = NdagLearnGet(values, STORE_DBI_PATTERNS, "last_used")) ?
+		p.last_used = (v = StoreFieldGet(values, STORE_DBI_PATTERNS, "last_used")) ?
 			NdagLearnSeconds(v->v.ts) : 0.0;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "created_at")) != NULL)
+		if ((v = StoreFieldGet(values, STORE_DBI_PATTERNS, "created_at")) != NULL)
 			p.created = NdagLearnSeconds(v->v.ts);
-		p.pinned = (v = NdagLearnGet(values, STORE_DBI_PATTERNS, "pinned")) && v->v.b;
-		p.disabled = (v = NdagLearnGet(values, STORE_DBI_PATTERNS, "disabled")) && v->v.b;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "arm_stats")) != NULL)
+		p.pinned = (v = StoreFieldGet(values, STORE_DBI_PATTERNS, "pinned")) && v->v.b;
+		p.disabled = (v = StoreFieldGet(values, STORE_DBI_PATTERNS, "disabled")) && v->v.b;
+		if ((v = StoreFieldGet(values, STORE_DBI_PATTERNS, "arm_stats")) != NULL)
 		{
 			memset(p.arms, 0, sizeof(p.arms));
 			for (uint32 i = 0; i + 4 <= v->len; i += 4)
@@ -135,7 +135,7 @@ NdagLearnLoadBank(LearnState *st)
 				p.arms[arm].m2_ln = s[3] * s[1];
 			}
 		}
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "relids")) != NULL)
+		if ((v = StoreFieldGet(values, STORE_DBI_PATTERNS, "relids")) != NULL)
 		{
 			for (uint32 i = 0; i < v->len; i++)
 			{
@@ -146,7 +146,7 @@ NdagLearnLoadBank(LearnState *st)
 			}
 		}
 		demoted = 0;
-		if ((v = NdagLearnGet(values, STORE_DBI_PATTERNS, "demoted_arms")) != NULL)
+		if ((v = StoreFieldGet(values, STORE_DBI_PATTERNS, "demoted_arms")) != NULL)
 		{
 			for (uint32 i = 0; i < v->len; i++)
 			{

@@ -22,61 +22,6 @@
 #include "learn_int.h"
 
 /*
- * NdagLearnField
- *		Index of a named field of a DBI's schema.
- */
-int
-NdagLearnField(StoreDbi dbi, const char *name)
-{
-	int			i = StoreSchemaFieldIndex(StoreGetSchema(dbi), name);
-
-	if (i < 0)
-		elog(ERROR, "store \"%s\" has no field \"%s\"",
-			 StoreGetSchema(dbi)->name, name);
-	return i;
-}
-
-/*
- * NdagLearnValues
- *		A palloc'd record of dbi with every field null.
- */
-StoreValue *
-NdagLearnValues(StoreDbi dbi)
-{
-	int			n = StoreGetSchema(dbi)->nfields;
-	StoreValue *values = palloc0(sizeof(StoreValue) * n);
-
-	for (int i = 0; i < n; i++)
-		values[i].isnull = true;
-	return values;
-}
-
-/*
- * NdagLearnSet
- *		The slot of a named field, marked not null.
- */
-StoreValue *
-NdagLearnSet(StoreValue *values, StoreDbi dbi, const char *name)
-{
-	StoreValue *v = &values[NdagLearnField(dbi, name)];
-
-	v->isnull = false;
-	return v;
-}
-
-/*
- * NdagLearnGet
- *		The slot of a named field, or NULL when it is null.
- */
-const StoreValue *
-NdagLearnGet(const StoreValue *values, StoreDbi dbi, const char *name)
-{
-	const StoreValue *v = &values[NdagLearnField(dbi, name)];
-
-	return v->isnull ? NULL : v;
-}
-
-/*
  * NdagLearnSeconds / NdagLearnTimestamp
  *		The engine's clock is seconds (double) since the PostgreSQL epoch.
  */
@@ -100,29 +45,29 @@ NdagLearnTimestamp(double s)
 int64
 NdagLearnMetaGet(const char *prefix, Oid dbid, int64 dflt)
 {
-	StoreValue *key = NdagLearnValues(STORE_DBI_META);
-	StoreValue *values = NdagLearnValues(STORE_DBI_META);
+	StoreValue *key = StoreRecordAlloc(STORE_DBI_META);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_META);
 	char	   *name = psprintf("%s:%u", prefix, dbid);
-	StoreValue *v = NdagLearnSet(key, STORE_DBI_META, "name");
+	StoreValue *v = StoreFieldSet(key, STORE_DBI_META, "name");
 
 	v->data = name;
 	v->len = strlen(name);
 	if (StoreGet(STORE_DBI_META, key, values, false) &&
-		NdagLearnGet(values, STORE_DBI_META, "value") != NULL)
-		return NdagLearnGet(values, STORE_DBI_META, "value")->v.i8;
+		StoreFieldGet(values, STORE_DBI_META, "value") != NULL)
+		return StoreFieldGet(values, STORE_DBI_META, "value")->v.i8;
 	return dflt;
 }
 
 void
 NdagLearnMetaPut(StoreBatch *batch, const char *prefix, Oid dbid, int64 value)
 {
-	StoreValue *values = NdagLearnValues(STORE_DBI_META);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_META);
 	char	   *name = psprintf("%s:%u", prefix, dbid);
-	StoreValue *v = NdagLearnSet(values, STORE_DBI_META, "name");
+	StoreValue *v = StoreFieldSet(values, STORE_DBI_META, "name");
 
 	v->data = name;
 	v->len = strlen(name);
-	NdagLearnSet(values, STORE_DBI_META, "value")->v.i8 = value;
+	StoreFieldSet(values, STORE_DBI_META, "value")->v.i8 = value;
 	StoreBatchPut(batch, STORE_DBI_META, values);
 }
 
@@ -134,19 +79,19 @@ NdagLearnMetaPut(StoreBatch *batch, const char *prefix, Oid dbid, int64 value)
 bytea *
 NdagLearnModelGet(Oid dbid, const char *name)
 {
-	StoreValue *key = NdagLearnValues(STORE_DBI_MODELS);
-	StoreValue *values = NdagLearnValues(STORE_DBI_MODELS);
+	StoreValue *key = StoreRecordAlloc(STORE_DBI_MODELS);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_MODELS);
 	const StoreValue *state;
 	StoreValue *v;
 	bytea	   *out;
 
-	NdagLearnSet(key, STORE_DBI_MODELS, "dbid")->v.oid = dbid;
-	v = NdagLearnSet(key, STORE_DBI_MODELS, "name");
+	StoreFieldSet(key, STORE_DBI_MODELS, "dbid")->v.oid = dbid;
+	v = StoreFieldSet(key, STORE_DBI_MODELS, "name");
 	v->data = name;
 	v->len = strlen(name);
 	if (!StoreGet(STORE_DBI_MODELS, key, values, false))
 		return NULL;
-	state = NdagLearnGet(values, STORE_DBI_MODELS, "state");
+	state = StoreFieldGet(values, STORE_DBI_MODELS, "state");
 	if (state == NULL)
 		return NULL;
 	out = palloc(VARHDRSZ + state->len);
@@ -231,22 +176,22 @@ put_model(StoreBatch *batch, Oid dbid, const char *name, const void *state,
 		  size_t len, int64 parameters, int64 updates, double loss,
 		  double lambda, int tasks, TimestampTz now)
 {
-	StoreValue *values = NdagLearnValues(STORE_DBI_MODELS);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_MODELS);
 	StoreValue *v;
 
-	NdagLearnSet(values, STORE_DBI_MODELS, "dbid")->v.oid = dbid;
-	v = NdagLearnSet(values, STORE_DBI_MODELS, "name");
+	StoreFieldSet(values, STORE_DBI_MODELS, "dbid")->v.oid = dbid;
+	v = StoreFieldSet(values, STORE_DBI_MODELS, "name");
 	v->data = name;
 	v->len = strlen(name);
-	NdagLearnSet(values, STORE_DBI_MODELS, "version")->v.i4 = 1;
-	NdagLearnSet(values, STORE_DBI_MODELS, "parameters")->v.i8 = parameters;
-	NdagLearnSet(values, STORE_DBI_MODELS, "updates")->v.i8 = updates;
+	StoreFieldSet(values, STORE_DBI_MODELS, "version")->v.i4 = 1;
+	StoreFieldSet(values, STORE_DBI_MODELS, "parameters")->v.i8 = parameters;
+	StoreFieldSet(values, STORE_DBI_MODELS, "updates")->v.i8 = updates;
 	if (isfinite(loss))
-		NdagLearnSet(values, STORE_DBI_MODELS, "loss")->v.f8 = loss;
-	NdagLearnSet(values, STORE_DBI_MODELS, "lambda")->v.f8 = lambda;
-	NdagLearnSet(values, STORE_DBI_MODELS, "tasks")->v.i4 = tasks;
-	NdagLearnSet(values, STORE_DBI_MODELS, "trained_at")->v.ts = now;
-	v = NdagLearnSet(values, STORE_DBI_MODELS, "state");
+		StoreFieldSet(values, STORE_DBI_MODELS, "loss")->v.f8 = loss;
+	StoreFieldSet(values, STORE_DBI_MODELS, "lambda")->v.f8 = lambda;
+	StoreFieldSet(values, STORE_DBI_MODELS, "tasks")->v.i4 = tasks;
+	StoreFieldSet(values, STORE_DBI_MODELS, "trained_at")->v.ts = now;
+	v = StoreFieldSet(values, STORE_DBI_MODELS, "state");
 	v->data = state;
 	v->len = len;
 	StoreBatchPut(batch, STORE_DBI_MODELS, values);
@@ -264,7 +209,7 @@ static void
 put_pattern(StoreBatch *batch, LearnState *st, int i)
 {
 	const NdagPattern *p = &st->bank->patterns[i];
-	StoreValue *values = NdagLearnValues(STORE_DBI_PATTERNS);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_PATTERNS);
 	StoreValue *v;
 	List	   *relids = st->pattern_relids[i];
 	Oid		   *oids = palloc(sizeof(Oid) * Max(list_length(relids), 1));
@@ -273,26 +218,26 @@ put_pattern(StoreBatch *batch, LearnState *st, int i)
 	int			s = stored_index(st, p->id);
 	ListCell   *lc;
 
-	NdagLearnSet(values, STORE_DBI_PATTERNS, "dbid")->v.oid = st->dbid;
-	NdagLearnSet(values, STORE_DBI_PATTERNS, "pattern_id")->v.i8 = (int64) p->id;
+	StoreFieldSet(values, STORE_DBI_PATTERNS, "dbid")->v.oid = st->dbid;
+	StoreFieldSet(values, STORE_DBI_PATTERNS, "pattern_id")->v.i8 = (int64) p->id;
 	foreach(lc, relids)
 		oids[foreach_current_index(lc)] = lfirst_oid(lc);
-	v = NdagLearnSet(values, STORE_DBI_PATTERNS, "relids");
+	v = StoreFieldSet(values, STORE_DBI_PATTERNS, "relids");
 	v->data = oids;
 	v->len = list_length(relids);
-	v = NdagLearnSet(values, STORE_DBI_PATTERNS, "centroid");
+	v = StoreFieldSet(values, STORE_DBI_PATTERNS, "centroid");
 	v->data = p->centroid;
 	v->len = NDAG_EMBED_DIM;
-	NdagLearnSet(values, STORE_DBI_PATTERNS, "best_arm")->v.i4 = p->best_arm;
-	NdagLearnSet(values, STORE_DBI_PATTERNS, "gain")->v.f8 = p->gain;
-	NdagLearnSet(values, STORE_DBI_PATTERNS, "confidence")->v.f8 = p->confidence;
-	NdagLearnSet(values, STORE_DBI_PATTERNS, "support")->v.i8 = (int64) p->n_members;
-	NdagLearnSet(values, STORE_DBI_PATTERNS, "uses")->v.i8 = (int64) p->uses;
+	StoreFieldSet(values, STORE_DBI_PATTERNS, "best_arm")->v.i4 = p->best_arm;
+	StoreFieldSet(values, STORE_DBI_PATTERNS, "gain")->v.f8 = p->gain;
+	StoreFieldSet(values, STORE_DBI_PATTERNS, "confidence")->v.f8 = p->confidence;
+	StoreFieldSet(values, STORE_DBI_PATTERNS, "support")->v.i8 = (int64) p->n_members;
+	StoreFieldSet(values, STORE_DBI_PATTERNS, "uses")->v.i8 = (int64) p->uses;
 	if (p->last_used > 0)
-		NdagLearnSet(values, STORE_DBI_PATTERNS, "last_used")->v.ts = NdagLearnTimestamp(p->last_used);
-	NdagLearnSet(values, STORE_DBI_PATTERNS, "pinned")->v.b = p->pinned;
-	NdagLearnSet(values, STORE_DBI_PATTERNS, "disabled")->v.b = p->disabled;
-	NdagLearnSet(values, STORE_DBI_PATTERNS, "created_at")->v.ts = NdagLearnTimestamp(p->created);
+		StoreFieldSet(values, STORE_DBI_PATTERNS, "last_used")->v.ts = NdagLearnTimestamp(p->last_used);
+	StoreFieldSet(values, STORE_DBI_PATTERNS, "pinned")->v.b = p->pinned;
+	StoreFieldSet(values, STORE_DBI_PATTERNS, "disabled")->v.b = p->disabled;
+	StoreFieldSet(values, STORE_DBI_PATTERNS, "created_at")->v.ts = NdagLearnTimestamp(p->created);
 	for (int a = 0; a < LEARN_ARMS; a++)
 	{
 		const NdagArmStats *as = &p->arms[a];
@@ -304,10 +249,10 @@ put_pattern(StoreBatch *batch, LearnState *st, int i)
 		stats[n_stats++] = as->mean_ln;
 		stats[n_stats++] = as->m2_ln / (double) as->count;
 	}
-	v = NdagLearnSet(values, STORE_DBI_PATTERNS, "arm_stats");
+	v = StoreFieldSet(values, STORE_DBI_PATTERNS, "arm_stats");
 	v->data = stats;
 	v->len = n_stats;
-	NdagLearnSet(values, STORE_DBI_PATTERNS, "quality_var")->v.f8 =
+	StoreFieldSet(values, STORE_DBI_PATTERNS, "quality_var")->v.f8 =
 		p->n_members > 0 ? p->quality_m2 / (double) p->n_members : 0.0;
 	if (s < 0)
 		StoreBatchPut(batch, STORE_DBI_PATTERNS, values);
@@ -320,10 +265,10 @@ put_pattern(StoreBatch *batch, LearnState *st, int i)
 			changed[f] = !values[f].isnull;
 		for (int k = 0; k < schema->nkeys; k++)
 			changed[schema->key_fields[k]] = false;
-		changed[NdagLearnField(STORE_DBI_PATTERNS, "pinned")] = false;
-		changed[NdagLearnField(STORE_DBI_PATTERNS, "disabled")] = false;
-		changed[NdagLearnField(STORE_DBI_PATTERNS, "demoted_arms")] = false;
-		changed[NdagLearnField(STORE_DBI_PATTERNS, "last_used")] = true;
+		changed[StoreFieldIndex(STORE_DBI_PATTERNS, "pinned")] = false;
+		changed[StoreFieldIndex(STORE_DBI_PATTERNS, "disabled")] = false;
+		changed[StoreFieldIndex(STORE_DBI_PATTERNS, "demoted_arms")] = false;
+		changed[StoreFieldIndex(STORE_DBI_PATTERNS, "last_used")] = true;
 		StoreBatchPatch(batch, STORE_DBI_PATTERNS, values, changed);
 	}
 }
@@ -351,22 +296,22 @@ NdagLearnPutModelState(StoreBatch *batch, Oid dbid, const char *name,
 				  get_float8_nan(), 0, 0, now);
 		return;
 	}
-	values = NdagLearnValues(STORE_DBI_MODELS);
+	values = StoreRecordAlloc(STORE_DBI_MODELS);
 	changed = palloc0(sizeof(bool) * schema->nfields);
-	NdagLearnSet(values, STORE_DBI_MODELS, "dbid")->v.oid = dbid;
-	v = NdagLearnSet(values, STORE_DBI_MODELS, "name");
+	StoreFieldSet(values, STORE_DBI_MODELS, "dbid")->v.oid = dbid;
+	v = StoreFieldSet(values, STORE_DBI_MODELS, "name");
 	v->data = name;
 	v->len = strlen(name);
-	NdagLearnSet(values, STORE_DBI_MODELS, "parameters")->v.i8 = parameters;
-	NdagLearnSet(values, STORE_DBI_MODELS, "updates")->v.i8 = updates;
-	NdagLearnSet(values, STORE_DBI_MODELS, "trained_at")->v.ts = now;
-	v = NdagLearnSet(values, STORE_DBI_MODELS, "state");
+	StoreFieldSet(values, STORE_DBI_MODELS, "parameters")->v.i8 = parameters;
+	StoreFieldSet(values, STORE_DBI_MODELS, "updates")->v.i8 = updates;
+	StoreFieldSet(values, STORE_DBI_MODELS, "trained_at")->v.ts = now;
+	v = StoreFieldSet(values, STORE_DBI_MODELS, "state");
 	v->data = state;
 	v->len = len;
-	changed[NdagLearnField(STORE_DBI_MODELS, "parameters")] = true;
-	changed[NdagLearnField(STORE_DBI_MODELS, "updates")] = true;
-	changed[NdagLearnField(STORE_DBI_MODELS, "trained_at")] = true;
-	changed[NdagLearnField(STORE_DBI_MODELS, "state")] = true;
+	changed[StoreFieldIndex(STORE_DBI_MODELS, "parameters")] = true;
+	changed[StoreFieldIndex(STORE_DBI_MODELS, "updates")] = true;
+	changed[StoreFieldIndex(STORE_DBI_MODELS, "trained_at")] = true;
+	changed[StoreFieldIndex(STORE_DBI_MODELS, "state")] = true;
 	StoreBatchPatch(batch, STORE_DBI_MODELS, values, changed);
 }
 
@@ -413,9 +358,9 @@ NdagLearnWrite(LearnState *st, const NdagLearnResult *res, NdagLearnSummary *sum
 
 		if (ndag_bank_find(st->bank, (uint64_t) id) < 0)
 		{
-			values = NdagLearnValues(STORE_DBI_PATTERNS);
-			NdagLearnSet(values, STORE_DBI_PATTERNS, "dbid")->v.oid = st->dbid;
-			NdagLearnSet(values, STORE_DBI_PATTERNS, "pattern_id")->v.i8 = id;
+			values = StoreRecordAlloc(STORE_DBI_PATTERNS);
+			StoreFieldSet(values, STORE_DBI_PATTERNS, "dbid")->v.oid = st->dbid;
+			StoreFieldSet(values, STORE_DBI_PATTERNS, "pattern_id")->v.i8 = id;
 			StoreBatchDelete(batch, STORE_DBI_PATTERNS, values);
 		}
 	}
@@ -456,19 +401,19 @@ NdagLearnWrite(LearnState *st, const NdagLearnResult *res, NdagLearnSummary *sum
 			  st->ewc->lambda, st->ewc->n_tasks, now);
 
 	sum->snapshot_id = StoreNextId("next_snapshot_id");
-	values = NdagLearnValues(STORE_DBI_HDC);
-	NdagLearnSet(values, STORE_DBI_HDC, "dbid")->v.oid = st->dbid;
-	NdagLearnSet(values, STORE_DBI_HDC, "snapshot_id")->v.i8 = sum->snapshot_id;
-	NdagLearnSet(values, STORE_DBI_HDC, "taken_at")->v.ts = now;
-	NdagLearnSet(values, STORE_DBI_HDC, "patterns")->v.i4 = st->bank->count;
-	NdagLearnSet(values, STORE_DBI_HDC, "state")->data = res->snapshot.bytes;
-	values[NdagLearnField(STORE_DBI_HDC, "state")].len = NDAG_HDC_BYTES;
+	values = StoreRecordAlloc(STORE_DBI_HDC);
+	StoreFieldSet(values, STORE_DBI_HDC, "dbid")->v.oid = st->dbid;
+	StoreFieldSet(values, STORE_DBI_HDC, "snapshot_id")->v.i8 = sum->snapshot_id;
+	StoreFieldSet(values, STORE_DBI_HDC, "taken_at")->v.ts = now;
+	StoreFieldSet(values, STORE_DBI_HDC, "patterns")->v.i4 = st->bank->count;
+	StoreFieldSet(values, STORE_DBI_HDC, "state")->data = res->snapshot.bytes;
+	values[StoreFieldIndex(STORE_DBI_HDC, "state")].len = NDAG_HDC_BYTES;
 	StoreBatchPut(batch, STORE_DBI_HDC, values);
 	foreach(lc, st->old_snapshots)
 	{
-		values = NdagLearnValues(STORE_DBI_HDC);
-		NdagLearnSet(values, STORE_DBI_HDC, "dbid")->v.oid = st->dbid;
-		NdagLearnSet(values, STORE_DBI_HDC, "snapshot_id")->v.i8 = *(int64 *) lfirst(lc);
+		values = StoreRecordAlloc(STORE_DBI_HDC);
+		StoreFieldSet(values, STORE_DBI_HDC, "dbid")->v.oid = st->dbid;
+		StoreFieldSet(values, STORE_DBI_HDC, "snapshot_id")->v.i8 = *(int64 *) lfirst(lc);
 		StoreBatchDelete(batch, STORE_DBI_HDC, values);
 	}
 

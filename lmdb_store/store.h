@@ -148,6 +148,12 @@ extern const StoreSchema *StoreGetSchema(StoreDbi dbi);
 extern const StoreSchema *StoreSchemaByName(const char *name);
 extern const char *StoreSchemaNameList(void);	/* "arms, healing, ..." */
 extern int	StoreSchemaFieldIndex(const StoreSchema *schema, const char *name);
+extern int	StoreFieldIndex(StoreDbi dbi, const char *name);	/* error if unknown */
+extern StoreValue *StoreRecordAlloc(StoreDbi dbi);	/* every field null */
+extern StoreValue *StoreFieldSet(StoreValue *values, StoreDbi dbi,
+								 const char *name);	/* slot, marked not null */
+extern const StoreValue *StoreFieldGet(const StoreValue *values, StoreDbi dbi,
+									   const char *name);	/* NULL when null */
 extern const char *StoreFieldTypeName(StoreFieldType type);
 
 /* ---------- store_record.c: encoding ---------- */

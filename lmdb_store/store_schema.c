@@ -257,6 +257,62 @@ StoreSchemaFieldIndex(const StoreSchema *schema, const char *name)
 }
 
 /*
+ * StoreFieldIndex
+ *		Index of a named field of a DBI's record; the schemas are fixed at
+ *		build time, so an unknown name is a programming error.
+ */
+int
+StoreFieldIndex(StoreDbi dbi, const char *name)
+{
+	int			i = StoreSchemaFieldIndex(StoreGetSchema(dbi), name);
+
+	if (i < 0)
+		elog(ERROR, "store \"%s\" has no field \"%s\"",
+			 StoreGetSchema(dbi)->name, name);
+	return i;
+}
+
+/*
+ * StoreRecordAlloc
+ *		A palloc'd record of dbi with every field null.
+ */
+StoreValue *
+StoreRecordAlloc(StoreDbi dbi)
+{
+	int			n = StoreGetSchema(dbi)->nfields;
+	StoreValue *values = palloc0(sizeof(StoreValue) * n);
+
+	for (int i = 0; i < n; i++)
+		values[i].isnull = true;
+	return values;
+}
+
+/*
+ * StoreFieldSet
+ *		The slot of a named field, marked not null, for the caller to fill.
+ */
+StoreValue *
+StoreFieldSet(StoreValue *values, StoreDbi dbi, const char *name)
+{
+	StoreValue *v = &values[StoreFieldIndex(dbi, name)];
+
+	v->isnull = false;
+	return v;
+}
+
+/*
+ * StoreFieldGet
+ *		The slot of a named field, or NULL when the field is null.
+ */
+const StoreValue *
+StoreFieldGet(const StoreValue *values, StoreDbi dbi, const char *name)
+{
+	const StoreValue *v = &values[StoreFieldIndex(dbi, name)];
+
+	return v->isnull ? NULL : v;
+}
+
+/*
  * StoreFieldTypeName
  *		The SQL type a field type is shown as.
  */
