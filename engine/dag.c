@@ -144,7 +144,10 @@ ndag_dag_add_node(NdagDag *dag, const NdagNodeDesc *desc, int *node_id)
 		node->desc.actual_rows = 0.0;
 		node->desc.actual_total_ms = 0.0;
 		node->desc.loops = 0.0;
+		node->desc.untimed = false;
 	}
+	else if (node->desc.untimed)
+		node->desc.actual_total_ms = 0.0;
 	node->signature = ndag_signature(desc->op_class, desc->node_tag,
 									 desc->rel_oid, desc->index_oid,
 									 desc->qual_hash);

@@ -97,7 +97,9 @@ ndag_derive_depths(NdagDag *dag)
  *		Self cost = total cost minus the inputs' total costs, self time the
  *		same with actual totals, both clamped at 0 (a nested loop's inner
  *		input is costed per loop, so the difference can be negative).  Work
- *		is self time when the DAG has actuals, else self cost.
+ *		is self time when the DAG has timed actuals, else self cost: a plan
+ *		executed with rows counted but no per-node timing falls back to the
+ *		estimates rather than taking its unknown times as 0 ms.
  */
 void
 ndag_derive_self_costs(NdagDag *dag)
@@ -106,6 +108,7 @@ ndag_derive_self_costs(NdagDag *dag)
 	int			i;
 
 	dag->has_actuals = false;
+	dag->has_timing = false;
 	dag->n_joins = 0;
 	for (i = 0; i < n; i++)
 	{
@@ -116,6 +119,8 @@ ndag_derive_self_costs(NdagDag *dag)
 
 		if (node->desc.has_actuals)
 			dag->has_actuals = true;
+		if (node->desc.has_actuals && !node->desc.untimed)
+			dag->has_timing = true;
 		if (node->desc.join_type != NDAG_JOIN_NONE ||
 			node->desc.op_class == NDAG_OP_NESTLOOP ||
 			node->desc.op_class == NDAG_OP_HASHJOIN ||
@@ -129,7 +134,8 @@ ndag_derive_self_costs(NdagDag *dag)
 			time -= in->actual_total_ms;
 		}
 		node->self_cost = cost > 0.0 ? cost : 0.0;
-		node->self_time_ms = (node->desc.has_actuals && time > 0.0) ? time : 0.0;
+		node->self_time_ms = (node->desc.has_actuals && !node->desc.untimed &&
+							  time > 0.0) ? time : 0.0;
 	}
 
 	dag->total_work = 0.0;
@@ -137,7 +143,7 @@ ndag_derive_self_costs(NdagDag *dag)
 	{
 		NdagNode   *node = &dag->nodes[i];
 
-		node->work = dag->has_actuals ? node->self_time_ms : node->self_cost;
+		node->work = dag->has_timing ? node->self_time_ms : node->self_cost;
 		dag->total_work += node->work;
 	}
 }

@@ -167,7 +167,9 @@ typedef enum NdagCapacityMode
  *
  * Estimates are per loop, as in PostgreSQL's Plan.  Actuals are totals over
  * all loops, as in Instrumentation after InstrEndLoop: actual_rows is
- * ntuples, actual_total_ms is total * 1000, loops is nloops.
+ * ntuples, actual_total_ms is total * 1000, loops is nloops.  A node
+ * executed with rows counted but without per-node timing sets untimed: its
+ * actual_total_ms is unknown and ignored (never taken as 0 ms measured).
  */
 typedef struct NdagNodeDesc
 {
@@ -188,6 +190,7 @@ typedef struct NdagNodeDesc
 	double		actual_rows;
 	double		actual_total_ms;
 	double		loops;
+	bool		untimed;		/* has_actuals without timing: time unknown */
 } NdagNodeDesc;
 
 /*
@@ -195,7 +198,8 @@ typedef struct NdagNodeDesc
  * ndag_dag_finalize and are read-only for the caller.
  *
  * "Work" is the quantity the mechanisms follow: actual self time in ms when
- * the DAG has actuals (any node has has_actuals), else estimated self cost.
+ * the DAG has timed actuals (some node has has_actuals without untimed),
+ * else estimated self cost.  self_time_ms is 0 where the time is unknown.
  */
 typedef struct NdagNode
 {
@@ -207,7 +211,8 @@ typedef struct NdagNode
 	int			n_inputs;
 	int			n_consumers;
 	double		self_cost;		/* total cost minus inputs' total costs, >= 0 */
-	double		self_time_ms;	/* actual total minus inputs' actual totals, >= 0 */
+	double		self_time_ms;	/* actual total minus inputs' actual totals, >= 0;
+								 * 0 when not executed or untimed */
 	double		work;			/* self time or self cost, see above */
 	int			cone_size;		/* number of nodes feeding this one (exclusive) */
 	double		cone_cost;		/* sum of self_cost over the input cone */
@@ -252,6 +257,7 @@ typedef struct NdagDag
 	int			critical_len;
 	double		critical_work;	/* sum of work along the critical path */
 	bool		has_actuals;
+	bool		has_timing;		/* some node has actuals with timing */
 	double		total_work;		/* sum of work over all nodes */
 	double		root_total_cost;	/* total cost of the root (sum over sinks) */
 	double		root_rows;		/* plan rows of the root (sum over sinks) */
@@ -577,7 +583,8 @@ extern double ndag_trace_value(const NdagTraceTable *table, uint64_t signature,
 /*
  * Record an executed DAG at time now (seconds): for every node with
  * actuals, the trace of its signature decays to now and grows by the
- * node's share of the plan's self time.  A node whose actual rows per loop
+ * node's share of the plan's work (self time, or self cost when the plan
+ * ran without per-node timing).  A node whose actual rows per loop
  * differ from the estimate by surprise_ratio or more, or every node when
  * `surprise` is true, starts a plateau lasting plateau_s.  Errors:
  * NDAG_ERR_ARG, NDAG_ERR_STATE, NDAG_ERR_NOMEM.

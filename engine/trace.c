@@ -182,7 +182,7 @@ ndag_trace_update(NdagTraceTable *table, const NdagDag *dag, double now,
 	{
 		if (dag->nodes[v].desc.has_actuals)
 		{
-			total += dag->nodes[v].self_time_ms;
+			total += dag->nodes[v].work;
 			executed++;
 		}
 	}
@@ -213,7 +213,7 @@ ndag_trace_update(NdagTraceTable *table, const NdagDag *dag, double now,
 			e->plateau_until = -INFINITY;
 			table->count++;
 		}
-		share = total > 0.0 ? node->self_time_ms / total : 1.0 / executed;
+		share = total > 0.0 ? node->work / total : 1.0 / executed;
 		e->value = ndag_trace_decayed(table, e, now) + share;
 		if (now > e->last_update)
 			e->last_update = now;

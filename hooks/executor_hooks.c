@@ -10,6 +10,16 @@
  * probability ruvector.dag_sample_rate; statements it runs (PL/pgSQL, SPI)
  * follow its choice, so that a sampled call is recorded whole.
  *
+ * A recorded execution counts rows and loops per node (INSTRUMENT_ROWS,
+ * a few counters per tuple); its duration comes from one timer around the
+ * whole run (queryDesc->totaltime).  Per-node timing reads the clock twice
+ * per tuple per node, which makes row-heavy plans several times slower on
+ * machines with a slow clock source, so only the fraction
+ * ruvector.dag_timing_sample_rate of recorded statements gets it, drawn
+ * with the statement as above.  An execution someone else instruments
+ * (EXPLAIN ANALYZE, auto_explain) keeps exactly the options asked: with
+ * timing it is recorded with its node times, without timing it stays so.
+ *
  * A recorded execution is remembered in a small per-backend table until
  * its ExecutorEnd; a memory-context callback on the executor state forgets
  * it when the execution is abandoned by an error.
@@ -43,8 +53,9 @@ static Recording recordings[MAX_RECORDING];
 /* executor nesting depth, as pg_stat_statements tracks it */
 static int	nesting_level = 0;
 
-/* sampling decision of the current top-level statement */
+/* sampling decisions of the current top-level statement */
 static bool top_sampled = false;
+static bool top_timed = false;
 
 /* last time an eligibility failure was logged at WARNING */
 static TimestampTz last_warning = 0;
@@ -136,6 +147,21 @@ statement_eligible(QueryDesc *queryDesc, int eflags)
 }
 
 /*
+ * instrument_recording
+ *		Ask for the per-node instrumentation of a recorded execution: rows
+ *		always, timing when the statement drew it, unless another module
+ *		already chose (with or without timing) what this execution measures.
+ */
+static void
+instrument_recording(QueryDesc *queryDesc)
+{
+	if ((queryDesc->instrument_options & (INSTRUMENT_TIMER | INSTRUMENT_ROWS)) == 0 &&
+		top_timed)
+		queryDesc->instrument_options |= INSTRUMENT_TIMER;
+	queryDesc->instrument_options |= INSTRUMENT_ROWS;
+}
+
+/*
  * ndag_ExecutorStart
  *		Instrument a sampled eligible execution before it starts.
  */
@@ -146,14 +172,17 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	/* a top-level statement draws; the statements it runs follow it */
 	if (nesting_level == 0)
+	{
 		top_sampled = queryDesc->plannedstmt != NULL &&
 			NdagSampleStatement(queryDesc->plannedstmt->queryId);
+		top_timed = top_sampled && NdagSampleTiming();
+	}
 	if (top_sampled && statement_eligible(queryDesc, eflags))
 		rec = find_recording(NULL);
 	if (rec != NULL)
 	{
 		NdagCounterAdd(NDAG_COUNTER_SAMPLED, 1);
-		queryDesc->instrument_options |= INSTRUMENT_TIMER | INSTRUMENT_ROWS;
+		instrument_recording(queryDesc);
 	}
 
 	if (prev_ExecutorStart)

@@ -393,7 +393,8 @@ put_trajectory(StoreBatch *batch, const NdagRingEntry *traj, int64 traj_id)
 		{
 			field(n, STORE_DBI_NODES, "actual_rows")->v.f8 = node->actual_rows;
 			field(n, STORE_DBI_NODES, "loops")->v.f8 = node->loops;
-			field(n, STORE_DBI_NODES, "self_ms")->v.f8 = node->self_ms;
+			if (!isnan(node->self_ms))	/* NULL: not timed */
+				field(n, STORE_DBI_NODES, "self_ms")->v.f8 = node->self_ms;
 		}
 		/* the batch copies the record when the operation is queued */
 		StoreBatchPut(batch, STORE_DBI_NODES, n);

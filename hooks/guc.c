@@ -26,6 +26,7 @@ double		ndag_mincut_threshold = 0.5;
 double		ndag_sample_rate = 1.0;
 double		ndag_fast_query_ms = 1.0;
 double		ndag_fast_sample_rate = 0.01;
+double		ndag_timing_sample_rate = 0.05;
 int			ndag_max_trajectories = 10000;
 bool		ndag_all_tables = false;
 
@@ -242,6 +243,14 @@ NdagDefineGucs(void)
 							 NULL,
 							 &ndag_fast_sample_rate,
 							 0.01, 0.0, 1.0,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_timing_sample_rate",
+							 "Fraction of recorded statements whose plan nodes are also timed.",
+							 "Recorded statements always count rows per node and time the whole execution; per-node timing can make row-heavy plans several times slower, so it is sampled.  Executions EXPLAIN ANALYZE or auto_explain already time keep their node times.",
+							 &ndag_timing_sample_rate,
+							 0.05, 0.0, 1.0,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 

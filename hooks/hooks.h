@@ -51,6 +51,7 @@ extern double ndag_mincut_threshold;	/* ruvector.dag_mincut_threshold */
 extern double ndag_sample_rate;			/* ruvector.dag_sample_rate */
 extern double ndag_fast_query_ms;		/* ruvector.dag_fast_query_ms */
 extern double ndag_fast_sample_rate;	/* ruvector.dag_fast_sample_rate */
+extern double ndag_timing_sample_rate;	/* ruvector.dag_timing_sample_rate */
 extern int	ndag_max_trajectories;		/* ruvector.dag_max_trajectories */
 extern bool ndag_all_tables;			/* ruvector.dag_all_tables */
 
@@ -110,7 +111,8 @@ typedef struct NdagRingNode
 	double		actual_rows;	/* rows per loop, as EXPLAIN ANALYZE; < 0: never executed */
 	float4		loops;
 	float4		est_cost;		/* total cost */
-	float4		self_ms;		/* actual self time over all loops */
+	float4		self_ms;		/* actual self time over all loops; NaN when
+								 * the execution had no per-node timing */
 	float4		score;			/* attention weight */
 	Oid			relation;		/* scanned relation or InvalidOid */
 	int16		node_tag;		/* NodeTag of the Plan node */
@@ -586,6 +588,7 @@ extern void NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm,
 /* ---------- sampling.c ---------- */
 
 extern bool NdagSampleStatement(uint64 query_id);
+extern bool NdagSampleTiming(void);
 extern void NdagNoteLatency(uint64 query_id, double exec_ms);
 
 #endif							/* NDAG_HOOKS_H */

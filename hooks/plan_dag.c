@@ -7,7 +7,8 @@
  * plans.  A subplan or CTE referenced from several places is one node with
  * several consumers, which is what makes the plan a DAG rather than a tree.
  * When the plan was executed with instrumentation, the per-node actuals
- * come from the PlanState tree.
+ * come from the PlanState tree; a node instrumented without a timer has
+ * rows and loops but an unknown time, which the engine is told (untimed).
  *
  *-------------------------------------------------------------------------
  */
@@ -439,8 +440,10 @@ describe_plan(BuildState *state, Plan *plan, NdagNodeDesc *desc)
 			{
 				desc->has_actuals = true;
 				desc->actual_rows = instr->ntuples;
-				desc->actual_total_ms = instr->total * 1000.0;
 				desc->loops = instr->nloops;
+				desc->untimed = !instr->need_timer;
+				if (instr->need_timer)
+					desc->actual_total_ms = instr->total * 1000.0;
 			}
 		}
 	}

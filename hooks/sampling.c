@@ -13,6 +13,9 @@
  * ruvector.dag_fast_sample_rate of its executions is recorded; the first
  * executions, and every slow statement, are recorded at the full rate.
  *
+ * Of the statements recorded, the fraction ruvector.dag_timing_sample_rate
+ * is also timed node by node (executor_hooks.c says why not all).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -78,6 +81,16 @@ NdagSampleStatement(uint64 query_id)
 		slot->mean_ms >= ndag_fast_query_ms)
 		return true;
 	return draw(ndag_fast_sample_rate);
+}
+
+/*
+ * NdagSampleTiming
+ *		Whether a recorded top-level statement also gets per-node timing.
+ */
+bool
+NdagSampleTiming(void)
+{
+	return draw(ndag_timing_sample_rate);
 }
 
 /*

@@ -108,7 +108,7 @@ fill_nodes(const NdagPlanDag *pd, const double *weights, NdagRingEntry *traj)
 		{
 			out->actual_rows = node->desc.actual_rows / node->desc.loops;
 			out->loops = (float4) node->desc.loops;
-			out->self_ms = (float4) node->self_time_ms;
+			out->self_ms = node->desc.untimed ? NAN : (float4) node->self_time_ms;
 		}
 		else
 			out->actual_rows = -1.0;

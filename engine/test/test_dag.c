@@ -405,6 +405,64 @@ test_hash_join(void)
 }
 
 /*
+ * test_untimed
+ *		The hash join plan executed with rows counted but no per-node
+ *		timing: its times are unknown, not 0 ms, so work, the critical path
+ *		and the traces follow the estimates while rows still count.
+ */
+static void
+test_untimed(void)
+{
+	NdagDag    *dag = ndag_dag_create(4);
+	NdagTraceTable *t = ndag_trace_table_create(8);
+	NdagNodeDesc d[4];
+	const float *f;
+	int			i;
+
+	d[0] = tu_desc(NDAG_OP_HASHJOIN, 500, 100);
+	d[0].join_type = NDAG_JOIN_INNER;
+	d[1] = tu_desc(NDAG_OP_SEQSCAN, 1000, 60);
+	d[2] = tu_desc(NDAG_OP_HASH, 100, 25);
+	d[3] = tu_desc(NDAG_OP_SEQSCAN, 100, 20);
+	for (i = 0; i < 4; i++)
+	{
+		d[i].has_actuals = true;
+		d[i].untimed = true;
+		d[i].actual_rows = 10 * d[i].plan_rows;
+		/* a stale number the flag says is not a measurement */
+		d[i].actual_total_ms = 1000 - 100 * i;
+		d[i].loops = 1;
+		d[i].rel_oid = 16384 + i;	/* distinct signatures for the traces */
+		ndag_dag_add_node(dag, &d[i], NULL);
+	}
+	ndag_dag_add_edge(dag, 1, 0);
+	ndag_dag_add_edge(dag, 2, 0);
+	ndag_dag_add_edge(dag, 3, 2);
+	tap_ok(ndag_dag_finalize(dag) == NDAG_OK, "untimed plan finalizes");
+	tap_ok(dag->has_actuals && !dag->has_timing && dag->total_actual_ms == 0,
+		   "untimed: actuals without timing, no total time taken");
+	tap_ok(dag->nodes[0].self_time_ms == 0 && dag->nodes[1].self_time_ms == 0 &&
+		   dag->nodes[1].work == 60 && dag->total_work == 100,
+		   "untimed: work is the self cost, not 0 ms");
+	tap_ok(dag->critical_len == 2 && dag->critical_path[1] == 1 && dag->critical_work == 75,
+		   "untimed: the critical path follows the estimates");
+	f = ndag_node_features(dag, 1);
+	tap_ok(f[NDAG_F_HAS_ACTUALS] == 1.0f && f[NDAG_F_SELF_TIME] == 0.0f &&
+		   fabs(f[NDAG_F_ACT_ROWS] - log1p(10000.0) / 10.0) < 1e-6 &&
+		   fabs(f[NDAG_F_WORK_SHARE] - 0.6) < 1e-6,
+		   "untimed: features keep rows, self time 0, work share from cost");
+	tap_ok(ndag_mincut_capacity(dag, 1, NDAG_CAP_ROWS) == 10001 &&
+		   ndag_mincut_capacity(dag, 1, NDAG_CAP_TIME) == 61,
+		   "untimed: min-cut capacities from actual rows and from cost");
+	tap_ok(t != NULL && ndag_trace_update(t, dag, 0.0, false) == NDAG_OK &&
+		   fabs(ndag_trace_value(t, dag->nodes[1].signature, 0.0) - 0.6) < 1e-9 &&
+		   fabs(ndag_trace_value(t, dag->nodes[3].signature, 0.0) - 0.2) < 1e-9,
+		   "untimed: traces grow by the share of the estimated work");
+	ndag_trace_table_free(t);
+	ndag_dag_free(dag);
+}
+
+/*
  * test_shared
  *		A CTE scanned twice (node 3 feeds 1 and 2), and a DAG with two
  *		sinks (virtual root).
@@ -584,6 +642,7 @@ main(void)
 {
 	test_errors();
 	test_hash_join();
+	test_untimed();
 	test_shared();
 	test_sanitise();
 	test_signatures();
