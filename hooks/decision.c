@@ -36,6 +36,18 @@
 #define MATCH_TOP_K			5
 #define MATCH_MIN_COSINE	0.9
 #define MATCH_MIN_GAIN		1.1
+/*
+ * A pattern's arm on a query that never ran it, the pattern not being that
+ * query's own: the decision embeddings of the demo's twelve different
+ * shapes are at most 0.962 apart, a pattern's centroid mixes its members.
+ */
+#define MATCH_MIN_COSINE_UNSEEN 0.98
+
+/* best measured arm: this much faster than the default's mean */
+#define MEASURED_MIN_GAIN	1.1
+/* ... over at least this many runs, or one run this much faster */
+#define MEASURED_MIN_RUNS	2
+#define MEASURED_ONE_RUN_GAIN 2.0
 
 static TimestampTz last_warning = 0;
 
@@ -48,6 +60,7 @@ typedef struct Analysis
 	double		default_cost;
 	bool		worth;
 	bool		explore;		/* exploration is due */
+	uint64		query_id;
 	NdagQueryStats stats;
 	uint64		enabled;		/* usable arms (enabled, not demoted) */
 } Analysis;
@@ -182,10 +195,62 @@ predict_ms(const float *embedding, int arm)
 }
 
 /*
+ * measured_not_faster
+ *		Whether this query's own runs under an arm say it is not faster
+ *		than its default baseline: such an arm is never applied to it by a
+ *		pattern or a BTSP entry.
+ */
+static bool
+measured_not_faster(const Analysis *a, int arm)
+{
+	return a->stats.default_n > 0 && a->stats.arm_n[arm] > 0 &&
+		!(exp(a->stats.arm_mean_ln[arm]) < a->stats.default_mean_ms);
+}
+
+/*
+ * best_measured_arm
+ *		The fastest usable arm measured on this query (lowest mean ln ms
+ *		over >= MEASURED_MIN_RUNS runs, or one run MEASURED_ONE_RUN_GAIN
+ *		times faster than the default's mean) when it is MEASURED_MIN_GAIN
+ *		times faster than the default's mean; 0 otherwise.
+ */
+static int
+best_measured_arm(const Analysis *a)
+{
+	double		baseline = a->stats.default_mean_ms;
+	double		best_ln = INFINITY;
+	int			best = 0;
+
+	if (a->stats.default_n == 0 || !(baseline > 0))
+		return 0;
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		double		mean_ln = a->stats.arm_mean_ln[arm];
+
+		if ((a->enabled & (UINT64CONST(1) << arm)) == 0 || a->stats.arm_n[arm] == 0)
+			continue;
+		if (a->stats.arm_n[arm] < MEASURED_MIN_RUNS &&
+			!(exp(mean_ln) * MEASURED_ONE_RUN_GAIN <= baseline))
+			continue;
+		if (mean_ln < best_ln)
+		{
+			best_ln = mean_ln;
+			best = arm;
+		}
+	}
+	if (best != 0 && exp(best_ln) * MEASURED_MIN_GAIN <= baseline)
+		return best;
+	return 0;
+}
+
+/*
  * match_pattern
  *		Step (b): the first of the nearest patterns that is confident,
  *		similar, has a measured gain and a usable best arm not demoted for
- *		it.
+ *		it, nor measured not faster on this query.  An arm this query never
+ *		ran needs MATCH_MIN_COSINE_UNSEEN unless the pattern is the query's
+ *		own (its representative member).  Without a default baseline of its
+ *		own, the query's baseline is the pattern's default-arm mean.
  */
 static bool
 match_pattern(Analysis *a)
@@ -211,8 +276,15 @@ match_pattern(Analysis *a)
 		bit = UINT64CONST(1) << arm;
 		if (!(p->confidence > ndag_confidence_threshold) ||
 			!(p->gain >= MATCH_MIN_GAIN) || (a->enabled & bit) == 0 ||
-			(learned->demoted != NULL && (learned->demoted[m[i].index] & bit) != 0))
+			(learned->demoted != NULL && (learned->demoted[m[i].index] & bit) != 0) ||
+			measured_not_faster(a, arm))
 			continue;
+		if (a->stats.arm_n[arm] == 0 && p->query_id != a->query_id &&
+			m[i].cosine < MATCH_MIN_COSINE_UNSEEN)
+			continue;
+		if (a->stats.default_n == 0 && arm < NDAG_PATTERN_MAX_ARMS &&
+			p->arms[0].count > 0)
+			a->d->baseline_ms = exp(p->arms[0].mean_ln);
 		a->d->source = NDAG_DECISION_PATTERN;
 		a->d->arm = arm;
 		a->d->pattern_id = (int64) p->id;
@@ -231,6 +303,8 @@ match_pattern(Analysis *a)
 static void
 analyse(PlannedStmt *plan, uint64 query_id, bool explore_only, Analysis *a)
 {
+	int			measured;
+
 	NdagDecision *d = a->d;
 	NdagPlanDag *pd = NdagPlanDagBuild(plan, NULL);
 	double	   *weights;
@@ -247,6 +321,7 @@ analyse(PlannedStmt *plan, uint64 query_id, bool explore_only, Analysis *a)
 	d->context = NdagAttentionContext(pd->dag);
 	a->default_cost = plan->planTree->total_cost;
 
+	a->query_id = query_id;
 	NdagQueryMemoryGet(MyDatabaseId, query_id, &a->stats);
 	a->enabled = NdagArmsEnabledMask() & ~a->stats.demoted_mask & ~UINT64CONST(1);
 	a->worth = (a->stats.default_n > 0 && a->stats.default_mean_ms > ndag_min_latency) ||
@@ -254,28 +329,42 @@ analyse(PlannedStmt *plan, uint64 query_id, bool explore_only, Analysis *a)
 	d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_mean_ms :
 		predict_ms(d->embedding, 0);
 
-	if (!explore_only)
+	/*
+	 * (a) one-shot memory, refined: the fastest arm measured on this query,
+	 * else its BTSP entry unless the arm measured not faster since
+	 */
+	measured = best_measured_arm(a);
+	if (measured != 0)
 	{
-		/* (a) one-shot memory */
-		if (a->stats.btsp_arm > 0 && a->stats.btsp_arm < NDAG_MAX_ARMS &&
-			(a->enabled & (UINT64CONST(1) << a->stats.btsp_arm)) != 0)
-		{
-			d->source = NDAG_DECISION_BTSP;
-			d->arm = a->stats.btsp_arm;
-			d->confidence = a->stats.btsp_weight;
-		}
-		/* (b) learned patterns */
-		else
-			match_pattern(a);
+		d->source = NDAG_DECISION_BTSP;
+		d->arm = measured;
+		d->confidence = a->stats.btsp_arm == measured ? a->stats.btsp_weight : 1.0;
 	}
+	else if (a->stats.btsp_arm > 0 && a->stats.btsp_arm < NDAG_MAX_ARMS &&
+			 (a->enabled & (UINT64CONST(1) << a->stats.btsp_arm)) != 0 &&
+			 !measured_not_faster(a, a->stats.btsp_arm))
+	{
+		d->source = NDAG_DECISION_BTSP;
+		d->arm = a->stats.btsp_arm;
+		d->confidence = a->stats.btsp_weight;
+	}
+	/* (b) learned patterns */
+	else
+		match_pattern(a);
 
-	/* (c) exploration: learn mode, worth it, its turn */
-	if (!explore_only && d->source == NDAG_DECISION_DEFAULT &&
-		ndag_mode == NDAG_MODE_LEARN &&
-		ndag_max_candidates > 0 && a->enabled != 0 &&
-		(a->worth || a->stats.btsp_arm == NDAG_BTSP_EXPLORE))
+	/*
+	 * (c) exploration: learn mode, worth it, its turn (drawn at the cache
+	 * hit when explore_only); also over an applied arm, until every
+	 * distinct arm was measured
+	 */
+	if (explore_only)
+		a->explore = a->enabled != 0;
+	else if (ndag_mode == NDAG_MODE_LEARN &&
+			 ndag_max_candidates > 0 && a->enabled != 0 &&
+			 (a->worth || a->stats.btsp_arm == NDAG_BTSP_EXPLORE))
 		a->explore = NdagQueryMemoryExploreTurn(MyDatabaseId, query_id,
-												ndag_exploration);
+												ndag_exploration,
+												NdagArmsEnabledMask());
 	if (d->arm != 0)
 		d->predicted_ms = predict_ms(d->embedding, d->arm);
 	else
@@ -353,11 +442,12 @@ candidate_cmp(const void *x, const void *y)
 
 /*
  * rank_candidates
- *		Usable arms not known to plan like the default, best first: untried
- *		ones, then mean ln ms - c sqrt(ln N / n) over the query's runs.
+ *		Usable arms not known to plan like the default (or like another
+ *		arm), other than the arm decided, best first: untried ones, then
+ *		mean ln ms - c sqrt(ln N / n) over the query's runs.
  */
 static int
-rank_candidates(const Analysis *a, Candidate *out)
+rank_candidates(const Analysis *a, int decided_arm, Candidate *out)
 {
 	uint64		total = a->stats.default_n;
 	int			n = 0;
@@ -369,7 +459,8 @@ rank_candidates(const Analysis *a, Candidate *out)
 		uint64		bit = UINT64CONST(1) << arm;
 		Candidate  *c;
 
-		if ((a->enabled & bit) == 0 || (a->stats.same_mask & bit) != 0)
+		if ((a->enabled & bit) == 0 || (a->stats.same_mask & bit) != 0 ||
+			arm == decided_arm)
 			continue;
 		c = &out[n++];
 		c->arm = arm;
@@ -391,24 +482,76 @@ rank_candidates(const Analysis *a, Candidate *out)
 }
 
 /*
+ * plan_every_arm
+ *		Plan once each usable arm never planned for this query (it is only
+ *		planning) and remember which of them plan like the default or like
+ *		an arm of lower id: those are never explored for it.  The distinct
+ *		plans are kept in plans[] for the choice that follows.
+ */
+static void
+plan_every_arm(Analysis *a, uint64 default_shape, Query *parse,
+			   const char *query_string, int cursorOptions,
+			   ParamListInfo boundParams, PlannedStmt **plans)
+{
+	uint64		shapes[NDAG_MAX_ARMS];
+	int			nshapes = 0;
+
+	shapes[nshapes++] = default_shape;
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		uint64		bit = UINT64CONST(1) << arm;
+		PlannedStmt *plan;
+		uint64		shape;
+		bool		same = false;
+
+		if ((a->enabled & bit) == 0 || (a->stats.planned_mask & bit) != 0)
+			continue;
+		plan = plan_arm(arm, copyObject(parse), query_string, cursorOptions,
+						boundParams);
+		a->d->extra_plannings++;
+		if (plan == NULL)
+			continue;
+		shape = NdagPlanShapeHash(plan);
+		for (int i = 0; i < nshapes && !same; i++)
+			same = shapes[i] == shape;
+		if (!same)
+		{
+			shapes[nshapes++] = shape;
+			plans[arm] = plan;
+		}
+		else
+			a->stats.same_mask |= bit;
+		a->stats.planned_mask |= bit;
+		NdagQueryMemoryMarkPlanned(MyDatabaseId, a->query_id, arm, same);
+	}
+}
+
+/*
  * explore
- *		Plan the best candidates until one differs from the default plan
- *		(at most ruvector.dag_max_candidates plannings); an arm that plans
- *		like the default is remembered as such.  NULL when none differs.
+ *		Plan every arm once for the query (plan_every_arm), then take the
+ *		best candidate (rank_candidates) whose plan differs from the
+ *		default, planning at most ruvector.dag_max_candidates of them anew;
+ *		an arm that plans like the default is remembered as such.  NULL
+ *		when none differs.
  */
 static PlannedStmt *
 explore(Analysis *a, PlannedStmt *default_plan, Query *parse,
 		const char *query_string, int cursorOptions, ParamListInfo boundParams,
-		uint64 query_id)
+		uint64 query_id, int decided_arm)
 {
 	Candidate	cand[NDAG_MAX_ARMS];
+	PlannedStmt *plans[NDAG_MAX_ARMS];
 	volatile int n = 0;
+	int			planned = 0;
 	uint64		default_shape = NdagPlanShapeHash(default_plan);
 	MemoryContext oldcxt = CurrentMemoryContext;
 
+	memset(plans, 0, sizeof(plans));
 	PG_TRY();
 	{
-		n = rank_candidates(a, cand);
+		plan_every_arm(a, default_shape, parse, query_string, cursorOptions,
+					   boundParams, plans);
+		n = rank_candidates(a, decided_arm, cand);
 	}
 	PG_CATCH();
 	{
@@ -424,24 +567,33 @@ explore(Analysis *a, PlannedStmt *default_plan, Query *parse,
 	}
 	PG_END_TRY();
 
-	for (int i = 0; i < n && i < ndag_max_candidates; i++)
+	for (int i = 0; i < n; i++)
 	{
-		PlannedStmt *plan = plan_arm(cand[i].arm, copyObject(parse), query_string,
-									 cursorOptions, boundParams);
+		PlannedStmt *plan = plans[cand[i].arm];
 
-		a->d->extra_plannings++;
 		if (plan == NULL)
-			continue;
-		if (NdagPlanShapeHash(plan) == default_shape)
 		{
-			NdagQueryMemoryMarkSame(MyDatabaseId, query_id, cand[i].arm);
-			continue;
+			if (planned++ >= ndag_max_candidates)
+				break;
+			plan = plan_arm(cand[i].arm, copyObject(parse), query_string,
+							cursorOptions, boundParams);
+			a->d->extra_plannings++;
+			if (plan == NULL)
+				continue;
+			if (NdagPlanShapeHash(plan) == default_shape)
+			{
+				NdagQueryMemoryMarkPlanned(MyDatabaseId, query_id, cand[i].arm, true);
+				continue;
+			}
 		}
 		a->d->source = NDAG_DECISION_EXPLORE;
 		a->d->arm = cand[i].arm;
+		a->d->pattern_id = 0;
+		a->d->similarity = NAN;
+		a->d->confidence = NAN;
 		a->d->predicted_ms = isfinite(cand[i].predicted_ln) ?
 			exp(cand[i].predicted_ln) : NAN;
-		/* the executed plan is the last one made, not an extra one */
+		/* the executed plan is one of those made, not an extra one */
 		a->d->extra_plannings--;
 		return plan;
 	}
@@ -563,6 +715,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	PlannedStmt *default_plan;
 	PlannedStmt *plan;
 	Analysis	a;
+	NdagDecision base;
 	bool		explore_only = false;
 	bool		eligible;
 
@@ -584,7 +737,11 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 		*decision = entry->decision;
 		decision->cache_hit = true;
 		decision->extra_plannings = 0;
-		if (decision->arm != 0)
+		explore_only = ndag_mode == NDAG_MODE_LEARN && entry->worth &&
+			ndag_max_candidates > 0 &&
+			NdagQueryMemoryExploreTurn(MyDatabaseId, query_id, ndag_exploration,
+									   NdagArmsEnabledMask());
+		if (decision->arm != 0 && !explore_only)
 		{
 			/* the copy is the fallback's, should planning under the arm fail */
 			plan = plan_arm(decision->arm, copyObject(parse), query_string,
@@ -601,8 +758,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 			return NdagPlanDefault(parse, query_string, cursorOptions,
 								   boundParams);
 		}
-		if (!(ndag_mode == NDAG_MODE_LEARN && entry->worth && ndag_max_candidates > 0 &&
-			  NdagQueryMemoryExploreTurn(MyDatabaseId, query_id, ndag_exploration)))
+		if (!explore_only)
 		{
 			*decided = true;
 			count_decision(decision);
@@ -610,7 +766,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 								   boundParams);
 		}
 		/* its turn to explore: decided below, without a second budget draw */
-		explore_only = true;
+		init_decision(decision);
 	}
 	else
 		NdagRewriteCount(NDAG_RW_CACHE_MISSES, 1);
@@ -630,15 +786,23 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 		return default_plan;
 	}
 	if (explore_only)
-	{
-		/* the budget was drawn at the cache hit */
-		a.explore = a.enabled != 0;
 		decision->cache_hit = true;
-	}
 	*decided = true;
 
+	/* the decision without exploration is what the cache keeps */
+	base = *decision;
 	plan = NULL;
-	if (decision->arm != 0)
+	if (a.explore)
+		plan = explore(&a, default_plan, parse, query_string, cursorOptions,
+					   boundParams, query_id, base.arm);
+	if (plan == NULL)
+	{
+		int			extra = decision->extra_plannings;
+
+		*decision = base;
+		decision->extra_plannings = extra;
+	}
+	if (plan == NULL && decision->arm != 0)
 	{
 		plan = plan_arm(decision->arm, parse, query_string, cursorOptions,
 						boundParams);
@@ -647,17 +811,11 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 			decision->source = NDAG_DECISION_DEFAULT;
 			decision->arm = 0;
 			decision->pattern_id = 0;
+			base = *decision;
 		}
 	}
-	else if (a.explore)
-		plan = explore(&a, default_plan, parse, query_string, cursorOptions,
-					   boundParams, query_id);
 	if (plan == NULL)
-	{
 		plan = default_plan;
-		if (decision->source == NDAG_DECISION_EXPLORE)
-			decision->source = NDAG_DECISION_DEFAULT;
-	}
 	else
 	{
 		decision->extra_plannings++;	/* the default plan */
@@ -666,20 +824,16 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	count_decision(decision);
 	NdagRewriteCount(NDAG_RW_EXTRA_PLANNINGS, decision->extra_plannings);
 
-	/* an explored arm is not the decision: the entry keeps the default */
+	/* an explored arm is not the decision: the entry keeps the one beneath */
 	entry = NdagCacheStore(query_id, generation, epoch);
 	entry->worth = a.worth;
 	entry->default_cost = a.default_cost;
-	entry->decision = *decision;
+	entry->decision = base;
 	entry->decision.cache_hit = false;
 	entry->decision.extra_plannings = 0;
+	entry->decision.shape = decision->source == NDAG_DECISION_EXPLORE ? 0 :
+		decision->shape;
 	if (decision->source == NDAG_DECISION_EXPLORE)
-	{
-		entry->decision.source = NDAG_DECISION_DEFAULT;
-		entry->decision.arm = 0;
-		entry->decision.shape = 0;
-		entry->decision.predicted_ms = predict_ms(decision->embedding, 0);
 		entry->worth = true;
-	}
 	return plan;
 }

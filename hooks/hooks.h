@@ -553,7 +553,8 @@ typedef struct NdagQueryStats
 	double		default_mean_ms;
 	uint32		total;			/* decisions that considered exploring */
 	uint32		explored;
-	uint64		same_mask;		/* arms planning like the default */
+	uint64		same_mask;		/* arms planning like the default (or another arm) */
+	uint64		planned_mask;	/* arms planned once for this query */
 	uint64		demoted_mask;
 	int			btsp_arm;		/* arm, NDAG_BTSP_EXPLORE or NDAG_QM_NO_BTSP */
 	double		btsp_weight;
@@ -567,6 +568,7 @@ typedef struct NdagQueryObserved
 	bool		demoted;		/* the arm was demoted now */
 	bool		btsp_stored;
 	bool		btsp_forgot;
+	bool		vetoed;			/* an applied arm measured not faster than the baseline */
 	double		baseline_ms;	/* default mean before this run, NaN none */
 } NdagQueryObserved;
 
@@ -578,11 +580,13 @@ extern void NdagRewriteCount(NdagRewriteCounter counter, uint64 n);
 extern void NdagRewriteStatusCounters(void *state);
 extern bool NdagQueryMemoryGet(Oid dbid, uint64 query_id, NdagQueryStats *out);
 extern bool NdagQueryMemoryExploreTurn(Oid dbid, uint64 query_id,
-									   double fraction);
-extern void NdagQueryMemoryMarkSame(Oid dbid, uint64 query_id, int arm);
+									   double fraction, uint64 enabled);
+extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm,
+									   bool same);
 extern void NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm,
 								   int source, double exec_ms,
 								   double predicted_default_ln,
+								   double fallback_baseline_ms,
 								   NdagQueryObserved *out);
 
 /* ---------- sampling.c ---------- */

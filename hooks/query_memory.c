@@ -35,6 +35,10 @@
 /* regression guard: this many runs in a row this much slower than default */
 #define QM_GUARD_RATIO		1.2
 #define QM_GUARD_STREAK		3
+/* ... or one run this much slower */
+#define QM_GUARD_VETO		2.0
+/* once every distinct arm was measured, exploration re-measures at this share of the budget */
+#define QM_REMEASURE_SHARE	0.1
 
 typedef struct QmSlot
 {
@@ -46,6 +50,7 @@ typedef struct QmSlot
 	uint32		total;
 	uint32		explored;
 	uint64		same_mask;
+	uint64		planned_mask;
 	uint64		demoted_mask;
 	int32		btsp_arm;		/* NDAG_QM_NO_BTSP: none */
 	double		btsp_stored_at; /* seconds */
@@ -250,6 +255,7 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, NdagQueryStats *out)
 		out->total = s->total;
 		out->explored = s->explored;
 		out->same_mask = s->same_mask;
+		out->planned_mask = s->planned_mask;
 		out->demoted_mask = s->demoted_mask;
 		out->btsp_arm = btsp_current(s, now_seconds(), &out->btsp_weight);
 		memcpy(out->arm_n, s->arm_n, sizeof(s->arm_n));
@@ -260,15 +266,40 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, NdagQueryStats *out)
 }
 
 /*
+ * untried_arms
+ *		Whether some usable arm of a query may still teach something: it was
+ *		never planned for it, or it plans differently from the default and
+ *		every other arm and was never measured.  Caller holds the lock.
+ */
+static bool
+untried_arms(const QmSlot *s, uint64 enabled)
+{
+	uint64		usable = enabled & ~s->demoted_mask & ~UINT64CONST(1);
+
+	if ((usable & ~s->planned_mask) != 0)
+		return true;
+	usable &= ~s->same_mask;
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+		if ((usable & (UINT64CONST(1) << arm)) != 0 && s->arm_n[arm] == 0)
+			return true;
+	return false;
+}
+
+/*
  * NdagQueryMemoryExploreTurn
  *		Count one decision of a query that may explore and say whether it
- *		is its turn: at most floor(fraction * decisions) of them explore,
- *		and none before the default plan was observed once (exploration is
- *		judged against that baseline).  A BTSP "explore" entry grants one
- *		turn outside the budget and is then used up.
+ *		is its turn, none before the default plan was observed once
+ *		(exploration is judged against that baseline).  While some of the
+ *		enabled arms is untried (never planned, or distinct and never
+ *		measured), explorations stay within 1 + fraction * decisions: the
+ *		first one comes right after the baseline; once every distinct arm
+ *		was measured, within QM_REMEASURE_SHARE of that budget.  A BTSP
+ *		"explore" entry grants one turn outside the budget and is then used
+ *		up.
  */
 bool
-NdagQueryMemoryExploreTurn(Oid dbid, uint64 query_id, double fraction)
+NdagQueryMemoryExploreTurn(Oid dbid, uint64 query_id, double fraction,
+						   uint64 enabled)
 {
 	QmSlot	   *s;
 	bool		turn = false;
@@ -286,8 +317,11 @@ NdagQueryMemoryExploreTurn(Oid dbid, uint64 query_id, double fraction)
 			s->btsp_arm = NDAG_QM_NO_BTSP;
 			turn = true;
 		}
-		else if ((double) s->explored + 1.0 <= fraction * (double) s->total + 1e-9)
-			turn = true;
+		else if (untried_arms(s, enabled))
+			turn = (double) s->explored < 1.0 + fraction * (double) s->total - 1e-9;
+		else
+			turn = (double) s->explored + 1.0 <=
+				QM_REMEASURE_SHARE * fraction * (double) s->total + 1e-9;
 	}
 	if (turn)
 		s->explored++;
@@ -296,12 +330,12 @@ NdagQueryMemoryExploreTurn(Oid dbid, uint64 query_id, double fraction)
 }
 
 /*
- * NdagQueryMemoryMarkSame
- *		An arm planned exactly like the default for this query: never plan
- *		it again for it.
+ * NdagQueryMemoryMarkPlanned
+ *		An arm was planned for this query; with same, its plan is the
+ *		default's (or another arm's): never explore it for this query.
  */
 void
-NdagQueryMemoryMarkSame(Oid dbid, uint64 query_id, int arm)
+NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm, bool same)
 {
 	QmSlot	   *s;
 
@@ -310,7 +344,9 @@ NdagQueryMemoryMarkSame(Oid dbid, uint64 query_id, int arm)
 	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
 	s = slot_find(dbid, query_id, true);
 	s->last_used = ++qm->tick;
-	s->same_mask |= UINT64CONST(1) << arm;
+	s->planned_mask |= UINT64CONST(1) << arm;
+	if (same)
+		s->same_mask |= UINT64CONST(1) << arm;
 	LWLockRelease(qm->lock);
 }
 
@@ -319,13 +355,19 @@ NdagQueryMemoryMarkSame(Oid dbid, uint64 query_id, int arm)
  *		One recorded execution of a query under an arm: default mean or the
  *		arm's mean ln ms, the BTSP rules of the engine, and the regression
  *		guard for an applied arm (source btsp or pattern) that ran slower
- *		than QM_GUARD_RATIO times the default mean QM_GUARD_STREAK times in
- *		a row: demoted for the query, its BTSP entry forgotten.
+ *		than QM_GUARD_RATIO times the baseline QM_GUARD_STREAK times in a
+ *		row, or slower than QM_GUARD_VETO times it once: demoted for the
+ *		query, its BTSP entry forgotten.  The baseline is the default's
+ *		mean, or without one fallback_baseline_ms (a pattern's default-arm
+ *		mean).  An applied arm whose mean is not faster than the baseline
+ *		is reported as vetoed (the decision no longer stands); the epoch
+ *		moves then, and after every explored run (the fastest measured arm
+ *		may have changed).
  */
 void
 NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm, int source,
 					   double exec_ms, double predicted_default_ln,
-					   NdagQueryObserved *out)
+					   double fallback_baseline_ms, NdagQueryObserved *out)
 {
 	QmSlot	   *s;
 	double		now = now_seconds();
@@ -342,6 +384,9 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm, int source,
 	s->last_used = ++qm->tick;
 	baseline = s->default_n > 0 ? s->default_mean_ms : NAN;
 	out->baseline_ms = baseline;
+	if (!isfinite(baseline) && isfinite(fallback_baseline_ms) &&
+		fallback_baseline_ms > 0)
+		baseline = fallback_baseline_ms;
 
 	verdict = ndag_btsp_judge(btsp_current(s, now, NULL), arm, exec_ms,
 							  baseline, predicted_default_ln,
@@ -378,9 +423,17 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm, int source,
 		s->arm_mean_ln[arm] += (float4) ((ln_ms - s->arm_mean_ln[arm]) / s->arm_n[arm]);
 	}
 
+	if (arm != 0 && source == NDAG_DECISION_EXPLORE)
+		bump = true;
 	if (arm != 0 && (source == NDAG_DECISION_BTSP || source == NDAG_DECISION_PATTERN) &&
-		s->default_n > 0)
+		isfinite(baseline))
 	{
+		out->baseline_ms = baseline;
+		if (!(exp(s->arm_mean_ln[arm]) < baseline))
+		{
+			out->vetoed = true;
+			bump = true;
+		}
 		if (exec_ms > QM_GUARD_RATIO * baseline)
 		{
 			if (s->streak_arm != arm)
@@ -388,7 +441,7 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm, int source,
 				s->streak_arm = arm;
 				s->streak = 0;
 			}
-			if (++s->streak >= QM_GUARD_STREAK)
+			if (++s->streak >= QM_GUARD_STREAK || exec_ms > QM_GUARD_VETO * baseline)
 			{
 				s->demoted_mask |= UINT64CONST(1) << arm;
 				if (s->btsp_arm == arm)

@@ -90,9 +90,11 @@ record_demotion(uint64 query_id, const NdagDecision *d, double exec_ms,
 		psprintf("pattern %lld, query %lld", (long long) d->pattern_id,
 				 (long long) query_id) :
 		psprintf("query %lld", (long long) query_id);
-	ev.detail = psprintf("arm %d (%s) from %s ran %.3f ms against a default baseline of %.3f ms, slower than 1.2x three times in a row",
+	ev.detail = psprintf("arm %d (%s) from %s ran %.3f ms against a default baseline of %.3f ms, %s",
 						 d->arm, arm ? arm->name : "disabled",
-						 NdagDecisionSourceName(d->source), exec_ms, baseline_ms);
+						 NdagDecisionSourceName(d->source), exec_ms, baseline_ms,
+						 exec_ms > 2.0 * baseline_ms ? "more than 2x slower" :
+						 "slower than 1.2x three times in a row");
 	ev.action = psprintf("arm %d demoted for this %s", d->arm,
 						 d->source == NDAG_DECISION_PATTERN ? "pattern" : "query");
 	ev.status = "repaired";
@@ -104,20 +106,27 @@ record_demotion(uint64 query_id, const NdagDecision *d, double exec_ms,
 /*
  * NdagDecisionObserve
  *		What one recorded execution under a decision teaches: the query
- *		memory (means, BTSP, regression guard), the cached decision, the
- *		instant loop.  May raise errors (the caller catches them).
+ *		memory (means, BTSP, regression guard, the veto of an arm measured
+ *		not faster than the baseline), the cached decision, the instant
+ *		loop.  A pattern's arm on a query without a default baseline is
+ *		judged against the pattern's default-arm mean.  May raise errors
+ *		(the caller catches them).
  */
 void
 NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms)
 {
 	NdagQueryObserved obs;
 	double		predicted_default_ln = NAN;
+	double		fallback = NAN;
 
 	if (d->has_embedding)
 		predicted_default_ln = NdagPredictLn(d->embedding, 0);
+	if (d->source == NDAG_DECISION_PATTERN)
+		fallback = d->baseline_ms;
 	NdagQueryMemoryObserve(MyDatabaseId, query_id, d->arm, d->source, exec_ms,
-						   predicted_default_ln, &obs);
-	if (obs.demoted || obs.btsp_forgot || obs.btsp_stored)
+						   predicted_default_ln, fallback, &obs);
+	if (obs.demoted || obs.btsp_forgot || obs.btsp_stored || obs.vetoed ||
+		d->source == NDAG_DECISION_EXPLORE)
 		NdagCacheForget(query_id);
 	else if (d->arm == 0 && exec_ms > ndag_min_latency)
 	{
