@@ -5,9 +5,9 @@
 # timing on every recording (ruvector.dag_timing_sample_rate = 1, what every
 # recording did before timing was sampled) and once at the default timing
 # sample rate.  The three take turns in a rotating order, round after
-# round, one fresh session per run; the script prints each run, the medians
-# and their ratios to stock (the goal is <= 1.1).  Prints numbers, asserts
-# none.
+# round, in one session; the script prints each run, the medians and their
+# ratios to stock (the goal is <= 1.1), and the means, where the few timed
+# executions of the default rate show.  Prints numbers, asserts none.
 #
 # Exploration is off (ruvector.dag_exploration = 0), so that learn mode
 # plans the statement as stock does and only the recording differs; no
@@ -15,13 +15,13 @@
 # off, so that the figures do not depend on how busy the other core is.
 #
 #   NDAG_BENCH_ROWS    rows per table (default 1000000)
-#   NDAG_BENCH_ROUNDS  rounds of the three configurations (default 11)
+#   NDAG_BENCH_ROUNDS  rounds of the three configurations (default 15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 rows=${NDAG_BENCH_ROWS:-1000000}
-rounds=${NDAG_BENCH_ROUNDS:-11}
+rounds=${NDAG_BENCH_ROUNDS:-15}
 
 dir=$(mktemp -d /tmp/neural_dag-bench.XXXXXX)
 chown "$(ndag_pg_user)" "$dir"
@@ -57,18 +57,11 @@ psql_q -c "EXPLAIN (COSTS OFF) $query" | sed 's/^/  /'
 # settings of each configuration
 declare -A settings=(
 	[stock]="SET ruvector.neural_dag_enabled = off;"
-	[timed]="SET ruvector.dag_sample_rate = 1; SET ruvector.dag_exploration = 0; SET ruvector.dag_timing_sample_rate = 1;"
-	[sampled]="SET ruvector.dag_sample_rate = 1; SET ruvector.dag_exploration = 0; RESET ruvector.dag_timing_sample_rate;"
+	[timed]="RESET ruvector.neural_dag_enabled; SET ruvector.dag_sample_rate = 1; SET ruvector.dag_exploration = 0; SET ruvector.dag_timing_sample_rate = 1;"
+	[sampled]="RESET ruvector.neural_dag_enabled; SET ruvector.dag_sample_rate = 1; SET ruvector.dag_exploration = 0; RESET ruvector.dag_timing_sample_rate;"
 )
 configs=(stock timed sampled)
 declare -A runs=([stock]="" [timed]="" [sampled]="")
-
-# run_ms CONFIG: one execution in a fresh session, its latency in ms as
-# psql's \timing reports it (the statement's round trip, nothing else)
-run_ms() {
-	psql_q -c "${settings[$1]}" -c '\timing on' -c "$query" |
-		sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
-}
 
 # mean of the arguments
 mean() { printf '%s\n' "$@" | awk '{s += $1} END {printf "%.1f", s / NR}'; }
@@ -76,21 +69,53 @@ mean() { printf '%s\n' "$@" | awk '{s += $1} END {printf "%.1f", s / NR}'; }
 # median of the arguments
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-# warm the cache and the statistics of the statement once per configuration
-for c in "${configs[@]}"; do run_ms "$c" >/dev/null; done
+# what one clock read costs here: per-node timing pays two per row per node
+echo "clock source $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)," \
+	"$(pg_test_timing -d 1 | sed -n 's/^Per loop time including overhead: \(.*\)/\1 per clock read/p')"
+
+# One session runs every execution, the configurations taking turns in a
+# rotating order, so that a change of the machine's load hits all three.
+# Two figures per execution: psql's \timing (the round trip), and the CPU
+# time the backend spent on it (/proc/PID/schedstat, read before and after),
+# which the other processes of a shared machine disturb much less.
+order=()
+{
+	echo '\timing off'
+	echo 'SELECT pg_backend_pid() AS backend_pid \gset'
+	echo '\setenv NDAG_BACKEND_PID :backend_pid'
+	for c in "${configs[@]}"; do echo "${settings[$c]}"; echo "$query;"; done	# warm-up
+	for r in $(seq 1 "$rounds"); do
+		for k in 0 1 2; do
+			c=${configs[$(((r + k) % 3))]}
+			order+=("$c")
+			echo "${settings[$c]}"
+			echo '\! echo "cpu_ns $(cut -d" " -f1 /proc/$NDAG_BACKEND_PID/schedstat)"'
+			echo '\timing on'
+			echo "$query;"
+			echo '\timing off'
+			echo '\! echo "cpu_ns $(cut -d" " -f1 /proc/$NDAG_BACKEND_PID/schedstat)"'
+		done
+	done
+} >"$dir/runs.sql"
+chown "$(ndag_pg_user)" "$dir/runs.sql"
 
 before=$(psql_q -c "SELECT (ruvector_dag_status()->'counters'->>'sampled')::bigint")
-for r in $(seq 1 "$rounds"); do
-	line="round $r:"
-	for k in 0 1 2; do
-		c=${configs[$(((r + k) % 3))]}
-		ms=$(run_ms "$c")
-		runs[$c]="${runs[$c]} $ms"
-		line="$line $c $ms ms,"
-	done
-	echo "${line%,}"
-done
+psql_q -f "$dir/runs.sql" >"$dir/runs.out"
 after=$(psql_q -c "SELECT (ruvector_dag_status()->'counters'->>'sampled')::bigint")
+mapfile -t times < <(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$dir/runs.out")
+mapfile -t cpus < <(awk '/^cpu_ns / {if (n++ % 2) printf "%.3f\n", ($2 - b) / 1e6; else b = $2}' "$dir/runs.out")
+if [ "${#times[@]}" -ne "${#order[@]}" ] || [ "${#cpus[@]}" -ne "${#order[@]}" ]; then
+	echo "expected ${#order[@]} timings, got ${#times[@]} and ${#cpus[@]}" >&2
+	exit 1
+fi
+declare -A cpu=([stock]="" [timed]="" [sampled]="")
+for i in "${!order[@]}"; do
+	runs[${order[$i]}]="${runs[${order[$i]}]} ${times[$i]}"
+	cpu[${order[$i]}]="${cpu[${order[$i]}]} ${cpus[$i]}"
+	if [ $((i % 3)) -eq 0 ]; then line="round $((i / 3 + 1)):"; fi
+	line="$line ${order[$i]} ${times[$i]} ms (cpu ${cpus[$i]} ms),"
+	if [ $((i % 3)) -eq 2 ]; then echo "${line%,}"; fi
+done
 
 # shellcheck disable=SC2086
 m_stock=$(median ${runs[stock]})
@@ -98,10 +123,24 @@ m_stock=$(median ${runs[stock]})
 m_timed=$(median ${runs[timed]})
 # shellcheck disable=SC2086
 m_sampled=$(median ${runs[sampled]})
-echo "recorded executions during the rounds: $((after - before)) (expected $((2 * rounds)))"
-echo "median stock $m_stock ms"
+echo "recorded executions during the run: $((after - before)) (expected $((2 * rounds + 2)), warm-up included)"
+psql_q -c "SELECT ruvector_dag_flush()" >/dev/null
+psql_q -c "
+	SELECT 'trajectories with node times: ' || count(DISTINCT traj_id) FILTER (WHERE self_ms IS NOT NULL) ||
+		   ' of ' || count(DISTINCT traj_id) || ' ($((rounds + 1)) of the every-recording-timed configuration)'
+	FROM ndag_attention"
+echo "median latency stock $m_stock ms"
 echo "median learn mode, every recording timed per node: $m_timed ms, ratio $(awk -v a="$m_timed" -v b="$m_stock" 'BEGIN {printf "%.3f", a / b}')"
 echo "median learn mode, default timing sample rate: $m_sampled ms, ratio $(awk -v a="$m_sampled" -v b="$m_stock" 'BEGIN {printf "%.3f", a / b}')"
+# shellcheck disable=SC2086
+c_stock=$(median ${cpu[stock]})
+# shellcheck disable=SC2086
+c_timed=$(median ${cpu[timed]})
+# shellcheck disable=SC2086
+c_sampled=$(median ${cpu[sampled]})
+echo "median backend CPU: stock $c_stock ms, every recording timed $c_timed ms (ratio $(awk -v a="$c_timed" -v b="$c_stock" 'BEGIN {printf "%.3f", a / b}')), default timing sample rate $c_sampled ms (ratio $(awk -v a="$c_sampled" -v b="$c_stock" 'BEGIN {printf "%.3f", a / b}'))"
 # the timed fraction shows in the mean, not in the median
 # shellcheck disable=SC2086
-echo "means: stock $(mean ${runs[stock]}) ms, every recording timed $(mean ${runs[timed]}) ms, default timing sample rate $(mean ${runs[sampled]}) ms"
+echo "mean latency: stock $(mean ${runs[stock]}) ms, every recording timed $(mean ${runs[timed]}) ms, default timing sample rate $(mean ${runs[sampled]}) ms"
+# shellcheck disable=SC2086
+echo "mean backend CPU: stock $(mean ${cpu[stock]}) ms, every recording timed $(mean ${cpu[timed]}) ms, default timing sample rate $(mean ${cpu[sampled]}) ms"
