@@ -34,6 +34,7 @@ bool		ndag_all_tables = false;
 double		ndag_min_latency = 5.0;
 double		ndag_min_cost = 10000.0;
 double		ndag_exploration = 0.1;
+bool		ndag_regression_guard = true;
 int			ndag_max_candidates = 3;
 double		ndag_confidence_threshold = 0.8;
 int			ndag_embedding_cache_size = 1024;
@@ -180,6 +181,14 @@ NdagDefineGucs(void)
 							 &ndag_exploration,
 							 0.1, 0.0, 1.0,
 							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("ruvector.dag_regression_guard",
+							 "Demotes an applied arm that runs slower than the statement's default plan.",
+							 "Off, applied arms are judged only by the self-healing check over the stored trajectories.",
+							 &ndag_regression_guard,
+							 true,
+							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("ruvector.dag_max_candidates",

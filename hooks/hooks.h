@@ -430,6 +430,7 @@ extern void NdagLearnedStatusCounters(void *state);
 extern double ndag_min_latency;			/* ruvector.dag_min_latency, ms */
 extern double ndag_min_cost;			/* ruvector.dag_min_cost */
 extern double ndag_exploration;			/* ruvector.dag_exploration */
+extern bool ndag_regression_guard;		/* ruvector.dag_regression_guard */
 extern int	ndag_max_candidates;		/* ruvector.dag_max_candidates */
 extern double ndag_confidence_threshold;	/* ruvector.dag_confidence_threshold */
 extern int	ndag_embedding_cache_size;	/* ruvector.dag_embedding_cache_size */

@@ -362,7 +362,8 @@ NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm, bool same)
  *		mean).  An applied arm whose mean is not faster than the baseline
  *		is reported as vetoed (the decision no longer stands); the epoch
  *		moves then, and after every explored run (the fastest measured arm
- *		may have changed).
+ *		may have changed).  ruvector.dag_regression_guard off skips the
+ *		guard and the veto.
  */
 void
 NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm, int source,
@@ -426,7 +427,7 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm, int source,
 	if (arm != 0 && source == NDAG_DECISION_EXPLORE)
 		bump = true;
 	if (arm != 0 && (source == NDAG_DECISION_BTSP || source == NDAG_DECISION_PATTERN) &&
-		isfinite(baseline))
+		isfinite(baseline) && ndag_regression_guard)
 	{
 		out->baseline_ms = baseline;
 		if (!(exp(s->arm_mean_ln[arm]) < baseline))
