@@ -49,7 +49,7 @@ as_pg() {
 
 # ndag_workdir: a copy of the tree the PostgreSQL user may write into
 ndag_workdir() {
-	local src=$1 dir
+	local src=${1:?ndag_workdir: which tree to copy} dir
 	if [ "$(id -u)" -ne 0 ]; then echo "$src"; return; fi
 	dir=$(mktemp -d /tmp/neural_dag-run.XXXXXX)
 	cp -a "$src"/. "$dir"/
