@@ -214,6 +214,7 @@ extern void NdagRegisterLearner(void);
 extern NdagPlanDag *NdagPlanDagBuild(struct PlannedStmt *stmt,
 									 struct PlanState *planstate);
 extern const char *NdagPlanNodeName(const struct Plan *plan);
+extern Oid	NdagPlanIndexOid(const struct Plan *plan);
 
 /* ---------- attention_state.c: this backend's selector and traces ---------- */
 

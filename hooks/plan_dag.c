@@ -137,6 +137,27 @@ plan_op_class(Plan *plan)
 }
 
 /*
+ * NdagPlanIndexOid
+ *		The index an index, index-only or bitmap index scan reads, else
+ *		InvalidOid.
+ */
+Oid
+NdagPlanIndexOid(const Plan *plan)
+{
+	switch (nodeTag(plan))
+	{
+		case T_IndexScan:
+			return ((const IndexScan *) plan)->indexid;
+		case T_IndexOnlyScan:
+			return ((const IndexOnlyScan *) plan)->indexid;
+		case T_BitmapIndexScan:
+			return ((const BitmapIndexScan *) plan)->indexid;
+		default:
+			return InvalidOid;
+	}
+}
+
+/*
  * NdagPlanNodeName
  *		The operator's name as EXPLAIN prints it.
  */
@@ -360,7 +381,7 @@ describe_plan(BuildState *state, Plan *plan, NdagNodeDesc *desc)
 {
 	uint64		qual_hash = 0;
 	Oid			relid = InvalidOid;
-	Oid			indexid = InvalidOid;
+	Oid			indexid;
 
 	ndag_node_desc_init(desc);
 	desc->op_class = plan_op_class(plan);
@@ -373,18 +394,16 @@ describe_plan(BuildState *state, Plan *plan, NdagNodeDesc *desc)
 	desc->nquals = plan_qual_count(plan);
 	desc->parallel_aware = plan->parallel_aware;
 
+	indexid = NdagPlanIndexOid(plan);
 	switch (nodeTag(plan))
 	{
 		case T_IndexScan:
-			indexid = ((IndexScan *) plan)->indexid;
 			qual_shape_walker((Node *) ((IndexScan *) plan)->indexqualorig, &qual_hash);
 			break;
 		case T_IndexOnlyScan:
-			indexid = ((IndexOnlyScan *) plan)->indexid;
 			qual_shape_walker((Node *) ((IndexOnlyScan *) plan)->indexqual, &qual_hash);
 			break;
 		case T_BitmapIndexScan:
-			indexid = ((BitmapIndexScan *) plan)->indexid;
 			qual_shape_walker((Node *) ((BitmapIndexScan *) plan)->indexqualorig, &qual_hash);
 			break;
 		default:

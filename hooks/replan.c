@@ -192,13 +192,9 @@ plan_shape(const Plan *plan, const List *rtable, uint64 h)
 		case T_BitmapHeapScan:
 			break;
 		case T_IndexScan:
-			h = hash_combine64(h, ((const IndexScan *) plan)->indexid);
-			break;
 		case T_IndexOnlyScan:
-			h = hash_combine64(h, ((const IndexOnlyScan *) plan)->indexid);
-			break;
 		case T_BitmapIndexScan:
-			h = hash_combine64(h, ((const BitmapIndexScan *) plan)->indexid);
+			h = hash_combine64(h, NdagPlanIndexOid(plan));
 			break;
 		case T_NestLoop:
 		case T_MergeJoin:

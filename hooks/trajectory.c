@@ -174,17 +174,10 @@ plan_indexes(const NdagPlanDag *pd, NdagRingEntry *traj)
 	traj->nindexes = 0;
 	for (int v = 0; v < pd->n_nodes; v++)
 	{
-		Plan	   *plan = pd->plans[v];
-		Oid			indexid;
+		Oid			indexid = NdagPlanIndexOid(pd->plans[v]);
 		int			i;
 
-		if (IsA(plan, IndexScan))
-			indexid = ((IndexScan *) plan)->indexid;
-		else if (IsA(plan, IndexOnlyScan))
-			indexid = ((IndexOnlyScan *) plan)->indexid;
-		else if (IsA(plan, BitmapIndexScan))
-			indexid = ((BitmapIndexScan *) plan)->indexid;
-		else
+		if (!OidIsValid(indexid))
 			continue;
 		for (i = 0; i < traj->nindexes && traj->indexes[i] != indexid; i++)
 			;
