@@ -4,7 +4,7 @@ NDAG_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15
 liblmdb-dev lmdb-utils libopenblas-dev libopenblas0-serial postgresql-15-pgtap
 libtap-parser-sourcehandler-pgtap-perl libipc-run-perl graphviz valgrind"
 NDAG_CFLAGS_STRICT="-Wall -Wextra -Werror -Wno-unused-parameter -DUSE_ASSERT_CHECKING"
-PG_BIN=/usr/lib/postgresql/15/bin
+PG_BIN=${NDAG_PG_BIN:-/usr/lib/postgresql/15/bin}
 export PATH="$PG_BIN:$PATH"
 
 # as_root CMD...: run a command as root (directly, or through sudo)
