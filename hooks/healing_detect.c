@@ -7,7 +7,8 @@
  *
  * Each runs one SPI query restricted to the tables in scope (those enabled
  * for learning, or every user table with ruvector.dag_healing_scope = all)
- * and turns its rows into events.  The caller is in a transaction with an
+ * and turns its rows into events.  The queries run through NdagRunSafeSql
+ * and are schema-qualified throughout (see below).  The caller is in a transaction with an
  * active snapshot; events are allocated in the caller's memory context.
  *
  *-------------------------------------------------------------------------
@@ -29,75 +30,95 @@
 #define BLOAT_MIN_PAGES		10
 
 /*
+ * The detectors' SQL runs through NdagRunSafeSql (search_path = pg_catalog,
+ * pg_temp) and names every relation, function, operator and type with its
+ * schema, so that nothing a database owner or a role with CREATE on a
+ * schema planted can be called.  OPERATOR(pg_catalog.x) operators all have
+ * the same precedence: parentheses keep arithmetic in order.
+ */
+#define EQ		" OPERATOR(pg_catalog.=) "
+
+/*
  * The tables in scope, on pg_class t and pg_namespace tn: never temporary
  * or system tables; $1 = scope is all, $2 = the enabled tables (a partition
  * is in scope when its partitioned table is enabled).
  */
 #define SCOPE_CLAUSE \
-	" t.relpersistence <> 't'" \
-	" AND tn.nspname NOT IN ('pg_catalog', 'information_schema')" \
-	" AND tn.nspname NOT LIKE 'pg\\_toast%'" \
-	" AND ($1 OR t.oid = ANY ($2)" \
+	" t.relpersistence OPERATOR(pg_catalog.<>) 't'" \
+	" AND NOT (tn.nspname" EQ "ANY ('{pg_catalog,information_schema}'::pg_catalog.name[]))" \
+	" AND NOT (tn.nspname OPERATOR(pg_catalog.~~) 'pg\\_toast%')" \
+	" AND ($1 OR t.oid" EQ "ANY ($2)" \
 	"      OR (t.relispartition AND EXISTS (" \
-	"          SELECT 1 FROM pg_partition_ancestors(t.oid) pa" \
-	"          WHERE pa.relid = ANY ($2))))"
+	"          SELECT 1 FROM pg_catalog.pg_partition_ancestors(t.oid) pa" \
+	"          WHERE pa.relid::pg_catalog.oid" EQ "ANY ($2))))"
 
 #define INDEX_FROM \
-	" FROM pg_index i" \
-	" JOIN pg_class c ON c.oid = i.indexrelid" \
-	" JOIN pg_namespace n ON n.oid = c.relnamespace" \
-	" JOIN pg_class t ON t.oid = i.indrelid" \
-	" JOIN pg_namespace tn ON tn.oid = t.relnamespace"
+	" FROM pg_catalog.pg_index i" \
+	" JOIN pg_catalog.pg_class c ON c.oid" EQ "i.indexrelid" \
+	" JOIN pg_catalog.pg_namespace n ON n.oid" EQ "c.relnamespace" \
+	" JOIN pg_catalog.pg_class t ON t.oid" EQ "i.indrelid" \
+	" JOIN pg_catalog.pg_namespace tn ON tn.oid" EQ "t.relnamespace"
+
+/* "schema.name", each part quoted if needed */
+#define QUALIFIED(nsp, rel) \
+	" pg_catalog.format('%I.%I', " nsp ", " rel ")"
 
 static const char *invalid_sql =
-"SELECT i.indexrelid, format('%I.%I', n.nspname, c.relname),"
-" i.indrelid, format('%I.%I', tn.nspname, t.relname), i.indisready,"
-" c.relname ~ '_cc(new|old)[0-9]*$'"
+"SELECT i.indexrelid," QUALIFIED("n.nspname", "c.relname") ","
+" i.indrelid," QUALIFIED("tn.nspname", "t.relname") ", i.indisready,"
+" c.relname OPERATOR(pg_catalog.~) '_cc(new|old)[0-9]*$'"
 INDEX_FROM
-" WHERE NOT i.indisvalid AND c.relkind = 'i' AND" SCOPE_CLAUSE
-" AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index p"
-"                 WHERE p.relid = i.indrelid)"
+" WHERE NOT i.indisvalid AND c.relkind" EQ "'i' AND" SCOPE_CLAUSE
+" AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p"
+"                 WHERE p.relid" EQ "i.indrelid)"
 " ORDER BY 1";
 
 static const char *bloat_sql =
-"SELECT i.indexrelid, format('%I.%I', n.nspname, c.relname),"
-" i.indrelid, c.relpages::float8, c.reltuples::float8,"
-" coalesce((SELECT split_part(o, '=', 2)::int FROM unnest(c.reloptions) o"
-"           WHERE o LIKE 'fillfactor=%' LIMIT 1), " CppAsString2(BT_DEFAULT_FILL) ")::int8,"
-" (SELECT sum(coalesce(s.avg_width,"
-"                      CASE WHEN ty.typlen > 0 THEN ty.typlen END))::float8"
-"    FROM unnest(i.indkey::int2[]) k(attnum)"
-"    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
-"    JOIN pg_type ty ON ty.oid = a.atttypid"
-"    LEFT JOIN pg_stats s ON s.schemaname = tn.nspname"
-"         AND s.tablename = t.relname AND s.attname = a.attname"
+"SELECT i.indexrelid," QUALIFIED("n.nspname", "c.relname") ","
+" i.indrelid, c.relpages::pg_catalog.float8, c.reltuples::pg_catalog.float8,"
+" COALESCE((SELECT pg_catalog.split_part(o, '=', 2)::pg_catalog.int4"
+"           FROM pg_catalog.unnest(c.reloptions) o"
+"           WHERE o OPERATOR(pg_catalog.~~) 'fillfactor=%' LIMIT 1), "
+CppAsString2(BT_DEFAULT_FILL) ")::pg_catalog.int8,"
+" (SELECT pg_catalog.sum(COALESCE(s.avg_width,"
+"           CASE WHEN ty.typlen OPERATOR(pg_catalog.>) 0"
+"                THEN ty.typlen::pg_catalog.int4 END))::pg_catalog.float8"
+"    FROM pg_catalog.unnest(i.indkey::pg_catalog.int2[]) k(attnum)"
+"    JOIN pg_catalog.pg_attribute a ON a.attrelid" EQ "i.indrelid"
+"         AND a.attnum" EQ "k.attnum"
+"    JOIN pg_catalog.pg_type ty ON ty.oid" EQ "a.atttypid"
+"    LEFT JOIN pg_catalog.pg_stats s ON s.schemaname" EQ "tn.nspname"
+"         AND s.tablename" EQ "t.relname AND s.attname" EQ "a.attname"
 "         AND NOT s.inherited)"
 INDEX_FROM
-" JOIN pg_am am ON am.oid = c.relam"
-" WHERE am.amname = 'btree' AND i.indisvalid AND c.relkind = 'i'"
-" AND c.relpages >= " CppAsString2(BLOAT_MIN_PAGES) " AND c.reltuples >= 0"
-" AND NOT (0 = ANY (i.indkey::int2[])) AND" SCOPE_CLAUSE
+" JOIN pg_catalog.pg_am am ON am.oid" EQ "c.relam"
+" WHERE am.amname" EQ "'btree' AND i.indisvalid AND c.relkind" EQ "'i'"
+" AND c.relpages OPERATOR(pg_catalog.>=) " CppAsString2(BLOAT_MIN_PAGES)
+" AND c.reltuples OPERATOR(pg_catalog.>=) 0"
+" AND NOT (0::pg_catalog.int2" EQ "ANY (i.indkey::pg_catalog.int2[])) AND" SCOPE_CLAUSE
 " ORDER BY 1";
 
 static const char *unused_sql =
-"SELECT i.indexrelid, format('%I.%I', n.nspname, c.relname),"
-" i.indrelid, pg_stat_get_numscans(i.indexrelid)"
+"SELECT i.indexrelid," QUALIFIED("n.nspname", "c.relname") ","
+" i.indrelid, pg_catalog.pg_stat_get_numscans(i.indexrelid)"
 INDEX_FROM
-" WHERE i.indisvalid AND c.relkind = 'i' AND NOT i.indisunique"
+" WHERE i.indisvalid AND c.relkind" EQ "'i' AND NOT i.indisunique"
 " AND NOT i.indisprimary AND NOT i.indisexclusion AND NOT i.indisreplident"
 " AND" SCOPE_CLAUSE
 " ORDER BY 1";
 
 static const char *stale_sql =
-"SELECT t.oid, format('%I.%I', tn.nspname, t.relname),"
-" s.n_mod_since_analyze, greatest(t.reltuples, 0)::float8,"
-" greatest(s.last_analyze, s.last_autoanalyze)"
-" FROM pg_class t"
-" JOIN pg_namespace tn ON tn.oid = t.relnamespace"
-" JOIN pg_stat_all_tables s ON s.relid = t.oid"
-" WHERE t.relkind IN ('r', 'm')"
-" AND s.n_mod_since_analyze > $3 + $4 * greatest(t.reltuples, 0) AND"
-SCOPE_CLAUSE
+"SELECT t.oid," QUALIFIED("tn.nspname", "t.relname") ","
+" s.n_mod_since_analyze, GREATEST(t.reltuples::pg_catalog.float8, 0),"
+" GREATEST(s.last_analyze, s.last_autoanalyze)"
+" FROM pg_catalog.pg_class t"
+" JOIN pg_catalog.pg_namespace tn ON tn.oid" EQ "t.relnamespace"
+" JOIN pg_catalog.pg_stat_all_tables s ON s.relid" EQ "t.oid"
+" WHERE (t.relkind" EQ "'r' OR t.relkind" EQ "'m')"
+" AND s.n_mod_since_analyze::pg_catalog.float8 OPERATOR(pg_catalog.>)"
+"     ($3 OPERATOR(pg_catalog.+)"
+"      ($4 OPERATOR(pg_catalog.*) GREATEST(t.reltuples::pg_catalog.float8, 0)))"
+" AND" SCOPE_CLAUSE
 " ORDER BY 1";
 
 /*
@@ -392,6 +413,38 @@ static const CatalogDetector detectors[] = {
 	detect_invalid, detect_bloated, detect_unused, detect_stale
 };
 
+/* what run_detectors works on */
+typedef struct DetectState
+{
+	MemoryContext cxt;			/* where the events go */
+	const NdagHealParams *params;
+	Datum		enabled;		/* oid[] of the enabled tables */
+	List	   *events;
+} DetectState;
+
+/*
+ * run_detectors
+ *		Run every catalog detector in one SPI connection (an NdagSafeSqlFunc).
+ */
+static void
+run_detectors(void *arg)
+{
+	DetectState *state = (DetectState *) arg;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (int d = 0; d < (int) lengthof(detectors); d++)
+	{
+		List	   *found = detectors[d] (state->cxt, state->params,
+										  state->enabled);
+		MemoryContext oldcxt = MemoryContextSwitchTo(state->cxt);
+
+		state->events = list_concat(state->events, found);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	SPI_finish();
+}
+
 /*
  * NdagHealDetectCatalog
  *		The findings of the catalog detectors, in the caller's context.
@@ -399,29 +452,20 @@ static const CatalogDetector detectors[] = {
 List *
 NdagHealDetectCatalog(const NdagHealParams *params, List *enabled_relids)
 {
-	MemoryContext cxt = CurrentMemoryContext;
+	DetectState state;
 	int			n = list_length(enabled_relids);
 	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-	Datum		enabled;
-	List	   *events = NIL;
 	int			i = 0;
 	ListCell   *lc;
 
 	foreach(lc, enabled_relids)
 		elems[i++] = ObjectIdGetDatum(lfirst_oid(lc));
-	enabled = PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid),
-											  true, TYPALIGN_INT));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	for (int d = 0; d < (int) lengthof(detectors); d++)
-	{
-		List	   *found = detectors[d] (cxt, params, enabled);
-		MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
-
-		events = list_concat(events, found);
-		MemoryContextSwitchTo(oldcxt);
-	}
-	SPI_finish();
-	return events;
+	state.cxt = CurrentMemoryContext;
+	state.params = params;
+	state.enabled = PointerGetDatum(construct_array(elems, n, OIDOID,
+													sizeof(Oid), true,
+													TYPALIGN_INT));
+	state.events = NIL;
+	NdagRunSafeSql(run_detectors, &state);
+	return state.events;
 }

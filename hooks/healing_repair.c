@@ -80,10 +80,64 @@ set_timeouts(const NdagHealParams *params)
 	SetConfigOption("statement_timeout", buf, PGC_SUSET, PGC_S_SESSION);
 }
 
+/* what run_statement runs */
+typedef struct UtilityStatement
+{
+	const char *sql;
+	Oid			prelock;		/* table to lock first, or InvalidOid */
+	MemoryContext stmtcxt;		/* outlives the statement's transactions */
+} UtilityStatement;
+
+/*
+ * run_statement
+ *		Parse and run one utility statement at top level (an
+ *		NdagSafeSqlFunc); ends in the transaction the statement leaves.
+ */
+static void
+run_statement(void *arg)
+{
+	UtilityStatement *stmt = (UtilityStatement *) arg;
+	List	   *parsed;
+	RawStmt    *raw;
+	PlannedStmt *pstmt;
+	bool		snapshot;
+
+	MemoryContextSwitchTo(stmt->stmtcxt);
+	parsed = pg_parse_query(stmt->sql);
+	if (list_length(parsed) != 1)
+		elog(ERROR, "self-healing repair is not one statement: %s", stmt->sql);
+	raw = linitial_node(RawStmt, parsed);
+	pstmt = makeNode(PlannedStmt);
+	pstmt->commandType = CMD_UTILITY;
+	pstmt->canSetTag = true;
+	pstmt->utilityStmt = raw->stmt;
+	pstmt->stmt_location = raw->stmt_location;
+	pstmt->stmt_len = raw->stmt_len;
+
+	if (StatementTimeout > 0)
+		enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
+	if (OidIsValid(stmt->prelock))
+	{
+		LockRelationOid(stmt->prelock, ShareUpdateExclusiveLock);
+		SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_SESSION);
+	}
+	snapshot = PlannedStmtRequiresSnapshot(pstmt);
+	if (snapshot)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	ProcessUtility(pstmt, stmt->sql, false, PROCESS_UTILITY_TOPLEVEL, NULL,
+				   NULL, None_Receiver, NULL);
+	/* REINDEX CONCURRENTLY and VACUUM pop the snapshot themselves */
+	if (snapshot && ActiveSnapshotSet())
+		PopActiveSnapshot();
+	disable_timeout(STATEMENT_TIMEOUT, false);
+	MemoryContextSwitchTo(stmt->stmtcxt);
+}
+
 /*
  * run_utility
- *		Run one utility statement at top level in a transaction of its own;
- *		NULL on success, else the error message (in cxt).
+ *		Run one utility statement at top level in a transaction of its own,
+ *		through NdagRunSafeSql; NULL on success, else the error message (in
+ *		cxt).
  *
  * With a valid prelock, the statement is REINDEX CONCURRENTLY on an index
  * of that table: lock_timeout bounds taking the table's lock, done here
@@ -91,56 +145,27 @@ set_timeouts(const NdagHealParams *params)
  * every transaction writing the table or holding an older snapshot; cut
  * short by lock_timeout, those waits would fail after the new index was
  * created and leave it behind, so only statement_timeout bounds them.
+ * Its later transactions run with the healer's session search_path, which
+ * is the same (NdagSafeSearchPathForSession).
  */
 static char *
 run_utility(const char *sql, Oid prelock, MemoryContext cxt)
 {
-	MemoryContext stmtcxt;
+	UtilityStatement stmt;
 	char	   *volatile error = NULL;
 
+	stmt.sql = sql;
+	stmt.prelock = prelock;
 	/* the parse tree must outlive the transactions REINDEX CONCURRENTLY ends */
-	stmtcxt = AllocSetContextCreate(cxt, "neural_dag healing statement",
-									ALLOCSET_DEFAULT_SIZES);
+	stmt.stmtcxt = AllocSetContextCreate(cxt, "neural_dag healing statement",
+										 ALLOCSET_DEFAULT_SIZES);
 	debug_query_string = sql;
 	pgstat_report_activity(STATE_RUNNING, sql);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
 	{
-		List	   *parsed;
-		RawStmt    *raw;
-		PlannedStmt *pstmt;
-		bool		snapshot;
-
-		MemoryContextSwitchTo(stmtcxt);
-		parsed = pg_parse_query(sql);
-		if (list_length(parsed) != 1)
-			elog(ERROR, "self-healing repair is not one statement: %s", sql);
-		raw = linitial_node(RawStmt, parsed);
-		pstmt = makeNode(PlannedStmt);
-		pstmt->commandType = CMD_UTILITY;
-		pstmt->canSetTag = true;
-		pstmt->utilityStmt = raw->stmt;
-		pstmt->stmt_location = raw->stmt_location;
-		pstmt->stmt_len = raw->stmt_len;
-
-		if (StatementTimeout > 0)
-			enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
-		if (OidIsValid(prelock))
-		{
-			LockRelationOid(prelock, ShareUpdateExclusiveLock);
-			SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_SESSION);
-		}
-		snapshot = PlannedStmtRequiresSnapshot(pstmt);
-		if (snapshot)
-			PushActiveSnapshot(GetTransactionSnapshot());
-		ProcessUtility(pstmt, sql, false, PROCESS_UTILITY_TOPLEVEL, NULL, NULL,
-					   None_Receiver, NULL);
-		/* REINDEX CONCURRENTLY and VACUUM pop the snapshot themselves */
-		if (snapshot && ActiveSnapshotSet())
-			PopActiveSnapshot();
-		disable_timeout(STATEMENT_TIMEOUT, false);
-		MemoryContextSwitchTo(stmtcxt);
+		NdagRunSafeSql(run_statement, &stmt);
 		CommitTransactionCommand();
 	}
 	PG_CATCH();
@@ -162,7 +187,7 @@ run_utility(const char *sql, Oid prelock, MemoryContext cxt)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
-	MemoryContextDelete(stmtcxt);
+	MemoryContextDelete(stmt.stmtcxt);
 	debug_query_string = NULL;
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return error;

@@ -3,6 +3,8 @@
  * healing_sql.c
  *	  ruvector_dag_heal(): run one self-healing check of the current
  *	  database now, as the calling user, and return the events it recorded.
+ *	  Only the database owner, neural_dag_admin and superusers may: each
+ *	  call records events (pushing older ones out) and starts a worker.
  *
  * The check runs in a healer worker (healing_worker.c) with this session's
  * ruvector.dag_healing_* settings, because a repair such as REINDEX INDEX
@@ -161,6 +163,7 @@ ruvector_dag_heal(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("cannot run a self-healing check during recovery"),
 				 errhint("Run ruvector_dag_heal() on the primary server.")));
+	NdagRequireOwnerOrAdmin("run a self-healing check");
 	require_login(GetUserId());
 	InitMaterializedSRF(fcinfo, 0);
 

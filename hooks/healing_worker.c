@@ -10,8 +10,10 @@
  * The launcher, like the autovacuum launcher, connects to no database: it
  * reads the shared catalog pg_database directly, in short transactions,
  * so it does not depend on any database existing.  Its healers connect as
- * the bootstrap superuser; a healer started by ruvector_dag_heal() connects
- * as the calling user, so a repair has exactly that user's rights.
+ * the database's owner; a healer started by ruvector_dag_heal() connects
+ * as the calling user, so a check and its repairs have exactly that role's
+ * rights, never more.  A healer's session search_path is pg_catalog,
+ * pg_temp whatever the database's or the role's settings say.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,6 +40,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
@@ -61,6 +64,8 @@ static char *healer_dbname = NULL;
 typedef struct HealDatabase
 {
 	Oid			oid;
+	Oid			owner;			/* datdba: the role its healer connects as */
+	bool		owner_can_login;
 	char		name[NAMEDATALEN];
 } HealDatabase;
 
@@ -179,6 +184,31 @@ has_extension(void)
 }
 
 /*
+ * record_owner_cannot_login
+ *		The periodic check of a database whose owner may not log in: a
+ *		skipped "check" event, since the check runs with the owner's rights
+ *		and nothing else.
+ */
+static void
+record_owner_cannot_login(Oid owner)
+{
+	NdagHealEvent ev;
+
+	memset(&ev, 0, sizeof(ev));
+	StartTransactionCommand();
+	ev.kind = "check";
+	ev.object = psprintf("database %s", healer_dbname);
+	ev.detail = psprintf("the periodic check runs as the database owner, and role \"%s\" may not log in",
+						 GetUserNameFromId(owner, false));
+	ev.action = pstrdup("none: give the owner LOGIN, or call ruvector_dag_heal() as a role that may");
+	ev.status = "skipped";
+	ev.at = GetCurrentTimestamp();
+	NdagHealRecord(&ev);
+	NdagHealTrimEvents(ndag_healing_max_events);
+	CommitTransactionCommand();
+}
+
+/*
  * ndag_healer_main
  *		Entry point of a healer: main_arg is the database, bgw_extra the
  *		NdagHealParams.  Detect, repair and record each event, then keep
@@ -203,6 +233,7 @@ ndag_healer_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnectionByOid(dbid, params.userid, 0);
 	pgstat_report_appname(HEALER_NAME);
+	NdagSafeSearchPathForSession();
 
 	cxt = AllocSetContextCreate(TopMemoryContext, HEALER_NAME,
 								ALLOCSET_DEFAULT_SIZES);
@@ -210,6 +241,11 @@ ndag_healer_main(Datum main_arg)
 	if (!has_extension())
 		proc_exit(0);
 	MemoryContextSwitchTo(cxt);
+	if (OidIsValid(params.nologin_owner))
+	{
+		record_owner_cannot_login(params.nologin_owner);
+		proc_exit(0);
+	}
 
 	pgstat_report_activity(STATE_RUNNING, "neural_dag self-healing check");
 	events = healer_detect(&params, cxt);
@@ -269,6 +305,24 @@ database_listed(const char *name)
 }
 
 /*
+ * role_can_login
+ *		Whether a role has LOGIN (a healer cannot connect as it otherwise).
+ */
+static bool
+role_can_login(Oid roleid)
+{
+	HeapTuple	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(roleid));
+	bool		canlogin = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		canlogin = ((Form_pg_authid) GETSTRUCT(tup))->rolcanlogin;
+		ReleaseSysCache(tup);
+	}
+	return canlogin;
+}
+
+/*
  * list_databases
  *		The databases to check: those accepting connections, no template,
  *		filtered by ruvector.dag_database (read like autovacuum's
@@ -298,6 +352,8 @@ list_databases(MemoryContext cxt)
 		oldcxt = MemoryContextSwitchTo(cxt);
 		hd = palloc(sizeof(HealDatabase));
 		hd->oid = db->oid;
+		hd->owner = db->datdba;
+		hd->owner_can_login = role_can_login(db->datdba);
 		strlcpy(hd->name, NameStr(db->datname), NAMEDATALEN);
 		result = lappend(result, hd);
 		MemoryContextSwitchTo(oldcxt);
@@ -336,19 +392,28 @@ wait_healer(BackgroundWorkerHandle *handle)
 
 /*
  * launcher_check
- *		One periodic check: one healer per database, one after the other.
+ *		One periodic check: one healer per database, one after the other,
+ *		each connected as the database's owner.
  */
 static void
 launcher_check(MemoryContext cxt)
 {
-	NdagHealParams params;
 	ListCell   *lc;
 
-	NdagHealParamsFromGucs(&params, BOOTSTRAP_SUPERUSERID);
 	foreach(lc, list_databases(cxt))
 	{
 		HealDatabase *hd = (HealDatabase *) lfirst(lc);
-		BackgroundWorkerHandle *handle = NdagLaunchHealer(hd->oid, &params);
+		NdagHealParams params;
+		BackgroundWorkerHandle *handle;
+
+		NdagHealParamsFromGucs(&params, hd->owner);
+		if (!hd->owner_can_login)
+		{
+			/* a healer that runs no SQL, only records why it does nothing */
+			params.userid = BOOTSTRAP_SUPERUSERID;
+			params.nologin_owner = hd->owner;
+		}
+		handle = NdagLaunchHealer(hd->oid, &params);
 
 		if (handle == NULL)
 		{

@@ -68,6 +68,15 @@ extern bool NdagIsAdmin(Oid roleid);
 extern void NdagRequireAdmin(const char *action);
 extern bool NdagCanReadQueries(Oid roleid);
 extern void NdagRequireReadQueries(const char *relname);
+extern void NdagRequireOwnerOrAdmin(const char *action);
+
+/* ---------- safe_sql.c: every SQL the extension runs itself ---------- */
+
+#define NDAG_SAFE_SEARCH_PATH	"pg_catalog, pg_temp"
+
+typedef void (*NdagSafeSqlFunc) (void *arg);
+extern void NdagRunSafeSql(NdagSafeSqlFunc fn, void *arg);
+extern void NdagSafeSearchPathForSession(void);
 
 /* ---------- store_functions.c ---------- */
 
@@ -279,6 +288,8 @@ typedef struct NdagHealParams
 	double		stale_ratio;
 	int			stale_min_rows;
 	bool		caller_snapshot;	/* a waiting caller keeps its snapshot */
+	Oid			nologin_owner;	/* periodic check of a database whose owner
+								 * may not log in: only say so */
 } NdagHealParams;
 
 /* What a repair does. */

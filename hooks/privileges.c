@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * privileges.c
- *	  Who may change the learned state and who may read other users'
- *	  queries.
+ *	  Who may change the learned state, who may read other users'
+ *	  queries and who may run a self-healing check.
  *
  *-------------------------------------------------------------------------
  */
@@ -71,4 +71,22 @@ NdagRequireReadQueries(const char *relname)
 				 errmsg("permission denied to read \"%s\"", relname),
 				 errhint("Rows of \"%s\" describe other users' statements; reading them needs pg_read_all_stats or membership in role \"%s\".",
 						 relname, STORE_ADMIN_ROLE)));
+}
+
+/*
+ * NdagRequireOwnerOrAdmin
+ *		Error out unless the current user owns the current database (or is
+ *		a member of its owner), is a member of neural_dag_admin or is a
+ *		superuser.
+ */
+void
+NdagRequireOwnerOrAdmin(const char *action)
+{
+	if (!NdagIsAdmin(GetUserId()) &&
+		!pg_database_ownercheck(MyDatabaseId, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s", action),
+				 errhint("Only the database owner, members of role \"%s\" and superusers may %s.",
+						 STORE_ADMIN_ROLE, action)));
 }

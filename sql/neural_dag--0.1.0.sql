@@ -3,13 +3,20 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION neural_dag" to load this file. \quit
 
+-- The SQL of this script and of its SQL functions names every function,
+-- operator and relation with its schema (pg_catalog, or @extschema@ for the
+-- extension's own), and the SQL functions run with search_path =
+-- pg_catalog, pg_temp: no object planted in a schema on a caller's
+-- search_path is ever called.
+
 -- ---------------------------------------------------------------------------
 -- Role whose members may modify the learned state (roles are cluster-wide,
 -- so it is created only when it does not exist yet).
 -- ---------------------------------------------------------------------------
 DO $$
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'neural_dag_admin') THEN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles
+				   WHERE rolname OPERATOR(pg_catalog.=) 'neural_dag_admin') THEN
 		CREATE ROLE neural_dag_admin NOLOGIN;
 	END IF;
 END
@@ -172,8 +179,9 @@ CREATE FUNCTION ruvector_attention_topological(query text,
 	OUT est_cost double precision, OUT score double precision)
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
-	  FROM ruvector_attention_scores(query, 'topological') $$
-LANGUAGE sql VOLATILE;
+	  FROM @extschema@.ruvector_attention_scores(query, 'topological') $$
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION ruvector_attention_causal_cone(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -181,8 +189,9 @@ CREATE FUNCTION ruvector_attention_causal_cone(query text,
 	OUT est_cost double precision, OUT score double precision)
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
-	  FROM ruvector_attention_scores(query, 'causal_cone') $$
-LANGUAGE sql VOLATILE;
+	  FROM @extschema@.ruvector_attention_scores(query, 'causal_cone') $$
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION ruvector_attention_critical_path(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -190,8 +199,9 @@ CREATE FUNCTION ruvector_attention_critical_path(query text,
 	OUT est_cost double precision, OUT score double precision)
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
-	  FROM ruvector_attention_scores(query, 'critical_path') $$
-LANGUAGE sql VOLATILE;
+	  FROM @extschema@.ruvector_attention_scores(query, 'critical_path') $$
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION ruvector_attention_mincut_gated(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -199,8 +209,9 @@ CREATE FUNCTION ruvector_attention_mincut_gated(query text,
 	OUT est_cost double precision, OUT score double precision)
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
-	  FROM ruvector_attention_scores(query, 'mincut_gated') $$
-LANGUAGE sql VOLATILE;
+	  FROM @extschema@.ruvector_attention_scores(query, 'mincut_gated') $$
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION ruvector_attention_hierarchical_lorentz(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -208,8 +219,9 @@ CREATE FUNCTION ruvector_attention_hierarchical_lorentz(query text,
 	OUT est_cost double precision, OUT score double precision)
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
-	  FROM ruvector_attention_scores(query, 'hierarchical_lorentz') $$
-LANGUAGE sql VOLATILE;
+	  FROM @extschema@.ruvector_attention_scores(query, 'hierarchical_lorentz') $$
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION ruvector_attention_parallel_branch(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -217,8 +229,9 @@ CREATE FUNCTION ruvector_attention_parallel_branch(query text,
 	OUT est_cost double precision, OUT score double precision)
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
-	  FROM ruvector_attention_scores(query, 'parallel_branch') $$
-LANGUAGE sql VOLATILE;
+	  FROM @extschema@.ruvector_attention_scores(query, 'parallel_branch') $$
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION ruvector_attention_temporal_btsp(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -226,8 +239,9 @@ CREATE FUNCTION ruvector_attention_temporal_btsp(query text,
 	OUT est_cost double precision, OUT score double precision)
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
-	  FROM ruvector_attention_scores(query, 'temporal_btsp') $$
-LANGUAGE sql VOLATILE;
+	  FROM @extschema@.ruvector_attention_scores(query, 'temporal_btsp') $$
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION ruvector_attention_ensemble(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -235,8 +249,9 @@ CREATE FUNCTION ruvector_attention_ensemble(query text,
 	OUT est_cost double precision, OUT score double precision)
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
-	  FROM ruvector_attention_scores(query, 'ensemble') $$
-LANGUAGE sql VOLATILE;
+	  FROM @extschema@.ruvector_attention_scores(query, 'ensemble') $$
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp;
 
 CREATE FUNCTION ruvector_dag_mincut(query text,
 	OUT child_id integer, OUT child_type text, OUT child_relation regclass,
@@ -287,13 +302,16 @@ COMMENT ON FUNCTION ruvector_dag_learn() IS
 	'Flush recorded trajectories and run one learning cycle of the current database over those not learned from yet: pattern extraction, cost model training, HDC snapshot; returns what it did';
 
 CREATE FUNCTION ruvector_dag_patterns(rel regclass DEFAULT NULL)
-RETURNS SETOF ndag_patterns
+RETURNS SETOF @extschema@.ndag_patterns
 AS $$
-	SELECT p.* FROM ndag_patterns p
-	WHERE p.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-	  AND ($1 IS NULL OR $1::oid = ANY (p.relids))
+	SELECT p.* FROM @extschema@.ndag_patterns p
+	WHERE p.dbid OPERATOR(pg_catalog.=)
+		(SELECT d.oid FROM pg_catalog.pg_database d
+		 WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+	  AND ($1 IS NULL OR $1::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (p.relids))
 	ORDER BY p.pattern_id
-$$ LANGUAGE sql STABLE;
+$$ LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION ruvector_dag_patterns(regclass) IS
 	'Learned patterns of the current database whose member statements used the table (all patterns for NULL)';
 

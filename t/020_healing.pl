@@ -100,17 +100,20 @@ sq('DROP TABLE heal_pt');
 # ---------- a non-owner's repair fails ----------
 invalid_index('heal_o');
 sq(q{DELETE FROM heal_o WHERE id = 7 AND ctid <> (SELECT min(ctid) FROM heal_o WHERE id = 7)});
+# (a member of neural_dag_admin may run a check, with its own rights)
 sq('CREATE ROLE heal_user LOGIN');
+sq('CREATE ROLE heal_admin LOGIN IN ROLE neural_dag_admin');
 my ($ret, $out, $err) = $node->psql('postgres', q{
 	SET ruvector.dag_healing_auto_repair = on;
 	SELECT status || '|' || action FROM ruvector_dag_heal()
 	WHERE kind = 'invalid_index' AND object = 'public.heal_o_id';
-}, extra_params => [ '-U', 'heal_user' ]);
+}, extra_params => [ '-U', 'heal_admin' ]);
 like($out, qr/^failed\|REINDEX INDEX CONCURRENTLY public\.heal_o_id failed: must be owner of index heal_o_id \(SQLSTATE 42501\)$/,
 	"a non-owner's rebuild fails with the caller's rights and is recorded");
 is(indisvalid('heal_o_id'), 'f', 'the index is unchanged');
 is(sql_state($node, q{
-	CREATE ROLE heal_nologin NOLOGIN; GRANT heal_nologin TO heal_user;
+	CREATE ROLE heal_nologin NOLOGIN IN ROLE neural_dag_admin;
+	GRANT heal_nologin TO heal_user;
 	SET ROLE heal_nologin; SELECT * FROM ruvector_dag_heal()}), '42501',
 	'a role that may not log in cannot run a check');
 
@@ -448,7 +451,6 @@ is(sq(q{SELECT count(*) FROM ndag_healing WHERE status IS NULL OR at IS NULL
 		OR ((status IN ('repaired', 'failed', 'skipped')) <> (duration_ms IS NOT NULL)
 			AND action NOT LIKE 'cleared when the check opened the store%')}), '0',
 	'every event has a status and a time, repairs a duration');
-sq('CREATE ROLE heal_admin LOGIN IN ROLE neural_dag_admin');
 is(sql_state($node, 'SET ROLE heal_user; DELETE FROM ndag_healing'), '42501',
 	'others may not delete events');
 $node->safe_psql('postgres', 'DELETE FROM ndag_healing WHERE kind = \'invalid_index\'',
