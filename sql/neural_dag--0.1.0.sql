@@ -278,6 +278,7 @@ LANGUAGE C VOLATILE;
 
 -- ---------------------------------------------------------------------------
 -- Self-healing: a check of the current database now, as the calling user
+-- (the database owner, members of neural_dag_admin and superusers)
 -- ---------------------------------------------------------------------------
 CREATE FUNCTION ruvector_dag_heal(
 	OUT event_id bigint, OUT at timestamptz, OUT kind text, OUT object text,
@@ -287,7 +288,7 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'ruvector_dag_heal'
 LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION ruvector_dag_heal() IS
-	'Run the self-healing detectors (and, with ruvector.dag_healing_auto_repair, the repairs, with the caller''s rights) in a background worker; returns the events it recorded in ndag_healing. Do not call it in a transaction holding locks a repair needs.';
+	'Run the self-healing detectors (and, with ruvector.dag_healing_auto_repair, the repairs, with the caller''s rights) in a background worker; for the database owner, neural_dag_admin and superusers; returns the events it recorded in ndag_healing. Do not call it in a transaction holding locks a repair needs.';
 
 -- ---------------------------------------------------------------------------
 -- Learning: one cycle of the current database now (the learner worker runs
