@@ -5,9 +5,10 @@
 
 -- The SQL of this script and of its SQL functions names every function,
 -- operator and relation with its schema (pg_catalog, or @extschema@ for the
--- extension's own), and the SQL functions run with search_path =
--- pg_catalog, pg_temp: no object planted in a schema on a caller's
--- search_path is ever called.
+-- extension's own), and SQL functions run with search_path = pg_catalog,
+-- pg_temp: no object planted in a schema on a caller's search_path is ever
+-- called.  The attention wrappers keep the caller's search_path: they plan
+-- the caller's query text, whose names are the caller's.
 
 -- ---------------------------------------------------------------------------
 -- Role whose members may modify the learned state (roles are cluster-wide,
@@ -180,8 +181,7 @@ CREATE FUNCTION ruvector_attention_topological(query text,
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
 	  FROM @extschema@.ruvector_attention_scores(query, 'topological') $$
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE sql VOLATILE;
 
 CREATE FUNCTION ruvector_attention_causal_cone(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -190,8 +190,7 @@ CREATE FUNCTION ruvector_attention_causal_cone(query text,
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
 	  FROM @extschema@.ruvector_attention_scores(query, 'causal_cone') $$
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE sql VOLATILE;
 
 CREATE FUNCTION ruvector_attention_critical_path(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -200,8 +199,7 @@ CREATE FUNCTION ruvector_attention_critical_path(query text,
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
 	  FROM @extschema@.ruvector_attention_scores(query, 'critical_path') $$
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE sql VOLATILE;
 
 CREATE FUNCTION ruvector_attention_mincut_gated(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -210,8 +208,7 @@ CREATE FUNCTION ruvector_attention_mincut_gated(query text,
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
 	  FROM @extschema@.ruvector_attention_scores(query, 'mincut_gated') $$
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE sql VOLATILE;
 
 CREATE FUNCTION ruvector_attention_hierarchical_lorentz(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -220,8 +217,7 @@ CREATE FUNCTION ruvector_attention_hierarchical_lorentz(query text,
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
 	  FROM @extschema@.ruvector_attention_scores(query, 'hierarchical_lorentz') $$
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE sql VOLATILE;
 
 CREATE FUNCTION ruvector_attention_parallel_branch(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -230,8 +226,7 @@ CREATE FUNCTION ruvector_attention_parallel_branch(query text,
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
 	  FROM @extschema@.ruvector_attention_scores(query, 'parallel_branch') $$
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE sql VOLATILE;
 
 CREATE FUNCTION ruvector_attention_temporal_btsp(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -240,8 +235,7 @@ CREATE FUNCTION ruvector_attention_temporal_btsp(query text,
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
 	  FROM @extschema@.ruvector_attention_scores(query, 'temporal_btsp') $$
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE sql VOLATILE;
 
 CREATE FUNCTION ruvector_attention_ensemble(query text,
 	OUT node_id integer, OUT parent_ids integer[], OUT node_type text,
@@ -250,8 +244,7 @@ CREATE FUNCTION ruvector_attention_ensemble(query text,
 RETURNS SETOF record
 AS $$ SELECT node_id, parent_ids, node_type, relation, est_rows, est_cost, score
 	  FROM @extschema@.ruvector_attention_scores(query, 'ensemble') $$
-LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE sql VOLATILE;
 
 CREATE FUNCTION ruvector_dag_mincut(query text,
 	OUT child_id integer, OUT child_type text, OUT child_relation regclass,
