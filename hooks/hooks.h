@@ -381,6 +381,7 @@ typedef struct NdagLearnSummary
 	int			evicted;
 	int			patterns;		/* patterns after the cycle */
 	int			trained;		/* samples the cost model trained on */
+	bool		model_rejected; /* training diverged and was undone */
 	double		loss_before;
 	double		loss_after;
 	double		error_before;	/* median |predicted - actual ln ms| */
