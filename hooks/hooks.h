@@ -62,6 +62,11 @@ extern void NdagDefineGucs(void);
 extern bool ndag_preloaded;				/* _PG_init ran from shared_preload_libraries */
 extern void NdagRequirePreload(void);
 
+/* ---------- standby.c: nothing changes learned state during recovery ---------- */
+
+extern bool NdagMayWriteLearnedState(void);
+extern void NdagRequireWritableLearnedState(const char *action);
+
 /* ---------- privileges.c ---------- */
 
 extern bool NdagIsAdmin(Oid roleid);

@@ -54,6 +54,7 @@ ruvector_dag_learn(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	NdagRequirePreload();
+	NdagRequireWritableLearnedState("run a learning cycle");
 	NdagRequireAdmin("run a learning cycle");
 	NdagFlush();
 	NdagLearnCycle(MyDatabaseId, &s);
