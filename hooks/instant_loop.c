@@ -28,12 +28,12 @@
  * non-finite parameters).  The learner therefore merges their mean: the
  * summed diff scaled by 1 / the number of backend copies that contributed
  * (a copy counts once per take of the slots however often it flushed; a
- * reload starts a new copy).  Deltas pending when the model is replaced (a cycle, a restore)
- * still merge into the new model, averaged the same way.  Non-finite
- * values never get in: an instant step, a push into a slot, a merge and a
- * training run that would produce one are rejected whole and counted
- * (rejected_* in ruvector_dag_status()), and a model with one is never
- * written.
+ * reload starts a new copy).  Deltas pending when the model is replaced
+ * (a cycle, a restore) still merge into the new model, averaged the same
+ * way.  Non-finite values never get in: an instant step, a push into a
+ * slot, a merge and a training run that would produce one are rejected
+ * whole and counted (rejected_* in ruvector_dag_status()), and a model
+ * with one is never written.
  *
  * Rewards.  When a model was stored, every recorded execution's accuracy
  * 1 - min(1, |ln(pred / actual)| / ln 10) rewards the mechanism that made
