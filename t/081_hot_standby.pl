@@ -86,6 +86,9 @@ $standby->init_from_backup($primary, 'idle', has_streaming => 1);
 $standby->start;
 $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't', 'the standby is in recovery');
+is($standby->safe_psql('postgres',
+		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'neural_dag%'}),
+	'0', 'no neural_dag worker runs on the standby');
 
 # counters(): what the standby's store and ring hold
 sub counters
