@@ -248,9 +248,61 @@ ndag_cost_predict(NdagCostModel *model, const float *embedding, int arm,
 }
 
 /*
+ * ndag_cost_instant_update
+ *		Walk the instant step's updates (gradients dz, du from the old
+ *		parameters, activations u, h): with apply false, only check that
+ *		every updated value is finite; with apply true, write them.
+ */
+static bool
+ndag_cost_instant_update(NdagCostModel *m, const float *embedding, int col,
+						 double lr, float step_e, const float *u,
+						 const float *h, const float *dz, const float *du,
+						 bool apply)
+{
+	float	   *p = m->params;
+	int			d = m->in_dim;
+	int			j;
+	int			r;
+	int			i;
+
+#define NDAG_INSTANT_UPDATE(target, amount) \
+	do { \
+		float		nv_ = (target) - (amount); \
+		if (apply) \
+			(target) = nv_; \
+		else if (!isfinite(nv_)) \
+			return false; \
+	} while (0)
+
+	NDAG_INSTANT_UPDATE(p[m->off_c], step_e);
+	for (j = 0; j < m->hidden; j++)
+	{
+		float		g = (float) lr * dz[j];
+
+		NDAG_INSTANT_UPDATE(p[m->off_v + j], step_e * h[j]);
+		NDAG_INSTANT_UPDATE(p[m->off_b + j], g);
+		for (r = 0; r < m->micro_rank; r++)
+			NDAG_INSTANT_UPDATE(p[m->off_micro_b + j * m->micro_rank + r], g * u[r]);
+	}
+	for (r = 0; r < m->micro_rank; r++)
+	{
+		float		g = (float) lr * du[r];
+		float	   *row = p + m->off_micro_a + r * d;
+
+		for (i = 0; i < NDAG_EMBED_DIM; i++)
+			NDAG_INSTANT_UPDATE(row[i], g * embedding[i]);
+		NDAG_INSTANT_UPDATE(row[col], g);
+	}
+#undef NDAG_INSTANT_UPDATE
+	return true;
+}
+
+/*
  * ndag_cost_instant_step
  *		One SGD step on the instant slice.  All gradients are formed from
- *		the parameters before the step, then applied.
+ *		the parameters before the step, then applied; a step that would
+ *		make any parameter NaN or infinite (a diverging model, an input
+ *		with a NaN) is rejected whole and leaves the model as it was.
  */
 int
 ndag_cost_instant_step(NdagCostModel *model, const float *embedding, int arm,
@@ -266,17 +318,14 @@ ndag_cost_instant_step(NdagCostModel *model, const float *embedding, int arm,
 	float		step_e;
 	double		y;
 	double		e;
-	int			d;
 	int			col;
 	int			j;
 	int			r;
-	int			i;
 
 	if (m == NULL || embedding == NULL || arm < 0 || arm >= m->n_arms ||
 		!isfinite(target) || !(lr > 0.0) || !isfinite(lr))
 		return NDAG_ERR_ARG;
 	p = m->params;
-	d = m->in_dim;
 	col = NDAG_EMBED_DIM + arm;
 	u = m->scratch;
 	du = u + NDAG_COST_MAX_RANK;
@@ -286,13 +335,13 @@ ndag_cost_instant_step(NdagCostModel *model, const float *embedding, int arm,
 	y = ndag_cost_forward_one(m, embedding, arm, u, z, h);
 	if (y_before != NULL)
 		*y_before = y;
+	if (!isfinite(y))
+		return NDAG_ERR_NONFINITE;
 	e = y - target;
 	if (e > NDAG_COST_ERROR_CLIP)
 		e = NDAG_COST_ERROR_CLIP;
 	else if (e < -NDAG_COST_ERROR_CLIP)
 		e = -NDAG_COST_ERROR_CLIP;
-	if (!isfinite(e))
-		return NDAG_ERR_ARG;
 
 	/* dz and du from the old v and B_micro */
 	for (j = 0; j < m->hidden; j++)
@@ -307,27 +356,30 @@ ndag_cost_instant_step(NdagCostModel *model, const float *embedding, int arm,
 	}
 
 	step_e = (float) (lr * e);
-	p[m->off_c] -= step_e;
-	for (j = 0; j < m->hidden; j++)
-	{
-		float		g = (float) lr * dz[j];
-
-		p[m->off_v + j] -= step_e * h[j];
-		p[m->off_b + j] -= g;
-		for (r = 0; r < m->micro_rank; r++)
-			p[m->off_micro_b + j * m->micro_rank + r] -= g * u[r];
-	}
-	for (r = 0; r < m->micro_rank; r++)
-	{
-		float		g = (float) lr * du[r];
-		float	   *row = p + m->off_micro_a + r * d;
-
-		for (i = 0; i < NDAG_EMBED_DIM; i++)
-			row[i] -= g * embedding[i];
-		row[col] -= g;
-	}
+	if (!ndag_cost_instant_update(m, embedding, col, lr, step_e, u, h, dz, du,
+								  false))
+		return NDAG_ERR_NONFINITE;
+	(void) ndag_cost_instant_update(m, embedding, col, lr, step_e, u, h, dz, du,
+									true);
 	m->instant_steps++;
 	return NDAG_OK;
+}
+
+/*
+ * ndag_cost_is_finite
+ *		Whether every parameter is finite.
+ */
+bool
+ndag_cost_is_finite(const NdagCostModel *model)
+{
+	int			i;
+
+	if (model == NULL)
+		return false;
+	for (i = 0; i < model->n_params; i++)
+		if (!isfinite(model->params[i]))
+			return false;
+	return true;
 }
 
 /*
@@ -433,7 +485,7 @@ ndag_cost_batch_grad(const NdagCostModel *model, const float *x,
 	}
 	*loss = sum / n;
 	if (!isfinite(*loss))
-		return NDAG_ERR_ARG;
+		return NDAG_ERR_NONFINITE;
 	if (grad == NULL)
 		return NDAG_OK;
 
@@ -576,7 +628,8 @@ ndag_cost_serialized_size(const NdagCostModel *model)
  * ndag_cost_serialize
  *		magic, version, n_arms, hidden, base_rank, micro_rank (u32 each),
  *		seed, instant_steps, base_steps (u64), n_params (u32), 4 reserved
- *		bytes, params (f32), FNV-1a of everything before it.
+ *		bytes, params (f32), FNV-1a of everything before it.  A model with
+ *		a non-finite parameter is refused (the reader would refuse it).
  */
 int
 ndag_cost_serialize(const NdagCostModel *model, void *buf, size_t cap,
@@ -592,6 +645,8 @@ ndag_cost_serialize(const NdagCostModel *model, void *buf, size_t cap,
 	*written = 0;
 	if (cap < need)
 		return NDAG_ERR_BUFFER;
+	if (!ndag_cost_is_finite(model))
+		return NDAG_ERR_NONFINITE;
 	memcpy(p, NDAG_COST_MAGIC, 4);
 	ndag_lput_u32(p + 4, NDAG_COST_FORMAT_VERSION);
 	ndag_lput_u32(p + 8, (uint32_t) model->n_arms);

@@ -74,7 +74,10 @@ ndag_cost_full_loss(const NdagCostModel *m, const float *emb, const int *arms,
  * ndag_cost_train_base
  *		Epochs over a shuffled order; per batch: data gradient, Fisher
  *		update, boundary detector, penalty gradient, Adam step on the base
- *		slice, w_eff refresh.
+ *		slice, w_eff refresh.  A step whose loss or updated parameters are
+ *		not finite ends the run with NDAG_ERR_NONFINITE and puts the base
+ *		slice back as it was before the run: a diverging run never leaves
+ *		a model worse than the one it started from.
  */
 int
 ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
@@ -93,6 +96,9 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 	float	   *grad = NULL;
 	double	   *adam_m = NULL;
 	double	   *adam_v = NULL;
+	float	   *start_params = NULL;
+	float	   *next = NULL;
+	uint64_t	start_steps = model != NULL ? model->base_steps : 0;
 	double		b1t = 1.0;
 	double		b2t = 1.0;
 	int			rc = NDAG_OK;
@@ -127,12 +133,16 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 	grad = malloc(sizeof(float) * (size_t) model->n_params);
 	adam_m = calloc((size_t) nb, sizeof(double));
 	adam_v = calloc((size_t) nb, sizeof(double));
+	start_params = malloc(sizeof(float) * (size_t) nb);
+	next = malloc(sizeof(float) * (size_t) nb);
 	if (order == NULL || x == NULL || work == NULL || grad == NULL ||
-		adam_m == NULL || adam_v == NULL)
+		adam_m == NULL || adam_v == NULL || start_params == NULL || next == NULL)
 	{
 		rc = NDAG_ERR_NOMEM;
 		goto done;
 	}
+	memcpy(start_params, model->params, sizeof(float) * (size_t) nb);
+
 	rc = ndag_cost_full_loss(model, embeddings, arms, targets, n, bs, x, work,
 							 &result->loss_before);
 	if (rc != NDAG_OK)
@@ -216,8 +226,14 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 				adam_v[i] = NDAG_ADAM_BETA2 * adam_v[i] + (1.0 - NDAG_ADAM_BETA2) * g * g;
 				mh = adam_m[i] / (1.0 - b1t);
 				vh = adam_v[i] / (1.0 - b2t);
-				theta[i] -= (float) (lr * mh / (sqrt(vh) + NDAG_ADAM_EPS));
+				next[i] = theta[i] - (float) (lr * mh / (sqrt(vh) + NDAG_ADAM_EPS));
+				if (!isfinite(next[i]))
+				{
+					rc = NDAG_ERR_NONFINITE;
+					goto done;
+				}
 			}
+			memcpy(theta, next, sizeof(float) * (size_t) nb);
 			ndag_cost_sync(model);
 			model->base_steps++;
 			result->steps++;
@@ -229,12 +245,21 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 		ndag_ewc_penalty(ewc, model->params, &result->penalty, NULL);
 
 done:
+	/* a rejected run leaves the model as it was before it */
+	if (rc == NDAG_ERR_NONFINITE)
+	{
+		memcpy(model->params, start_params, sizeof(float) * (size_t) nb);
+		model->base_steps = start_steps;
+		ndag_cost_sync(model);
+	}
 	free(order);
 	free(x);
 	free(work);
 	free(grad);
 	free(adam_m);
 	free(adam_v);
+	free(start_params);
+	free(next);
 	return rc;
 }
 
@@ -345,21 +370,21 @@ ndag_cost_delta_rebase(NdagCostDelta *delta, const NdagCostModel *model)
 
 /*
  * ndag_cost_delta_merge
- *		model instant slice += scale * diff.
+ *		model instant slice += scale * diff, all or nothing: a non-finite
+ *		result is rejected before anything is written.
  */
 int
 ndag_cost_delta_merge(NdagCostModel *model, const NdagCostDelta *delta,
 					  double scale)
 {
-	float	   *cur;
-	int			i;
+	int			rc;
 
-	if (delta == NULL || model == NULL || !ndag_cost_delta_same_shape(delta, model) ||
-		!isfinite(scale))
+	if (delta == NULL || model == NULL || !ndag_cost_delta_same_shape(delta, model))
 		return NDAG_ERR_ARG;
-	cur = model->params + model->off_b;
-	for (i = 0; i < delta->n; i++)
-		cur[i] += (float) scale * delta->diff[i];
+	rc = ndag_vec_add_finite(model->params + model->off_b, delta->diff,
+							 delta->n, scale);
+	if (rc != NDAG_OK)
+		return rc;
 	model->instant_steps += delta->steps;
 	return NDAG_OK;
 }

@@ -45,6 +45,7 @@
 #define NDAG_ERR_BUFFER		(-8)	/* caller's buffer too small */
 #define NDAG_ERR_CORRUPT	(-9)	/* serialised data damaged or truncated */
 #define NDAG_ERR_VERSION	(-10)	/* serialised data of another version */
+#define NDAG_ERR_NONFINITE	(-11)	/* an update would make a value NaN or infinite */
 
 /* operator classes: the one-hot buckets of the node features */
 typedef enum NdagOpClass
@@ -396,6 +397,14 @@ extern double ndag_rng_normal(NdagRng *rng);
  * count as 0; the result sums to 1; all-zero input becomes uniform.
  */
 extern void ndag_normalize_weights(double *w, int n);
+
+/*
+ * dst[i] += scale * src[i] for n floats, only if every sum is finite:
+ * otherwise dst is left as it was and NDAG_ERR_NONFINITE is returned (also
+ * for a non-finite scale or src value).  NDAG_ERR_ARG for NULL or n < 0.
+ */
+extern int	ndag_vec_add_finite(float *dst, const float *src, int n,
+								double scale);
 
 /* ---------- functions: the plan DAG (dag.c, dag_derive.c) ---------- */
 
@@ -816,6 +825,9 @@ extern NdagCostModel *ndag_cost_copy(const NdagCostModel *model);
 /* Recompute w_eff after params were written directly. */
 extern void ndag_cost_sync(NdagCostModel *model);
 
+/* Whether every parameter is finite (false for NULL). */
+extern bool ndag_cost_is_finite(const NdagCostModel *model);
+
 /*
  * Predicted ln(latency ms) for one plan embedding (NDAG_EMBED_DIM floats)
  * and arm.  Errors: NDAG_ERR_ARG (NULL, arm out of range).
@@ -847,7 +859,9 @@ extern int	ndag_cost_loss_grad(const NdagCostModel *model,
  * slice (MicroLoRA and the output layer b, v, c) for one execution, loss
  * 0.5 (y - target)^2 with the error clipped to NDAG_COST_ERROR_CLIP.
  * *y_before (may be NULL) gets the prediction before the step.  Errors:
- * NDAG_ERR_ARG (NULL, arm out of range, non-finite target, lr <= 0).
+ * NDAG_ERR_ARG (NULL, arm out of range, non-finite target, lr <= 0),
+ * NDAG_ERR_NONFINITE (the prediction or an updated parameter would not be
+ * finite: the step is rejected and the model left as it was).
  */
 extern int	ndag_cost_instant_step(NdagCostModel *model, const float *embedding,
 								   int arm, double target, double lr,
@@ -880,7 +894,8 @@ extern size_t ndag_cost_serialized_size(const NdagCostModel *model);
 
 /*
  * Write the model (little-endian: magic "NDCM", version, shape, seed,
- * counters, params, FNV-1a checksum).  NDAG_ERR_BUFFER if cap is too small.
+ * counters, params, FNV-1a checksum).  NDAG_ERR_BUFFER if cap is too small,
+ * NDAG_ERR_NONFINITE (nothing written) if a parameter is not finite.
  */
 extern int	ndag_cost_serialize(const NdagCostModel *model, void *buf,
 								size_t cap, size_t *written);
@@ -913,7 +928,8 @@ extern int	ndag_cost_delta_rebase(NdagCostDelta *delta,
 /*
  * Add scale * diff to the model's instant slice and steps to its counter
  * (scale 1 replays one backend's steps; 1/k averages k backends).
- * NDAG_ERR_ARG when the shapes differ or scale is not finite.
+ * NDAG_ERR_ARG when the shapes differ; NDAG_ERR_NONFINITE, with the model
+ * unchanged, when scale, a diff value or an updated parameter is not finite.
  */
 extern int	ndag_cost_delta_merge(NdagCostModel *model,
 								  const NdagCostDelta *delta, double scale);
@@ -1401,6 +1417,8 @@ typedef struct NdagLearnResult
 	double		drift;			/* 1 - similarity of the snapshots */
 	bool		drift_boundary; /* drift marked a task boundary */
 	bool		loss_boundary;	/* the loss detector fired in training */
+	bool		train_rejected; /* training hit a non-finite step: the
+								 * model is as it was before it */
 	NdagHv		snapshot;		/* state after the cycle */
 } NdagLearnResult;
 
@@ -1422,8 +1440,10 @@ extern void ndag_learn_opts_init(NdagLearnOpts *opts);
  * *previous (NULL: first cycle, drift 0); a drift above drift_boundary
  * marks an EWC++ boundary before training; then BaseLoRA training of
  * model on every trajectory with a usable arm and latency (target ln ms),
- * with ewc (may be NULL; else ewc->n == model->n_base).  Errors:
- * NDAG_ERR_ARG, NDAG_ERR_NOMEM.
+ * with ewc (may be NULL; else ewc->n == model->n_base).  A training run
+ * that diverges (a non-finite loss or parameter) is undone and reported in
+ * result->train_rejected; the cycle still succeeds.  Errors: NDAG_ERR_ARG,
+ * NDAG_ERR_NOMEM.
  */
 extern int	ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model,
 							 NdagEwc *ewc, const NdagTrajectory *traj, int n,

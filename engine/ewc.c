@@ -73,7 +73,8 @@ ndag_ewc_free(NdagEwc *ewc)
 
 /*
  * ndag_ewc_update_fisher
- *		Exponential moving average of the squared gradient.
+ *		Exponential moving average of the squared gradient; non-finite
+ *		gradients count as 0 and an update that would overflow is skipped.
  */
 int
 ndag_ewc_update_fisher(NdagEwc *ewc, const float *grad)
@@ -89,8 +90,11 @@ ndag_ewc_update_fisher(NdagEwc *ewc, const float *grad)
 	for (i = 0; i < ewc->n; i++)
 	{
 		float		g = isfinite(grad[i]) ? grad[i] : 0.0f;
+		float		f = keep * ewc->fisher[i] + add * g * g;
 
-		ewc->fisher[i] = keep * ewc->fisher[i] + add * g * g;
+		/* an overflowing square keeps the old value: never an infinite F */
+		if (isfinite(f))
+			ewc->fisher[i] = f;
 	}
 	ewc->fisher_updates++;
 	return NDAG_OK;

@@ -128,11 +128,20 @@ ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,
 	{
 		rc = ndag_cost_train_base(model, ewc, emb, arms, targets, m,
 								  &opts->train, &tr);
-		if (rc != NDAG_OK)
+		if (rc == NDAG_ERR_NONFINITE)
+		{
+			/* the model is back as it was; the patterns still count */
+			result->train_rejected = true;
+			result->trained = 0;
+		}
+		else if (rc != NDAG_OK)
 			goto done;
-		result->loss_before = tr.loss_before;
-		result->loss_after = tr.loss_after;
-		result->loss_boundary = tr.boundary;
+		else
+		{
+			result->loss_before = tr.loss_before;
+			result->loss_after = tr.loss_after;
+			result->loss_boundary = tr.boundary;
+		}
 	}
 	rc = NDAG_OK;
 

@@ -72,6 +72,8 @@ ndag_strerror(int status)
 			return "serialized data is corrupt or truncated";
 		case NDAG_ERR_VERSION:
 			return "serialized data has an unsupported version";
+		case NDAG_ERR_NONFINITE:
+			return "update rejected: it would make a value NaN or infinite";
 	}
 	return "unknown error";
 }
@@ -203,4 +205,27 @@ ndag_normalize_weights(double *w, int n)
 	}
 	for (i = 0; i < n; i++)
 		w[i] /= sum;
+}
+
+/*
+ * ndag_vec_add_finite
+ *		Add a scaled vector all or nothing: the sums are checked before any
+ *		is written, so that a NaN or an overflow never reaches dst.
+ */
+int
+ndag_vec_add_finite(float *dst, const float *src, int n, double scale)
+{
+	float		s = (float) scale;
+	int			i;
+
+	if (dst == NULL || src == NULL || n < 0)
+		return NDAG_ERR_ARG;
+	if (!isfinite(s))
+		return NDAG_ERR_NONFINITE;
+	for (i = 0; i < n; i++)
+		if (!isfinite(dst[i] + s * src[i]))
+			return NDAG_ERR_NONFINITE;
+	for (i = 0; i < n; i++)
+		dst[i] += s * src[i];
+	return NDAG_OK;
 }

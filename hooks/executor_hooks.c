@@ -110,6 +110,9 @@ statement_eligible(QueryDesc *queryDesc, int eflags)
 	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || IsParallelWorker() ||
 		!NdagShmemReady())
 		return false;
+	/* a standby records nothing (standby.c) */
+	if (!NdagMayWriteLearnedState())
+		return false;
 	if (stmt == NULL || stmt->queryId == UINT64CONST(0) ||
 		stmt->commandType == CMD_UTILITY ||
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0)

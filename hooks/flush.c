@@ -628,6 +628,7 @@ Datum
 ruvector_dag_flush(PG_FUNCTION_ARGS)
 {
 	NdagRequirePreload();
+	NdagRequireWritableLearnedState("write recorded executions to the neural_dag store");
 	PG_RETURN_INT64(NdagFlush());
 }
 

@@ -62,6 +62,11 @@ extern void NdagDefineGucs(void);
 extern bool ndag_preloaded;				/* _PG_init ran from shared_preload_libraries */
 extern void NdagRequirePreload(void);
 
+/* ---------- standby.c: nothing changes learned state during recovery ---------- */
+
+extern bool NdagMayWriteLearnedState(void);
+extern void NdagRequireWritableLearnedState(const char *action);
+
 /* ---------- privileges.c ---------- */
 
 extern bool NdagIsAdmin(Oid roleid);
@@ -392,6 +397,7 @@ typedef struct NdagLearnSummary
 	int			evicted;
 	int			patterns;		/* patterns after the cycle */
 	int			trained;		/* samples the cost model trained on */
+	bool		model_rejected; /* training diverged and was undone */
 	double		loss_before;
 	double		loss_after;
 	double		error_before;	/* median |predicted - actual ln ms| */

@@ -15,10 +15,25 @@
  * copy and goes with the next attempt (a reload pushes what is pending
  * first).  The learner takes the slots at most every MERGE_INTERVAL_S
  * (NdagLearnedMergePending: a merge moves the generation, so every backend
- * reloads) or at the start of a cycle, merges the summed deltas into the
- * stored model (ndag_cost_delta_merge), adds the rewards to the stored
- * selector, and writes both with the generation bumped; backends then
- * reload the merged model.
+ * reloads) or at the start of a cycle, merges the deltas into the stored
+ * model (ndag_cost_delta_merge), adds the rewards to the stored selector,
+ * and writes both with the generation bumped; backends then reload the
+ * merged model.
+ *
+ * Merging.  Every backend trains its own copy of one stored model, so the
+ * deltas in a slot are parallel steps from the same point: their sum is k
+ * times one backend's step (16 busy backends: 16 x the learning rate),
+ * which overshoots and, merge after merge, made the stored model diverge
+ * to infinities (16 pgbench clients, a restore every few seconds: 171
+ * non-finite parameters).  The learner therefore merges their mean: the
+ * summed diff scaled by 1 / the number of backend copies that contributed
+ * (a copy counts once per take of the slots however often it flushed; a
+ * reload starts a new copy).  Deltas pending when the model is replaced
+ * (a cycle, a restore) still merge into the new model, averaged the same
+ * way.  Non-finite values never get in: an instant step, a push into a
+ * slot, a merge and a training run that would produce one are rejected
+ * whole and counted (rejected_* in ruvector_dag_status()), and a model
+ * with one is never written.
  *
  * Rewards.  When a model was stored, every recorded execution's accuracy
  * 1 - min(1, |ln(pred / actual)| / ln 10) rewards the mechanism that made
@@ -67,6 +82,7 @@ typedef struct DeltaSlot
 	int			n;
 	uint64		steps;			/* instant steps summed in diff */
 	uint64		deltas;			/* backend flushes summed */
+	uint64		copies;			/* backend copies that contributed */
 	double		reward_sum[NDAG_N_MECHANISMS];
 	uint64		reward_n[NDAG_N_MECHANISMS];
 	float		diff[DELTA_MAX_N];
@@ -78,6 +94,11 @@ typedef struct LearnedShared
 	pg_atomic_uint64 deltas_flushed;	/* backend flushes into a slot */
 	pg_atomic_uint64 deltas_merged; /* backend flushes merged by the learner */
 	pg_atomic_uint64 merges;	/* merges written to the store */
+	pg_atomic_uint64 rejected_steps;	/* instant steps (non-finite) */
+	pg_atomic_uint64 rejected_deltas;	/* pushes and merges (non-finite) */
+	pg_atomic_uint64 rejected_models;	/* training runs and writes */
+	uint64		takes;			/* times the learner emptied slots (delta
+								 * lock) */
 	DeltaSlot	slots[DELTA_SLOTS];
 } LearnedShared;
 
@@ -87,6 +108,8 @@ static LearnedShared *learned_shared = NULL;
 static NdagCostModel *instant_model = NULL;
 static Oid	instant_dbid = InvalidOid;
 static NdagCostDelta *instant_delta = NULL;
+static uint64 instant_counted = 0;	/* takes + 1 when this copy was last
+									 * counted in a slot; 0: not yet */
 
 /* instant loop, not yet in a shared slot */
 static uint64 pending_steps = 0;
@@ -126,6 +149,34 @@ NdagLearnedShmemInit(void)
 		pg_atomic_init_u64(&learned_shared->deltas_flushed, 0);
 		pg_atomic_init_u64(&learned_shared->deltas_merged, 0);
 		pg_atomic_init_u64(&learned_shared->merges, 0);
+		pg_atomic_init_u64(&learned_shared->rejected_steps, 0);
+		pg_atomic_init_u64(&learned_shared->rejected_deltas, 0);
+		pg_atomic_init_u64(&learned_shared->rejected_models, 0);
+		learned_shared->takes = 0;
+	}
+}
+
+/*
+ * NdagLearnedCountRejected
+ *		Count a non-finite update that was rejected: an instant step, a
+ *		delta (pushed or merged) or a model (a training run or a write).
+ */
+void
+NdagLearnedCountRejected(NdagRejectedKind kind)
+{
+	if (learned_shared == NULL)
+		return;
+	switch (kind)
+	{
+		case NDAG_REJECTED_STEP:
+			pg_atomic_fetch_add_u64(&learned_shared->rejected_steps, 1);
+			break;
+		case NDAG_REJECTED_DELTA:
+			pg_atomic_fetch_add_u64(&learned_shared->rejected_deltas, 1);
+			break;
+		case NDAG_REJECTED_MODEL:
+			pg_atomic_fetch_add_u64(&learned_shared->rejected_models, 1);
+			break;
 	}
 }
 
@@ -205,10 +256,21 @@ push_pending(bool wait)
 			slot->micro_rank = instant_delta->micro_rank;
 			memset(slot->diff, 0, sizeof(float) * slot->n);
 		}
-		for (int i = 0; i < slot->n; i++)
-			slot->diff[i] += instant_delta->diff[i];
-		slot->steps += instant_delta->steps;
-		slot->deltas++;
+		if (ndag_vec_add_finite(slot->diff, instant_delta->diff, slot->n,
+								1.0) == NDAG_OK)
+		{
+			slot->steps += instant_delta->steps;
+			slot->deltas++;
+			if (instant_counted != learned_shared->takes + 1)
+				slot->copies++;
+			instant_counted = learned_shared->takes + 1;
+		}
+		else
+		{
+			/* dropped: the copy is rebased below and starts over */
+			NdagLearnedCountRejected(NDAG_REJECTED_DELTA);
+			with_delta = false;
+		}
 	}
 	for (int m = 0; m < NDAG_N_MECHANISMS; m++)
 	{
@@ -217,9 +279,9 @@ push_pending(bool wait)
 	}
 	LWLockRelease(lock);
 
+	(void) ndag_cost_delta_rebase(instant_delta, instant_model);
 	if (with_delta)
 	{
-		(void) ndag_cost_delta_rebase(instant_delta, instant_model);
 		pg_atomic_fetch_add_u64(&learned_shared->deltas_flushed, 1);
 		backend_deltas_flushed++;
 	}
@@ -241,6 +303,7 @@ NdagInstantAttach(NdagCostModel *model, Oid dbid)
 	instant_model = model;
 	instant_dbid = dbid;
 	instant_delta = model != NULL ? ndag_cost_delta_create(model) : NULL;
+	instant_counted = 0;
 }
 
 /*
@@ -293,13 +356,17 @@ NdagInstantLearn(int context, int mechanism, const float *embedding, int arm,
 
 	if (mechanism == NdagDecisionMechanism(NULL) && instant_delta != NULL)
 	{
-		if (ndag_cost_instant_step(instant_model, embedding, arm, target,
-								   ndag_learning_rate, &y) == NDAG_OK)
+		int			rc = ndag_cost_instant_step(instant_model, embedding, arm,
+												target, ndag_learning_rate, &y);
+
+		if (rc == NDAG_OK)
 		{
 			pending_steps++;
 			backend_instant_steps++;
 			pg_atomic_fetch_add_u64(&learned_shared->instant_steps, 1);
 		}
+		else if (rc == NDAG_ERR_NONFINITE)
+			NdagLearnedCountRejected(NDAG_REJECTED_STEP);
 	}
 	else if (learned->model != NULL)
 	{
@@ -326,10 +393,11 @@ NdagInstantLearn(int context, int mechanism, const float *embedding, int arm,
 /*
  * NdagLearnTakeDeltas
  *		For the learner, with the learn lock held: empty dbid's shared
- *		slots, merge their summed deltas into model (those of another shape
- *		are dropped) and their rewards into selector (either may be NULL).
- *		Returns the backend flushes merged plus the rewards taken (0:
- *		nothing changed).
+ *		slots, merge the mean of their backend copies' deltas into model
+ *		(those of another shape are dropped, a merge that would make a
+ *		parameter non-finite is rejected) and their
+ *		rewards into selector (either may be NULL).  Returns the backend
+ *		flushes merged plus the rewards taken (0: nothing changed).
  */
 int
 NdagLearnTakeDeltas(Oid dbid, NdagCostModel *model, NdagUcb *selector)
@@ -353,6 +421,7 @@ NdagLearnTakeDeltas(Oid dbid, NdagCostModel *model, NdagUcb *selector)
 		memcpy(&taken[n_taken++], s, sizeof(DeltaSlot));
 		s->dbid = InvalidOid;
 	}
+	learned_shared->takes++;
 	LWLockRelease(NdagDeltaLock());
 
 	for (int k = 0; k < n_taken; k++)
@@ -360,20 +429,25 @@ NdagLearnTakeDeltas(Oid dbid, NdagCostModel *model, NdagUcb *selector)
 		DeltaSlot  *s = &taken[k];
 
 		if (model != NULL && s->n > 0 && s->n == model->n_instant &&
-			s->n_arms == model->n_arms && s->base_rank == model->base_rank &&
-			s->micro_rank == model->micro_rank)
+				 s->n_arms == model->n_arms && s->base_rank == model->base_rank &&
+				 s->micro_rank == model->micro_rank)
 		{
 			NdagCostDelta *delta = ndag_cost_delta_create(model);
+			int			rc;
 
 			if (delta == NULL)
 				NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_cost_delta_create");
 			memcpy(delta->diff, s->diff, sizeof(float) * s->n);
 			delta->steps = s->steps;
-			if (ndag_cost_delta_merge(model, delta, 1.0) == NDAG_OK)
+			rc = ndag_cost_delta_merge(model, delta,
+									   1.0 / (double) Max(s->copies, 1));
+			if (rc == NDAG_OK)
 			{
 				merged += s->deltas;
 				changed += s->deltas;
 			}
+			else if (rc == NDAG_ERR_NONFINITE)
+				NdagLearnedCountRejected(NDAG_REJECTED_DELTA);
 			ndag_cost_delta_free(delta);
 		}
 		for (int m = 0; selector != NULL && m < NDAG_N_MECHANISMS; m++)
@@ -519,7 +593,7 @@ NdagLearnedMergePending(void)
  * NdagInstantStatusCounters
  *		The instant loop's counters for ruvector_dag_status(): this
  *		backend's steps and flushes, the cluster's steps, flushes, merged
- *		flushes and merges.
+ *		flushes, merges and non-finite updates rejected.
  */
 void
 NdagInstantStatusCounters(void *state)
@@ -536,4 +610,10 @@ NdagInstantStatusCounters(void *state)
 						 (int64) pg_atomic_read_u64(&learned_shared->deltas_merged));
 	NdagStatusAddCounter(state, "delta_merges_all",
 						 (int64) pg_atomic_read_u64(&learned_shared->merges));
+	NdagStatusAddCounter(state, "rejected_steps_all",
+						 (int64) pg_atomic_read_u64(&learned_shared->rejected_steps));
+	NdagStatusAddCounter(state, "rejected_deltas_all",
+						 (int64) pg_atomic_read_u64(&learned_shared->rejected_deltas));
+	NdagStatusAddCounter(state, "rejected_models_all",
+						 (int64) pg_atomic_read_u64(&learned_shared->rejected_models));
 }

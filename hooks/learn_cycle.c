@@ -265,6 +265,12 @@ run_cycle(LearnState *st, NdagLearnSummary *sum)
 								  &opts, NdagLearnSeconds(now), &res),
 				 "ndag_learn_cycle");
 
+	if (res.train_rejected)
+	{
+		/* the model stays as it was before training; it is what is written */
+		NdagLearnedCountRejected(NDAG_REJECTED_MODEL);
+		sum->model_rejected = true;
+	}
 	sum->used = res.extract.used;
 	sum->clusters = res.extract.clusters;
 	sum->created = res.extract.created;

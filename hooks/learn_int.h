@@ -61,6 +61,14 @@ extern NdagCostModel *NdagLearnLoadCostModel(Oid dbid, bool create);
 extern NdagUcb *NdagLearnLoadSelector(Oid dbid, bool create);
 
 /* instant_loop.c: the copy learned_state.c trains, the learner's merge */
+typedef enum NdagRejectedKind
+{
+	NDAG_REJECTED_STEP,			/* an instant step */
+	NDAG_REJECTED_DELTA,		/* a delta pushed into a slot or merged */
+	NDAG_REJECTED_MODEL			/* a training run, or a model not written */
+} NdagRejectedKind;
+
+extern void NdagLearnedCountRejected(NdagRejectedKind kind);
 extern void NdagInstantAttach(NdagCostModel *model, Oid dbid);
 extern void NdagInstantDetach(void);
 extern void NdagInstantStatusCounters(void *state);

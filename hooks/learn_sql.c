@@ -54,6 +54,7 @@ ruvector_dag_learn(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	NdagRequirePreload();
+	NdagRequireWritableLearnedState("run a learning cycle");
 	NdagRequireAdmin("run a learning cycle");
 	NdagFlush();
 	NdagLearnCycle(MyDatabaseId, &s);
@@ -68,6 +69,8 @@ ruvector_dag_learn(PG_FUNCTION_ARGS)
 	append_number(&buf, "patterns_evicted", s.evicted, false);
 	append_number(&buf, "patterns", s.patterns, false);
 	append_number(&buf, "trained", s.trained, false);
+	appendStringInfo(&buf, ", \"cost_model_rejected\": %s",
+					 s.model_rejected ? "true" : "false");
 	append_number(&buf, "loss_before", s.loss_before, false);
 	append_number(&buf, "loss_after", s.loss_after, false);
 	append_number(&buf, "median_error_before", s.error_before, false);

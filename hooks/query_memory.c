@@ -304,7 +304,8 @@ NdagQueryMemoryExploreTurn(Oid dbid, uint64 query_id, double fraction,
 	QmSlot	   *s;
 	bool		turn = false;
 
-	if (qm == NULL)
+	/* a standby never explores (standby.c) */
+	if (qm == NULL || !NdagMayWriteLearnedState())
 		return false;
 	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
 	s = slot_find(dbid, query_id, true);

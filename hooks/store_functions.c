@@ -125,6 +125,7 @@ ruvector_enable_neural_dag(PG_FUNCTION_ARGS)
 	Oid			relid;
 
 	NdagRequirePreload();
+	NdagRequireWritableLearnedState("enable learning on a table");
 	relid = relid_argument(fcinfo, "ruvector_enable_neural_dag");
 	check_learnable_relation(relid, "ruvector_enable_neural_dag");
 
@@ -151,6 +152,7 @@ ruvector_disable_neural_dag(PG_FUNCTION_ARGS)
 	Oid			relid;
 
 	NdagRequirePreload();
+	NdagRequireWritableLearnedState("disable learning on a table");
 	relid = relid_argument(fcinfo, "ruvector_disable_neural_dag");
 
 	/* a dropped table can still be disabled, by its old OID */
@@ -294,6 +296,7 @@ ruvector_dag_reset(PG_FUNCTION_ARGS)
 	int64		removed = 0;
 
 	NdagRequirePreload();
+	NdagRequireWritableLearnedState("reset neural_dag state");
 	NdagRequireAdmin("reset neural_dag state");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -396,6 +399,7 @@ ruvector_dag_restore(PG_FUNCTION_ARGS)
 	char	   *path;
 
 	NdagRequirePreload();
+	NdagRequireWritableLearnedState("restore the neural_dag store");
 	require_server_files_role(ROLE_PG_READ_SERVER_FILES, "pg_read_server_files",
 							  "restore the neural_dag store");
 	path = path_argument(fcinfo);

@@ -197,6 +197,8 @@ extern int64 StoreNextId(const char *counter);	/* immediate, like nextval */
 
 extern int	StoreErrcode(int rc);
 extern void StoreReportError(int elevel, int rc, const char *what);
+extern void StoreReportErrorAt(int elevel, int rc, const char *what,
+							   const char *path);
 
 /* ---------- store_scan.c: reads ---------- */
 

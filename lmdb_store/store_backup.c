@@ -21,15 +21,21 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/file_perm.h"
+#include "miscadmin.h"
 #include "storage/fd.h"
 
 #include "store_int.h"
+
+/* ".tmp." and a pid: what a backup's temporary name adds to its path */
+#define STORE_BACKUP_TMP_SUFFIX_MAX	16
 
 /*
  * store_require_absolute
@@ -62,10 +68,118 @@ store_fsync_parent(const char *path)
 }
 
 /*
+ * store_backup_check_name
+ *		A backup path must fit MAXPGPATH with its temporary suffix, and its
+ *		file name NAME_MAX with it: else the open would fail with an error
+ *		that says nothing useful.
+ */
+static void
+store_backup_check_name(const char *path)
+{
+	const char *name = last_dir_separator(path);
+	const char *component = path;
+	size_t		max_name = NAME_MAX - STORE_BACKUP_TMP_SUFFIX_MAX;
+
+	if (strlen(path) + STORE_BACKUP_TMP_SUFFIX_MAX >= MAXPGPATH)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("backup path is too long (%zu bytes)", strlen(path)),
+				 errhint("A backup path has at most %d bytes.",
+						 (int) (MAXPGPATH - 1 - STORE_BACKUP_TMP_SUFFIX_MAX))));
+	name = name != NULL ? name + 1 : path;
+	if (strlen(name) > max_name)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("backup file name is too long (%zu bytes)", strlen(name)),
+				 errhint("A backup file name has at most %zu bytes.", max_name)));
+	/* the directories on the way, which the file system limits too */
+	while (component != NULL && *component != '\0')
+	{
+		const char *next = strchr(component, '/');
+		size_t		len = next != NULL ? (size_t) (next - component) : strlen(component);
+
+		if (len > NAME_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_NAME_TOO_LONG),
+					 errmsg("a directory name in backup path \"%.64s...\" is too long (%zu bytes)",
+							path, len),
+					 errhint("A directory name has at most %d bytes.", NAME_MAX)));
+		component = next != NULL ? next + 1 : NULL;
+	}
+}
+
+/*
+ * store_backup_create_temp
+ *		Create the temporary file a backup is written to, "<path>.tmp.<pid>"
+ *		in the target directory, and return its descriptor.  A file left
+ *		under that name belongs to a backup of an earlier process with this
+ *		pid that was killed: it is removed.  Leftovers of other pids do not
+ *		matter.
+ */
+static int
+store_backup_create_temp(const char *tmp)
+{
+	int			fd;
+
+	fd = OpenTransientFilePerm(tmp, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY,
+							   pg_file_create_mode);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = OpenTransientFilePerm(tmp, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY,
+								   pg_file_create_mode);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create file \"%s\": %m", tmp)));
+	return fd;
+}
+
+/*
+ * store_backup_publish
+ *		Give the complete, synced temporary file its final name.  A hard
+ *		link never replaces a file created meanwhile; where the file system
+ *		has no hard links, rename after checking that the name is free.
+ */
+static void
+store_backup_publish(const char *tmp, const char *path)
+{
+	if (link(tmp, path) == 0)
+	{
+		if (unlink(tmp) != 0)
+			ereport(WARNING,
+					(errcode_for_file_access(),
+					 errmsg("could not remove file \"%s\": %m", tmp)));
+		return;
+	}
+	if (errno == EEXIST)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_FILE),
+				 errmsg("file \"%s\" already exists", path),
+				 errhint("Choose a new file name: a backup never overwrites a file.")));
+	if (errno != EPERM && errno != EXDEV && errno != EMLINK &&
+		errno != ENOTSUP && errno != ENOSYS)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not link file \"%s\" to \"%s\": %m", tmp, path)));
+	if (access(path, F_OK) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_FILE),
+				 errmsg("file \"%s\" already exists", path),
+				 errhint("Choose a new file name: a backup never overwrites a file.")));
+	if (rename(tmp, path) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rename file \"%s\" to \"%s\": %m", tmp, path)));
+}
+
+/*
  * StoreBackup
  *		Write a compacted copy of the environment to a new file at path;
- *		returns its size in bytes.  An existing file is never overwritten,
- *		and a partial file is removed if anything fails.
+ *		returns its size in bytes.  The copy is written to a temporary file
+ *		in the same directory, synced, and only then given its name (and
+ *		the directory synced): a backup killed half-way leaves no file
+ *		under the final name, only a temporary one that does not stand in
+ *		the way of the next backup.  An existing file is never overwritten,
+ *		and the temporary file is removed if anything fails.
  */
 uint64
 StoreBackup(const char *path)
@@ -75,8 +189,10 @@ StoreBackup(const char *path)
 	volatile int fd = -1;
 	volatile bool created = false;
 	uint64		bytes = 0;
+	char	   *tmp;
 
 	store_require_absolute(path);
+	store_backup_check_name(path);
 	env = StoreGetEnv();
 
 	if (stat(path, &st) == 0)
@@ -89,19 +205,8 @@ StoreBackup(const char *path)
 	if (StoreActiveReads() == 0)
 		StoreEndRead(StoreBeginRead());
 
-	fd = OpenTransientFilePerm(path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY,
-							   pg_file_create_mode);
-	if (fd < 0)
-	{
-		if (errno == EEXIST)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_FILE),
-					 errmsg("file \"%s\" already exists", path),
-					 errhint("Choose a new file name: a backup never overwrites a file.")));
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create file \"%s\": %m", path)));
-	}
+	tmp = psprintf("%s.tmp.%d", path, (int) MyProcPid);
+	fd = store_backup_create_temp(tmp);
 	created = true;
 
 	PG_TRY();
@@ -121,26 +226,29 @@ StoreBackup(const char *path)
 		rc = mdb_env_copyfd2(env, fd, MDB_CP_COMPACT);
 		sigprocmask(SIG_SETMASK, &saved, NULL);
 		if (rc != 0)
-			StoreReportError(ERROR, rc,
-							 psprintf("write neural_dag backup \"%s\"", path));
+			StoreReportErrorAt(ERROR, rc,
+							   psprintf("write neural_dag backup \"%s\"", path),
+							   tmp);
 
 		if (pg_fsync(fd) != 0)
 			ereport(ERROR,
 					(errcode_for_file_access(),
-					 errmsg("could not fsync file \"%s\": %m", path)));
+					 errmsg("could not fsync file \"%s\": %m", tmp)));
 		if (fstat(fd, &st) != 0)
 			ereport(ERROR,
 					(errcode_for_file_access(),
-					 errmsg("could not stat file \"%s\": %m", path)));
+					 errmsg("could not stat file \"%s\": %m", tmp)));
 		bytes = (uint64) st.st_size;
 		if (CloseTransientFile(fd) != 0)
 		{
 			fd = -1;
 			ereport(ERROR,
 					(errcode_for_file_access(),
-					 errmsg("could not close file \"%s\": %m", path)));
+					 errmsg("could not close file \"%s\": %m", tmp)));
 		}
 		fd = -1;
+		store_backup_publish(tmp, path);
+		created = false;
 		store_fsync_parent(path);
 	}
 	PG_CATCH();
@@ -148,11 +256,12 @@ StoreBackup(const char *path)
 		if (fd >= 0)
 			CloseTransientFile(fd);
 		if (created)
-			unlink(path);
+			unlink(tmp);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 
+	pfree(tmp);
 	return bytes;
 }
 

@@ -7,13 +7,23 @@
  * MDB_LAST_ERRCODE) or an errno value (positive).  Errno values are
  * reported the way PostgreSQL reports file errors, with %m.
  *
+ * A full disk is reported as such, with the path: LMDB passes ENOSPC on
+ * from some writes but turns a failed write into EIO in others (its page
+ * flush and meta page writes), so an EIO while the file system of the
+ * path in question has less than STORE_FULL_BYTES left for the server is
+ * reported as a full disk too.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <errno.h>
+#include <sys/statvfs.h>
 
 #include "store_int.h"
+
+/* available bytes below which a file system counts as full */
+#define STORE_FULL_BYTES	(1024 * 1024)
 
 /*
  * StoreErrcode
@@ -111,16 +121,42 @@ store_error_hint(int rc)
 }
 
 /*
- * StoreReportError
+ * store_filesystem_full
+ *		Whether the file system holding path has less than STORE_FULL_BYTES
+ *		available to the server (false when it cannot be asked).
+ */
+static bool
+store_filesystem_full(const char *path)
+{
+	struct statvfs fs;
+
+	if (path == NULL || statvfs(path, &fs) != 0)
+		return false;
+	return (uint64) fs.f_bavail * (uint64) fs.f_frsize < STORE_FULL_BYTES;
+}
+
+/*
+ * StoreReportErrorAt
  *		Report an LMDB return code at elevel; "what" completes the phrase
- *		"could not ...", e.g. "open the neural_dag store at \"/path\"".
+ *		"could not ...", e.g. "open the neural_dag store at \"/path\"", and
+ *		path names the file or directory written, whose file system is
+ *		looked at when the code may mean a full disk.
  */
 void
-StoreReportError(int elevel, int rc, const char *what)
+StoreReportErrorAt(int elevel, int rc, const char *what, const char *path)
 {
 	const char *hint = store_error_hint(rc);
 
-	if (rc > 0)
+	if (rc == ENOSPC || (rc == EIO && store_filesystem_full(path)))
+	{
+		errno = rc;
+		ereport(elevel,
+				(errcode(ERRCODE_DISK_FULL),
+				 errmsg("could not %s: disk full at \"%s\"", what, path),
+				 errdetail("The operating system reported: %m."),
+				 errhint("%s", store_error_hint(ENOSPC))));
+	}
+	else if (rc > 0)
 	{
 		errno = rc;
 		ereport(elevel,
@@ -133,4 +169,14 @@ StoreReportError(int elevel, int rc, const char *what)
 				(errcode(StoreErrcode(rc)),
 				 errmsg("could not %s: %s", what, mdb_strerror(rc)),
 				 hint ? errhint("%s", hint) : 0));
+}
+
+/*
+ * StoreReportError
+ *		StoreReportErrorAt for an operation on the store's own directory.
+ */
+void
+StoreReportError(int elevel, int rc, const char *what)
+{
+	StoreReportErrorAt(elevel, rc, what, StoreDirectory());
 }

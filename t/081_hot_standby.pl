@@ -1,0 +1,156 @@
+# A hot standby uses the learned state it was copied with and changes
+# nothing: the primary learns a decision (a join whose default nested loop
+# runs over a gross underestimate gets a faster arm by exploration, and a
+# pattern with that arm), a base backup taken while idle starts a streaming
+# standby, and on the standby: learn-mode statements are not recorded (the
+# ring stays empty, the trajectories and the store generation stay as
+# copied), nothing explores, ruvector_dag_learn() and the other functions
+# that write the store fail with SQLSTATE 25006 (read-only transaction),
+# modifications of the foreign tables too, and the plans still follow the
+# copied store: EXPLAIN shows the learned arm applied.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use lib 't';
+use NdagTest;
+
+my $conf = "shared_preload_libraries = 'neural_dag'\n"
+  . "ruvector.dag_fast_query_ms = 0\n";
+my $primary = PostgreSQL::Test::Cluster->new('primary');
+$primary->init(allows_streaming => 1);
+$primary->append_conf('postgresql.conf', $conf);
+$primary->start;
+
+my $q = 'SELECT a.id, c.n FROM hs_a a JOIN (SELECT v, count(*) AS n FROM hs_b GROUP BY v) c '
+  . 'ON c.v = a.id WHERE a.x = 1 AND a.y = 1 AND a.z = 1';
+my $q2 = "$q AND a.id > 0";
+# a statement without a learned decision: on a primary it would explore
+my $q3 = 'SELECT count(*) FROM hs_b b JOIN hs_a a ON a.id = b.id WHERE b.v < 10';
+
+$primary->safe_psql('postgres', q{
+	CREATE EXTENSION neural_dag;
+	CREATE TABLE hs_a AS
+		SELECT g AS id, g % 200 AS x, g % 200 AS y, g % 200 AS z
+		FROM generate_series(1, 100000) g;
+	CREATE TABLE hs_b AS SELECT g AS id, g % 1000 AS v FROM generate_series(1, 20000) g;
+	CREATE INDEX hs_a_x ON hs_a (x);
+	ANALYZE hs_a, hs_b;
+	SELECT ruvector_enable_neural_dag('hs_a'), ruvector_enable_neural_dag('hs_b');
+	CREATE FUNCTION hs_explain(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
+	DECLARE
+		j json;
+	BEGIN
+		EXECUTE 'EXPLAIN (FORMAT JSON, COSTS OFF) ' || q INTO j;
+		RETURN (j::jsonb)->1->'Neural DAG' ||
+			jsonb_build_object('Join', (j::jsonb)->0->'Plan'->>'Node Type');
+	END
+	$$;
+	CREATE FUNCTION hs_run(q text, n int) RETURNS void LANGUAGE plpgsql AS $$
+	BEGIN
+		FOR i IN 1..n LOOP
+			EXECUTE q;
+		END LOOP;
+	END
+	$$;
+});
+
+# ---------- the primary learns a decision ----------
+my $learn = "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration = 1; "
+  . "SET ruvector.dag_min_latency = 0; SET ruvector.dag_confidence_threshold = 0;";
+# the default plan's runs first: the pattern's gain is measured against them
+$primary->safe_psql('postgres', qq{
+	SET ruvector.dag_mode = 'observe';
+	SELECT hs_run('$q', 3);
+	$learn
+	SELECT hs_run('$q', 15);
+	SELECT ruvector_dag_flush();
+	SELECT ruvector_dag_learn();
+});
+my $apply = "SET ruvector.dag_mode = 'apply'; SET ruvector.dag_confidence_threshold = 0;";
+my $decided = "SELECT e->>'Decision' IN ('btsp', 'pattern') AND e->>'Arm' <> '0 (default)' "
+  . "AND e->>'Join' <> 'Nested Loop' FROM hs_explain('$q2') e";
+is($primary->safe_psql('postgres', "$apply $decided"), 't',
+	'the primary applies a learned arm to the statement')
+  or diag($primary->safe_psql('postgres', "$apply SELECT hs_explain('$q2'), hs_explain('$q')")
+	. $primary->safe_psql('postgres', "SELECT string_agg(concat_ws(':', pattern_id, best_arm, gain, confidence, support), ' ') FROM ndag_patterns")
+	. $primary->safe_psql('postgres', "SELECT string_agg(concat_ws(':', decision, arm, exec_us), ' ' ORDER BY traj_id) FROM ndag_trajectories"));
+cmp_ok($primary->safe_psql('postgres', 'SELECT count(*) FROM ndag_patterns WHERE best_arm <> 0'),
+	'>', 0, 'the primary learned a pattern with an arm');
+
+# ---------- a standby from a base backup taken while idle ----------
+$primary->backup('idle');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'idle', has_streaming => 1);
+$standby->start;
+$primary->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't', 'the standby is in recovery');
+is($standby->safe_psql('postgres',
+		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'neural_dag%'}),
+	'0', 'no neural_dag worker runs on the standby');
+
+# counters(): what the standby's store and ring hold
+sub counters
+{
+	return $standby->safe_psql('postgres', q{
+		SELECT concat_ws('|', (SELECT count(*) FROM ndag_trajectories),
+			ruvector_dag_status()->>'generation',
+			ruvector_dag_status()->'counters'->>'ring_used',
+			ruvector_dag_status()->'counters'->>'recorded',
+			ruvector_dag_status()->'counters'->>'decided_explore')});
+}
+my ($traj0, $gen0) = split /\|/, counters();
+cmp_ok($traj0, '>', 0, "the standby has the copied trajectories ($traj0)");
+
+# learn mode with every execution allowed to explore
+$standby->safe_psql('postgres', qq{
+	$learn
+	SELECT hs_run('$q', 10);
+	SELECT hs_run('$q2', 10);
+	SELECT hs_run('$q3', 10);
+});
+# a change replayed from the primary after those statements: any recording
+# would have been made by then
+$primary->safe_psql('postgres', 'CREATE TABLE hs_marker ()');
+$primary->wait_for_catchup($standby);
+$standby->poll_query_until('postgres',
+	"SELECT to_regclass('hs_marker') IS NOT NULL") or die 'no replay';
+my ($traj1, $gen1, $ring, $recorded, $explored) = split /\|/, counters();
+is($traj1, $traj0, 'no trajectory was added on the standby');
+is($gen1, $gen0, "the standby's store generation did not move ($gen0)");
+is($ring, 0, 'nothing went into the ring on the standby');
+is($recorded, 0, 'no execution was recorded on the standby');
+is($explored, 0, 'nothing explored on the standby');
+
+# ---------- the store-writing functions refuse ----------
+my %refusals = (
+	'SELECT ruvector_dag_learn()' => 'ruvector_dag_learn()',
+	'SELECT ruvector_dag_flush()' => 'ruvector_dag_flush()',
+	q{SELECT ruvector_dag_reset('patterns')} => 'ruvector_dag_reset()',
+	q{SELECT ruvector_enable_neural_dag('hs_marker')} => 'ruvector_enable_neural_dag()',
+	q{SELECT ruvector_disable_neural_dag('hs_a')} => 'ruvector_disable_neural_dag()',
+	q{SELECT ruvector_dag_restore('/nonexistent')} => 'ruvector_dag_restore()',
+	q{SELECT * FROM ruvector_dag_heal()} => 'ruvector_dag_heal()',
+	q{INSERT INTO ndag_arms (name, settings) VALUES ('x', 'enable_hashjoin=off')}
+	  => 'INSERT INTO ndag_arms',
+	q{UPDATE ndag_patterns SET pinned = true} => 'UPDATE ndag_patterns',
+	q{DELETE FROM ndag_trajectories} => 'DELETE FROM ndag_trajectories');
+for my $sql (sort keys %refusals)
+{
+	is(sql_state($standby, $sql), '25006', "$refusals{$sql} fails as read-only on the standby");
+}
+my ($rc, $out, $err) = $standby->psql('postgres', 'SELECT ruvector_dag_learn()');
+like($err, qr/HINT:\s+Run it on the primary server/, 'the error says where to run it');
+
+# ---------- plans follow the copied store ----------
+is($standby->safe_psql('postgres', "$apply $decided"), 't',
+	'the standby applies the learned arm from the copied store (apply mode)');
+is($standby->safe_psql('postgres', "$learn $decided"), 't',
+	'and in learn mode');
+my ($traj2, $gen2) = split /\|/, counters();
+is("$traj2|$gen2", "$traj0|$gen0", 'the store is still as copied');
+
+$standby->stop;
+$primary->stop;
+done_testing();
