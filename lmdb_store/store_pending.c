@@ -645,7 +645,16 @@ pending_xact_callback(XactEvent event, void *arg)
 				pending_write_intent();
 			break;
 		case XACT_EVENT_PRE_PREPARE:
-			if (pending_ops != NIL)
+			if (pending_ops != NIL && pending_required == 0)
+			{
+				ereport(WARNING,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("neural_dag cannot follow the drops of a prepared transaction"),
+						 errdetail("The learned state of the dropped objects stays in the neural_dag store."),
+						 errhint("Remove it with ruvector_disable_neural_dag() or ruvector_dag_reset() after COMMIT PREPARED.")));
+				pending_reset();
+			}
+			else if (pending_ops != NIL)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot prepare a transaction that modified neural_dag state"),
