@@ -6,9 +6,9 @@
  *	  LMDB read.
  *
  * The copy is reloaded when the shared tables epoch moves (a transaction
- * that enabled or disabled a table committed: see tables_xact_callback),
- * and at least every TABLES_MAX_AGE_MS, which covers changes the epoch does
- * not see, such as a restore.
+ * that enabled or disabled a table committed and its writes were applied:
+ * see tables_committed), and at least every TABLES_MAX_AGE_MS, which covers
+ * changes the epoch does not see, such as a restore.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,9 +31,6 @@ static bool enabled_valid = false;
 static uint64 enabled_epoch = 0;
 static TimestampTz enabled_loaded_at = 0;
 
-/* this transaction wrote the tables store: bump the epoch at commit */
-static bool tables_written = false;
-
 /*
  * oid_cmp
  *		qsort/bsearch comparator of Oids.
@@ -48,44 +45,30 @@ oid_cmp(const void *a, const void *b)
 }
 
 /*
- * tables_xact_callback
- *		Notice a committed change of the enabled tables.  Registered after
- *		the store's own callback, so it runs first and still sees the
- *		transaction's pending writes at PRE_COMMIT.
+ * tables_committed
+ *		store_pending_commit_hook: a committed transaction's writes were
+ *		applied; if they touched the enabled tables, tell every backend.
+ *		Only committed transactions get here, so an aborted one (also one
+ *		whose commit failed after PRE_COMMIT) moves no epoch.
  */
 static void
-tables_xact_callback(XactEvent event, void *arg)
+tables_committed(const bool *written)
 {
-	switch (event)
+	if (written[STORE_DBI_TABLES])
 	{
-		case XACT_EVENT_PRE_COMMIT:
-			tables_written = StorePendingAny(STORE_DBI_TABLES);
-			break;
-		case XACT_EVENT_COMMIT:
-			if (tables_written)
-			{
-				NdagTablesEpochBump();
-				enabled_valid = false;
-			}
-			tables_written = false;
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			tables_written = false;
-			break;
-		default:
-			break;
+		NdagTablesEpochBump();
+		enabled_valid = false;
 	}
 }
 
 /*
  * NdagEnabledTablesInit
- *		Register the transaction callback (from _PG_init, after StoreInit).
+ *		Hook into the store's commit-time writes (from _PG_init).
  */
 void
 NdagEnabledTablesInit(void)
 {
-	RegisterXactCallback(tables_xact_callback, NULL);
+	store_pending_commit_hook = tables_committed;
 }
 
 /*
@@ -140,6 +123,33 @@ load_enabled_tables(void)
 }
 
 /*
+ * ensure_enabled_tables
+ *		Reload the copy if it may be out of date.
+ */
+static void
+ensure_enabled_tables(void)
+{
+	if (!enabled_valid || enabled_epoch != NdagTablesEpoch() ||
+		TimestampDifferenceExceeds(enabled_loaded_at,
+								   GetCurrentStatementStartTimestamp(),
+								   TABLES_MAX_AGE_MS))
+		load_enabled_tables();
+}
+
+/*
+ * NdagTableEnabled
+ *		Whether relid is enabled for learning in this database, as this
+ *		backend's copy says.  May read the store.
+ */
+bool
+NdagTableEnabled(Oid relid)
+{
+	ensure_enabled_tables();
+	return n_enabled > 0 &&
+		bsearch(&relid, enabled_relids, n_enabled, sizeof(Oid), oid_cmp) != NULL;
+}
+
+/*
  * NdagStatementEligible
  *		Whether a statement reads or writes a table enabled for learning,
  *		or any table at all when any_table is set (ruvector.dag_all_tables).
@@ -166,11 +176,7 @@ NdagStatementEligible(const PlannedStmt *stmt, bool any_table)
 	if (any_table)
 		return true;
 
-	if (!enabled_valid || enabled_epoch != NdagTablesEpoch() ||
-		TimestampDifferenceExceeds(enabled_loaded_at,
-								   GetCurrentStatementStartTimestamp(),
-								   TABLES_MAX_AGE_MS))
-		load_enabled_tables();
+	ensure_enabled_tables();
 	if (n_enabled == 0)
 		return false;
 

@@ -5,8 +5,8 @@
  *	  recorded, instrument them, and record them at ExecutorEnd.
  *
  * A statement is eligible when learning is on, the mode is not off, the
- * process is not a parallel worker, the statement has a queryId and it
- * touches an enabled table.  Each top-level statement is sampled with
+ * process is not a parallel worker, the database has the extension, the
+ * statement has a queryId and it touches an enabled table.  Each top-level statement is sampled with
  * probability ruvector.dag_sample_rate; statements it runs (PL/pgSQL, SPI)
  * follow its choice, so that a sampled call is recorded whole.
  *
@@ -116,6 +116,8 @@ statement_eligible(QueryDesc *queryDesc, int eflags)
 	if (stmt == NULL || stmt->queryId == UINT64CONST(0) ||
 		stmt->commandType == CMD_UTILITY ||
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0)
+		return false;
+	if (!NdagExtensionInstalled())
 		return false;
 
 	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */

@@ -8,8 +8,8 @@
  * The hook plans and explains the query as PostgreSQL's ExplainOneQuery
  * does, then adds the section.  With ANALYZE the figures are those of the
  * execution just recorded; otherwise they come from the plan alone.
- * Statements recorded only because of ruvector.dag_all_tables get no
- * section, so that a regression run over every table sees unchanged
+ * A database without the extension gets no section.  Statements recorded
+ * only because of ruvector.dag_all_tables get no section, so that a regression run over every table sees unchanged
  * EXPLAIN output; another ExplainOneQuery hook installed before ours keeps
  * control and no section is added.
  *
@@ -267,7 +267,7 @@ ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 				   &planduration, (es->buffers ? &bufusage : NULL));
 
 	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || !NdagShmemReady() ||
-		plan->commandType == CMD_UTILITY)
+		plan->commandType == CMD_UTILITY || !NdagExtensionInstalled())
 		return;
 	if (explain_figures(plan, es, &fig))
 		explain_section(es, &fig);

@@ -202,6 +202,14 @@ extern void NdagInstallExecutorHooks(void);
 extern void NdagEnabledTablesInit(void);
 extern bool NdagStatementEligible(const struct PlannedStmt *stmt,
 								  bool any_table);
+extern bool NdagTableEnabled(Oid relid);
+
+/* extension_state.c: whether this database has the extension */
+extern void NdagExtensionStateInit(void);
+extern bool NdagExtensionInstalled(void);
+
+/* drop_tracking.c: dropped tables, databases and the extension */
+extern void NdagInstallDropTracking(void);
 
 /* trajectory.c: one execution into the ring */
 extern void NdagRecordExecution(struct QueryDesc *queryDesc, double planning_us);

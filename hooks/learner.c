@@ -6,6 +6,9 @@
  *	  ring into the store; every ruvector.dag_background_interval it runs
  *	  a learning cycle for each database (learn_cycle.c).
  *
+ * Each pass also settles the store edits that committing transactions
+ * left over (StoreIntentResolve).
+ *
  * It attaches to shared memory and, like the logical replication launcher,
  * connects to no database (the store is not in one) so that it shows in
  * pg_stat_activity.  SIGHUP reloads the configuration, SIGTERM ends the loop; an
@@ -36,6 +39,7 @@
 #include "utils/timestamp.h"
 
 #include "hooks.h"
+#include "store.h"
 
 #define LEARNER_NAME		"neural_dag learner"
 #define LEARNER_RESTART_S	10
@@ -92,6 +96,34 @@ learner_drain(MemoryContext loop_cxt)
 	{
 		NdagFlush();
 		NdagLearnedMergePending();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(loop_cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		LWLockReleaseAll();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(loop_cxt);
+}
+
+/*
+ * learner_settle_intents
+ *		Settle the store edits of transactions that finished without
+ *		settling them themselves (a crash or a failed apply between their
+ *		commit and its callback: store_intent.c); an error is reported and
+ *		forgotten, the next pass tries again.
+ */
+static void
+learner_settle_intents(MemoryContext loop_cxt)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(loop_cxt);
+
+	PG_TRY();
+	{
+		(void) StoreIntentResolve();
 	}
 	PG_CATCH();
 	{
@@ -246,6 +278,7 @@ ndag_learner_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
+		learner_settle_intents(loop_cxt);
 		learner_drain(loop_cxt);
 		if (TimestampDifferenceExceeds(last_cycle, GetCurrentTimestamp(),
 									   ndag_background_interval))

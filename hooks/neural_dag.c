@@ -26,7 +26,9 @@ bool		ndag_preloaded = false;
  * _PG_init
  *		Define the GUCs, register the store's transaction callbacks, and
  *		install what records executions: shared memory, the planner,
- *		executor and EXPLAIN hooks and the learner worker.
+ *		executor and EXPLAIN hooks (which act only in databases that have
+ *		the extension), the tracking of dropped objects and the learner
+ *		worker.
  *
  * Loaded any other way (CREATE EXTENSION or LOAD in a session) the module
  * stays inert, and every function it provides refuses to run with a hint on
@@ -46,6 +48,8 @@ _PG_init(void)
 	EnableQueryId();
 	NdagShmemInit();
 	NdagEnabledTablesInit();
+	NdagExtensionStateInit();
+	NdagInstallDropTracking();
 	NdagInstallPlannerHook();
 	NdagInstallExecutorHooks();
 	NdagInstallExplainHook();

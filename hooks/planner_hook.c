@@ -83,7 +83,8 @@ remember(const PlannedStmt *stmt, double planning_us,
 /*
  * ndag_planner
  *		Plan, deciding the arm of a statement that may be ours, and
- *		remember how long it took.
+ *		remember how long it took.  In a database without the extension
+ *		every statement is planned as stock PostgreSQL plans it.
  */
 static PlannedStmt *
 ndag_planner(Query *parse, const char *query_string, int cursorOptions,
@@ -97,7 +98,7 @@ ndag_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || IsParallelWorker() ||
 		parse->queryId == UINT64CONST(0) || parse->commandType == CMD_UTILITY ||
-		!NdagShmemReady())
+		!NdagShmemReady() || !NdagExtensionInstalled())
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
 
 	INSTR_TIME_SET_CURRENT(start);

@@ -243,6 +243,8 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 		pfree(name);
 	}
 	StoreScanEnd(scan);
+	/* store edits of finished transactions not settled yet (store_intent.c) */
+	NdagStatusAddCounter(&buf, "xact_intents", (int64) StoreIntentCount());
 	if (ndag_status_counters_hook != NULL)
 		ndag_status_counters_hook(&buf);
 	appendStringInfoString(&buf, "}}");

@@ -243,10 +243,18 @@ extern void StoreBatchApply(StoreBatch *batch);
 
 /*
  * Queued in the current (sub)transaction, applied as one LMDB write
- * transaction at commit (with the generation bumped), dropped on abort or
- * with a rolled-back savepoint.  A patch replaces the changed[] fields of
- * the record as it is at commit; values[] needs the key fields and those.
- * A prepared transaction cannot carry pending writes.
+ * transaction once PostgreSQL committed (with the generation bumped),
+ * dropped on abort, with a rolled-back savepoint or when the commit fails
+ * late: at PRE_COMMIT they are checked and recorded as a durable intent
+ * tagged with the transaction's xid (an error there aborts the
+ * transaction), at COMMIT applied, at ABORT deleted; an intent left over by
+ * a crash or a failed apply is settled by StoreIntentResolve() from the
+ * commit log (store_intent.c).  A patch replaces the changed[] fields of
+ * the record as it is when applied; values[] needs the key fields and
+ * those.  A prepared transaction cannot carry pending writes.  The
+ * best-effort variants are for bookkeeping after catalog changes: if the
+ * store cannot take them (and nothing else was queued) the transaction
+ * commits with a WARNING.
  */
 
 extern void StorePendingPut(StoreDbi dbi, const StoreValue *values);
@@ -254,7 +262,23 @@ extern void StorePendingPatch(StoreDbi dbi, const StoreValue *values,
 							  const bool *changed);
 extern void StorePendingDelete(StoreDbi dbi, const StoreValue *keyvalues);
 extern void StorePendingClear(StoreDbi dbi, Oid dbid);
+extern void StorePendingDeleteBestEffort(StoreDbi dbi,
+										 const StoreValue *keyvalues);
+extern void StorePendingClearBestEffort(StoreDbi dbi, Oid dbid);
 extern bool StorePendingAny(StoreDbi dbi);	/* this transaction wrote dbi */
+
+/*
+ * Called in this process at XACT_EVENT_COMMIT of a transaction whose
+ * pending writes were recorded, after they were applied (or, if applying
+ * failed, left to StoreIntentResolve), with written[dbi] for each DBI
+ * they touch.  Must not fail.
+ */
+typedef void (*StorePendingCommitHook) (const bool *written);
+extern StorePendingCommitHook store_pending_commit_hook;
+
+/* store_intent.c: intents left over by crashed or failed commits */
+extern int	StoreIntentResolve(void);	/* settled; may fail */
+extern uint64 StoreIntentCount(void);
 
 /* ---------- store_backup.c ---------- */
 

@@ -47,7 +47,8 @@ typedef enum StoreOpKind
  * record's worth of values, of which the changed ones are used).  For
  * CLEAR, dbid selects the database's records in a per-database DBI and
  * InvalidOid all records.  level is the subtransaction nesting level of a
- * pending write.  Everything is allocated in one memory context and never
+ * pending write, best_effort whether it is one of the best-effort writes
+ * of store_pending.c.  Everything is allocated in one memory context and never
  * modified after creation.
  */
 typedef struct StoreOp
@@ -56,6 +57,7 @@ typedef struct StoreOp
 	StoreDbi	dbi;
 	Oid			dbid;
 	int			level;
+	bool		best_effort;
 	char	   *key;
 	uint32		keylen;
 	char	   *value;
@@ -108,6 +110,13 @@ extern int	StoreOpApply(MDB_txn *txn, const StoreOp *op,
 						 MemoryContext tmpcxt);
 extern void StoreApplyOps(List *ops, bool bump_generation,
 						  const char *what);
+
+/* ---------- store_intent.c: the two phases of a transaction's writes ---------- */
+
+extern void StoreIntentWrite(List *ops);	/* PRE_COMMIT; may fail */
+extern bool StoreIntentPending(void);
+extern bool StoreIntentCommit(void);	/* never fails */
+extern void StoreIntentAbort(void);	/* never fails */
 
 /* ---------- store_pending.c: overlay of this transaction's writes ---------- */
 

@@ -20,7 +20,19 @@
  * queues more operations: it sees the state as of its start.
  *
  * At commit the log, not the index, is applied: patches must be merged
- * with the records as they are at commit time.
+ * with the records as they are at commit time.  It is applied in two
+ * phases (store_intent.c): checked and recorded as a durable intent at
+ * PRE_COMMIT, where an error still aborts the transaction, and applied
+ * at XACT_EVENT_COMMIT, after PostgreSQL committed, or deleted at
+ * XACT_EVENT_ABORT, so that nothing of a transaction whose commit fails
+ * late (a serialization failure at commit) remains.  The queue is kept
+ * until the end of the transaction, for other callbacks to look at.
+ *
+ * Best-effort writes (StorePendingDeleteBestEffort, ...) keep the learned
+ * state in step with the catalogs (a dropped table, database, extension):
+ * when the store cannot take a transaction that queued nothing else, a
+ * WARNING is given and the transaction commits anyway, since a user's
+ * DROP must not fail because of neural_dag.
  *
  *-------------------------------------------------------------------------
  */
@@ -60,6 +72,10 @@ static List *pending_ops = NIL;
 static HTAB *pending_index = NULL;
 static PendingCleared pending_cleared[STORE_NUM_DBIS];
 static int	pending_nops[STORE_NUM_DBIS];
+static int	pending_required = 0;	/* operations that are not best effort */
+
+/* see store.h */
+StorePendingCommitHook store_pending_commit_hook = NULL;
 
 static void pending_xact_callback(XactEvent event, void *arg);
 static void pending_subxact_callback(SubXactEvent event,
@@ -119,6 +135,7 @@ pending_reset(void)
 	pending_index = NULL;
 	memset(pending_cleared, 0, sizeof(pending_cleared));
 	memset(pending_nops, 0, sizeof(pending_nops));
+	pending_required = 0;
 }
 
 /*
@@ -305,7 +322,7 @@ pending_index_apply(const StoreOp *op)
  */
 static void
 pending_add(StoreOpKind kind, StoreDbi dbi, const StoreValue *values,
-			const bool *changed, Oid dbid)
+			const bool *changed, Oid dbid, bool best_effort)
 {
 	StoreOp    *op;
 	MemoryContext oldcxt;
@@ -315,10 +332,13 @@ pending_add(StoreOpKind kind, StoreDbi dbi, const StoreValue *values,
 	pending_ensure();
 	op = StoreOpMake(pending_cxt, kind, dbi, values, changed, dbid);
 	op->level = GetCurrentTransactionNestLevel();
+	op->best_effort = best_effort;
 	oldcxt = MemoryContextSwitchTo(pending_cxt);
 	pending_ops = lappend(pending_ops, op);
 	MemoryContextSwitchTo(oldcxt);
 	pending_nops[dbi]++;
+	if (!best_effort)
+		pending_required++;
 	pending_index_apply(op);
 }
 
@@ -329,7 +349,7 @@ pending_add(StoreOpKind kind, StoreDbi dbi, const StoreValue *values,
 void
 StorePendingPut(StoreDbi dbi, const StoreValue *values)
 {
-	pending_add(STORE_OP_PUT, dbi, values, NULL, InvalidOid);
+	pending_add(STORE_OP_PUT, dbi, values, NULL, InvalidOid, false);
 }
 
 /*
@@ -340,7 +360,7 @@ StorePendingPut(StoreDbi dbi, const StoreValue *values)
 void
 StorePendingPatch(StoreDbi dbi, const StoreValue *values, const bool *changed)
 {
-	pending_add(STORE_OP_PATCH, dbi, values, changed, InvalidOid);
+	pending_add(STORE_OP_PATCH, dbi, values, changed, InvalidOid, false);
 }
 
 /*
@@ -350,7 +370,7 @@ StorePendingPatch(StoreDbi dbi, const StoreValue *values, const bool *changed)
 void
 StorePendingDelete(StoreDbi dbi, const StoreValue *keyvalues)
 {
-	pending_add(STORE_OP_DELETE, dbi, keyvalues, NULL, InvalidOid);
+	pending_add(STORE_OP_DELETE, dbi, keyvalues, NULL, InvalidOid, false);
 }
 
 /*
@@ -361,7 +381,29 @@ StorePendingDelete(StoreDbi dbi, const StoreValue *keyvalues)
 void
 StorePendingClear(StoreDbi dbi, Oid dbid)
 {
-	pending_add(STORE_OP_CLEAR, dbi, NULL, NULL, dbid);
+	pending_add(STORE_OP_CLEAR, dbi, NULL, NULL, dbid, false);
+}
+
+/*
+ * StorePendingDeleteBestEffort
+ *		StorePendingDelete for bookkeeping that follows a catalog change: if
+ *		the store cannot take the transaction's writes and nothing else was
+ *		queued, the transaction commits with a WARNING.
+ */
+void
+StorePendingDeleteBestEffort(StoreDbi dbi, const StoreValue *keyvalues)
+{
+	pending_add(STORE_OP_DELETE, dbi, keyvalues, NULL, InvalidOid, true);
+}
+
+/*
+ * StorePendingClearBestEffort
+ *		StorePendingClear as a best-effort write (see above).
+ */
+void
+StorePendingClearBestEffort(StoreDbi dbi, Oid dbid)
+{
+	pending_add(STORE_OP_CLEAR, dbi, NULL, NULL, dbid, true);
 }
 
 /*
@@ -473,11 +515,14 @@ pending_rebuild_index(void)
 	MemoryContextDelete(index_cxt);
 	pending_index_create();
 	memset(pending_nops, 0, sizeof(pending_nops));
+	pending_required = 0;
 	foreach(lc, pending_ops)
 	{
 		StoreOp    *op = (StoreOp *) lfirst(lc);
 
 		pending_nops[op->dbi]++;
+		if (!op->best_effort)
+			pending_required++;
 		pending_index_apply(op);
 	}
 }
@@ -527,8 +572,66 @@ pending_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 /*
+ * pending_write_intent
+ *		Phase 1 at PRE_COMMIT: record the queued writes as this
+ *		transaction's intent.  An error aborts the transaction, unless every
+ *		queued write is best effort: then it is a WARNING and the writes are
+ *		forgotten.
+ */
+static void
+pending_write_intent(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	if (pending_required > 0)
+	{
+		StoreIntentWrite(pending_ops);
+		return;
+	}
+	PG_TRY();
+	{
+		StoreIntentWrite(pending_ops);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("%s", edata->message),
+				 errdetail("The learned state of the dropped objects stays in the neural_dag store."),
+				 errhint("Remove it with ruvector_disable_neural_dag() or ruvector_dag_reset() once the store works again.")));
+		FreeErrorData(edata);
+		pending_reset();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * pending_committed
+ *		Phase 2 after PostgreSQL committed: apply the intent, then tell
+ *		store_pending_commit_hook which DBIs the transaction wrote.  Never
+ *		fails.
+ */
+static void
+pending_committed(void)
+{
+	bool		written[STORE_NUM_DBIS];
+
+	for (int i = 0; i < STORE_NUM_DBIS; i++)
+		written[i] = pending_nops[i] > 0;
+	(void) StoreIntentCommit();
+	if (store_pending_commit_hook != NULL)
+		store_pending_commit_hook(written);
+}
+
+/*
  * pending_xact_callback
- *		Apply the log as one batch just before commit; forget everything at
+ *		Record the log as an intent just before commit, apply it once the
+ *		transaction committed, drop it when it aborted; forget everything at
  *		the end of the transaction.  Prepared transactions cannot carry
  *		writes: LMDB cannot hold them until COMMIT PREPARED.
  */
@@ -539,17 +642,19 @@ pending_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 			if (pending_ops != NIL)
-			{
-				List	   *ops = pending_ops;
-
-				/* an error here aborts the transaction, as it should */
-				StoreApplyOps(ops, true,
-							  "write this transaction's changes to the neural_dag store");
-				pending_reset();
-			}
+				pending_write_intent();
 			break;
 		case XACT_EVENT_PRE_PREPARE:
-			if (pending_ops != NIL)
+			if (pending_ops != NIL && pending_required == 0)
+			{
+				ereport(WARNING,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("neural_dag cannot follow the drops of a prepared transaction"),
+						 errdetail("The learned state of the dropped objects stays in the neural_dag store."),
+						 errhint("Remove it with ruvector_disable_neural_dag() or ruvector_dag_reset() after COMMIT PREPARED.")));
+				pending_reset();
+			}
+			else if (pending_ops != NIL)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot prepare a transaction that modified neural_dag state"),
@@ -558,8 +663,15 @@ pending_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 			break;
 		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
+			if (StoreIntentPending())
+				pending_committed();
+			pending_reset();
+			break;
 		case XACT_EVENT_ABORT:
+			StoreIntentAbort();
+			pending_reset();
+			break;
+		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			pending_reset();

@@ -7,6 +7,10 @@
 #                 output, which happens when Debian no longer serves the source
 #                 of the installed minor version and an older one is used);
 #   learn mode:   no server process crashes.
+# The hooks act only in databases that have the extension, so pg_regress
+# creates it in the suite's database (--load-extension) in every run, the
+# stock one too, where the library is not preloaded and its objects are
+# inert: the runs differ only by what preloading the library changes.
 # The source is fetched with apt-get source.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,7 +92,7 @@ CONF
 	as_pg "$(dirname "$(pg_config --pgxs)")/../test/regress/pg_regress" \
 		--host="$out" --port="$port" --user=postgres --bindir="$(pg_config --bindir)" \
 		--inputdir="$src/src/test/regress" --outputdir="$out" \
-		--dlpath="$work/lib" --max-concurrent-tests=20 \
+		--dlpath="$work/lib" --max-concurrent-tests=20 --load-extension=neural_dag \
 		--schedule="$src/src/test/regress/parallel_schedule" >"$work/$mode.log" 2>&1 || rc=$?
 	grep -E "tests (passed|failed)" "$work/$mode.log" || tail -5 "$work/$mode.log"
 	if [ "$mode" != stock ]; then

@@ -75,7 +75,8 @@ SELECT ruvector_enable_neural_dag('store_mv');
 PREPARE TRANSACTION 'store_p';
 SELECT relid FROM ndag_tables ORDER BY relid::text;
 
--- a dropped table can still be disabled by its OID
+-- a dropped table leaves ndag_tables when the DROP commits: disabling it by
+-- its old OID finds nothing
 CREATE TABLE store_dropped (a int);
 SELECT 'store_dropped'::regclass::oid AS dropped_oid \gset
 SELECT ruvector_enable_neural_dag('store_dropped');
