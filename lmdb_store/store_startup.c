@@ -173,7 +173,7 @@ store_problem(StoreVerifyStatus status)
 	{
 		case STORE_VERIFY_NOT_LMDB:
 		case STORE_VERIFY_NOT_STORE:
-			return "is not a neural_dag store";
+			return "is damaged or is not a neural_dag store";
 		case STORE_VERIFY_FORMAT:
 			return "was written by another version of neural_dag";
 		case STORE_VERIFY_FOREIGN:

@@ -33,7 +33,6 @@
 
 #include "common/file_perm.h"
 #include "miscadmin.h"
-#include "postmaster/postmaster.h"
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
@@ -458,6 +457,9 @@ StoreVerify(const char *path, bool is_file, uint64 sysid, char **why)
  *		parent (whose shared memory, sockets and locks are not ours).
  */
 static void
+store_child_main(StoreChildFn fn, void *arg, int fd) pg_attribute_noreturn();
+
+static void
 store_child_main(StoreChildFn fn, void *arg, int fd)
 {
 	char		msg[STORE_CHILD_MSG_MAX + 1];
@@ -465,8 +467,6 @@ store_child_main(StoreChildFn fn, void *arg, int fd)
 	char	   *why = NULL;
 
 	on_exit_reset();
-	if (IsPostmasterEnvironment && !IsUnderPostmaster)
-		ClosePostmasterPorts(false);
 	whereToSendOutput = DestNone;
 	MyProcPid = getpid();
 	for (int sig = 1; sig < NSIG; sig++)
