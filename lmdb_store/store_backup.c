@@ -658,6 +658,23 @@ store_stage_restore(const char *path, const char *staging, const struct stat *st
 }
 
 /*
+ * store_remove_dir
+ *		Remove a directory and what it holds, if it exists; false if it
+ *		could not be removed (rmtree has reported why).
+ */
+static bool
+store_remove_dir(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) != 0 && errno == ENOENT)
+		return true;
+	/* a store made unreadable by hand is still ours to remove */
+	(void) chmod(dir, pg_dir_create_mode);
+	return rmtree(dir, true);
+}
+
+/*
  * StoreRestoreDiscardPending
  *		Forget the restore this transaction staged, removing its directory.
  *		Never raises an error (it runs at abort).
@@ -671,7 +688,7 @@ StoreRestoreDiscardPending(void)
 	restore_level = 0;
 	if (staged == NULL)
 		return;
-	if (!rmtree(staged, true))
+	if (!store_remove_dir(staged))
 		ereport(WARNING,
 				(errmsg("could not remove the staged neural_dag restore \"%s\"", staged),
 				 errhint("Remove the directory by hand.")));
@@ -696,7 +713,7 @@ store_switch_in(const char *staged, const char *live)
 	if (renameat2(AT_FDCWD, staged, AT_FDCWD, live, RENAME_EXCHANGE) == 0)
 	{
 		/* the old store now sits at the staging path */
-		if (!rmtree(staged, true))
+		if (!store_remove_dir(staged))
 			ereport(WARNING,
 					(errmsg("could not remove the replaced neural_dag store \"%s\"", staged)));
 		return true;
@@ -712,7 +729,7 @@ store_switch_in(const char *staged, const char *live)
 		errno = save_errno;
 		return false;
 	}
-	if (!rmtree(old, true))
+	if (!store_remove_dir(old))
 		ereport(WARNING,
 				(errmsg("could not remove the replaced neural_dag store \"%s\"", old)));
 	return true;
@@ -748,7 +765,7 @@ StoreRestoreApplyPending(void)
 				 errmsg("could not put the restored neural_dag store in place at \"%s\": %m", live),
 				 errdetail("The transaction committed, but the store was not replaced."),
 				 errhint("Run ruvector_dag_restore() again.")));
-		(void) rmtree(staged, true);
+		(void) store_remove_dir(staged);
 		pfree(staged);
 		return;
 	}
@@ -859,17 +876,17 @@ StoreRestore(const char *path)
 	StoreRestoreDiscardPending();
 	live = pstrdup(StoreDirectory());
 	staging = psprintf("%s.restore.%d", live, MyProcPid);
-	if (!rmtree(staging, true) && errno != ENOENT)
+	if (!store_remove_dir(staging))
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not remove directory \"%s\": %m", staging)));
+				 errmsg("could not remove directory \"%s\"", staging)));
 	PG_TRY();
 	{
 		records = store_stage_restore(path, staging, &st);
 	}
 	PG_CATCH();
 	{
-		(void) rmtree(staging, true);
+		(void) store_remove_dir(staging);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
