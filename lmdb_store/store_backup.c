@@ -786,8 +786,10 @@ StoreRestoreApplyPending(void)
 /*
  * restore_xact_callback
  *		A staged restore goes in at commit, away at abort; a transaction
- *		that restores may not also queue store writes (they would be made
- *		to the store the restore replaces), nor be prepared.
+ *		that restores may not also queue store writes, before or after the
+ *		restore (they would be made to the store the restore replaces, or
+ *		be lost with it), nor be prepared.  Registered after the pending
+ *		writes' callback, so at PRE_COMMIT it runs first.
  */
 static void
 restore_xact_callback(XactEvent event, void *arg)
@@ -861,14 +863,6 @@ StoreRestore(const char *path)
 
 	store_require_absolute(path);
 	store_check_path_length(path);
-	for (int i = 0; i < STORE_NUM_DBIS; i++)
-	{
-		if (StorePendingAny((StoreDbi) i))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("a transaction that changed the neural_dag store cannot also restore it"),
-					 errhint("Call ruvector_dag_restore() in a transaction of its own.")));
-	}
 	store_check_file(path, &st);
 	store_validate_backup(path, &st);
 
