@@ -15,8 +15,8 @@
  * system identifier, when asked), every record of every DBI decodes with
  * a matching checksum under the key its fields encode to, keys come in
  * strictly increasing order, each DBI holds as many records as its header
- * says, the free list names only pages of the file, and every page is
- * accounted for exactly once (in a tree, in the free list or a meta page).
+ * says, the free list names only pages of the file, and no page is
+ * accounted for twice (in a tree, in the free list or as a meta page).
  *
  * The walk opens the environment read-only without the lock file
  * (MDB_NOLOCK): at the times it runs, no other process has it open.
@@ -177,8 +177,8 @@ store_tree_pages(const MDB_stat *st)
 /*
  * store_walk_pages
  *		The free list names pages of the file only, and the pages of every
- *		tree, of the free list and the meta pages add up to the file's
- *		pages: a page referenced twice, or lost, breaks the sum.
+ *		tree, of the free list and the meta pages add up to no more than
+ *		the file's pages: a page referenced twice breaks the sum.
  */
 static StoreVerifyStatus
 store_walk_pages(MDB_txn *txn, uint64 last_pgno, char **why)
@@ -270,7 +270,8 @@ store_walk_pages(MDB_txn *txn, uint64 last_pgno, char **why)
 		return store_verify_fail(STORE_VERIFY_DAMAGED, why,
 								 "The list of stores cannot be read: %s.", mdb_strerror(rc));
 
-	if (used + free_pages != last_pgno + 1)
+	/* fewer is a leak, harmless; more means a page is used twice */
+	if (used + free_pages > last_pgno + 1)
 		return store_verify_fail(STORE_VERIFY_DAMAGED, why,
 								 "Its trees and free list account for " UINT64_FORMAT " pages, the file has " UINT64_FORMAT ".",
 								 used + free_pages, last_pgno + 1);
@@ -504,9 +505,21 @@ store_child_main(StoreChildFn fn, void *arg, int fd)
 }
 
 /*
+ * store_fault_signal
+ *		Whether a child killed by sig faulted itself (what reading a damaged
+ *		page does), rather than being killed from outside (the OOM killer).
+ */
+static bool
+store_fault_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT ||
+		sig == SIGFPE || sig == SIGILL;
+}
+
+/*
  * StoreRunInChild
  *		Run fn(arg) in a forked child and return its status and *why, or
- *		STORE_VERIFY_DAMAGED if the child crashed or did not finish within
+ *		STORE_VERIFY_DAMAGED if the child faulted or did not finish within
  *		timeout_s seconds (then it is killed).  From a backend, a query
  *		cancel kills the child and is honoured; in the postmaster nothing
  *		here raises an error.
@@ -598,9 +611,13 @@ StoreRunInChild(StoreChildFn fn, void *arg, int timeout_s, char **why)
 	if (timed_out)
 		return store_verify_fail(STORE_VERIFY_DAMAGED, why,
 								 "The check did not finish within %d seconds.", timeout_s);
-	if (WIFSIGNALED(wstatus))
+	if (WIFSIGNALED(wstatus) && store_fault_signal(WTERMSIG(wstatus)))
 		return store_verify_fail(STORE_VERIFY_DAMAGED, why,
 								 "Reading it crashed the checking process (signal %d: %s).",
+								 WTERMSIG(wstatus), pg_strsignal(WTERMSIG(wstatus)));
+	if (WIFSIGNALED(wstatus))
+		return store_verify_fail(STORE_VERIFY_UNAVAILABLE, why,
+								 "The checking process was killed (signal %d: %s).",
 								 WTERMSIG(wstatus), pg_strsignal(WTERMSIG(wstatus)));
 	if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0 || got == 0)
 		return store_verify_fail(STORE_VERIFY_UNAVAILABLE, why,
