@@ -175,7 +175,7 @@ store_missing_error(const char *path)
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_FILE),
 			 errmsg("the neural_dag store at \"%s\" does not exist", path),
-			 errdetail("It was removed while the server was running; the store is created only when the server starts."),
+			 errdetail("Only the server start creates the store; it was removed since, or could not be created then."),
 			 errhint("Restore a backup with ruvector_dag_restore(), or restart the server to start learning afresh.")));
 }
 

@@ -48,6 +48,9 @@
 /* the verdict a child sends: one status byte, then the text of why */
 #define STORE_CHILD_MSG_MAX	1024
 
+static StoreVerifyStatus store_verify_fail(StoreVerifyStatus status, char **why,
+										   const char *fmt,...) pg_attribute_printf(3, 4);
+
 /*
  * store_verify_fail
  *		Set *why and return status.
