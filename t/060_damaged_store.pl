@@ -1,5 +1,6 @@
 # A damaged store never takes the server down: after 300 random byte flips
-# in the data pages of data.mdb, and after one zeroed 4 kB page, the server
+# in the data pages of data.mdb, after one zeroed 4 kB page, and after a
+# record length made huge (reading it faults), the server
 # starts, users' statements run (at most one crash restart, >= 95% of
 # them succeed), the store is moved aside to a quarantine directory named
 # in a WARNING and replaced by an empty one, learning goes on, and
@@ -116,6 +117,22 @@ damage_and_check('zeroed page', sub {
 	my $root = ndag_dbi_root($datafile, 'trajectories');
 	ndag_write_file_bytes($datafile, $root * 4096, "\0" x 4096);
 });
+
+# (c) the length of a record made huge: reading it faults, so the check's
+# child crashes, and that crash is its verdict
+damage_and_check('record length', sub {
+	my $root = ndag_dbi_root($datafile, 'arms');
+	open my $fh, '<:raw', $datafile or die;
+	seek($fh, $root * 4096, 0);
+	read($fh, my $page, 4096);
+	close $fh;
+	my $ptr = unpack('v', substr($page, 16, 2));
+	# mn_hi, the high 16 bits of the data size of the page's first node
+	ndag_write_file_bytes($datafile, $root * 4096 + $ptr + 2, "\xff\x7f");
+});
+like(ndag_log_since($node, 0),
+	qr/DETAIL:  Reading it crashed the checking process \(signal \d+: /,
+	'record length: the check\'s crash is the verdict');
 
 # A worker that keeps crashing: the learner killed three times in a row
 # is not started again, and the log says why.
