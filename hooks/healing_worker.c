@@ -229,6 +229,7 @@ ndag_healer_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGINT, StatementCancelHandler);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	NdagWorkerGuardEnter(NDAG_WORKER_HEALER);
 	BackgroundWorkerUnblockSignals();
 
 	BackgroundWorkerInitializeConnectionByOid(dbid, params.userid, 0);
@@ -441,6 +442,7 @@ ndag_healing_launcher_main(Datum main_arg)
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	NdagWorkerGuardEnter(NDAG_WORKER_HEALING_LAUNCHER);
 	BackgroundWorkerUnblockSignals();
 
 	/* no database: pg_database is a shared catalog */

@@ -226,6 +226,19 @@ extern void NdagBaselineShmemInit(void);
 extern int64 NdagFlush(void);
 extern void NdagStatusCounters(void *state);
 
+/* worker_guard.c: workers that keep crashing are not started again */
+typedef enum NdagGuardedWorker
+{
+	NDAG_WORKER_LEARNER,
+	NDAG_WORKER_HEALING_LAUNCHER,
+	NDAG_WORKER_HEALER,
+	NDAG_N_GUARDED
+} NdagGuardedWorker;
+
+extern Size NdagWorkerGuardShmemSize(void);
+extern void NdagWorkerGuardShmemInit(void);
+extern void NdagWorkerGuardEnter(NdagGuardedWorker kind);
+
 /* learner.c: the background worker */
 extern void NdagRegisterStaticWorker(const char *name, const char *function,
 									 int restart_s);

@@ -13,7 +13,8 @@
  * connects to no database (the store is not in one) so that it shows in
  * pg_stat_activity.  SIGHUP reloads the configuration, SIGTERM ends the loop; an
  * error in a drain is logged and the loop goes on; a crash makes the
- * postmaster restart it after LEARNER_RESTART_S seconds.
+ * postmaster reinitialise and start it again, unless it crashed too often
+ * in a row (worker_guard.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -252,6 +253,7 @@ ndag_learner_main(Datum main_arg)
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	NdagWorkerGuardEnter(NDAG_WORKER_LEARNER);
 	BackgroundWorkerUnblockSignals();
 
 	/* no database: only to show up in pg_stat_activity */

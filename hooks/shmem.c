@@ -24,6 +24,7 @@
 #include "storage/shmem.h"
 
 #include "hooks.h"
+#include "store.h"
 
 #define NDAG_LWLOCK_TRANCHE		"neural_dag"
 
@@ -72,12 +73,15 @@ ndag_shmem_request(void)
 	RequestAddinShmemSpace(NdagBaselineShmemSize());
 	NdagQueryMemoryShmemRequest();
 	RequestAddinShmemSpace(NdagLearnedShmemSize());
+	RequestAddinShmemSpace(NdagWorkerGuardShmemSize());
+	RequestAddinShmemSpace(StoreShmemSize());
 	RequestNamedLWLockTranche(NDAG_LWLOCK_TRANCHE, 3);
 }
 
 /*
  * ndag_shmem_startup
- *		Create or attach to the shared state (under AddinShmemInitLock).
+ *		Create or attach to the shared state (under AddinShmemInitLock);
+ *		in the postmaster, then check the store (store_startup.c).
  */
 static void
 ndag_shmem_startup(void)
@@ -109,7 +113,16 @@ ndag_shmem_startup(void)
 	NdagBaselineShmemInit();
 	NdagQueryMemoryShmemInit();
 	NdagLearnedShmemInit();
+	NdagWorkerGuardShmemInit();
+	StoreShmemInit();
 	LWLockRelease(AddinShmemInitLock);
+
+	/*
+	 * At server start and after every crash restart, before any process
+	 * can read the store: verify it, quarantine it if need be.
+	 */
+	if (!IsUnderPostmaster)
+		StoreStartupCheck();
 }
 
 /*

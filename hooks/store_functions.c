@@ -5,8 +5,9 @@
  *	  status, reset, backup and restore.
  *
  * Enable, disable and reset are transactional: they queue pending writes
- * that are applied when the calling transaction commits.  Backup and
- * restore act at once (a restore is not undone by ROLLBACK).
+ * that are applied when the calling transaction commits.  A backup is
+ * written at once; a restore is staged and put in place when the calling
+ * transaction commits (store_backup.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -392,8 +393,9 @@ ruvector_dag_backup(PG_FUNCTION_ARGS)
 
 /*
  * ruvector_dag_restore
- *		Replace the learned state of every database with a backup, at once
- *		and atomically; returns the number of records restored.
+ *		Replace the whole store (every database's learned state and the
+ *		arms catalogue) with a backup when the calling transaction commits;
+ *		returns the number of records restored.
  */
 Datum
 ruvector_dag_restore(PG_FUNCTION_ARGS)

@@ -20,8 +20,11 @@
 
 /* ---------- constants ---------- */
 
-/* version of the environment layout, kept in meta under "format_version" */
-#define STORE_FORMAT_VERSION	1
+/*
+ * version of the environment layout, kept in meta under "format_version";
+ * 2: records carry a CRC-32C, meta holds the cluster's system identifier
+ */
+#define STORE_FORMAT_VERSION	2
 
 /* name of the role whose members may modify the learned state */
 #define STORE_ADMIN_ROLE		"neural_dag_admin"
@@ -193,6 +196,13 @@ typedef void (*StoreGenerationHook) (void);
 extern StoreGenerationHook store_generation_hook;
 extern int64 StoreNextId(const char *counter);	/* immediate, like nextval */
 
+/* ---------- store_startup.c: the store at server start ---------- */
+
+extern Size StoreShmemSize(void);
+extern void StoreShmemInit(void);	/* caller holds AddinShmemInitLock */
+extern void StoreStartupCheck(void);	/* postmaster: verify, quarantine */
+extern bool StoreQuarantineName(const char *path, char *dest, size_t destlen);
+
 /* ---------- store_error.c: LMDB codes to PostgreSQL errors ---------- */
 
 extern int	StoreErrcode(int rc);
@@ -283,7 +293,10 @@ extern uint64 StoreIntentCount(void);
 /* ---------- store_backup.c ---------- */
 
 extern uint64 StoreBackup(const char *path);
-extern uint64 StoreRestore(const char *path);	/* records restored */
+extern uint64 StoreRestore(const char *path);	/* records restored, at commit */
+extern void StoreRestoreInit(void);	/* from StoreInit: xact callbacks */
+extern void StoreRestoreApplyPending(void); /* at commit; never fails */
+extern void StoreRestoreDiscardPending(void);	/* at abort */
 
 /* ---------- store_arms.c: the built-in planner-configuration catalogue ---------- */
 

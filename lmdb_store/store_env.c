@@ -23,12 +23,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/xlog.h"
 #include "common/file_perm.h"
 #include "miscadmin.h"
 #include "postmaster/autovacuum.h"
 #include "replication/walsender.h"
 #include "storage/ipc.h"
+#include "storage/proc.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "hooks.h"
 #include "store_int.h"
@@ -38,6 +41,9 @@
 
 /* reader slots beyond the processes PostgreSQL may start */
 #define STORE_READER_MARGIN	32
+
+/* how often, at most, an open store is checked to be the file at its path */
+#define STORE_IDENTITY_CHECK_MS	1000
 
 static MDB_env *store_env = NULL;
 static pid_t store_pid = 0;
@@ -49,10 +55,20 @@ static int	store_active_reads = 0;
 static int	store_cleared_at_open = 0;
 static bool store_exit_registered = false;
 
+/* which file the open store is (device and inode of data.mdb) */
+static dev_t store_ident_dev;
+static ino_t store_ident_ino;
+static uint64 store_switches_seen = 0;	/* StoreSwitchCount() at open */
+static TimestampTz store_checked_at = 0;
+static LocalTransactionId store_checked_lxid = InvalidLocalTransactionId;
+
 static void store_at_exit(int code, Datum arg);
 static void store_grow_map(uint64 min_growth);
 static void store_adopt_map_size(void);
-static int	store_open_dbis(MDB_txn *txn, void *arg);
+static void store_open_dbis(const char *path);
+static void store_remember_identity(void);
+static void store_check_identity(bool force);
+static bool store_path_is_open_store(void);
 
 /*
  * StoreInit
@@ -63,6 +79,8 @@ void
 StoreInit(void)
 {
 	StorePendingInit();
+	/* registered after, so called before the pending writes' callback */
+	StoreRestoreInit();
 }
 
 /*
@@ -105,29 +123,99 @@ store_max_readers(void)
 }
 
 /*
+ * store_open_env
+ *		Create an environment handle and open path with flags: the sizes
+ *		and reader slots every process uses.  Returns 0 or an LMDB code;
+ *		*envp is set (and must be closed) only on success.
+ */
+static int
+store_open_env(const char *path, unsigned int flags, MDB_env **envp)
+{
+	MDB_env    *env = NULL;
+	int			rc;
+
+	*envp = NULL;
+	rc = mdb_env_create(&env);
+	if (rc != 0)
+		return rc;
+	rc = mdb_env_set_maxdbs(env, STORE_NUM_DBIS + STORE_SPARE_DBIS);
+	if (rc == 0)
+		rc = mdb_env_set_maxreaders(env, store_max_readers());
+	if (rc == 0)
+		rc = mdb_env_set_mapsize(env, (size_t) ndag_map_size_mb * 1024 * 1024);
+	if (rc == 0)
+		rc = mdb_env_open(env, path, flags, pg_file_create_mode);
+	if (rc != 0)
+	{
+		mdb_env_close(env);
+		return rc;
+	}
+	*envp = env;
+	return 0;
+}
+
+/*
+ * store_data_file
+ *		The path of the data file of the environment directory dir.
+ */
+static char *
+store_data_file(const char *dir)
+{
+	return psprintf("%s/data.mdb", dir);
+}
+
+/*
+ * store_missing_error
+ *		The store is not where it should be: nobody but the server start
+ *		creates it, so that a process never writes to a store of its own.
+ */
+static void
+store_missing_error(const char *path)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_FILE),
+			 errmsg("the neural_dag store at \"%s\" does not exist", path),
+			 errdetail("Only the server start creates the store; it was removed since, or could not be created then."),
+			 errhint("Restore a backup with ruvector_dag_restore(), or restart the server to start learning afresh.")));
+}
+
+/*
  * StoreEnsureOpen
- *		Open the environment in this process if it is not open yet: create
- *		the directory, open every DBI in one write transaction and, on first
- *		creation, write meta and seed the arms catalogue.
+ *		Open the environment in this process if it is not open yet, and
+ *		check it is the one it claims to be: every DBI exists, the format
+ *		version and the cluster's system identifier match.  A store that
+ *		is open is checked, at most once per transaction or per second,
+ *		to still be the file at its path (store_check_identity).  Nothing
+ *		is created here: the server start creates the store
+ *		(store_startup.c).
  */
 void
 StoreEnsureOpen(void)
 {
 	MDB_env    *env = NULL;
 	char	   *path;
+	char	   *datafile;
 	char	   *what;
+	struct stat st;
 	int			rc;
 	int			dead = 0;
 
 	if (store_env != NULL)
 	{
 		if (store_pid == MyProcPid)
-			return;
-		/* inherited across fork: forget it, the parent still owns it */
-		store_env = NULL;
-		store_active_reads = 0;
-		store_path = NULL;
-		store_exit_registered = false;	/* StoreClose is idempotent */
+		{
+			store_check_identity(false);
+			if (store_env != NULL)
+				return;
+		}
+		else
+		{
+			/* inherited across fork: forget it, the parent still owns it */
+			store_env = NULL;
+			store_active_reads = 0;
+			store_path = NULL;
+			store_exit_registered = false;	/* StoreClose is idempotent */
+		}
 	}
 
 	if (IsPostmasterEnvironment && !IsUnderPostmaster)
@@ -135,28 +223,23 @@ StoreEnsureOpen(void)
 
 	path = MemoryContextStrdup(TopMemoryContext, StoreDirectory());
 	what = psprintf("open the neural_dag store at \"%s\"", path);
-
-	if (pg_mkdir_p(path, pg_dir_create_mode & S_IRWXU) != 0)
+	datafile = store_data_file(path);
+	if (stat(datafile, &st) != 0)
+	{
+		if (errno == ENOENT)
+			store_missing_error(path);
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not create directory \"%s\": %m", path)));
+				 errmsg("could not %s: %m", what),
+				 errhint("The store directory and its files must belong to the PostgreSQL server's operating system user.")));
+	}
 
-	rc = mdb_env_create(&env);
+	rc = store_open_env(path, MDB_NOTLS, &env);
 	if (rc != 0)
 		StoreReportError(ERROR, rc, what);
 
 	PG_TRY();
 	{
-		rc = mdb_env_set_maxdbs(env, STORE_NUM_DBIS + STORE_SPARE_DBIS);
-		if (rc == 0)
-			rc = mdb_env_set_maxreaders(env, store_max_readers());
-		if (rc == 0)
-			rc = mdb_env_set_mapsize(env, (size_t) ndag_map_size_mb * 1024 * 1024);
-		if (rc == 0)
-			rc = mdb_env_open(env, path, MDB_NOTLS, pg_file_create_mode);
-		if (rc != 0)
-			StoreReportError(ERROR, rc, what);
-
 		rc = mdb_reader_check(env, &dead);
 		if (rc != 0)
 			StoreReportError(ERROR, rc, what);
@@ -168,7 +251,8 @@ StoreEnsureOpen(void)
 		store_pid = MyProcPid;
 		store_path = path;
 		store_active_reads = 0;
-		StoreRunWrite(store_open_dbis, NULL, 0, what);
+		store_open_dbis(path);
+		store_remember_identity();
 	}
 	PG_CATCH();
 	{
@@ -184,17 +268,109 @@ StoreEnsureOpen(void)
 		on_proc_exit(store_at_exit, (Datum) 0);
 		store_exit_registered = true;
 	}
+	pfree(datafile);
 	pfree(what);
 }
 
 /*
+ * store_damaged_error
+ *		The environment at path is not a whole neural_dag store of this
+ *		cluster.
+ */
+static void
+store_damaged_error(const char *path, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("the neural_dag store at \"%s\" is damaged or not this cluster's", path),
+			 errdetail_internal("%s", detail),
+			 errhint("Restart the server to move it aside and start with an empty store, then restore a backup with ruvector_dag_restore().")));
+}
+
+/*
  * store_open_dbis
- *		Write function of the start-up transaction: open (create) every DBI,
- *		then initialise a new environment or check an existing one's format.
+ *		Open every DBI of an existing environment in a read transaction
+ *		(committed, so that the handles stay valid), and check its format
+ *		version and system identifier.
+ */
+static void
+store_open_dbis(const char *path)
+{
+	MDB_txn    *volatile txn = NULL;
+	int			rc;
+
+	rc = mdb_txn_begin(store_env, NULL, MDB_RDONLY, (MDB_txn **) &txn);
+	if (rc != 0)
+		StoreReportError(ERROR, rc,
+						 psprintf("open the neural_dag store at \"%s\"", path));
+	PG_TRY();
+	{
+		int64		format = 0;
+		int64		sysid = 0;
+
+		for (int i = 0; i < STORE_NUM_DBIS; i++)
+		{
+			const char *name = StoreGetSchema((StoreDbi) i)->name;
+
+			rc = mdb_dbi_open(txn, name, 0, &store_dbis[i]);
+			if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
+				store_damaged_error(path,
+									psprintf("It has no store \"%s\".", name));
+			if (rc != 0)
+				StoreReportError(ERROR, rc,
+								 psprintf("open the neural_dag store at \"%s\"", path));
+		}
+
+		rc = StoreMetaGet(txn, STORE_META_FORMAT_VERSION, &format);
+		if (rc == MDB_NOTFOUND)
+			store_damaged_error(path, "It has no format version.");
+		if (rc != 0)
+			StoreReportError(ERROR, rc,
+							 psprintf("open the neural_dag store at \"%s\"", path));
+		if (format != STORE_FORMAT_VERSION)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("neural_dag store at \"%s\" has format version " INT64_FORMAT ", but this server reads version %d",
+							path, format, STORE_FORMAT_VERSION),
+					 errhint("Restart the server to move it aside and start with an empty store.")));
+
+		rc = StoreMetaGet(txn, STORE_META_SYSTEM_IDENTIFIER, &sysid);
+		if (rc == MDB_NOTFOUND)
+			store_damaged_error(path, "It has no system identifier.");
+		if (rc != 0)
+			StoreReportError(ERROR, rc,
+							 psprintf("open the neural_dag store at \"%s\"", path));
+		if ((uint64) sysid != GetSystemIdentifier())
+			store_damaged_error(path,
+								psprintf("It belongs to the cluster with system identifier " UINT64_FORMAT ", this is " UINT64_FORMAT ".",
+										 (uint64) sysid, GetSystemIdentifier()));
+	}
+	PG_CATCH();
+	{
+		mdb_txn_abort(txn);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	/* committing a read transaction keeps the DBI handles it opened */
+	rc = mdb_txn_commit(txn);
+	if (rc != 0)
+		StoreReportError(ERROR, rc,
+						 psprintf("open the neural_dag store at \"%s\"", path));
+}
+
+/*
+ * store_init_new
+ *		Write function that makes an empty environment a store: every DBI,
+ *		meta (format version, generation, id counters, system identifier)
+ *		and the built-in arms.
  */
 static int
-store_open_dbis(MDB_txn *txn, void *arg)
+store_init_new(MDB_txn *txn, void *arg)
 {
+	static const char *const counters[] = {
+		"next_pattern_id", "next_traj_id", "next_event_id", "next_snapshot_id"
+	};
 	int64		format;
 	int			rc;
 
@@ -205,32 +381,160 @@ store_open_dbis(MDB_txn *txn, void *arg)
 		if (rc != 0)
 			return rc;
 	}
-
 	rc = StoreMetaGet(txn, STORE_META_FORMAT_VERSION, &format);
-	if (rc == MDB_NOTFOUND)
-	{
-		static const char *const counters[] = {
-			"next_pattern_id", "next_traj_id", "next_event_id", "next_snapshot_id"
-		};
+	if (rc != MDB_NOTFOUND)
+		return rc == 0 ? MDB_KEYEXIST : rc;
 
-		rc = StoreMetaPut(txn, STORE_META_FORMAT_VERSION, STORE_FORMAT_VERSION);
-		if (rc == 0)
-			rc = StoreMetaPut(txn, STORE_META_GENERATION, 1);
-		for (int i = 0; rc == 0 && i < (int) lengthof(counters); i++)
-			rc = StoreMetaPut(txn, counters[i], 1);
-		if (rc == 0)
-			rc = StoreArmsSeed(txn);
-		return rc;
-	}
-	if (rc != 0)
-		return rc;
-	if (format != STORE_FORMAT_VERSION)
+	rc = StoreMetaPut(txn, STORE_META_FORMAT_VERSION, STORE_FORMAT_VERSION);
+	if (rc == 0)
+		rc = StoreMetaPut(txn, STORE_META_SYSTEM_IDENTIFIER,
+						  (int64) GetSystemIdentifier());
+	if (rc == 0)
+		rc = StoreMetaPut(txn, STORE_META_GENERATION, 1);
+	for (int i = 0; rc == 0 && i < (int) lengthof(counters); i++)
+		rc = StoreMetaPut(txn, counters[i], 1);
+	if (rc == 0)
+		rc = StoreArmsSeed(txn);
+	return rc;
+}
+
+/*
+ * StoreCreate
+ *		Create an empty store in directory path, which must not hold one
+ *		yet, and close it again.  Only the server start calls this (in a
+ *		child of the postmaster, store_startup.c).
+ */
+void
+StoreCreate(const char *path)
+{
+	MDB_env    *env = NULL;
+	char	   *what = psprintf("create the neural_dag store at \"%s\"", path);
+	int			rc;
+
+	if (pg_mkdir_p(pstrdup(path), pg_dir_create_mode & S_IRWXU) != 0 &&
+		errno != EEXIST)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("neural_dag store at \"%s\" has format version " INT64_FORMAT ", but this server reads version %d",
-						store_path, format, STORE_FORMAT_VERSION),
-				 errhint("Restore a backup written by this version with ruvector_dag_restore(), or stop the server and remove the directory to start learning afresh.")));
-	return 0;
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", path)));
+	rc = store_open_env(path, MDB_NOTLS, &env);
+	if (rc != 0)
+		StoreReportError(ERROR, rc, what);
+	store_env = env;
+	store_pid = MyProcPid;
+	store_path = pstrdup(path);
+	store_active_reads = 0;
+	store_remember_identity();
+	PG_TRY();
+	{
+		StoreRunWrite(store_init_new, NULL, 0, what);
+		rc = mdb_env_sync(env, 1);
+		if (rc != 0)
+			StoreReportError(ERROR, rc, what);
+	}
+	PG_FINALLY();
+	{
+		mdb_env_close(env);
+		store_env = NULL;
+		store_path = NULL;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * store_remember_identity
+ *		Note which file this process has open (device and inode of
+ *		data.mdb), to notice when the path names another one.
+ */
+static void
+store_remember_identity(void)
+{
+	struct stat st;
+	int			fd;
+
+	if (mdb_env_get_fd(store_env, &fd) != 0 || fstat(fd, &st) != 0)
+		elog(ERROR, "could not identify the data file of the neural_dag store: %m");
+	store_ident_dev = st.st_dev;
+	store_ident_ino = st.st_ino;
+	store_switches_seen = StoreSwitchCount();
+	store_checked_at = GetCurrentTimestamp();
+	store_checked_lxid = MyProc != NULL ? MyProc->lxid : InvalidLocalTransactionId;
+}
+
+/*
+ * store_path_is_open_store
+ *		Whether data.mdb at the store's path is the file this process has
+ *		open.
+ */
+static bool
+store_path_is_open_store(void)
+{
+	struct stat st;
+	char	   *datafile = store_data_file(store_path);
+	bool		same;
+
+	same = (stat(datafile, &st) == 0 &&
+			st.st_dev == store_ident_dev && st.st_ino == store_ident_ino);
+	pfree(datafile);
+	return same;
+}
+
+/*
+ * store_check_identity
+ *		Whether the open store is still the file at its path: checked when
+ *		force is set (before a write), else at the first use in a
+ *		transaction and at most once per second.  When the path names
+ *		another store because a restore put it there, the environment is
+ *		closed quietly and the caller opens the new one.  When the store
+ *		was removed or replaced behind the server's back, the environment
+ *		is closed and the caller gets an error: this process's writes
+ *		would be lost, and its reads would show a state nobody else sees.
+ *		Never while this process has a read transaction open.
+ */
+static void
+store_check_identity(bool force)
+{
+	struct stat st;
+	char	   *datafile;
+	bool		exists;
+	TimestampTz now;
+	LocalTransactionId lxid;
+
+	if (store_env == NULL || store_active_reads > 0)
+		return;
+	lxid = MyProc != NULL ? MyProc->lxid : InvalidLocalTransactionId;
+	now = GetCurrentTimestamp();
+	if (!force && lxid == store_checked_lxid &&
+		!TimestampDifferenceExceeds(store_checked_at, now, STORE_IDENTITY_CHECK_MS))
+		return;
+	store_checked_lxid = lxid;
+	store_checked_at = now;
+
+	datafile = store_data_file(store_path);
+	exists = (stat(datafile, &st) == 0);
+	pfree(datafile);
+	if (exists && st.st_dev == store_ident_dev && st.st_ino == store_ident_ino)
+		return;
+
+	/* another file, or none: let go of the old one */
+	{
+		char	   *path = pstrdup(store_path);
+		bool		restored = (StoreSwitchCount() != store_switches_seen);
+
+		StoreClose();
+		if (exists && restored)
+			return;
+		if (!exists)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FILE),
+					 errmsg("the neural_dag store at \"%s\" was removed while the server was running", path),
+					 errdetail("This process had it open; nothing it wrote since is kept."),
+					 errhint("Restore a backup with ruvector_dag_restore(), or restart the server to start learning afresh.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the neural_dag store at \"%s\" was replaced while the server was running", path),
+				 errdetail("This process had another store open; it uses the new one from now on."),
+				 errhint("Replace the store with ruvector_dag_restore() rather than by hand, or restart the server after replacing it.")));
+	}
 }
 
 /*
@@ -451,6 +755,15 @@ StoreRunWrite(StoreWriteFn fn, void *arg, uint64 min_growth, const char *what)
 		}
 		if (rc != 0)
 			StoreReportError(ERROR, rc, what);
+
+		/* holding the writer lock: is the path still the store written? */
+		if (store_active_reads == 0 && !store_path_is_open_store())
+		{
+			mdb_txn_abort(txn);
+			store_check_identity(true);
+			StoreEnsureOpen();
+			continue;
+		}
 
 		store_generation_moved = false;
 		rc = store_call_write_fn(txn, fn, arg);

@@ -23,6 +23,7 @@
 /* meta keys */
 #define STORE_META_FORMAT_VERSION	"format_version"
 #define STORE_META_GENERATION		"generation"
+#define STORE_META_SYSTEM_IDENTIFIER	"system_identifier"
 
 /* prefix of the meta keys that are id counters (restore keeps the maximum) */
 #define STORE_META_COUNTER_PREFIX	"next_"
@@ -90,6 +91,36 @@ extern int	StorePutRecord(MDB_txn *txn, StoreDbi dbi,
 						   const StoreValue *values);
 extern int	StoreBumpGenerationInTxn(MDB_txn *txn, int64 *newvalue);
 extern void StoreNoteGenerationMoved(void);
+extern void StoreCreate(const char *path);
+
+/* ---------- store_verify.c ---------- */
+
+/* What a verification walk (or another check run in a child) found. */
+typedef enum StoreVerifyStatus
+{
+	STORE_VERIFY_OK = 0,		/* a whole store */
+	STORE_VERIFY_MISSING,		/* no data file */
+	STORE_VERIFY_UNAVAILABLE,	/* cannot be examined (permissions, ...) */
+	STORE_VERIFY_NOT_LMDB,		/* not an LMDB environment at all */
+	STORE_VERIFY_NOT_STORE,		/* LMDB, but without our DBIs or meta */
+	STORE_VERIFY_FORMAT,		/* another format version */
+	STORE_VERIFY_FOREIGN,		/* another cluster's */
+	STORE_VERIFY_DAMAGED		/* damaged, torn, or crashed its reader */
+} StoreVerifyStatus;
+
+/* a check run by StoreRunInChild; may raise errors */
+typedef StoreVerifyStatus (*StoreChildFn) (void *arg, char **why);
+
+extern StoreVerifyStatus StoreVerify(const char *path, bool is_file,
+									 uint64 sysid, char **why);
+extern StoreVerifyStatus StoreRunInChild(StoreChildFn fn, void *arg,
+										 int timeout_s, char **why);
+extern int	StoreVerifyTimeout(uint64 bytes);
+
+/* ---------- store_startup.c ---------- */
+
+extern uint64 StoreSwitchCount(void);
+extern void StoreSwitchBump(void);
 
 /* ---------- store_arms.c ---------- */
 

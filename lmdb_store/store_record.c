@@ -8,6 +8,7 @@
  *
  *		uint16	record version (the schema's version)
  *		uint16	number of fields
+ *		uint32	CRC-32C of every other byte of the record
  *		then per field, in schema order:
  *			uint8	type tag (StoreFieldType)
  *			uint8	null flag (0 or 1); a null field has no payload
@@ -18,9 +19,10 @@
  *				(array elements native, back to back)
  *
  * Key fields are stored in the value as well, so a value alone decodes to
- * a whole row.  Decoding checks every length against the bytes that remain
- * and every tag, flag and scalar range, so a damaged value is an error
- * and never a read out of bounds.
+ * a whole row.  Decoding checks the checksum first (LMDB pages carry none,
+ * so a flipped byte of a payload is noticed here), then every length
+ * against the bytes that remain and every tag, flag and scalar range, so a
+ * damaged value is an error and never a read out of bounds.
  *
  * A key is its key fields, concatenated: int4 and int8 big-endian with the
  * sign bit flipped (negative numbers sort first), oid big-endian, text as
@@ -31,6 +33,7 @@
  */
 #include "postgres.h"
 
+#include "port/pg_crc32c.h"
 #include "utils/memutils.h"
 
 #include "store_int.h"
@@ -39,6 +42,10 @@
 #define STORE_MAX_KEY_SIZE	511
 
 #define STORE_SCALAR_SIZE	8
+
+/* version, field count, checksum */
+#define STORE_HEADER_SIZE	(2 * sizeof(uint16) + sizeof(uint32))
+#define STORE_CRC_OFFSET	(2 * sizeof(uint16))
 
 static bool store_decode(const StoreSchema *schema, const char *data,
 						 size_t len, StoreValue *values, const char **why);
@@ -68,6 +75,22 @@ StoreFieldElemSize(StoreFieldType type)
 		default:
 			return 0;
 	}
+}
+
+/*
+ * store_record_crc
+ *		CRC-32C of an encoded record, its checksum field excluded.
+ */
+static uint32
+store_record_crc(const char *data, size_t len)
+{
+	pg_crc32c	crc;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, data, STORE_CRC_OFFSET);
+	COMP_CRC32C(crc, data + STORE_HEADER_SIZE, len - STORE_HEADER_SIZE);
+	FIN_CRC32C(crc);
+	return (uint32) crc;
 }
 
 /*
@@ -122,9 +145,12 @@ StoreRecordEncode(const StoreSchema *schema, const StoreValue *values,
 {
 	uint16		version = schema->version;
 	uint16		nfields = (uint16) schema->nfields;
+	uint32		crc = 0;
+	int			start = out->len;
 
 	appendBinaryStringInfo(out, (const char *) &version, sizeof(version));
 	appendBinaryStringInfo(out, (const char *) &nfields, sizeof(nfields));
+	appendBinaryStringInfo(out, (const char *) &crc, sizeof(crc));
 
 	for (int i = 0; i < schema->nfields; i++)
 	{
@@ -154,6 +180,8 @@ StoreRecordEncode(const StoreSchema *schema, const StoreValue *values,
 				appendBinaryStringInfo(out, value->data, len32);
 		}
 	}
+	crc = store_record_crc(out->data + start, out->len - start);
+	memcpy(out->data + start + STORE_CRC_OFFSET, &crc, sizeof(crc));
 }
 
 /*
@@ -230,8 +258,9 @@ store_decode(const StoreSchema *schema, const char *data, size_t len,
 	const char *end = data + len;
 	uint16		version;
 	uint16		nfields;
+	uint32		crc;
 
-	if (len < 2 * sizeof(uint16))
+	if (len < STORE_HEADER_SIZE)
 	{
 		*why = psprintf("the record has %zu bytes, fewer than its header", len);
 		return false;
@@ -240,10 +269,17 @@ store_decode(const StoreSchema *schema, const char *data, size_t len,
 	p += sizeof(version);
 	memcpy(&nfields, p, sizeof(nfields));
 	p += sizeof(nfields);
+	memcpy(&crc, p, sizeof(crc));
+	p += sizeof(crc);
 	if (version != schema->version)
 	{
 		*why = psprintf("record version %u is not the version %u this server reads",
 						version, schema->version);
+		return false;
+	}
+	if (crc != store_record_crc(data, len))
+	{
+		*why = "its checksum does not match its contents";
 		return false;
 	}
 	if (nfields != schema->nfields)

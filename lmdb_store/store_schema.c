@@ -175,8 +175,11 @@ static const StoreFieldDef index_meta_fields[] = {
 };
 static const int index_meta_keys[] = {0, 1, 2};
 
+/* record version 2: records carry a CRC-32C */
+#define STORE_RECORD_VERSION	2
+
 #define SCHEMA(dbi, name, per_db, f, k) \
-	{dbi, name, 1, per_db, NFIELDS(f), f, NFIELDS(k), k}
+	{dbi, name, STORE_RECORD_VERSION, per_db, NFIELDS(f), f, NFIELDS(k), k}
 
 static const StoreSchema store_schemas[STORE_NUM_DBIS] = {
 	SCHEMA(STORE_DBI_META, "meta", false, meta_fields, meta_keys),
