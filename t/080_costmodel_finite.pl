@@ -135,19 +135,26 @@ is($after, 0, 'ruvector_dag_learn() succeeds after the concurrent run');
 
 # ---------- a diverging session: rejected, counted, the model stays finite ----------
 my $rejected_before = $node->safe_psql('postgres', 'SELECT ' . counter('rejected_steps_all'));
-my $steps = $node->safe_psql('postgres', q{
-	SET ruvector.dag_learning_rate = 1.0;
-	DO $$
-	BEGIN
-		FOR i IN 1..150 LOOP
-			PERFORM count(*) FROM cf WHERE k = i % 50;
-			PERFORM * FROM cf WHERE id = i;
-		END LOOP;
-	END
-	$$;
-	SELECT ruvector_dag_flush();
-	SELECT (ruvector_dag_status()->'counters'->>'instant_steps')});
-my $rejected = $node->safe_psql('postgres', 'SELECT ' . counter('rejected_steps_all'));
+# one session at the largest learning rate until a step would diverge
+# (bounded: how soon that happens depends on the executions' targets)
+my ($steps, $rejected) = (0, $rejected_before);
+for my $round (1 .. 8)
+{
+	$steps = $node->safe_psql('postgres', q{
+		SET ruvector.dag_learning_rate = 1.0;
+		DO $$
+		BEGIN
+			FOR i IN 1..150 LOOP
+				PERFORM count(*) FROM cf WHERE k = i % 50;
+				PERFORM * FROM cf WHERE id = i;
+			END LOOP;
+		END
+		$$;
+		SELECT ruvector_dag_flush();
+		SELECT (ruvector_dag_status()->'counters'->>'instant_steps')});
+	$rejected = $node->safe_psql('postgres', 'SELECT ' . counter('rejected_steps_all'));
+	last if $rejected > $rejected_before;
+}
 cmp_ok($rejected, '>', $rejected_before,
 	"instant steps that would leave a non-finite model are rejected and counted "
 	  . "($rejected_before -> $rejected, $steps taken)");
@@ -161,7 +168,8 @@ like($node->safe_psql('postgres', 'SELECT ruvector_dag_status()->\'counters\''),
 	'ruvector_dag_status() counts rejected deltas and models');
 
 # ---------- an unreadable stored model warns once per process ----------
-$node->stop;
+# The store is damaged while the server runs: damage present at start is
+# caught by the start-up check and quarantined (t/060_damaged_store.pl).
 my $file = $node->data_dir . '/neural_dag/data.mdb';
 my $bytes = PostgreSQL::Test::Utils::slurp_file($file);
 my @at;
@@ -180,7 +188,6 @@ for my $at (@at)
 }
 close $fh;
 undef $bytes;
-$node->start;
 my ($stdout, $stderr);
 $node->psql('postgres', join("\n",
 		'SELECT ' . counter('learned_loads') . ';',
@@ -188,9 +195,13 @@ $node->psql('postgres', join("\n",
 		  1 .. 5),
 	stdout => \$stdout, stderr => \$stderr);
 my @loads = split /\n/, $stdout;
-cmp_ok($loads[-1], '>=', 3, "the session reloaded the learned state at every reset ($loads[-1] loads)");
-my $unreadable = () = $stderr =~ /cost model of database \d+ is unreadable/g;
-is($unreadable, 1, 'the unreadable cost model warned the session once, not at every reload');
+is(scalar(@loads), 11, 'every statement of the session returned its row');
+# the damaged record fails the whole load (its CRC-32C) or, when only the
+# model's own checksum sees it, the cost model alone: either way once
+my $unreadable = () = $stderr =~
+  /cost model of database \d+ is unreadable|could not load the learned state of database \d+: corrupted record/g;
+is($unreadable, 1, 'the damaged cost model warned the session once, not at every reload')
+  or diag($stderr);
 
 $node->stop;
 done_testing();
