@@ -144,6 +144,12 @@ extern void StoreApplyOps(List *ops, bool bump_generation,
 
 /* ---------- store_intent.c: the two phases of a transaction's writes ---------- */
 
+/* the DBI holding the intents, beside the schema DBIs */
+#define STORE_INTENT_DBI_NAME	"xact_intents"
+
+extern bool StoreIntentRecordValid(const char *data, size_t len,
+								   const char **why);
+
 extern void StoreIntentWrite(List *ops);	/* PRE_COMMIT; may fail */
 extern bool StoreIntentPending(void);
 extern bool StoreIntentCommit(void);	/* never fails */

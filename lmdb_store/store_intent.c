@@ -59,9 +59,6 @@
 
 #include "store_int.h"
 
-/* the DBI holding the intents, beside the schema DBIs (a spare slot) */
-#define INTENT_DBI_NAME		"xact_intents"
-
 #define INTENT_MAGIC		0x4E445849	/* "NDXI" */
 #define INTENT_VERSION		1
 
@@ -113,7 +110,7 @@ static FullTransactionId intent_written = {InvalidTransactionId};
 static int
 intent_dbi(MDB_txn *txn, bool create, MDB_dbi *dbi)
 {
-	return mdb_dbi_open(txn, INTENT_DBI_NAME, create ? MDB_CREATE : 0, dbi);
+	return mdb_dbi_open(txn, STORE_INTENT_DBI_NAME, create ? MDB_CREATE : 0, dbi);
 }
 
 /*
@@ -229,6 +226,39 @@ read_bytes(const char **p, const char *end, void *dst, size_t n)
 }
 
 /*
+ * StoreIntentRecordValid
+ *		Whether data is an intent record of this version whose checksum
+ *		matches (reading every byte of it); *why says what is wrong if not.
+ */
+bool
+StoreIntentRecordValid(const char *data, size_t len, const char **why)
+{
+	IntentHeader header;
+	pg_crc32c	crc;
+
+	if (len < sizeof(header))
+	{
+		*why = "it is shorter than an intent header";
+		return false;
+	}
+	memcpy(&header, data, sizeof(header));
+	if (header.magic != INTENT_MAGIC || header.version != INTENT_VERSION)
+	{
+		*why = "it is not an intent record of this version";
+		return false;
+	}
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, data + sizeof(header), len - sizeof(header));
+	FIN_CRC32C(crc);
+	if (!EQ_CRC32C(crc, header.crc))
+	{
+		*why = "its checksum does not match";
+		return false;
+	}
+	return true;
+}
+
+/*
  * intent_decode
  *		The operations of an intent record (data is a palloc'd copy that
  *		they point into); NULL with *why set if the record is damaged or
@@ -240,23 +270,12 @@ intent_decode(const char *data, size_t len, const char **why)
 	IntentHeader header;
 	const char *p = data;
 	const char *end = data + len;
-	pg_crc32c	crc;
 	List	   *ops = NIL;
 
-	if (!read_bytes(&p, end, &header, sizeof(header)) ||
-		header.magic != INTENT_MAGIC || header.version != INTENT_VERSION)
-	{
-		*why = "it is not an intent record of this version";
+	if (!StoreIntentRecordValid(data, len, why))
 		return NULL;
-	}
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, p, end - p);
-	FIN_CRC32C(crc);
-	if (!EQ_CRC32C(crc, header.crc))
-	{
-		*why = "its checksum does not match";
-		return NULL;
-	}
+	memcpy(&header, p, sizeof(header));
+	p += sizeof(header);
 	if (header.sysid != GetSystemIdentifier())
 	{
 		*why = "it was written by another cluster";

@@ -16,7 +16,9 @@
  * a matching checksum under the key its fields encode to, keys come in
  * strictly increasing order, each DBI holds as many records as its header
  * says, the free list names only pages of the file, and no page is
- * accounted for twice (in a tree, in the free list or as a meta page).
+ * accounted for twice (in a tree, in the free list or as a meta page);
+ * the intents of committing transactions (store_intent.c) keep their
+ * key order and checksums.
  *
  * The walk opens the environment read-only without the lock file
  * (MDB_NOLOCK): at the times it runs, no other process has it open.
@@ -163,6 +165,54 @@ store_walk_dbi(MDB_txn *txn, MDB_dbi dbi, const StoreSchema *schema,
 	pfree(values);
 	pfree(keybuf.data);
 	pfree(prev.data);
+	return STORE_VERIFY_OK;
+}
+
+/*
+ * store_walk_intents
+ *		Walk the intents DBI, when there is one: 8-byte keys (full xids) in
+ *		increasing order, every record an intent whose checksum matches.
+ */
+static StoreVerifyStatus
+store_walk_intents(MDB_txn *txn, char **why)
+{
+	MDB_cursor *cursor;
+	MDB_dbi		dbi;
+	MDB_val		key;
+	MDB_val		data;
+	MDB_val		prev = {0, NULL};
+	const char *reason = NULL;
+	int			rc;
+
+	rc = mdb_dbi_open(txn, STORE_INTENT_DBI_NAME, 0, &dbi);
+	if (rc == MDB_NOTFOUND)
+		return STORE_VERIFY_OK;
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, dbi, &cursor);
+	if (rc != 0)
+		return store_verify_fail(STORE_VERIFY_DAMAGED, why,
+								 "Store \"%s\" cannot be read: %s.",
+								 STORE_INTENT_DBI_NAME, mdb_strerror(rc));
+	while ((rc = mdb_cursor_get(cursor, &key, &data,
+								prev.mv_data == NULL ? MDB_FIRST : MDB_NEXT)) == 0)
+	{
+		if (key.mv_size != sizeof(uint64) ||
+			(prev.mv_data != NULL && !store_key_less(&prev, &key)) ||
+			!StoreIntentRecordValid(data.mv_data, data.mv_size, &reason))
+		{
+			mdb_cursor_close(cursor);
+			return store_verify_fail(STORE_VERIFY_DAMAGED, why,
+									 "A record of store \"%s\" is damaged: %s.",
+									 STORE_INTENT_DBI_NAME,
+									 reason != NULL ? reason : "its key is out of order or malformed");
+		}
+		prev = key;
+	}
+	mdb_cursor_close(cursor);
+	if (rc != MDB_NOTFOUND)
+		return store_verify_fail(STORE_VERIFY_DAMAGED, why,
+								 "Store \"%s\" cannot be read: %s.",
+								 STORE_INTENT_DBI_NAME, mdb_strerror(rc));
 	return STORE_VERIFY_OK;
 }
 
@@ -366,6 +416,9 @@ store_verify_txn(MDB_txn *txn, uint64 last_pgno, uint64 sysid, char **why)
 		if (status != STORE_VERIFY_OK)
 			return status;
 	}
+	status = store_walk_intents(txn, why);
+	if (status != STORE_VERIFY_OK)
+		return status;
 	return store_walk_pages(txn, last_pgno, why);
 }
 
