@@ -4,7 +4,7 @@ MODULE_big = neural_dag
 EXTENSION = neural_dag
 DATA = $(wildcard sql/neural_dag--*.sql)
 
-SRCS = $(sort $(wildcard hooks/*.c fdw/*.c lmdb_store/*.c)) $(ENGINE_SRCS)
+SRCS = $(sort $(wildcard hooks/*/*.c fdw/*.c lmdb_store/*.c)) $(ENGINE_SRCS)
 OBJS = $(SRCS:.c=.o)
 
 # OpenBLAS: the serial build, linked by path with an rpath, so that no BLAS
@@ -13,7 +13,9 @@ MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 OPENBLAS_DIR ?= /usr/lib/$(MULTIARCH)/openblas-serial
 OPENBLAS_LIB = $(OPENBLAS_DIR)/libopenblas.so.0
 
-PG_CPPFLAGS = -I$(srcdir)/engine -I$(srcdir)/lmdb_store -I$(srcdir)/hooks -I$(srcdir)/fdw
+# hooks/ headers are named by folder ("core/core.h", "planner/planner.h"),
+# the way PostgreSQL's are ("utils/guc.h")
+PG_CPPFLAGS = -I$(srcdir)/hooks -I$(srcdir)/engine -I$(srcdir)/lmdb_store -I$(srcdir)/fdw
 PG_CFLAGS = $(NDAG_CFLAGS)
 SHLIB_LINK = -llmdb $(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_DIR) -lm
 

@@ -23,7 +23,7 @@
 #include "utils/sampling.h"
 
 #include "fdw.h"
-#include "hooks.h"
+#include "core/core.h"
 
 /* rough size of a record, to report a page count */
 #define NDAGFDW_RECORD_WIDTH	128

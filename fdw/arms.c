@@ -21,6 +21,7 @@
 #include "miscadmin.h"
 #include "storage/lock.h"
 
+#include "core/core.h"
 #include "fdw.h"
 
 /*

@@ -97,17 +97,6 @@ typedef struct NdagFdwPlanState
 	double		entries;		/* records in the DBI, all databases */
 } NdagFdwPlanState;
 
-/*
- * One setting of a planner-configuration arm, as parsed from ndag_arms
- * .settings ('name=value, name=value').  name is the setting's canonical
- * (lower case) name, value the text given, without quotes.
- */
-typedef struct NdagArmSetting
-{
-	char	   *name;
-	char	   *value;
-} NdagArmSetting;
-
 /* ---------- handler.c: handler, planning, EXPLAIN ---------- */
 
 extern Datum neural_dag_fdw_handler(PG_FUNCTION_ARGS);
@@ -185,13 +174,5 @@ extern void NdagFdwPrepareArm(const NdagFdwTable *table, StoreValue *values);
 extern bool ndagfdwAnalyzeForeignTable(Relation relation,
 									   AcquireSampleRowsFunc *func,
 									   BlockNumber *totalpages);
-
-/* ---------- arm_settings.c: planner settings of an arm ---------- */
-
-extern bool NdagArmSettingIsAllowed(const char *name);
-extern const char *NdagArmSettingsAllowedList(void);
-extern List *NdagArmSettingsParse(const char *settings);
-extern void NdagArmSettingsValidate(List *settings);
-extern char *NdagArmSettingsFormat(List *settings);
 
 #endif							/* NDAG_FDW_H */

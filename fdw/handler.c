@@ -29,7 +29,7 @@
 #include "utils/typcache.h"
 
 #include "fdw.h"
-#include "hooks.h"
+#include "core/core.h"
 
 /* opening a read transaction and positioning a cursor */
 #define NDAGFDW_STARTUP_COST	1.0

@@ -38,7 +38,7 @@
 #include "utils/rel.h"
 
 #include "fdw.h"
-#include "hooks.h"
+#include "core/core.h"
 
 #define EVENT(cmd)	(1 << (cmd))
 

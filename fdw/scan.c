@@ -27,7 +27,7 @@
 #include "utils/rel.h"
 
 #include "fdw.h"
-#include "hooks.h"
+#include "core/core.h"
 
 /* Execution state of one scan, in ForeignScanState.fdw_state. */
 typedef struct NdagFdwScanState

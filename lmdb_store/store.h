@@ -174,6 +174,7 @@ extern void StoreValuesCopy(const StoreSchema *schema, StoreValue *values);
 
 /* ---------- store_env.c: environment lifecycle ---------- */
 
+extern void StoreConfigure(const char *directory, int map_size_mb);	/* from _PG_init */
 extern void StoreInit(void);	/* from _PG_init: xact callbacks, no LMDB */
 extern void StoreEnsureOpen(void);	/* lazy open in this process */
 extern bool StoreIsOpen(void);

@@ -33,7 +33,6 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "hooks.h"
 #include "store_int.h"
 
 /* how often one write is retried after growing a full map */
@@ -50,6 +49,10 @@ static pid_t store_pid = 0;
 static char *store_path = NULL;
 static MDB_dbi store_dbis[STORE_NUM_DBIS];
 static int	store_active_reads = 0;
+
+/* where and how large: given by StoreConfigure() at start-up */
+static char *store_directory_setting = NULL;	/* as configured; NULL or "" default */
+static int	store_map_size_mb = 1024;
 
 /* stale reader slots the open of this process cleared (self-healing reports them) */
 static int	store_cleared_at_open = 0;
@@ -71,6 +74,22 @@ static void store_check_identity(bool force);
 static bool store_path_is_open_store(void);
 
 /*
+ * StoreConfigure
+ *		Called from _PG_init once the GUCs are defined: the configured
+ *		directory of the environment (ruvector.dag_data_directory; empty
+ *		means $PGDATA/neural_dag, a relative path is taken against the data
+ *		directory) and its initial map size in MB (ruvector.dag_map_size).
+ *		Both settings take effect at server start only, so copies suffice.
+ */
+void
+StoreConfigure(const char *directory, int map_size_mb)
+{
+	store_directory_setting = (directory != NULL) ?
+		MemoryContextStrdup(TopMemoryContext, directory) : NULL;
+	store_map_size_mb = map_size_mb;
+}
+
+/*
  * StoreInit
  *		Called from _PG_init: register the transaction callbacks of pending
  *		writes.  Nothing is opened here (the postmaster runs this).
@@ -85,7 +104,7 @@ StoreInit(void)
 
 /*
  * StoreDirectory
- *		The directory of the environment: ruvector.dag_data_directory, made
+ *		The directory of the environment: the configured directory, made
  *		absolute against the data directory, or $PGDATA/neural_dag.
  */
 const char *
@@ -96,12 +115,12 @@ StoreDirectory(void)
 	if (store_path != NULL)
 		return store_path;
 
-	if (ndag_data_directory != NULL && ndag_data_directory[0] != '\0')
+	if (store_directory_setting != NULL && store_directory_setting[0] != '\0')
 	{
-		if (is_absolute_path(ndag_data_directory))
-			path = pstrdup(ndag_data_directory);
+		if (is_absolute_path(store_directory_setting))
+			path = pstrdup(store_directory_setting);
 		else
-			path = psprintf("%s/%s", DataDir, ndag_data_directory);
+			path = psprintf("%s/%s", DataDir, store_directory_setting);
 	}
 	else
 		path = psprintf("%s/neural_dag", DataDir);
@@ -142,7 +161,7 @@ store_open_env(const char *path, unsigned int flags, MDB_env **envp)
 	if (rc == 0)
 		rc = mdb_env_set_maxreaders(env, store_max_readers());
 	if (rc == 0)
-		rc = mdb_env_set_mapsize(env, (size_t) ndag_map_size_mb * 1024 * 1024);
+		rc = mdb_env_set_mapsize(env, (size_t) store_map_size_mb * 1024 * 1024);
 	if (rc == 0)
 		rc = mdb_env_open(env, path, flags, pg_file_create_mode);
 	if (rc != 0)

@@ -1,0 +1,216 @@
+/*-------------------------------------------------------------------------
+ *
+ * core.h
+ *	  The ground floor of the PostgreSQL side: what every other folder of
+ *	  hooks/ (and fdw/) may use, and which uses nothing of them.
+ *
+ *	guc.c				every ruvector.* setting, defined once; their C
+ *						variables are declared here (one place for all)
+ *	preload.c			NdagRequirePreload: refuse to run unless the library
+ *						was loaded through shared_preload_libraries
+ *	standby.c			nothing changes learned state during recovery
+ *	privileges.c		neural_dag admins, readers of recorded queries, owners
+ *	safe_sql.c			every SQL the extension runs itself (search_path)
+ *	shmem.c				the shared state of all folders: counters, the flush,
+ *						learn and delta locks, the tables and learned epochs,
+ *						the learner's latch (init/ requests and attaches it)
+ *	extension_state.c	whether this database has the extension
+ *	enabled_tables.c	the tables enabled for learning, per backend
+ *	arm_settings.c		the planner settings of an arm ('name=value, ...'),
+ *						checked for fdw/ and applied by planner/
+ *	store_functions.c	admin SQL functions: enable/disable a table, status,
+ *						reset, backup, restore
+ *
+ * Includers include postgres.h first.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NDAG_CORE_H
+#define NDAG_CORE_H
+
+#include "fmgr.h"
+
+/* ---------- constants ---------- */
+
+/* ruvector.dag_mode */
+typedef enum NdagMode
+{
+	NDAG_MODE_OFF,				/* nothing is recorded or changed */
+	NDAG_MODE_OBSERVE,			/* record only, plans untouched */
+	NDAG_MODE_LEARN,			/* record, explore, apply */
+	NDAG_MODE_APPLY				/* apply what is learned, frozen */
+} NdagMode;
+
+/* ruvector.dag_healing_scope */
+typedef enum NdagHealScope
+{
+	NDAG_HEAL_SCOPE_ENABLED,	/* enabled tables and their indexes */
+	NDAG_HEAL_SCOPE_ALL			/* every user table of the database */
+} NdagHealScope;
+
+/* ---------- GUC variables (guc.c) ---------- */
+
+extern bool ndag_enabled;				/* ruvector.neural_dag_enabled */
+extern int	ndag_mode;					/* ruvector.dag_mode */
+extern char *ndag_data_directory;		/* ruvector.dag_data_directory */
+extern int	ndag_map_size_mb;			/* ruvector.dag_map_size, MB */
+extern char *ndag_attention_type;		/* ruvector.dag_attention_type */
+extern double ndag_attention_exploration;	/* ruvector.dag_attention_exploration */
+extern double ndag_ucb_c;				/* ruvector.dag_ucb_c */
+extern bool ndag_mincut_enabled;		/* ruvector.dag_mincut_enabled */
+extern double ndag_mincut_threshold;	/* ruvector.dag_mincut_threshold */
+extern double ndag_sample_rate;			/* ruvector.dag_sample_rate */
+extern double ndag_fast_query_ms;		/* ruvector.dag_fast_query_ms */
+extern double ndag_fast_sample_rate;	/* ruvector.dag_fast_sample_rate */
+extern double ndag_timing_sample_rate;	/* ruvector.dag_timing_sample_rate */
+extern int	ndag_max_trajectories;		/* ruvector.dag_max_trajectories */
+extern bool ndag_all_tables;			/* ruvector.dag_all_tables */
+
+/* self-healing (healing/, workers/) */
+extern bool ndag_healing_enabled;		/* ruvector.dag_healing_enabled */
+extern int	ndag_healing_check_interval;	/* ruvector.dag_healing_check_interval, ms */
+extern bool ndag_healing_auto_repair;	/* ruvector.dag_healing_auto_repair */
+extern int	ndag_healing_scope;			/* ruvector.dag_healing_scope */
+extern char *ndag_database;				/* ruvector.dag_database */
+extern int	ndag_healing_lock_timeout;	/* ruvector.dag_healing_lock_timeout, ms */
+extern int	ndag_healing_statement_timeout; /* ruvector.dag_healing_statement_timeout, ms */
+extern double ndag_healing_bloat_ratio; /* ruvector.dag_healing_bloat_ratio */
+extern double ndag_healing_stale_ratio; /* ruvector.dag_healing_stale_ratio */
+extern int	ndag_healing_stale_min_rows;	/* ruvector.dag_healing_stale_min_rows */
+extern int	ndag_healing_max_events;	/* ruvector.dag_healing_max_events */
+
+/* learning (learning/, workers/) */
+extern int	ndag_pattern_clusters;		/* ruvector.dag_pattern_clusters */
+extern double ndag_quality_threshold;	/* ruvector.dag_quality_threshold */
+extern int	ndag_background_interval;	/* ruvector.dag_background_interval, ms */
+extern double ndag_learning_rate;		/* ruvector.dag_learning_rate */
+extern double ndag_base_lora_lr;		/* ruvector.dag_base_lora_lr */
+extern int	ndag_base_lora_rank;		/* ruvector.dag_base_lora_rank */
+extern int	ndag_micro_lora_rank;		/* ruvector.dag_micro_lora_rank */
+extern double ndag_ewc_lambda;			/* ruvector.dag_ewc_lambda */
+extern double ndag_ewc_max_lambda;		/* ruvector.dag_ewc_max_lambda */
+extern double ndag_ewc_fisher_decay;	/* ruvector.dag_ewc_fisher_decay */
+
+/* plan rewriting (planner/) */
+extern double ndag_min_latency;			/* ruvector.dag_min_latency, ms */
+extern double ndag_min_cost;			/* ruvector.dag_min_cost */
+extern double ndag_exploration;			/* ruvector.dag_exploration */
+extern bool ndag_regression_guard;		/* ruvector.dag_regression_guard */
+extern int	ndag_max_candidates;		/* ruvector.dag_max_candidates */
+extern double ndag_confidence_threshold;	/* ruvector.dag_confidence_threshold */
+extern int	ndag_embedding_cache_size;	/* ruvector.dag_embedding_cache_size */
+
+extern void NdagDefineGucs(void);
+extern void NdagDefineHealingGucs(void);
+extern void NdagDefineLearningGucs(void);
+
+/* ---------- preload.c: module start-up ---------- */
+
+extern bool ndag_preloaded;				/* _PG_init ran from shared_preload_libraries */
+extern void NdagRequirePreload(void);
+
+/* ---------- standby.c: nothing changes learned state during recovery ---------- */
+
+extern bool NdagMayWriteLearnedState(void);
+extern void NdagRequireWritableLearnedState(const char *action);
+
+/* ---------- privileges.c ---------- */
+
+extern bool NdagIsAdmin(Oid roleid);
+extern void NdagRequireAdmin(const char *action);
+extern bool NdagCanReadQueries(Oid roleid);
+extern void NdagRequireReadQueries(const char *relname);
+extern void NdagRequireOwnerOrAdmin(const char *action);
+
+/* ---------- safe_sql.c: every SQL the extension runs itself ---------- */
+
+#define NDAG_SAFE_SEARCH_PATH	"pg_catalog, pg_temp"
+
+typedef void (*NdagSafeSqlFunc) (void *arg);
+extern void NdagRunSafeSql(NdagSafeSqlFunc fn, void *arg);
+extern void NdagSafeSearchPathForSession(void);
+
+/* ---------- store_functions.c ---------- */
+
+/*
+ * ruvector_dag_status() calls this hook, if set, while it builds its
+ * "counters" object; the hook calls NdagStatusAddCounter(state, name,
+ * value) once per counter.
+ */
+typedef void (*NdagStatusCountersHook) (void *state);
+extern NdagStatusCountersHook ndag_status_counters_hook;
+extern void NdagStatusAddCounter(void *state, const char *name, int64 value);
+
+/* ---------- shmem.c: shared state ---------- */
+
+/* shared counters shown by ruvector_dag_status() */
+typedef enum NdagCounter
+{
+	NDAG_COUNTER_SAMPLED,		/* eligible statements chosen for recording */
+	NDAG_COUNTER_RECORDED,		/* trajectories put into the ring */
+	NDAG_COUNTER_FLUSHED,		/* trajectories written to the store */
+	NDAG_COUNTER_DROPPED,		/* lost: ring full, or trimmed before a write */
+	NDAG_COUNTER_FAILED,		/* recordings or flushes that raised an error */
+	NDAG_COUNTER_TRUNCATED,		/* plans with more than NDAG_TRAJ_MAX_NODES nodes */
+	NDAG_COUNTER_RECORD_NS,		/* time spent recording, nanoseconds */
+	NDAG_COUNTER_FLUSH_US,		/* time spent writing flushed chunks, microseconds */
+	NDAG_N_COUNTERS
+} NdagCounter;
+
+struct LWLock;
+struct Latch;
+
+extern void NdagSharedShmemRequest(void);
+extern void NdagSharedShmemInit(void);
+extern bool NdagShmemReady(void);
+extern void NdagCounterAdd(NdagCounter counter, uint64 n);
+extern uint64 NdagCounterGet(NdagCounter counter);
+extern const char *NdagCounterName(NdagCounter counter);
+extern void NdagRecordLatency(uint64 ns);
+extern uint64 NdagRecordLatencyQuantile(double q);
+extern struct LWLock *NdagFlushLock(void);
+extern struct LWLock *NdagLearnLock(void);
+extern uint64 NdagTablesEpoch(void);
+extern void NdagTablesEpochBump(void);
+extern struct LWLock *NdagDeltaLock(void);
+extern uint64 NdagLearnedEpoch(void);
+extern void NdagLearnedEpochBump(void);
+extern void NdagSetLearnerLatch(struct Latch *latch);
+extern void NdagWakeLearner(void);
+
+/* ---------- extension_state.c: whether this database has the extension ---------- */
+
+extern void NdagExtensionStateInit(void);
+extern bool NdagExtensionInstalled(void);
+
+/* ---------- enabled_tables.c ---------- */
+
+struct PlannedStmt;
+
+extern void NdagEnabledTablesInit(void);
+extern bool NdagStatementEligible(const struct PlannedStmt *stmt,
+								  bool any_table);
+extern bool NdagTableEnabled(Oid relid);
+
+/* ---------- arm_settings.c: planner settings of an arm ---------- */
+
+struct List;
+
+/*
+ * One setting of a planner-configuration arm, as parsed from ndag_arms
+ * .settings ('name=value, name=value').  name is the setting's canonical
+ * (lower case) name, value the text given, without quotes.
+ */
+typedef struct NdagArmSetting
+{
+	char	   *name;
+	char	   *value;
+} NdagArmSetting;
+
+extern bool NdagArmSettingIsAllowed(const char *name);
+extern const char *NdagArmSettingsAllowedList(void);
+extern struct List *NdagArmSettingsParse(const char *settings);
+extern void NdagArmSettingsValidate(struct List *settings);
+extern char *NdagArmSettingsFormat(struct List *settings);
+
+#endif							/* NDAG_CORE_H */

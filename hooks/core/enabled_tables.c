@@ -1,0 +1,193 @@
+/*-------------------------------------------------------------------------
+ *
+ * enabled_tables.c
+ *	  This backend's copy of the tables enabled for learning in its
+ *	  database, so that deciding whether a statement is recorded costs no
+ *	  LMDB read.
+ *
+ * The copy is reloaded when the shared tables epoch moves (a transaction
+ * that enabled or disabled a table committed and its writes were applied:
+ * see tables_committed), and at least every TABLES_MAX_AGE_MS, which covers
+ * changes the epoch does not see, such as a restore.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "nodes/plannodes.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "core/core.h"
+#include "store.h"
+
+#define TABLES_MAX_AGE_MS	5000
+
+static Oid *enabled_relids = NULL;	/* sorted, in TopMemoryContext */
+static int	n_enabled = 0;
+static bool enabled_valid = false;
+static uint64 enabled_epoch = 0;
+static TimestampTz enabled_loaded_at = 0;
+
+/*
+ * oid_cmp
+ *		qsort/bsearch comparator of Oids.
+ */
+static int
+oid_cmp(const void *a, const void *b)
+{
+	Oid			x = *(const Oid *) a;
+	Oid			y = *(const Oid *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * tables_committed
+ *		store_pending_commit_hook: a committed transaction's writes were
+ *		applied; if they touched the enabled tables, tell every backend.
+ *		Only committed transactions get here, so an aborted one (also one
+ *		whose commit failed after PRE_COMMIT) moves no epoch.
+ */
+static void
+tables_committed(const bool *written)
+{
+	if (written[STORE_DBI_TABLES])
+	{
+		NdagTablesEpochBump();
+		enabled_valid = false;
+	}
+}
+
+/*
+ * NdagEnabledTablesInit
+ *		Hook into the store's commit-time writes (from _PG_init).
+ */
+void
+NdagEnabledTablesInit(void)
+{
+	store_pending_commit_hook = tables_committed;
+}
+
+/*
+ * load_enabled_tables
+ *		Read the enabled tables of this database from the store.
+ */
+static void
+load_enabled_tables(void)
+{
+	const StoreSchema *schema = StoreGetSchema(STORE_DBI_TABLES);
+	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
+	int			relid_field = StoreSchemaFieldIndex(schema, "relid");
+	uint64		epoch = NdagTablesEpoch();
+	StoreScan  *scan;
+	Oid		   *relids;
+	int			n = 0;
+	int			cap = 16;
+
+	relids = MemoryContextAlloc(TopMemoryContext, sizeof(Oid) * cap);
+	PG_TRY();
+	{
+		scan = StoreScanBegin(STORE_DBI_TABLES, MyDatabaseId, NULL, false);
+		while (StoreScanNext(scan, values))
+		{
+			if (values[relid_field].isnull)
+				continue;
+			if (n == cap)
+			{
+				cap *= 2;
+				relids = repalloc(relids, sizeof(Oid) * cap);
+			}
+			relids[n++] = values[relid_field].v.oid;
+		}
+		StoreScanEnd(scan);
+	}
+	PG_CATCH();
+	{
+		pfree(relids);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	pfree(values);
+
+	qsort(relids, n, sizeof(Oid), oid_cmp);
+	if (enabled_relids != NULL)
+		pfree(enabled_relids);
+	enabled_relids = relids;
+	n_enabled = n;
+	enabled_epoch = epoch;
+	enabled_loaded_at = GetCurrentStatementStartTimestamp();
+	enabled_valid = true;
+}
+
+/*
+ * ensure_enabled_tables
+ *		Reload the copy if it may be out of date.
+ */
+static void
+ensure_enabled_tables(void)
+{
+	if (!enabled_valid || enabled_epoch != NdagTablesEpoch() ||
+		TimestampDifferenceExceeds(enabled_loaded_at,
+								   GetCurrentStatementStartTimestamp(),
+								   TABLES_MAX_AGE_MS))
+		load_enabled_tables();
+}
+
+/*
+ * NdagTableEnabled
+ *		Whether relid is enabled for learning in this database, as this
+ *		backend's copy says.  May read the store.
+ */
+bool
+NdagTableEnabled(Oid relid)
+{
+	ensure_enabled_tables();
+	return n_enabled > 0 &&
+		bsearch(&relid, enabled_relids, n_enabled, sizeof(Oid), oid_cmp) != NULL;
+}
+
+/*
+ * NdagStatementEligible
+ *		Whether a statement reads or writes a table enabled for learning,
+ *		or any table at all when any_table is set (ruvector.dag_all_tables).
+ *		May read the store.
+ */
+bool
+NdagStatementEligible(const PlannedStmt *stmt, bool any_table)
+{
+	ListCell   *lc;
+	bool		has_relation = false;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION)
+		{
+			has_relation = true;
+			break;
+		}
+	}
+	if (!has_relation)
+		return false;
+	if (any_table)
+		return true;
+
+	ensure_enabled_tables();
+	if (n_enabled == 0)
+		return false;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION &&
+			bsearch(&rte->relid, enabled_relids, n_enabled, sizeof(Oid),
+					oid_cmp) != NULL)
+			return true;
+	}
+	return false;
+}

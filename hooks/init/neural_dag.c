@@ -1,0 +1,64 @@
+/*-------------------------------------------------------------------------
+ *
+ * neural_dag.c
+ *	  Module start-up: neural_dag works only when preloaded through
+ *	  shared_preload_libraries.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/queryjumble.h"
+
+#include "core/core.h"
+#include "init/init.h"
+#include "learning/learning.h"
+#include "planner/planner.h"
+#include "recording/recording.h"
+#include "workers/workers.h"
+#include "store.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/*
+ * _PG_init
+ *		Define the GUCs, give the store its directory and map size and
+ *		register its transaction callbacks, and install what records
+ *		executions: shared memory, the planner, executor and EXPLAIN hooks
+ *		(which act only in databases that have the extension), the tracking
+ *		of dropped objects and the learner worker.
+ *
+ * Loaded any other way (CREATE EXTENSION or LOAD in a session) the module
+ * stays inert, and every function it provides refuses to run with a hint on
+ * how to preload it: hooks, shared memory and the learner worker can only be
+ * installed at server start.
+ */
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	NdagDefineGucs();
+	StoreConfigure(ndag_data_directory, ndag_map_size_mb);
+	StoreInit();
+
+	/* recording: shared ring, hooks, the learner worker */
+	EnableQueryId();
+	NdagShmemInit();
+	NdagEnabledTablesInit();
+	NdagExtensionStateInit();
+	NdagInstallDropTracking();
+	NdagInstallPlannerHook();
+	NdagInstallExecutorHooks();
+	NdagInstallExplainHook();
+	NdagRegisterLearner();
+	NdagRegisterHealingLauncher();
+	ndag_status_counters_hook = NdagStatusCounters;
+	NdagLearnedStateInit();
+	ndag_preloaded = true;
+}

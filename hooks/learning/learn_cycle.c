@@ -1,0 +1,343 @@
+/*-------------------------------------------------------------------------
+ *
+ * learn_cycle.c
+ *	  One learning cycle of a database: the trajectories recorded since the
+ *	  last cycle are read from the store, handed to the engine's
+ *	  ndag_learn_cycle with the database's pattern bank, cost model and
+ *	  EWC++ state, and the results are written back in one store batch that
+ *	  bumps the generation (readers see the old state or the new one, never
+ *	  a mix).
+ *
+ * State of database d in the store:
+ *	- patterns (d, id): one record per pattern of the bank.  The DBA may set
+ *	  pinned and disabled or delete a pattern through ndag_patterns; the
+ *	  bank is rebuilt from these records at the start of every cycle, and
+ *	  stored patterns are written back as patches that leave pinned,
+ *	  disabled and demoted_arms alone (and skip deleted records), so such
+ *	  changes survive, even when made during a cycle.  relids is the union
+ *	  of the relations of the trajectories that joined the pattern.
+ *	- models (d, 'cost_model'), (d, 'ewc'): the serialised cost model and
+ *	  EWC++ state; (d, 'pattern_state'): the engine's serialised patterns,
+ *	  for the statistics the patterns records have no field for (mean
+ *	  quality, representative queryId).
+ *	- hdc (d, snapshot_id): the state snapshot after each cycle; the newest
+ *	  HDC_KEEP are kept.
+ *	- meta "learned_traj:d": the newest traj_id consumed; "next_pattern:d":
+ *	  the next pattern id (ids are never reused).
+ *
+ * One cycle runs at a time in the cluster (NdagLearnLock, held throughout).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "portability/instr_time.h"
+#include "storage/lwlock.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "engine.h"
+#include "core/core.h"
+#include "learning/learning.h"
+#include "store.h"
+#include "learning/learning_int.h"
+
+/*
+ * load_models
+ *		The cost model and EWC++ state of the database, new ones when there
+ *		are none (or they cannot be read: the error is logged).
+ */
+static void
+load_models(LearnState *st)
+{
+	bytea	   *blob;
+
+	st->model = NdagLearnLoadCostModel(st->dbid, true);
+	st->selector = NdagLearnLoadSelector(st->dbid, true);
+	st->n_deltas = NdagLearnTakeDeltas(st->dbid, st->model, st->selector);
+	st->before = ndag_cost_copy(st->model);
+	if (st->before == NULL)
+		NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_cost_copy");
+
+	blob = NdagLearnModelGet(st->dbid, "ewc");
+	if (blob != NULL &&
+		(ndag_ewc_deserialize(VARDATA(blob), VARSIZE(blob) - VARHDRSZ,
+							  &st->ewc) != NDAG_OK ||
+		 st->ewc->n != st->model->n_base))
+	{
+		ndag_ewc_free(st->ewc);
+		st->ewc = NULL;
+	}
+	if (st->ewc == NULL)
+	{
+		st->ewc = ndag_ewc_create(st->model->n_base);
+		if (st->ewc == NULL)
+			NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_ewc_create");
+	}
+	st->ewc->lambda_init = ndag_ewc_lambda;
+	st->ewc->max_lambda = ndag_ewc_max_lambda;
+	st->ewc->decay = ndag_ewc_fisher_decay;
+	if (st->ewc->lambda > st->ewc->max_lambda)
+		st->ewc->lambda = st->ewc->max_lambda;
+}
+
+/*
+ * load_snapshots
+ *		The newest HDC snapshot of the database, and the ids of those that
+ *		fall out of the newest HDC_KEEP once this cycle adds one.
+ */
+static void
+load_snapshots(LearnState *st)
+{
+	StoreScan  *scan = StoreScanBegin(STORE_DBI_HDC, st->dbid, NULL, false);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_HDC);
+	List	   *ids = NIL;
+	int			drop;
+
+	while (StoreScanNext(scan, values))
+	{
+		const StoreValue *state = StoreFieldGet(values, STORE_DBI_HDC, "state");
+		int64	   *id = palloc(sizeof(int64));
+
+		*id = StoreFieldGet(values, STORE_DBI_HDC, "snapshot_id")->v.i8;
+		ids = lappend(ids, id);
+		st->last_snapshot = *id;
+		st->has_previous = state != NULL && state->len == NDAG_HDC_BYTES;
+		if (st->has_previous)
+			memcpy(st->previous.bytes, state->data, NDAG_HDC_BYTES);
+	}
+	StoreScanEnd(scan);
+	drop = list_length(ids) - (HDC_KEEP - 1);
+	for (int i = 0; i < drop; i++)
+		st->old_snapshots = lappend(st->old_snapshots, list_nth(ids, i));
+}
+
+/*
+ * load_trajectories
+ *		The database's trajectories with traj_id above the last consumed.
+ */
+static void
+load_trajectories(LearnState *st)
+{
+	StoreKeyRange range;
+	StoreScan  *scan;
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_TRAJECTORIES);
+	int			allocated = 1024;
+
+	st->last_traj_id = NdagLearnMetaGet("learned_traj", st->dbid, 0);
+	memset(&range, 0, sizeof(range));
+	range.has_lower = true;
+	range.lower_inclusive = false;
+	range.lower.v.i8 = st->last_traj_id;
+	st->traj = palloc(sizeof(NdagTrajectory) * allocated);
+	st->traj_relids = palloc(sizeof(List *) * allocated);
+
+	scan = StoreScanBegin(STORE_DBI_TRAJECTORIES, st->dbid, &range, false);
+	while (StoreScanNext(scan, values))
+	{
+		const StoreValue *emb = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "embedding");
+		const StoreValue *arm = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "arm");
+		const StoreValue *exec = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "exec_us");
+		const StoreValue *quality = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "quality");
+		const StoreValue *qid = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "query_id");
+		const StoreValue *relids = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "relids");
+		NdagTrajectory *t;
+		List	   *rl = NIL;
+
+		st->last_traj_id = Max(st->last_traj_id,
+							   StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8);
+		if (emb == NULL || emb->len != NDAG_EMBED_DIM || arm == NULL ||
+			exec == NULL || quality == NULL)
+			continue;
+		if (st->n_traj == allocated)
+		{
+			allocated *= 2;
+			st->traj = repalloc_huge(st->traj, sizeof(NdagTrajectory) * allocated);
+			st->traj_relids = repalloc_huge(st->traj_relids,
+											sizeof(List *) * allocated);
+		}
+		t = &st->traj[st->n_traj];
+		memcpy(t->embedding, emb->data, sizeof(float) * NDAG_EMBED_DIM);
+		t->arm = arm->v.i4;
+		t->latency_ms = exec->v.f8 / 1000.0;
+		t->quality = quality->v.f8;
+		t->query_id = qid ? (uint64_t) qid->v.i8 : 0;
+		for (uint32 i = 0; relids != NULL && i < relids->len; i++)
+		{
+			Oid			relid;
+
+			memcpy(&relid, (const Oid *) relids->data + i, sizeof(Oid));
+			rl = list_append_unique_oid(rl, relid);
+		}
+		st->traj_relids[st->n_traj] = rl;
+		st->n_traj++;
+	}
+	StoreScanEnd(scan);
+}
+
+/*
+ * cmp_float
+ *		qsort order of floats.
+ */
+static int
+cmp_float(const void *a, const void *b)
+{
+	float		x = *(const float *) a;
+	float		y = *(const float *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * median_error
+ *		Median |predicted - ln(latency ms)| of a model over the usable
+ *		trajectories; NaN when there are none.
+ */
+static double
+median_error(LearnState *st, const NdagCostModel *model)
+{
+	float	   *emb = palloc(sizeof(float) * NDAG_EMBED_DIM * Max(st->n_traj, 1));
+	int		   *arms = palloc(sizeof(int) * Max(st->n_traj, 1));
+	float	   *pred = palloc(sizeof(float) * Max(st->n_traj, 1));
+	double	   *target = palloc(sizeof(double) * Max(st->n_traj, 1));
+	float	   *err;
+	int			m = 0;
+	double		median;
+
+	for (int i = 0; i < st->n_traj; i++)
+	{
+		const NdagTrajectory *t = &st->traj[i];
+
+		if (t->arm < 0 || t->arm >= model->n_arms || !(t->latency_ms > 0) ||
+			!isfinite(t->latency_ms))
+			continue;
+		memcpy(emb + (size_t) m * NDAG_EMBED_DIM, t->embedding,
+			   sizeof(float) * NDAG_EMBED_DIM);
+		arms[m] = t->arm;
+		target[m] = log(t->latency_ms);
+		m++;
+	}
+	if (m == 0)
+		return get_float8_nan();
+	NdagLearnCheck(ndag_cost_predict_batch(model, emb, arms, m, pred),
+				 "ndag_cost_predict_batch");
+	err = palloc(sizeof(float) * m);
+	for (int i = 0; i < m; i++)
+		err[i] = (float) fabs(pred[i] - target[i]);
+	qsort(err, m, sizeof(float), cmp_float);
+	median = (m % 2 == 1) ? err[m / 2] : 0.5 * (err[m / 2 - 1] + err[m / 2]);
+	return median;
+}
+
+/*
+ * run_cycle
+ *		The cycle proper, with the learn lock held.
+ */
+static void
+run_cycle(LearnState *st, NdagLearnSummary *sum)
+{
+	NdagLearnOpts opts;
+	NdagLearnResult res;
+	TimestampTz now = GetCurrentTimestamp();
+
+	load_trajectories(st);
+	sum->trajectories = st->n_traj;
+	sum->last_traj_id = st->last_traj_id;
+	NdagLearnLoadBank(st);
+	sum->patterns = st->bank->count;
+	if (st->n_traj == 0)
+		return;					/* nothing new: the state stays as it is */
+	load_models(st);
+	load_snapshots(st);
+
+	ndag_learn_opts_init(&opts);
+	opts.patterns.clusters = ndag_pattern_clusters;
+	opts.patterns.quality_threshold = ndag_quality_threshold;
+	opts.train.lr = ndag_base_lora_lr;
+	CHECK_FOR_INTERRUPTS();
+	NdagLearnCheck(ndag_learn_cycle(st->bank, st->model, st->ewc, st->traj,
+								  st->n_traj,
+								  st->has_previous ? &st->previous : NULL,
+								  &opts, NdagLearnSeconds(now), &res),
+				 "ndag_learn_cycle");
+
+	if (res.train_rejected)
+	{
+		/* the model stays as it was before training; it is what is written */
+		NdagLearnedCountRejected(NDAG_REJECTED_MODEL);
+		sum->model_rejected = true;
+	}
+	sum->used = res.extract.used;
+	sum->clusters = res.extract.clusters;
+	sum->created = res.extract.created;
+	sum->merged = res.extract.merged;
+	sum->evicted = res.extract.evicted;
+	sum->patterns = st->bank->count;
+	sum->trained = res.trained;
+	sum->loss_before = res.trained > 0 ? res.loss_before : get_float8_nan();
+	sum->loss_after = res.trained > 0 ? res.loss_after : get_float8_nan();
+	sum->error_before = median_error(st, st->before);
+	sum->error_after = median_error(st, st->model);
+	sum->drift = res.drift;
+	sum->task_boundary = res.drift_boundary || res.loss_boundary;
+
+	NdagLearnCollectRelids(st);
+	NdagLearnWrite(st, &res, sum, now);
+}
+
+/*
+ * NdagLearnCycle
+ *		Run one learning cycle for database dbid (flush the ring first if
+ *		the new trajectories are wanted) and describe it in *summary.  Waits
+ *		for a cycle running elsewhere.  Errors are raised after the engine
+ *		objects are freed and the lock released.
+ */
+void
+NdagLearnCycle(Oid dbid, NdagLearnSummary *summary)
+{
+	LWLock	   *lock = NdagLearnLock();
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	LearnState	st;
+	instr_time	start;
+	instr_time	duration;
+
+	memset(summary, 0, sizeof(NdagLearnSummary));
+	summary->dbid = dbid;
+	summary->loss_before = summary->loss_after = get_float8_nan();
+	summary->error_before = summary->error_after = get_float8_nan();
+	memset(&st, 0, sizeof(st));
+	st.dbid = dbid;
+	StoreEnsureOpen();
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag learning cycle",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	INSTR_TIME_SET_CURRENT(start);
+	PG_TRY();
+	{
+		run_cycle(&st, summary);
+	}
+	PG_FINALLY();
+	{
+		if (LWLockHeldByMe(lock))
+			LWLockRelease(lock);
+		ndag_bank_free(st.bank);
+		ndag_cost_free(st.model);
+		ndag_cost_free(st.before);
+		ndag_ewc_free(st.ewc);
+		ndag_ucb_free(st.selector);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	summary->ms = INSTR_TIME_GET_MILLISEC(duration);
+	MemoryContextDelete(cxt);
+}

@@ -1,0 +1,342 @@
+/*-------------------------------------------------------------------------
+ *
+ * learned_state.c
+ *	  This backend's copy of its database's learned state (pattern bank,
+ *	  cost model, demoted arms, the decision mechanism) and the
+ *	  predictions made with it.
+ *
+ * Reloading.  Every committed store write that moves the store's generation
+ * (a learning cycle, a merge of instant-loop deltas, a DBA's change of
+ * ndag_patterns or ndag_models, a reset, a restore) also bumps a shared
+ * atomic counter (store_generation_hook -> NdagLearnedEpochBump).  A backend
+ * compares that counter with the one it loaded at: one atomic read per
+ * planned statement, no store access.  When it moved, the state is read
+ * again into a fresh memory context and the old one is freed.  A failed
+ * load is a rate-limited WARNING and a NULL state (tried again after
+ * LOAD_RETRY_S or when the counter moves); the user's query goes on.
+ *
+ * The decision mechanism.  Patterns and the cost model only mean something
+ * for embeddings of the mechanism they were learned with, so every backend
+ * of a database must embed with the same one, and it may change only when
+ * the learned state does.  With ruvector.dag_attention_type set, it is that
+ * mechanism.  With 'auto' it is the greedy choice of the learned selector
+ * (models record 'attention_selector': per mechanism, the pulls and summed
+ * rewards reported by the backends and merged by the learner): the
+ * mechanism with the highest mean reward among those rewarded, topological
+ * while none was.  Reward = 1 - min(1, |ln(pred / actual)| / ln 10), the
+ * accuracy of the cost model with that mechanism's embedding, counted for
+ * whichever mechanism embedded a recorded execution.  Each backend also
+ * feeds the reward to its own UCB selector (attention_state.c), which tries
+ * each mechanism once before UCB applies.
+ *
+ * The instant loop that trains the copy and ships its changes to the
+ * learner is in instant_loop.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "port/pg_bitutils.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "engine.h"
+#include "core/core.h"
+#include "plandag/plandag.h"
+#include "learning/learning.h"
+#include "store.h"
+#include "learning/learning_int.h"
+
+#define LOAD_RETRY_S			10	/* retry a failed load after this */
+#define LOAD_WARNING_S			60	/* at most one load WARNING per this */
+
+/* this backend's copy */
+static MemoryContext learned_cxt = NULL;
+static NdagLearned learned;
+static bool learned_valid = false;
+static Oid	learned_dbid = InvalidOid;
+static uint64 learned_epoch = 0;
+static NdagCostModel *instant_model = NULL; /* the stored model, or a new one */
+static NdagUcb *learned_selector = NULL;	/* may be NULL */
+static int	greedy_mechanism = NDAG_MECH_TOPOLOGICAL;
+
+/* failed loads */
+static uint64 failed_epoch = 0;
+static TimestampTz failed_at = 0;
+static TimestampTz warned_at = 0;
+
+/* this backend's figures for ruvector_dag_status() */
+static uint64 backend_loads = 0;
+
+static NdagStatusCountersHook prev_status_hook = NULL;
+
+/*
+ * NdagLearnedStateInit
+ *		From _PG_init: store writes that move the generation bump the shared
+ *		epoch, and ruvector_dag_status() shows this file's counters.
+ */
+void
+NdagLearnedStateInit(void)
+{
+	store_generation_hook = NdagLearnedEpochBump;
+	prev_status_hook = ndag_status_counters_hook;
+	ndag_status_counters_hook = NdagLearnedStatusCounters;
+}
+
+/*
+ * selector_greedy
+ *		The mechanism with the highest mean reward among those rewarded
+ *		(ties: the lowest), topological when none was.
+ */
+static int
+selector_greedy(const NdagUcb *ucb)
+{
+	int			best = NDAG_MECH_TOPOLOGICAL;
+	double		best_mean = -1.0;
+
+	if (ucb == NULL)
+		return best;
+	for (int a = 0; a < ucb->n_arms && a < NDAG_N_MECHANISMS; a++)
+	{
+		double		mean;
+
+		if (ucb->pulls[a] == 0)
+			continue;
+		mean = ucb->rewards[a] / (double) ucb->pulls[a];
+		if (mean > best_mean)
+		{
+			best_mean = mean;
+			best = a;
+		}
+	}
+	return best;
+}
+
+/*
+ * free_learned
+ *		Release this backend's copy (the instant loop's pending changes are
+ *		pushed to shared memory first).
+ */
+static void
+free_learned(void)
+{
+	if (learned_valid)
+		NdagInstantDetach();
+	ndag_bank_free(learned.bank);
+	ndag_cost_free(instant_model);
+	ndag_ucb_free(learned_selector);
+	if (learned_cxt != NULL)
+		MemoryContextDelete(learned_cxt);
+	memset(&learned, 0, sizeof(learned));
+	instant_model = NULL;
+	learned_selector = NULL;
+	learned_cxt = NULL;
+	learned_valid = false;
+}
+
+/*
+ * load_learned
+ *		Read the learned state of MyDatabaseId as of shared epoch `epoch`.
+ *		On failure: a rate-limited WARNING, nothing loaded, false.
+ */
+static bool
+load_learned(uint64 epoch)
+{
+	MemoryContext cxt;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	LearnState	st;
+	NdagCostModel *volatile model = NULL;
+	NdagUcb    *volatile selector = NULL;
+	volatile uint64 generation = 0;
+	uint64	   *demoted;
+	ListCell   *lc;
+
+	memset(&st, 0, sizeof(st));
+	st.dbid = MyDatabaseId;
+	cxt = AllocSetContextCreate(TopMemoryContext, "neural_dag learned state",
+								ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		StoreEnsureOpen();
+		generation = StoreGeneration();
+		NdagLearnLoadBank(&st);
+		model = NdagLearnLoadCostModel(st.dbid, false);
+		selector = NdagLearnLoadSelector(st.dbid, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		TimestampTz now = GetCurrentTimestamp();
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ndag_bank_free(st.bank);
+		ndag_cost_free(model);
+		ndag_ucb_free(selector);
+		MemoryContextDelete(cxt);
+		failed_epoch = epoch;
+		failed_at = now;
+		if (warned_at == 0 ||
+			TimestampDifferenceExceeds(warned_at, now, LOAD_WARNING_S * 1000))
+		{
+			warned_at = now;
+			ereport(WARNING,
+					(errmsg("neural_dag could not load the learned state of database %u: %s",
+							st.dbid, edata->message),
+					 errdetail("Queries are planned without it until it can be loaded.")));
+		}
+		FreeErrorData(edata);
+		return false;
+	}
+	PG_END_TRY();
+
+	/* per bank index, the demoted arms of the pattern */
+	demoted = palloc0(sizeof(uint64) * Max(st.bank->count, 1));
+	foreach(lc, st.stored_ids)
+	{
+		int			i = ndag_bank_find(st.bank,
+									   (uint64_t) *(int64 *) lfirst(lc));
+
+		if (i >= 0)
+			demoted[i] = *(uint64 *) list_nth(st.stored_demoted,
+											  foreach_current_index(lc));
+	}
+	MemoryContextSwitchTo(oldcxt);
+
+	free_learned();
+	learned_cxt = cxt;
+	learned.generation = generation;
+	learned.bank = st.bank;
+	learned.demoted = demoted;
+	learned.model = model;
+	learned_selector = selector;
+	greedy_mechanism = selector_greedy(selector);
+	/* without a stored model the instant loop starts from the cycle's seed */
+	instant_model = model != NULL ? model :
+		ndag_cost_create(LEARN_ARMS, ndag_base_lora_rank,
+						 ndag_micro_lora_rank, LEARN_MODEL_SEED);
+	NdagInstantAttach(instant_model, MyDatabaseId);
+	learned_dbid = MyDatabaseId;
+	learned_epoch = epoch;
+	learned_valid = true;
+	backend_loads++;
+	return true;
+}
+
+/*
+ * NdagLearnedCurrent
+ *		This backend's copy of its database's learned state, reloaded when
+ *		the shared epoch moved; NULL when it cannot be loaded (or outside a
+ *		database, or without shared memory).
+ */
+const NdagLearned *
+NdagLearnedCurrent(void)
+{
+	uint64		epoch;
+
+	if (!NdagShmemReady() || !OidIsValid(MyDatabaseId))
+		return NULL;
+	epoch = NdagLearnedEpoch();
+	if (learned_valid && learned_epoch == epoch && learned_dbid == MyDatabaseId)
+		return &learned;
+	if (failed_at != 0 && failed_epoch == epoch &&
+		!TimestampDifferenceExceeds(failed_at, GetCurrentTimestamp(),
+									LOAD_RETRY_S * 1000))
+		return NULL;
+	if (!load_learned(epoch))
+		return NULL;
+	failed_at = 0;
+	return &learned;
+}
+
+/*
+ * NdagDecisionMechanism
+ *		The mechanism whose embedding drives matching and prediction:
+ *		ruvector.dag_attention_type unless 'auto', else the learned
+ *		selector's greedy choice (topological until it has rewards).  It is
+ *		the same in every backend and changes only with the learned state.
+ */
+int
+NdagDecisionMechanism(const struct NdagDag *dag)
+{
+	int			mechanism;
+
+	if (ndag_attention_type != NULL &&
+		strcmp(ndag_attention_type, "auto") != 0 &&
+		ndag_mechanism_from_name(ndag_attention_type, &mechanism) == NDAG_OK)
+		return mechanism;
+	if (NdagLearnedCurrent() == NULL)
+		return NDAG_MECH_TOPOLOGICAL;
+	return greedy_mechanism;
+}
+
+/*
+ * NdagPredictLn
+ *		The cost model's ln(latency ms) for an embedding (of the decision
+ *		mechanism) and arm; NaN when no model was stored yet or the arm is
+ *		out of range.
+ */
+double
+NdagPredictLn(const float *embedding, int arm)
+{
+	const NdagLearned *l = NdagLearnedCurrent();
+	double		y;
+
+	if (l == NULL || l->model == NULL || embedding == NULL ||
+		arm < 0 || arm >= l->model->n_arms)
+		return get_float8_nan();
+	if (ndag_cost_predict(instant_model, embedding, arm, &y) != NDAG_OK ||
+		!isfinite(y))
+		return get_float8_nan();
+	return y;
+}
+
+/*
+ * demoted_arms
+ *		(pattern, arm) pairs demoted in this backend's copy.
+ */
+static int64
+demoted_arms(void)
+{
+	int64		n = 0;
+
+	if (!learned_valid || learned.bank == NULL)
+		return 0;
+	for (int i = 0; i < learned.bank->count; i++)
+		n += pg_popcount64(learned.demoted[i]);
+	return n;
+}
+
+/*
+ * NdagLearnedStatusCounters
+ *		ndag_status_counters_hook: the previous hook's counters, then this
+ *		backend's learned state as a planned statement would see it (loaded
+ *		first if the generation moved: generation, patterns, loads so far,
+ *		decision mechanism), its instant steps and deltas flushed, and the
+ *		cluster's instant-loop figures.
+ */
+void
+NdagLearnedStatusCounters(void *state)
+{
+	int			mechanism;
+
+	if (prev_status_hook != NULL)
+		prev_status_hook(state);
+	(void) NdagLearnedCurrent();
+	mechanism = NdagDecisionMechanism(NULL);
+	NdagStatusAddCounter(state, "learned_generation",
+						 learned_valid ? (int64) learned.generation : -1);
+	NdagStatusAddCounter(state, "learned_patterns",
+						 learned_valid && learned.bank ? learned.bank->count : 0);
+	NdagStatusAddCounter(state, "learned_demoted_arms", demoted_arms());
+	NdagStatusAddCounter(state, "learned_loads", (int64) backend_loads);
+	NdagStatusAddCounter(state, "decision_mechanism", mechanism);
+	NdagInstantStatusCounters(state);
+}

@@ -1,0 +1,842 @@
+/*-------------------------------------------------------------------------
+ *
+ * decision.c
+ *	  The decision of the planner hook (DESIGN.md section 2, steps 1-2):
+ *	  which arm plans a statement on an enabled table (what its executions
+ *	  teach is in regression_guard.c).
+ *
+ * A statement found in the Embedding Cache is planned once: under its
+ * cached arm, or by default.  Otherwise the default plan is made, its DAG
+ * embedded with the decision mechanism, and in order: (a) the BTSP entry
+ * of the queryId, (b) the nearest learned patterns, (c) in learn mode
+ * exploration by UCB over the arms, within the query's budget and only for
+ * statements worth it.  Errors of the default planning are PostgreSQL's
+ * own; an error in our part is logged (WARNING at most once a minute) and
+ * the default plan runs.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/params.h"
+#include "nodes/plannodes.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "engine.h"
+#include "core/core.h"
+#include "plandag/plandag.h"
+#include "learning/learning.h"
+#include "planner/planner.h"
+#include "store.h"
+
+/* pattern match (DESIGN.md section 2) */
+#define MATCH_TOP_K			5
+#define MATCH_MIN_COSINE	0.9
+#define MATCH_MIN_GAIN		1.1
+/*
+ * A pattern's arm on a query that never ran it, the pattern not being that
+ * query's own: the decision embeddings of the demo's twelve different
+ * shapes are at most 0.962 apart, a pattern's centroid mixes its members.
+ */
+#define MATCH_MIN_COSINE_UNSEEN 0.98
+
+/* best measured arm: this much faster than the default's mean */
+#define MEASURED_MIN_GAIN	1.1
+/* ... over at least this many runs, or one run this much faster */
+#define MEASURED_MIN_RUNS	2
+#define MEASURED_ONE_RUN_GAIN 2.0
+
+static TimestampTz last_warning = 0;
+
+static const char *const source_names[] = {"default", "btsp", "pattern", "explore"};
+
+/* what the analysis of the default plan found */
+typedef struct Analysis
+{
+	NdagDecision *d;
+	double		default_cost;
+	bool		worth;
+	bool		explore;		/* exploration is due */
+	uint64		query_id;
+	NdagQueryStats stats;
+	uint64		enabled;		/* usable arms (enabled, not demoted) */
+} Analysis;
+
+/*
+ * NdagDecisionSourceName
+ *		"default", "btsp", "pattern" or "explore".
+ */
+const char *
+NdagDecisionSourceName(int source)
+{
+	if (source < 0 || source >= (int) lengthof(source_names))
+		return "default";
+	return source_names[source];
+}
+
+/*
+ * warn_limited
+ *		Log a failure of ours: WARNING at most once a minute, else DEBUG1.
+ */
+static void
+warn_limited(const char *what, const char *message)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	bool		warn = TimestampDifferenceExceeds(last_warning, now, 60000);
+
+	ereport(warn ? WARNING : DEBUG1,
+			(errmsg("neural_dag could not %s: %s", what, message),
+			 errdetail("The statement runs with the default plan.")));
+	if (warn)
+		last_warning = now;
+	NdagRewriteCount(NDAG_RW_FALLBACKS, 1);
+}
+
+/*
+ * must_rethrow
+ *		Errors that are not ours to swallow: cancels, shutdowns, resource
+ *		exhaustion.
+ */
+static bool
+must_rethrow(const ErrorData *edata)
+{
+	int			category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+
+	return edata->elevel > ERROR ||
+		category == ERRCODE_OPERATOR_INTERVENTION ||
+		category == ERRCODE_INSUFFICIENT_RESOURCES;
+}
+
+/*
+ * init_decision
+ *		The default decision, nothing known.
+ */
+static void
+init_decision(NdagDecision *d)
+{
+	memset(d, 0, sizeof(NdagDecision));
+	d->source = NDAG_DECISION_DEFAULT;
+	d->similarity = NAN;
+	d->confidence = NAN;
+	d->predicted_ms = NAN;
+	d->baseline_ms = NAN;
+	d->mechanism = -1;
+}
+
+/*
+ * cache_keys
+ *		The learned-state epoch (it moves with every committed store write
+ *		that moves the generation, and costs one shared-memory read) and
+ *		the combined epoch of the enabled tables and the rewriter that
+ *		decisions are cached under.
+ */
+static void
+cache_keys(uint64 *generation, uint64 *epoch)
+{
+	*generation = NdagLearnedEpoch();
+	*epoch = hash_combine64(NdagTablesEpoch(), NdagRewriteEpoch());
+}
+
+/*
+ * plan_arm
+ *		Plan under an enabled arm; NULL (logged) when the arm is gone or
+ *		planning under it failed, the session's settings restored.
+ */
+static PlannedStmt *
+plan_arm(int arm_id, Query *parse, const char *query_string,
+		 int cursorOptions, ParamListInfo boundParams)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	PlannedStmt *volatile result = NULL;
+
+	PG_TRY();
+	{
+		const NdagArm *arm = NdagArmGet(arm_id);
+
+		if (arm != NULL)
+			result = NdagPlanUnderArm(arm, parse, query_string, cursorOptions,
+									  boundParams);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		char		what[64];
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (must_rethrow(edata))
+		{
+			FreeErrorData(edata);
+			PG_RE_THROW();
+		}
+		FlushErrorState();
+		snprintf(what, sizeof(what), "plan under arm %d", arm_id);
+		warn_limited(what, edata->message);
+		FreeErrorData(edata);
+		result = NULL;
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/*
+ * predict_ms
+ *		The cost model's latency of an arm, NaN when there is none.
+ */
+static double
+predict_ms(const float *embedding, int arm)
+{
+	double		y = NdagPredictLn(embedding, arm);
+
+	return isfinite(y) ? exp(y) : NAN;
+}
+
+/*
+ * measured_not_faster
+ *		Whether this query's own runs under an arm say it is not faster
+ *		than its default baseline: such an arm is never applied to it by a
+ *		pattern or a BTSP entry.
+ */
+static bool
+measured_not_faster(const Analysis *a, int arm)
+{
+	return a->stats.default_n > 0 && a->stats.arm_n[arm] > 0 &&
+		!(exp(a->stats.arm_mean_ln[arm]) < a->stats.default_mean_ms);
+}
+
+/*
+ * best_measured_arm
+ *		The fastest usable arm measured on this query (lowest mean ln ms
+ *		over >= MEASURED_MIN_RUNS runs, or one run MEASURED_ONE_RUN_GAIN
+ *		times faster than the default's mean) when it is MEASURED_MIN_GAIN
+ *		times faster than the default's mean; 0 otherwise.
+ */
+static int
+best_measured_arm(const Analysis *a)
+{
+	double		baseline = a->stats.default_mean_ms;
+	double		best_ln = INFINITY;
+	int			best = 0;
+
+	if (a->stats.default_n == 0 || !(baseline > 0))
+		return 0;
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		double		mean_ln = a->stats.arm_mean_ln[arm];
+
+		if ((a->enabled & (UINT64CONST(1) << arm)) == 0 || a->stats.arm_n[arm] == 0)
+			continue;
+		if (a->stats.arm_n[arm] < MEASURED_MIN_RUNS &&
+			!(exp(mean_ln) * MEASURED_ONE_RUN_GAIN <= baseline))
+			continue;
+		if (mean_ln < best_ln)
+		{
+			best_ln = mean_ln;
+			best = arm;
+		}
+	}
+	if (best != 0 && exp(best_ln) * MEASURED_MIN_GAIN <= baseline)
+		return best;
+	return 0;
+}
+
+/*
+ * match_pattern
+ *		Step (b): the first of the nearest patterns that is confident,
+ *		similar, has a measured gain and a usable best arm not demoted for
+ *		it, nor measured not faster on this query.  An arm this query never
+ *		ran needs MATCH_MIN_COSINE_UNSEEN unless the pattern is the query's
+ *		own (its representative member).  Without a default baseline of its
+ *		own, the query's baseline is the pattern's default-arm mean.
+ */
+static bool
+match_pattern(Analysis *a)
+{
+	const NdagLearned *learned = NdagLearnedCurrent();
+	NdagMatch	m[MATCH_TOP_K];
+	int			n = 0;
+
+	if (learned == NULL || learned->bank == NULL || learned->bank->count == 0)
+		return false;
+	if (ndag_match(learned->bank, a->d->embedding, MATCH_TOP_K, m, &n) != NDAG_OK)
+		return false;
+	for (int i = 0; i < n; i++)
+	{
+		const NdagPattern *p = &learned->bank->patterns[m[i].index];
+		int			arm = p->best_arm;
+		uint64		bit;
+
+		if (m[i].cosine < MATCH_MIN_COSINE)
+			break;				/* best first: the rest are further */
+		if (arm <= 0 || arm >= NDAG_MAX_ARMS)
+			continue;
+		bit = UINT64CONST(1) << arm;
+		if (!(p->confidence > ndag_confidence_threshold) ||
+			!(p->gain >= MATCH_MIN_GAIN) || (a->enabled & bit) == 0 ||
+			(learned->demoted != NULL && (learned->demoted[m[i].index] & bit) != 0) ||
+			measured_not_faster(a, arm))
+			continue;
+		if (a->stats.arm_n[arm] == 0 && p->query_id != a->query_id &&
+			m[i].cosine < MATCH_MIN_COSINE_UNSEEN)
+			continue;
+		if (a->stats.default_n == 0 && arm < NDAG_PATTERN_MAX_ARMS &&
+			p->arms[0].count > 0)
+			a->d->baseline_ms = exp(p->arms[0].mean_ln);
+		a->d->source = NDAG_DECISION_PATTERN;
+		a->d->arm = arm;
+		a->d->pattern_id = (int64) p->id;
+		a->d->similarity = m[i].cosine;
+		a->d->confidence = p->confidence;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * analyse
+ *		Embed the default plan and take steps (a) and (b); say whether
+ *		step (c) is due.  Runs in a temporary context, may raise errors.
+ */
+static void
+analyse(PlannedStmt *plan, uint64 query_id, bool explore_only, Analysis *a)
+{
+	int			measured;
+
+	NdagDecision *d = a->d;
+	NdagPlanDag *pd = NdagPlanDagBuild(plan, NULL);
+	double	   *weights;
+	int			mechanism;
+	int			rc;
+
+	mechanism = NdagDecisionMechanism(pd->dag);
+	weights = NdagComputeScores(pd->dag, mechanism);
+	rc = ndag_embed(pd->dag, weights, d->embedding);
+	if (rc != NDAG_OK)
+		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
+	d->has_embedding = true;
+	d->mechanism = (int16) mechanism;
+	d->context = NdagAttentionContext(pd->dag);
+	a->default_cost = plan->planTree->total_cost;
+
+	a->query_id = query_id;
+	NdagQueryMemoryGet(MyDatabaseId, query_id, &a->stats);
+	a->enabled = NdagArmsEnabledMask() & ~a->stats.demoted_mask & ~UINT64CONST(1);
+	a->worth = (a->stats.default_n > 0 && a->stats.default_mean_ms > ndag_min_latency) ||
+		a->default_cost > ndag_min_cost;
+	d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_mean_ms :
+		predict_ms(d->embedding, 0);
+
+	/*
+	 * (a) one-shot memory, refined: the fastest arm measured on this query,
+	 * else its BTSP entry unless the arm measured not faster since
+	 */
+	measured = best_measured_arm(a);
+	if (measured != 0)
+	{
+		d->source = NDAG_DECISION_BTSP;
+		d->arm = measured;
+		d->confidence = a->stats.btsp_arm == measured ? a->stats.btsp_weight : 1.0;
+	}
+	else if (a->stats.btsp_arm > 0 && a->stats.btsp_arm < NDAG_MAX_ARMS &&
+			 (a->enabled & (UINT64CONST(1) << a->stats.btsp_arm)) != 0 &&
+			 !measured_not_faster(a, a->stats.btsp_arm))
+	{
+		d->source = NDAG_DECISION_BTSP;
+		d->arm = a->stats.btsp_arm;
+		d->confidence = a->stats.btsp_weight;
+	}
+	/* (b) learned patterns */
+	else
+		match_pattern(a);
+
+	/*
+	 * (c) exploration: learn mode, worth it, its turn (drawn at the cache
+	 * hit when explore_only); also over an applied arm, until every
+	 * distinct arm was measured
+	 */
+	if (explore_only)
+		a->explore = a->enabled != 0;
+	else if (ndag_mode == NDAG_MODE_LEARN &&
+			 ndag_max_candidates > 0 && a->enabled != 0 &&
+			 (a->worth || a->stats.btsp_arm == NDAG_BTSP_EXPLORE))
+		a->explore = NdagQueryMemoryExploreTurn(MyDatabaseId, query_id,
+												ndag_exploration,
+												NdagArmsEnabledMask());
+	if (d->arm != 0)
+		d->predicted_ms = predict_ms(d->embedding, d->arm);
+	else
+		d->predicted_ms = predict_ms(d->embedding, 0);
+}
+
+/*
+ * analyse_safely
+ *		analyse() with our errors caught; false (logged) on failure.
+ */
+static bool
+analyse_safely(PlannedStmt *plan, uint64 query_id, bool explore_only,
+			   Analysis *a)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	MemoryContext cxt;
+	volatile bool ok = true;
+	uint32		holdoff = InterruptHoldoffCount;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag decision",
+								ALLOCSET_DEFAULT_SIZES);
+	HOLD_INTERRUPTS();
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		analyse(plan, query_id, explore_only, a);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		warn_limited("decide on a plan", edata->message);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
+	InterruptHoldoffCount = holdoff;
+	return ok;
+}
+
+typedef struct Candidate
+{
+	int			arm;
+	int			klass;			/* 0 untried, 1 tried */
+	double		key;			/* lower first */
+	double		predicted_ln;	/* NaN: none */
+} Candidate;
+
+/*
+ * candidate_cmp
+ *		Untried arms first, ordered by predicted latency (unknown last, then
+ *		by id); then tried arms by their UCB score.
+ */
+static int
+candidate_cmp(const void *x, const void *y)
+{
+	const Candidate *a = x;
+	const Candidate *b = y;
+
+	if (a->klass != b->klass)
+		return a->klass - b->klass;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	if (isfinite(a->predicted_ln) != isfinite(b->predicted_ln))
+		return isfinite(a->predicted_ln) ? -1 : 1;
+	if (isfinite(a->predicted_ln) && a->predicted_ln != b->predicted_ln)
+		return a->predicted_ln < b->predicted_ln ? -1 : 1;
+	return a->arm - b->arm;
+}
+
+/*
+ * rank_candidates
+ *		Usable arms not known to plan like the default (or like another
+ *		arm), other than the arm decided, best first: untried ones, then
+ *		mean ln ms - c sqrt(ln N / n) over the query's runs.
+ */
+static int
+rank_candidates(const Analysis *a, int decided_arm, Candidate *out)
+{
+	uint64		total = a->stats.default_n;
+	int			n = 0;
+
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+		total += a->stats.arm_n[arm];
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		uint64		bit = UINT64CONST(1) << arm;
+		Candidate  *c;
+
+		if ((a->enabled & bit) == 0 || (a->stats.same_mask & bit) != 0 ||
+			arm == decided_arm)
+			continue;
+		c = &out[n++];
+		c->arm = arm;
+		c->predicted_ln = NdagPredictLn(a->d->embedding, arm);
+		if (a->stats.arm_n[arm] == 0)
+		{
+			c->klass = 0;
+			c->key = isfinite(c->predicted_ln) ? c->predicted_ln : INFINITY;
+		}
+		else
+		{
+			c->klass = 1;
+			c->key = a->stats.arm_mean_ln[arm] -
+				ndag_ucb_c * sqrt(log((double) Max(total, 2)) / a->stats.arm_n[arm]);
+		}
+	}
+	qsort(out, n, sizeof(Candidate), candidate_cmp);
+	return n;
+}
+
+/*
+ * plan_every_arm
+ *		Plan once each usable arm never planned for this query (it is only
+ *		planning) and remember which of them plan like the default or like
+ *		an arm of lower id: those are never explored for it.  The distinct
+ *		plans are kept in plans[] for the choice that follows.
+ */
+static void
+plan_every_arm(Analysis *a, uint64 default_shape, Query *parse,
+			   const char *query_string, int cursorOptions,
+			   ParamListInfo boundParams, PlannedStmt **plans)
+{
+	uint64		shapes[NDAG_MAX_ARMS];
+	int			nshapes = 0;
+
+	shapes[nshapes++] = default_shape;
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		uint64		bit = UINT64CONST(1) << arm;
+		PlannedStmt *plan;
+		uint64		shape;
+		bool		same = false;
+
+		if ((a->enabled & bit) == 0 || (a->stats.planned_mask & bit) != 0)
+			continue;
+		plan = plan_arm(arm, copyObject(parse), query_string, cursorOptions,
+						boundParams);
+		a->d->extra_plannings++;
+		if (plan == NULL)
+			continue;
+		shape = NdagPlanShapeHash(plan);
+		for (int i = 0; i < nshapes && !same; i++)
+			same = shapes[i] == shape;
+		if (!same)
+		{
+			shapes[nshapes++] = shape;
+			plans[arm] = plan;
+		}
+		else
+			a->stats.same_mask |= bit;
+		a->stats.planned_mask |= bit;
+		NdagQueryMemoryMarkPlanned(MyDatabaseId, a->query_id, arm, same);
+	}
+}
+
+/*
+ * explore
+ *		Plan every arm once for the query (plan_every_arm), then take the
+ *		best candidate (rank_candidates) whose plan differs from the
+ *		default, planning at most ruvector.dag_max_candidates of them anew;
+ *		an arm that plans like the default is remembered as such.  NULL
+ *		when none differs.
+ */
+static PlannedStmt *
+explore(Analysis *a, PlannedStmt *default_plan, Query *parse,
+		const char *query_string, int cursorOptions, ParamListInfo boundParams,
+		uint64 query_id, int decided_arm)
+{
+	Candidate	cand[NDAG_MAX_ARMS];
+	PlannedStmt *plans[NDAG_MAX_ARMS];
+	volatile int n = 0;
+	int			planned = 0;
+	uint64		default_shape = NdagPlanShapeHash(default_plan);
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	memset(plans, 0, sizeof(plans));
+	PG_TRY();
+	{
+		plan_every_arm(a, default_shape, parse, query_string, cursorOptions,
+					   boundParams, plans);
+		n = rank_candidates(a, decided_arm, cand);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (must_rethrow(edata))
+			PG_RE_THROW();
+		FlushErrorState();
+		warn_limited("rank the arms", edata->message);
+		n = 0;
+	}
+	PG_END_TRY();
+
+	for (int i = 0; i < n; i++)
+	{
+		PlannedStmt *plan = plans[cand[i].arm];
+
+		if (plan == NULL)
+		{
+			if (planned++ >= ndag_max_candidates)
+				break;
+			plan = plan_arm(cand[i].arm, copyObject(parse), query_string,
+							cursorOptions, boundParams);
+			a->d->extra_plannings++;
+			if (plan == NULL)
+				continue;
+			if (NdagPlanShapeHash(plan) == default_shape)
+			{
+				NdagQueryMemoryMarkPlanned(MyDatabaseId, query_id, cand[i].arm, true);
+				continue;
+			}
+		}
+		a->d->source = NDAG_DECISION_EXPLORE;
+		a->d->arm = cand[i].arm;
+		a->d->pattern_id = 0;
+		a->d->similarity = NAN;
+		a->d->confidence = NAN;
+		a->d->predicted_ms = isfinite(cand[i].predicted_ln) ?
+			exp(cand[i].predicted_ln) : NAN;
+		/* the executed plan is one of those made, not an extra one */
+		a->d->extra_plannings--;
+		return plan;
+	}
+	return NULL;
+}
+
+/*
+ * count_decision
+ *		The counter of a decision's source.
+ */
+static void
+count_decision(const NdagDecision *d)
+{
+	static const NdagRewriteCounter counters[] = {
+		NDAG_RW_DECIDED_DEFAULT, NDAG_RW_DECIDED_BTSP,
+		NDAG_RW_DECIDED_PATTERN, NDAG_RW_DECIDED_EXPLORE
+	};
+
+	NdagRewriteCount(counters[d->source], 1);
+}
+
+/*
+ * statement_eligible
+ *		Whether a default plan touches an enabled table; false (logged)
+ *		when the enabled tables cannot be read.
+ */
+static bool
+statement_eligible(PlannedStmt *default_plan)
+{
+	volatile bool eligible = false;
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		eligible = NdagStatementEligible(default_plan, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (must_rethrow(edata))
+			PG_RE_THROW();
+		FlushErrorState();
+		warn_limited("read the enabled tables", edata->message);
+		eligible = false;
+	}
+	PG_END_TRY();
+	return eligible;
+}
+
+/*
+ * collect_relations
+ *		query_tree_walker callback: every relation range-table entry of a
+ *		query and of its subqueries, CTEs and sublinks.
+ */
+static bool
+collect_relations(Node *node, List **rtes)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		if (rte->rtekind == RTE_RELATION)
+			*rtes = lappend(*rtes, rte);
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, collect_relations, rtes,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, collect_relations, rtes);
+}
+
+/*
+ * query_may_be_ours
+ *		Whether a statement not in the Embedding Cache reads or writes an
+ *		enabled table, judged on the query before planning, so that other
+ *		statements are planned exactly as without the extension (no copy,
+ *		no store read).
+ */
+static bool
+query_may_be_ours(Query *parse)
+{
+	PlannedStmt fake;
+	List	   *rtes = NIL;
+	bool		ours;
+
+	(void) query_tree_walker(parse, collect_relations, &rtes,
+							 QTW_EXAMINE_RTES_BEFORE);
+	if (rtes == NIL)
+		return false;
+	memset(&fake, 0, sizeof(fake));
+	fake.type = T_PlannedStmt;
+	fake.rtable = rtes;
+	ours = statement_eligible(&fake);
+	list_free(rtes);
+	return ours;
+}
+
+/*
+ * NdagPlanAndDecide
+ *		Plan an eligible-looking statement (not a utility, has a queryId)
+ *		and decide its arm.  *decided is false when the statement turned
+ *		out not to be ours (no enabled table) or the store was unavailable:
+ *		then the plan is the default one and *decision means nothing.
+ */
+PlannedStmt *
+NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
+				  ParamListInfo boundParams, NdagDecision *decision,
+				  bool *decided)
+{
+	uint64		query_id = parse->queryId;
+	uint64		generation;
+	uint64		epoch;
+	NdagCacheEntry *entry;
+	PlannedStmt *default_plan;
+	PlannedStmt *plan;
+	Analysis	a;
+	NdagDecision base;
+	bool		explore_only = false;
+	bool		eligible;
+
+	*decided = false;
+	init_decision(decision);
+
+	/* observe: plans untouched, nothing decided */
+	if (ndag_mode != NDAG_MODE_LEARN && ndag_mode != NDAG_MODE_APPLY)
+		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
+	/* statements decided before are ours; others are checked first */
+	if (NdagCachePeek(query_id) == NULL && !query_may_be_ours(parse))
+		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
+	cache_keys(&generation, &epoch);
+
+	entry = NdagCacheLookup(query_id, generation, epoch);
+	if (entry != NULL)
+	{
+		NdagRewriteCount(NDAG_RW_CACHE_HITS, 1);
+		*decision = entry->decision;
+		decision->cache_hit = true;
+		decision->extra_plannings = 0;
+		explore_only = ndag_mode == NDAG_MODE_LEARN && entry->worth &&
+			ndag_max_candidates > 0 &&
+			NdagQueryMemoryExploreTurn(MyDatabaseId, query_id, ndag_exploration,
+									   NdagArmsEnabledMask());
+		if (decision->arm != 0 && !explore_only)
+		{
+			/* the copy is the fallback's, should planning under the arm fail */
+			plan = plan_arm(decision->arm, copyObject(parse), query_string,
+							cursorOptions, boundParams);
+			if (plan != NULL)
+			{
+				*decided = true;
+				decision->shape = NdagPlanShapeHash(plan);
+				count_decision(decision);
+				return plan;
+			}
+			NdagCacheForget(query_id);
+			init_decision(decision);
+			return NdagPlanDefault(parse, query_string, cursorOptions,
+								   boundParams);
+		}
+		if (!explore_only)
+		{
+			*decided = true;
+			count_decision(decision);
+			return NdagPlanDefault(parse, query_string, cursorOptions,
+								   boundParams);
+		}
+		/* its turn to explore: decided below, without a second budget draw */
+		init_decision(decision);
+	}
+	else
+		NdagRewriteCount(NDAG_RW_CACHE_MISSES, 1);
+
+	/* default planning: its errors are the statement's */
+	default_plan = NdagPlanDefault(copyObject(parse), query_string,
+								   cursorOptions, boundParams);
+	eligible = statement_eligible(default_plan);
+	if (!eligible)
+		return default_plan;
+
+	memset(&a, 0, sizeof(a));
+	a.d = decision;
+	if (!analyse_safely(default_plan, query_id, explore_only, &a))
+	{
+		init_decision(decision);
+		return default_plan;
+	}
+	if (explore_only)
+		decision->cache_hit = true;
+	*decided = true;
+
+	/* the decision without exploration is what the cache keeps */
+	base = *decision;
+	plan = NULL;
+	if (a.explore)
+		plan = explore(&a, default_plan, parse, query_string, cursorOptions,
+					   boundParams, query_id, base.arm);
+	if (plan == NULL)
+	{
+		int			extra = decision->extra_plannings;
+
+		*decision = base;
+		decision->extra_plannings = extra;
+	}
+	if (plan == NULL && decision->arm != 0)
+	{
+		plan = plan_arm(decision->arm, parse, query_string, cursorOptions,
+						boundParams);
+		if (plan == NULL)
+		{
+			decision->source = NDAG_DECISION_DEFAULT;
+			decision->arm = 0;
+			decision->pattern_id = 0;
+			base = *decision;
+		}
+	}
+	if (plan == NULL)
+		plan = default_plan;
+	else
+	{
+		decision->extra_plannings++;	/* the default plan */
+		decision->shape = NdagPlanShapeHash(plan);
+	}
+	count_decision(decision);
+	NdagRewriteCount(NDAG_RW_EXTRA_PLANNINGS, decision->extra_plannings);
+
+	/* an explored arm is not the decision: the entry keeps the one beneath */
+	entry = NdagCacheStore(query_id, generation, epoch);
+	entry->worth = a.worth;
+	entry->default_cost = a.default_cost;
+	entry->decision = base;
+	entry->decision.cache_hit = false;
+	entry->decision.extra_plannings = 0;
+	entry->decision.shape = decision->source == NDAG_DECISION_EXPLORE ? 0 :
+		decision->shape;
+	if (decision->source == NDAG_DECISION_EXPLORE)
+		entry->worth = true;
+	return plan;
+}

@@ -1,0 +1,197 @@
+/*-------------------------------------------------------------------------
+ *
+ * planner.h
+ *	  Planning decisions: the planner hook plans each eligible statement
+ *	  through a decision (the default plan, an arm a pattern or BTSP
+ *	  remembers, or exploration), plans it again under that arm's planner
+ *	  settings when it is not the default, and learns from each execution
+ *	  which arms regress.
+ *
+ *	planner_hook.c		the planner hook; the planning time and decision kept
+ *						beside each PlannedStmt for the executor and EXPLAIN
+ *	decision.c			which arm plans a statement on an enabled table
+ *	replan.c			the arms catalogue; planning under an arm in a GUC
+ *						nest level of its own; the shape hash of a plan
+ *	embedding_cache.c	per-backend LRU of decisions by (queryId, database)
+ *	query_memory.c		shared per-query state: baselines, per-arm statistics,
+ *						exploration budget, demotions, BTSP entries
+ *	regression_guard.c	what an execution teaches: demotions of arms that
+ *						regress (recorded as self-healing events), the
+ *						instant loop, the cache
+ *
+ * Uses core/, plandag/, healing/ and learning/ (the learned state it
+ * decides with).  Includers include postgres.h first.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NDAG_PLANNER_H
+#define NDAG_PLANNER_H
+
+#include "plandag/plandag.h"
+
+/* ---------- constants ---------- */
+
+#define NDAG_MAX_ARMS			64	/* arms the rewriter may use (bit masks) */
+
+/* ---------- types ---------- */
+
+struct List;
+struct PlannedStmt;
+
+/* where the arm of a plan came from */
+typedef enum NdagDecisionSource
+{
+	NDAG_DECISION_DEFAULT,
+	NDAG_DECISION_BTSP,
+	NDAG_DECISION_PATTERN,
+	NDAG_DECISION_EXPLORE
+} NdagDecisionSource;
+
+/*
+ * The decision taken for one planning: the arm planned, why, and the
+ * decision embedding of the default plan (the one trajectories record, so
+ * that runs of a query under different arms fall into the same pattern).
+ */
+typedef struct NdagDecision
+{
+	int			source;			/* NdagDecisionSource */
+	int			arm;
+	int64		pattern_id;		/* 0: none */
+	double		similarity;		/* cosine to the pattern, NaN: none */
+	double		confidence;		/* of the pattern, NaN: none */
+	double		predicted_ms;	/* cost model, executed arm; NaN: none */
+	double		baseline_ms;	/* default arm: observed mean, else predicted; NaN */
+	bool		cache_hit;
+	uint64		shape;			/* NdagPlanShapeHash of an arm's plan, 0 default */
+	int			extra_plannings;	/* plannings besides the one executed */
+	bool		has_embedding;
+	int16		mechanism;		/* of the embedding */
+	int			context;		/* attention context of the default DAG */
+	float4		embedding[NDAG_TRAJ_EMBED_DIM];
+} NdagDecision;
+
+extern const char *NdagDecisionSourceName(int source);
+
+struct Query;
+struct ParamListInfoData;
+
+/* ---------- planner_hook.c ---------- */
+
+extern void NdagInstallPlannerHook(void);
+extern double NdagTakePlanningTime(const struct PlannedStmt *stmt);
+extern struct PlannedStmt *NdagPlanDefault(struct Query *parse,
+										   const char *query_string,
+										   int cursorOptions,
+										   struct ParamListInfoData *boundParams);
+extern bool NdagPlanDecision(const struct PlannedStmt *stmt,
+							 NdagDecision *decision);
+extern bool NdagPlanDecisionByShape(uint64 query_id, uint64 shape,
+									NdagDecision *decision);
+
+/* ---------- decision.c: the planner hook's work on an eligible statement ---------- */
+extern struct PlannedStmt *NdagPlanAndDecide(struct Query *parse,
+											 const char *query_string,
+											 int cursorOptions,
+											 struct ParamListInfoData *boundParams,
+											 NdagDecision *decision,
+											 bool *decided);
+extern void NdagDecisionObserve(uint64 query_id, const NdagDecision *decision,
+								double exec_ms);
+
+/* ---------- replan.c: planning under an arm ---------- */
+typedef struct NdagArm
+{
+	int			arm_id;
+	char	   *name;
+	struct List *settings;		/* NdagArmSetting */
+} NdagArm;
+
+extern const NdagArm *NdagArmGet(int arm_id);
+extern uint64 NdagArmsEnabledMask(void);
+extern struct PlannedStmt *NdagPlanUnderArm(const NdagArm *arm,
+											struct Query *parse,
+											const char *query_string,
+											int cursorOptions,
+											struct ParamListInfoData *boundParams);
+extern uint64 NdagPlanShapeHash(const struct PlannedStmt *stmt);
+
+/* ---------- embedding_cache.c: per-backend LRU of decisions ---------- */
+typedef struct NdagCacheEntry
+{
+	uint64		query_id;		/* hash key, with dbid */
+	Oid			dbid;
+	uint64		generation;		/* store generation when decided */
+	uint64		epoch;			/* tables and rewrite epochs when decided */
+	bool		worth;			/* exploration may pay off (learn mode) */
+	double		default_cost;
+	NdagDecision decision;
+} NdagCacheEntry;
+
+extern NdagCacheEntry *NdagCacheLookup(uint64 query_id, uint64 generation,
+									   uint64 epoch);
+extern NdagCacheEntry *NdagCacheStore(uint64 query_id, uint64 generation,
+									  uint64 epoch);
+extern NdagCacheEntry *NdagCachePeek(uint64 query_id);
+extern void NdagCacheForget(uint64 query_id);
+
+/* ---------- query_memory.c: shared per-query state ---------- */
+typedef enum NdagRewriteCounter
+{
+	NDAG_RW_CACHE_HITS,
+	NDAG_RW_CACHE_MISSES,
+	NDAG_RW_DECIDED_DEFAULT,
+	NDAG_RW_DECIDED_BTSP,
+	NDAG_RW_DECIDED_PATTERN,
+	NDAG_RW_DECIDED_EXPLORE,
+	NDAG_RW_EXTRA_PLANNINGS,
+	NDAG_RW_DEMOTIONS,
+	NDAG_RW_FALLBACKS,
+	NDAG_N_RW_COUNTERS
+} NdagRewriteCounter;
+
+#define NDAG_QM_NO_BTSP			(-2)	/* btsp_arm: nothing remembered */
+
+/* A copy of one query's shared state. */
+typedef struct NdagQueryStats
+{
+	uint32		default_n;
+	double		default_mean_ms;
+	uint32		total;			/* decisions that considered exploring */
+	uint32		explored;
+	uint64		same_mask;		/* arms planning like the default (or another arm) */
+	uint64		planned_mask;	/* arms planned once for this query */
+	uint64		demoted_mask;
+	int			btsp_arm;		/* arm, NDAG_BTSP_EXPLORE or NDAG_QM_NO_BTSP */
+	double		btsp_weight;
+	uint32		arm_n[NDAG_MAX_ARMS];
+	float4		arm_mean_ln[NDAG_MAX_ARMS];
+} NdagQueryStats;
+
+/* What one observed execution changed. */
+typedef struct NdagQueryObserved
+{
+	bool		demoted;		/* the arm was demoted now */
+	bool		btsp_stored;
+	bool		btsp_forgot;
+	bool		vetoed;			/* an applied arm measured not faster than the baseline */
+	double		baseline_ms;	/* default mean before this run, NaN none */
+} NdagQueryObserved;
+
+extern Size NdagQueryMemoryShmemSize(void);
+extern void NdagQueryMemoryShmemRequest(void);
+extern void NdagQueryMemoryShmemInit(void);
+extern uint64 NdagRewriteEpoch(void);
+extern void NdagRewriteCount(NdagRewriteCounter counter, uint64 n);
+extern void NdagRewriteStatusCounters(void *state);
+extern bool NdagQueryMemoryGet(Oid dbid, uint64 query_id, NdagQueryStats *out);
+extern bool NdagQueryMemoryExploreTurn(Oid dbid, uint64 query_id,
+									   double fraction, uint64 enabled);
+extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm,
+									   bool same);
+extern void NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm,
+								   int source, double exec_ms,
+								   double predicted_default_ln,
+								   double fallback_baseline_ms,
+								   NdagQueryObserved *out);
+
+#endif							/* NDAG_PLANNER_H */

@@ -1,0 +1,200 @@
+/*-------------------------------------------------------------------------
+ *
+ * planner_hook.c
+ *	  The planner hook: statements that may be ours are planned through
+ *	  the decision step (decision.c), every one timed so that a trajectory
+ *	  can report its planning time.
+ *
+ * The planning time and the decision are kept per backend beside the
+ * PlannedStmt they belong to, for the executor hooks (trajectories) and
+ * EXPLAIN to find when that plan runs.  A cached plan that runs again was
+ * not planned again: its planning time is 0, its decision is still known
+ * while its entry was not reused by a newer plan.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "optimizer/planner.h"
+#include "portability/instr_time.h"
+
+#include "core/core.h"
+#include "planner/planner.h"
+
+/* plans whose planning time and decision are remembered (most recent last) */
+#define PLANNED_STMTS	32
+
+typedef struct PlannedInfo
+{
+	const PlannedStmt *stmt;	/* NULL: free; may be freed since */
+	uint64		query_id;
+	bool		time_taken;
+	bool		decided;
+	double		planning_us;
+	NdagDecision decision;
+} PlannedInfo;
+
+static PlannedInfo planned[PLANNED_STMTS];
+static int	planned_next = 0;
+
+static planner_hook_type prev_planner_hook = NULL;
+
+/*
+ * NdagPlanDefault
+ *		Plan with the previous hook or the standard planner.
+ */
+PlannedStmt *
+NdagPlanDefault(Query *parse, const char *query_string, int cursorOptions,
+				ParamListInfo boundParams)
+{
+	if (prev_planner_hook)
+		return prev_planner_hook(parse, query_string, cursorOptions,
+								 boundParams);
+	return standard_planner(parse, query_string, cursorOptions, boundParams);
+}
+
+/*
+ * remember
+ *		Keep a plan's planning time and decision; an entry whose plan was
+ *		freed since and whose address came back is overwritten.
+ */
+static void
+remember(const PlannedStmt *stmt, double planning_us,
+		 const NdagDecision *decision)
+{
+	PlannedInfo *info;
+
+	for (int i = 0; i < PLANNED_STMTS; i++)
+	{
+		if (planned[i].stmt == stmt)
+			planned[i].stmt = NULL;
+	}
+	info = &planned[planned_next];
+	planned_next = (planned_next + 1) % PLANNED_STMTS;
+	info->stmt = stmt;
+	info->query_id = stmt->queryId;
+	info->time_taken = false;
+	info->planning_us = planning_us;
+	info->decided = decision != NULL;
+	if (decision != NULL)
+		info->decision = *decision;
+}
+
+/*
+ * ndag_planner
+ *		Plan, deciding the arm of a statement that may be ours, and
+ *		remember how long it took.  In a database without the extension
+ *		every statement is planned as stock PostgreSQL plans it.
+ */
+static PlannedStmt *
+ndag_planner(Query *parse, const char *query_string, int cursorOptions,
+			 ParamListInfo boundParams)
+{
+	PlannedStmt *result;
+	NdagDecision decision;
+	bool		decided = false;
+	instr_time	start;
+	instr_time	duration;
+
+	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || IsParallelWorker() ||
+		parse->queryId == UINT64CONST(0) || parse->commandType == CMD_UTILITY ||
+		!NdagShmemReady() || !NdagExtensionInstalled())
+		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
+
+	INSTR_TIME_SET_CURRENT(start);
+	result = NdagPlanAndDecide(parse, query_string, cursorOptions, boundParams,
+							   &decision, &decided);
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	remember(result, INSTR_TIME_GET_DOUBLE(duration) * 1000000.0,
+			 decided ? &decision : NULL);
+	return result;
+}
+
+/*
+ * NdagTakePlanningTime
+ *		The planning time of stmt in microseconds, once; 0 if this backend
+ *		did not just plan it (a cached plan, or one planned long ago).
+ */
+double
+NdagTakePlanningTime(const PlannedStmt *stmt)
+{
+	for (int i = 0; i < PLANNED_STMTS; i++)
+	{
+		if (planned[i].stmt == stmt)
+		{
+			if (planned[i].time_taken)
+				return 0.0;
+			planned[i].time_taken = true;
+			return planned[i].planning_us;
+		}
+	}
+	return 0.0;
+}
+
+/*
+ * NdagPlanDecision
+ *		The decision this backend took when it planned stmt; false when it
+ *		took none (not ours, observe mode) or no longer remembers it.
+ */
+bool
+NdagPlanDecision(const PlannedStmt *stmt, NdagDecision *decision)
+{
+	for (int i = 0; i < PLANNED_STMTS; i++)
+	{
+		if (planned[i].stmt == stmt && stmt != NULL)
+		{
+			if (!planned[i].decided)
+				return false;
+			*decision = planned[i].decision;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * NdagPlanDecisionByShape
+ *		The decision of an arm's plan of query_id whose shape is shape: a
+ *		copy of a plan this backend decided (the plan cache copies the plans
+ *		it keeps), found among the remembered plans or in the Embedding
+ *		Cache; false when none matches (then the plan is a default one).
+ */
+bool
+NdagPlanDecisionByShape(uint64 query_id, uint64 shape, NdagDecision *decision)
+{
+	NdagCacheEntry *entry;
+
+	if (shape == 0)
+		return false;
+	for (int i = 0; i < PLANNED_STMTS; i++)
+	{
+		const PlannedInfo *info = &planned[i];
+
+		if (info->stmt != NULL && info->decided &&
+			info->query_id == query_id && info->decision.shape == shape)
+		{
+			*decision = info->decision;
+			return true;
+		}
+	}
+	entry = NdagCachePeek(query_id);
+	if (entry != NULL && entry->decision.arm != 0 && entry->decision.shape == shape)
+	{
+		*decision = entry->decision;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * NdagInstallPlannerHook
+ *		Chain the planner hook (from _PG_init).
+ */
+void
+NdagInstallPlannerHook(void)
+{
+	prev_planner_hook = planner_hook;
+	planner_hook = ndag_planner;
+}

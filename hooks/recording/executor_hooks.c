@@ -1,0 +1,310 @@
+/*-------------------------------------------------------------------------
+ *
+ * executor_hooks.c
+ *	  ExecutorStart/Run/Finish/End hooks: decide which executions are
+ *	  recorded, instrument them, and record them at ExecutorEnd.
+ *
+ * A statement is eligible when learning is on, the mode is not off, the
+ * process is not a parallel worker, the database has the extension, the
+ * statement has a queryId and it touches an enabled table.  Each top-level statement is sampled with
+ * probability ruvector.dag_sample_rate; statements it runs (PL/pgSQL, SPI)
+ * follow its choice, so that a sampled call is recorded whole.
+ *
+ * A recorded execution counts rows and loops per node (INSTRUMENT_ROWS,
+ * a few counters per tuple); its duration comes from one timer around the
+ * whole run (queryDesc->totaltime).  Per-node timing reads the clock twice
+ * per tuple per node, which makes row-heavy plans several times slower on
+ * machines with a slow clock source, so only the fraction
+ * ruvector.dag_timing_sample_rate of recorded statements gets it, drawn
+ * with the statement as above.  An execution someone else instruments
+ * (EXPLAIN ANALYZE, auto_explain) keeps exactly the options asked: with
+ * timing it is recorded with its node times, without timing it stays so.
+ *
+ * A recorded execution is remembered in a small per-backend table until
+ * its ExecutorEnd; a memory-context callback on the executor state forgets
+ * it when the execution is abandoned by an error.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "common/pg_prng.h"
+#include "executor/executor.h"
+#include "executor/instrument.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "core/core.h"
+#include "planner/planner.h"
+#include "recording/recording.h"
+
+/* executions being recorded at once in this backend (nesting depth) */
+#define MAX_RECORDING	32
+
+typedef struct Recording
+{
+	QueryDesc  *queryDesc;		/* NULL: free entry */
+	double		planning_us;
+	MemoryContextCallback cb;
+} Recording;
+
+static Recording recordings[MAX_RECORDING];
+
+/* executor nesting depth, as pg_stat_statements tracks it */
+static int	nesting_level = 0;
+
+/* sampling decisions of the current top-level statement */
+static bool top_sampled = false;
+static bool top_timed = false;
+
+/* last time an eligibility failure was logged at WARNING */
+static TimestampTz last_warning = 0;
+
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+
+/*
+ * forget_recording
+ *		Memory-context callback of the executor state: the execution is over
+ *		(ended, or abandoned by an error), forget it.
+ */
+static void
+forget_recording(void *arg)
+{
+	Recording  *rec = (Recording *) arg;
+
+	rec->queryDesc = NULL;
+}
+
+/*
+ * find_recording
+ *		The entry of a recorded execution, or NULL.
+ */
+static Recording *
+find_recording(QueryDesc *queryDesc)
+{
+	for (int i = 0; i < MAX_RECORDING; i++)
+	{
+		if (recordings[i].queryDesc == queryDesc)
+			return &recordings[i];
+	}
+	return NULL;
+}
+
+/*
+ * statement_eligible
+ *		Whether this execution may be recorded; a failure to read the
+ *		enabled tables is logged (rate-limited) and counted, and the
+ *		statement is then simply not recorded.
+ */
+static bool
+statement_eligible(QueryDesc *queryDesc, int eflags)
+{
+	PlannedStmt *stmt = queryDesc->plannedstmt;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile bool eligible = false;
+	uint32		holdoff;
+
+	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || IsParallelWorker() ||
+		!NdagShmemReady())
+		return false;
+	/* a standby records nothing (standby.c) */
+	if (!NdagMayWriteLearnedState())
+		return false;
+	if (stmt == NULL || stmt->queryId == UINT64CONST(0) ||
+		stmt->commandType == CMD_UTILITY ||
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0)
+		return false;
+	if (!NdagExtensionInstalled())
+		return false;
+
+	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */
+	holdoff = InterruptHoldoffCount;
+	HOLD_INTERRUPTS();
+	PG_TRY();
+	{
+		eligible = NdagStatementEligible(stmt, ndag_all_tables);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		TimestampTz now = GetCurrentTimestamp();
+		bool		warn = TimestampDifferenceExceeds(last_warning, now, 60000);
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		NdagCounterAdd(NDAG_COUNTER_FAILED, 1);
+		ereport(warn ? WARNING : DEBUG1,
+				(errmsg("neural_dag could not read the enabled tables: %s",
+						edata->message),
+				 errdetail("The statement runs without being recorded.")));
+		if (warn)
+			last_warning = now;
+		FreeErrorData(edata);
+		eligible = false;
+	}
+	PG_END_TRY();
+	InterruptHoldoffCount = holdoff;
+	return eligible;
+}
+
+/*
+ * instrument_recording
+ *		Ask for the per-node instrumentation of a recorded execution: rows
+ *		always, timing when the statement drew it, unless another module
+ *		already chose (with or without timing) what this execution measures.
+ */
+static void
+instrument_recording(QueryDesc *queryDesc)
+{
+	if ((queryDesc->instrument_options & (INSTRUMENT_TIMER | INSTRUMENT_ROWS)) == 0 &&
+		top_timed)
+		queryDesc->instrument_options |= INSTRUMENT_TIMER;
+	queryDesc->instrument_options |= INSTRUMENT_ROWS;
+}
+
+/*
+ * ndag_ExecutorStart
+ *		Instrument a sampled eligible execution before it starts.
+ */
+static void
+ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	Recording  *rec = NULL;
+
+	/* a top-level statement draws; the statements it runs follow it */
+	if (nesting_level == 0)
+	{
+		top_sampled = queryDesc->plannedstmt != NULL &&
+			NdagSampleStatement(queryDesc->plannedstmt->queryId);
+		top_timed = top_sampled && NdagSampleTiming();
+	}
+	if (top_sampled && statement_eligible(queryDesc, eflags))
+		rec = find_recording(NULL);
+	if (rec != NULL)
+	{
+		NdagCounterAdd(NDAG_COUNTER_SAMPLED, 1);
+		instrument_recording(queryDesc);
+	}
+
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	if (rec != NULL)
+	{
+		MemoryContext oldcxt;
+
+		/*
+		 * Total time of the execution, allocated as pg_stat_statements does
+		 * (INSTRUMENT_ALL): whichever of us runs first allocates it, and it
+		 * must carry the buffer and WAL usage pg_stat_statements reports.
+		 */
+		oldcxt = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
+		if (queryDesc->totaltime == NULL)
+			queryDesc->totaltime = InstrAlloc(1, INSTRUMENT_ALL, false);
+		MemoryContextSwitchTo(oldcxt);
+
+		rec->queryDesc = queryDesc;
+		rec->planning_us = NdagTakePlanningTime(queryDesc->plannedstmt);
+		rec->cb.func = forget_recording;
+		rec->cb.arg = rec;
+		MemoryContextRegisterResetCallback(queryDesc->estate->es_query_cxt,
+										   &rec->cb);
+	}
+}
+
+/*
+ * ndag_ExecutorRun
+ *		Track the nesting level.
+ */
+static void
+ndag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+				 bool execute_once)
+{
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * ndag_ExecutorFinish
+ *		Track the nesting level (AFTER triggers run here).
+ */
+static void
+ndag_ExecutorFinish(QueryDesc *queryDesc)
+{
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * ndag_ExecutorEnd
+ *		Record a sampled execution while its plan state still exists.
+ */
+static void
+ndag_ExecutorEnd(QueryDesc *queryDesc)
+{
+	Recording  *rec = find_recording(queryDesc);
+
+	/*
+	 * The entry stays taken until the executor state is freed (its
+	 * callback is registered there and must not be reused before it ran).
+	 */
+	if (rec != NULL)
+	{
+		NdagRecordExecution(queryDesc, rec->planning_us);
+		if (nesting_level == 0 && queryDesc->totaltime != NULL)
+			NdagNoteLatency(queryDesc->plannedstmt->queryId,
+							queryDesc->totaltime->total * 1000.0);
+	}
+
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+/*
+ * NdagInstallExecutorHooks
+ *		Chain the executor hooks (from _PG_init).
+ */
+void
+NdagInstallExecutorHooks(void)
+{
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = ndag_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = ndag_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = ndag_ExecutorFinish;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = ndag_ExecutorEnd;
+}

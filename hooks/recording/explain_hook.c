@@ -1,0 +1,288 @@
+/*-------------------------------------------------------------------------
+ *
+ * explain_hook.c
+ *	  EXPLAIN of a statement on an enabled table shows a "Neural DAG"
+ *	  section after the plan: the mode, the attention mechanism and the
+ *	  plan embedding's size, the decision taken.
+ *
+ * The hook plans and explains the query as PostgreSQL's ExplainOneQuery
+ * does, then adds the section.  With ANALYZE the figures are those of the
+ * execution just recorded; otherwise they come from the plan alone.
+ * A database without the extension gets no section.  Statements recorded
+ * only because of ruvector.dag_all_tables get no section, so that a regression run over every table sees unchanged
+ * EXPLAIN output; another ExplainOneQuery hook installed before ours keeps
+ * control and no section is added.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "commands/explain.h"
+#include "executor/instrument.h"
+#include "miscadmin.h"
+#include "optimizer/planner.h"
+#include "portability/instr_time.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+
+#include "engine.h"
+#include "core/core.h"
+#include "plandag/plandag.h"
+#include "planner/planner.h"
+#include "recording/recording.h"
+
+static ExplainOneQuery_hook_type prev_ExplainOneQuery = NULL;
+
+static const char *const mode_names[] = {"off", "observe", "learn", "apply"};
+
+typedef struct ExplainFigures
+{
+	int			mechanism;
+	int			n_nodes;
+	double		embedding_norm;
+	bool		recorded;		/* the figures are those of a recording */
+	bool		decided;		/* the planner hook decided this plan */
+	NdagDecision decision;
+	double		exec_ms;		/* recorded execution, NaN: none */
+} ExplainFigures;
+
+/*
+ * plan_figures
+ *		Mechanism, node count and embedding norm of a plan that was not
+ *		executed (or not recorded).
+ */
+static void
+plan_figures(PlannedStmt *plan, ExplainFigures *fig)
+{
+	NdagPlanDag *pd = NdagPlanDagBuild(plan, NULL);
+	float		embedding[NDAG_EMBED_DIM];
+	double	   *weights;
+	double		sum = 0;
+	int			rc;
+
+	fig->mechanism = NdagChooseMechanism(pd->dag, -1, false);
+	weights = NdagComputeScores(pd->dag, fig->mechanism);
+	rc = ndag_embed(pd->dag, weights, embedding);
+	if (rc != NDAG_OK)
+		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
+	for (int i = 0; i < NDAG_EMBED_DIM; i++)
+		sum += (double) embedding[i] * embedding[i];
+	fig->n_nodes = pd->n_nodes;
+	fig->embedding_norm = sqrt(sum);
+	fig->recorded = false;
+}
+
+/*
+ * explain_figures
+ *		Whether the statement gets a section (it touches an enabled table)
+ *		and its figures.  A failure is counted and logged at DEBUG1, and
+ *		EXPLAIN then shows no section.
+ */
+static bool
+explain_figures(PlannedStmt *plan, ExplainState *es, ExplainFigures *fig)
+{
+	MemoryContext cxt;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile bool ok = true;
+	uint32		holdoff;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag explain",
+								ALLOCSET_DEFAULT_SIZES);
+	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */
+	holdoff = InterruptHoldoffCount;
+	HOLD_INTERRUPTS();
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		fig->exec_ms = NAN;
+		fig->decided = NdagPlanDecision(plan, &fig->decision);
+		if (!NdagStatementEligible(plan, false))
+			ok = false;
+		else if (es->analyze &&
+				 NdagLastRecording(plan, &fig->mechanism, &fig->n_nodes,
+								   &fig->embedding_norm))
+		{
+			fig->recorded = true;
+			fig->exec_ms = NdagLastRecordingMs(plan);
+		}
+		else
+		{
+			plan_figures(plan, fig);
+			if (fig->decided && fig->decision.has_embedding)
+				fig->mechanism = fig->decision.mechanism;
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		NdagCounterAdd(NDAG_COUNTER_FAILED, 1);
+		ereport(DEBUG1,
+				(errmsg("neural_dag could not describe the plan: %s",
+						edata->message)));
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
+	InterruptHoldoffCount = holdoff;
+	return ok;
+}
+
+/*
+ * explain_decision
+ *		The decision's figures: arm, pattern, predicted and baseline
+ *		latency, whether it came from the Embedding Cache.
+ */
+static void
+explain_decision(ExplainState *es, const NdagDecision *d)
+{
+	const NdagArm *volatile arm = NULL;
+	char	   *arm_text;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	uint32		holdoff = InterruptHoldoffCount;
+
+	/* an unreadable arm catalogue costs the name only */
+	HOLD_INTERRUPTS();
+	PG_TRY();
+	{
+		arm = NdagArmGet(d->arm);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		FlushErrorState();
+		arm = NULL;
+	}
+	PG_END_TRY();
+	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */
+	InterruptHoldoffCount = holdoff;
+	arm_text = psprintf("%d (%s)", d->arm,
+						arm != NULL ? arm->name : (d->arm == 0 ? "default" : "unknown"));
+	ExplainPropertyText("Arm", arm_text, es);
+	if (d->pattern_id != 0)
+		ExplainPropertyInteger("Pattern", NULL, d->pattern_id, es);
+	if (isfinite(d->similarity))
+		ExplainPropertyFloat("Similarity", NULL, d->similarity, 3, es);
+	if (isfinite(d->confidence))
+		ExplainPropertyFloat("Confidence", NULL, d->confidence, 3, es);
+	if (isfinite(d->predicted_ms))
+		ExplainPropertyFloat("Predicted Latency", "ms", d->predicted_ms, 3, es);
+	if (isfinite(d->baseline_ms))
+		ExplainPropertyFloat("Baseline Latency", "ms", d->baseline_ms, 3, es);
+	ExplainPropertyBool("Cache Hit", d->cache_hit, es);
+	ExplainPropertyInteger("Extra Plannings", NULL, d->extra_plannings, es);
+}
+
+/*
+ * explain_section
+ *		Print the "Neural DAG" section.  In text format it is a heading with
+ *		indented properties; in the structured formats an object of its
+ *		own after the "Query" object.
+ */
+static void
+explain_section(ExplainState *es, const ExplainFigures *fig)
+{
+	const char *mechanism = ndag_mechanism_name(fig->mechanism);
+
+	if (es->format == EXPLAIN_FORMAT_TEXT)
+	{
+		appendStringInfoSpaces(es->str, es->indent * 2);
+		appendStringInfoString(es->str, "Neural DAG:\n");
+		es->indent++;
+	}
+	else
+	{
+		/* JSON and YAML: an element of the top-level list beside "Query" */
+		if (es->format != EXPLAIN_FORMAT_XML)
+			ExplainOpenGroup("Neural DAG", NULL, true, es);
+		ExplainOpenGroup("Neural DAG", "Neural DAG", true, es);
+	}
+
+	ExplainPropertyText("Mode", mode_names[ndag_mode], es);
+	ExplainPropertyText("Attention", mechanism ? mechanism : "unknown", es);
+	ExplainPropertyInteger("Plan Nodes", NULL, fig->n_nodes, es);
+	ExplainPropertyFloat("Embedding Norm", NULL, fig->embedding_norm, 3, es);
+	if (!fig->decided || fig->decision.source == NDAG_DECISION_DEFAULT)
+		ExplainPropertyText("Decision", "default plan", es);
+	else
+		ExplainPropertyText("Decision",
+							NdagDecisionSourceName(fig->decision.source), es);
+	if (fig->decided)
+		explain_decision(es, &fig->decision);
+	if (es->analyze)
+		ExplainPropertyBool("Recorded", fig->recorded, es);
+	if (es->analyze && fig->decided && fig->recorded && isfinite(fig->exec_ms))
+		ExplainPropertyFloat("Executed Latency", "ms", fig->exec_ms, 3, es);
+
+	if (es->format == EXPLAIN_FORMAT_TEXT)
+		es->indent--;
+	else
+	{
+		ExplainCloseGroup("Neural DAG", "Neural DAG", true, es);
+		if (es->format != EXPLAIN_FORMAT_XML)
+			ExplainCloseGroup("Neural DAG", NULL, true, es);
+	}
+}
+
+/*
+ * ndag_ExplainOneQuery
+ *		Plan and explain as PostgreSQL does, then add our section for a
+ *		statement on an enabled table.
+ */
+static void
+ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
+					 ExplainState *es, const char *queryString,
+					 ParamListInfo params, QueryEnvironment *queryEnv)
+{
+	PlannedStmt *plan;
+	instr_time	planstart;
+	instr_time	planduration;
+	BufferUsage bufusage_start;
+	BufferUsage bufusage;
+	ExplainFigures fig;
+
+	if (prev_ExplainOneQuery)
+	{
+		prev_ExplainOneQuery(query, cursorOptions, into, es, queryString,
+							 params, queryEnv);
+		return;
+	}
+
+	if (es->buffers)
+		bufusage_start = pgBufferUsage;
+	INSTR_TIME_SET_CURRENT(planstart);
+	plan = pg_plan_query(query, queryString, cursorOptions, params);
+	INSTR_TIME_SET_CURRENT(planduration);
+	INSTR_TIME_SUBTRACT(planduration, planstart);
+	if (es->buffers)
+	{
+		memset(&bufusage, 0, sizeof(BufferUsage));
+		BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
+	}
+
+	ExplainOnePlan(plan, into, es, queryString, params, queryEnv,
+				   &planduration, (es->buffers ? &bufusage : NULL));
+
+	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || !NdagShmemReady() ||
+		plan->commandType == CMD_UTILITY || !NdagExtensionInstalled())
+		return;
+	if (explain_figures(plan, es, &fig))
+		explain_section(es, &fig);
+}
+
+/*
+ * NdagInstallExplainHook
+ *		Chain the ExplainOneQuery hook (from _PG_init).
+ */
+void
+NdagInstallExplainHook(void)
+{
+	prev_ExplainOneQuery = ExplainOneQuery_hook;
+	ExplainOneQuery_hook = ndag_ExplainOneQuery;
+}

@@ -1,0 +1,131 @@
+/*-------------------------------------------------------------------------
+ *
+ * recording.h
+ *	  Recording: what a statement's execution leaves behind.  The executor
+ *	  hooks choose and instrument executions, a trajectory (plan DAG with
+ *	  actuals, attention scores, embedding, the planner's decision) goes
+ *	  into a shared ring, and the flush drains the ring into the store for
+ *	  the learner.  EXPLAIN shows the section of the execution just
+ *	  recorded, and dropped objects leave the store.
+ *
+ *	executor_hooks.c	ExecutorStart/Run/Finish/End: which executions are
+ *						recorded, their instrumentation, the recording
+ *	sampling.c			which statements are recorded (sample rates)
+ *	trajectory.c		one instrumented execution -> one ring entry; feeds
+ *						the planner's regression guard
+ *	ring.c				the fixed-size shared ring of trajectories
+ *	flush.c				ring -> store, latency baselines, ruvector_dag_flush(),
+ *						the recording counters of ruvector_dag_status()
+ *	explain_hook.c		the "Neural DAG" section of EXPLAIN (decision and, with
+ *						ANALYZE, the recording just made)
+ *	drop_tracking.c		dropped tables, databases and the extension leave the
+ *						store (the ring is flushed before a database is cleared)
+ *
+ * Uses core/, plandag/, learning/ and planner/ (the decision it records).
+ * Includers include postgres.h first.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NDAG_RECORDING_H
+#define NDAG_RECORDING_H
+
+#include "plandag/plandag.h"
+
+/* ---------- constants ---------- */
+
+/* a recorded plan keeps its first NDAG_TRAJ_MAX_NODES nodes */
+#define NDAG_TRAJ_MAX_NODES		48
+#define NDAG_TRAJ_MAX_PARENTS	4	/* consumers kept per node */
+#define NDAG_TRAJ_MAX_RELIDS	16	/* relations kept per statement */
+#define NDAG_TRAJ_MAX_INDEXES	8	/* indexes kept per statement */
+
+/* ---------- types ---------- */
+
+struct PlannedStmt;
+struct QueryDesc;
+
+/* One plan node of a recorded execution (a row of ndag_attention). */
+typedef struct NdagRingNode
+{
+	uint64		signature;		/* operator signature */
+	double		est_rows;		/* plan rows per loop */
+	double		actual_rows;	/* rows per loop, as EXPLAIN ANALYZE; < 0: never executed */
+	float4		loops;
+	float4		est_cost;		/* total cost */
+	float4		self_ms;		/* actual self time over all loops; NaN when
+								 * the execution had no per-node timing */
+	float4		score;			/* attention weight */
+	Oid			relation;		/* scanned relation or InvalidOid */
+	int16		node_tag;		/* NodeTag of the Plan node */
+	uint8		operation;		/* CmdType of a ModifyTable */
+	uint8		nparents;
+	int16		parents[NDAG_TRAJ_MAX_PARENTS];
+} NdagRingNode;
+
+/*
+ * One recorded execution as it travels through the shared ring: the fields
+ * of a trajectories record, then nodes[0 .. n_nodes).  Only the used part
+ * of nodes[] is copied (NdagRingEntrySize).
+ */
+typedef struct NdagRingEntry
+{
+	Oid			dbid;
+	Oid			userid;
+	int64		query_id;
+	int64		recorded_at;	/* TimestampTz */
+	double		planning_us;	/* 0 when a cached plan was reused */
+	double		exec_us;
+	double		est_cost;
+	int32		arm;			/* planner configuration executed */
+	int16		decision;		/* NdagDecisionSource of the arm */
+	int64		pattern_id;		/* pattern that chose the arm, 0 none */
+	double		predicted_ms;	/* cost model for the arm, NaN none */
+	int16		mechanism;		/* attention mechanism of the embedding */
+	int16		n_nodes;		/* nodes kept */
+	int32		n_plan_nodes;	/* nodes of the plan */
+	int32		nrelids;
+	Oid			relids[NDAG_TRAJ_MAX_RELIDS];
+	float4		embedding[NDAG_TRAJ_EMBED_DIM];
+	int16		nindexes;		/* indexes the plan scans, distinct */
+	Oid			indexes[NDAG_TRAJ_MAX_INDEXES];
+	NdagRingNode nodes[NDAG_TRAJ_MAX_NODES];
+} NdagRingEntry;
+
+#define NdagRingEntrySize(t) \
+	(offsetof(NdagRingEntry, nodes) + sizeof(NdagRingNode) * (t)->n_nodes)
+
+/* ---------- ring.c: the fixed-size ring of trajectories ---------- */
+
+extern Size NdagRingShmemSize(void);
+extern void NdagRingShmemInit(void);
+extern bool NdagRingPut(const NdagRingEntry *traj);
+extern int	NdagRingTake(NdagRingEntry *out, int max);
+extern void NdagRingUsage(uint64 *used, uint64 *capacity);
+
+/* ---------- executor_hooks.c, sampling.c ---------- */
+
+extern void NdagInstallExecutorHooks(void);
+extern bool NdagSampleStatement(uint64 query_id);
+extern bool NdagSampleTiming(void);
+extern void NdagNoteLatency(uint64 query_id, double exec_ms);
+
+/* ---------- trajectory.c: one execution into the ring ---------- */
+
+extern void NdagRecordExecution(struct QueryDesc *queryDesc, double planning_us);
+extern bool NdagLastRecording(const struct PlannedStmt *stmt, int *mechanism,
+							  int *n_nodes, double *embedding_norm);
+extern double NdagLastRecordingMs(const struct PlannedStmt *stmt);
+
+/* ---------- flush.c: ring -> store ---------- */
+
+extern Size NdagBaselineShmemSize(void);
+extern void NdagBaselineShmemInit(void);
+extern int64 NdagFlush(void);
+extern void NdagStatusCounters(void *state);
+
+/* ---------- explain_hook.c, drop_tracking.c ---------- */
+
+extern void NdagInstallExplainHook(void);
+extern void NdagInstallDropTracking(void);
+
+#endif							/* NDAG_RECORDING_H */

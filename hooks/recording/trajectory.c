@@ -1,0 +1,340 @@
+/*-------------------------------------------------------------------------
+ *
+ * trajectory.c
+ *	  Turn one instrumented execution into a trajectory in the shared ring:
+ *	  the plan DAG with actuals, the attention mechanism and its per-node
+ *	  scores, the plan embedding; then feed the temporal traces.
+ *
+ * Everything happens in a memory context reset after each recording, with
+ * interrupts held, inside PG_TRY: an error is logged (WARNING at most once
+ * a minute, DEBUG1 otherwise), counted as failed, and the user's statement
+ * goes on as if the extension were not there.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "executor/execdesc.h"
+#include "executor/instrument.h"
+#include "miscadmin.h"
+#include "nodes/plannodes.h"
+#include "portability/instr_time.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "engine.h"
+#include "core/core.h"
+#include "plandag/plandag.h"
+#include "learning/learning.h"
+#include "planner/planner.h"
+#include "recording/recording.h"
+
+StaticAssertDecl(NDAG_TRAJ_EMBED_DIM == NDAG_EMBED_DIM,
+				 "the ring's embedding width must match the engine's");
+
+/* the built-in arm that changes nothing (store_arms.c) */
+#define DEFAULT_ARM		0
+
+static MemoryContext record_cxt = NULL;
+static TimestampTz last_warning = 0;
+
+/* what the last recording of this backend found, for EXPLAIN ANALYZE */
+static struct
+{
+	const PlannedStmt *stmt;
+	int			mechanism;
+	int			n_nodes;
+	double		embedding_norm;
+	double		exec_ms;
+}			last_recording;
+
+/*
+ * statement_relids
+ *		The distinct relations of the range table, sorted, at most
+ *		NDAG_TRAJ_MAX_RELIDS of them.
+ */
+static int
+statement_relids(const PlannedStmt *stmt, Oid *relids)
+{
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+		int			pos;
+
+		if (rte->rtekind != RTE_RELATION || n == NDAG_TRAJ_MAX_RELIDS)
+			continue;
+		/* insertion into the sorted prefix, skipping duplicates */
+		for (pos = 0; pos < n && relids[pos] < rte->relid; pos++)
+			;
+		if (pos < n && relids[pos] == rte->relid)
+			continue;
+		memmove(&relids[pos + 1], &relids[pos], sizeof(Oid) * (n - pos));
+		relids[pos] = rte->relid;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * fill_nodes
+ *		The per-node part of a trajectory: the first NDAG_TRAJ_MAX_NODES
+ *		nodes and, for each, its consumers among them.
+ */
+static void
+fill_nodes(const NdagPlanDag *pd, const double *weights, NdagRingEntry *traj)
+{
+	const NdagDag *dag = pd->dag;
+	int			n = Min(dag->n_nodes, NDAG_TRAJ_MAX_NODES);
+
+	traj->n_plan_nodes = dag->n_nodes;
+	traj->n_nodes = n;
+	for (int v = 0; v < n; v++)
+	{
+		const NdagNode *node = &dag->nodes[v];
+		NdagRingNode *out = &traj->nodes[v];
+		Plan	   *plan = pd->plans[v];
+
+		memset(out, 0, sizeof(NdagRingNode));
+		out->signature = node->signature;
+		out->est_rows = node->desc.plan_rows;
+		out->est_cost = (float4) node->desc.total_cost;
+		out->score = (float4) weights[v];
+		out->relation = node->desc.rel_oid;
+		out->node_tag = (int16) nodeTag(plan);
+		if (IsA(plan, ModifyTable))
+			out->operation = (uint8) ((ModifyTable *) plan)->operation;
+		if (node->desc.has_actuals && node->desc.loops > 0)
+		{
+			out->actual_rows = node->desc.actual_rows / node->desc.loops;
+			out->loops = (float4) node->desc.loops;
+			out->self_ms = node->desc.untimed ? NAN : (float4) node->self_time_ms;
+		}
+		else
+			out->actual_rows = -1.0;
+
+		for (int e = dag->out_off[v]; e < dag->out_off[v + 1]; e++)
+		{
+			int			parent = dag->out_idx[e];
+
+			if (parent < n && out->nparents < NDAG_TRAJ_MAX_PARENTS)
+				out->parents[out->nparents++] = (int16) parent;
+		}
+	}
+}
+
+/*
+ * decision_of
+ *		The decision the statement was planned under, with the decision
+ *		embedding of its default plan.  A plan this backend did not decide
+ *		(observe mode, or a cached plan whose arm it no longer remembers) is
+ *		taken as planned by default: its embedding is computed from it without
+ *		actuals, as the planner hook would have.
+ */
+static void
+decision_of(PlannedStmt *stmt, NdagDecision *d)
+{
+	NdagPlanDag *pd;
+	double	   *weights;
+	int			rc;
+
+	if (NdagPlanDecision(stmt, d) && d->has_embedding)
+		return;
+	/* a plan kept by the plan cache is a copy of the one decided */
+	if (NdagPlanDecisionByShape(stmt->queryId, NdagPlanShapeHash(stmt), d) &&
+		d->has_embedding)
+		return;
+	memset(d, 0, sizeof(NdagDecision));
+	d->source = NDAG_DECISION_DEFAULT;
+	d->arm = DEFAULT_ARM;
+	d->similarity = NAN;
+	d->confidence = NAN;
+	d->predicted_ms = NAN;
+	d->baseline_ms = NAN;
+
+	pd = NdagPlanDagBuild(stmt, NULL);
+	d->mechanism = (int16) NdagDecisionMechanism(pd->dag);
+	d->context = NdagAttentionContext(pd->dag);
+	weights = NdagComputeScores(pd->dag, d->mechanism);
+	rc = ndag_embed(pd->dag, weights, d->embedding);
+	if (rc != NDAG_OK)
+		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
+	d->has_embedding = true;
+}
+
+/*
+ * plan_indexes
+ *		The distinct indexes the plan's index, index-only and bitmap index
+ *		scans use, at most NDAG_TRAJ_MAX_INDEXES of them (the index
+ *		metadata of the learned patterns is built from these).
+ */
+static void
+plan_indexes(const NdagPlanDag *pd, NdagRingEntry *traj)
+{
+	traj->nindexes = 0;
+	for (int v = 0; v < pd->n_nodes; v++)
+	{
+		Oid			indexid = NdagPlanIndexOid(pd->plans[v]);
+		int			i;
+
+		if (!OidIsValid(indexid))
+			continue;
+		for (i = 0; i < traj->nindexes && traj->indexes[i] != indexid; i++)
+			;
+		if (i == traj->nindexes && traj->nindexes < NDAG_TRAJ_MAX_INDEXES)
+			traj->indexes[traj->nindexes++] = indexid;
+	}
+}
+
+/*
+ * build_and_put
+ *		The recording proper; runs in record_cxt and may raise errors.
+ */
+static void
+build_and_put(QueryDesc *queryDesc, double planning_us)
+{
+	PlannedStmt *stmt = queryDesc->plannedstmt;
+	NdagRingEntry *traj;
+	NdagPlanDag *pd;
+	double	   *weights;
+	int			mechanism;
+	NdagDecision d;
+
+	traj = palloc0(sizeof(NdagRingEntry));
+	decision_of(stmt, &d);
+	mechanism = d.mechanism;
+	memcpy(traj->embedding, d.embedding, sizeof(traj->embedding));
+
+	/* the nodes' rows: the executed plan with its actuals */
+	pd = NdagPlanDagBuild(stmt, queryDesc->planstate);
+	weights = NdagComputeScores(pd->dag, mechanism);
+
+	traj->dbid = MyDatabaseId;
+	traj->userid = GetUserId();
+	traj->query_id = (int64) stmt->queryId;
+	traj->recorded_at = GetCurrentTimestamp();
+	traj->planning_us = planning_us;
+	if (queryDesc->totaltime != NULL)
+	{
+		InstrEndLoop(queryDesc->totaltime);
+		traj->exec_us = queryDesc->totaltime->total * 1000000.0;
+	}
+	traj->est_cost = stmt->planTree->total_cost;
+	traj->arm = d.arm;
+	traj->decision = (int16) d.source;
+	traj->pattern_id = d.pattern_id;
+	traj->predicted_ms = d.predicted_ms;
+	traj->mechanism = (int16) mechanism;
+	traj->nrelids = statement_relids(stmt, traj->relids);
+	fill_nodes(pd, weights, traj);
+	plan_indexes(pd, traj);
+	if (traj->n_plan_nodes > traj->n_nodes)
+		NdagCounterAdd(NDAG_COUNTER_TRUNCATED, 1);
+
+	last_recording.stmt = stmt;
+	last_recording.mechanism = mechanism;
+	last_recording.n_nodes = traj->n_plan_nodes;
+	last_recording.embedding_norm = 0;
+	last_recording.exec_ms = traj->exec_us / 1000.0;
+	for (int i = 0; i < NDAG_TRAJ_EMBED_DIM; i++)
+		last_recording.embedding_norm +=
+			(double) traj->embedding[i] * traj->embedding[i];
+	last_recording.embedding_norm = sqrt(last_recording.embedding_norm);
+
+	NdagRingPut(traj);
+	NdagUpdateTraces(pd->dag);
+	if (queryDesc->totaltime != NULL)
+		NdagDecisionObserve(stmt->queryId, &d, traj->exec_us / 1000.0);
+}
+
+/*
+ * NdagLastRecording
+ *		If the last execution this backend recorded ran stmt, its attention
+ *		mechanism, node count and embedding norm.
+ */
+bool
+NdagLastRecording(const PlannedStmt *stmt, int *mechanism, int *n_nodes,
+				  double *embedding_norm)
+{
+	if (stmt == NULL || last_recording.stmt != stmt)
+		return false;
+	*mechanism = last_recording.mechanism;
+	*n_nodes = last_recording.n_nodes;
+	*embedding_norm = last_recording.embedding_norm;
+	return true;
+}
+
+/*
+ * NdagLastRecordingMs
+ *		If the last execution this backend recorded ran stmt, its latency
+ *		in ms; NaN otherwise.
+ */
+double
+NdagLastRecordingMs(const PlannedStmt *stmt)
+{
+	if (stmt == NULL || last_recording.stmt != stmt)
+		return NAN;
+	return last_recording.exec_ms;
+}
+
+/*
+ * NdagRecordExecution
+ *		Record an instrumented execution (from ExecutorEnd, before the plan
+ *		state is freed).  Never raises an error.
+ */
+void
+NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	uint32		holdoff;
+	instr_time	start;
+	instr_time	duration;
+	uint64		ns;
+
+	INSTR_TIME_SET_CURRENT(start);
+	if (record_cxt == NULL)
+		record_cxt = AllocSetContextCreate(TopMemoryContext,
+										   "neural_dag recording",
+										   ALLOCSET_DEFAULT_SIZES);
+
+	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */
+	holdoff = InterruptHoldoffCount;
+	HOLD_INTERRUPTS();
+	MemoryContextSwitchTo(record_cxt);
+	last_recording.stmt = NULL;
+	PG_TRY();
+	{
+		build_and_put(queryDesc, planning_us);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		TimestampTz now = GetCurrentTimestamp();
+		bool		warn = TimestampDifferenceExceeds(last_warning, now, 60000);
+
+		MemoryContextSwitchTo(record_cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		NdagCounterAdd(NDAG_COUNTER_FAILED, 1);
+		ereport(warn ? WARNING : DEBUG1,
+				(errmsg("neural_dag could not record an execution: %s",
+						edata->message),
+				 errdetail("The statement was not affected; ruvector_dag_status() counts the failure.")));
+		if (warn)
+			last_warning = now;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(record_cxt);
+	InterruptHoldoffCount = holdoff;
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	ns = (uint64) (INSTR_TIME_GET_DOUBLE(duration) * 1e9);
+	NdagCounterAdd(NDAG_COUNTER_RECORD_NS, ns);
+	NdagRecordLatency(ns);
+}

@@ -1,0 +1,296 @@
+/*-------------------------------------------------------------------------
+ *
+ * learner.c
+ *	  The background worker "neural_dag learner": about once a second, and
+ *	  when a backend finds the ring half full, it drains the trajectory
+ *	  ring into the store; every ruvector.dag_background_interval it runs
+ *	  a learning cycle for each database (learn_cycle.c).
+ *
+ * Each pass also settles the store edits that committing transactions
+ * left over (StoreIntentResolve).
+ *
+ * It attaches to shared memory and, like the logical replication launcher,
+ * connects to no database (the store is not in one) so that it shows in
+ * pg_stat_activity.  SIGHUP reloads the configuration, SIGTERM ends the loop; an
+ * error in a drain is logged and the loop goes on; a crash makes the
+ * postmaster reinitialise and start it again, unless it crashed too often
+ * in a row (worker_guard.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "core/core.h"
+#include "learning/learning.h"
+#include "recording/recording.h"
+#include "workers/workers.h"
+#include "store.h"
+
+#define LEARNER_NAME		"neural_dag learner"
+#define LEARNER_RESTART_S	10
+#define LEARNER_PERIOD_MS	1000
+
+PGDLLEXPORT void ndag_learner_main(Datum main_arg);
+
+/*
+ * NdagRegisterStaticWorker
+ *		Register a background worker of this library that starts once
+ *		recovery is over, may connect to a database, and is restarted
+ *		restart_s seconds after a crash (from _PG_init).
+ */
+void
+NdagRegisterStaticWorker(const char *name, const char *function, int restart_s)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = restart_s;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "neural_dag");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", name);
+	worker.bgw_main_arg = (Datum) 0;
+	worker.bgw_notify_pid = 0;
+	RegisterBackgroundWorker(&worker);
+}
+
+/*
+ * NdagRegisterLearner
+ *		Register the worker (from _PG_init).
+ */
+void
+NdagRegisterLearner(void)
+{
+	NdagRegisterStaticWorker(LEARNER_NAME, "ndag_learner_main", LEARNER_RESTART_S);
+}
+
+/*
+ * learner_drain
+ *		One drain, then the merge of the instant loop's pending deltas into
+ *		the stored models; an error is reported and forgotten, the
+ *		trajectories it lost are counted by NdagFlush.
+ */
+static void
+learner_drain(MemoryContext loop_cxt)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(loop_cxt);
+
+	PG_TRY();
+	{
+		NdagFlush();
+		NdagLearnedMergePending();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(loop_cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		LWLockReleaseAll();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(loop_cxt);
+}
+
+/*
+ * learner_settle_intents
+ *		Settle the store edits of transactions that finished without
+ *		settling them themselves (a crash or a failed apply between their
+ *		commit and its callback: store_intent.c); an error is reported and
+ *		forgotten, the next pass tries again.
+ */
+static void
+learner_settle_intents(MemoryContext loop_cxt)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(loop_cxt);
+
+	PG_TRY();
+	{
+		(void) StoreIntentResolve();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(loop_cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		LWLockReleaseAll();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(loop_cxt);
+}
+
+/*
+ * learner_databases
+ *		The oids of the cluster's databases, read from the shared catalog
+ *		pg_database as the autovacuum launcher does (the worker is connected
+ *		to no database), allocated in the caller's context.
+ */
+static List *
+learner_databases(void)
+{
+	List	   *dbids = NIL;
+	MemoryContext resultcxt = CurrentMemoryContext;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+
+	StartTransactionCommand();
+	(void) GetTransactionSnapshot();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		MemoryContext oldcxt;
+
+		if (database_is_invalid_form(db))
+			continue;			/* partly dropped */
+		oldcxt = MemoryContextSwitchTo(resultcxt);
+		dbids = lappend_oid(dbids, db->oid);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(resultcxt);
+	return dbids;
+}
+
+/*
+ * learner_learn
+ *		One learning cycle for every database; an error in one database's
+ *		cycle is reported and the others still run.
+ */
+static void
+learner_learn(MemoryContext loop_cxt)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(loop_cxt);
+	List	   *volatile dbids = NIL;
+	ListCell   *lc;
+
+	PG_TRY();
+	{
+		dbids = learner_databases();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(loop_cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+	}
+	PG_END_TRY();
+
+	foreach(lc, dbids)
+	{
+		NdagLearnSummary summary;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ShutdownRequestPending)
+			break;
+		PG_TRY();
+		{
+			NdagLearnCycle(lfirst_oid(lc), &summary);
+			if (summary.trajectories > 0)
+				ereport(DEBUG1,
+						(errmsg("%s: database %u: %d trajectories, %d patterns (%d created, %d merged, %d evicted) in %.1f ms",
+								LEARNER_NAME, summary.dbid,
+								summary.trajectories, summary.patterns,
+								summary.created, summary.merged,
+								summary.evicted, summary.ms)));
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(loop_cxt);
+			EmitErrorReport();
+			FlushErrorState();
+			LWLockReleaseAll();
+		}
+		PG_END_TRY();
+	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(loop_cxt);
+}
+
+/*
+ * learner_exit
+ *		Withdraw the latch so that no backend sets it after we are gone.
+ */
+static void
+learner_exit(int code, Datum arg)
+{
+	NdagSetLearnerLatch(NULL);
+}
+
+/*
+ * ndag_learner_main
+ *		Entry point of the worker: the latch loop.
+ */
+void
+ndag_learner_main(Datum main_arg)
+{
+	MemoryContext loop_cxt;
+	TimestampTz last_cycle;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	NdagWorkerGuardEnter(NDAG_WORKER_LEARNER);
+	BackgroundWorkerUnblockSignals();
+
+	/* no database: only to show up in pg_stat_activity */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "neural_dag learner",
+									 ALLOCSET_DEFAULT_SIZES);
+	NdagSetLearnerLatch(MyLatch);
+	on_shmem_exit(learner_exit, (Datum) 0);
+	ereport(LOG, (errmsg("%s started", LEARNER_NAME)));
+	last_cycle = GetCurrentTimestamp();
+
+	while (!ShutdownRequestPending)
+	{
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 LEARNER_PERIOD_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ShutdownRequestPending)
+			break;
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		learner_settle_intents(loop_cxt);
+		learner_drain(loop_cxt);
+		if (TimestampDifferenceExceeds(last_cycle, GetCurrentTimestamp(),
+									   ndag_background_interval))
+		{
+			learner_learn(loop_cxt);
+			last_cycle = GetCurrentTimestamp();
+		}
+	}
+	proc_exit(0);
+}

@@ -1,0 +1,58 @@
+/*-------------------------------------------------------------------------
+ *
+ * workers.h
+ *	  The background workers and the SQL functions that run one of their
+ *	  cycles now, in the calling backend.
+ *
+ *	learner.c			"neural_dag learner": drains the ring into the store
+ *						about once a second, runs the learning cycle of each
+ *						database, merges the instant loop's deltas
+ *	healing_worker.c	the self-healing launcher and the healers it starts,
+ *						one per database, as one role
+ *	worker_guard.c		a worker that keeps crashing is not started again
+ *	learn_sql.c			ruvector_dag_learn() and the HDC functions
+ *	healing_sql.c		ruvector_dag_heal()
+ *
+ * Uses every folder of hooks/ below it: core/, plandag/, healing/,
+ * learning/, recording/ (the flush).  Includers include postgres.h first.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NDAG_WORKERS_H
+#define NDAG_WORKERS_H
+
+#include "healing/selfheal.h"
+
+/* ---------- types ---------- */
+
+struct BackgroundWorkerHandle;
+
+/* the workers worker_guard.c watches */
+typedef enum NdagGuardedWorker
+{
+	NDAG_WORKER_LEARNER,
+	NDAG_WORKER_HEALING_LAUNCHER,
+	NDAG_WORKER_HEALER,
+	NDAG_N_GUARDED
+} NdagGuardedWorker;
+
+/* ---------- worker_guard.c: workers that keep crashing are not started again ---------- */
+
+extern Size NdagWorkerGuardShmemSize(void);
+extern void NdagWorkerGuardShmemInit(void);
+extern void NdagWorkerGuardEnter(NdagGuardedWorker kind);
+
+/* ---------- learner.c: the learner worker ---------- */
+
+extern void NdagRegisterStaticWorker(const char *name, const char *function,
+									 int restart_s);
+extern void NdagRegisterLearner(void);
+
+/* ---------- healing_worker.c: healer and launcher workers ---------- */
+
+extern void NdagRegisterHealingLauncher(void);
+extern void NdagHealParamsFromGucs(NdagHealParams *params, Oid userid);
+extern struct BackgroundWorkerHandle *NdagLaunchHealer(Oid dbid,
+													   const NdagHealParams *params);
+
+#endif							/* NDAG_WORKERS_H */
