@@ -46,7 +46,6 @@
 #include "utils/timestamp.h"
 
 #include "engine.h"
-#include "core/core.h"
 #include "healing/selfheal.h"
 #include "store.h"
 

@@ -38,7 +38,6 @@
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
 
-#include "core/core.h"
 #include "workers/workers.h"
 
 /* crashes in a row after which a worker is no longer started */
