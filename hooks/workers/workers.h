@@ -13,8 +13,8 @@
  *	learn_sql.c			ruvector_dag_learn() and the HDC functions
  *	healing_sql.c		ruvector_dag_heal()
  *
- * Uses every folder of hooks/ below it: core/, plandag/, healing/,
- * learning/, recording/ (the flush).  Includers include postgres.h first.
+ * Uses core/, healing/, learning/ and recording/ (the flush).  Includers
+ * include postgres.h first.
  *
  *-------------------------------------------------------------------------
  */
