@@ -7,7 +7,7 @@
  *	  the learned state, and the running learner's latch.
  *
  * Space is requested from shmem_request_hook and initialised from
- * shmem_startup_hook (both in init/neural_dag.c, which also sizes and
+ * shmem_startup_hook (both in init/shmem_hooks.c, which also sizes and
  * attaches the areas of the other folders), as pg_stat_statements does;
  * after a crash restart the postmaster runs the startup hook again and
  * everything starts empty.
@@ -59,7 +59,7 @@ static const char *const counter_names[NDAG_N_COUNTERS] = {
 /*
  * NdagSharedShmemRequest
  *		Ask for the shared state and its named LWLocks (from the module's
- *		shmem_request_hook, init/neural_dag.c).
+ *		shmem_request_hook, init/shmem_hooks.c).
  */
 void
 NdagSharedShmemRequest(void)
