@@ -12,7 +12,10 @@
 #include "miscadmin.h"
 #include "utils/timestamp.h"
 
+#include "attention.h"
+#include "dag.h"
 #include "engine.h"
+#include "ucb.h"
 #include "hooks.h"
 
 /* plan-shape buckets the selector keeps statistics for */

@@ -46,6 +46,7 @@
 #include "utils/timestamp.h"
 
 #include "engine.h"
+#include "patterns.h"
 #include "hooks.h"
 #include "store.h"
 

@@ -18,7 +18,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
-#include "engine.h"
+#include "patterns.h"
 #include "hooks.h"
 #include "store.h"
 
