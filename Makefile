@@ -32,10 +32,22 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 include engine/engine-rules.mk
 
-# every object is rebuilt when a project header changes (PGXS tracks no
-# header dependencies without --enable-depend)
-NDAG_HEADERS = $(wildcard hooks/*.h fdw/*.h lmdb_store/*.h engine/*.h)
-$(OBJS): $(NDAG_HEADERS)
+# Header dependencies (PGXS tracks none without --enable-depend): the
+# compiler writes the headers each object includes into a .d file beside it
+# (-MMD; -MP adds an empty rule per header, so that a removed header does not
+# stop make) and make reads them back, so a changed header rebuilds exactly
+# the objects that include it.  The flags go to the objects only: the LLVM
+# bitcode files are compiled by another rule (BITCODE_CFLAGS, CPPFLAGS) and
+# would overwrite the same .d files; a bitcode file is rebuilt with its
+# object.  An object built before it had a .d file depends on every header,
+# once.
+NDAG_DEPS = $(OBJS:.o=.d)
+$(OBJS): override CFLAGS += -MMD -MP
+-include $(NDAG_DEPS)
+$(OBJS:.o=.bc): %.bc: %.o
+NDAG_HEADERS = $(wildcard hooks/*.h hooks/*/*.h fdw/*.h lmdb_store/*.h engine/*.h)
+$(foreach o,$(OBJS),$(if $(wildcard $(o:.o=.d)),,$(eval $(o): $(NDAG_HEADERS))))
+EXTRA_CLEAN += $(NDAG_DEPS) $(ENGINE_DEPS)
 
 PG_BINDIR := $(shell $(PG_CONFIG) --bindir)
 PG_PERL_LIB := $(dir $(PGXS))../../src/test/perl

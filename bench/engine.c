@@ -16,7 +16,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "attention.h"
+#include "dag.h"
+#include "embedding.h"
 #include "engine.h"
+#include "ucb.h"
 
 /* what one timed operation needs */
 typedef struct BenchCtx

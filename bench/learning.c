@@ -18,7 +18,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "costmodel.h"
 #include "engine.h"
+#include "learn.h"
+#include "patterns.h"
+#include "testutil.h"
 
 #define N_ARMS		8
 #define N_SHAPES	60
@@ -92,25 +96,6 @@ row(const char *op, double median, double p99, const char *seed, const char *goa
 }
 
 /*
- * random_unit
- *		A random unit vector.
- */
-static void
-random_unit(NdagRng *rng, float *v)
-{
-	double		s = 0.0;
-	int			i;
-
-	for (i = 0; i < NDAG_EMBED_DIM; i++)
-	{
-		v[i] = (float) ndag_rng_normal(rng);
-		s += (double) v[i] * v[i];
-	}
-	for (i = 0; i < NDAG_EMBED_DIM; i++)
-		v[i] = (float) (v[i] / sqrt(s));
-}
-
-/*
  * make_trajectories
  *		n executions of N_SHAPES query shapes under N_ARMS arms: the
  *		embedding is the shape's plus noise, the latency a per-shape base
@@ -126,11 +111,10 @@ make_trajectories(NdagRng *rng, int n, NdagTrajectory *t)
 	int			s;
 	int			a;
 	int			i;
-	int			d;
 
 	for (s = 0; s < N_SHAPES; s++)
 	{
-		random_unit(rng, shapes[s]);
+		tu_random_unit(rng, shapes[s]);
 		base[s] = exp(1.0 + 5.0 * ndag_rng_uniform(rng));
 		for (a = 0; a < N_ARMS; a++)
 			factor[s][a] = a == 0 ? 1.0 : exp(1.2 * ndag_rng_normal(rng));
@@ -138,17 +122,10 @@ make_trajectories(NdagRng *rng, int n, NdagTrajectory *t)
 	for (i = 0; i < n; i++)
 	{
 		double		improvement;
-		double		sum = 0.0;
 
 		s = (int) ndag_rng_below(rng, N_SHAPES);
 		a = (int) ndag_rng_below(rng, N_ARMS);
-		for (d = 0; d < NDAG_EMBED_DIM; d++)
-		{
-			t[i].embedding[d] = shapes[s][d] + 0.03f * (float) ndag_rng_normal(rng);
-			sum += (double) t[i].embedding[d] * t[i].embedding[d];
-		}
-		for (d = 0; d < NDAG_EMBED_DIM; d++)
-			t[i].embedding[d] = (float) (t[i].embedding[d] / sqrt(sum));
+		tu_near_unit(rng, shapes[s], 0.03, t[i].embedding);
 		t[i].arm = a;
 		t[i].latency_ms = base[s] * factor[s][a] * exp(0.15 * ndag_rng_normal(rng));
 		improvement = (base[s] - t[i].latency_ms) / base[s];
@@ -244,7 +221,7 @@ main(void)
 		NdagPattern p;
 
 		memset(&p, 0, sizeof(p));
-		random_unit(&rng, p.centroid);
+		tu_random_unit(&rng, p.centroid);
 		p.n_members = 10;
 		p.arms[0].count = 10;
 		ndag_pattern_finish(&p, N_ARMS, 3);
@@ -254,7 +231,7 @@ main(void)
 	{
 		double		t0;
 
-		random_unit(&rng, q);
+		tu_random_unit(&rng, q);
 		t0 = now_ns();
 		ndag_match_exact(bank, q, 5, out, &n_out);
 		times[i] = now_ns() - t0;
@@ -266,7 +243,7 @@ main(void)
 	{
 		double		t0;
 
-		random_unit(&rng, q);
+		tu_random_unit(&rng, q);
 		t0 = now_ns();
 		ndag_match_hdc(bank, q, 5, out, &n_out);
 		times[i] = now_ns() - t0;

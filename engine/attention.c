@@ -10,7 +10,11 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "engine_int.h"
+#include "attention.h"
+#include "attention_internal.h"
+#include "dag.h"
+#include "engine.h"
+#include "ucb.h"
 
 #include <math.h>
 #include <stdlib.h>

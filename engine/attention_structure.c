@@ -11,7 +11,10 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "engine_int.h"
+#include "attention.h"
+#include "attention_internal.h"
+#include "dag.h"
+#include "engine.h"
 
 #include <math.h>
 #include <stdlib.h>

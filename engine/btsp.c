@@ -12,7 +12,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "learn_int.h"
+#include "btsp.h"
+#include "engine.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -63,7 +64,7 @@ ndag_btsp_alloc(NdagBtsp *b, int capacity)
 
 /*
  * ndag_btsp_create
- *		Defaults from engine.h.
+ *		Defaults from btsp.h.
  */
 NdagBtsp *
 ndag_btsp_create(int capacity_hint)
@@ -184,7 +185,7 @@ ndag_btsp_weight(const NdagBtsp *b, const NdagBtspEntry *e, double now)
 
 /*
  * ndag_btsp_decay
- *		See engine.h.
+ *		See btsp.h.
  */
 double
 ndag_btsp_decay(double weight, double stored_at, double now, double tau_s)
@@ -198,7 +199,7 @@ ndag_btsp_decay(double weight, double stored_at, double now, double tau_s)
 
 /*
  * ndag_btsp_judge
- *		See engine.h.  A remembered arm that ran no faster than the baseline
+ *		See btsp.h.  A remembered arm that ran no faster than the baseline
  *		is forgotten; an arm speedup times faster than the baseline is
  *		stored; a default run slowdown_ln (in ln ms) slower than predicted
  *		marks the default bad unless a better arm is already known.
@@ -253,7 +254,7 @@ ndag_btsp_store(NdagBtsp *b, uint64_t query_id, int arm, double now)
 
 /*
  * ndag_btsp_observe
- *		See engine.h.
+ *		See btsp.h.
  */
 int
 ndag_btsp_observe(NdagBtsp *btsp, uint64_t query_id, int arm, double latency_ms,

@@ -22,7 +22,10 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "learn_int.h"
+#include "bytes.h"
+#include "costmodel.h"
+#include "engine.h"
+#include "learn_internal.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -12,7 +12,10 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "learn_int.h"
+#include "bytes.h"
+#include "costmodel.h"
+#include "engine.h"
+#include "learn_internal.h"
 
 #include <math.h>
 #include <stdlib.h>

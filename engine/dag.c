@@ -7,7 +7,9 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "engine_int.h"
+#include "dag.h"
+#include "dag_internal.h"
+#include "engine.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -12,7 +12,9 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "engine_int.h"
+#include "dag.h"
+#include "dag_internal.h"
+#include "engine.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -18,7 +18,10 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "engine_int.h"
+#include "attention.h"
+#include "dag.h"
+#include "embedding.h"
+#include "engine.h"
 
 #include <cblas.h>
 #include <math.h>

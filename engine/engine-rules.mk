@@ -13,17 +13,28 @@ ENGINE_WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
 ENGINE_TEST_CFLAGS = -std=gnu99 -O2 -g -fno-strict-aliasing -fwrapv $(ENGINE_WARN) \
 	-I$(srcdir)/engine -I$(srcdir)/engine/test
 ENGINE_LINK = $(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_DIR) -lm
-ENGINE_HEADERS = $(wildcard engine/*.h engine/test/*.h)
 ENGINE_VALGRIND_SEEDS ?= 60
 
-engine/test/test_%: engine/test/test_%.c $(ENGINE_SRCS) $(ENGINE_HEADERS)
-	$(ENGINE_CC) $(ENGINE_TEST_CFLAGS) -o $@ $< $(ENGINE_SRCS) $(ENGINE_LINK)
+# Each binary is compiled from its own source and every engine source in one
+# command, where -MMD would keep the headers of the last source only; so the
+# recipe asks the compiler for the headers of all of them (-MM) into the
+# binary's .d file, which make reads back.  A binary built before it had a .d
+# file depends on every engine header, once.
+ENGINE_BUILD = $(ENGINE_CC) $(ENGINE_TEST_CFLAGS) -o $@ $< $(ENGINE_SRCS) $(ENGINE_LINK) && \
+	$(ENGINE_CC) $(ENGINE_TEST_CFLAGS) -MM -MP -MT $@ $< $(ENGINE_SRCS) > $@.d
+ENGINE_DEPS = $(addsuffix .d,$(ENGINE_TEST_BINS) $(ENGINE_BENCH_BINS))
+-include $(ENGINE_DEPS)
+ENGINE_HEADERS = $(wildcard engine/*.h engine/test/*.h)
+$(foreach b,$(ENGINE_TEST_BINS) $(ENGINE_BENCH_BINS),$(if $(wildcard $(b).d),,$(eval $(b): $(ENGINE_HEADERS))))
 
-bench/engine: bench/engine.c $(ENGINE_SRCS) $(ENGINE_HEADERS)
-	$(ENGINE_CC) $(ENGINE_TEST_CFLAGS) -o $@ $< $(ENGINE_SRCS) $(ENGINE_LINK)
+engine/test/test_%: engine/test/test_%.c $(ENGINE_SRCS)
+	$(ENGINE_BUILD)
 
-bench/learning: bench/learning.c $(ENGINE_SRCS) $(ENGINE_HEADERS)
-	$(ENGINE_CC) $(ENGINE_TEST_CFLAGS) -o $@ $< $(ENGINE_SRCS) $(ENGINE_LINK)
+bench/engine: bench/engine.c $(ENGINE_SRCS)
+	$(ENGINE_BUILD)
+
+bench/learning: bench/learning.c $(ENGINE_SRCS)
+	$(ENGINE_BUILD)
 
 .PHONY: engine-check engine-valgrind bench-engine bench-learning
 

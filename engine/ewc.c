@@ -13,7 +13,9 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "learn_int.h"
+#include "bytes.h"
+#include "costmodel.h"
+#include "engine.h"
 
 #include <math.h>
 #include <stdlib.h>

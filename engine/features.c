@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * features.c
- *	  The fixed-width node feature vectors (layout NDAG_F_* in engine.h).
+ *	  The fixed-width node feature vectors (layout NDAG_F_* in dag.h).
  *
  * Magnitudes go through log1p and a fixed divisor so that every slot stays
  * within a few units even for costs of 1e300 (log1p(1e300) / 10 = 69).
@@ -10,7 +10,9 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "engine_int.h"
+#include "dag.h"
+#include "dag_internal.h"
+#include "engine.h"
 
 #include <math.h>
 

@@ -3,13 +3,15 @@
  * hdc.c
  *	  Hyperdimensional state (DESIGN.md section 6): 10,000-bit encodings of
  *	  pattern centroids by a two-stage sign random projection (see
- *	  NdagHdcEncoder in engine.h), popcount similarity, bitwise-majority
+ *	  NdagHdcEncoder in patterns.h), popcount similarity, bitwise-majority
  *	  bundles, and the state snapshot of a bank whose drift between
  *	  learning cycles can signal an EWC++ task boundary.
  *
  *-------------------------------------------------------------------------
  */
-#include "learn_int.h"
+#include "engine.h"
+#include "learn_internal.h"
+#include "patterns.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "engine.h"
 #include "healing.h"
 
 /* B-tree page layout (PostgreSQL's nbtree) */

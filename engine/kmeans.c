@@ -7,7 +7,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "learn_int.h"
+#include "engine.h"
+#include "patterns.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -110,7 +111,7 @@ ndag_kmeans_seed(const float *x, int n, int dim, int k, NdagRng *rng,
 
 /*
  * ndag_kmeans
- *		See engine.h.
+ *		See patterns.h.
  */
 int
 ndag_kmeans(const float *x, int n, int dim, int k_requested, int max_iter,

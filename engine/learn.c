@@ -11,7 +11,10 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "learn_int.h"
+#include "costmodel.h"
+#include "engine.h"
+#include "learn.h"
+#include "patterns.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -19,7 +22,7 @@
 
 /*
  * ndag_trajectory_quality
- *		See engine.h.
+ *		See learn.h.
  */
 double
 ndag_trajectory_quality(double latency_ms, double baseline_ms)
@@ -52,7 +55,7 @@ ndag_learn_opts_init(NdagLearnOpts *opts)
 
 /*
  * ndag_learn_cycle
- *		See engine.h.
+ *		See learn.h.
  */
 int
 ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,

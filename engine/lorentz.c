@@ -17,7 +17,10 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "engine_int.h"
+#include "attention.h"
+#include "attention_internal.h"
+#include "dag.h"
+#include "engine.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -9,7 +9,9 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "learn_int.h"
+#include "engine.h"
+#include "learn_internal.h"
+#include "patterns.h"
 
 #include <cblas.h>
 #include <math.h>

@@ -20,7 +20,11 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "engine_int.h"
+#include "attention.h"
+#include "attention_internal.h"
+#include "dag.h"
+#include "dag_internal.h"
+#include "engine.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -311,7 +315,7 @@ ndag_cmp_cut_edge(const void *a, const void *b)
 
 /*
  * ndag_mincut
- *		Exact minimum cut; see engine.h.  The value is the sum of the cut
+ *		Exact minimum cut; see dag.h.  The value is the sum of the cut
  *		edges' capacities, which equals the max-flow value.
  */
 int

@@ -12,7 +12,9 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "learn_int.h"
+#include "bytes.h"
+#include "engine.h"
+#include "patterns.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -475,7 +477,7 @@ ndag_bank_consolidate(NdagPatternBank *bank, const NdagPattern *p,
 
 /*
  * ndag_bank_extract
- *		See engine.h.
+ *		See patterns.h.
  */
 int
 ndag_bank_extract(NdagPatternBank *bank, const NdagTrajectory *traj, int n,

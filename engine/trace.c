@@ -17,7 +17,10 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "engine_int.h"
+#include "attention.h"
+#include "attention_internal.h"
+#include "dag.h"
+#include "engine.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -162,7 +165,7 @@ ndag_trace_value(const NdagTraceTable *table, uint64_t signature, double now)
 
 /*
  * ndag_trace_update
- *		Fold one executed plan into the traces; see engine.h.
+ *		Fold one executed plan into the traces; see attention.h.
  */
 int
 ndag_trace_update(NdagTraceTable *table, const NdagDag *dag, double now,

@@ -11,7 +11,8 @@
  *-------------------------------------------------------------------------
  */
 #include "bytes.h"
-#include "engine_int.h"
+#include "engine.h"
+#include "ucb.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -173,7 +174,7 @@ ndag_ucb_serialized_size(const NdagUcb *ucb)
 
 /*
  * ndag_ucb_serialize
- *		Write the selector; see engine.h for the layout.
+ *		Write the selector; see ucb.h for the layout.
  */
 int
 ndag_ucb_serialize(const NdagUcb *ucb, void *buf, size_t cap, size_t *written)

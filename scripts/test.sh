@@ -1,6 +1,7 @@
 #!/bin/bash
-# Every set-up step, then every test suite: engine unit tests (plain and under
-# valgrind), pg_regress, pgTAP and Perl TAP.  Exits non-zero if any fails.
+# Every set-up step, then every test suite: the include layering check, the
+# engine unit tests (plain and under valgrind), pg_regress, pgTAP and Perl TAP.
+# Exits non-zero if any fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -34,6 +35,7 @@ regress() {
 	return 1
 }
 
+run_suite "include layering" bash scripts/check-layers.sh
 run_suite "engine unit tests" make -s engine-check
 run_suite "engine unit tests under valgrind" make -s engine-valgrind
 run_suite "pg_regress" regress

@@ -15,9 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention.h"
+#include "dag.h"
 #include "engine.h"
 #include "tap.h"
 #include "testutil.h"
+#include "ucb.h"
 
 /*
  * all_valid

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "btsp.h"
 #include "engine.h"
 #include "tap.h"
 

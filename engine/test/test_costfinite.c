@@ -17,28 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "costmodel.h"
 #include "engine.h"
 #include "tap.h"
-
-/*
- * random_unit
- *		A random unit vector of NDAG_EMBED_DIM floats.
- */
-static void
-random_unit(NdagRng *rng, float *v)
-{
-	double		s = 0.0;
-	int			i;
-
-	for (i = 0; i < NDAG_EMBED_DIM; i++)
-	{
-		v[i] = (float) ndag_rng_normal(rng);
-		s += (double) v[i] * v[i];
-	}
-	s = sqrt(s);
-	for (i = 0; i < NDAG_EMBED_DIM; i++)
-		v[i] = (float) (v[i] / s);
-}
+#include "testutil.h"
 
 /*
  * same_params
@@ -130,14 +112,14 @@ test_instant_rejects(void)
 	int			i;
 
 	ndag_rng_seed(&rng, 17);
-	random_unit(&rng, emb);
+	tu_random_unit(&rng, emb);
 	tap_ok(ndag_cost_instant_step(m, emb, 1, 20.0, 1e38, NULL) == NDAG_ERR_NONFINITE,
 		   "an overflowing instant step is rejected");
 	tap_ok(same_params(m, before) && m->instant_steps == 0,
 		   "the rejected step left the model as it was");
 	for (i = 0; i < 2000; i++)
 	{
-		random_unit(&rng, emb);
+		tu_random_unit(&rng, emb);
 		if (ndag_cost_instant_step(m, emb, i % 64, 10.0 * emb[0], 1.0, NULL) ==
 			NDAG_ERR_NONFINITE)
 			rejected++;
@@ -189,7 +171,7 @@ test_train_rejects(void)
 	ndag_rng_seed(&rng, 23);
 	for (i = 0; i < 16; i++)
 	{
-		random_unit(&rng, emb + i * NDAG_EMBED_DIM);
+		tu_random_unit(&rng, emb + i * NDAG_EMBED_DIM);
 		arms[i] = i % 4;
 		targets[i] = 1.0f;
 	}
@@ -245,7 +227,7 @@ parallel_rounds(int k, double lr, double scale, int rounds)
 	ndag_rng_seed(&rng, 1);
 	for (q = 0; q < 20; q++)
 	{
-		random_unit(&rng, emb[q]);
+		tu_random_unit(&rng, emb[q]);
 		target[q] = log(0.05 + q * 3.0);
 	}
 	for (r = 0; r < rounds && isfinite(worst); r++)

@@ -14,28 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "costmodel.h"
 #include "engine.h"
 #include "tap.h"
-
-/*
- * random_unit
- *		A random unit vector of NDAG_EMBED_DIM floats.
- */
-static void
-random_unit(NdagRng *rng, float *v)
-{
-	double		s = 0.0;
-	int			i;
-
-	for (i = 0; i < NDAG_EMBED_DIM; i++)
-	{
-		v[i] = (float) ndag_rng_normal(rng);
-		s += (double) v[i] * v[i];
-	}
-	s = sqrt(s);
-	for (i = 0; i < NDAG_EMBED_DIM; i++)
-		v[i] = (float) (v[i] / s);
-}
+#include "testutil.h"
 
 /*
  * synth_target
@@ -59,7 +41,7 @@ make_data(NdagRng *rng, int n, int n_arms, float *emb, int *arms, float *t)
 
 	for (i = 0; i < n; i++)
 	{
-		random_unit(rng, emb + (size_t) i * NDAG_EMBED_DIM);
+		tu_random_unit(rng, emb + (size_t) i * NDAG_EMBED_DIM);
 		arms[i] = (int) ndag_rng_below(rng, (uint64_t) n_arms);
 		t[i] = synth_target(emb + (size_t) i * NDAG_EMBED_DIM, arms[i]);
 	}
@@ -171,7 +153,7 @@ test_instant_is_sgd(void)
 	int			i;
 
 	ndag_rng_seed(&rng, 11);
-	random_unit(&rng, emb);
+	tu_random_unit(&rng, emb);
 	for (i = 0; i < m->n_params; i++)
 		m->params[i] += (float) (0.2 * ndag_rng_normal(&rng));
 	ndag_cost_sync(m);
@@ -397,7 +379,7 @@ test_serialize(void)
 	size_t		i;
 
 	ndag_rng_seed(&rng, 5);
-	random_unit(&rng, emb);
+	tu_random_unit(&rng, emb);
 	for (i = 0; i < 200; i++)
 		ndag_cost_instant_step(m, emb, (int) (i % 6), 3.0, 0.01, NULL);
 	buf = malloc(size);
@@ -460,7 +442,7 @@ test_delta(void)
 	ndag_rng_seed(&rng, 8);
 	for (i = 0; i < 100; i++)
 	{
-		random_unit(&rng, emb);
+		tu_random_unit(&rng, emb);
 		ndag_cost_instant_step(local, emb, i % 3, 1.0 + emb[0], 0.01, NULL);
 	}
 	tap_ok(ndag_cost_delta_capture(d, local) == NDAG_OK && d->steps == 100,

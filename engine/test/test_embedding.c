@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dag.h"
+#include "embedding.h"
 #include "engine.h"
 #include "tap.h"
 #include "testutil.h"

@@ -14,26 +14,9 @@
 #include <string.h>
 
 #include "engine.h"
+#include "patterns.h"
 #include "tap.h"
-
-/*
- * random_unit
- *		A random unit vector.
- */
-static void
-random_unit(NdagRng *rng, float *v)
-{
-	double		s = 0.0;
-	int			i;
-
-	for (i = 0; i < NDAG_EMBED_DIM; i++)
-	{
-		v[i] = (float) ndag_rng_normal(rng);
-		s += (double) v[i] * v[i];
-	}
-	for (i = 0; i < NDAG_EMBED_DIM; i++)
-		v[i] = (float) (v[i] / sqrt(s));
-}
+#include "testutil.h"
 
 /*
  * get_bit
@@ -70,7 +53,7 @@ test_encoding(void)
 	tap_ok(sizeof(NdagHv) == 1250 && NDAG_HDC_BYTES * 8 == NDAG_HDC_BITS,
 		   "a hypervector is exactly 1,250 bytes (10,000 bits)");
 	ndag_rng_seed(&rng, 1);
-	random_unit(&rng, x);
+	tu_random_unit(&rng, x);
 	ndag_hdc_encode(enc, x, &a);
 	ndag_hdc_encode(enc2, x, &b);
 	tap_ok(memcmp(&a, &b, sizeof(NdagHv)) == 0 && ndag_hdc_similarity(&a, &b) == 1.0,
@@ -90,8 +73,8 @@ test_encoding(void)
 		double		angle;
 		double		sim;
 
-		random_unit(&rng, x);
-		random_unit(&rng, z);
+		tu_random_unit(&rng, x);
+		tu_random_unit(&rng, z);
 		/* y at angle t from x in the plane of x and z */
 		for (i = 0; i < NDAG_EMBED_DIM; i++)
 			dot += (double) x[i] * z[i];
@@ -109,7 +92,7 @@ test_encoding(void)
 		if (fabs(sim - (1.0 - angle / M_PI)) > worst_angle)
 			worst_angle = fabs(sim - (1.0 - angle / M_PI));
 
-		random_unit(&rng, z);
+		tu_random_unit(&rng, z);
 		ndag_hdc_encode(enc, z, &b);
 		sim = ndag_hdc_similarity(&a, &b);
 		dot = 0.0;
@@ -128,7 +111,7 @@ test_encoding(void)
 		   worst_angle);
 	tap_ok(min_random > 0.38 && max_random < 0.62,
 		   "unrelated centroids are near 0.5 (%.3f .. %.3f)", min_random, max_random);
-	random_unit(&rng, x);
+	tu_random_unit(&rng, x);
 	for (i = 0; i < NDAG_EMBED_DIM; i++)
 		y[i] = x[i] + 0.05f * (float) ndag_rng_normal(&rng) / 8.0f;
 	ndag_hdc_encode(enc, x, &a);
@@ -160,7 +143,7 @@ test_bundle(void)
 	ndag_rng_seed(&rng, 9);
 	for (i = 0; i < 3; i++)
 	{
-		random_unit(&rng, x);
+		tu_random_unit(&rng, x);
 		ndag_hdc_encode(enc, x, &v[i]);
 	}
 	ndag_hdc_bundle(v, sizeof(NdagHv), 3, &out);
@@ -172,7 +155,7 @@ test_bundle(void)
 			majority = false;
 	}
 	tap_ok(majority, "bundle of three is the bitwise majority");
-	random_unit(&rng, x);
+	tu_random_unit(&rng, x);
 	ndag_hdc_encode(enc, x, &stranger);
 	tap_ok(ndag_hdc_similarity(&out, &v[0]) > 0.65 &&
 		   ndag_hdc_similarity(&out, &stranger) < 0.6,
@@ -210,15 +193,13 @@ test_snapshot(void)
 	NdagRng		rng;
 	float		base[4][NDAG_EMBED_DIM];
 	int			i;
-	int			d;
 
 	ndag_rng_seed(&rng, 17);
 	for (i = 0; i < 4; i++)
-		random_unit(&rng, base[i]);
+		tu_random_unit(&rng, base[i]);
 	for (i = 0; i < 400; i++)
 	{
-		for (d = 0; d < NDAG_EMBED_DIM; d++)
-			t[i].embedding[d] = base[i % 2][d] + 0.02f * (float) ndag_rng_normal(&rng);
+		tu_near_unit(&rng, base[i % 2], 0.02, t[i].embedding);
 		t[i].arm = 0;
 		t[i].latency_ms = 10.0;
 		t[i].quality = 0.8;
@@ -232,8 +213,7 @@ test_snapshot(void)
 	tap_ok(sizeof(s0) == 1250 && ndag_hdc_drift(&s0, &s1) == 0.0,
 		   "snapshot: 1,250 bytes, no drift without change");
 	for (i = 0; i < 400; i++)
-		for (d = 0; d < NDAG_EMBED_DIM; d++)
-			t[i].embedding[d] = base[2 + i % 2][d] + 0.02f * (float) ndag_rng_normal(&rng);
+		tu_near_unit(&rng, base[2 + i % 2], 0.02, t[i].embedding);
 	ndag_bank_extract(bank, t, 400, &params, 2.0, &res);
 	ndag_hdc_bank_snapshot(bank, &s2);
 	tap_ok(bank->count == 4 && ndag_hdc_drift(&s0, &s2) > 0.1,

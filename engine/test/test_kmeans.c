@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "patterns.h"
 #include "tap.h"
 
 /*

@@ -13,8 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "costmodel.h"
 #include "engine.h"
+#include "learn.h"
+#include "patterns.h"
 #include "tap.h"
+#include "testutil.h"
 
 #define SHAPES	5
 #define ARMS	4
@@ -29,20 +33,12 @@ workload(NdagRng *rng, float shapes[][NDAG_EMBED_DIM], const double *base,
 {
 	static const double factor[ARMS] = {1.0, 0.3, 2.0, 1.2};
 	int			i;
-	int			d;
 
 	for (i = 0; i < n; i++)
 	{
 		int			s = i % SHAPES;
-		double		norm = 0.0;
 
-		for (d = 0; d < NDAG_EMBED_DIM; d++)
-		{
-			t[i].embedding[d] = shapes[s][d] + 0.01f * (float) ndag_rng_normal(rng);
-			norm += (double) t[i].embedding[d] * t[i].embedding[d];
-		}
-		for (d = 0; d < NDAG_EMBED_DIM; d++)
-			t[i].embedding[d] = (float) (t[i].embedding[d] / sqrt(norm));
+		tu_near_unit(rng, shapes[s], 0.01, t[i].embedding);
 		t[i].arm = (i / SHAPES) % ARMS;
 		t[i].latency_ms = base[s] * factor[t[i].arm] * exp(0.05 * ndag_rng_normal(rng));
 		t[i].quality = ndag_trajectory_quality(t[i].latency_ms, base[s]);
@@ -58,19 +54,10 @@ static void
 random_shapes(NdagRng *rng, float shapes[][NDAG_EMBED_DIM], double *base)
 {
 	int			s;
-	int			d;
 
 	for (s = 0; s < SHAPES; s++)
 	{
-		double		norm = 0.0;
-
-		for (d = 0; d < NDAG_EMBED_DIM; d++)
-		{
-			shapes[s][d] = (float) ndag_rng_normal(rng);
-			norm += (double) shapes[s][d] * shapes[s][d];
-		}
-		for (d = 0; d < NDAG_EMBED_DIM; d++)
-			shapes[s][d] = (float) (shapes[s][d] / sqrt(norm));
+		tu_random_unit(rng, shapes[s]);
 		base[s] = exp(1.0 + 4.0 * ndag_rng_uniform(rng));
 	}
 }

@@ -16,45 +16,9 @@
 #include <string.h>
 
 #include "engine.h"
+#include "patterns.h"
 #include "tap.h"
-
-/*
- * random_unit
- *		A random unit vector.
- */
-static void
-random_unit(NdagRng *rng, float *v)
-{
-	double		s = 0.0;
-	int			i;
-
-	for (i = 0; i < NDAG_EMBED_DIM; i++)
-	{
-		v[i] = (float) ndag_rng_normal(rng);
-		s += (double) v[i] * v[i];
-	}
-	for (i = 0; i < NDAG_EMBED_DIM; i++)
-		v[i] = (float) (v[i] / sqrt(s));
-}
-
-/*
- * near
- *		A unit vector close to base (noise sd per coordinate).
- */
-static void
-near(NdagRng *rng, const float *base, double noise, float *v)
-{
-	double		s = 0.0;
-	int			i;
-
-	for (i = 0; i < NDAG_EMBED_DIM; i++)
-	{
-		v[i] = base[i] + (float) (noise * ndag_rng_normal(rng));
-		s += (double) v[i] * v[i];
-	}
-	for (i = 0; i < NDAG_EMBED_DIM; i++)
-		v[i] = (float) (v[i] / sqrt(s));
-}
+#include "testutil.h"
 
 /*
  * test_confidence
@@ -88,7 +52,7 @@ planted(NdagRng *rng, float shapes[][NDAG_EMBED_DIM], int n_shapes, int per_shap
 		int			s = i % n_shapes;
 		int			arm = (i / n_shapes) % 3;
 
-		near(rng, shapes[s], 0.01, t[i].embedding);
+		tu_near_unit(rng, shapes[s], 0.01, t[i].embedding);
 		t[i].arm = arm;
 		t[i].latency_ms = lat[s][arm] * exp(0.1 * ndag_rng_normal(rng));
 		t[i].quality = quality + 0.05 * ndag_rng_normal(rng);
@@ -120,7 +84,7 @@ test_extract(void)
 
 	ndag_rng_seed(&rng, 3);
 	for (s = 0; s < 3; s++)
-		random_unit(&rng, shapes[s]);
+		tu_random_unit(&rng, shapes[s]);
 	t = planted(&rng, shapes, 3, 90, lat, 0.7);
 	ndag_pattern_params_init(&params);
 	params.clusters = 3;
@@ -209,8 +173,8 @@ test_consolidation_threshold(void)
 	int			d;
 
 	ndag_rng_seed(&rng, 44);
-	random_unit(&rng, a);
-	random_unit(&rng, z);
+	tu_random_unit(&rng, a);
+	tu_random_unit(&rng, z);
 	for (d = 0; d < NDAG_EMBED_DIM; d++)
 		dot += (double) a[d] * z[d];
 	for (d = 0; d < NDAG_EMBED_DIM; d++)
@@ -277,7 +241,7 @@ test_eviction(void)
 		NdagPattern p;
 		int			idx;
 
-		random_unit(&rng, c);
+		tu_random_unit(&rng, c);
 		p = pattern_at(c, 10, 0.01);
 		ndag_bank_insert(bank, &p, &idx);
 		if (i == 0)
@@ -297,7 +261,7 @@ test_eviction(void)
 	for (i = 0; i < 40; i++)
 	{
 		if (i % 10 == 0)
-			random_unit(&rng, c);
+			tu_random_unit(&rng, c);
 		for (d = 0; d < NDAG_EMBED_DIM; d++)
 			t[i].embedding[d] = c[d];
 		t[i].arm = 0;
@@ -339,7 +303,7 @@ test_serialize(void)
 	int			rc;
 
 	ndag_rng_seed(&rng, 2);
-	random_unit(&rng, c);
+	tu_random_unit(&rng, c);
 	p = pattern_at(c, 12, 0.02);
 	p.id = 77;
 	p.uses = 5;
@@ -392,7 +356,7 @@ test_matcher(void)
 		{
 			NdagPattern p;
 
-			random_unit(&rng, c);
+			tu_random_unit(&rng, c);
 			p = pattern_at(c, 10, 0.0);
 			p.disabled = (i % 7) == 3;
 			ndag_bank_insert(bank, &p, NULL);
@@ -406,7 +370,7 @@ test_matcher(void)
 			int			target = (int) ndag_rng_below(&rng, 1000);
 
 			trials++;
-			random_unit(&rng, q);
+			tu_random_unit(&rng, q);
 			for (i = 0; i < bank->count; i++)
 			{
 				double		dot = 0.0;
@@ -440,7 +404,7 @@ test_matcher(void)
 			/* planted: a query near a known enabled pattern */
 			if (bank->patterns[target].disabled)
 				target = (target + 1) % 1000;
-			near(&rng, bank->patterns[target].centroid, 0.03, q);
+			tu_near_unit(&rng, bank->patterns[target].centroid, 0.03, q);
 			ndag_match(bank, q, 5, out, &n_out);
 			if (n_out >= 1 && out[0].index == target)
 				hdc_ok++;
@@ -473,7 +437,7 @@ test_uses(void)
 	int			n_out;
 
 	ndag_rng_seed(&rng, 5);
-	random_unit(&rng, c);
+	tu_random_unit(&rng, c);
 	p = pattern_at(c, 10, 0.0);
 	ndag_bank_insert(bank, &p, NULL);
 	ndag_match(bank, c, 1, out, &n_out);

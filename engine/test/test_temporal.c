@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attention.h"
+#include "dag.h"
 #include "engine.h"
 #include "tap.h"
 #include "testutil.h"

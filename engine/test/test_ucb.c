@@ -15,6 +15,7 @@
 
 #include "engine.h"
 #include "tap.h"
+#include "ucb.h"
 
 /*
  * expected_arm

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * testutil.h
- *	  Random plan-like DAGs and small helpers shared by the engine tests.
+ *	  Random plan-like DAGs, random unit vectors and planted clusters, and
+ *	  small helpers shared by the engine tests and benchmarks.
  *
  * A graph is generated on logical indexes 0..n-1 where every edge runs
  * from a higher index (input) to a lower one (consumer), so it is acyclic;
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dag.h"
 #include "engine.h"
 
 typedef struct TuGraph
@@ -245,6 +247,47 @@ tu_chain(int n)
 		return NULL;
 	}
 	return dag;
+}
+
+/*
+ * tu_random_unit
+ *		A random unit vector of NDAG_EMBED_DIM floats: Gaussian coordinates,
+ *		L2-normalised.
+ */
+static inline void
+tu_random_unit(NdagRng *rng, float *v)
+{
+	double		s = 0.0;
+	int			i;
+
+	for (i = 0; i < NDAG_EMBED_DIM; i++)
+	{
+		v[i] = (float) ndag_rng_normal(rng);
+		s += (double) v[i] * v[i];
+	}
+	for (i = 0; i < NDAG_EMBED_DIM; i++)
+		v[i] = (float) (v[i] / sqrt(s));
+}
+
+/*
+ * tu_near_unit
+ *		A member of a cluster planted around centre: centre plus Gaussian
+ *		noise of standard deviation `noise` per coordinate, L2-normalised
+ *		(NDAG_EMBED_DIM floats).
+ */
+static inline void
+tu_near_unit(NdagRng *rng, const float *centre, double noise, float *v)
+{
+	double		s = 0.0;
+	int			i;
+
+	for (i = 0; i < NDAG_EMBED_DIM; i++)
+	{
+		v[i] = centre[i] + (float) (noise * ndag_rng_normal(rng));
+		s += (double) v[i] * v[i];
+	}
+	for (i = 0; i < NDAG_EMBED_DIM; i++)
+		v[i] = (float) (v[i] / sqrt(s));
 }
 
 #endif							/* NDAG_TESTUTIL_H */

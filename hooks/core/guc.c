@@ -11,7 +11,9 @@
 
 #include "utils/guc.h"
 
+#include "costmodel.h"
 #include "engine.h"
+#include "patterns.h"
 #include "core/core.h"
 
 bool		ndag_enabled = true;

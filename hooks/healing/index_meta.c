@@ -46,6 +46,7 @@
 #include "utils/timestamp.h"
 
 #include "engine.h"
+#include "patterns.h"
 #include "healing/selfheal.h"
 #include "store.h"
 

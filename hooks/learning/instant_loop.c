@@ -56,7 +56,11 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "costmodel.h"
 #include "engine.h"
+#include "learn.h"
+#include "patterns.h"
+#include "ucb.h"
 #include "core/core.h"
 #include "plandag/plandag.h"
 #include "learning/learning.h"

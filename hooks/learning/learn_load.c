@@ -14,7 +14,11 @@
 #include "nodes/pg_list.h"
 #include "utils/timestamp.h"
 
+#include "costmodel.h"
 #include "engine.h"
+#include "learn.h"
+#include "patterns.h"
+#include "ucb.h"
 #include "core/core.h"
 #include "learning/learning.h"
 #include "store.h"

@@ -16,7 +16,11 @@
 #include "utils/float.h"
 #include "utils/timestamp.h"
 
+#include "costmodel.h"
 #include "engine.h"
+#include "learn.h"
+#include "patterns.h"
+#include "ucb.h"
 #include "core/core.h"
 #include "healing/selfheal.h"
 #include "learning/learning.h"

@@ -19,6 +19,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "dag.h"
 #include "engine.h"
 #include "core/core.h"
 #include "plandag/plandag.h"

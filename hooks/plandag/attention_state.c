@@ -12,7 +12,10 @@
 #include "miscadmin.h"
 #include "utils/timestamp.h"
 
+#include "attention.h"
+#include "dag.h"
 #include "engine.h"
+#include "ucb.h"
 #include "core/core.h"
 #include "plandag/plandag.h"
 

@@ -25,6 +25,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "dag.h"
 #include "engine.h"
 #include "plandag/plandag.h"
 

@@ -14,6 +14,7 @@
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 
+#include "dag.h"
 #include "engine.h"
 #include "core/core.h"
 #include "plandag/plandag.h"

@@ -28,7 +28,10 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "btsp.h"
+#include "embedding.h"
 #include "engine.h"
+#include "patterns.h"
 #include "core/core.h"
 #include "plandag/plandag.h"
 #include "learning/learning.h"

@@ -25,6 +25,7 @@
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
 
+#include "btsp.h"
 #include "engine.h"
 #include "core/core.h"
 #include "planner/planner.h"

@@ -27,6 +27,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 
+#include "embedding.h"
 #include "engine.h"
 #include "core/core.h"
 #include "plandag/plandag.h"

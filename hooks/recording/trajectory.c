@@ -24,6 +24,8 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "dag.h"
+#include "embedding.h"
 #include "engine.h"
 #include "core/core.h"
 #include "plandag/plandag.h"

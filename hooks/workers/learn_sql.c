@@ -18,6 +18,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
+#include "patterns.h"
 #include "engine.h"
 #include "core/core.h"
 #include "learning/learning.h"

@@ -1,19 +1,17 @@
 /*-------------------------------------------------------------------------
  *
- * learn_int.h
- *	  Helpers shared by the learning sources (cost model, EWC++, patterns,
- *	  HDC): little-endian byte packing and the FNV-1a checksum of the
- *	  serialised formats.  Internal to the engine.
+ * learn_internal.h
+ *	  Declarations shared by the engine's learning sources only: the
+ *	  batched paths of the cost model (costmodel.c, costtrain.c) and the
+ *	  Hamming distance of hypervector words (hdc.c, matcher.c).  Not to be
+ *	  confused with the PostgreSQL side's learning internals in hooks/.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef NDAG_LEARN_INT_H
-#define NDAG_LEARN_INT_H
+#ifndef NDAG_LEARN_INTERNAL_H
+#define NDAG_LEARN_INTERNAL_H
 
-#include <string.h>
-
-#include "bytes.h"
-#include "engine_int.h"
+#include "costmodel.h"
 
 /* costmodel.c: shared by the batched paths of costmodel.c and costtrain.c */
 extern void ndag_cost_build_inputs(const NdagCostModel *model,
@@ -27,4 +25,4 @@ extern size_t ndag_cost_batch_work(const NdagCostModel *model, int n);
 /* hdc.c: differing bits of two arrays of n words */
 extern int	ndag_hamming_words(const uint64_t *a, const uint64_t *b, int n);
 
-#endif							/* NDAG_LEARN_INT_H */
+#endif							/* NDAG_LEARN_INTERNAL_H */

@@ -1,15 +1,15 @@
 /*-------------------------------------------------------------------------
  *
- * engine_int.h
- *	  Declarations shared between engine source files only; the public
- *	  interface is engine.h.
+ * dag_internal.h
+ *	  Declarations shared by the engine's DAG sources only (building,
+ *	  deriving, features, minimum cut); the public interface is dag.h.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef NDAG_ENGINE_INT_H
-#define NDAG_ENGINE_INT_H
+#ifndef NDAG_DAG_INTERNAL_H
+#define NDAG_DAG_INTERNAL_H
 
-#include "engine.h"
+#include "dag.h"
 
 /* largest accepted magnitude of any number in a node description */
 #define NDAG_HUGE_VALUE		1e300
@@ -30,11 +30,4 @@ extern void ndag_features_compute(NdagDag *dag);
 /* mincut.c: the node flags used by mincut_gated (1 = output edge cut) */
 extern int	ndag_mincut_mark(const NdagDag *dag, int mode, unsigned char *on_cut);
 
-/* attention_structure.c: (1/n + work share) / 2 */
-extern double ndag_node_base_weight(const NdagDag *dag, int v);
-
-/* attention.c: argument checks shared by the mechanisms */
-extern int	ndag_attn_check(const NdagDag *dag, const NdagAttnParams *params,
-							double *weights);
-
-#endif							/* NDAG_ENGINE_INT_H */
+#endif							/* NDAG_DAG_INTERNAL_H */
