@@ -57,9 +57,6 @@ static int	nesting_level = 0;
 static bool top_sampled = false;
 static bool top_timed = false;
 
-/* last time an eligibility failure was logged at WARNING */
-static TimestampTz last_warning = 0;
-
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
@@ -93,6 +90,26 @@ find_recording(QueryDesc *queryDesc)
 	return NULL;
 }
 
+/* NdagStatementEligible for NdagFallbackRun */
+typedef struct EligibleCall
+{
+	PlannedStmt *stmt;
+	bool		eligible;
+} EligibleCall;
+
+/*
+ * eligible_step
+ *		Whether the statement touches an enabled table (any table under
+ *		ruvector.dag_all_tables).
+ */
+static void
+eligible_step(void *arg)
+{
+	EligibleCall *call = (EligibleCall *) arg;
+
+	call->eligible = NdagStatementEligible(call->stmt, ndag_all_tables);
+}
+
 /*
  * statement_eligible
  *		Whether this execution may be recorded; a failure to read the
@@ -103,9 +120,7 @@ static bool
 statement_eligible(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *stmt = queryDesc->plannedstmt;
-	MemoryContext oldcxt = CurrentMemoryContext;
-	volatile bool eligible = false;
-	uint32		holdoff;
+	EligibleCall call = {stmt, false};
 
 	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || IsParallelWorker() ||
 		!NdagShmemReady())
@@ -120,35 +135,15 @@ statement_eligible(QueryDesc *queryDesc, int eflags)
 	if (!NdagExtensionInstalled())
 		return false;
 
-	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */
-	holdoff = InterruptHoldoffCount;
 	HOLD_INTERRUPTS();
-	PG_TRY();
+	if (!NdagFallbackRun(NDAG_FALLBACK_ENABLED_TABLES, "read the enabled tables",
+						 eligible_step, &call))
 	{
-		eligible = NdagStatementEligible(stmt, ndag_all_tables);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-		TimestampTz now = GetCurrentTimestamp();
-		bool		warn = TimestampDifferenceExceeds(last_warning, now, 60000);
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
 		NdagCounterAdd(NDAG_COUNTER_FAILED, 1);
-		ereport(warn ? WARNING : DEBUG1,
-				(errmsg("neural_dag could not read the enabled tables: %s",
-						edata->message),
-				 errdetail("The statement runs without being recorded.")));
-		if (warn)
-			last_warning = now;
-		FreeErrorData(edata);
-		eligible = false;
+		call.eligible = false;
 	}
-	PG_END_TRY();
-	InterruptHoldoffCount = holdoff;
-	return eligible;
+	RESUME_INTERRUPTS();
+	return call.eligible;
 }
 
 /*

@@ -83,6 +83,29 @@ typedef void (*NdagSafeSqlFunc) (void *arg);
 extern void NdagRunSafeSql(NdagSafeSqlFunc fn, void *arg);
 extern void NdagSafeSearchPathForSession(void);
 
+/* ---------- fallback.c: learning failed, the statement goes on ---------- */
+
+/* what failed, one rate-limited WARNING and one counter each */
+typedef enum NdagFallbackKind
+{
+	NDAG_FALLBACK_ENABLED_TABLES,	/* reading the tables enabled for learning */
+	NDAG_FALLBACK_DECISION,		/* deciding the arm, planning under it */
+	NDAG_FALLBACK_RECORDING,	/* recording an execution, learning from it */
+	NDAG_FALLBACK_EXPLAIN,		/* EXPLAIN's neural_dag section */
+	NDAG_FALLBACK_LEARNED_STATE,	/* loading the learned state in a backend */
+	NDAG_FALLBACK_DROP,			/* following a DROP in the learned state */
+	NDAG_N_FALLBACK_KINDS
+} NdagFallbackKind;
+
+typedef void (*NdagLearningStep) (void *arg);
+
+extern bool NdagFallbackRun(NdagFallbackKind kind, const char *what,
+							NdagLearningStep step, void *arg);
+extern int	NdagFallbackLevel(NdagFallbackKind kind);
+extern Size NdagFallbackShmemSize(void);
+extern void NdagFallbackShmemInit(void);
+extern void NdagFallbackStatusCounters(void *state);
+
 /* ---------- store_functions.c ---------- */
 
 /*

@@ -19,11 +19,6 @@
 #include "store.h"
 #include "learn_int.h"
 
-#define UNREADABLE_WARNING_S	60	/* at most one such WARNING per this */
-
-/* when this process last warned of an unreadable cost model */
-static TimestampTz unreadable_warned_at = 0;
-
 /*
  * cmp_pattern_id
  *		qsort/bsearch order of patterns by id.
@@ -178,7 +173,7 @@ NdagLearnLoadBank(LearnState *st)
  * NdagLearnLoadCostModel
  *		The stored cost model of a database; when there is none, or it
  *		cannot be read (a WARNING says so, at most once a minute per
- *		process, DEBUG1 otherwise) or has another number of arms, a new one
+ *		process, DEBUG1 otherwise: fallback.c) or has another number of arms, a new one
  *		if create is set, else NULL.
  */
 NdagCostModel *
@@ -194,16 +189,9 @@ NdagLearnLoadCostModel(Oid dbid, bool create)
 								   &model);
 		if (rc != NDAG_OK)
 		{
-			TimestampTz now = GetCurrentTimestamp();
-			bool		warn = unreadable_warned_at == 0 ||
-				TimestampDifferenceExceeds(unreadable_warned_at, now,
-										   UNREADABLE_WARNING_S * 1000);
-
 			/* every reload of every backend reads it: once a minute each */
 			model = NULL;
-			if (warn)
-				unreadable_warned_at = now;
-			ereport(warn ? WARNING : DEBUG1,
+			ereport(NdagFallbackLevel(NDAG_FALLBACK_LEARNED_STATE),
 					(errmsg("neural_dag cost model of database %u is unreadable (%s)%s",
 							dbid, ndag_strerror(rc),
 							create ? ", starting a new one" : ""),

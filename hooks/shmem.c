@@ -74,6 +74,7 @@ ndag_shmem_request(void)
 	NdagQueryMemoryShmemRequest();
 	RequestAddinShmemSpace(NdagLearnedShmemSize());
 	RequestAddinShmemSpace(NdagWorkerGuardShmemSize());
+	RequestAddinShmemSpace(NdagFallbackShmemSize());
 	RequestAddinShmemSpace(StoreShmemSize());
 	RequestNamedLWLockTranche(NDAG_LWLOCK_TRANCHE, 3);
 }
@@ -114,6 +115,7 @@ ndag_shmem_startup(void)
 	NdagQueryMemoryShmemInit();
 	NdagLearnedShmemInit();
 	NdagWorkerGuardShmemInit();
+	NdagFallbackShmemInit();
 	StoreShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 
