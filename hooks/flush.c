@@ -633,11 +633,12 @@ ruvector_dag_flush(PG_FUNCTION_ARGS)
 }
 
 /*
- * NdagStatusCounters
- *		ndag_status_counters_hook: the recording counters and ring usage.
+ * NdagRecordingStatusCounters
+ *		The recording counters, ring usage and recording times for
+ *		ruvector_dag_status().
  */
 void
-NdagStatusCounters(void *state)
+NdagRecordingStatusCounters(void *state)
 {
 	uint64		used;
 	uint64		capacity;
@@ -652,5 +653,4 @@ NdagStatusCounters(void *state)
 						 (int64) NdagRecordLatencyQuantile(0.5));
 	NdagStatusAddCounter(state, "record_p99_ns",
 						 (int64) NdagRecordLatencyQuantile(0.99));
-	NdagRewriteStatusCounters(state);
 }

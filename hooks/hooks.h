@@ -109,12 +109,14 @@ extern void NdagFallbackStatusCounters(void *state);
 /* ---------- store_functions.c ---------- */
 
 /*
- * ruvector_dag_status() calls this hook, if set, while it builds its
- * "counters" object; the hook calls NdagStatusAddCounter(state, name,
- * value) once per counter.
+ * ruvector_dag_status() builds its "counters" object by calling, in the
+ * order registered, the function each concern registered (from _PG_init,
+ * in one place); each calls NdagStatusAddCounter(state, name, value) once
+ * per counter.  A concern or counter name given twice is an error.
  */
-typedef void (*NdagStatusCountersHook) (void *state);
-extern NdagStatusCountersHook ndag_status_counters_hook;
+typedef void (*NdagStatusCountersFunc) (void *state);
+extern void NdagStatusRegisterCounters(const char *concern,
+									   NdagStatusCountersFunc fn);
 extern void NdagStatusAddCounter(void *state, const char *name, int64 value);
 
 /* ---------- trajectory recording: shmem.c, ring.c, trajectory.c, flush.c ---------- */
@@ -247,7 +249,7 @@ extern void NdagInstallExplainHook(void);
 extern Size NdagBaselineShmemSize(void);
 extern void NdagBaselineShmemInit(void);
 extern int64 NdagFlush(void);
-extern void NdagStatusCounters(void *state);
+extern void NdagRecordingStatusCounters(void *state);
 
 /* worker_guard.c: workers that keep crashing are not started again */
 typedef enum NdagGuardedWorker

@@ -69,19 +69,15 @@ static TimestampTz failed_at = 0;
 /* this backend's figures for ruvector_dag_status() */
 static uint64 backend_loads = 0;
 
-static NdagStatusCountersHook prev_status_hook = NULL;
-
 /*
  * NdagLearnedStateInit
  *		From _PG_init: store writes that move the generation bump the shared
- *		epoch, and ruvector_dag_status() shows this file's counters.
+ *		epoch.
  */
 void
 NdagLearnedStateInit(void)
 {
 	store_generation_hook = NdagLearnedEpochBump;
-	prev_status_hook = ndag_status_counters_hook;
-	ndag_status_counters_hook = NdagLearnedStatusCounters;
 }
 
 /*
@@ -328,19 +324,17 @@ demoted_arms(void)
 
 /*
  * NdagLearnedStatusCounters
- *		ndag_status_counters_hook: the previous hook's counters, then this
- *		backend's learned state as a planned statement would see it (loaded
- *		first if the generation moved: generation, patterns, loads so far,
- *		decision mechanism), its instant steps and deltas flushed, and the
- *		cluster's instant-loop figures.
+ *		For ruvector_dag_status(): this backend's learned state as a
+ *		planned statement would see it (loaded first if the generation
+ *		moved: generation, patterns, loads so far, decision mechanism), its
+ *		instant steps and deltas flushed, and the cluster's instant-loop
+ *		figures.
  */
 void
 NdagLearnedStatusCounters(void *state)
 {
 	int			mechanism;
 
-	if (prev_status_hook != NULL)
-		prev_status_hook(state);
 	(void) NdagLearnedCurrent();
 	mechanism = NdagDecisionMechanism(NULL);
 	NdagStatusAddCounter(state, "learned_generation",
