@@ -139,39 +139,28 @@ learner_settle_intents(MemoryContext loop_cxt)
 }
 
 /*
+ * add_database
+ *		NdagForEachDatabase callback: append the database's oid to a list.
+ */
+static void
+add_database(Form_pg_database db, void *arg)
+{
+	List	  **dbids = (List **) arg;
+
+	*dbids = lappend_oid(*dbids, db->oid);
+}
+
+/*
  * learner_databases
- *		The oids of the cluster's databases, read from the shared catalog
- *		pg_database as the autovacuum launcher does (the worker is connected
- *		to no database), allocated in the caller's context.
+ *		The oids of the cluster's databases that can be connected to
+ *		(database_list.c), allocated in the caller's context.
  */
 static List *
 learner_databases(void)
 {
 	List	   *dbids = NIL;
-	MemoryContext resultcxt = CurrentMemoryContext;
-	Relation	rel;
-	TableScanDesc scan;
-	HeapTuple	tup;
 
-	StartTransactionCommand();
-	(void) GetTransactionSnapshot();
-	rel = table_open(DatabaseRelationId, AccessShareLock);
-	scan = table_beginscan_catalog(rel, 0, NULL);
-	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
-	{
-		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
-		MemoryContext oldcxt;
-
-		if (database_is_invalid_form(db))
-			continue;			/* partly dropped */
-		oldcxt = MemoryContextSwitchTo(resultcxt);
-		dbids = lappend_oid(dbids, db->oid);
-		MemoryContextSwitchTo(oldcxt);
-	}
-	table_endscan(scan);
-	table_close(rel, AccessShareLock);
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(resultcxt);
+	NdagForEachDatabase(add_database, &dbids);
 	return dbids;
 }
 
