@@ -293,35 +293,10 @@ node_type_name(const NdagRingNode *node)
 static int64
 read_counter(void)
 {
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_META);
-	StoreValue *key = palloc0(sizeof(StoreValue) * schema->nfields);
-	StoreValue *values = palloc0(sizeof(StoreValue) * schema->nfields);
 	int64		next = 1;
 
-	set_text(field(key, STORE_DBI_META, "name"), TRAJ_COUNTER);
-	field(key, STORE_DBI_META, "value")->isnull = true;
-	if (StoreGet(STORE_DBI_META, key, values, false))
-	{
-		StoreValue *v = field(values, STORE_DBI_META, "value");
-
-		next = Max(v->v.i8, 1);
-	}
-	return next;
-}
-
-/*
- * put_counter
- *		Queue next_traj_id = next.
- */
-static void
-put_counter(StoreBatch *batch, int64 next)
-{
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_META);
-	StoreValue *values = palloc0(sizeof(StoreValue) * schema->nfields);
-
-	set_text(field(values, STORE_DBI_META, "name"), TRAJ_COUNTER);
-	field(values, STORE_DBI_META, "value")->v.i8 = next;
-	StoreBatchPut(batch, STORE_DBI_META, values);
+	(void) StoreMetaRead(TRAJ_COUNTER, &next);
+	return Max(next, 1);
 }
 
 /*
@@ -549,7 +524,7 @@ write_chunk(NdagRingEntry *trajs, int n)
 		put_trajectory(batch, &trajs[i], next_id++);
 		written++;
 	}
-	put_counter(batch, next_id);
+	StoreBatchMetaPut(batch, TRAJ_COUNTER, next_id);
 	StoreBatchApply(batch);
 	return written;
 }

@@ -199,17 +199,10 @@ load_rows(Oid dbid)
 static int64
 learned_until(Oid dbid)
 {
-	StoreValue *key = StoreRecordAlloc(STORE_DBI_META);
-	StoreValue *values = StoreRecordAlloc(STORE_DBI_META);
-	char	   *name = psprintf("%s:%u", LEARNED_TRAJ_PREFIX, dbid);
-	StoreValue *v = StoreFieldSet(key, STORE_DBI_META, "name");
-	int			f_value = StoreFieldIndex(STORE_DBI_META, "value");
+	int64		last = 0;
 
-	v->data = name;
-	v->len = strlen(name);
-	if (StoreGet(STORE_DBI_META, key, values, false) && !values[f_value].isnull)
-		return values[f_value].v.i8;
-	return 0;
+	(void) StoreMetaRead(psprintf("%s:%u", LEARNED_TRAJ_PREFIX, dbid), &last);
+	return last;
 }
 
 /*

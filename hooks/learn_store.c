@@ -39,36 +39,22 @@ NdagLearnTimestamp(double s)
 
 /*
  * NdagLearnMetaGet / NdagLearnMetaPut
- *		A meta counter named "<prefix>:<dbid>" (default when absent), and
- *		queueing a new value in a batch.
+ *		The meta counter of a database, named "<prefix>:<dbid>" (default
+ *		when absent), and queueing a new value in a batch.
  */
 int64
 NdagLearnMetaGet(const char *prefix, Oid dbid, int64 dflt)
 {
-	StoreValue *key = StoreRecordAlloc(STORE_DBI_META);
-	StoreValue *values = StoreRecordAlloc(STORE_DBI_META);
-	char	   *name = psprintf("%s:%u", prefix, dbid);
-	StoreValue *v = StoreFieldSet(key, STORE_DBI_META, "name");
+	int64		value = dflt;
 
-	v->data = name;
-	v->len = strlen(name);
-	if (StoreGet(STORE_DBI_META, key, values, false) &&
-		StoreFieldGet(values, STORE_DBI_META, "value") != NULL)
-		return StoreFieldGet(values, STORE_DBI_META, "value")->v.i8;
-	return dflt;
+	(void) StoreMetaRead(psprintf("%s:%u", prefix, dbid), &value);
+	return value;
 }
 
 void
 NdagLearnMetaPut(StoreBatch *batch, const char *prefix, Oid dbid, int64 value)
 {
-	StoreValue *values = StoreRecordAlloc(STORE_DBI_META);
-	char	   *name = psprintf("%s:%u", prefix, dbid);
-	StoreValue *v = StoreFieldSet(values, STORE_DBI_META, "name");
-
-	v->data = name;
-	v->len = strlen(name);
-	StoreFieldSet(values, STORE_DBI_META, "value")->v.i8 = value;
-	StoreBatchPut(batch, STORE_DBI_META, values);
+	StoreBatchMetaPut(batch, psprintf("%s:%u", prefix, dbid), value);
 }
 
 /*

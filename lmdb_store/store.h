@@ -249,6 +249,13 @@ extern void StoreBatchBumpGeneration(StoreBatch *batch);
 extern int	StoreBatchLength(StoreBatch *batch);
 extern void StoreBatchApply(StoreBatch *batch);
 
+/* ---------- store_meta.c: named counters of the meta DBI ---------- */
+
+extern bool StoreMetaRead(const char *name, int64 *value);	/* false: none */
+extern void StoreBatchMetaPut(StoreBatch *batch, const char *name,
+							  int64 value);
+extern void StoreBatchMetaDelete(StoreBatch *batch, const char *name);
+
 /* ---------- store_pending.c: writes applied at PostgreSQL commit ---------- */
 
 /*
