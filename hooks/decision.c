@@ -298,8 +298,7 @@ analyse(PlannedStmt *plan, uint64 query_id, bool explore_only, Analysis *a)
 	mechanism = NdagDecisionMechanism(pd->dag);
 	weights = NdagComputeScores(pd->dag, mechanism);
 	rc = ndag_embed(pd->dag, weights, d->embedding);
-	if (rc != NDAG_OK)
-		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
+	NdagEngineCheck(rc, "embedding the plan");
 	d->has_embedding = true;
 	d->mechanism = (int16) mechanism;
 	d->context = NdagAttentionContext(pd->dag);

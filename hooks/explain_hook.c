@@ -62,8 +62,7 @@ plan_figures(PlannedStmt *plan, ExplainFigures *fig)
 	fig->mechanism = NdagChooseMechanism(pd->dag, -1, false);
 	weights = NdagComputeScores(pd->dag, fig->mechanism);
 	rc = ndag_embed(pd->dag, weights, embedding);
-	if (rc != NDAG_OK)
-		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
+	NdagEngineCheck(rc, "embedding the plan");
 	for (int i = 0; i < NDAG_EMBED_DIM; i++)
 		sum += (double) embedding[i] * embedding[i];
 	fig->n_nodes = pd->n_nodes;

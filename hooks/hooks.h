@@ -106,6 +106,10 @@ extern Size NdagFallbackShmemSize(void);
 extern void NdagFallbackShmemInit(void);
 extern void NdagFallbackStatusCounters(void *state);
 
+/* ---------- engine_error.c: engine status codes as errors ---------- */
+
+extern void NdagEngineCheck(int rc, const char *what);
+
 /* ---------- store_functions.c ---------- */
 
 /*

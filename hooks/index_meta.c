@@ -285,8 +285,7 @@ NdagIndexMetaUpdate(StoreBatch *batch, Oid dbid,
 			continue;
 		memcpy(embedding, values[f_emb].data, sizeof(embedding));
 		rc = ndag_match(bank, embedding, 1, &match, &n_out);
-		if (rc != NDAG_OK)
-			elog(ERROR, "ndag_match failed: %s", ndag_strerror(rc));
+		NdagEngineCheck(rc, "ndag_match");
 		if (n_out < 1)
 			continue;
 		pattern = &bank->patterns[match.index];

@@ -77,7 +77,7 @@ NdagLearnLoadBank(LearnState *st)
 
 	st->bank = ndag_bank_create(LEARN_ARMS, Max(capacity, 1));
 	if (st->bank == NULL)
-		NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_bank_create");
+		NdagEngineCheck(NDAG_ERR_NOMEM, "ndag_bank_create");
 	load_extra(st);
 
 	scan = StoreScanBegin(STORE_DBI_PATTERNS, st->dbid, NULL, false);
@@ -157,7 +157,7 @@ NdagLearnLoadBank(LearnState *st)
 					demoted |= UINT64CONST(1) << arm;
 			}
 		}
-		NdagLearnCheck(ndag_bank_insert(st->bank, &p, NULL), "ndag_bank_insert");
+		NdagEngineCheck(ndag_bank_insert(st->bank, &p, NULL), "ndag_bank_insert");
 		st->stored_ids = lappend(st->stored_ids, palloc(sizeof(int64)));
 		*(int64 *) llast(st->stored_ids) = (int64) p.id;
 		st->stored_relids = lappend(st->stored_relids, relids);
@@ -209,7 +209,7 @@ NdagLearnLoadCostModel(Oid dbid, bool create)
 		model = ndag_cost_create(LEARN_ARMS, ndag_base_lora_rank,
 								 ndag_micro_lora_rank, LEARN_MODEL_SEED);
 		if (model == NULL)
-			NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_cost_create");
+			NdagEngineCheck(NDAG_ERR_NOMEM, "ndag_cost_create");
 	}
 	return model;
 }
@@ -242,7 +242,7 @@ NdagLearnLoadSelector(Oid dbid, bool create)
 	{
 		ucb = ndag_ucb_create(1, NDAG_N_MECHANISMS, 0.0, 0.0);
 		if (ucb == NULL)
-			NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_ucb_create");
+			NdagEngineCheck(NDAG_ERR_NOMEM, "ndag_ucb_create");
 	}
 	return ucb;
 }

@@ -87,21 +87,6 @@ NdagLearnModelGet(Oid dbid, const char *name)
 }
 
 /*
- * NdagLearnCheck
- *		Raise an error for an engine status other than NDAG_OK.
- */
-void
-NdagLearnCheck(int rc, const char *what)
-{
-	if (rc == NDAG_ERR_NOMEM)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory in %s", what)));
-	if (rc != NDAG_OK)
-		elog(ERROR, "%s failed: %s", what, ndag_strerror(rc));
-}
-
-/*
  * stored_index
  *		Position of a pattern id among the loaded records, or -1.
  */
@@ -144,8 +129,8 @@ NdagLearnCollectRelids(LearnState *st)
 
 		if (st->traj[t].quality < ndag_quality_threshold)
 			continue;
-		NdagLearnCheck(ndag_match_exact(bank, st->traj[t].embedding, 1, &match,
-									  &n_out), "ndag_match_exact");
+		NdagEngineCheck(ndag_match_exact(bank, st->traj[t].embedding, 1, &match,
+										&n_out), "ndag_match_exact");
 		if (n_out == 1)
 			st->pattern_relids[match.index] =
 				list_concat_unique_oid(st->pattern_relids[match.index],
@@ -312,7 +297,7 @@ NdagLearnSelectorBytes(const NdagUcb *ucb, size_t *len, int64 *pulls)
 	size_t		cap = ndag_ucb_serialized_size(ucb);
 	char	   *buf = palloc(cap);
 
-	NdagLearnCheck(ndag_ucb_serialize(ucb, buf, cap, len), "ndag_ucb_serialize");
+	NdagEngineCheck(ndag_ucb_serialize(ucb, buf, cap, len), "ndag_ucb_serialize");
 	*pulls = 0;
 	for (int i = 0; i < ucb->n_contexts * ucb->n_arms; i++)
 		*pulls += (int64) ucb->pulls[i];
@@ -353,17 +338,17 @@ NdagLearnWrite(LearnState *st, const NdagLearnResult *res, NdagLearnSummary *sum
 	for (int i = 0; i < st->bank->count; i++)
 	{
 		put_pattern(batch, st, i);
-		NdagLearnCheck(ndag_pattern_serialize(&st->bank->patterns[i],
-											blob + i * psize, psize, &written),
-					 "ndag_pattern_serialize");
+		NdagEngineCheck(ndag_pattern_serialize(&st->bank->patterns[i],
+											  blob + i * psize, psize, &written),
+					   "ndag_pattern_serialize");
 	}
 	put_model(batch, st->dbid, "pattern_state", blob, psize * st->bank->count,
 			  st->bank->count, 0, get_float8_nan(), 0, 0, now);
 
 	len = ndag_cost_serialized_size(st->model);
 	buf = palloc(len);
-	NdagLearnCheck(ndag_cost_serialize(st->model, buf, len, &written),
-				 "ndag_cost_serialize");
+	NdagEngineCheck(ndag_cost_serialize(st->model, buf, len, &written),
+				   "ndag_cost_serialize");
 	put_model(batch, st->dbid, "cost_model", buf, written, st->model->n_params,
 			  (int64) (st->model->instant_steps + st->model->base_steps),
 			  res->trained > 0 ? res->loss_after : get_float8_nan(),
@@ -380,8 +365,8 @@ NdagLearnWrite(LearnState *st, const NdagLearnResult *res, NdagLearnSummary *sum
 
 	len = ndag_ewc_serialized_size(st->ewc);
 	buf = palloc(len);
-	NdagLearnCheck(ndag_ewc_serialize(st->ewc, buf, len, &written),
-				 "ndag_ewc_serialize");
+	NdagEngineCheck(ndag_ewc_serialize(st->ewc, buf, len, &written),
+				   "ndag_ewc_serialize");
 	put_model(batch, st->dbid, "ewc", buf, written, st->ewc->n,
 			  (int64) st->ewc->fisher_updates, get_float8_nan(),
 			  st->ewc->lambda, st->ewc->n_tasks, now);

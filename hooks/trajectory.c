@@ -156,8 +156,7 @@ decision_of(PlannedStmt *stmt, NdagDecision *d)
 	d->context = NdagAttentionContext(pd->dag);
 	weights = NdagComputeScores(pd->dag, d->mechanism);
 	rc = ndag_embed(pd->dag, weights, d->embedding);
-	if (rc != NDAG_OK)
-		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
+	NdagEngineCheck(rc, "embedding the plan");
 	d->has_embedding = true;
 }
 
