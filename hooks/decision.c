@@ -620,25 +620,6 @@ count_decision(const NdagDecision *d)
 	NdagRewriteCount(counters[d->source], 1);
 }
 
-/* NdagStatementEligible for NdagFallbackRun */
-typedef struct EligibleCall
-{
-	PlannedStmt *plan;
-	bool		eligible;
-} EligibleCall;
-
-/*
- * eligible_step
- *		Whether the plan touches an enabled table.
- */
-static void
-eligible_step(void *arg)
-{
-	EligibleCall *call = (EligibleCall *) arg;
-
-	call->eligible = NdagStatementEligible(call->plan, false);
-}
-
 /*
  * statement_eligible
  *		Whether a default plan touches an enabled table; false (logged)
@@ -647,12 +628,13 @@ eligible_step(void *arg)
 static bool
 statement_eligible(PlannedStmt *default_plan)
 {
-	EligibleCall call = {default_plan, false};
+	bool		failed;
+	bool		eligible;
 
-	if (!guarded(NDAG_FALLBACK_ENABLED_TABLES, "read the enabled tables",
-				 eligible_step, &call))
-		return false;
-	return call.eligible;
+	eligible = NdagStatementEligibleOrFallback(default_plan, false, &failed);
+	if (failed)
+		NdagRewriteCount(NDAG_RW_FALLBACKS, 1);
+	return eligible;
 }
 
 /*

@@ -90,26 +90,6 @@ find_recording(QueryDesc *queryDesc)
 	return NULL;
 }
 
-/* NdagStatementEligible for NdagFallbackRun */
-typedef struct EligibleCall
-{
-	PlannedStmt *stmt;
-	bool		eligible;
-} EligibleCall;
-
-/*
- * eligible_step
- *		Whether the statement touches an enabled table (any table under
- *		ruvector.dag_all_tables).
- */
-static void
-eligible_step(void *arg)
-{
-	EligibleCall *call = (EligibleCall *) arg;
-
-	call->eligible = NdagStatementEligible(call->stmt, ndag_all_tables);
-}
-
 /*
  * statement_eligible
  *		Whether this execution may be recorded; a failure to read the
@@ -120,7 +100,8 @@ static bool
 statement_eligible(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *stmt = queryDesc->plannedstmt;
-	EligibleCall call = {stmt, false};
+	bool		eligible;
+	bool		failed;
 
 	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || IsParallelWorker() ||
 		!NdagShmemReady())
@@ -136,14 +117,11 @@ statement_eligible(QueryDesc *queryDesc, int eflags)
 		return false;
 
 	HOLD_INTERRUPTS();
-	if (!NdagFallbackRun(NDAG_FALLBACK_ENABLED_TABLES, "read the enabled tables",
-						 eligible_step, &call))
-	{
+	eligible = NdagStatementEligibleOrFallback(stmt, ndag_all_tables, &failed);
+	if (failed)
 		NdagCounterAdd(NDAG_COUNTER_FAILED, 1);
-		call.eligible = false;
-	}
 	RESUME_INTERRUPTS();
-	return call.eligible;
+	return eligible;
 }
 
 /*

@@ -231,6 +231,8 @@ extern void NdagInstallExecutorHooks(void);
 extern void NdagEnabledTablesInit(void);
 extern bool NdagStatementEligible(const struct PlannedStmt *stmt,
 								  bool any_table);
+extern bool NdagStatementEligibleOrFallback(const struct PlannedStmt *stmt,
+											bool any_table, bool *failed);
 extern bool NdagTableEnabled(Oid relid);
 
 /* extension_state.c: whether this database has the extension */

@@ -83,20 +83,19 @@ NdagRegisterLearner(void)
 }
 
 /*
- * learner_drain
- *		One drain, then the merge of the instant loop's pending deltas into
- *		the stored models; an error is reported and forgotten, the
- *		trajectories it lost are counted by NdagFlush.
+ * learner_run
+ *		Run one step of the worker's loop in loop_cxt, which is reset
+ *		afterwards; an error is reported and forgotten (the next pass tries
+ *		again), the locks it held released.
  */
 static void
-learner_drain(MemoryContext loop_cxt)
+learner_run(MemoryContext loop_cxt, void (*step) (void *arg), void *arg)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(loop_cxt);
 
 	PG_TRY();
 	{
-		NdagFlush();
-		NdagLearnedMergePending();
+		step(arg);
 	}
 	PG_CATCH();
 	{
@@ -111,31 +110,28 @@ learner_drain(MemoryContext loop_cxt)
 }
 
 /*
- * learner_settle_intents
- *		Settle the store edits of transactions that finished without
- *		settling them themselves (a crash or a failed apply between their
- *		commit and its callback: store_intent.c); an error is reported and
- *		forgotten, the next pass tries again.
+ * drain_step
+ *		One drain, then the merge of the instant loop's pending deltas into
+ *		the stored models; the trajectories a failed drain lost are counted
+ *		by NdagFlush.
  */
 static void
-learner_settle_intents(MemoryContext loop_cxt)
+drain_step(void *arg)
 {
-	MemoryContext oldcxt = MemoryContextSwitchTo(loop_cxt);
+	NdagFlush();
+	NdagLearnedMergePending();
+}
 
-	PG_TRY();
-	{
-		(void) StoreIntentResolve();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(loop_cxt);
-		EmitErrorReport();
-		FlushErrorState();
-		LWLockReleaseAll();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(loop_cxt);
+/*
+ * settle_step
+ *		Settle the store edits of transactions that finished without
+ *		settling them themselves (a crash or a failed apply between their
+ *		commit and its callback: store_intent.c).
+ */
+static void
+settle_step(void *arg)
+{
+	(void) StoreIntentResolve();
 }
 
 /*
@@ -269,8 +265,8 @@ ndag_learner_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		learner_settle_intents(loop_cxt);
-		learner_drain(loop_cxt);
+		learner_run(loop_cxt, settle_step, NULL);
+		learner_run(loop_cxt, drain_step, NULL);
 		if (TimestampDifferenceExceeds(last_cycle, GetCurrentTimestamp(),
 									   ndag_background_interval))
 		{

@@ -308,14 +308,9 @@ is(sq('SELECT 1'), '1', 'the server carries on');
 sq(ndag_join_tables_sql('rw') . ndag_costly_hash_arm_sql()
 	  . ndag_run_function_sql('rw'));
 my $arm = sq("SELECT arm_id FROM ndag_arms WHERE name = 'costly_hash'");
-my $join = 'FROM rw_a a JOIN (SELECT v, count(*) AS n FROM rw_b GROUP BY v) c '
-  . 'ON c.v = a.id WHERE a.x = 1 AND a.y = 1 AND a.z = 1';
-my $q = "SELECT a.id, c.n $join";
-my $q2 = "SELECT a.id, c.n $join AND a.id > 0";
-my $learn = "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration = 1; "
-  . "SET ruvector.dag_min_latency = 0; SET ruvector.dag_confidence_threshold = 0;";
-my $jit = "SET jit = on; SET jit_above_cost = 2000; SET jit_inline_above_cost = 2000; "
-  . "SET jit_optimize_above_cost = 2000;";
+my ($q, $q2) = ndag_join_queries('rw');
+my $learn = ndag_explore_settings();
+my $jit = ndag_jit_settings();
 sq("SET ruvector.dag_mode = 'observe'; SELECT rw_run('$q', 3); SELECT ruvector_dag_flush()");
 sq("$learn SELECT rw_run('$q', 8); SELECT ruvector_dag_flush()");
 sq('SELECT ruvector_dag_learn()');

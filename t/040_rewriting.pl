@@ -39,14 +39,9 @@ my $arm = $node->safe_psql('postgres',
 	"SELECT arm_id FROM ndag_arms WHERE name = 'costly_hash'");
 ok($arm > 11, "a custom arm is added ($arm)");
 
-my $join = 'FROM rw_a a JOIN (SELECT v, count(*) AS n FROM rw_b GROUP BY v) c '
-  . 'ON c.v = a.id WHERE a.x = 1 AND a.y = 1 AND a.z = 1';
-my $q = "SELECT a.id, c.n $join";
-my $q2 = "SELECT a.id, c.n $join AND a.id > 0";
-my $learn = "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration = 1; "
-  . "SET ruvector.dag_min_latency = 0; SET ruvector.dag_confidence_threshold = 0;";
-my $jit = "SET jit = on; SET jit_above_cost = 2000; SET jit_inline_above_cost = 2000; "
-  . "SET jit_optimize_above_cost = 2000;";
+my ($q, $q2) = ndag_join_queries('rw');
+my $learn = ndag_explore_settings();
+my $jit = ndag_jit_settings();
 
 # sql(SQL): the output of SQL in one session
 sub sql

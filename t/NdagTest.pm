@@ -207,4 +207,32 @@ push @NdagTest::EXPORT, qw(ndag_workload ndag_join_tables_sql
   ndag_costly_hash_arm_sql ndag_explain_function_sql ndag_run_function_sql
   ndag_learning_database);
 
+# ndag_join_queries(PREFIX): over the tables of ndag_join_tables_sql, a
+# join whose row estimate is far off, and a variant of it.
+sub ndag_join_queries
+{
+	my ($p) = @_;
+	my $join = "FROM ${p}_a a JOIN (SELECT v, count(*) AS n FROM ${p}_b GROUP BY v) c "
+	  . 'ON c.v = a.id WHERE a.x = 1 AND a.y = 1 AND a.z = 1';
+	return ("SELECT a.id, c.n $join", "SELECT a.id, c.n $join AND a.id > 0");
+}
+
+# ndag_explore_settings(): SET commands for a session that learns and
+# explores every statement.
+sub ndag_explore_settings
+{
+	return "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration = 1; "
+	  . "SET ruvector.dag_min_latency = 0; SET ruvector.dag_confidence_threshold = 0;";
+}
+
+# ndag_jit_settings(): SET commands that make the join queries compile JIT.
+sub ndag_jit_settings
+{
+	return "SET jit = on; SET jit_above_cost = 2000; SET jit_inline_above_cost = 2000; "
+	  . "SET jit_optimize_above_cost = 2000;";
+}
+
+push @NdagTest::EXPORT, qw(ndag_join_queries ndag_explore_settings
+  ndag_jit_settings);
+
 1;
