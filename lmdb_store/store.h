@@ -209,6 +209,8 @@ extern int	StoreErrcode(int rc);
 extern void StoreReportError(int elevel, int rc, const char *what);
 extern void StoreReportErrorAt(int elevel, int rc, const char *what,
 							   const char *path);
+extern void StoreWarnCaughtError(MemoryContext cxt, const char *detail,
+								 const char *hint);
 
 /* ---------- store_scan.c: reads ---------- */
 
