@@ -210,6 +210,8 @@ extern int	StoreErrcode(int rc);
 extern void StoreReportError(int elevel, int rc, const char *what);
 extern void StoreReportErrorAt(int elevel, int rc, const char *what,
 							   const char *path);
+extern void StoreWarnCaughtError(MemoryContext cxt, const char *detail,
+								 const char *hint);
 
 /* ---------- store_scan.c: reads ---------- */
 
@@ -249,6 +251,13 @@ extern void StoreBatchClear(StoreBatch *batch, StoreDbi dbi, Oid dbid);
 extern void StoreBatchBumpGeneration(StoreBatch *batch);
 extern int	StoreBatchLength(StoreBatch *batch);
 extern void StoreBatchApply(StoreBatch *batch);
+
+/* ---------- store_meta.c: named counters of the meta DBI ---------- */
+
+extern bool StoreMetaRead(const char *name, int64 *value);	/* false: none */
+extern void StoreBatchMetaPut(StoreBatch *batch, const char *name,
+							  int64 value);
+extern void StoreBatchMetaDelete(StoreBatch *batch, const char *name);
 
 /* ---------- store_pending.c: writes applied at PostgreSQL commit ---------- */
 

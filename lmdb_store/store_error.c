@@ -180,3 +180,26 @@ StoreReportError(int elevel, int rc, const char *what)
 {
 	StoreReportErrorAt(elevel, rc, what, StoreDirectory());
 }
+
+/*
+ * StoreWarnCaughtError
+ *		In a PG_CATCH block whose error must not fail the transaction (a
+ *		commit callback, a best-effort write): report the error being
+ *		handled as a WARNING with detail and hint, and clear it.  cxt is
+ *		the memory context to copy the error into.
+ */
+void
+StoreWarnCaughtError(MemoryContext cxt, const char *detail, const char *hint)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	ereport(WARNING,
+			(errcode(edata->sqlerrcode),
+			 errmsg("%s", edata->message),
+			 errdetail("%s", detail),
+			 errhint("%s", hint)));
+	FreeErrorData(edata);
+}

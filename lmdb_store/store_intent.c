@@ -624,19 +624,11 @@ settle_own(bool committed)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("%s", edata->message),
-				 committed ?
-				 errdetail("The transaction committed; its changes to the learned state are kept in the store and are applied by the neural_dag learner once the store can take them.") :
-				 errdetail("The transaction rolled back; its changes are discarded by the neural_dag learner."),
-				 errhint("Check the server log for the store's state.")));
-		FreeErrorData(edata);
+		StoreWarnCaughtError(oldcxt,
+							 committed ?
+							 "The transaction committed; its changes to the learned state are kept in the store and are applied by the neural_dag learner once the store can take them." :
+							 "The transaction rolled back; its changes are discarded by the neural_dag learner.",
+							 "Check the server log for the store's state.");
 		ok = false;
 	}
 	PG_END_TRY();

@@ -594,17 +594,9 @@ pending_write_intent(void)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("%s", edata->message),
-				 errdetail("The learned state of the dropped objects stays in the neural_dag store."),
-				 errhint("Remove it with ruvector_disable_neural_dag() or ruvector_dag_reset() once the store works again.")));
-		FreeErrorData(edata);
+		StoreWarnCaughtError(oldcxt,
+							 "The learned state of the dropped objects stays in the neural_dag store.",
+							 "Remove it with ruvector_disable_neural_dag() or ruvector_dag_reset() once the store works again.");
 		pending_reset();
 	}
 	PG_END_TRY();

@@ -20,16 +20,7 @@ my $node = ndag_node('learning', "ruvector.dag_mode = 'observe'\n");
 sub workload
 {
 	my ($shapes, $n) = @_;
-	my $body = join("\n", map { "PERFORM $_;" } @$shapes);
-	$node->safe_psql('postgres', qq{
-		DO \$\$
-		BEGIN
-			FOR i IN 1..$n LOOP
-				$body
-			END LOOP;
-		END
-		\$\$;
-	});
+	ndag_workload($node, $shapes, $n);
 }
 
 # state(): the learned state of database postgres as one string

@@ -25,20 +25,11 @@ my @shapes = (
 	'* FROM ls ORDER BY v, id LIMIT 5',
 	'count(*) FROM ls WHERE k = i % 10 AND v < 50');
 
-# workload(DB, N): N executions of each query shape, in one session
+# workload(N): N executions of each query shape, in one session
 sub workload
 {
 	my ($n) = @_;
-	my $body = join("\n", map { "PERFORM $_;" } @shapes);
-	$node->safe_psql('postgres', qq{
-		DO \$\$
-		BEGIN
-			FOR i IN 1..$n LOOP
-				$body
-			END LOOP;
-		END
-		\$\$;
-	});
+	ndag_workload($node, \@shapes, $n);
 }
 
 # learned(): patterns and models of database postgres as one string

@@ -26,33 +26,10 @@ use NdagTest;
 
 my $node = ndag_node('rewriting');
 
-$node->safe_psql('postgres', q{
-	CREATE TABLE rw_a AS
-		SELECT g AS id, g % 200 AS x, g % 200 AS y, g % 200 AS z
-		FROM generate_series(1, 100000) g;
-	CREATE TABLE rw_b AS SELECT g AS id, g % 1000 AS v FROM generate_series(1, 20000) g;
-	CREATE INDEX rw_a_x ON rw_a (x);
-	ANALYZE rw_a, rw_b;
-	SELECT ruvector_enable_neural_dag('rw_a'), ruvector_enable_neural_dag('rw_b');
-	INSERT INTO ndag_arms (name, settings)
-		VALUES ('costly_hash', 'enable_nestloop=off, cpu_operator_cost=0.05');
-	UPDATE ndag_arms SET enabled = false WHERE builtin AND arm_id <> 0;
-	CREATE FUNCTION rw_explain(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
-	DECLARE
-		j json;
-	BEGIN
-		EXECUTE 'EXPLAIN (FORMAT JSON, COSTS OFF) ' || q INTO j;
-		RETURN (j::jsonb)->1->'Neural DAG' ||
-			jsonb_build_object('Join', (j::jsonb)->0->'Plan'->>'Node Type');
-	END
-	$$;
-	CREATE FUNCTION rw_run(q text, n int) RETURNS void LANGUAGE plpgsql AS $$
-	BEGIN
-		FOR i IN 1..n LOOP
-			EXECUTE q;
-		END LOOP;
-	END
-	$$;
+$node->safe_psql('postgres', ndag_join_tables_sql('rw')
+	  . ndag_costly_hash_arm_sql()
+	  . ndag_explain_function_sql('rw')
+	  . ndag_run_function_sql('rw') . q{
 	CREATE FUNCTION rw_settings() RETURNS text LANGUAGE sql AS $$
 		SELECT string_agg(name || '=' || setting || '/' || source, ', ' ORDER BY name)
 		FROM pg_settings WHERE name LIKE 'enable%' OR name LIKE 'jit%'
@@ -62,14 +39,9 @@ my $arm = $node->safe_psql('postgres',
 	"SELECT arm_id FROM ndag_arms WHERE name = 'costly_hash'");
 ok($arm > 11, "a custom arm is added ($arm)");
 
-my $join = 'FROM rw_a a JOIN (SELECT v, count(*) AS n FROM rw_b GROUP BY v) c '
-  . 'ON c.v = a.id WHERE a.x = 1 AND a.y = 1 AND a.z = 1';
-my $q = "SELECT a.id, c.n $join";
-my $q2 = "SELECT a.id, c.n $join AND a.id > 0";
-my $learn = "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration = 1; "
-  . "SET ruvector.dag_min_latency = 0; SET ruvector.dag_confidence_threshold = 0;";
-my $jit = "SET jit = on; SET jit_above_cost = 2000; SET jit_inline_above_cost = 2000; "
-  . "SET jit_optimize_above_cost = 2000;";
+my ($q, $q2) = ndag_join_queries('rw');
+my $learn = ndag_explore_settings();
+my $jit = ndag_jit_settings();
 
 # sql(SQL): the output of SQL in one session
 sub sql

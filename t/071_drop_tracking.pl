@@ -66,16 +66,9 @@ sub entries
 }
 
 my $baseline = entries();
-$node->safe_psql('postgres', 'CREATE DATABASE doomed');
+ndag_learning_database($node, 'doomed', 2000);
 my $doomed = $node->safe_psql('postgres',
 	q{SELECT oid FROM pg_database WHERE datname = 'doomed'});
-$node->safe_psql('doomed', q{
-	CREATE EXTENSION neural_dag;
-	CREATE TABLE t (id int PRIMARY KEY, v int);
-	INSERT INTO t SELECT i, i % 7 FROM generate_series(1, 2000) i;
-	ANALYZE t;
-	SELECT ruvector_enable_neural_dag('t');
-});
 $node->safe_psql('doomed', q{
 	DO $$
 	BEGIN

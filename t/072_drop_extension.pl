@@ -15,14 +15,7 @@ use NdagTest;
 
 my $node = ndag_node('drop_extension', "ruvector.dag_mode = 'learn'\n");
 
-$node->safe_psql('postgres', 'CREATE DATABASE app');
-$node->safe_psql('app', q{
-	CREATE EXTENSION neural_dag;
-	CREATE TABLE t (id int PRIMARY KEY, v int);
-	INSERT INTO t SELECT i, i % 7 FROM generate_series(1, 1000) i;
-	ANALYZE t;
-	SELECT ruvector_enable_neural_dag('t');
-});
+ndag_learning_database($node, 'app', 1000);
 
 # activity(): "recorded|decisions", cluster-wide counters read from
 # database postgres (whose sessions touch no enabled table)

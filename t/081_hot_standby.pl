@@ -29,32 +29,10 @@ my $q2 = "$q AND a.id > 0";
 # a statement without a learned decision: on a primary it would explore
 my $q3 = 'SELECT count(*) FROM hs_b b JOIN hs_a a ON a.id = b.id WHERE b.v < 10';
 
-$primary->safe_psql('postgres', q{
-	CREATE EXTENSION neural_dag;
-	CREATE TABLE hs_a AS
-		SELECT g AS id, g % 200 AS x, g % 200 AS y, g % 200 AS z
-		FROM generate_series(1, 100000) g;
-	CREATE TABLE hs_b AS SELECT g AS id, g % 1000 AS v FROM generate_series(1, 20000) g;
-	CREATE INDEX hs_a_x ON hs_a (x);
-	ANALYZE hs_a, hs_b;
-	SELECT ruvector_enable_neural_dag('hs_a'), ruvector_enable_neural_dag('hs_b');
-	CREATE FUNCTION hs_explain(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
-	DECLARE
-		j json;
-	BEGIN
-		EXECUTE 'EXPLAIN (FORMAT JSON, COSTS OFF) ' || q INTO j;
-		RETURN (j::jsonb)->1->'Neural DAG' ||
-			jsonb_build_object('Join', (j::jsonb)->0->'Plan'->>'Node Type');
-	END
-	$$;
-	CREATE FUNCTION hs_run(q text, n int) RETURNS void LANGUAGE plpgsql AS $$
-	BEGIN
-		FOR i IN 1..n LOOP
-			EXECUTE q;
-		END LOOP;
-	END
-	$$;
-});
+$primary->safe_psql('postgres', 'CREATE EXTENSION neural_dag;'
+	  . ndag_join_tables_sql('hs')
+	  . ndag_explain_function_sql('hs')
+	  . ndag_run_function_sql('hs'));
 
 # ---------- the primary learns a decision ----------
 my $learn = "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration = 1; "

@@ -104,4 +104,135 @@ sub ndag_log_since
 	return substr($log, $offset // 0);
 }
 
+# ---------- shared set-up SQL of the suites ----------
+
+# ndag_workload(NODE, SHAPES, N): in one session of database postgres, N
+# executions of each query shape (a PL/pgSQL PERFORM body; the loop
+# variable is i).
+sub ndag_workload
+{
+	my ($node, $shapes, $n) = @_;
+	my $body = join("\n", map { "PERFORM $_;" } @$shapes);
+	$node->safe_psql('postgres', qq{
+		DO \$\$
+		BEGIN
+			FOR i IN 1..$n LOOP
+				$body
+			END LOOP;
+		END
+		\$\$;
+	});
+}
+
+# ndag_join_tables_sql(PREFIX): SQL that creates and analyzes PREFIX_a
+# (100000 rows, x = y = z, index on x) and PREFIX_b (20000 rows), and
+# enables both for learning: a join whose row estimate is far off.
+sub ndag_join_tables_sql
+{
+	my ($p) = @_;
+	return qq{
+	CREATE TABLE ${p}_a AS
+		SELECT g AS id, g % 200 AS x, g % 200 AS y, g % 200 AS z
+		FROM generate_series(1, 100000) g;
+	CREATE TABLE ${p}_b AS SELECT g AS id, g % 1000 AS v FROM generate_series(1, 20000) g;
+	CREATE INDEX ${p}_a_x ON ${p}_a (x);
+	ANALYZE ${p}_a, ${p}_b;
+	SELECT ruvector_enable_neural_dag('${p}_a'), ruvector_enable_neural_dag('${p}_b');
+};
+}
+
+# ndag_costly_hash_arm_sql(): SQL that adds the custom arm costly_hash and
+# disables every built-in arm but the default.
+sub ndag_costly_hash_arm_sql
+{
+	return q{
+	INSERT INTO ndag_arms (name, settings)
+		VALUES ('costly_hash', 'enable_nestloop=off, cpu_operator_cost=0.05');
+	UPDATE ndag_arms SET enabled = false WHERE builtin AND arm_id <> 0;
+};
+}
+
+# ndag_explain_function_sql(PREFIX): SQL that creates PREFIX_explain(q):
+# the "Neural DAG" section of EXPLAIN (FORMAT JSON) of q, with the node
+# type of its top plan node as "Join".
+sub ndag_explain_function_sql
+{
+	my ($p) = @_;
+	return qq{
+	CREATE FUNCTION ${p}_explain(q text) RETURNS jsonb LANGUAGE plpgsql AS \$\$
+	DECLARE
+		j json;
+	BEGIN
+		EXECUTE 'EXPLAIN (FORMAT JSON, COSTS OFF) ' || q INTO j;
+		RETURN (j::jsonb)->1->'Neural DAG' ||
+			jsonb_build_object('Join', (j::jsonb)->0->'Plan'->>'Node Type');
+	END
+	\$\$;
+};
+}
+
+# ndag_run_function_sql(PREFIX): SQL that creates PREFIX_run(q, n), which
+# executes q n times.
+sub ndag_run_function_sql
+{
+	my ($p) = @_;
+	return qq{
+	CREATE FUNCTION ${p}_run(q text, n int) RETURNS void LANGUAGE plpgsql AS \$\$
+	BEGIN
+		FOR i IN 1..n LOOP
+			EXECUTE q;
+		END LOOP;
+	END
+	\$\$;
+};
+}
+
+# ndag_learning_database(NODE, DBNAME, ROWS): a new database with the
+# extension and a table t (id primary key, v = id % 7) of ROWS rows,
+# analyzed and enabled for learning.
+sub ndag_learning_database
+{
+	my ($node, $db, $rows) = @_;
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, qq{
+	CREATE EXTENSION neural_dag;
+	CREATE TABLE t (id int PRIMARY KEY, v int);
+	INSERT INTO t SELECT i, i % 7 FROM generate_series(1, $rows) i;
+	ANALYZE t;
+	SELECT ruvector_enable_neural_dag('t');
+});
+}
+
+push @NdagTest::EXPORT, qw(ndag_workload ndag_join_tables_sql
+  ndag_costly_hash_arm_sql ndag_explain_function_sql ndag_run_function_sql
+  ndag_learning_database);
+
+# ndag_join_queries(PREFIX): over the tables of ndag_join_tables_sql, a
+# join whose row estimate is far off, and a variant of it.
+sub ndag_join_queries
+{
+	my ($p) = @_;
+	my $join = "FROM ${p}_a a JOIN (SELECT v, count(*) AS n FROM ${p}_b GROUP BY v) c "
+	  . 'ON c.v = a.id WHERE a.x = 1 AND a.y = 1 AND a.z = 1';
+	return ("SELECT a.id, c.n $join", "SELECT a.id, c.n $join AND a.id > 0");
+}
+
+# ndag_explore_settings(): SET commands for a session that learns and
+# explores every statement.
+sub ndag_explore_settings
+{
+	return "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration = 1; "
+	  . "SET ruvector.dag_min_latency = 0; SET ruvector.dag_confidence_threshold = 0;";
+}
+
+# ndag_jit_settings(): SET commands that make the join queries compile JIT.
+sub ndag_jit_settings
+{
+	return "SET jit = on; SET jit_above_cost = 2000; SET jit_inline_above_cost = 2000; "
+	  . "SET jit_optimize_above_cost = 2000;";
+}
+
+push @NdagTest::EXPORT, qw(ndag_join_queries ndag_explore_settings
+  ndag_jit_settings);
+
 1;

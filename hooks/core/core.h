@@ -130,15 +130,44 @@ typedef void (*NdagSafeSqlFunc) (void *arg);
 extern void NdagRunSafeSql(NdagSafeSqlFunc fn, void *arg);
 extern void NdagSafeSearchPathForSession(void);
 
+/* ---------- fallback.c: learning failed, the statement goes on ---------- */
+
+/* what failed, one rate-limited WARNING and one counter each */
+typedef enum NdagFallbackKind
+{
+	NDAG_FALLBACK_ENABLED_TABLES,	/* reading the tables enabled for learning */
+	NDAG_FALLBACK_DECISION,		/* deciding the arm, planning under it */
+	NDAG_FALLBACK_RECORDING,	/* recording an execution, learning from it */
+	NDAG_FALLBACK_EXPLAIN,		/* EXPLAIN's neural_dag section */
+	NDAG_FALLBACK_LEARNED_STATE,	/* loading the learned state in a backend */
+	NDAG_FALLBACK_DROP,			/* following a DROP in the learned state */
+	NDAG_N_FALLBACK_KINDS
+} NdagFallbackKind;
+
+typedef void (*NdagLearningStep) (void *arg);
+
+extern bool NdagFallbackRun(NdagFallbackKind kind, const char *what,
+							NdagLearningStep step, void *arg);
+extern int	NdagFallbackLevel(NdagFallbackKind kind);
+extern Size NdagFallbackShmemSize(void);
+extern void NdagFallbackShmemInit(void);
+extern void NdagFallbackStatusCounters(void *state);
+
+/* ---------- engine_error.c: engine status codes as errors ---------- */
+
+extern void NdagEngineCheck(int rc, const char *what);
+
 /* ---------- store_functions.c ---------- */
 
 /*
- * ruvector_dag_status() calls this hook, if set, while it builds its
- * "counters" object; the hook calls NdagStatusAddCounter(state, name,
- * value) once per counter.
+ * ruvector_dag_status() builds its "counters" object by calling, in the
+ * order registered, the function each concern registered (from _PG_init,
+ * in one place); each calls NdagStatusAddCounter(state, name, value) once
+ * per counter.  A concern or counter name given twice is an error.
  */
-typedef void (*NdagStatusCountersHook) (void *state);
-extern NdagStatusCountersHook ndag_status_counters_hook;
+typedef void (*NdagStatusCountersFunc) (void *state);
+extern void NdagStatusRegisterCounters(const char *concern,
+									   NdagStatusCountersFunc fn);
 extern void NdagStatusAddCounter(void *state, const char *name, int64 value);
 
 /* ---------- shmem.c: shared state ---------- */
@@ -190,6 +219,8 @@ struct PlannedStmt;
 extern void NdagEnabledTablesInit(void);
 extern bool NdagStatementEligible(const struct PlannedStmt *stmt,
 								  bool any_table);
+extern bool NdagStatementEligibleOrFallback(const struct PlannedStmt *stmt,
+											bool any_table, bool *failed);
 extern bool NdagTableEnabled(Oid relid);
 
 /* ---------- arm_settings.c: planner settings of an arm ---------- */

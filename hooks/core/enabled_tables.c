@@ -191,3 +191,40 @@ NdagStatementEligible(const PlannedStmt *stmt, bool any_table)
 	}
 	return false;
 }
+
+/* NdagStatementEligible for NdagFallbackRun */
+typedef struct EligibleCall
+{
+	const PlannedStmt *stmt;
+	bool		any_table;
+	bool		eligible;
+} EligibleCall;
+
+/*
+ * eligible_step
+ *		NdagStatementEligible of the call.
+ */
+static void
+eligible_step(void *arg)
+{
+	EligibleCall *call = (EligibleCall *) arg;
+
+	call->eligible = NdagStatementEligible(call->stmt, call->any_table);
+}
+
+/*
+ * NdagStatementEligibleOrFallback
+ *		NdagStatementEligible for a user's statement: false as well when
+ *		the enabled tables cannot be read, with *failed set (the failure is
+ *		logged and counted by fallback.c).
+ */
+bool
+NdagStatementEligibleOrFallback(const PlannedStmt *stmt, bool any_table,
+								bool *failed)
+{
+	EligibleCall call = {stmt, any_table, false};
+
+	*failed = !NdagFallbackRun(NDAG_FALLBACK_ENABLED_TABLES,
+							   "read the enabled tables", eligible_step, &call);
+	return !*failed && call.eligible;
+}

@@ -38,8 +38,24 @@ PG_FUNCTION_INFO_V1(ruvector_dag_reset);
 PG_FUNCTION_INFO_V1(ruvector_dag_backup);
 PG_FUNCTION_INFO_V1(ruvector_dag_restore);
 
-/* set by other parts of the module to add entries to "counters" */
-NdagStatusCountersHook ndag_status_counters_hook = NULL;
+/* the concerns that add entries to "counters", in the order registered */
+#define MAX_STATUS_CONCERNS		16
+
+typedef struct StatusConcern
+{
+	const char *name;
+	NdagStatusCountersFunc fn;
+} StatusConcern;
+
+static StatusConcern status_concerns[MAX_STATUS_CONCERNS];
+static int	n_status_concerns = 0;
+
+/* the "counters" object being built, and the names it has */
+typedef struct StatusCounters
+{
+	StringInfo	buf;
+	List	   *names;			/* const char * */
+} StatusCounters;
 
 /* field positions in the ndag_tables record */
 #define TABLES_DBID			0
@@ -170,15 +186,45 @@ ruvector_disable_neural_dag(PG_FUNCTION_ARGS)
 }
 
 /*
+ * NdagStatusRegisterCounters
+ *		Register the function that adds a concern's counters to
+ *		ruvector_dag_status() (from _PG_init).
+ */
+void
+NdagStatusRegisterCounters(const char *concern, NdagStatusCountersFunc fn)
+{
+	for (int i = 0; i < n_status_concerns; i++)
+	{
+		if (strcmp(status_concerns[i].name, concern) == 0)
+			elog(ERROR, "neural_dag status counters of \"%s\" registered twice",
+				 concern);
+	}
+	if (n_status_concerns >= MAX_STATUS_CONCERNS)
+		elog(ERROR, "too many neural_dag status concerns (at most %d)",
+			 MAX_STATUS_CONCERNS);
+	status_concerns[n_status_concerns].name = concern;
+	status_concerns[n_status_concerns].fn = fn;
+	n_status_concerns++;
+}
+
+/*
  * NdagStatusAddCounter
- *		Add "name": value to the "counters" object being built; for
- *		ndag_status_counters_hook.
+ *		Add "name": value to the "counters" object being built; a name
+ *		added before is an error (jsonb would keep only one of them).
  */
 void
 NdagStatusAddCounter(void *state, const char *name, int64 value)
 {
-	StringInfo	buf = (StringInfo) state;
+	StatusCounters *counters = (StatusCounters *) state;
+	StringInfo	buf = counters->buf;
+	ListCell   *lc;
 
+	foreach(lc, counters->names)
+	{
+		if (strcmp((const char *) lfirst(lc), name) == 0)
+			elog(ERROR, "neural_dag status counter \"%s\" added twice", name);
+	}
+	counters->names = lappend(counters->names, pstrdup(name));
 	if (buf->data[buf->len - 1] != '{')
 		appendStringInfoString(buf, ", ");
 	escape_json(buf, name);
@@ -199,6 +245,7 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	StoreScan  *scan;
 	StoreValue	meta[2];
+	StatusCounters counters = {&buf, NIL};
 
 	NdagRequirePreload();
 	StoreGetEnvInfo(&info);
@@ -232,7 +279,7 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 	}
 	appendStringInfoChar(&buf, '}');
 
-	/* counters: the store's id counters, then whatever the hook adds */
+	/* counters: the store's id counters, then each registered concern's */
 	appendStringInfoString(&buf, ", \"counters\": {");
 	scan = StoreScanBegin(STORE_DBI_META, InvalidOid, NULL, false);
 	while (StoreScanNext(scan, meta))
@@ -240,14 +287,14 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 		char	   *name = pnstrdup(meta[0].data, meta[0].len);
 
 		if (strncmp(name, "next_", 5) == 0 && !meta[1].isnull)
-			NdagStatusAddCounter(&buf, name, meta[1].v.i8);
+			NdagStatusAddCounter(&counters, name, meta[1].v.i8);
 		pfree(name);
 	}
 	StoreScanEnd(scan);
 	/* store edits of finished transactions not settled yet (store_intent.c) */
-	NdagStatusAddCounter(&buf, "xact_intents", (int64) StoreIntentCount());
-	if (ndag_status_counters_hook != NULL)
-		ndag_status_counters_hook(&buf);
+	NdagStatusAddCounter(&counters, "xact_intents", (int64) StoreIntentCount());
+	for (int i = 0; i < n_status_concerns; i++)
+		status_concerns[i].fn(&counters);
 	appendStringInfoString(&buf, "}}");
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));

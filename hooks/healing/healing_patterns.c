@@ -64,20 +64,14 @@ typedef struct DefaultEntry
 } DefaultEntry;
 
 /*
- * marker_key
- *		The meta record key of a pattern's regression marker.
+ * marker_name
+ *		The name of a pattern's regression marker in the meta DBI.
  */
-static StoreValue *
-marker_key(int64 pattern_id)
+static char *
+marker_name(int64 pattern_id)
 {
-	StoreValue *key = StoreRecordAlloc(STORE_DBI_META);
-	char	   *name = psprintf("%s:%u:%lld", REGRESSED_PREFIX, MyDatabaseId,
-								(long long) pattern_id);
-	StoreValue *v = StoreFieldSet(key, STORE_DBI_META, "name");
-
-	v->data = name;
-	v->len = strlen(name);
-	return key;
+	return psprintf("%s:%u:%lld", REGRESSED_PREFIX, MyDatabaseId,
+					(long long) pattern_id);
 }
 
 /*
@@ -87,13 +81,10 @@ marker_key(int64 pattern_id)
 static int
 marker_get(int64 pattern_id)
 {
-	StoreValue *values = StoreRecordAlloc(STORE_DBI_META);
-	int			f_value = StoreFieldIndex(STORE_DBI_META, "value");
+	int64		arm = -1;
 
-	if (StoreGet(STORE_DBI_META, marker_key(pattern_id), values, false) &&
-		!values[f_value].isnull)
-		return (int) values[f_value].v.i8;
-	return -1;
+	(void) StoreMetaRead(marker_name(pattern_id), &arm);
+	return (int) arm;
 }
 
 /*
@@ -273,18 +264,13 @@ NdagHealDetectRegressed(const NdagHealParams *params)
 		if (ev == NULL)
 		{
 			if (reported >= 0)
-				StoreBatchDelete(batch, STORE_DBI_META, marker_key(e->pattern_id));
+				StoreBatchMetaDelete(batch, marker_name(e->pattern_id));
 			continue;
 		}
 		if (reported == e->best_arm && !params->auto_repair)
 			continue;			/* recommended already, nothing changed */
 		events = lappend(events, ev);
-		{
-			StoreValue *marker = marker_key(e->pattern_id);
-
-			StoreFieldSet(marker, STORE_DBI_META, "value")->v.i8 = e->best_arm;
-			StoreBatchPut(batch, STORE_DBI_META, marker);
-		}
+		StoreBatchMetaPut(batch, marker_name(e->pattern_id), e->best_arm);
 	}
 	if (StoreBatchLength(batch) > 0)
 		StoreBatchApply(batch);

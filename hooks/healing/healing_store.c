@@ -74,39 +74,6 @@ set_text(StoreValue *v, const char *s)
 }
 
 /*
- * meta_get
- *		A meta counter, or false if it does not exist.
- */
-static bool
-meta_get(const char *name, int64 *value)
-{
-	StoreValue	key[2];
-	StoreValue	values[2];
-
-	null_values(key, 2);
-	set_text(StoreFieldSet(key, STORE_DBI_META, "name"), name);
-	if (!StoreGet(STORE_DBI_META, key, values, false))
-		return false;
-	*value = values[StoreFieldIndex(STORE_DBI_META, "value")].v.i8;
-	return true;
-}
-
-/*
- * meta_put
- *		Queue meta[name] = value in batch.
- */
-static void
-meta_put(StoreBatch *batch, const char *name, int64 value)
-{
-	StoreValue	values[2];
-
-	null_values(values, 2);
-	set_text(StoreFieldSet(values, STORE_DBI_META, "name"), name);
-	StoreFieldSet(values, STORE_DBI_META, "value")->v.i8 = value;
-	StoreBatchPut(batch, STORE_DBI_META, values);
-}
-
-/*
  * NdagHealEnabledRelids
  *		The relations of this database enabled for learning (an OID list).
  */
@@ -199,7 +166,7 @@ NdagHealIndexBaseline(Oid indexoid, int64 idx_scan, int64 *since)
 			 MyDatabaseId, indexoid);
 	snprintf(at_name, sizeof(at_name), "healing_idx_at:%u:%u",
 			 MyDatabaseId, indexoid);
-	if (meta_get(scan_name, &base) && meta_get(at_name, &at) &&
+	if (StoreMetaRead(scan_name, &base) && StoreMetaRead(at_name, &at) &&
 		base == idx_scan)
 	{
 		*since = at;
@@ -207,8 +174,8 @@ NdagHealIndexBaseline(Oid indexoid, int64 idx_scan, int64 *since)
 	}
 
 	batch = StoreBatchCreate(CurrentMemoryContext);
-	meta_put(batch, scan_name, idx_scan);
-	meta_put(batch, at_name, (int64) GetCurrentTimestamp());
+	StoreBatchMetaPut(batch, scan_name, idx_scan);
+	StoreBatchMetaPut(batch, at_name, (int64) GetCurrentTimestamp());
 	StoreBatchApply(batch);
 	return false;
 }
@@ -229,10 +196,10 @@ NdagHealIndexReported(Oid indexoid, int64 since)
 
 	snprintf(name, sizeof(name), "healing_idx_reported:%u:%u",
 			 MyDatabaseId, indexoid);
-	if (meta_get(name, &reported) && reported == since)
+	if (StoreMetaRead(name, &reported) && reported == since)
 		return true;
 	batch = StoreBatchCreate(CurrentMemoryContext);
-	meta_put(batch, name, since);
+	StoreBatchMetaPut(batch, name, since);
 	StoreBatchApply(batch);
 	return false;
 }
@@ -443,7 +410,7 @@ NdagHealEventCounter(void)
 {
 	int64		value;
 
-	if (!meta_get(EVENT_COUNTER, &value))
+	if (!StoreMetaRead(EVENT_COUNTER, &value))
 		return 1;
 	return value;
 }

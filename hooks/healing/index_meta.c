@@ -47,6 +47,7 @@
 
 #include "engine.h"
 #include "patterns.h"
+#include "core/core.h"
 #include "healing/selfheal.h"
 #include "store.h"
 
@@ -200,17 +201,10 @@ load_rows(Oid dbid)
 static int64
 learned_until(Oid dbid)
 {
-	StoreValue *key = StoreRecordAlloc(STORE_DBI_META);
-	StoreValue *values = StoreRecordAlloc(STORE_DBI_META);
-	char	   *name = psprintf("%s:%u", LEARNED_TRAJ_PREFIX, dbid);
-	StoreValue *v = StoreFieldSet(key, STORE_DBI_META, "name");
-	int			f_value = StoreFieldIndex(STORE_DBI_META, "value");
+	int64		last = 0;
 
-	v->data = name;
-	v->len = strlen(name);
-	if (StoreGet(STORE_DBI_META, key, values, false) && !values[f_value].isnull)
-		return values[f_value].v.i8;
-	return 0;
+	(void) StoreMetaRead(psprintf("%s:%u", LEARNED_TRAJ_PREFIX, dbid), &last);
+	return last;
 }
 
 /*
@@ -293,8 +287,7 @@ NdagIndexMetaUpdate(StoreBatch *batch, Oid dbid,
 			continue;
 		memcpy(embedding, values[f_emb].data, sizeof(embedding));
 		rc = ndag_match(bank, embedding, 1, &match, &n_out);
-		if (rc != NDAG_OK)
-			elog(ERROR, "ndag_match failed: %s", ndag_strerror(rc));
+		NdagEngineCheck(rc, "ndag_match");
 		if (n_out < 1)
 			continue;
 		pattern = &bank->patterns[match.index];

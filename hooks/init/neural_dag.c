@@ -58,7 +58,12 @@ _PG_init(void)
 	NdagInstallExplainHook();
 	NdagRegisterLearner();
 	NdagRegisterHealingLauncher();
-	ndag_status_counters_hook = NdagStatusCounters;
 	NdagLearnedStateInit();
+
+	/* ruvector_dag_status(): every concern's counters, all listed here */
+	NdagStatusRegisterCounters("recording", NdagRecordingStatusCounters);
+	NdagStatusRegisterCounters("rewriting", NdagRewriteStatusCounters);
+	NdagStatusRegisterCounters("learned state", NdagLearnedStatusCounters);
+	NdagStatusRegisterCounters("fallbacks", NdagFallbackStatusCounters);
 	ndag_preloaded = true;
 }

@@ -48,6 +48,7 @@ ndag_shmem_request(void)
 	NdagQueryMemoryShmemRequest();
 	RequestAddinShmemSpace(NdagLearnedShmemSize());
 	RequestAddinShmemSpace(NdagWorkerGuardShmemSize());
+	RequestAddinShmemSpace(NdagFallbackShmemSize());
 	RequestAddinShmemSpace(StoreShmemSize());
 }
 
@@ -70,6 +71,7 @@ ndag_shmem_startup(void)
 	NdagQueryMemoryShmemInit();
 	NdagLearnedShmemInit();
 	NdagWorkerGuardShmemInit();
+	NdagFallbackShmemInit();
 	StoreShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 

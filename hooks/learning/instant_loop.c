@@ -442,7 +442,7 @@ NdagLearnTakeDeltas(Oid dbid, NdagCostModel *model, NdagUcb *selector)
 			int			rc;
 
 			if (delta == NULL)
-				NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_cost_delta_create");
+				NdagEngineCheck(NDAG_ERR_NOMEM, "ndag_cost_delta_create");
 			memcpy(delta->diff, s->diff, sizeof(float) * s->n);
 			delta->steps = s->steps;
 			rc = ndag_cost_delta_merge(model, delta,
@@ -500,8 +500,8 @@ merge_database(Oid dbid)
 			size_t		done;
 			int64		pulls;
 
-			NdagLearnCheck(ndag_cost_serialize(model, buf, len, &done),
-						   "ndag_cost_serialize");
+			NdagEngineCheck(ndag_cost_serialize(model, buf, len, &done),
+							 "ndag_cost_serialize");
 			NdagLearnPutModelState(batch, dbid, "cost_model", buf, done,
 								   model->n_params,
 								   (int64) (model->instant_steps +

@@ -66,7 +66,7 @@ load_models(LearnState *st)
 	st->n_deltas = NdagLearnTakeDeltas(st->dbid, st->model, st->selector);
 	st->before = ndag_cost_copy(st->model);
 	if (st->before == NULL)
-		NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_cost_copy");
+		NdagEngineCheck(NDAG_ERR_NOMEM, "ndag_cost_copy");
 
 	blob = NdagLearnModelGet(st->dbid, "ewc");
 	if (blob != NULL &&
@@ -81,7 +81,7 @@ load_models(LearnState *st)
 	{
 		st->ewc = ndag_ewc_create(st->model->n_base);
 		if (st->ewc == NULL)
-			NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_ewc_create");
+			NdagEngineCheck(NDAG_ERR_NOMEM, "ndag_ewc_create");
 	}
 	st->ewc->lambda_init = ndag_ewc_lambda;
 	st->ewc->max_lambda = ndag_ewc_max_lambda;
@@ -228,8 +228,8 @@ median_error(LearnState *st, const NdagCostModel *model)
 	}
 	if (m == 0)
 		return get_float8_nan();
-	NdagLearnCheck(ndag_cost_predict_batch(model, emb, arms, m, pred),
-				 "ndag_cost_predict_batch");
+	NdagEngineCheck(ndag_cost_predict_batch(model, emb, arms, m, pred),
+				   "ndag_cost_predict_batch");
 	err = palloc(sizeof(float) * m);
 	for (int i = 0; i < m; i++)
 		err[i] = (float) fabs(pred[i] - target[i]);
@@ -264,11 +264,11 @@ run_cycle(LearnState *st, NdagLearnSummary *sum)
 	opts.patterns.quality_threshold = ndag_quality_threshold;
 	opts.train.lr = ndag_base_lora_lr;
 	CHECK_FOR_INTERRUPTS();
-	NdagLearnCheck(ndag_learn_cycle(st->bank, st->model, st->ewc, st->traj,
-								  st->n_traj,
-								  st->has_previous ? &st->previous : NULL,
-								  &opts, NdagLearnSeconds(now), &res),
-				 "ndag_learn_cycle");
+	NdagEngineCheck(ndag_learn_cycle(st->bank, st->model, st->ewc, st->traj,
+									st->n_traj,
+									st->has_previous ? &st->previous : NULL,
+									&opts, NdagLearnSeconds(now), &res),
+				   "ndag_learn_cycle");
 
 	if (res.train_rejected)
 	{

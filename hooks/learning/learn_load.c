@@ -24,11 +24,6 @@
 #include "store.h"
 #include "learning/learning_int.h"
 
-#define UNREADABLE_WARNING_S	60	/* at most one such WARNING per this */
-
-/* when this process last warned of an unreadable cost model */
-static TimestampTz unreadable_warned_at = 0;
-
 /*
  * cmp_pattern_id
  *		qsort/bsearch order of patterns by id.
@@ -87,7 +82,7 @@ NdagLearnLoadBank(LearnState *st)
 
 	st->bank = ndag_bank_create(LEARN_ARMS, Max(capacity, 1));
 	if (st->bank == NULL)
-		NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_bank_create");
+		NdagEngineCheck(NDAG_ERR_NOMEM, "ndag_bank_create");
 	load_extra(st);
 
 	scan = StoreScanBegin(STORE_DBI_PATTERNS, st->dbid, NULL, false);
@@ -167,7 +162,7 @@ NdagLearnLoadBank(LearnState *st)
 					demoted |= UINT64CONST(1) << arm;
 			}
 		}
-		NdagLearnCheck(ndag_bank_insert(st->bank, &p, NULL), "ndag_bank_insert");
+		NdagEngineCheck(ndag_bank_insert(st->bank, &p, NULL), "ndag_bank_insert");
 		st->stored_ids = lappend(st->stored_ids, palloc(sizeof(int64)));
 		*(int64 *) llast(st->stored_ids) = (int64) p.id;
 		st->stored_relids = lappend(st->stored_relids, relids);
@@ -183,7 +178,7 @@ NdagLearnLoadBank(LearnState *st)
  * NdagLearnLoadCostModel
  *		The stored cost model of a database; when there is none, or it
  *		cannot be read (a WARNING says so, at most once a minute per
- *		process, DEBUG1 otherwise) or has another number of arms, a new one
+ *		process, DEBUG1 otherwise: fallback.c) or has another number of arms, a new one
  *		if create is set, else NULL.
  */
 NdagCostModel *
@@ -199,16 +194,9 @@ NdagLearnLoadCostModel(Oid dbid, bool create)
 								   &model);
 		if (rc != NDAG_OK)
 		{
-			TimestampTz now = GetCurrentTimestamp();
-			bool		warn = unreadable_warned_at == 0 ||
-				TimestampDifferenceExceeds(unreadable_warned_at, now,
-										   UNREADABLE_WARNING_S * 1000);
-
 			/* every reload of every backend reads it: once a minute each */
 			model = NULL;
-			if (warn)
-				unreadable_warned_at = now;
-			ereport(warn ? WARNING : DEBUG1,
+			ereport(NdagFallbackLevel(NDAG_FALLBACK_LEARNED_STATE),
 					(errmsg("neural_dag cost model of database %u is unreadable (%s)%s",
 							dbid, ndag_strerror(rc),
 							create ? ", starting a new one" : ""),
@@ -226,7 +214,7 @@ NdagLearnLoadCostModel(Oid dbid, bool create)
 		model = ndag_cost_create(LEARN_ARMS, ndag_base_lora_rank,
 								 ndag_micro_lora_rank, LEARN_MODEL_SEED);
 		if (model == NULL)
-			NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_cost_create");
+			NdagEngineCheck(NDAG_ERR_NOMEM, "ndag_cost_create");
 	}
 	return model;
 }
@@ -259,7 +247,7 @@ NdagLearnLoadSelector(Oid dbid, bool create)
 	{
 		ucb = ndag_ucb_create(1, NDAG_N_MECHANISMS, 0.0, 0.0);
 		if (ucb == NULL)
-			NdagLearnCheck(NDAG_ERR_NOMEM, "ndag_ucb_create");
+			NdagEngineCheck(NDAG_ERR_NOMEM, "ndag_ucb_create");
 	}
 	return ucb;
 }

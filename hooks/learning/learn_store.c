@@ -45,36 +45,22 @@ NdagLearnTimestamp(double s)
 
 /*
  * NdagLearnMetaGet / NdagLearnMetaPut
- *		A meta counter named "<prefix>:<dbid>" (default when absent), and
- *		queueing a new value in a batch.
+ *		The meta counter of a database, named "<prefix>:<dbid>" (default
+ *		when absent), and queueing a new value in a batch.
  */
 int64
 NdagLearnMetaGet(const char *prefix, Oid dbid, int64 dflt)
 {
-	StoreValue *key = StoreRecordAlloc(STORE_DBI_META);
-	StoreValue *values = StoreRecordAlloc(STORE_DBI_META);
-	char	   *name = psprintf("%s:%u", prefix, dbid);
-	StoreValue *v = StoreFieldSet(key, STORE_DBI_META, "name");
+	int64		value = dflt;
 
-	v->data = name;
-	v->len = strlen(name);
-	if (StoreGet(STORE_DBI_META, key, values, false) &&
-		StoreFieldGet(values, STORE_DBI_META, "value") != NULL)
-		return StoreFieldGet(values, STORE_DBI_META, "value")->v.i8;
-	return dflt;
+	(void) StoreMetaRead(psprintf("%s:%u", prefix, dbid), &value);
+	return value;
 }
 
 void
 NdagLearnMetaPut(StoreBatch *batch, const char *prefix, Oid dbid, int64 value)
 {
-	StoreValue *values = StoreRecordAlloc(STORE_DBI_META);
-	char	   *name = psprintf("%s:%u", prefix, dbid);
-	StoreValue *v = StoreFieldSet(values, STORE_DBI_META, "name");
-
-	v->data = name;
-	v->len = strlen(name);
-	StoreFieldSet(values, STORE_DBI_META, "value")->v.i8 = value;
-	StoreBatchPut(batch, STORE_DBI_META, values);
+	StoreBatchMetaPut(batch, psprintf("%s:%u", prefix, dbid), value);
 }
 
 /*
@@ -104,21 +90,6 @@ NdagLearnModelGet(Oid dbid, const char *name)
 	SET_VARSIZE(out, VARHDRSZ + state->len);
 	memcpy(VARDATA(out), state->data, state->len);
 	return out;
-}
-
-/*
- * NdagLearnCheck
- *		Raise an error for an engine status other than NDAG_OK.
- */
-void
-NdagLearnCheck(int rc, const char *what)
-{
-	if (rc == NDAG_ERR_NOMEM)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory in %s", what)));
-	if (rc != NDAG_OK)
-		elog(ERROR, "%s failed: %s", what, ndag_strerror(rc));
 }
 
 /*
@@ -164,8 +135,8 @@ NdagLearnCollectRelids(LearnState *st)
 
 		if (st->traj[t].quality < ndag_quality_threshold)
 			continue;
-		NdagLearnCheck(ndag_match_exact(bank, st->traj[t].embedding, 1, &match,
-									  &n_out), "ndag_match_exact");
+		NdagEngineCheck(ndag_match_exact(bank, st->traj[t].embedding, 1, &match,
+										&n_out), "ndag_match_exact");
 		if (n_out == 1)
 			st->pattern_relids[match.index] =
 				list_concat_unique_oid(st->pattern_relids[match.index],
@@ -332,7 +303,7 @@ NdagLearnSelectorBytes(const NdagUcb *ucb, size_t *len, int64 *pulls)
 	size_t		cap = ndag_ucb_serialized_size(ucb);
 	char	   *buf = palloc(cap);
 
-	NdagLearnCheck(ndag_ucb_serialize(ucb, buf, cap, len), "ndag_ucb_serialize");
+	NdagEngineCheck(ndag_ucb_serialize(ucb, buf, cap, len), "ndag_ucb_serialize");
 	*pulls = 0;
 	for (int i = 0; i < ucb->n_contexts * ucb->n_arms; i++)
 		*pulls += (int64) ucb->pulls[i];
@@ -373,17 +344,17 @@ NdagLearnWrite(LearnState *st, const NdagLearnResult *res, NdagLearnSummary *sum
 	for (int i = 0; i < st->bank->count; i++)
 	{
 		put_pattern(batch, st, i);
-		NdagLearnCheck(ndag_pattern_serialize(&st->bank->patterns[i],
-											blob + i * psize, psize, &written),
-					 "ndag_pattern_serialize");
+		NdagEngineCheck(ndag_pattern_serialize(&st->bank->patterns[i],
+											  blob + i * psize, psize, &written),
+					   "ndag_pattern_serialize");
 	}
 	put_model(batch, st->dbid, "pattern_state", blob, psize * st->bank->count,
 			  st->bank->count, 0, get_float8_nan(), 0, 0, now);
 
 	len = ndag_cost_serialized_size(st->model);
 	buf = palloc(len);
-	NdagLearnCheck(ndag_cost_serialize(st->model, buf, len, &written),
-				 "ndag_cost_serialize");
+	NdagEngineCheck(ndag_cost_serialize(st->model, buf, len, &written),
+				   "ndag_cost_serialize");
 	put_model(batch, st->dbid, "cost_model", buf, written, st->model->n_params,
 			  (int64) (st->model->instant_steps + st->model->base_steps),
 			  res->trained > 0 ? res->loss_after : get_float8_nan(),
@@ -400,8 +371,8 @@ NdagLearnWrite(LearnState *st, const NdagLearnResult *res, NdagLearnSummary *sum
 
 	len = ndag_ewc_serialized_size(st->ewc);
 	buf = palloc(len);
-	NdagLearnCheck(ndag_ewc_serialize(st->ewc, buf, len, &written),
-				 "ndag_ewc_serialize");
+	NdagEngineCheck(ndag_ewc_serialize(st->ewc, buf, len, &written),
+				   "ndag_ewc_serialize");
 	put_model(batch, st->dbid, "ewc", buf, written, st->ewc->n,
 			  (int64) st->ewc->fisher_updates, get_float8_nan(),
 			  st->ewc->lambda, st->ewc->n_tasks, now);

@@ -57,7 +57,6 @@
 #include "learning/learning_int.h"
 
 #define LOAD_RETRY_S			10	/* retry a failed load after this */
-#define LOAD_WARNING_S			60	/* at most one load WARNING per this */
 
 /* this backend's copy */
 static MemoryContext learned_cxt = NULL;
@@ -72,24 +71,19 @@ static int	greedy_mechanism = NDAG_MECH_TOPOLOGICAL;
 /* failed loads */
 static uint64 failed_epoch = 0;
 static TimestampTz failed_at = 0;
-static TimestampTz warned_at = 0;
 
 /* this backend's figures for ruvector_dag_status() */
 static uint64 backend_loads = 0;
 
-static NdagStatusCountersHook prev_status_hook = NULL;
-
 /*
  * NdagLearnedStateInit
  *		From _PG_init: store writes that move the generation bump the shared
- *		epoch, and ruvector_dag_status() shows this file's counters.
+ *		epoch.
  */
 void
 NdagLearnedStateInit(void)
 {
 	store_generation_hook = NdagLearnedEpochBump;
-	prev_status_hook = ndag_status_counters_hook;
-	ndag_status_counters_hook = NdagLearnedStatusCounters;
 }
 
 /*
@@ -143,87 +137,103 @@ free_learned(void)
 	learned_valid = false;
 }
 
+/* what load_learned reads, for NdagFallbackRun */
+typedef struct LoadCall
+{
+	MemoryContext cxt;			/* the new copy's context; NULL once freed */
+	LearnState	st;
+	NdagCostModel *model;
+	NdagUcb    *selector;
+	uint64		generation;
+} LoadCall;
+
+/*
+ * load_step
+ *		Read the store's generation, the pattern bank, the cost model and
+ *		the selector of st.dbid into call->cxt.  On an error what was read
+ *		(the engine's objects are malloc'd) and the context are freed, and
+ *		the error goes on.
+ */
+static void
+load_step(void *arg)
+{
+	LoadCall   *call = (LoadCall *) arg;
+	MemoryContext oldcxt = MemoryContextSwitchTo(call->cxt);
+
+	PG_TRY();
+	{
+		StoreEnsureOpen();
+		call->generation = StoreGeneration();
+		NdagLearnLoadBank(&call->st);
+		call->model = NdagLearnLoadCostModel(call->st.dbid, false);
+		call->selector = NdagLearnLoadSelector(call->st.dbid, false);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		ndag_bank_free(call->st.bank);
+		ndag_cost_free(call->model);
+		ndag_ucb_free(call->selector);
+		MemoryContextDelete(call->cxt);
+		call->cxt = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+}
+
 /*
  * load_learned
  *		Read the learned state of MyDatabaseId as of shared epoch `epoch`.
- *		On failure: a rate-limited WARNING, nothing loaded, false.
+ *		On failure: a rate-limited WARNING (fallback.c), nothing loaded,
+ *		false.
  */
 static bool
 load_learned(uint64 epoch)
 {
-	MemoryContext cxt;
 	MemoryContext oldcxt = CurrentMemoryContext;
-	LearnState	st;
-	NdagCostModel *volatile model = NULL;
-	NdagUcb    *volatile selector = NULL;
-	volatile uint64 generation = 0;
+	LoadCall	call;
+	char		what[64];
 	uint64	   *demoted;
 	ListCell   *lc;
 
-	memset(&st, 0, sizeof(st));
-	st.dbid = MyDatabaseId;
-	cxt = AllocSetContextCreate(TopMemoryContext, "neural_dag learned state",
-								ALLOCSET_DEFAULT_SIZES);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
+	memset(&call, 0, sizeof(call));
+	call.st.dbid = MyDatabaseId;
+	call.cxt = AllocSetContextCreate(TopMemoryContext, "neural_dag learned state",
+									 ALLOCSET_DEFAULT_SIZES);
+	snprintf(what, sizeof(what), "load the learned state of database %u",
+			 call.st.dbid);
+	if (!NdagFallbackRun(NDAG_FALLBACK_LEARNED_STATE, what, load_step, &call))
 	{
-		StoreEnsureOpen();
-		generation = StoreGeneration();
-		NdagLearnLoadBank(&st);
-		model = NdagLearnLoadCostModel(st.dbid, false);
-		selector = NdagLearnLoadSelector(st.dbid, false);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-		TimestampTz now = GetCurrentTimestamp();
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		ndag_bank_free(st.bank);
-		ndag_cost_free(model);
-		ndag_ucb_free(selector);
-		MemoryContextDelete(cxt);
 		failed_epoch = epoch;
-		failed_at = now;
-		if (warned_at == 0 ||
-			TimestampDifferenceExceeds(warned_at, now, LOAD_WARNING_S * 1000))
-		{
-			warned_at = now;
-			ereport(WARNING,
-					(errmsg("neural_dag could not load the learned state of database %u: %s",
-							st.dbid, edata->message),
-					 errdetail("Queries are planned without it until it can be loaded.")));
-		}
-		FreeErrorData(edata);
+		failed_at = GetCurrentTimestamp();
 		return false;
 	}
-	PG_END_TRY();
+	MemoryContextSwitchTo(call.cxt);
 
 	/* per bank index, the demoted arms of the pattern */
-	demoted = palloc0(sizeof(uint64) * Max(st.bank->count, 1));
-	foreach(lc, st.stored_ids)
+	demoted = palloc0(sizeof(uint64) * Max(call.st.bank->count, 1));
+	foreach(lc, call.st.stored_ids)
 	{
-		int			i = ndag_bank_find(st.bank,
+		int			i = ndag_bank_find(call.st.bank,
 									   (uint64_t) *(int64 *) lfirst(lc));
 
 		if (i >= 0)
-			demoted[i] = *(uint64 *) list_nth(st.stored_demoted,
+			demoted[i] = *(uint64 *) list_nth(call.st.stored_demoted,
 											  foreach_current_index(lc));
 	}
 	MemoryContextSwitchTo(oldcxt);
 
 	free_learned();
-	learned_cxt = cxt;
-	learned.generation = generation;
-	learned.bank = st.bank;
+	learned_cxt = call.cxt;
+	learned.generation = call.generation;
+	learned.bank = call.st.bank;
 	learned.demoted = demoted;
-	learned.model = model;
-	learned_selector = selector;
-	greedy_mechanism = selector_greedy(selector);
+	learned.model = call.model;
+	learned_selector = call.selector;
+	greedy_mechanism = selector_greedy(call.selector);
 	/* without a stored model the instant loop starts from the cycle's seed */
-	instant_model = model != NULL ? model :
+	instant_model = call.model != NULL ? call.model :
 		ndag_cost_create(LEARN_ARMS, ndag_base_lora_rank,
 						 ndag_micro_lora_rank, LEARN_MODEL_SEED);
 	NdagInstantAttach(instant_model, MyDatabaseId);
@@ -320,19 +330,17 @@ demoted_arms(void)
 
 /*
  * NdagLearnedStatusCounters
- *		ndag_status_counters_hook: the previous hook's counters, then this
- *		backend's learned state as a planned statement would see it (loaded
- *		first if the generation moved: generation, patterns, loads so far,
- *		decision mechanism), its instant steps and deltas flushed, and the
- *		cluster's instant-loop figures.
+ *		For ruvector_dag_status(): this backend's learned state as a
+ *		planned statement would see it (loaded first if the generation
+ *		moved: generation, patterns, loads so far, decision mechanism), its
+ *		instant steps and deltas flushed, and the cluster's instant-loop
+ *		figures.
  */
 void
 NdagLearnedStatusCounters(void *state)
 {
 	int			mechanism;
 
-	if (prev_status_hook != NULL)
-		prev_status_hook(state);
 	(void) NdagLearnedCurrent();
 	mechanism = NdagDecisionMechanism(NULL);
 	NdagStatusAddCounter(state, "learned_generation",

@@ -48,14 +48,13 @@ typedef struct LearnState
 	List	   *stored_demoted; /* uint64 masks of demoted arms, parallel */
 } LearnState;
 
-/* learn_store.c: field access, meta counters, models, engine errors */
+/* learn_store.c: field access, meta counters, models */
 extern double NdagLearnSeconds(TimestampTz ts);
 extern TimestampTz NdagLearnTimestamp(double s);
 extern int64 NdagLearnMetaGet(const char *prefix, Oid dbid, int64 dflt);
 extern void NdagLearnMetaPut(StoreBatch *batch, const char *prefix, Oid dbid,
 							 int64 value);
 extern bytea *NdagLearnModelGet(Oid dbid, const char *name);
-extern void NdagLearnCheck(int rc, const char *what);
 
 /* learn_load.c: reading the learned state */
 extern void NdagLearnLoadBank(LearnState *st);

@@ -183,8 +183,7 @@ ruvector_dag_mincut(PG_FUNCTION_ARGS)
 	edges = palloc(sizeof(NdagCutEdge) * Max(pd->dag->n_edges, 1));
 	rc = ndag_mincut(pd->dag, NDAG_CAP_AUTO, &value, edges,
 					 Max(pd->dag->n_edges, 1), &n_edges);
-	if (rc != NDAG_OK)
-		elog(ERROR, "minimum cut failed: %s", ndag_strerror(rc));
+	NdagEngineCheck(rc, "minimum cut");
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < n_edges; i++)

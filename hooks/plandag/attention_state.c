@@ -160,8 +160,8 @@ NdagComputeScores(const NdagDag *dag, int mechanism)
 	NdagAttentionParams(dag, &params);
 	rc = ndag_attention(dag, mechanism, &params, weights);
 	if (rc != NDAG_OK)
-		elog(ERROR, "attention mechanism %s failed: %s",
-			 ndag_mechanism_name(mechanism), ndag_strerror(rc));
+		NdagEngineCheck(rc, psprintf("attention mechanism %s",
+									 ndag_mechanism_name(mechanism)));
 	return weights;
 }
 
@@ -178,7 +178,5 @@ NdagUpdateTraces(const NdagDag *dag)
 	ensure_attention_state();
 	rc = ndag_trace_update(backend_traces, dag,
 						   (double) GetCurrentTimestamp() / USECS_PER_SEC, false);
-	if (rc != NDAG_OK)
-		elog(ERROR, "could not update the temporal traces: %s",
-			 ndag_strerror(rc));
+	NdagEngineCheck(rc, "updating the temporal traces");
 }

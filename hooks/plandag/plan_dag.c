@@ -27,6 +27,7 @@
 
 #include "dag.h"
 #include "engine.h"
+#include "core/core.h"
 #include "plandag/plandag.h"
 
 /* Plan -> Instrumentation, from an executed PlanState tree */
@@ -479,8 +480,7 @@ add_edge(BuildState *state, int child, int parent)
 	int			rc = ndag_dag_add_edge(state->result->dag, child, parent);
 
 	if (rc != NDAG_OK)
-		elog(ERROR, "could not add plan edge %d -> %d: %s",
-			 child, parent, ndag_strerror(rc));
+		NdagEngineCheck(rc, psprintf("adding plan edge %d -> %d", child, parent));
 }
 
 /*
@@ -592,8 +592,7 @@ add_plan(BuildState *state, Plan *plan)
 
 	describe_plan(state, plan, &desc);
 	rc = ndag_dag_add_node(state->result->dag, &desc, &id);
-	if (rc != NDAG_OK)
-		elog(ERROR, "could not add plan node: %s", ndag_strerror(rc));
+	NdagEngineCheck(rc, "adding a plan node");
 
 	if (id >= state->cap_nodes)
 	{
@@ -739,7 +738,6 @@ NdagPlanDagBuild(PlannedStmt *stmt, PlanState *planstate)
 	add_plan(&state, stmt->planTree);
 
 	rc = ndag_dag_finalize(result->dag);
-	if (rc != NDAG_OK)
-		elog(ERROR, "could not finalize the plan DAG: %s", ndag_strerror(rc));
+	NdagEngineCheck(rc, "finalizing the plan DAG");
 	return result;
 }

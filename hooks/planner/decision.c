@@ -55,8 +55,6 @@
 #define MEASURED_MIN_RUNS	2
 #define MEASURED_ONE_RUN_GAIN 2.0
 
-static TimestampTz last_warning = 0;
-
 static const char *const source_names[] = {"default", "btsp", "pattern", "explore"};
 
 /* what the analysis of the default plan found */
@@ -84,36 +82,18 @@ NdagDecisionSourceName(int source)
 }
 
 /*
- * warn_limited
- *		Log a failure of ours: WARNING at most once a minute, else DEBUG1.
- */
-static void
-warn_limited(const char *what, const char *message)
-{
-	TimestampTz now = GetCurrentTimestamp();
-	bool		warn = TimestampDifferenceExceeds(last_warning, now, 60000);
-
-	ereport(warn ? WARNING : DEBUG1,
-			(errmsg("neural_dag could not %s: %s", what, message),
-			 errdetail("The statement runs with the default plan.")));
-	if (warn)
-		last_warning = now;
-	NdagRewriteCount(NDAG_RW_FALLBACKS, 1);
-}
-
-/*
- * must_rethrow
- *		Errors that are not ours to swallow: cancels, shutdowns, resource
- *		exhaustion.
+ * guarded
+ *		NdagFallbackRun for the decision: a failure also counts as a
+ *		fallback of the rewriter.
  */
 static bool
-must_rethrow(const ErrorData *edata)
+guarded(NdagFallbackKind kind, const char *what, NdagLearningStep step,
+		void *arg)
 {
-	int			category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
-
-	return edata->elevel > ERROR ||
-		category == ERRCODE_OPERATOR_INTERVENTION ||
-		category == ERRCODE_INSUFFICIENT_RESOURCES;
+	if (NdagFallbackRun(kind, what, step, arg))
+		return true;
+	NdagRewriteCount(NDAG_RW_FALLBACKS, 1);
+	return false;
 }
 
 /*
@@ -146,6 +126,33 @@ cache_keys(uint64 *generation, uint64 *epoch)
 	*epoch = hash_combine64(NdagTablesEpoch(), NdagRewriteEpoch());
 }
 
+/* planning one statement under an arm, for NdagFallbackRun */
+typedef struct PlanArmCall
+{
+	int			arm_id;
+	Query	   *parse;
+	const char *query_string;
+	int			cursorOptions;
+	ParamListInfo boundParams;
+	PlannedStmt *result;
+} PlanArmCall;
+
+/*
+ * plan_arm_step
+ *		Plan under the arm if it is still enabled (else result stays NULL).
+ */
+static void
+plan_arm_step(void *arg)
+{
+	PlanArmCall *call = (PlanArmCall *) arg;
+	const NdagArm *arm = NdagArmGet(call->arm_id);
+
+	if (arm != NULL)
+		call->result = NdagPlanUnderArm(arm, call->parse, call->query_string,
+										call->cursorOptions,
+										call->boundParams);
+}
+
 /*
  * plan_arm
  *		Plan under an enabled arm; NULL (logged) when the arm is gone or
@@ -155,37 +162,14 @@ static PlannedStmt *
 plan_arm(int arm_id, Query *parse, const char *query_string,
 		 int cursorOptions, ParamListInfo boundParams)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	PlannedStmt *volatile result = NULL;
+	PlanArmCall call = {arm_id, parse, query_string, cursorOptions,
+	boundParams, NULL};
+	char		what[64];
 
-	PG_TRY();
-	{
-		const NdagArm *arm = NdagArmGet(arm_id);
-
-		if (arm != NULL)
-			result = NdagPlanUnderArm(arm, parse, query_string, cursorOptions,
-									  boundParams);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-		char		what[64];
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		if (must_rethrow(edata))
-		{
-			FreeErrorData(edata);
-			PG_RE_THROW();
-		}
-		FlushErrorState();
-		snprintf(what, sizeof(what), "plan under arm %d", arm_id);
-		warn_limited(what, edata->message);
-		FreeErrorData(edata);
-		result = NULL;
-	}
-	PG_END_TRY();
-	return result;
+	snprintf(what, sizeof(what), "plan under arm %d", arm_id);
+	if (!guarded(NDAG_FALLBACK_DECISION, what, plan_arm_step, &call))
+		return NULL;
+	return call.result;
 }
 
 /*
@@ -320,8 +304,7 @@ analyse(PlannedStmt *plan, uint64 query_id, bool explore_only, Analysis *a)
 	mechanism = NdagDecisionMechanism(pd->dag);
 	weights = NdagComputeScores(pd->dag, mechanism);
 	rc = ndag_embed(pd->dag, weights, d->embedding);
-	if (rc != NDAG_OK)
-		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
+	NdagEngineCheck(rc, "embedding the plan");
 	d->has_embedding = true;
 	d->mechanism = (int16) mechanism;
 	d->context = NdagAttentionContext(pd->dag);
@@ -377,42 +360,50 @@ analyse(PlannedStmt *plan, uint64 query_id, bool explore_only, Analysis *a)
 		d->predicted_ms = predict_ms(d->embedding, 0);
 }
 
+/* analyse() for NdagFallbackRun */
+typedef struct AnalyseCall
+{
+	PlannedStmt *plan;
+	uint64		query_id;
+	bool		explore_only;
+	Analysis   *a;
+	MemoryContext cxt;			/* where the analysis allocates */
+} AnalyseCall;
+
+/*
+ * analyse_step
+ *		analyse() in the call's memory context.
+ */
+static void
+analyse_step(void *arg)
+{
+	AnalyseCall *call = (AnalyseCall *) arg;
+
+	MemoryContextSwitchTo(call->cxt);
+	analyse(call->plan, call->query_id, call->explore_only, call->a);
+}
+
 /*
  * analyse_safely
- *		analyse() with our errors caught; false (logged) on failure.
+ *		analyse() with interrupts held and our errors caught; false
+ *		(logged) on failure.
  */
 static bool
 analyse_safely(PlannedStmt *plan, uint64 query_id, bool explore_only,
 			   Analysis *a)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
-	MemoryContext cxt;
-	volatile bool ok = true;
-	uint32		holdoff = InterruptHoldoffCount;
+	AnalyseCall call = {plan, query_id, explore_only, a, NULL};
+	bool		ok;
 
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag decision",
-								ALLOCSET_DEFAULT_SIZES);
+	call.cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag decision",
+									 ALLOCSET_DEFAULT_SIZES);
 	HOLD_INTERRUPTS();
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		analyse(plan, query_id, explore_only, a);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		warn_limited("decide on a plan", edata->message);
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
+	ok = guarded(NDAG_FALLBACK_DECISION, "decide on a plan", analyse_step,
+				 &call);
+	RESUME_INTERRUPTS();
 	MemoryContextSwitchTo(oldcxt);
-	MemoryContextDelete(cxt);
-	InterruptHoldoffCount = holdoff;
+	MemoryContextDelete(call.cxt);
 	return ok;
 }
 
@@ -532,6 +523,36 @@ plan_every_arm(Analysis *a, uint64 default_shape, Query *parse,
 	}
 }
 
+/* plan_every_arm and rank_candidates for NdagFallbackRun */
+typedef struct RankCall
+{
+	Analysis   *a;
+	PlannedStmt *default_plan;
+	Query	   *parse;
+	const char *query_string;
+	int			cursorOptions;
+	ParamListInfo boundParams;
+	int			decided_arm;
+	PlannedStmt **plans;		/* NDAG_MAX_ARMS, filled */
+	Candidate  *cand;			/* NDAG_MAX_ARMS, filled */
+	int			n;				/* candidates ranked */
+} RankCall;
+
+/*
+ * rank_step
+ *		Plan every arm once for the query, then rank the candidates.
+ */
+static void
+rank_step(void *arg)
+{
+	RankCall   *call = (RankCall *) arg;
+
+	plan_every_arm(call->a, NdagPlanShapeHash(call->default_plan),
+				   call->parse, call->query_string, call->cursorOptions,
+				   call->boundParams, call->plans);
+	call->n = rank_candidates(call->a, call->decided_arm, call->cand);
+}
+
 /*
  * explore
  *		Plan every arm once for the query (plan_every_arm), then take the
@@ -547,31 +568,15 @@ explore(Analysis *a, PlannedStmt *default_plan, Query *parse,
 {
 	Candidate	cand[NDAG_MAX_ARMS];
 	PlannedStmt *plans[NDAG_MAX_ARMS];
-	volatile int n = 0;
+	RankCall	call = {a, default_plan, parse, query_string, cursorOptions,
+	boundParams, decided_arm, plans, cand, 0};
+	int			n;
 	int			planned = 0;
 	uint64		default_shape = NdagPlanShapeHash(default_plan);
-	MemoryContext oldcxt = CurrentMemoryContext;
 
 	memset(plans, 0, sizeof(plans));
-	PG_TRY();
-	{
-		plan_every_arm(a, default_shape, parse, query_string, cursorOptions,
-					   boundParams, plans);
-		n = rank_candidates(a, decided_arm, cand);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		if (must_rethrow(edata))
-			PG_RE_THROW();
-		FlushErrorState();
-		warn_limited("rank the arms", edata->message);
-		n = 0;
-	}
-	PG_END_TRY();
+	n = guarded(NDAG_FALLBACK_DECISION, "rank the arms", rank_step, &call) ?
+		call.n : 0;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -629,26 +634,12 @@ count_decision(const NdagDecision *d)
 static bool
 statement_eligible(PlannedStmt *default_plan)
 {
-	volatile bool eligible = false;
-	MemoryContext oldcxt = CurrentMemoryContext;
+	bool		failed;
+	bool		eligible;
 
-	PG_TRY();
-	{
-		eligible = NdagStatementEligible(default_plan, false);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		if (must_rethrow(edata))
-			PG_RE_THROW();
-		FlushErrorState();
-		warn_limited("read the enabled tables", edata->message);
-		eligible = false;
-	}
-	PG_END_TRY();
+	eligible = NdagStatementEligibleOrFallback(default_plan, false, &failed);
+	if (failed)
+		NdagRewriteCount(NDAG_RW_FALLBACKS, 1);
 	return eligible;
 }
 

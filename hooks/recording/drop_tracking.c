@@ -45,24 +45,33 @@ static object_access_hook_type prev_object_access_hook = NULL;
 /* this transaction drops a database: drain the ring before it commits */
 static bool flush_before_commit = false;
 
+/* NdagTableEnabled for NdagFallbackRun */
+typedef struct EnabledCall
+{
+	Oid			relid;
+	bool		enabled;
+} EnabledCall;
+
 /*
- * warn_and_continue
- *		Report the error being handled as a WARNING and clear it: the
- *		user's DROP goes on.
+ * enabled_step
+ *		Whether the relation is enabled for learning.
  */
 static void
-warn_and_continue(MemoryContext cxt, const char *what)
+enabled_step(void *arg)
 {
-	ErrorData  *edata;
+	EnabledCall *call = (EnabledCall *) arg;
 
-	MemoryContextSwitchTo(cxt);
-	edata = CopyErrorData();
-	FlushErrorState();
-	ereport(WARNING,
-			(errcode(edata->sqlerrcode),
-			 errmsg("neural_dag could not %s: %s", what, edata->message),
-			 errhint("Remove the learned state of the dropped object with ruvector_disable_neural_dag() or ruvector_dag_reset() once the store works again.")));
-	FreeErrorData(edata);
+	call->enabled = NdagTableEnabled(call->relid);
+}
+
+/*
+ * flush_step
+ *		Write the ring's trajectories to the store.
+ */
+static void
+flush_step(void *arg)
+{
+	(void) NdagFlush();
 }
 
 /*
@@ -73,9 +82,8 @@ warn_and_continue(MemoryContext cxt, const char *what)
 static void
 forget_table(Oid relid)
 {
-	MemoryContext cxt = CurrentMemoryContext;
 	char		relkind = get_rel_relkind(relid);
-	volatile bool enabled = false;
+	EnabledCall call = {relid, false};
 
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
 		relkind != RELKIND_MATVIEW)
@@ -83,17 +91,11 @@ forget_table(Oid relid)
 	if (!NdagExtensionInstalled())
 		return;
 
-	PG_TRY();
-	{
-		enabled = NdagTableEnabled(relid);
-	}
-	PG_CATCH();
-	{
-		warn_and_continue(cxt, "read the tables enabled for learning");
-	}
-	PG_END_TRY();
-
-	if (enabled)
+	/* the user's DROP goes on when the store cannot be read */
+	(void) NdagFallbackRun(NDAG_FALLBACK_DROP,
+						   "read the tables enabled for learning",
+						   enabled_step, &call);
+	if (call.enabled)
 	{
 		StoreValue *key = StoreRecordAlloc(STORE_DBI_TABLES);
 
@@ -163,22 +165,12 @@ ndag_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 static void
 drop_xact_callback(XactEvent event, void *arg)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-
 	if (!flush_before_commit)
 		return;
 	if (event == XACT_EVENT_PRE_COMMIT)
-	{
-		PG_TRY();
-		{
-			(void) NdagFlush();
-		}
-		PG_CATCH();
-		{
-			warn_and_continue(cxt, "write the recorded executions");
-		}
-		PG_END_TRY();
-	}
+		(void) NdagFallbackRun(NDAG_FALLBACK_DROP,
+							   "write the recorded executions", flush_step,
+							   NULL);
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PREPARE)
 		flush_before_commit = false;

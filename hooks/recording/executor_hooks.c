@@ -59,9 +59,6 @@ static int	nesting_level = 0;
 static bool top_sampled = false;
 static bool top_timed = false;
 
-/* last time an eligibility failure was logged at WARNING */
-static TimestampTz last_warning = 0;
-
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
@@ -105,9 +102,8 @@ static bool
 statement_eligible(QueryDesc *queryDesc, int eflags)
 {
 	PlannedStmt *stmt = queryDesc->plannedstmt;
-	MemoryContext oldcxt = CurrentMemoryContext;
-	volatile bool eligible = false;
-	uint32		holdoff;
+	bool		eligible;
+	bool		failed;
 
 	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || IsParallelWorker() ||
 		!NdagShmemReady())
@@ -122,34 +118,11 @@ statement_eligible(QueryDesc *queryDesc, int eflags)
 	if (!NdagExtensionInstalled())
 		return false;
 
-	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */
-	holdoff = InterruptHoldoffCount;
 	HOLD_INTERRUPTS();
-	PG_TRY();
-	{
-		eligible = NdagStatementEligible(stmt, ndag_all_tables);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-		TimestampTz now = GetCurrentTimestamp();
-		bool		warn = TimestampDifferenceExceeds(last_warning, now, 60000);
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
+	eligible = NdagStatementEligibleOrFallback(stmt, ndag_all_tables, &failed);
+	if (failed)
 		NdagCounterAdd(NDAG_COUNTER_FAILED, 1);
-		ereport(warn ? WARNING : DEBUG1,
-				(errmsg("neural_dag could not read the enabled tables: %s",
-						edata->message),
-				 errdetail("The statement runs without being recorded.")));
-		if (warn)
-			last_warning = now;
-		FreeErrorData(edata);
-		eligible = false;
-	}
-	PG_END_TRY();
-	InterruptHoldoffCount = holdoff;
+	RESUME_INTERRUPTS();
 	return eligible;
 }
 

@@ -66,8 +66,7 @@ plan_figures(PlannedStmt *plan, ExplainFigures *fig)
 	fig->mechanism = NdagChooseMechanism(pd->dag, -1, false);
 	weights = NdagComputeScores(pd->dag, fig->mechanism);
 	rc = ndag_embed(pd->dag, weights, embedding);
-	if (rc != NDAG_OK)
-		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
+	NdagEngineCheck(rc, "embedding the plan");
 	for (int i = 0; i < NDAG_EMBED_DIM; i++)
 		sum += (double) embedding[i] * embedding[i];
 	fig->n_nodes = pd->n_nodes;
@@ -75,10 +74,49 @@ plan_figures(PlannedStmt *plan, ExplainFigures *fig)
 	fig->recorded = false;
 }
 
+/* what explain_figures works on, for NdagFallbackRun */
+typedef struct FiguresCall
+{
+	PlannedStmt *plan;
+	ExplainState *es;
+	ExplainFigures *fig;
+	bool		ours;			/* the statement touches an enabled table */
+} FiguresCall;
+
+/*
+ * figures_step
+ *		Whether the statement is ours, and then its figures.
+ */
+static void
+figures_step(void *arg)
+{
+	FiguresCall *call = (FiguresCall *) arg;
+	ExplainFigures *fig = call->fig;
+
+	fig->exec_ms = NAN;
+	fig->decided = NdagPlanDecision(call->plan, &fig->decision);
+	call->ours = NdagStatementEligible(call->plan, false);
+	if (!call->ours)
+		return;
+	if (call->es->analyze &&
+		NdagLastRecording(call->plan, &fig->mechanism, &fig->n_nodes,
+						  &fig->embedding_norm))
+	{
+		fig->recorded = true;
+		fig->exec_ms = NdagLastRecordingMs(call->plan);
+	}
+	else
+	{
+		plan_figures(call->plan, fig);
+		if (fig->decided && fig->decision.has_embedding)
+			fig->mechanism = fig->decision.mechanism;
+	}
+}
+
 /*
  * explain_figures
  *		Whether the statement gets a section (it touches an enabled table)
- *		and its figures.  A failure is counted and logged at DEBUG1, and
+ *		and its figures.  A failure is logged (fallback.c) and counted, and
  *		EXPLAIN then shows no section.
  */
 static bool
@@ -86,53 +124,40 @@ explain_figures(PlannedStmt *plan, ExplainState *es, ExplainFigures *fig)
 {
 	MemoryContext cxt;
 	MemoryContext oldcxt = CurrentMemoryContext;
-	volatile bool ok = true;
-	uint32		holdoff;
+	FiguresCall call = {plan, es, fig, false};
+	bool		ok;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag explain",
 								ALLOCSET_DEFAULT_SIZES);
-	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */
-	holdoff = InterruptHoldoffCount;
 	HOLD_INTERRUPTS();
 	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		fig->exec_ms = NAN;
-		fig->decided = NdagPlanDecision(plan, &fig->decision);
-		if (!NdagStatementEligible(plan, false))
-			ok = false;
-		else if (es->analyze &&
-				 NdagLastRecording(plan, &fig->mechanism, &fig->n_nodes,
-								   &fig->embedding_norm))
-		{
-			fig->recorded = true;
-			fig->exec_ms = NdagLastRecordingMs(plan);
-		}
-		else
-		{
-			plan_figures(plan, fig);
-			if (fig->decided && fig->decision.has_embedding)
-				fig->mechanism = fig->decision.mechanism;
-		}
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
+	ok = NdagFallbackRun(NDAG_FALLBACK_EXPLAIN, "describe the plan",
+						 figures_step, &call);
+	if (!ok)
 		NdagCounterAdd(NDAG_COUNTER_FAILED, 1);
-		ereport(DEBUG1,
-				(errmsg("neural_dag could not describe the plan: %s",
-						edata->message)));
-		ok = false;
-	}
-	PG_END_TRY();
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
-	InterruptHoldoffCount = holdoff;
-	return ok;
+	RESUME_INTERRUPTS();
+	return ok && call.ours;
+}
+
+/* NdagArmGet for NdagFallbackRun */
+typedef struct ArmCall
+{
+	int			arm_id;
+	const NdagArm *arm;
+} ArmCall;
+
+/*
+ * arm_step
+ *		The arm of the decision, NULL when it is no longer enabled.
+ */
+static void
+arm_step(void *arg)
+{
+	ArmCall    *call = (ArmCall *) arg;
+
+	call->arm = NdagArmGet(call->arm_id);
 }
 
 /*
@@ -143,26 +168,17 @@ explain_figures(PlannedStmt *plan, ExplainState *es, ExplainFigures *fig)
 static void
 explain_decision(ExplainState *es, const NdagDecision *d)
 {
-	const NdagArm *volatile arm = NULL;
+	ArmCall		call = {d->arm, NULL};
+	const NdagArm *arm;
 	char	   *arm_text;
-	MemoryContext oldcxt = CurrentMemoryContext;
-	uint32		holdoff = InterruptHoldoffCount;
 
 	/* an unreadable arm catalogue costs the name only */
 	HOLD_INTERRUPTS();
-	PG_TRY();
-	{
-		arm = NdagArmGet(d->arm);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		FlushErrorState();
-		arm = NULL;
-	}
-	PG_END_TRY();
-	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */
-	InterruptHoldoffCount = holdoff;
+	if (!NdagFallbackRun(NDAG_FALLBACK_EXPLAIN, "read the arm catalogue",
+						 arm_step, &call))
+		call.arm = NULL;
+	RESUME_INTERRUPTS();
+	arm = call.arm;
 	arm_text = psprintf("%d (%s)", d->arm,
 						arm != NULL ? arm->name : (d->arm == 0 ? "default" : "unknown"));
 	ExplainPropertyText("Arm", arm_text, es);

@@ -296,35 +296,10 @@ node_type_name(const NdagRingNode *node)
 static int64
 read_counter(void)
 {
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_META);
-	StoreValue *key = palloc0(sizeof(StoreValue) * schema->nfields);
-	StoreValue *values = palloc0(sizeof(StoreValue) * schema->nfields);
 	int64		next = 1;
 
-	set_text(field(key, STORE_DBI_META, "name"), TRAJ_COUNTER);
-	field(key, STORE_DBI_META, "value")->isnull = true;
-	if (StoreGet(STORE_DBI_META, key, values, false))
-	{
-		StoreValue *v = field(values, STORE_DBI_META, "value");
-
-		next = Max(v->v.i8, 1);
-	}
-	return next;
-}
-
-/*
- * put_counter
- *		Queue next_traj_id = next.
- */
-static void
-put_counter(StoreBatch *batch, int64 next)
-{
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_META);
-	StoreValue *values = palloc0(sizeof(StoreValue) * schema->nfields);
-
-	set_text(field(values, STORE_DBI_META, "name"), TRAJ_COUNTER);
-	field(values, STORE_DBI_META, "value")->v.i8 = next;
-	StoreBatchPut(batch, STORE_DBI_META, values);
+	(void) StoreMetaRead(TRAJ_COUNTER, &next);
+	return Max(next, 1);
 }
 
 /*
@@ -552,7 +527,7 @@ write_chunk(NdagRingEntry *trajs, int n)
 		put_trajectory(batch, &trajs[i], next_id++);
 		written++;
 	}
-	put_counter(batch, next_id);
+	StoreBatchMetaPut(batch, TRAJ_COUNTER, next_id);
 	StoreBatchApply(batch);
 	return written;
 }
@@ -636,11 +611,12 @@ ruvector_dag_flush(PG_FUNCTION_ARGS)
 }
 
 /*
- * NdagStatusCounters
- *		ndag_status_counters_hook: the recording counters and ring usage.
+ * NdagRecordingStatusCounters
+ *		The recording counters, ring usage and recording times for
+ *		ruvector_dag_status().
  */
 void
-NdagStatusCounters(void *state)
+NdagRecordingStatusCounters(void *state)
 {
 	uint64		used;
 	uint64		capacity;
@@ -655,5 +631,4 @@ NdagStatusCounters(void *state)
 						 (int64) NdagRecordLatencyQuantile(0.5));
 	NdagStatusAddCounter(state, "record_p99_ns",
 						 (int64) NdagRecordLatencyQuantile(0.99));
-	NdagRewriteStatusCounters(state);
 }

@@ -121,7 +121,7 @@ extern double NdagLastRecordingMs(const struct PlannedStmt *stmt);
 extern Size NdagBaselineShmemSize(void);
 extern void NdagBaselineShmemInit(void);
 extern int64 NdagFlush(void);
-extern void NdagStatusCounters(void *state);
+extern void NdagRecordingStatusCounters(void *state);
 
 /* ---------- explain_hook.c, drop_tracking.c ---------- */
 

@@ -6,9 +6,9 @@
  *	  scores, the plan embedding; then feed the temporal traces.
  *
  * Everything happens in a memory context reset after each recording, with
- * interrupts held, inside PG_TRY: an error is logged (WARNING at most once
- * a minute, DEBUG1 otherwise), counted as failed, and the user's statement
- * goes on as if the extension were not there.
+ * interrupts held, inside NdagFallbackRun (fallback.c): an error is logged
+ * (WARNING at most once a minute, DEBUG1 otherwise), counted as failed, and
+ * the user's statement goes on as if the extension were not there.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,7 +40,6 @@ StaticAssertDecl(NDAG_TRAJ_EMBED_DIM == NDAG_EMBED_DIM,
 #define DEFAULT_ARM		0
 
 static MemoryContext record_cxt = NULL;
-static TimestampTz last_warning = 0;
 
 /* what the last recording of this backend found, for EXPLAIN ANALYZE */
 static struct
@@ -163,8 +162,7 @@ decision_of(PlannedStmt *stmt, NdagDecision *d)
 	d->context = NdagAttentionContext(pd->dag);
 	weights = NdagComputeScores(pd->dag, d->mechanism);
 	rc = ndag_embed(pd->dag, weights, d->embedding);
-	if (rc != NDAG_OK)
-		elog(ERROR, "could not embed the plan: %s", ndag_strerror(rc));
+	NdagEngineCheck(rc, "embedding the plan");
 	d->has_embedding = true;
 }
 
@@ -283,6 +281,25 @@ NdagLastRecordingMs(const PlannedStmt *stmt)
 	return last_recording.exec_ms;
 }
 
+/* build_and_put for NdagFallbackRun */
+typedef struct RecordCall
+{
+	QueryDesc  *queryDesc;
+	double		planning_us;
+} RecordCall;
+
+/*
+ * record_step
+ *		Build the trajectory of the execution and put it into the ring.
+ */
+static void
+record_step(void *arg)
+{
+	RecordCall *call = (RecordCall *) arg;
+
+	build_and_put(call->queryDesc, call->planning_us);
+}
+
 /*
  * NdagRecordExecution
  *		Record an instrumented execution (from ExecutorEnd, before the plan
@@ -292,7 +309,7 @@ void
 NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
-	uint32		holdoff;
+	RecordCall	call;
 	instr_time	start;
 	instr_time	duration;
 	uint64		ns;
@@ -303,36 +320,17 @@ NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
 										   "neural_dag recording",
 										   ALLOCSET_DEFAULT_SIZES);
 
-	/* an ERROR zeroes the holdoff count: restore it rather than RESUME */
-	holdoff = InterruptHoldoffCount;
 	HOLD_INTERRUPTS();
 	MemoryContextSwitchTo(record_cxt);
 	last_recording.stmt = NULL;
-	PG_TRY();
-	{
-		build_and_put(queryDesc, planning_us);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-		TimestampTz now = GetCurrentTimestamp();
-		bool		warn = TimestampDifferenceExceeds(last_warning, now, 60000);
-
-		MemoryContextSwitchTo(record_cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
+	call.queryDesc = queryDesc;
+	call.planning_us = planning_us;
+	if (!NdagFallbackRun(NDAG_FALLBACK_RECORDING, "record an execution",
+						 record_step, &call))
 		NdagCounterAdd(NDAG_COUNTER_FAILED, 1);
-		ereport(warn ? WARNING : DEBUG1,
-				(errmsg("neural_dag could not record an execution: %s",
-						edata->message),
-				 errdetail("The statement was not affected; ruvector_dag_status() counts the failure.")));
-		if (warn)
-			last_warning = now;
-	}
-	PG_END_TRY();
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextReset(record_cxt);
-	InterruptHoldoffCount = holdoff;
+	RESUME_INTERRUPTS();
 
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);

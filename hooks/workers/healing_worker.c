@@ -326,44 +326,40 @@ role_can_login(Oid roleid)
 }
 
 /*
+ * add_database
+ *		NdagForEachDatabase callback: a database to check (no template,
+ *		listed in ruvector.dag_database) joins the list.
+ */
+static void
+add_database(Form_pg_database db, void *arg)
+{
+	List	  **result = (List **) arg;
+	HealDatabase *hd;
+
+	if (db->datistemplate || !database_listed(NameStr(db->datname)))
+		return;
+	hd = palloc(sizeof(HealDatabase));
+	hd->oid = db->oid;
+	hd->owner = db->datdba;
+	hd->owner_can_login = role_can_login(db->datdba);
+	strlcpy(hd->name, NameStr(db->datname), NAMEDATALEN);
+	*result = lappend(*result, hd);
+}
+
+/*
  * list_databases
- *		The databases to check: those accepting connections, no template,
- *		filtered by ruvector.dag_database (read like autovacuum's
- *		get_database_list, in a short transaction).
+ *		The databases to check, allocated in cxt: those that can be
+ *		connected to (database_list.c), no template, filtered by
+ *		ruvector.dag_database.
  */
 static List *
 list_databases(MemoryContext cxt)
 {
 	List	   *result = NIL;
-	Relation	rel;
-	TableScanDesc scan;
-	HeapTuple	tup;
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 
-	StartTransactionCommand();
-	(void) GetTransactionSnapshot();
-	rel = table_open(DatabaseRelationId, AccessShareLock);
-	scan = table_beginscan_catalog(rel, 0, NULL);
-	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
-	{
-		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
-		MemoryContext oldcxt;
-		HealDatabase *hd;
-
-		if (!db->datallowconn || db->datistemplate ||
-			!database_listed(NameStr(db->datname)))
-			continue;
-		oldcxt = MemoryContextSwitchTo(cxt);
-		hd = palloc(sizeof(HealDatabase));
-		hd->oid = db->oid;
-		hd->owner = db->datdba;
-		hd->owner_can_login = role_can_login(db->datdba);
-		strlcpy(hd->name, NameStr(db->datname), NAMEDATALEN);
-		result = lappend(result, hd);
-		MemoryContextSwitchTo(oldcxt);
-	}
-	table_endscan(scan);
-	table_close(rel, AccessShareLock);
-	CommitTransactionCommand();
+	NdagForEachDatabase(add_database, &result);
+	MemoryContextSwitchTo(oldcxt);
 	return result;
 }
 

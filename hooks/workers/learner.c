@@ -86,20 +86,19 @@ NdagRegisterLearner(void)
 }
 
 /*
- * learner_drain
- *		One drain, then the merge of the instant loop's pending deltas into
- *		the stored models; an error is reported and forgotten, the
- *		trajectories it lost are counted by NdagFlush.
+ * learner_run
+ *		Run one step of the worker's loop in loop_cxt, which is reset
+ *		afterwards; an error is reported and forgotten (the next pass tries
+ *		again), the locks it held released.
  */
 static void
-learner_drain(MemoryContext loop_cxt)
+learner_run(MemoryContext loop_cxt, void (*step) (void *arg), void *arg)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(loop_cxt);
 
 	PG_TRY();
 	{
-		NdagFlush();
-		NdagLearnedMergePending();
+		step(arg);
 	}
 	PG_CATCH();
 	{
@@ -114,67 +113,53 @@ learner_drain(MemoryContext loop_cxt)
 }
 
 /*
- * learner_settle_intents
- *		Settle the store edits of transactions that finished without
- *		settling them themselves (a crash or a failed apply between their
- *		commit and its callback: store_intent.c); an error is reported and
- *		forgotten, the next pass tries again.
+ * drain_step
+ *		One drain, then the merge of the instant loop's pending deltas into
+ *		the stored models; the trajectories a failed drain lost are counted
+ *		by NdagFlush.
  */
 static void
-learner_settle_intents(MemoryContext loop_cxt)
+drain_step(void *arg)
 {
-	MemoryContext oldcxt = MemoryContextSwitchTo(loop_cxt);
+	NdagFlush();
+	NdagLearnedMergePending();
+}
 
-	PG_TRY();
-	{
-		(void) StoreIntentResolve();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(loop_cxt);
-		EmitErrorReport();
-		FlushErrorState();
-		LWLockReleaseAll();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(loop_cxt);
+/*
+ * settle_step
+ *		Settle the store edits of transactions that finished without
+ *		settling them themselves (a crash or a failed apply between their
+ *		commit and its callback: store_intent.c).
+ */
+static void
+settle_step(void *arg)
+{
+	(void) StoreIntentResolve();
+}
+
+/*
+ * add_database
+ *		NdagForEachDatabase callback: append the database's oid to a list.
+ */
+static void
+add_database(Form_pg_database db, void *arg)
+{
+	List	  **dbids = (List **) arg;
+
+	*dbids = lappend_oid(*dbids, db->oid);
 }
 
 /*
  * learner_databases
- *		The oids of the cluster's databases, read from the shared catalog
- *		pg_database as the autovacuum launcher does (the worker is connected
- *		to no database), allocated in the caller's context.
+ *		The oids of the cluster's databases that can be connected to
+ *		(database_list.c), allocated in the caller's context.
  */
 static List *
 learner_databases(void)
 {
 	List	   *dbids = NIL;
-	MemoryContext resultcxt = CurrentMemoryContext;
-	Relation	rel;
-	TableScanDesc scan;
-	HeapTuple	tup;
 
-	StartTransactionCommand();
-	(void) GetTransactionSnapshot();
-	rel = table_open(DatabaseRelationId, AccessShareLock);
-	scan = table_beginscan_catalog(rel, 0, NULL);
-	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
-	{
-		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
-		MemoryContext oldcxt;
-
-		if (database_is_invalid_form(db))
-			continue;			/* partly dropped */
-		oldcxt = MemoryContextSwitchTo(resultcxt);
-		dbids = lappend_oid(dbids, db->oid);
-		MemoryContextSwitchTo(oldcxt);
-	}
-	table_endscan(scan);
-	table_close(rel, AccessShareLock);
-	CommitTransactionCommand();
-	MemoryContextSwitchTo(resultcxt);
+	NdagForEachDatabase(add_database, &dbids);
 	return dbids;
 }
 
@@ -283,8 +268,8 @@ ndag_learner_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		learner_settle_intents(loop_cxt);
-		learner_drain(loop_cxt);
+		learner_run(loop_cxt, settle_step, NULL);
+		learner_run(loop_cxt, drain_step, NULL);
 		if (TimestampDifferenceExceeds(last_cycle, GetCurrentTimestamp(),
 									   ndag_background_interval))
 		{

@@ -42,6 +42,12 @@ extern Size NdagWorkerGuardShmemSize(void);
 extern void NdagWorkerGuardShmemInit(void);
 extern void NdagWorkerGuardEnter(NdagGuardedWorker kind);
 
+/* ---------- database_list.c: the databases a worker may work on ---------- */
+
+struct FormData_pg_database;
+typedef void (*NdagDatabaseFunc) (struct FormData_pg_database *db, void *arg);
+extern void NdagForEachDatabase(NdagDatabaseFunc fn, void *arg);
+
 /* ---------- learner.c: the learner worker ---------- */
 
 extern void NdagRegisterStaticWorker(const char *name, const char *function,
