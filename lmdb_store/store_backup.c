@@ -550,26 +550,13 @@ store_live_value(const StoreMetaItem *live, int nlive, const char *name)
 static int
 store_put_meta(MDB_txn *txn, MDB_dbi dbi, const char *name, int64 value)
 {
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_META);
 	StoreValue	values[2];
-	StringInfoData keybuf;
-	StringInfoData valbuf;
-	MDB_val		key;
-	MDB_val		data;
 
 	memset(values, 0, sizeof(values));
 	values[0].data = name;
 	values[0].len = strlen(name);
 	values[1].v.i8 = value;
-	initStringInfo(&keybuf);
-	initStringInfo(&valbuf);
-	StoreKeyEncode(schema, values, &keybuf);
-	StoreRecordEncode(schema, values, &valbuf);
-	key.mv_data = keybuf.data;
-	key.mv_size = keybuf.len;
-	data.mv_data = valbuf.data;
-	data.mv_size = valbuf.len;
-	return mdb_put(txn, dbi, &key, &data, 0);
+	return StorePutRecordInto(txn, dbi, STORE_DBI_META, values);
 }
 
 /* the backup being restored and the staging environment it is copied to */

@@ -858,6 +858,19 @@ StoreMetaPut(MDB_txn *txn, const char *name, int64 value)
 int
 StorePutRecord(MDB_txn *txn, StoreDbi dbi, const StoreValue *values)
 {
+	return StorePutRecordInto(txn, store_dbis[dbi], dbi, values);
+}
+
+/*
+ * StorePutRecordInto
+ *		Encode a record of DBI dbi's schema and put it under its key into
+ *		the handle `handle` (of this environment or of another one, such as
+ *		a restore's staging copy).
+ */
+int
+StorePutRecordInto(MDB_txn *txn, MDB_dbi handle, StoreDbi dbi,
+				   const StoreValue *values)
+{
 	const StoreSchema *schema = StoreGetSchema(dbi);
 	StringInfoData keybuf;
 	StringInfoData valbuf;
@@ -873,7 +886,7 @@ StorePutRecord(MDB_txn *txn, StoreDbi dbi, const StoreValue *values)
 	key.mv_size = keybuf.len;
 	data.mv_data = valbuf.data;
 	data.mv_size = valbuf.len;
-	rc = mdb_put(txn, store_dbis[dbi], &key, &data, 0);
+	rc = mdb_put(txn, handle, &key, &data, 0);
 	pfree(keybuf.data);
 	pfree(valbuf.data);
 	return rc;

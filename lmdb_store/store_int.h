@@ -89,6 +89,8 @@ extern int	StoreMetaGet(MDB_txn *txn, const char *name, int64 *value);
 extern int	StoreMetaPut(MDB_txn *txn, const char *name, int64 value);
 extern int	StorePutRecord(MDB_txn *txn, StoreDbi dbi,
 						   const StoreValue *values);
+extern int	StorePutRecordInto(MDB_txn *txn, MDB_dbi handle, StoreDbi dbi,
+							   const StoreValue *values);
 extern int	StoreBumpGenerationInTxn(MDB_txn *txn, int64 *newvalue);
 extern void StoreNoteGenerationMoved(void);
 extern void StoreCreate(const char *path);

@@ -164,6 +164,25 @@ learner_databases(void)
 }
 
 /*
+ * learn_database_step
+ *		One learning cycle for the database *arg (an Oid).
+ */
+static void
+learn_database_step(void *arg)
+{
+	NdagLearnSummary summary;
+
+	NdagLearnCycle(*(Oid *) arg, &summary);
+	if (summary.trajectories > 0)
+		ereport(DEBUG1,
+				(errmsg("%s: database %u: %d trajectories, %d patterns (%d created, %d merged, %d evicted) in %.1f ms",
+						LEARNER_NAME, summary.dbid,
+						summary.trajectories, summary.patterns,
+						summary.created, summary.merged,
+						summary.evicted, summary.ms)));
+}
+
+/*
  * learner_learn
  *		One learning cycle for every database; an error in one database's
  *		cycle is reported and the others still run.
@@ -173,7 +192,8 @@ learner_learn(MemoryContext loop_cxt)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(loop_cxt);
 	List	   *volatile dbids = NIL;
-	ListCell   *lc;
+	Oid		   *ids;
+	int			n;
 
 	PG_TRY();
 	{
@@ -188,35 +208,22 @@ learner_learn(MemoryContext loop_cxt)
 	}
 	PG_END_TRY();
 
-	foreach(lc, dbids)
-	{
-		NdagLearnSummary summary;
+	/* the list lives in loop_cxt, which each cycle's run resets */
+	MemoryContextSwitchTo(oldcxt);
+	n = list_length(dbids);
+	ids = palloc(sizeof(Oid) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		ids[i] = list_nth_oid(dbids, i);
+	MemoryContextReset(loop_cxt);
 
+	for (int i = 0; i < n; i++)
+	{
 		CHECK_FOR_INTERRUPTS();
 		if (ShutdownRequestPending)
 			break;
-		PG_TRY();
-		{
-			NdagLearnCycle(lfirst_oid(lc), &summary);
-			if (summary.trajectories > 0)
-				ereport(DEBUG1,
-						(errmsg("%s: database %u: %d trajectories, %d patterns (%d created, %d merged, %d evicted) in %.1f ms",
-								LEARNER_NAME, summary.dbid,
-								summary.trajectories, summary.patterns,
-								summary.created, summary.merged,
-								summary.evicted, summary.ms)));
-		}
-		PG_CATCH();
-		{
-			MemoryContextSwitchTo(loop_cxt);
-			EmitErrorReport();
-			FlushErrorState();
-			LWLockReleaseAll();
-		}
-		PG_END_TRY();
+		learner_run(loop_cxt, learn_database_step, &ids[i]);
 	}
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(loop_cxt);
+	pfree(ids);
 }
 
 /*
