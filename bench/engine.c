@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "attention.h"
+#include "bench_util.h"
 #include "dag.h"
 #include "embedding.h"
 #include "engine.h"
@@ -43,19 +44,6 @@ typedef struct BenchCtx
 } BenchCtx;
 
 typedef void (*BenchFn) (BenchCtx *ctx);
-
-/*
- * now_ns
- *		Monotonic clock in nanoseconds.
- */
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec * 1e9 + (double) ts.tv_nsec;
-}
 
 /*
  * gen_subplan
@@ -215,19 +203,6 @@ op_ucb(BenchCtx *c)
 	ndag_ucb_choose(c->ucb, c->context, &c->rng, &arm);
 	c->context = (c->context + 1) & 63;
 	c->sink += arm;
-}
-
-/*
- * cmp_double
- *		qsort comparator.
- */
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
 /*

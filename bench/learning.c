@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "costmodel.h"
 #include "engine.h"
 #include "learn.h"
@@ -26,32 +27,6 @@
 
 #define N_ARMS		8
 #define N_SHAPES	60
-
-/*
- * now_ns
- *		Monotonic clock in nanoseconds.
- */
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec * 1e9 + (double) ts.tv_nsec;
-}
-
-/*
- * cmp_double
- *		qsort order.
- */
-static int
-cmp_double(const void *a, const void *b)
-{
-	double		x = *(const double *) a;
-	double		y = *(const double *) b;
-
-	return x < y ? -1 : x > y;
-}
 
 /*
  * quantile
