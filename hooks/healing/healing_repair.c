@@ -135,6 +135,53 @@ run_statement(void *arg)
 }
 
 /*
+ * heal_in_transaction
+ *		Run step(arg) in a transaction of its own and commit it; on error,
+ *		abort it and return the error (copied into cxt), else NULL.  With
+ *		clear_timeouts, the statement's timeouts and the cancel a timeout
+ *		left pending are cleared first, so that they do not end the healer.
+ */
+static ErrorData *
+heal_in_transaction(void (*step) (void *arg), void *arg, MemoryContext cxt,
+					bool clear_timeouts)
+{
+	ErrorData  *volatile edata = NULL;
+
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		MemoryContextSwitchTo(cxt);
+		step(arg);
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (clear_timeouts)
+		{
+			disable_all_timeouts(false);
+			QueryCancelPending = false;
+		}
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	return edata;
+}
+
+/*
+ * run_safe_statement
+ *		The statement of a UtilityStatement, with the fixed search_path.
+ */
+static void
+run_safe_statement(void *arg)
+{
+	NdagRunSafeSql(run_statement, arg);
+}
+
+/*
  * run_utility
  *		Run one utility statement at top level in a transaction of its own,
  *		through NdagRunSafeSql; NULL on success, else the error message (in
@@ -153,7 +200,8 @@ static char *
 run_utility(const char *sql, Oid prelock, MemoryContext cxt)
 {
 	UtilityStatement stmt;
-	char	   *volatile error = NULL;
+	ErrorData  *edata;
+	char	   *error = NULL;
 
 	stmt.sql = sql;
 	stmt.prelock = prelock;
@@ -163,22 +211,9 @@ run_utility(const char *sql, Oid prelock, MemoryContext cxt)
 	debug_query_string = sql;
 	pgstat_report_activity(STATE_RUNNING, sql);
 	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PG_TRY();
+	edata = heal_in_transaction(run_safe_statement, &stmt, cxt, true);
+	if (edata != NULL)
 	{
-		NdagRunSafeSql(run_statement, &stmt);
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		disable_all_timeouts(false);
-		QueryCancelPending = false;
-		AbortCurrentTransaction();
 		error = psprintf("%s (SQLSTATE %s)", edata->message,
 						 unpack_sql_state(edata->sqlerrcode));
 		ereport(LOG,
@@ -186,8 +221,6 @@ run_utility(const char *sql, Oid prelock, MemoryContext cxt)
 				 errcontext("statement: %s", sql)));
 		FreeErrorData(edata);
 	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
 	MemoryContextDelete(stmt.stmtcxt);
 	debug_query_string = NULL;
 	pgstat_report_activity(STATE_IDLE, NULL);
@@ -216,6 +249,18 @@ may_repair(const NdagHealEvent *ev)
 }
 
 /*
+ * refresh_index_meta_step
+ *		Refresh the index metadata of index *arg (an Oid).
+ */
+static void
+refresh_index_meta_step(void *arg)
+{
+	PushActiveSnapshot(GetTransactionSnapshot());
+	NdagIndexMetaRefresh(*(Oid *) arg);
+	PopActiveSnapshot();
+}
+
+/*
  * note_rebuild
  *		After the check rebuilt an index, bring the index metadata of the
  *		learned patterns up to date, so that the rebuild is not reported as
@@ -224,30 +269,16 @@ may_repair(const NdagHealEvent *ev)
 static void
 note_rebuild(Oid indexrelid, MemoryContext cxt)
 {
-	StartTransactionCommand();
-	PG_TRY();
-	{
-		PushActiveSnapshot(GetTransactionSnapshot());
-		MemoryContextSwitchTo(cxt);
-		NdagIndexMetaRefresh(indexrelid);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
+	ErrorData  *edata = heal_in_transaction(refresh_index_meta_step, &indexrelid,
+											cxt, false);
 
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
+	if (edata != NULL)
+	{
 		ereport(LOG,
 				(errmsg("neural_dag could not update the index metadata after rebuilding index %u: %s",
 						indexrelid, edata->message)));
 		FreeErrorData(edata);
 	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
 }
 
 /*
@@ -315,6 +346,27 @@ run_sql_repair(NdagHealEvent *ev, const NdagHealParams *params,
 }
 
 /*
+ * store_repair_step
+ *		The store repair of event *arg; sets its action and status.
+ */
+static void
+store_repair_step(void *arg)
+{
+	NdagHealEvent *ev = (NdagHealEvent *) arg;
+
+	if (ev->repair == NDAG_HEAL_READERS)
+		ev->action = psprintf("cleared %d stale reader slots (mdb_reader_check)",
+							  StoreReaderCheck());
+	else if (ev->repair == NDAG_HEAL_CONFIDENCE ||
+			 ev->repair == NDAG_HEAL_DEMOTE)
+		ev->action = NdagHealPatchPatterns(ev);
+	else
+		ev->action = psprintf("trimmed the %lld oldest trajectories and their nodes",
+							  (long long) NdagHealTrim(ev->keep));
+	ev->status = "repaired";
+}
+
+/*
  * run_store_repair
  *		Clearing reader slots, trimming trajectories or patching patterns,
  *		in a transaction so that an error (e.g. a full disk) aborts cleanly.
@@ -322,37 +374,15 @@ run_sql_repair(NdagHealEvent *ev, const NdagHealParams *params,
 static void
 run_store_repair(NdagHealEvent *ev, MemoryContext cxt)
 {
-	StartTransactionCommand();
-	PG_TRY();
-	{
-		MemoryContextSwitchTo(cxt);
-		if (ev->repair == NDAG_HEAL_READERS)
-			ev->action = psprintf("cleared %d stale reader slots (mdb_reader_check)",
-								  StoreReaderCheck());
-		else if (ev->repair == NDAG_HEAL_CONFIDENCE ||
-				 ev->repair == NDAG_HEAL_DEMOTE)
-			ev->action = NdagHealPatchPatterns(ev);
-		else
-			ev->action = psprintf("trimmed the %lld oldest trajectories and their nodes",
-								  (long long) NdagHealTrim(ev->keep));
-		ev->status = "repaired";
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
+	ErrorData  *edata = heal_in_transaction(store_repair_step, ev, cxt, false);
 
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
+	if (edata != NULL)
+	{
 		ev->status = "failed";
 		ev->action = psprintf("%s failed: %s (SQLSTATE %s)", ev->action,
 							  edata->message, unpack_sql_state(edata->sqlerrcode));
 		FreeErrorData(edata);
 	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
 }
 
 /*
