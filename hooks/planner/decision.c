@@ -9,8 +9,10 @@
  * cached arm, or by default.  Otherwise the default plan is made, its DAG
  * embedded with the decision mechanism, and in order: (a) the BTSP entry
  * of the queryId, (b) the nearest learned patterns, (c) in learn mode
- * exploration by UCB over the arms, within the query's budget and only for
- * statements worth it.  Errors of the default planning are PostgreSQL's
+ * exploration, within the query's budget and only for statements worth
+ * it: untried arms by their plan's estimated cost over the default
+ * plan's, then UCB over the arms; never an arm whose plan is forced past
+ * disable_cost or estimated too costly.  Errors of the default planning are PostgreSQL's
  * own; an error in our part is logged (WARNING at most once a minute) and
  * the default plan runs.
  *
