@@ -89,7 +89,7 @@ is(sql("SELECT count(*) FROM ndag_trajectories WHERE arm IN (1, $forced)"),
 my $plan = sql("$learn SET ruvector.dag_exploration = 1;
 	EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) $q");
 unlike($plan, qr/Hash Join|Merge Join|Seq Scan on eo_big/,
-	'an exploring execution does not run the costly plan');
+	'EXPLAIN ANALYZE in the learning session does not run the costly plan');
 
 # 2. the cap lifted: no_nestloop is explored in its turn, the forced arm
 # still never
