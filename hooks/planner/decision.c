@@ -12,9 +12,9 @@
  * exploration, within the query's budget and only for statements worth
  * it: untried arms by their plan's estimated cost over the default
  * plan's, then UCB over the arms; never an arm whose plan is forced past
- * disable_cost or estimated too costly.  Errors of the default planning are PostgreSQL's
- * own; an error in our part is logged (WARNING at most once a minute) and
- * the default plan runs.
+ * disable_cost or estimated too costly.  Errors of the default planning
+ * are PostgreSQL's own; an error in our part is logged (WARNING at most
+ * once a minute) and the default plan runs.
  *
  *-------------------------------------------------------------------------
  */
@@ -493,9 +493,8 @@ rank_candidates(const Analysis *a, int decided_arm, Candidate *out)
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
 		uint64		bit = UINT64CONST(1) << arm;
-		Candidate  *c;
-
 		double		ratio = a->stats.arm_cost_ratio[arm];
+		Candidate  *c;
 
 		if ((a->enabled & bit) == 0 || arm == decided_arm ||
 			!NdagArmExplorable(a->stats.same_mask, a->stats.forced_mask,
