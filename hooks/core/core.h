@@ -97,6 +97,7 @@ extern double ndag_min_cost;			/* ruvector.dag_min_cost */
 extern double ndag_exploration;			/* ruvector.dag_exploration */
 extern bool ndag_regression_guard;		/* ruvector.dag_regression_guard */
 extern int	ndag_max_candidates;		/* ruvector.dag_max_candidates */
+extern double ndag_explore_max_cost_ratio;	/* ruvector.dag_explore_max_cost_ratio */
 extern double ndag_confidence_threshold;	/* ruvector.dag_confidence_threshold */
 extern int	ndag_embedding_cache_size;	/* ruvector.dag_embedding_cache_size */
 

@@ -38,6 +38,7 @@ double		ndag_min_cost = 10000.0;
 double		ndag_exploration = 0.1;
 bool		ndag_regression_guard = true;
 int			ndag_max_candidates = 3;
+double		ndag_explore_max_cost_ratio = 10.0;
 double		ndag_confidence_threshold = 0.8;
 int			ndag_embedding_cache_size = 1024;
 
@@ -200,6 +201,14 @@ NdagDefineGucs(void)
 							3, 0, 16,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_explore_max_cost_ratio",
+							 "Largest ratio of an arm plan's estimated cost to the default plan's that exploration runs.",
+							 "An arm whose plan is estimated costlier than this many times the default plan is never explored for the statement.",
+							 &ndag_explore_max_cost_ratio,
+							 10.0, 1.0, 1e15,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomRealVariable("ruvector.dag_confidence_threshold",
 							 "Confidence a pattern needs for its arm to be applied.",

@@ -9,10 +9,12 @@
  * cached arm, or by default.  Otherwise the default plan is made, its DAG
  * embedded with the decision mechanism, and in order: (a) the BTSP entry
  * of the queryId, (b) the nearest learned patterns, (c) in learn mode
- * exploration by UCB over the arms, within the query's budget and only for
- * statements worth it.  Errors of the default planning are PostgreSQL's
- * own; an error in our part is logged (WARNING at most once a minute) and
- * the default plan runs.
+ * exploration, within the query's budget and only for statements worth
+ * it: untried arms by their plan's estimated cost over the default
+ * plan's, then UCB over the arms; never an arm whose plan is forced past
+ * disable_cost or estimated too costly.  Errors of the default planning
+ * are PostgreSQL's own; an error in our part is logged (WARNING at most
+ * once a minute) and the default plan runs.
  *
  *-------------------------------------------------------------------------
  */
@@ -54,6 +56,13 @@
 /* ... over at least this many runs, or one run this much faster */
 #define MEASURED_MIN_RUNS	2
 #define MEASURED_ONE_RUN_GAIN 2.0
+
+/*
+ * exploration order: untried arms by their plan's estimated cost over the
+ * default plan's, ratios within about 1% (this many ln units) being ties
+ * that the cost model orders
+ */
+#define EXPLORE_RATIO_TIE_LN 0.01
 
 static const char *const source_names[] = {"default", "btsp", "pattern", "explore"};
 
@@ -416,9 +425,37 @@ typedef struct Candidate
 } Candidate;
 
 /*
+ * arm_cost_ratio
+ *		An arm plan's estimated total cost over the default plan's (1 when
+ *		both are free, infinite when only the default is).
+ */
+static double
+arm_cost_ratio(double default_cost, const PlannedStmt *plan)
+{
+	double		cost = plan->planTree->total_cost;
+
+	if (default_cost > 0)
+		return Max(cost, 0) / default_cost;
+	return cost > 0 ? INFINITY : 1.0;
+}
+
+/*
+ * arm_plan_forced
+ *		Whether an arm's plan was forced past disable_cost while the default
+ *		plan was not (the planner could not obey the arm; a default plan
+ *		forced by the session's own settings forces the arms alike).
+ */
+static bool
+arm_plan_forced(bool default_forced, const PlannedStmt *plan)
+{
+	return !default_forced && NdagPlanForced(plan);
+}
+
+/*
  * candidate_cmp
- *		Untried arms first, ordered by predicted latency (unknown last, then
- *		by id); then tried arms by their UCB score.
+ *		Untried arms first, ordered by their plan's estimated cost over the
+ *		default plan's (unknown last), ties by predicted latency (unknown
+ *		last), then by id; then tried arms by their UCB score.
  */
 static int
 candidate_cmp(const void *x, const void *y)
@@ -439,9 +476,11 @@ candidate_cmp(const void *x, const void *y)
 
 /*
  * rank_candidates
- *		Usable arms not known to plan like the default (or like another
- *		arm), other than the arm decided, best first: untried ones, then
- *		mean ln ms - c sqrt(ln N / n) over the query's runs.
+ *		Usable explorable arms (NdagArmExplorable: a plan of their own, not
+ *		forced past disable_cost, not estimated too costly), other than the
+ *		arm decided, best first: untried ones by the estimated cost ratio
+ *		of their plan to the default's, then mean ln ms - c sqrt(ln N / n)
+ *		over the query's runs.
  */
 static int
 rank_candidates(const Analysis *a, int decided_arm, Candidate *out)
@@ -454,10 +493,12 @@ rank_candidates(const Analysis *a, int decided_arm, Candidate *out)
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
 		uint64		bit = UINT64CONST(1) << arm;
+		double		ratio = a->stats.arm_cost_ratio[arm];
 		Candidate  *c;
 
-		if ((a->enabled & bit) == 0 || (a->stats.same_mask & bit) != 0 ||
-			arm == decided_arm)
+		if ((a->enabled & bit) == 0 || arm == decided_arm ||
+			!NdagArmExplorable(a->stats.same_mask, a->stats.forced_mask,
+							   ratio, arm))
 			continue;
 		c = &out[n++];
 		c->arm = arm;
@@ -465,7 +506,8 @@ rank_candidates(const Analysis *a, int decided_arm, Candidate *out)
 		if (a->stats.arm_n[arm] == 0)
 		{
 			c->klass = 0;
-			c->key = isfinite(c->predicted_ln) ? c->predicted_ln : INFINITY;
+			c->key = ratio > 0 ? floor(log(ratio) / EXPLORE_RATIO_TIE_LN) :
+				INFINITY;
 		}
 		else
 		{
@@ -482,12 +524,15 @@ rank_candidates(const Analysis *a, int decided_arm, Candidate *out)
  * plan_every_arm
  *		Plan once each usable arm never planned for this query (it is only
  *		planning) and remember which of them plan like the default or like
- *		an arm of lower id: those are never explored for it.  The distinct
- *		plans are kept in plans[] for the choice that follows.
+ *		an arm of lower id (never explored for it), each plan's estimated
+ *		cost over the default's, and which plans were forced past
+ *		disable_cost (never explored either, nor taken as the shape others
+ *		duplicate).  The other distinct plans are kept in plans[] for the
+ *		choice that follows.
  */
 static void
-plan_every_arm(Analysis *a, uint64 default_shape, Query *parse,
-			   const char *query_string, int cursorOptions,
+plan_every_arm(Analysis *a, uint64 default_shape, bool default_forced,
+			   Query *parse, const char *query_string, int cursorOptions,
 			   ParamListInfo boundParams, PlannedStmt **plans)
 {
 	uint64		shapes[NDAG_MAX_ARMS];
@@ -500,6 +545,8 @@ plan_every_arm(Analysis *a, uint64 default_shape, Query *parse,
 		PlannedStmt *plan;
 		uint64		shape;
 		bool		same = false;
+		bool		forced;
+		double		ratio;
 
 		if ((a->enabled & bit) == 0 || (a->stats.planned_mask & bit) != 0)
 			continue;
@@ -511,15 +558,21 @@ plan_every_arm(Analysis *a, uint64 default_shape, Query *parse,
 		shape = NdagPlanShapeHash(plan);
 		for (int i = 0; i < nshapes && !same; i++)
 			same = shapes[i] == shape;
-		if (!same)
+		forced = arm_plan_forced(default_forced, plan);
+		ratio = arm_cost_ratio(a->default_cost, plan);
+		if (same)
+			a->stats.same_mask |= bit;
+		else if (forced)
+			a->stats.forced_mask |= bit;
+		else
 		{
 			shapes[nshapes++] = shape;
 			plans[arm] = plan;
 		}
-		else
-			a->stats.same_mask |= bit;
 		a->stats.planned_mask |= bit;
-		NdagQueryMemoryMarkPlanned(MyDatabaseId, a->query_id, arm, same);
+		a->stats.arm_cost_ratio[arm] = (float4) ratio;
+		NdagQueryMemoryMarkPlanned(MyDatabaseId, a->query_id, arm, same,
+								   ratio, forced);
 	}
 }
 
@@ -533,6 +586,7 @@ typedef struct RankCall
 	int			cursorOptions;
 	ParamListInfo boundParams;
 	int			decided_arm;
+	bool		default_forced; /* the default plan is past disable_cost */
 	PlannedStmt **plans;		/* NDAG_MAX_ARMS, filled */
 	Candidate  *cand;			/* NDAG_MAX_ARMS, filled */
 	int			n;				/* candidates ranked */
@@ -548,9 +602,31 @@ rank_step(void *arg)
 	RankCall   *call = (RankCall *) arg;
 
 	plan_every_arm(call->a, NdagPlanShapeHash(call->default_plan),
-				   call->parse, call->query_string, call->cursorOptions,
+				   call->default_forced, call->parse, call->query_string, call->cursorOptions,
 				   call->boundParams, call->plans);
 	call->n = rank_candidates(call->a, call->decided_arm, call->cand);
+}
+
+/*
+ * replanned_explorable
+ *		Whether an arm planned anew for exploration may run: its plan, for
+ *		this statement's default plan, is remembered (shape, cost ratio,
+ *		forced) and judged by NdagArmExplorable.
+ */
+static bool
+replanned_explorable(const Analysis *a, uint64 query_id, int arm,
+					 const PlannedStmt *plan, uint64 default_shape,
+					 bool default_forced)
+{
+	bool		same = NdagPlanShapeHash(plan) == default_shape;
+	bool		forced = arm_plan_forced(default_forced, plan);
+	double		ratio = arm_cost_ratio(a->default_cost, plan);
+	uint64		bit = UINT64CONST(1) << arm;
+
+	NdagQueryMemoryMarkPlanned(MyDatabaseId, query_id, arm, same, ratio,
+							   forced);
+	return NdagArmExplorable(same ? bit : 0, forced ? bit : 0,
+							 (float4) ratio, arm);
 }
 
 /*
@@ -558,8 +634,10 @@ rank_step(void *arg)
  *		Plan every arm once for the query (plan_every_arm), then take the
  *		best candidate (rank_candidates) whose plan differs from the
  *		default, planning at most ruvector.dag_max_candidates of them anew;
- *		an arm that plans like the default is remembered as such.  NULL
- *		when none differs.
+ *		an arm planned anew that plans like the default, is forced past
+ *		disable_cost or is estimated costlier than
+ *		ruvector.dag_explore_max_cost_ratio times the default plan is
+ *		remembered as such and not run.  NULL when none is left.
  */
 static PlannedStmt *
 explore(Analysis *a, PlannedStmt *default_plan, Query *parse,
@@ -568,8 +646,9 @@ explore(Analysis *a, PlannedStmt *default_plan, Query *parse,
 {
 	Candidate	cand[NDAG_MAX_ARMS];
 	PlannedStmt *plans[NDAG_MAX_ARMS];
+	bool		default_forced = NdagPlanForced(default_plan);
 	RankCall	call = {a, default_plan, parse, query_string, cursorOptions,
-	boundParams, decided_arm, plans, cand, 0};
+	boundParams, decided_arm, default_forced, plans, cand, 0};
 	int			n;
 	int			planned = 0;
 	uint64		default_shape = NdagPlanShapeHash(default_plan);
@@ -589,13 +668,10 @@ explore(Analysis *a, PlannedStmt *default_plan, Query *parse,
 			plan = plan_arm(cand[i].arm, copyObject(parse), query_string,
 							cursorOptions, boundParams);
 			a->d->extra_plannings++;
-			if (plan == NULL)
+			if (plan == NULL || !replanned_explorable(a, query_id, cand[i].arm,
+													  plan, default_shape,
+													  default_forced))
 				continue;
-			if (NdagPlanShapeHash(plan) == default_shape)
-			{
-				NdagQueryMemoryMarkPlanned(MyDatabaseId, query_id, cand[i].arm, true);
-				continue;
-			}
 		}
 		a->d->source = NDAG_DECISION_EXPLORE;
 		a->d->arm = cand[i].arm;

@@ -11,7 +11,8 @@
  *						beside each PlannedStmt for the executor and EXPLAIN
  *	decision.c			which arm plans a statement on an enabled table
  *	replan.c			the arms catalogue; planning under an arm in a GUC
- *						nest level of its own; the shape hash of a plan
+ *						nest level of its own; the shape hash of a plan;
+ *						plans forced past disable_cost
  *	embedding_cache.c	per-backend LRU of decisions by (queryId, database)
  *	query_memory.c		shared per-query state: baselines, per-arm statistics,
  *						exploration budget, demotions, BTSP entries
@@ -114,6 +115,7 @@ extern struct PlannedStmt *NdagPlanUnderArm(const NdagArm *arm,
 											int cursorOptions,
 											struct ParamListInfoData *boundParams);
 extern uint64 NdagPlanShapeHash(const struct PlannedStmt *stmt);
+extern bool NdagPlanForced(const struct PlannedStmt *stmt);
 
 /* ---------- embedding_cache.c: per-backend LRU of decisions ---------- */
 typedef struct NdagCacheEntry
@@ -160,11 +162,13 @@ typedef struct NdagQueryStats
 	uint32		explored;
 	uint64		same_mask;		/* arms planning like the default (or another arm) */
 	uint64		planned_mask;	/* arms planned once for this query */
+	uint64		forced_mask;	/* arms whose plan was forced past disable_cost */
 	uint64		demoted_mask;
 	int			btsp_arm;		/* arm, NDAG_BTSP_EXPLORE or NDAG_QM_NO_BTSP */
 	double		btsp_weight;
 	uint32		arm_n[NDAG_MAX_ARMS];
 	float4		arm_mean_ln[NDAG_MAX_ARMS];
+	float4		arm_cost_ratio[NDAG_MAX_ARMS];	/* estimated cost / default's, 0 unknown */
 } NdagQueryStats;
 
 /* What one observed execution changed. */
@@ -186,8 +190,11 @@ extern void NdagRewriteStatusCounters(void *state);
 extern bool NdagQueryMemoryGet(Oid dbid, uint64 query_id, NdagQueryStats *out);
 extern bool NdagQueryMemoryExploreTurn(Oid dbid, uint64 query_id,
 									   double fraction, uint64 enabled);
+extern bool NdagArmExplorable(uint64 same_mask, uint64 forced_mask,
+							  float4 cost_ratio, int arm);
 extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm,
-									   bool same);
+									   bool same, double cost_ratio,
+									   bool forced);
 extern void NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm,
 								   int source, double exec_ms,
 								   double predicted_default_ln,

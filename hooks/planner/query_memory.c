@@ -3,7 +3,9 @@
  * query_memory.c
  *	  Shared memory of the plan rewriter, per (database, queryId): the
  *	  default plan's observed latency, per-arm statistics, the exploration
- *	  budget, arms known to plan like the default, demoted arms, the BTSP
+ *	  budget, arms known to plan like the default, each arm plan's estimated
+ *	  cost against the default's, arms forced past disable_cost, demoted
+ *	  arms, the BTSP
  *	  one-shot entry and the regression guard's streak.  Also the
  *	  rewriter's counters and an epoch that moves whenever a decision that
  *	  backends may have cached becomes wrong (a demotion, a BTSP entry).
@@ -53,6 +55,7 @@ typedef struct QmSlot
 	uint32		explored;
 	uint64		same_mask;
 	uint64		planned_mask;
+	uint64		forced_mask;
 	uint64		demoted_mask;
 	int32		btsp_arm;		/* NDAG_QM_NO_BTSP: none */
 	double		btsp_stored_at; /* seconds */
@@ -60,6 +63,7 @@ typedef struct QmSlot
 	int32		streak;
 	uint32		arm_n[NDAG_MAX_ARMS];
 	float4		arm_mean_ln[NDAG_MAX_ARMS];
+	float4		arm_cost_ratio[NDAG_MAX_ARMS];	/* 0: unknown */
 } QmSlot;
 
 typedef struct QmShared
@@ -258,20 +262,40 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, NdagQueryStats *out)
 		out->explored = s->explored;
 		out->same_mask = s->same_mask;
 		out->planned_mask = s->planned_mask;
+		out->forced_mask = s->forced_mask;
 		out->demoted_mask = s->demoted_mask;
 		out->btsp_arm = btsp_current(s, now_seconds(), &out->btsp_weight);
 		memcpy(out->arm_n, s->arm_n, sizeof(s->arm_n));
 		memcpy(out->arm_mean_ln, s->arm_mean_ln, sizeof(s->arm_mean_ln));
+		memcpy(out->arm_cost_ratio, s->arm_cost_ratio, sizeof(s->arm_cost_ratio));
 	}
 	LWLockRelease(qm->lock);
 	return s != NULL;
 }
 
 /*
+ * NdagArmExplorable
+ *		Whether exploration may run an arm planned for a query: its plan
+ *		differs from the default's (and from other arms'), was not forced
+ *		past disable_cost, and is not estimated costlier than
+ *		ruvector.dag_explore_max_cost_ratio times the default plan (a ratio
+ *		of 0 is unknown: the arm is planned again before it runs).
+ */
+bool
+NdagArmExplorable(uint64 same_mask, uint64 forced_mask, float4 cost_ratio,
+				  int arm)
+{
+	uint64		bit = UINT64CONST(1) << arm;
+
+	return (same_mask & bit) == 0 && (forced_mask & bit) == 0 &&
+		!(cost_ratio > ndag_explore_max_cost_ratio);
+}
+
+/*
  * untried_arms
  *		Whether some usable arm of a query may still teach something: it was
- *		never planned for it, or it plans differently from the default and
- *		every other arm and was never measured.  Caller holds the lock.
+ *		never planned for it, or it is explorable (NdagArmExplorable) and was
+ *		never measured.  Caller holds the lock.
  */
 static bool
 untried_arms(const QmSlot *s, uint64 enabled)
@@ -280,9 +304,10 @@ untried_arms(const QmSlot *s, uint64 enabled)
 
 	if ((usable & ~s->planned_mask) != 0)
 		return true;
-	usable &= ~s->same_mask;
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
-		if ((usable & (UINT64CONST(1) << arm)) != 0 && s->arm_n[arm] == 0)
+		if ((usable & (UINT64CONST(1) << arm)) != 0 && s->arm_n[arm] == 0 &&
+			NdagArmExplorable(s->same_mask, s->forced_mask,
+							  s->arm_cost_ratio[arm], arm))
 			return true;
 	return false;
 }
@@ -336,9 +361,13 @@ NdagQueryMemoryExploreTurn(Oid dbid, uint64 query_id, double fraction,
  * NdagQueryMemoryMarkPlanned
  *		An arm was planned for this query; with same, its plan is the
  *		default's (or another arm's): never explore it for this query.
+ *		cost_ratio is its plan's estimated cost over the default plan's
+ *		(the latest planning's), forced whether its plan was forced past
+ *		disable_cost.
  */
 void
-NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm, bool same)
+NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm, bool same,
+						   double cost_ratio, bool forced)
 {
 	QmSlot	   *s;
 
@@ -350,6 +379,12 @@ NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm, bool same)
 	s->planned_mask |= UINT64CONST(1) << arm;
 	if (same)
 		s->same_mask |= UINT64CONST(1) << arm;
+	if (forced)
+		s->forced_mask |= UINT64CONST(1) << arm;
+	else
+		s->forced_mask &= ~(UINT64CONST(1) << arm);
+	if (cost_ratio > 0)
+		s->arm_cost_ratio[arm] = (float4) cost_ratio;
 	LWLockRelease(qm->lock);
 }
 

@@ -15,6 +15,7 @@
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "nodes/plannodes.h"
+#include "optimizer/cost.h"
 #include "optimizer/planner.h"
 #include "parser/parsetree.h"
 #include "utils/guc.h"
@@ -264,4 +265,56 @@ NdagPlanShapeHash(const PlannedStmt *stmt)
 	foreach(lc, stmt->subplans)
 		h = plan_shape(lfirst(lc), stmt->rtable, h);
 	return h;
+}
+
+/*
+ * plan_forced
+ *		Whether a plan node or one below it costs disable_cost or more.
+ */
+static bool
+plan_forced(const Plan *plan)
+{
+	ListCell   *lc;
+	List	   *children = NIL;
+
+	if (plan == NULL)
+		return false;
+	if (plan->startup_cost >= disable_cost || plan->total_cost >= disable_cost)
+		return true;
+	if (IsA(plan, Append))
+		children = ((const Append *) plan)->appendplans;
+	else if (IsA(plan, MergeAppend))
+		children = ((const MergeAppend *) plan)->mergeplans;
+	else if (IsA(plan, BitmapAnd))
+		children = ((const BitmapAnd *) plan)->bitmapplans;
+	else if (IsA(plan, BitmapOr))
+		children = ((const BitmapOr *) plan)->bitmapplans;
+	else if (IsA(plan, CustomScan))
+		children = ((const CustomScan *) plan)->custom_plans;
+	else if (IsA(plan, SubqueryScan) &&
+			 plan_forced(((const SubqueryScan *) plan)->subplan))
+		return true;
+	foreach(lc, children)
+		if (plan_forced(lfirst(lc)))
+			return true;
+	return plan_forced(plan->lefttree) || plan_forced(plan->righttree);
+}
+
+/*
+ * NdagPlanForced
+ *		Whether a planned statement (its main tree or a subplan) has a node
+ *		costed at disable_cost or more: a setting the planner could not
+ *		obey, such as enable_seqscan = off on a table without an index.
+ */
+bool
+NdagPlanForced(const PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (plan_forced(stmt->planTree))
+		return true;
+	foreach(lc, stmt->subplans)
+		if (plan_forced(lfirst(lc)))
+			return true;
+	return false;
 }
