@@ -78,6 +78,8 @@ struct ParamListInfoData;
 /* ---------- planner_hook.c ---------- */
 
 extern void NdagInstallPlannerHook(void);
+extern bool NdagSetPlainExplain(bool on);
+extern bool NdagPlanningPlainExplain(void);
 extern double NdagTakePlanningTime(const struct PlannedStmt *stmt);
 extern struct PlannedStmt *NdagPlanDefault(struct Query *parse,
 										   const char *query_string,
@@ -188,6 +190,7 @@ extern bool NdagQueryMemoryExploreTurn(Oid dbid, uint64 query_id,
 									   double fraction, uint64 enabled);
 extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm,
 									   bool same);
+extern void NdagQueryMemoryReset(Oid dbid);
 extern void NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm,
 								   int source, double exec_ms,
 								   double predicted_default_ln,
