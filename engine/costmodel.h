@@ -321,6 +321,12 @@ extern NdagEwc *ndag_ewc_create(int n);
 /* Release; NULL is accepted. */
 extern void ndag_ewc_free(NdagEwc *ewc);
 
+/* An independent copy; NULL for NULL or when out of memory. */
+extern NdagEwc *ndag_ewc_copy(const NdagEwc *ewc);
+
+/* Overwrite dst with src (same n); NDAG_ERR_ARG otherwise. */
+extern int	ndag_ewc_assign(NdagEwc *dst, const NdagEwc *src);
+
 /* F <- decay F + (1 - decay) g^2 over grad[n]. */
 extern int	ndag_ewc_update_fisher(NdagEwc *ewc, const float *grad);
 

@@ -74,6 +74,49 @@ ndag_ewc_free(NdagEwc *ewc)
 }
 
 /*
+ * ndag_ewc_assign
+ *		Copy settings, statistics and vectors of src into dst.
+ */
+int
+ndag_ewc_assign(NdagEwc *dst, const NdagEwc *src)
+{
+	float	   *fisher;
+	float	   *anchor;
+	float	   *pending;
+
+	if (dst == NULL || src == NULL || dst->n != src->n)
+		return NDAG_ERR_ARG;
+	fisher = dst->fisher;
+	anchor = dst->anchor;
+	pending = dst->pending;
+	*dst = *src;
+	dst->fisher = fisher;
+	dst->anchor = anchor;
+	dst->pending = pending;
+	memcpy(fisher, src->fisher, sizeof(float) * (size_t) src->n);
+	memcpy(anchor, src->anchor, sizeof(float) * (size_t) src->n);
+	memcpy(pending, src->pending, sizeof(float) * (size_t) src->n);
+	return NDAG_OK;
+}
+
+/*
+ * ndag_ewc_copy
+ *		A new state equal to ewc.
+ */
+NdagEwc *
+ndag_ewc_copy(const NdagEwc *ewc)
+{
+	NdagEwc    *e;
+
+	if (ewc == NULL)
+		return NULL;
+	e = ndag_ewc_create(ewc->n);
+	if (e != NULL)
+		(void) ndag_ewc_assign(e, ewc);
+	return e;
+}
+
+/*
  * ndag_ewc_update_fisher
  *		Exponential moving average of the squared gradient; non-finite
  *		gradients count as 0 and an update that would overflow is skipped.

@@ -9,6 +9,11 @@
  * The drift boundary is taken before training, so the anchor theta* is
  * the model that served the previous workload.
  *
+ * A cost model that never gets worse: a stable share of the trajectories
+ * (by a hash of their ids) is held out of training, and the trained model
+ * replaces the old one only if its median error on them is not worse than
+ * the old model's; otherwise model and EWC++ state are put back.
+ *
  *-------------------------------------------------------------------------
  */
 #include "costmodel.h"
@@ -51,6 +56,97 @@ ndag_learn_opts_init(NdagLearnOpts *opts)
 	ndag_pattern_params_init(&opts->patterns);
 	ndag_cost_train_opts_init(&opts->train);
 	opts->drift_boundary = NDAG_LEARN_DRIFT_BOUNDARY;
+	opts->heldout_share = NDAG_LEARN_HELDOUT_SHARE;
+	opts->keep_tolerance = NDAG_LEARN_KEEP_TOLERANCE;
+	opts->ids = NULL;
+}
+
+/*
+ * ndag_learn_is_heldout
+ *		splitmix64 of the id against the share of the 64-bit range.
+ */
+bool
+ndag_learn_is_heldout(uint64_t id, double share)
+{
+	uint64_t	z = id + UINT64_C(0x9e3779b97f4a7c15);
+
+	if (!(share > 0.0))
+		return false;
+	if (share >= 1.0)
+		return true;
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	z ^= z >> 31;
+	return (double) (z >> 11) * (1.0 / 9007199254740992.0) < share;
+}
+
+/*
+ * ndag_learn_keep_model
+ *		See learn.h.
+ */
+bool
+ndag_learn_keep_model(double error_before, double error_after,
+					  double tolerance)
+{
+	if (!isfinite(error_after))
+		return false;
+	if (!isfinite(error_before))
+		return true;
+	return error_after <= error_before * (1.0 + (tolerance > 0.0 ? tolerance : 0.0));
+}
+
+/*
+ * cmp_double
+ *		qsort order of doubles.
+ */
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a;
+	double		y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * ndag_cost_median_error
+ *		See learn.h.
+ */
+int
+ndag_cost_median_error(const NdagCostModel *model, const float *embeddings,
+					   const int *arms, const float *targets, int n,
+					   double *median)
+{
+	float	   *pred;
+	double	   *err;
+	int			rc;
+	int			i;
+
+	if (model == NULL || median == NULL || n < 0 ||
+		(n > 0 && (embeddings == NULL || arms == NULL || targets == NULL)))
+		return NDAG_ERR_ARG;
+	*median = NAN;
+	if (n == 0)
+		return NDAG_OK;
+	pred = malloc(sizeof(float) * (size_t) n);
+	err = malloc(sizeof(double) * (size_t) n);
+	if (pred == NULL || err == NULL)
+	{
+		free(pred);
+		free(err);
+		return NDAG_ERR_NOMEM;
+	}
+	rc = ndag_cost_predict_batch(model, embeddings, arms, n, pred);
+	if (rc == NDAG_OK)
+	{
+		for (i = 0; i < n; i++)
+			err[i] = fabs((double) pred[i] - (double) targets[i]);
+		qsort(err, (size_t) n, sizeof(double), cmp_double);
+		*median = n % 2 == 1 ? err[n / 2] : 0.5 * (err[n / 2 - 1] + err[n / 2]);
+	}
+	free(pred);
+	free(err);
+	return rc;
 }
 
 /*
@@ -68,6 +164,13 @@ ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,
 	int		   *arms = NULL;
 	float	   *targets = NULL;
 	int			m = 0;
+	int			held = 0;
+	const float *judge_emb = NULL;
+	const int  *judge_arms = NULL;
+	const float *judge_targets = NULL;
+	int			judge_n = 0;
+	NdagCostModel *before = NULL;
+	NdagEwc    *ewc_before = NULL;
 	int			rc;
 	int			i;
 
@@ -109,26 +212,86 @@ ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,
 			goto done;
 		}
 	}
+
+	/*
+	 * usable samples: those trained on from the front, those held out from
+	 * the back of the same arrays
+	 */
 	for (i = 0; i < n; i++)
 	{
 		const NdagTrajectory *t = &traj[i];
 		bool		usable = t->arm >= 0 && t->arm < model->n_arms &&
 			t->latency_ms > 0.0 && isfinite(t->latency_ms);
+		uint64_t	id = opts->ids != NULL ? opts->ids[i] : (uint64_t) i + 1;
+		int			at;
 		int			d;
 
 		for (d = 0; usable && d < NDAG_EMBED_DIM; d++)
 			usable = isfinite(t->embedding[d]);
 		if (!usable)
 			continue;
-		memcpy(emb + (size_t) m * NDAG_EMBED_DIM, t->embedding,
+		if (ndag_learn_is_heldout(id, opts->heldout_share))
+			at = n - 1 - held++;
+		else
+			at = m++;
+		memcpy(emb + (size_t) at * NDAG_EMBED_DIM, t->embedding,
 			   sizeof(float) * NDAG_EMBED_DIM);
-		arms[m] = t->arm;
-		targets[m] = (float) log(t->latency_ms);
-		m++;
+		arms[at] = t->arm;
+		targets[at] = (float) log(t->latency_ms);
+	}
+	result->heldout_error_before = NAN;
+	result->heldout_error_after = NAN;
+	if (m == 0 && held > 0)
+	{
+		/* nothing left to train on: train on all, judge on all */
+		m = held;
+		memmove(emb, emb + (size_t) (n - held) * NDAG_EMBED_DIM,
+				sizeof(float) * (size_t) held * NDAG_EMBED_DIM);
+		memmove(arms, arms + (n - held), sizeof(int) * (size_t) held);
+		memmove(targets, targets + (n - held), sizeof(float) * (size_t) held);
+		held = 0;
+	}
+	/* too few held out to judge by: they train too, and all are judged */
+	if (held > 0 && held < NDAG_LEARN_HELDOUT_MIN)
+	{
+		memmove(emb + (size_t) m * NDAG_EMBED_DIM,
+				emb + (size_t) (n - held) * NDAG_EMBED_DIM,
+				sizeof(float) * (size_t) held * NDAG_EMBED_DIM);
+		memmove(arms + m, arms + (n - held), sizeof(int) * (size_t) held);
+		memmove(targets + m, targets + (n - held), sizeof(float) * (size_t) held);
+		m += held;
+		held = 0;
+	}
+	if (held == 0)
+	{
+		judge_emb = emb;
+		judge_arms = arms;
+		judge_targets = targets;
+		judge_n = m;
+		result->heldout_all = true;
+	}
+	else
+	{
+		judge_emb = emb + (size_t) (n - held) * NDAG_EMBED_DIM;
+		judge_arms = arms + (n - held);
+		judge_targets = targets + (n - held);
+		judge_n = held;
 	}
 	result->trained = m;
+	result->heldout = judge_n;
 	if (m > 0)
 	{
+		before = ndag_cost_copy(model);
+		ewc_before = ewc != NULL ? ndag_ewc_copy(ewc) : NULL;
+		if (before == NULL || (ewc != NULL && ewc_before == NULL))
+		{
+			rc = NDAG_ERR_NOMEM;
+			goto done;
+		}
+		rc = ndag_cost_median_error(model, judge_emb, judge_arms, judge_targets,
+									judge_n, &result->heldout_error_before);
+		if (rc != NDAG_OK)
+			goto done;
 		rc = ndag_cost_train_base(model, ewc, emb, arms, targets, m,
 								  &opts->train, &tr);
 		if (rc == NDAG_ERR_NONFINITE)
@@ -136,6 +299,7 @@ ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,
 			/* the model is back as it was; the patterns still count */
 			result->train_rejected = true;
 			result->trained = 0;
+			result->heldout_error_after = result->heldout_error_before;
 		}
 		else if (rc != NDAG_OK)
 			goto done;
@@ -144,11 +308,33 @@ ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,
 			result->loss_before = tr.loss_before;
 			result->loss_after = tr.loss_after;
 			result->loss_boundary = tr.boundary;
+			rc = ndag_cost_median_error(model, judge_emb, judge_arms,
+										judge_targets, judge_n,
+										&result->heldout_error_after);
+			if (rc != NDAG_OK)
+				goto done;
+			result->model_kept =
+				ndag_learn_keep_model(result->heldout_error_before,
+									  result->heldout_error_after,
+									  opts->keep_tolerance);
+		}
+		if (!result->model_kept)
+		{
+			/* the old model stays, and so does what EWC++ protected */
+			memcpy(model->params, before->params,
+				   sizeof(float) * (size_t) model->n_params);
+			model->base_steps = before->base_steps;
+			model->instant_steps = before->instant_steps;
+			ndag_cost_sync(model);
+			if (ewc != NULL)
+				(void) ndag_ewc_assign(ewc, ewc_before);
 		}
 	}
 	rc = NDAG_OK;
 
 done:
+	ndag_cost_free(before);
+	ndag_ewc_free(ewc_before);
 	free(emb);
 	free(arms);
 	free(targets);

@@ -16,6 +16,9 @@
 /* ---------- the learning cycle (learn.c) ---------- */
 
 #define NDAG_LEARN_DRIFT_BOUNDARY	0.1 /* HDC drift that is a new task */
+#define NDAG_LEARN_HELDOUT_SHARE	0.2 /* trajectories held out of training */
+#define NDAG_LEARN_HELDOUT_MIN		5	/* fewer held out: judge on all */
+#define NDAG_LEARN_KEEP_TOLERANCE	0.02	/* relative error increase taken as noise */
 
 /* Settings of one cycle; ndag_learn_opts_init. */
 typedef struct NdagLearnOpts
@@ -23,6 +26,10 @@ typedef struct NdagLearnOpts
 	NdagPatternParams patterns;
 	NdagCostTrainOpts train;
 	double		drift_boundary; /* HDC drift that marks an EWC++ boundary */
+	double		heldout_share;	/* share of trajectories held out (0: none) */
+	double		keep_tolerance; /* see ndag_learn_keep_model */
+	const uint64_t *ids;		/* stable id of each trajectory (may be NULL:
+								 * its position, counted from 1) */
 } NdagLearnOpts;
 
 /* What one cycle did (the figures ruvector_dag_learn() reports). */
@@ -38,6 +45,12 @@ typedef struct NdagLearnResult
 	bool		loss_boundary;	/* the loss detector fired in training */
 	bool		train_rejected; /* training hit a non-finite step: the
 								 * model is as it was before it */
+	int			heldout;		/* samples the model was judged on */
+	bool		heldout_all;	/* too few held out: judged on all samples */
+	double		heldout_error_before;	/* median |predicted - ln ms| over
+										 * them, NaN when none */
+	double		heldout_error_after;	/* of the model trained now */
+	bool		model_kept;		/* the trained model replaced the old one */
 	NdagHv		snapshot;		/* state after the cycle */
 } NdagLearnResult;
 
@@ -53,6 +66,32 @@ extern double ndag_trajectory_quality(double latency_ms, double baseline_ms);
 extern void ndag_learn_opts_init(NdagLearnOpts *opts);
 
 /*
+ * Whether the trajectory with stable id `id` is held out of cost model
+ * training at the given share: a hash of the id, so a trajectory is on the
+ * same side in every cycle and every process.
+ */
+extern bool ndag_learn_is_heldout(uint64_t id, double share);
+
+/*
+ * The keep-or-reject rule of a training run: keep the new model when its
+ * held-out error is not above the old model's by more than the relative
+ * tolerance (or when there is no finite old error to compare with);
+ * never keep a non-finite error.
+ */
+extern bool ndag_learn_keep_model(double error_before, double error_after,
+								  double tolerance);
+
+/*
+ * Median |predicted - target| of model over n samples (embeddings n x
+ * NDAG_EMBED_DIM, arms, targets in ln ms) into *median; NaN for n = 0.
+ * Errors: NDAG_ERR_ARG, NDAG_ERR_NOMEM.
+ */
+extern int	ndag_cost_median_error(const NdagCostModel *model,
+								   const float *embeddings, const int *arms,
+								   const float *targets, int n,
+								   double *median);
+
+/*
  * One background learning cycle over the trajectories recorded since the
  * last cycle (feeding the same ones twice counts them twice): pattern
  * extraction into bank; the bank's HDC snapshot and its drift from
@@ -61,7 +100,12 @@ extern void ndag_learn_opts_init(NdagLearnOpts *opts);
  * model on every trajectory with a usable arm and latency (target ln ms),
  * with ewc (may be NULL; else ewc->n == model->n_base).  A training run
  * that diverges (a non-finite loss or parameter) is undone and reported in
- * result->train_rejected; the cycle still succeeds.  Errors: NDAG_ERR_ARG,
+ * result->train_rejected; the cycle still succeeds.  The model trains on
+ * the trajectories not held out (ndag_learn_is_heldout with
+ * opts->heldout_share) and is judged on those held out (on all when fewer
+ * than NDAG_LEARN_HELDOUT_MIN are): when its median error there is worse
+ * than the old model's (ndag_learn_keep_model), the model and ewc are put
+ * back as they were before training and result->model_kept is false.  Errors: NDAG_ERR_ARG,
  * NDAG_ERR_NOMEM.
  */
 extern int	ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model,

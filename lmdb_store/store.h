@@ -286,6 +286,7 @@ extern void StorePendingDeleteBestEffort(StoreDbi dbi,
 										 const StoreValue *keyvalues);
 extern void StorePendingClearBestEffort(StoreDbi dbi, Oid dbid);
 extern bool StorePendingAny(StoreDbi dbi);	/* this transaction wrote dbi */
+extern bool StorePendingCleared(StoreDbi dbi, Oid dbid);	/* ... cleared dbid's records */
 
 /*
  * Called in this process at XACT_EVENT_COMMIT of a transaction whose

@@ -177,7 +177,6 @@ typedef struct StorePendingEntry
 } StorePendingEntry;
 
 extern void StorePendingInit(void);
-extern bool StorePendingCleared(StoreDbi dbi, Oid dbid);
 extern const StorePendingEntry *StorePendingLookup(StoreDbi dbi,
 												   const char *key,
 												   uint32 keylen);

@@ -4,7 +4,10 @@
  *	  The learning cycle: the quality formula on hand values; a first cycle
  *	  creates one pattern per query shape and lowers the cost model's loss;
  *	  more executions of the same shapes merge and do not drift; a new
- *	  workload creates patterns, drifts, and marks an EWC++ boundary.
+ *	  workload creates patterns, drifts, and marks an EWC++ boundary.  The
+ *	  held-out split is stable and of the asked share; a trained model that
+ *	  is worse on the held-out trajectories is rejected and the old one
+ *	  (and its EWC++ state) stays.
  *
  *-------------------------------------------------------------------------
  */
@@ -110,9 +113,13 @@ test_cycles(void)
 	workload(&rng, shapes, base, n, t);
 	rc = ndag_learn_cycle(bank, model, ewc, t, n, NULL, &opts, 1.0, &r1);
 	tap_ok(rc == NDAG_OK && r1.extract.created == SHAPES && bank->count == SHAPES &&
-		   r1.trained == n && r1.drift == 0.0 && !r1.drift_boundary,
-		   "first cycle: %d patterns from %d shapes, %d trained", r1.extract.created,
-		   SHAPES, r1.trained);
+		   r1.trained + r1.heldout == n && r1.heldout >= NDAG_LEARN_HELDOUT_MIN &&
+		   !r1.heldout_all && r1.drift == 0.0 && !r1.drift_boundary,
+		   "first cycle: %d patterns from %d shapes, %d trained, %d held out",
+		   r1.extract.created, SHAPES, r1.trained, r1.heldout);
+	tap_ok(r1.model_kept && r1.heldout_error_after < 0.5 * r1.heldout_error_before,
+		   "the first model is kept: held-out error %.3f -> %.3f",
+		   r1.heldout_error_before, r1.heldout_error_after);
 	tap_ok(r1.loss_after < 0.25 * r1.loss_before, "cost model loss %.3f -> %.3f",
 		   r1.loss_before, r1.loss_after);
 	for (i = 0; i < bank->count; i++)
@@ -143,10 +150,122 @@ test_cycles(void)
 	ndag_bank_free(bank);
 }
 
+/*
+ * test_split
+ *		The held-out side of an id never changes, and about the asked share
+ *		of ids is held out.
+ */
+static void
+test_split(void)
+{
+	int			held = 0;
+	int			stable = 1;
+	uint64_t	id;
+
+	for (id = 1; id <= 10000; id++)
+	{
+		bool		h = ndag_learn_is_heldout(id, 0.2);
+
+		held += h ? 1 : 0;
+		stable &= h == ndag_learn_is_heldout(id, 0.2);
+		stable &= !ndag_learn_is_heldout(id, 0.0) && ndag_learn_is_heldout(id, 1.0);
+	}
+	tap_ok(stable && held > 1800 && held < 2200,
+		   "the split is a stable function of the id (%d of 10000 held out at 0.2)",
+		   held);
+}
+
+/*
+ * test_keep_rule
+ *		Hand values of the keep-or-reject rule.
+ */
+static void
+test_keep_rule(void)
+{
+	tap_ok(ndag_learn_keep_model(0.5, 0.4, 0.02) &&
+		   ndag_learn_keep_model(0.5, 0.51, 0.02) &&
+		   !ndag_learn_keep_model(0.5, 0.52, 0.02) &&
+		   !ndag_learn_keep_model(0.58, 5.78, 0.02) &&
+		   ndag_learn_keep_model(NAN, 3.0, 0.02) &&
+		   !ndag_learn_keep_model(0.5, NAN, 0.02) &&
+		   !ndag_learn_keep_model(0.5, INFINITY, 0.02),
+		   "keep when held-out error <= before * (1 + tolerance); never a non-finite one");
+}
+
+/*
+ * test_reject
+ *		A model fitted to a workload; then a cycle whose trained side runs
+ *		100x slower while its held-out side does not: training makes the
+ *		held-out error worse, so the model (every parameter, its step
+ *		counters) and the EWC++ state stay as they were.
+ */
+static void
+test_reject(void)
+{
+	const int	n = 400;
+	NdagPatternBank *bank = ndag_bank_create(ARMS, 1000);
+	NdagCostModel *model = ndag_cost_create(ARMS, 8, 2, 5);
+	NdagCostModel *saved;
+	NdagEwc    *ewc = ndag_ewc_create(model->n_base);
+	NdagEwc    *ewc_saved;
+	NdagTrajectory *t = malloc(sizeof(NdagTrajectory) * n);
+	uint64_t   *ids = malloc(sizeof(uint64_t) * n);
+	NdagLearnOpts opts;
+	NdagLearnResult r1;
+	NdagLearnResult r2;
+	NdagRng		rng;
+	float		shapes[SHAPES][NDAG_EMBED_DIM];
+	double		base[SHAPES];
+	int			i;
+	int			rc;
+
+	ndag_rng_seed(&rng, 21);
+	random_shapes(&rng, shapes, base);
+	ndag_learn_opts_init(&opts);
+	opts.patterns.clusters = SHAPES;
+	opts.train.lr = 0.003;
+	for (i = 0; i < n; i++)
+		ids[i] = 1000 + (uint64_t) i;
+	opts.ids = ids;
+
+	workload(&rng, shapes, base, n, t);
+	rc = ndag_learn_cycle(bank, model, ewc, t, n, NULL, &opts, 1.0, &r1);
+	saved = ndag_cost_copy(model);
+	ewc_saved = ndag_ewc_copy(ewc);
+
+	workload(&rng, shapes, base, n, t);
+	for (i = 0; i < n; i++)
+		if (!ndag_learn_is_heldout(ids[i], opts.heldout_share))
+			t[i].latency_ms *= 100.0;
+	rc |= ndag_learn_cycle(bank, model, ewc, t, n, &r1.snapshot, &opts, 2.0, &r2);
+	tap_ok(rc == NDAG_OK && r1.model_kept && !r2.model_kept && r2.trained > 0 &&
+		   r2.heldout_error_after > r2.heldout_error_before,
+		   "a model worse on the held-out trajectories is rejected (%.3f -> %.3f)",
+		   r2.heldout_error_before, r2.heldout_error_after);
+	tap_ok(memcmp(saved->params, model->params, sizeof(float) * model->n_params) == 0 &&
+		   saved->base_steps == model->base_steps &&
+		   memcmp(saved->w_eff, model->w_eff,
+				  sizeof(float) * model->hidden * model->in_dim) == 0 &&
+		   memcmp(ewc_saved->fisher, ewc->fisher, sizeof(float) * ewc->n) == 0 &&
+		   memcmp(ewc_saved->anchor, ewc->anchor, sizeof(float) * ewc->n) == 0 &&
+		   ewc_saved->n_tasks == ewc->n_tasks && ewc_saved->loss_n == ewc->loss_n,
+		   "the rejected run leaves the model and the EWC++ state as they were");
+	free(t);
+	free(ids);
+	ndag_ewc_free(ewc);
+	ndag_ewc_free(ewc_saved);
+	ndag_cost_free(model);
+	ndag_cost_free(saved);
+	ndag_bank_free(bank);
+}
+
 int
 main(void)
 {
 	test_quality();
 	test_cycles();
+	test_split();
+	test_keep_rule();
+	test_reject();
 	return tap_done();
 }

@@ -171,6 +171,14 @@ extern void NdagStatusRegisterCounters(const char *concern,
 									   NdagStatusCountersFunc fn);
 extern void NdagStatusAddCounter(void *state, const char *name, int64 value);
 
+/*
+ * What a committed ruvector_dag_reset() of this database's trajectories,
+ * BTSP memory or patterns (or 'all') also clears: the per-statement state
+ * kept in shared memory by a layer above core (registered from _PG_init).
+ */
+typedef void (*NdagResetCallback) (Oid dbid);
+extern void NdagRegisterResetCallback(NdagResetCallback fn);
+
 /* ---------- shmem.c: shared state ---------- */
 
 /* shared counters shown by ruvector_dag_status() */

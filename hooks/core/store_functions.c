@@ -48,6 +48,10 @@ typedef struct StatusConcern
 } StatusConcern;
 
 static StatusConcern status_concerns[MAX_STATUS_CONCERNS];
+
+/* the shared per-statement state a committed reset clears, and the hook before ours */
+static NdagResetCallback reset_callback = NULL;
+static StorePendingCommitHook prev_pending_commit_hook = NULL;
 static int	n_status_concerns = 0;
 
 /* the "counters" object being built, and the names it has */
@@ -387,6 +391,49 @@ ruvector_dag_reset(PG_FUNCTION_ARGS)
 	removed = count_records(schema->dbi);
 	StorePendingClear(schema->dbi, MyDatabaseId);
 	PG_RETURN_INT64(removed);
+}
+
+/*
+ * reset_committed
+ *		store_pending_commit_hook: when the committed transaction cleared
+ *		this database's trajectories, BTSP memory or patterns (a reset of
+ *		one of them or of 'all'), the per-statement state measured from them
+ *		goes too: default baselines, per-arm statistics, demotions and BTSP
+ *		entries in shared memory.  Only committed transactions get here.
+ */
+static void
+reset_committed(const bool *written)
+{
+	static const StoreDbi per_statement[] = {
+		STORE_DBI_TRAJECTORIES, STORE_DBI_BTSP, STORE_DBI_PATTERNS
+	};
+
+	if (prev_pending_commit_hook != NULL)
+		prev_pending_commit_hook(written);
+	if (reset_callback == NULL || !OidIsValid(MyDatabaseId))
+		return;
+	for (int i = 0; i < (int) lengthof(per_statement); i++)
+	{
+		if (written[per_statement[i]] &&
+			StorePendingCleared(per_statement[i], MyDatabaseId))
+		{
+			reset_callback(MyDatabaseId);
+			return;
+		}
+	}
+}
+
+/*
+ * NdagRegisterResetCallback
+ *		From _PG_init (after NdagEnabledTablesInit): fn clears the shared
+ *		per-statement state of a database whose learned state was reset.
+ */
+void
+NdagRegisterResetCallback(NdagResetCallback fn)
+{
+	reset_callback = fn;
+	prev_pending_commit_hook = store_pending_commit_hook;
+	store_pending_commit_hook = reset_committed;
 }
 
 /*

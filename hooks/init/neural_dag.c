@@ -51,6 +51,7 @@ _PG_init(void)
 	EnableQueryId();
 	NdagShmemInit();
 	NdagEnabledTablesInit();
+	NdagRegisterResetCallback(NdagQueryMemoryReset);
 	NdagExtensionStateInit();
 	NdagInstallDropTracking();
 	NdagInstallPlannerHook();

@@ -139,6 +139,7 @@ load_trajectories(LearnState *st)
 	range.lower_inclusive = false;
 	range.lower.v.i8 = st->last_traj_id;
 	st->traj = palloc(sizeof(NdagTrajectory) * allocated);
+	st->traj_ids = palloc(sizeof(uint64) * allocated);
 	st->traj_relids = palloc(sizeof(List *) * allocated);
 
 	scan = StoreScanBegin(STORE_DBI_TRAJECTORIES, st->dbid, &range, false);
@@ -152,9 +153,9 @@ load_trajectories(LearnState *st)
 		const StoreValue *relids = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "relids");
 		NdagTrajectory *t;
 		List	   *rl = NIL;
+		int64		traj_id = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8;
 
-		st->last_traj_id = Max(st->last_traj_id,
-							   StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8);
+		st->last_traj_id = Max(st->last_traj_id, traj_id);
 		if (emb == NULL || emb->len != NDAG_EMBED_DIM || arm == NULL ||
 			exec == NULL || quality == NULL)
 			continue;
@@ -162,10 +163,12 @@ load_trajectories(LearnState *st)
 		{
 			allocated *= 2;
 			st->traj = repalloc_huge(st->traj, sizeof(NdagTrajectory) * allocated);
+			st->traj_ids = repalloc_huge(st->traj_ids, sizeof(uint64) * allocated);
 			st->traj_relids = repalloc_huge(st->traj_relids,
 											sizeof(List *) * allocated);
 		}
 		t = &st->traj[st->n_traj];
+		st->traj_ids[st->n_traj] = (uint64) traj_id;
 		memcpy(t->embedding, emb->data, sizeof(float) * NDAG_EMBED_DIM);
 		t->arm = arm->v.i4;
 		t->latency_ms = exec->v.f8 / 1000.0;
@@ -185,19 +188,6 @@ load_trajectories(LearnState *st)
 }
 
 /*
- * cmp_float
- *		qsort order of floats.
- */
-static int
-cmp_float(const void *a, const void *b)
-{
-	float		x = *(const float *) a;
-	float		y = *(const float *) b;
-
-	return (x > y) - (x < y);
-}
-
-/*
  * median_error
  *		Median |predicted - ln(latency ms)| of a model over the usable
  *		trajectories; NaN when there are none.
@@ -207,9 +197,7 @@ median_error(LearnState *st, const NdagCostModel *model)
 {
 	float	   *emb = palloc(sizeof(float) * NDAG_EMBED_DIM * Max(st->n_traj, 1));
 	int		   *arms = palloc(sizeof(int) * Max(st->n_traj, 1));
-	float	   *pred = palloc(sizeof(float) * Max(st->n_traj, 1));
-	double	   *target = palloc(sizeof(double) * Max(st->n_traj, 1));
-	float	   *err;
+	float	   *target = palloc(sizeof(float) * Max(st->n_traj, 1));
 	int			m = 0;
 	double		median;
 
@@ -223,19 +211,12 @@ median_error(LearnState *st, const NdagCostModel *model)
 		memcpy(emb + (size_t) m * NDAG_EMBED_DIM, t->embedding,
 			   sizeof(float) * NDAG_EMBED_DIM);
 		arms[m] = t->arm;
-		target[m] = log(t->latency_ms);
+		target[m] = (float) log(t->latency_ms);
 		m++;
 	}
-	if (m == 0)
-		return get_float8_nan();
-	NdagEngineCheck(ndag_cost_predict_batch(model, emb, arms, m, pred),
-				   "ndag_cost_predict_batch");
-	err = palloc(sizeof(float) * m);
-	for (int i = 0; i < m; i++)
-		err[i] = (float) fabs(pred[i] - target[i]);
-	qsort(err, m, sizeof(float), cmp_float);
-	median = (m % 2 == 1) ? err[m / 2] : 0.5 * (err[m / 2 - 1] + err[m / 2]);
-	return median;
+	NdagEngineCheck(ndag_cost_median_error(model, emb, arms, target, m, &median),
+				   "ndag_cost_median_error");
+	return m > 0 ? median : get_float8_nan();
 }
 
 /*
@@ -263,6 +244,7 @@ run_cycle(LearnState *st, NdagLearnSummary *sum)
 	opts.patterns.clusters = ndag_pattern_clusters;
 	opts.patterns.quality_threshold = ndag_quality_threshold;
 	opts.train.lr = ndag_base_lora_lr;
+	opts.ids = st->traj_ids;
 	CHECK_FOR_INTERRUPTS();
 	NdagEngineCheck(ndag_learn_cycle(st->bank, st->model, st->ewc, st->traj,
 									st->n_traj,
@@ -283,6 +265,10 @@ run_cycle(LearnState *st, NdagLearnSummary *sum)
 	sum->evicted = res.extract.evicted;
 	sum->patterns = st->bank->count;
 	sum->trained = res.trained;
+	sum->heldout = res.heldout;
+	sum->heldout_error_before = res.heldout_error_before;
+	sum->heldout_error_after = res.heldout_error_after;
+	sum->model_kept = res.model_kept;
 	sum->loss_before = res.trained > 0 ? res.loss_before : get_float8_nan();
 	sum->loss_after = res.trained > 0 ? res.loss_after : get_float8_nan();
 	sum->error_before = median_error(st, st->before);
@@ -315,6 +301,7 @@ NdagLearnCycle(Oid dbid, NdagLearnSummary *summary)
 	summary->dbid = dbid;
 	summary->loss_before = summary->loss_after = get_float8_nan();
 	summary->error_before = summary->error_after = get_float8_nan();
+	summary->heldout_error_before = summary->heldout_error_after = get_float8_nan();
 	memset(&st, 0, sizeof(st));
 	st.dbid = dbid;
 	StoreEnsureOpen();

@@ -357,7 +357,8 @@ NdagLearnWrite(LearnState *st, const NdagLearnResult *res, NdagLearnSummary *sum
 				   "ndag_cost_serialize");
 	put_model(batch, st->dbid, "cost_model", buf, written, st->model->n_params,
 			  (int64) (st->model->instant_steps + st->model->base_steps),
-			  res->trained > 0 ? res->loss_after : get_float8_nan(),
+			  res->trained > 0 && res->model_kept ? res->loss_after :
+			  get_float8_nan(),
 			  st->ewc->lambda, st->ewc->n_tasks, now);
 
 	if (st->selector != NULL)

@@ -48,6 +48,10 @@ typedef struct NdagLearnSummary
 	double		loss_after;
 	double		error_before;	/* median |predicted - actual ln ms| */
 	double		error_after;
+	int			heldout;		/* trajectories the new model was judged on */
+	double		heldout_error_before;	/* their median error, old model */
+	double		heldout_error_after;	/* ... model trained now */
+	bool		model_kept;		/* it replaced the old one */
 	double		drift;
 	bool		task_boundary;
 	int64		snapshot_id;	/* 0: no snapshot written */

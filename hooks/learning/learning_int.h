@@ -37,6 +37,7 @@ typedef struct LearnState
 	int64		last_snapshot;	/* id of the newest stored snapshot */
 	List	   *old_snapshots;	/* int64 ids to delete (beyond HDC_KEEP) */
 	NdagTrajectory *traj;
+	uint64	   *traj_ids;		/* per trajectory: its traj_id (the split) */
 	List	  **traj_relids;	/* per trajectory: List of Oid */
 	int			n_traj;
 	int64		last_traj_id;

@@ -357,7 +357,7 @@ analyse(PlannedStmt *plan, uint64 query_id, bool explore_only, Analysis *a)
 	 */
 	if (explore_only)
 		a->explore = a->enabled != 0;
-	else if (ndag_mode == NDAG_MODE_LEARN &&
+	else if (ndag_mode == NDAG_MODE_LEARN && !NdagPlanningPlainExplain() &&
 			 ndag_max_candidates > 0 && a->enabled != 0 &&
 			 (a->worth || a->stats.btsp_arm == NDAG_BTSP_EXPLORE))
 		a->explore = NdagQueryMemoryExploreTurn(MyDatabaseId, query_id,
@@ -811,7 +811,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 		decision->cache_hit = true;
 		decision->extra_plannings = 0;
 		explore_only = ndag_mode == NDAG_MODE_LEARN && entry->worth &&
-			ndag_max_candidates > 0 &&
+			ndag_max_candidates > 0 && !NdagPlanningPlainExplain() &&
 			NdagQueryMemoryExploreTurn(MyDatabaseId, query_id, ndag_exploration,
 									   NdagArmsEnabledMask());
 		if (decision->arm != 0 && !explore_only)

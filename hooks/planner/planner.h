@@ -79,6 +79,8 @@ struct ParamListInfoData;
 /* ---------- planner_hook.c ---------- */
 
 extern void NdagInstallPlannerHook(void);
+extern bool NdagSetPlainExplain(bool on);
+extern bool NdagPlanningPlainExplain(void);
 extern double NdagTakePlanningTime(const struct PlannedStmt *stmt);
 extern struct PlannedStmt *NdagPlanDefault(struct Query *parse,
 										   const char *query_string,
@@ -195,6 +197,7 @@ extern bool NdagArmExplorable(uint64 same_mask, uint64 forced_mask,
 extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm,
 									   bool same, double cost_ratio,
 									   bool forced);
+extern void NdagQueryMemoryReset(Oid dbid);
 extern void NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm,
 								   int source, double exec_ms,
 								   double predicted_default_ln,

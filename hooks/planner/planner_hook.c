@@ -40,6 +40,35 @@ static int	planned_next = 0;
 
 static planner_hook_type prev_planner_hook = NULL;
 
+/* planning for an EXPLAIN without ANALYZE: nothing is explored or counted */
+static bool planning_plain_explain = false;
+
+/*
+ * NdagSetPlainExplain
+ *		Say whether what is planned next is for an EXPLAIN that will not
+ *		run it (the EXPLAIN hook, around its planning); returns the previous
+ *		value for the caller to put back.
+ */
+bool
+NdagSetPlainExplain(bool on)
+{
+	bool		previous = planning_plain_explain;
+
+	planning_plain_explain = on;
+	return previous;
+}
+
+/*
+ * NdagPlanningPlainExplain
+ *		Whether this backend plans for an EXPLAIN without ANALYZE: such a
+ *		plan never runs, so it must not use an exploration turn.
+ */
+bool
+NdagPlanningPlainExplain(void)
+{
+	return planning_plain_explain;
+}
+
 /*
  * NdagPlanDefault
  *		Plan with the previous hook or the standard planner.

@@ -22,7 +22,9 @@
 #include <math.h>
 
 #include "common/hashfn.h"
+#include "miscadmin.h"
 #include "port/atomics.h"
+#include "port/pg_bitutils.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
@@ -76,6 +78,8 @@ typedef struct QmShared
 } QmShared;
 
 static QmShared *qm = NULL;
+
+static void query_memory_status(void *state);
 
 static const char *const counter_names[NDAG_N_RW_COUNTERS] = {
 	"cache_hits", "cache_misses", "decided_default", "decided_btsp",
@@ -166,6 +170,70 @@ NdagRewriteStatusCounters(void *state)
 	misses = pg_atomic_read_u64(&qm->counters[NDAG_RW_CACHE_MISSES]);
 	NdagStatusAddCounter(state, "cache_hit_permille",
 						 hits + misses > 0 ? (int64) (1000 * hits / (hits + misses)) : 0);
+	query_memory_status(state);
+}
+
+/*
+ * query_memory_status
+ *		What the table holds for the current database: statements, those
+ *		with a default baseline, arm measurements, explorations counted,
+ *		demoted arms and BTSP entries.
+ */
+static void
+query_memory_status(void *state)
+{
+	int64		entries = 0;
+	int64		baselines = 0;
+	int64		arm_runs = 0;
+	int64		explored = 0;
+	int64		demoted = 0;
+	int64		btsp = 0;
+
+	LWLockAcquire(qm->lock, LW_SHARED);
+	for (int i = 0; i < QM_SLOTS; i++)
+	{
+		const QmSlot *s = &qm->slots[i];
+
+		if (s->dbid != MyDatabaseId || !OidIsValid(s->dbid))
+			continue;
+		entries++;
+		baselines += s->default_n > 0 ? 1 : 0;
+		for (int arm = 0; arm < NDAG_MAX_ARMS; arm++)
+			arm_runs += s->arm_n[arm];
+		explored += s->explored;
+		demoted += pg_popcount64(s->demoted_mask);
+		btsp += s->btsp_arm != NDAG_QM_NO_BTSP ? 1 : 0;
+	}
+	LWLockRelease(qm->lock);
+	NdagStatusAddCounter(state, "query_memory_entries", entries);
+	NdagStatusAddCounter(state, "query_memory_baselines", baselines);
+	NdagStatusAddCounter(state, "query_memory_arm_runs", arm_runs);
+	NdagStatusAddCounter(state, "query_memory_explored", explored);
+	NdagStatusAddCounter(state, "query_memory_demoted", demoted);
+	NdagStatusAddCounter(state, "query_memory_btsp", btsp);
+}
+
+/*
+ * NdagQueryMemoryReset
+ *		Forget every statement of database dbid (InvalidOid: of every
+ *		database) and move the epoch, so that the decisions every backend
+ *		cached from that state are dropped at their next lookup.
+ */
+void
+NdagQueryMemoryReset(Oid dbid)
+{
+	if (qm == NULL)
+		return;
+	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < QM_SLOTS; i++)
+	{
+		QmSlot	   *s = &qm->slots[i];
+
+		if (s->dbid != InvalidOid && (dbid == InvalidOid || s->dbid == dbid))
+			memset(s, 0, sizeof(QmSlot));
+	}
+	LWLockRelease(qm->lock);
+	pg_atomic_fetch_add_u64(&qm->epoch, 1);
 }
 
 /*

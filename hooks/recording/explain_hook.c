@@ -248,6 +248,30 @@ explain_section(ExplainState *es, const ExplainFigures *fig)
 }
 
 /*
+ * plan_for_explain
+ *		pg_plan_query for EXPLAIN; without ANALYZE the plan will not run,
+ *		so its planning uses no exploration turn (decision.c).
+ */
+static PlannedStmt *
+plan_for_explain(Query *query, const char *queryString, int cursorOptions,
+				 ParamListInfo params, bool plain)
+{
+	PlannedStmt *volatile plan = NULL;
+	bool		previous = NdagSetPlainExplain(plain);
+
+	PG_TRY();
+	{
+		plan = pg_plan_query(query, queryString, cursorOptions, params);
+	}
+	PG_FINALLY();
+	{
+		NdagSetPlainExplain(previous);
+	}
+	PG_END_TRY();
+	return plan;
+}
+
+/*
  * ndag_ExplainOneQuery
  *		Plan and explain as PostgreSQL does, then add our section for a
  *		statement on an enabled table.
@@ -274,7 +298,8 @@ ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 	if (es->buffers)
 		bufusage_start = pgBufferUsage;
 	INSTR_TIME_SET_CURRENT(planstart);
-	plan = pg_plan_query(query, queryString, cursorOptions, params);
+	plan = plan_for_explain(query, queryString, cursorOptions, params,
+							!es->analyze);
 	INSTR_TIME_SET_CURRENT(planduration);
 	INSTR_TIME_SUBTRACT(planduration, planstart);
 	if (es->buffers)

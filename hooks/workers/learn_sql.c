@@ -78,6 +78,11 @@ ruvector_dag_learn(PG_FUNCTION_ARGS)
 	append_number(&buf, "loss_after", s.loss_after, false);
 	append_number(&buf, "median_error_before", s.error_before, false);
 	append_number(&buf, "median_error_after", s.error_after, false);
+	append_number(&buf, "heldout", s.heldout, false);
+	append_number(&buf, "heldout_error_before", s.heldout_error_before, false);
+	append_number(&buf, "heldout_error_after", s.heldout_error_after, false);
+	appendStringInfo(&buf, ", \"cost_model_kept\": %s",
+					 s.model_kept ? "true" : "false");
 	append_number(&buf, "drift", s.drift, false);
 	appendStringInfo(&buf, ", \"task_boundary\": %s",
 					 s.task_boundary ? "true" : "false");
