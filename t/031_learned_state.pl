@@ -17,13 +17,7 @@ use NdagTest;
 # the untrained one
 my $node = ndag_node('learned_state', "ruvector.dag_mode = 'observe'\n");
 
-my @shapes = (
-	'count(*) FROM ls',
-	'* FROM ls WHERE id = i',
-	'k, sum(v) FROM ls GROUP BY k',
-	'count(*) FROM ls a JOIN ls b ON a.id = b.id',
-	'* FROM ls ORDER BY v, id LIMIT 5',
-	'count(*) FROM ls WHERE k = i % 10 AND v < 50');
+my @shapes = ndag_learning_shapes('ls');
 
 # workload(N): N executions of each query shape, in one session
 sub workload

@@ -15,13 +15,7 @@ use NdagTest;
 
 my $node = ndag_node('costmodel_heldout', "ruvector.dag_mode = 'learn'\n");
 
-my @shapes = (
-	'count(*) FROM hq',
-	'* FROM hq WHERE id = i',
-	'k, sum(v) FROM hq GROUP BY k',
-	'count(*) FROM hq a JOIN hq b ON a.id = b.id',
-	'* FROM hq ORDER BY v, id LIMIT 5',
-	'count(*) FROM hq WHERE k = i % 10 AND v < 50');
+my @shapes = ndag_learning_shapes('hq');
 
 $node->safe_psql('postgres', q{
 	CREATE TABLE hq AS SELECT g AS id, g % 10 AS k, (g * 7) % 100 AS v

@@ -124,6 +124,21 @@ sub ndag_workload
 	});
 }
 
+# ndag_learning_shapes(TABLE): six query shapes over TABLE (id, k, v; an
+# index on id) for ndag_workload: counts, a lookup by i, a grouping, a
+# self-join, a sort with LIMIT and a filter.
+sub ndag_learning_shapes
+{
+	my ($t) = @_;
+	return (
+		"count(*) FROM $t",
+		"* FROM $t WHERE id = i",
+		"k, sum(v) FROM $t GROUP BY k",
+		"count(*) FROM $t a JOIN $t b ON a.id = b.id",
+		"* FROM $t ORDER BY v, id LIMIT 5",
+		"count(*) FROM $t WHERE k = i % 10 AND v < 50");
+}
+
 # ndag_join_tables_sql(PREFIX): SQL that creates and analyzes PREFIX_a
 # (100000 rows, x = y = z, index on x) and PREFIX_b (20000 rows), and
 # enables both for learning: a join whose row estimate is far off.
@@ -203,7 +218,7 @@ sub ndag_learning_database
 });
 }
 
-push @NdagTest::EXPORT, qw(ndag_workload ndag_join_tables_sql
+push @NdagTest::EXPORT, qw(ndag_workload ndag_learning_shapes ndag_join_tables_sql
   ndag_costly_hash_arm_sql ndag_explain_function_sql ndag_run_function_sql
   ndag_learning_database);
 
