@@ -203,8 +203,9 @@ store_missing_error(const char *path)
  *		Open the environment in this process if it is not open yet, and
  *		check it is the one it claims to be: every DBI exists, the format
  *		version and the cluster's system identifier match.  A store that
- *		is open is checked, at most once per transaction or per second,
- *		to still be the file at its path (store_check_identity).  Nothing
+ *		is open is checked to still be the file at its path at its first
+ *		use in each transaction, and again after a second within a long
+ *		one (store_check_identity: one stat()).  Nothing
  *		is created here: the server start creates the store
  *		(store_startup.c).
  */
@@ -500,8 +501,8 @@ store_path_is_open_store(void)
 /*
  * store_check_identity
  *		Whether the open store is still the file at its path: checked when
- *		force is set (before a write), else at the first use in a
- *		transaction and at most once per second.  When the path names
+ *		force is set (before a write), else at the first use in each
+ *		transaction and again after a second within a long one.  When the path names
  *		another store because a restore put it there, the environment is
  *		closed quietly and the caller opens the new one.  When the store
  *		was removed or replaced behind the server's back, the environment

@@ -405,7 +405,7 @@ settle_intents(MDB_txn *txn, void *arg)
 	MDB_cursor *cursor;
 	MDB_val		key;
 	MDB_val		data;
-	List	   *todo = NIL;
+	List	   *to_settle = NIL;
 	ListCell   *lc;
 	int			rc;
 
@@ -449,7 +449,7 @@ settle_intents(MDB_txn *txn, void *arg)
 					appendBinaryStringInfo(copy, key.mv_data, key.mv_size);
 					appendStringInfoChar(copy, fate == INTENT_APPLY ? 'a' : 'd');
 					appendBinaryStringInfo(copy, data.mv_data, data.mv_size);
-					todo = lappend(todo, copy);
+					to_settle = lappend(to_settle, copy);
 				}
 			}
 			rc = mdb_cursor_get(cursor, &key, &data, MDB_NEXT);
@@ -459,7 +459,7 @@ settle_intents(MDB_txn *txn, void *arg)
 		mdb_cursor_close(cursor);
 	}
 
-	foreach(lc, todo)
+	foreach(lc, to_settle)
 	{
 		StringInfo	copy = (StringInfo) lfirst(lc);
 		bool		apply = copy->data[8] == 'a';

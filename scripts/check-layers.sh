@@ -32,9 +32,6 @@ LAYERS=(
 	"fdw"
 )
 
-# Crossings allowed for now, as "FILE -> HEADER" (none).
-KNOWN_VIOLATIONS=()
-
 # What engine/ may include besides its own headers: the C standard library
 # (C11) and cblas.
 ENGINE_SYSTEM_HEADERS="assert.h complex.h ctype.h errno.h fenv.h float.h
@@ -81,21 +78,12 @@ resolve() {
 }
 
 violations=0
-known_seen=" "
 n_files=0
 n_includes=0
 
-# report FILE LINE NAME WHY: one violation, unless it is a known one
+# report FILE LINE NAME WHY: one violation
 report() {
-	local file=$1 line=$2 name=$3 why=$4 target=${5:-}
-	local k
-	for k in "${KNOWN_VIOLATIONS[@]}"; do
-		if [ -n "$target" ] && [ "$k" = "$file -> $target" ]; then
-			known_seen+="$k|"
-			return
-		fi
-	done
-	echo "check-layers: $file:$line: #include $name: $why"
+	echo "check-layers: $1:$2: #include $3: $4"
 	violations=$((violations + 1))
 }
 
@@ -127,25 +115,18 @@ for top in ${LAYERS[*]}; do
 			fi
 			to_folder=$(folder_of "$target")
 			[ -z "$to_folder" ] && [ "$folder" = "engine" ] &&
-				{ report "$file" "$line" "$name" "engine/ includes only engine/ headers, the C standard library and cblas" "$target"; continue; }
+				{ report "$file" "$line" "$name" "engine/ includes only engine/ headers, the C standard library and cblas"; continue; }
 			[ -z "$to_folder" ] || [ "$to_folder" = "$folder" ] && continue
 			to_level=$(level "$to_folder")
 			if [ "$to_level" -ge "$my_level" ]; then
-				report "$file" "$line" "$name" "$folder/ may include only folders below it, and $to_folder/ is not below it (LAYERS in scripts/check-layers.sh)" "$target"
+				report "$file" "$line" "$name" "$folder/ may include only folders below it, and $to_folder/ is not below it (LAYERS in scripts/check-layers.sh)"
 			fi
 		done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]' "$file" || true)
 	done < <(find "$top" -type f \( -name '*.c' -o -name '*.h' \) | sort)
-done
-
-for k in "${KNOWN_VIOLATIONS[@]}"; do
-	case "$known_seen" in
-	*"$k|"*) ;;
-	*) echo "check-layers: note: the known violation \"$k\" no longer occurs: remove it from KNOWN_VIOLATIONS" ;;
-	esac
 done
 
 if [ "$violations" -gt 0 ]; then
 	echo "check-layers: $violations layering violation(s) in $n_files files"
 	exit 1
 fi
-echo "check-layers: $n_files files, $n_includes includes, no layering violation (${#KNOWN_VIOLATIONS[@]} known ones allowed)"
+echo "check-layers: $n_files files, $n_includes includes, no layering violation"
