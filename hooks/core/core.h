@@ -41,6 +41,14 @@ typedef enum NdagMode
 	NDAG_MODE_APPLY				/* apply what is learned, frozen */
 } NdagMode;
 
+/* ruvector.dag_exploration_mode: where unproven arms are tried (learn mode) */
+typedef enum NdagExplorationMode
+{
+	NDAG_EXPLORATION_SHADOW,	/* background re-runs of captured SELECTs; inline for the rest */
+	NDAG_EXPLORATION_INLINE,	/* users' own executions run candidate arms */
+	NDAG_EXPLORATION_OFF		/* nothing unproven is tried */
+} NdagExplorationMode;
+
 /* ruvector.dag_healing_scope */
 typedef enum NdagHealScope
 {
@@ -70,7 +78,15 @@ extern bool ndag_all_tables;			/* ruvector.dag_all_tables */
 extern bool ndag_healing_enabled;		/* ruvector.dag_healing_enabled */
 extern int	ndag_healing_check_interval;	/* ruvector.dag_healing_check_interval, ms */
 extern bool ndag_healing_auto_repair;	/* ruvector.dag_healing_auto_repair */
-extern int	ndag_healing_scope;			/* ruvector.dag_healing_scope */
+extern int	ndag_healing_scope;			/* ruvector.dag_exploration_mode: where unproven arms are tried (learn mode) */
+typedef enum NdagExplorationMode
+{
+	NDAG_EXPLORATION_SHADOW,	/* background re-runs of captured SELECTs; inline for the rest */
+	NDAG_EXPLORATION_INLINE,	/* users' own executions run candidate arms */
+	NDAG_EXPLORATION_OFF		/* nothing unproven is tried */
+} NdagExplorationMode;
+
+/* ruvector.dag_healing_scope */
 extern char *ndag_database;				/* ruvector.dag_database */
 extern int	ndag_healing_lock_timeout;	/* ruvector.dag_healing_lock_timeout, ms */
 extern int	ndag_healing_statement_timeout; /* ruvector.dag_healing_statement_timeout, ms */
@@ -95,6 +111,7 @@ extern double ndag_ewc_fisher_decay;	/* ruvector.dag_ewc_fisher_decay */
 extern double ndag_min_latency;			/* ruvector.dag_min_latency, ms */
 extern double ndag_min_cost;			/* ruvector.dag_min_cost */
 extern double ndag_exploration;			/* ruvector.dag_exploration */
+extern int	ndag_exploration_mode;		/* ruvector.dag_exploration_mode */
 extern bool ndag_regression_guard;		/* ruvector.dag_regression_guard */
 extern int	ndag_max_candidates;		/* ruvector.dag_max_candidates */
 extern double ndag_explore_max_cost_ratio;	/* ruvector.dag_explore_max_cost_ratio */

@@ -36,6 +36,7 @@ bool		ndag_all_tables = false;
 double		ndag_min_latency = 5.0;
 double		ndag_min_cost = 10000.0;
 double		ndag_exploration = 0.1;
+int			ndag_exploration_mode = NDAG_EXPLORATION_SHADOW;
 bool		ndag_regression_guard = true;
 int			ndag_max_candidates = 3;
 double		ndag_explore_max_cost_ratio = 10.0;
@@ -72,6 +73,13 @@ static const struct config_enum_entry ndag_mode_options[] = {
 	{"observe", NDAG_MODE_OBSERVE, false},
 	{"learn", NDAG_MODE_LEARN, false},
 	{"apply", NDAG_MODE_APPLY, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry ndag_exploration_mode_options[] = {
+	{"shadow", NDAG_EXPLORATION_SHADOW, false},
+	{"inline", NDAG_EXPLORATION_INLINE, false},
+	{"off", NDAG_EXPLORATION_OFF, false},
 	{NULL, 0, false}
 };
 
@@ -184,6 +192,15 @@ NdagDefineGucs(void)
 							 &ndag_exploration,
 							 0.1, 0.0, 1.0,
 							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("ruvector.dag_exploration_mode",
+							 "Where arms not yet proven for a statement are tried (learn mode).",
+							 "shadow re-runs captured plain SELECTs under candidate arms in a background worker, read-only, as the role that ran them, and tries the other statements inline; inline tries them on users' own executions; off tries nothing new.",
+							 &ndag_exploration_mode,
+							 NDAG_EXPLORATION_SHADOW,
+							 ndag_exploration_mode_options,
+							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("ruvector.dag_regression_guard",

@@ -69,6 +69,8 @@ typedef struct NdagDecision
 	int16		mechanism;		/* of the embedding */
 	int			context;		/* attention context of the default DAG */
 	float4		embedding[NDAG_TRAJ_EMBED_DIM];
+	uint64		klass;			/* parameter class: the default plan's shape hash */
+	bool		shadow_capture; /* ran the default; shadow exploration wants its text */
 } NdagDecision;
 
 extern const char *NdagDecisionSourceName(int source);
@@ -198,6 +200,26 @@ extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm,
 									   bool same, double cost_ratio,
 									   bool forced);
 extern void NdagQueryMemoryReset(Oid dbid);
+
+/* what the paired comparison of an arm with the default plan has shown */
+typedef enum NdagArmVerdict
+{
+	NDAG_VERDICT_OPEN,			/* not enough pairs yet */
+	NDAG_VERDICT_FASTER,		/* proven faster than the default plan */
+	NDAG_VERDICT_NOT_FASTER		/* proven not faster, or no proof within the most pairs */
+} NdagArmVerdict;
+
+extern NdagArmVerdict NdagQueryMemoryAddPair(Oid dbid, uint64 query_id,
+											 uint64 klass, int arm,
+											 double default_ms, double arm_ms,
+											 bool arm_timed_out);
+extern NdagArmVerdict NdagQueryMemoryVerdict(Oid dbid, uint64 query_id,
+											 uint64 klass, int arm);
+extern uint64 NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
+									  uint64 enabled);
+
+/* ---------- shadowable.c: statements shadow exploration may re-run ---------- */
+extern bool NdagShadowable(const struct Query *parse);
 extern void NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm,
 								   int source, double exec_ms,
 								   double predicted_default_ln,
