@@ -78,15 +78,7 @@ extern bool ndag_all_tables;			/* ruvector.dag_all_tables */
 extern bool ndag_healing_enabled;		/* ruvector.dag_healing_enabled */
 extern int	ndag_healing_check_interval;	/* ruvector.dag_healing_check_interval, ms */
 extern bool ndag_healing_auto_repair;	/* ruvector.dag_healing_auto_repair */
-extern int	ndag_healing_scope;			/* ruvector.dag_exploration_mode: where unproven arms are tried (learn mode) */
-typedef enum NdagExplorationMode
-{
-	NDAG_EXPLORATION_SHADOW,	/* background re-runs of captured SELECTs; inline for the rest */
-	NDAG_EXPLORATION_INLINE,	/* users' own executions run candidate arms */
-	NDAG_EXPLORATION_OFF		/* nothing unproven is tried */
-} NdagExplorationMode;
-
-/* ruvector.dag_healing_scope */
+extern int	ndag_healing_scope;			/* ruvector.dag_healing_scope */
 extern char *ndag_database;				/* ruvector.dag_database */
 extern int	ndag_healing_lock_timeout;	/* ruvector.dag_healing_lock_timeout, ms */
 extern int	ndag_healing_statement_timeout; /* ruvector.dag_healing_statement_timeout, ms */
