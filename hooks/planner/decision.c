@@ -336,8 +336,12 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		d->arm = proven;
 		d->confidence = 1.0;
 	}
-	/* (b) a learned pattern: applied in apply mode, a candidate in learn mode */
-	else if (match_pattern(a) && ndag_mode == NDAG_MODE_LEARN)
+	/*
+	 * (b) a learned pattern: a candidate to prove where learning tries
+	 * arms (learn mode on a primary, exploration on), else applied
+	 */
+	else if (match_pattern(a) && learn && NdagMayWriteLearnedState() &&
+			 ndag_exploration_mode != NDAG_EXPLORATION_OFF)
 	{
 		a->candidate = d->arm;
 		d->source = NDAG_DECISION_DEFAULT;
