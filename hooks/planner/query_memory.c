@@ -98,9 +98,9 @@ static QmShared *qm = NULL;
 static void query_memory_status(void *state);
 
 static const char *const counter_names[NDAG_N_RW_COUNTERS] = {
-	"cache_hits", "cache_misses", "decided_default", "decided_btsp",
+	"cache_hits", "cache_misses", "decided_default", "decided_proven",
 	"decided_pattern", "decided_explore", "extra_plannings", "demotions",
-	"rewrite_fallbacks", "decided_proven", "validation_runs"
+	"rewrite_fallbacks", "validation_runs"
 };
 
 /*
