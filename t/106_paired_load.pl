@@ -86,13 +86,7 @@ is(counter('query_memory_proven'), '0', 'no arm was proven faster');
 # ---------- 2. a proven arm survives a load spike ----------
 sql("UPDATE ndag_arms SET enabled = true WHERE builtin");
 my ($q) = ndag_join_queries('pl');
-wait_for(
-	sub {
-		sql("$learn SELECT pl_run('$q', 2)");
-		return sql("SELECT pl_explain('$q')->>'Decision'") eq 'proven';
-	},
-	'an arm proven faster for the join');
-my $arm = sql("SELECT pl_explain('$q')->>'Arm'");
+my $arm = ndag_learn_until_proven($node, 'pl', $q, 'an arm proven faster for the join');
 my $demotions = counter('demotions');
 my $validations = counter('validation_runs');
 load_on(6);

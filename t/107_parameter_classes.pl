@@ -59,13 +59,7 @@ like($class_frequent, qr/^[0-9a-f]{16}$/, 'EXPLAIN shows the parameter class');
 isnt($class_frequent, $class_rare, 'the two constants are in different classes');
 
 # ---------- 2. k = 0 learns its arm ----------
-wait_for(
-	sub {
-		sql("$learn SELECT ps_run('$frequent', 2)");
-		return sql("$learn SELECT ps_explain('$frequent')->>'Decision'") eq 'proven';
-	},
-	'an arm proven faster for k = 0');
-my $arm = sql("$learn SELECT ps_explain('$frequent')->>'Arm'");
+my $arm = ndag_learn_until_proven($node, 'ps', $frequent, 'an arm proven faster for k = 0');
 unlike(sql("$learn SELECT ps_explain('$frequent')->>'Join'"), qr/Nested Loop/,
 	'k = 0 runs another join');
 

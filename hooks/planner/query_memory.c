@@ -529,7 +529,8 @@ under_test(QmSlot *s, uint64 open, double now)
 /*
  * NdagQueryMemoryTurn
  *		What one execution of a statement class runs besides its decision.
- *		With an arm applied: every QM_VALIDATE_EVERY executions (every
+ *		With an arm applied and ruvector.dag_regression_guard on: every
+ *		QM_VALIDATE_EVERY executions (every
  *		QM_VALIDATE_UNPROVEN for an arm not proven for it) the default
  *		plan, whose run the next run of the arm is paired with.  With
  *		may_explore (learn mode, inline exploration, worth it), an open arm
@@ -574,7 +575,7 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
 		}
 		fresh = fresh_default(s, now);
 	}
-	if (applied_arm > 0 && applied_arm < NDAG_MAX_ARMS)
+	if (applied_arm > 0 && applied_arm < NDAG_MAX_ARMS && ndag_regression_guard)
 	{
 		uint32		every = s->arms[applied_arm].verdict == NDAG_VERDICT_FASTER ?
 			QM_VALIDATE_EVERY : QM_VALIDATE_UNPROVEN;

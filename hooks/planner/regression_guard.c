@@ -150,7 +150,8 @@ NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms)
 			NdagCacheForget(query_id);
 	}
 	if (obs.demoted ||
-		(obs.refuted && d->source == NDAG_DECISION_PATTERN && d->arm != 0))
+		(obs.refuted && d->source == NDAG_DECISION_PATTERN && d->arm != 0 &&
+		 ndag_regression_guard))
 		record_demotion(query_id, d, &obs);
 	if (d->has_embedding)
 		NdagInstantLearn(d->context, d->mechanism, d->embedding, d->arm,
