@@ -133,14 +133,15 @@ init_decision(NdagDecision *d)
  * cache_keys
  *		The learned-state epoch (it moves with every committed store write
  *		that moves the generation, and costs one shared-memory read) and
- *		the combined epoch of the enabled tables and the rewriter that
- *		decisions are cached under.
+ *		the combined epoch of the enabled tables, the rewriter and the
+ *		statement that its decisions are cached under.
  */
 static void
-cache_keys(uint64 *generation, uint64 *epoch)
+cache_keys(uint64 query_id, uint64 *generation, uint64 *epoch)
 {
 	*generation = NdagLearnedEpoch();
-	*epoch = hash_combine64(NdagTablesEpoch(), NdagRewriteEpoch());
+	*epoch = hash_combine64(hash_combine64(NdagTablesEpoch(), NdagRewriteEpoch()),
+							NdagStatementEpoch(MyDatabaseId, query_id));
 }
 
 /* planning one statement under an arm, for NdagFallbackRun */
@@ -832,7 +833,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	/* statements decided before are ours; others are checked first */
 	if (NdagCachePeek(query_id) == NULL && !query_may_be_ours(parse))
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
-	cache_keys(&generation, &epoch);
+	cache_keys(query_id, &generation, &epoch);
 
 	entry = NdagCacheLookup(query_id, generation, epoch);
 	if (entry != NULL && !entry->multi_class)

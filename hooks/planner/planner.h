@@ -210,6 +210,7 @@ extern Size NdagQueryMemoryShmemSize(void);
 extern void NdagQueryMemoryShmemRequest(void);
 extern void NdagQueryMemoryShmemInit(void);
 extern uint64 NdagRewriteEpoch(void);
+extern uint64 NdagStatementEpoch(Oid dbid, uint64 query_id);
 extern void NdagRewriteCount(NdagRewriteCounter counter, uint64 n);
 extern void NdagRewriteStatusCounters(void *state);
 extern bool NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
