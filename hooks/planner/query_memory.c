@@ -777,7 +777,7 @@ NdagQueryMemoryVerdict(Oid dbid, uint64 query_id, uint64 klass, int arm)
  *		pairs with a fresh default run (pair_record), and its mean ln ms is
  *		kept.  BTSP entries are candidates only: one arm run
  *		NDAG_BTSP_SPEEDUP times faster than the median default puts the arm
- *		under test, a default run far slower than predicted grants an
+ *		under test, a median default far slower than predicted grants an
  *		exploration.  The statement's epoch moves when a verdict changed.
  */
 void
@@ -801,8 +801,20 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	s->last_used = ++qm->tick;
 	baseline = default_median(s);
 	out->baseline_ms = baseline;
+	if (arm == 0)
+	{
+		s->default_recent[s->default_n % QM_RECENT] = (float4) exec_ms;
+		s->default_n++;
+		s->fresh_default_ms = exec_ms;
+		s->fresh_default_at = now;
+	}
 
-	verdict = ndag_btsp_judge(btsp_current(s, now, NULL), arm, exec_ms,
+	/*
+	 * a default run is judged by the median with it, so that one slow run
+	 * under load grants no exploration
+	 */
+	verdict = ndag_btsp_judge(btsp_current(s, now, NULL), arm,
+							  arm == 0 ? default_median(s) : exec_ms,
 							  baseline, predicted_default_ln,
 							  NDAG_BTSP_SPEEDUP, NDAG_BTSP_SLOWDOWN_LN);
 	if (verdict == NDAG_BTSP_FORGET)
@@ -822,14 +834,7 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 		out->btsp_stored = true;
 	}
 
-	if (arm == 0)
-	{
-		s->default_recent[s->default_n % QM_RECENT] = (float4) exec_ms;
-		s->default_n++;
-		s->fresh_default_ms = exec_ms;
-		s->fresh_default_at = now;
-	}
-	else
+	if (arm != 0)
 	{
 		QmArm	   *a = &s->arms[arm];
 		double		ln_ms = log(Max(exec_ms, 1e-6));
