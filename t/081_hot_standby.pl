@@ -17,7 +17,8 @@ use lib 't';
 use NdagTest;
 
 my $conf = "shared_preload_libraries = 'neural_dag'\n"
-  . "ruvector.dag_fast_query_ms = 0\n";
+  . "ruvector.dag_fast_query_ms = 0\n"
+  . "ruvector.dag_detail_sample_rate = 1\n";
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf', $conf);

@@ -22,6 +22,9 @@ sub ndag_node
 		"shared_preload_libraries = 'neural_dag'\n"
 		  # the tests count recordings exactly: no thinning of fast statements
 		  . "ruvector.dag_fast_query_ms = 0\n"
+		  # and count trajectories exactly: every recording keeps its plan
+		  # with actuals (the default keeps a sample of them)
+		  . "ruvector.dag_detail_sample_rate = 1\n"
 		  . ($extra // ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION neural_dag');

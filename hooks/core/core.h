@@ -70,6 +70,7 @@ extern double ndag_mincut_threshold;	/* ruvector.dag_mincut_threshold */
 extern double ndag_sample_rate;			/* ruvector.dag_sample_rate */
 extern double ndag_fast_query_ms;		/* ruvector.dag_fast_query_ms */
 extern double ndag_fast_sample_rate;	/* ruvector.dag_fast_sample_rate */
+extern double ndag_detail_sample_rate;	/* ruvector.dag_detail_sample_rate */
 extern double ndag_timing_sample_rate;	/* ruvector.dag_timing_sample_rate */
 extern int	ndag_max_trajectories;		/* ruvector.dag_max_trajectories */
 extern bool ndag_all_tables;			/* ruvector.dag_all_tables */

@@ -28,6 +28,7 @@ double		ndag_mincut_threshold = 0.5;
 double		ndag_sample_rate = 1.0;
 double		ndag_fast_query_ms = 1.0;
 double		ndag_fast_sample_rate = 0.01;
+double		ndag_detail_sample_rate = 0.1;
 double		ndag_timing_sample_rate = 0.05;
 int			ndag_max_trajectories = 10000;
 bool		ndag_all_tables = false;
@@ -283,9 +284,17 @@ NdagDefineGucs(void)
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomRealVariable("ruvector.dag_detail_sample_rate",
+							 "Fraction of recorded statements whose plan nodes are instrumented and kept as a trajectory.",
+							 "Every recorded statement is timed as a whole, which is what the query memory and the regression guard judge; per-node row counts cost a few counters per row per node, so only this fraction counts them and leaves a trajectory (plan with actuals) for attention, patterns and the cost model.  Executions EXPLAIN ANALYZE or auto_explain instrument anyway are always kept.",
+							 &ndag_detail_sample_rate,
+							 0.1, 0.0, 1.0,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomRealVariable("ruvector.dag_timing_sample_rate",
-							 "Fraction of recorded statements whose plan nodes are also timed.",
-							 "Recorded statements always count rows per node and time the whole execution; per-node timing can make row-heavy plans several times slower, so it is sampled.  Executions EXPLAIN ANALYZE or auto_explain already time keep their node times.",
+							 "Fraction of detailed recordings whose plan nodes are also timed.",
+							 "Detailed recordings always count rows per node; per-node timing can make row-heavy plans several times slower, so it is sampled.  Executions EXPLAIN ANALYZE or auto_explain already time keep their node times.",
 							 &ndag_timing_sample_rate,
 							 0.05, 0.0, 1.0,
 							 PGC_USERSET, 0,

@@ -10,15 +10,22 @@
  * probability ruvector.dag_sample_rate; statements it runs (PL/pgSQL, SPI)
  * follow its choice, so that a sampled call is recorded whole.
  *
- * A recorded execution counts rows and loops per node (INSTRUMENT_ROWS,
- * a few counters per tuple); its duration comes from one timer around the
- * whole run (queryDesc->totaltime).  Per-node timing reads the clock twice
- * per tuple per node, which makes row-heavy plans several times slower on
- * machines with a slow clock source, so only the fraction
- * ruvector.dag_timing_sample_rate of recorded statements gets it, drawn
- * with the statement as above.  An execution someone else instruments
- * (EXPLAIN ANALYZE, auto_explain) keeps exactly the options asked: with
- * timing it is recorded with its node times, without timing it stays so.
+ * Every recorded execution gets its duration from one timer around the
+ * whole run (queryDesc->totaltime), and that latency feeds the planner's
+ * query memory (median default, paired runs, re-validation, demotion).
+ * Counting rows and loops per node (INSTRUMENT_ROWS) costs a few counters
+ * per tuple per node, 5 to 14% of the CPU time of row-heavy and
+ * rescan-heavy plans, so only the fraction ruvector.dag_detail_sample_rate
+ * of recorded statements is instrumented node by node and leaves a
+ * trajectory (the plan with actuals that attention, patterns and the cost
+ * model learn from).  Per-node timing reads the clock twice per tuple per
+ * node, which makes row-heavy plans several times slower on machines with
+ * a slow clock source, so only the fraction ruvector.dag_timing_sample_rate
+ * of detailed recordings gets it.  Both are drawn with the top-level
+ * statement as above.  An execution someone else instruments (EXPLAIN
+ * ANALYZE, auto_explain) is always detailed and keeps exactly the options
+ * asked: with timing it is recorded with its node times, without timing it
+ * stays so.
  *
  * A recorded execution is remembered in a small per-backend table until
  * its ExecutorEnd; a memory-context callback on the executor state forgets
@@ -47,6 +54,7 @@ typedef struct Recording
 {
 	QueryDesc  *queryDesc;		/* NULL: free entry */
 	double		planning_us;
+	bool		detailed;		/* instrumented node by node */
 	MemoryContextCallback cb;
 } Recording;
 
@@ -57,6 +65,7 @@ static int	nesting_level = 0;
 
 /* sampling decisions of the current top-level statement */
 static bool top_sampled = false;
+static bool top_detailed = false;
 static bool top_timed = false;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
@@ -128,7 +137,7 @@ statement_eligible(QueryDesc *queryDesc, int eflags)
 
 /*
  * instrument_recording
- *		Ask for the per-node instrumentation of a recorded execution: rows
+ *		Ask for the per-node instrumentation of a detailed recording: rows
  *		always, timing when the statement drew it, unless another module
  *		already chose (with or without timing) what this execution measures.
  */
@@ -155,14 +164,16 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	{
 		top_sampled = queryDesc->plannedstmt != NULL &&
 			NdagSampleStatement(queryDesc->plannedstmt->queryId);
-		top_timed = top_sampled && NdagSampleTiming();
+		top_detailed = top_sampled && NdagSampleDetail();
+		top_timed = top_detailed && NdagSampleTiming();
 	}
 	if (top_sampled && statement_eligible(queryDesc, eflags))
 		rec = find_recording(NULL);
 	if (rec != NULL)
 	{
 		NdagCounterAdd(NDAG_COUNTER_SAMPLED, 1);
-		instrument_recording(queryDesc);
+		if (top_detailed)
+			instrument_recording(queryDesc);
 	}
 
 	if (prev_ExecutorStart)
@@ -186,6 +197,10 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 		rec->queryDesc = queryDesc;
 		rec->planning_us = NdagTakePlanningTime(queryDesc->plannedstmt);
+		/* nodes another module instruments anyway are recorded too */
+		rec->detailed = top_detailed ||
+			(queryDesc->planstate != NULL &&
+			 queryDesc->planstate->instrument != NULL);
 		rec->cb.func = forget_recording;
 		rec->cb.arg = rec;
 		MemoryContextRegisterResetCallback(queryDesc->estate->es_query_cxt,
@@ -240,7 +255,8 @@ ndag_ExecutorFinish(QueryDesc *queryDesc)
 
 /*
  * ndag_ExecutorEnd
- *		Record a sampled execution while its plan state still exists.
+ *		Record a sampled execution while its plan state still exists: its
+ *		latency always, its trajectory when it was detailed.
  */
 static void
 ndag_ExecutorEnd(QueryDesc *queryDesc)
@@ -253,7 +269,7 @@ ndag_ExecutorEnd(QueryDesc *queryDesc)
 	 */
 	if (rec != NULL)
 	{
-		NdagRecordExecution(queryDesc, rec->planning_us);
+		NdagRecordExecution(queryDesc, rec->planning_us, rec->detailed);
 		if (nesting_level == 0 && queryDesc->totaltime != NULL)
 			NdagNoteLatency(queryDesc->plannedstmt->queryId,
 							queryDesc->totaltime->total * 1000.0);

@@ -11,8 +11,8 @@
  *	executor_hooks.c	ExecutorStart/Run/Finish/End: which executions are
  *						recorded, their instrumentation, the recording
  *	sampling.c			which statements are recorded (sample rates)
- *	trajectory.c		one instrumented execution -> one ring entry; feeds
- *						the planner's regression guard
+ *	trajectory.c		one detailed execution -> one ring entry; every
+ *						recorded execution feeds the planner's query memory
  *	ring.c				the fixed-size shared ring of trajectories
  *	flush.c				ring -> store, latency baselines, ruvector_dag_flush(),
  *						the recording counters of ruvector_dag_status()
@@ -106,12 +106,14 @@ extern void NdagRingUsage(uint64 *used, uint64 *capacity);
 
 extern void NdagInstallExecutorHooks(void);
 extern bool NdagSampleStatement(uint64 query_id);
+extern bool NdagSampleDetail(void);
 extern bool NdagSampleTiming(void);
 extern void NdagNoteLatency(uint64 query_id, double exec_ms);
 
 /* ---------- trajectory.c: one execution into the ring ---------- */
 
-extern void NdagRecordExecution(struct QueryDesc *queryDesc, double planning_us);
+extern void NdagRecordExecution(struct QueryDesc *queryDesc, double planning_us,
+								bool detailed);
 extern bool NdagLastRecording(const struct PlannedStmt *stmt, int *mechanism,
 							  int *n_nodes, double *embedding_norm);
 extern double NdagLastRecordingMs(const struct PlannedStmt *stmt);

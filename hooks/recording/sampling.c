@@ -13,8 +13,10 @@
  * ruvector.dag_fast_sample_rate of its executions is recorded; the first
  * executions, and every slow statement, are recorded at the full rate.
  *
- * Of the statements recorded, the fraction ruvector.dag_timing_sample_rate
- * is also timed node by node (executor_hooks.c says why not all).
+ * Of the statements recorded, the fraction ruvector.dag_detail_sample_rate
+ * is also instrumented node by node and kept as a trajectory, and of those
+ * the fraction ruvector.dag_timing_sample_rate is also timed node by node
+ * (executor_hooks.c says why not all).
  *
  *-------------------------------------------------------------------------
  */
@@ -85,8 +87,19 @@ NdagSampleStatement(uint64 query_id)
 }
 
 /*
+ * NdagSampleDetail
+ *		Whether a recorded top-level statement also counts rows per node and
+ *		leaves a trajectory (executor_hooks.c).
+ */
+bool
+NdagSampleDetail(void)
+{
+	return draw(ndag_detail_sample_rate);
+}
+
+/*
  * NdagSampleTiming
- *		Whether a recorded top-level statement also gets per-node timing.
+ *		Whether a detailed recording also gets per-node timing.
  */
 bool
 NdagSampleTiming(void)

@@ -1,9 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * trajectory.c
- *	  Turn one instrumented execution into a trajectory in the shared ring:
- *	  the plan DAG with actuals, the attention mechanism and its per-node
- *	  scores, the plan embedding; then feed the temporal traces.
+ *	  Turn one detailed (instrumented) execution into a trajectory in the
+ *	  shared ring: the plan DAG with actuals, the attention mechanism and its
+ *	  per-node scores, the plan embedding; then feed the temporal traces.
+ *	  Every recorded execution, detailed or not, feeds its latency to the
+ *	  planner's query memory under the decision it was planned with.
  *
  * Everything happens in a memory context reset after each recording, with
  * interrupts held, inside NdagFallbackRun (fallback.c): an error is logged
@@ -253,6 +255,25 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 }
 
 /*
+ * observe_latency
+ *		What an execution without node instrumentation teaches: its latency
+ *		under its decision, for the query memory; runs in record_cxt and may
+ *		raise errors.
+ */
+static void
+observe_latency(QueryDesc *queryDesc)
+{
+	NdagDecision d;
+
+	if (queryDesc->totaltime == NULL)
+		return;
+	InstrEndLoop(queryDesc->totaltime);
+	decision_of(queryDesc->plannedstmt, &d);
+	NdagDecisionObserve(queryDesc->plannedstmt->queryId, &d,
+						queryDesc->totaltime->total * 1000.0);
+}
+
+/*
  * NdagLastRecording
  *		If the last execution this backend recorded ran stmt, its attention
  *		mechanism, node count and embedding norm.
@@ -287,27 +308,33 @@ typedef struct RecordCall
 {
 	QueryDesc  *queryDesc;
 	double		planning_us;
+	bool		detailed;
 } RecordCall;
 
 /*
  * record_step
- *		Build the trajectory of the execution and put it into the ring.
+ *		Build the trajectory of a detailed execution and put it into the
+ *		ring; of another, only observe its latency.
  */
 static void
 record_step(void *arg)
 {
 	RecordCall *call = (RecordCall *) arg;
 
-	build_and_put(call->queryDesc, call->planning_us);
+	if (call->detailed)
+		build_and_put(call->queryDesc, call->planning_us);
+	else
+		observe_latency(call->queryDesc);
 }
 
 /*
  * NdagRecordExecution
- *		Record an instrumented execution (from ExecutorEnd, before the plan
- *		state is freed).  Never raises an error.
+ *		Record a sampled execution (from ExecutorEnd, before the plan state
+ *		is freed): a detailed one as a trajectory, any as a latency for the
+ *		query memory.  Never raises an error.
  */
 void
-NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
+NdagRecordExecution(QueryDesc *queryDesc, double planning_us, bool detailed)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	RecordCall	call;
@@ -326,6 +353,7 @@ NdagRecordExecution(QueryDesc *queryDesc, double planning_us)
 	last_recording.stmt = NULL;
 	call.queryDesc = queryDesc;
 	call.planning_us = planning_us;
+	call.detailed = detailed;
 	if (!NdagFallbackRun(NDAG_FALLBACK_RECORDING, "record an execution",
 						 record_step, &call))
 		NdagCounterAdd(NDAG_COUNTER_FAILED, 1);
