@@ -1,146 +1,89 @@
 #!/bin/bash
-# What recording costs a row-heavy statement: a hash join of two tables of
-# NDAG_BENCH_ROWS rows each, counted, run stock (ruvector.neural_dag_enabled
-# off) and in learn mode with every execution recorded, once with per-node
-# timing on every recording (ruvector.dag_timing_sample_rate = 1, what every
-# recording did before timing was sampled) and once at the default timing
-# sample rate.  The three take turns in a rotating order, round after
-# round, in one session; the script prints each run, the medians and their
-# ratios to stock (the goal is <= 1.1), and the means, where the few timed
-# executions of the default rate show.  Prints numbers, asserts none.
+# What recording costs a statement, in backend CPU time and wall time, on
+# three plans: a nested loop rescanning an index scan about 1,490 times
+# (the shape of the demo's d08), an aggregate over 100,000 rows (d09) and
+# a hash join of two tables of NDAG_BENCH_ROWS rows (row-heavy).  The
+# configurations take turns in blocks of NDAG_BENCH_BLOCK executions in one
+# session (bench/lib_bench.sh): ruvector.dag_mode = off twice (the baseline
+# and the A-against-A noise), observe, learn and apply at default settings,
+# and learn with every recording instrumented node by node
+# (ruvector.dag_detail_sample_rate = 1, what every recording did before
+# the detail was sampled).  Exploration is off (ruvector.dag_exploration =
+# 0), so that learn mode runs the default plan and only recording differs;
+# no learning cycle runs.  Prints each figure's median ratio to mode off
+# with its quartiles; asserts nothing.
 #
-# Exploration is off (ruvector.dag_exploration = 0), so that learn mode
-# plans the statement as stock does and only the recording differs; no
-# background learning cycle runs during the benchmark.  Parallel query is
-# off, so that the figures do not depend on how busy the other core is.
-#
-#   NDAG_BENCH_ROWS    rows per table (default 1000000)
-#   NDAG_BENCH_ROUNDS  rounds of the three configurations (default 15)
+#   NDAG_BENCH_ROWS    rows per table of the hash join (default 100000)
+#   NDAG_BENCH_ROUNDS  rounds (default 30; 12 with NDAG_BENCH_QUICK=1)
+#   NDAG_BENCH_BLOCK   executions per block (default 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+. bench/lib_bench.sh
 
-rows=${NDAG_BENCH_ROWS:-1000000}
-rounds=${NDAG_BENCH_ROUNDS:-15}
+quick=${NDAG_BENCH_QUICK:-0}
+rows=${NDAG_BENCH_ROWS:-100000}
+rounds=${NDAG_BENCH_ROUNDS:-$([ "$quick" = 1 ] && echo 12 || echo 30)}
+block=${NDAG_BENCH_BLOCK:-5}
 
 dir=$(mktemp -d /tmp/neural_dag-bench.XXXXXX)
 chown "$(ndag_pg_user)" "$dir"
 port=$(ndag_free_port 56300)
 trap 'as_pg pg_ctl -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 
-ndag_cluster_start "$dir" "$port" "shared_buffers = 256MB
-max_parallel_workers_per_gather = 0
-ruvector.dag_mode = learn
-ruvector.dag_background_interval = 2147483647"
-
+lib=$(bench_clock_build)
+bench_cluster "$dir" "$port" neural_dag
 psql_q() { as_pg psql -h "$dir" -p "$port" -U postgres -X -qAt -v ON_ERROR_STOP=1 "$@"; }
 
-psql_q -c "CREATE EXTENSION neural_dag" >/dev/null
-psql_q -c "SHOW ruvector.dag_timing_sample_rate" >/dev/null || {
-	echo "the installed neural_dag has no ruvector.dag_timing_sample_rate" >&2
-	exit 1
-}
 psql_q <<SQL >/dev/null
+CREATE EXTENSION neural_dag;
+$(bench_clock_sql "$lib")
+-- d08-like: a filter on three correlated columns estimated at one row,
+-- ~1,490 in fact, each probing an index of the same table
+CREATE TABLE rec_sale (id int, cust_id int, a int, b int, c int, day int, qty int);
+INSERT INTO rec_sale SELECT g, g % 20000, g % 134, g % 134, g % 134, g % 365, g % 10
+	FROM generate_series(1, 200000) g;
+CREATE INDEX ON rec_sale (cust_id);
+CREATE INDEX ON rec_sale (id);
 CREATE TABLE rec_a (id int, v int);
 CREATE TABLE rec_b (id int, w int);
 INSERT INTO rec_a SELECT g, g % 1000 FROM generate_series(1, $rows) g;
 INSERT INTO rec_b SELECT g, g % 7 FROM generate_series(1, $rows) g;
-VACUUM ANALYZE rec_a, rec_b;
-SELECT ruvector_enable_neural_dag('rec_a');
-SELECT ruvector_enable_neural_dag('rec_b');
+VACUUM ANALYZE rec_sale, rec_a, rec_b;
+SELECT ruvector_enable_neural_dag('rec_sale'), ruvector_enable_neural_dag('rec_a'),
+	   ruvector_enable_neural_dag('rec_b');
 SQL
 
-query="SELECT count(*), sum(a.v + b.w) FROM rec_a a JOIN rec_b b ON a.id = b.id"
-echo "query: $query"
-psql_q -c "EXPLAIN (COSTS OFF) $query" | sed 's/^/  /'
-
-# settings of each configuration
-declare -A settings=(
-	[stock]="SET ruvector.neural_dag_enabled = off;"
-	[timed]="RESET ruvector.neural_dag_enabled; SET ruvector.dag_sample_rate = 1; SET ruvector.dag_exploration = 0; SET ruvector.dag_timing_sample_rate = 1;"
-	[sampled]="RESET ruvector.neural_dag_enabled; SET ruvector.dag_sample_rate = 1; SET ruvector.dag_exploration = 0; RESET ruvector.dag_timing_sample_rate;"
+declare -A queries=(
+	[nested_loop]="SELECT count(*) FROM rec_sale g WHERE g.cust_id IN (SELECT cust_id FROM rec_sale f WHERE f.a = 57 AND f.b = 57 AND f.c = 57)"
+	[aggregate]="SELECT day, count(*), sum(qty) FROM rec_sale WHERE id BETWEEN 50001 AND 150000 GROUP BY day"
+	[hash_join]="SELECT count(*), sum(a.v + b.w) FROM rec_a a JOIN rec_b b ON a.id = b.id"
 )
-configs=(stock timed sampled)
-declare -A runs=([stock]="" [timed]="" [sampled]="")
+common="RESET ruvector.dag_detail_sample_rate; SET ruvector.dag_exploration = 0;"
+configs=(
+	"off=$common SET ruvector.dag_mode = off;"
+	"off_again=$common SET ruvector.dag_mode = off;"
+	"observe=$common SET ruvector.dag_mode = observe;"
+	"learn=$common SET ruvector.dag_mode = learn;"
+	"apply=$common SET ruvector.dag_mode = apply;"
+	"learn_detail_1=$common SET ruvector.dag_mode = learn; SET ruvector.dag_detail_sample_rate = 1;"
+)
 
-# mean of the arguments
-mean() { printf '%s\n' "$@" | awk '{s += $1} END {printf "%.1f", s / NR}'; }
-
-# median of the arguments
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-
-# what one clock read costs here: per-node timing pays two per row per node
-echo "clock source $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)," \
-	"$(pg_test_timing -d 1 | sed -n 's/^Per loop time including overhead: \(.*\)/\1 per clock read/p')"
-
-# One session runs every execution, the configurations taking turns in a
-# rotating order, so that a change of the machine's load hits all three.
-# Two figures per execution: psql's \timing (the round trip), and the CPU
-# time the backend spent on it (/proc/PID/schedstat, read before and after),
-# which the other processes of a shared machine disturb much less.
-order=()
-{
-	echo '\timing off'
-	echo 'SELECT pg_backend_pid() AS backend_pid \gset'
-	echo '\setenv NDAG_BACKEND_PID :backend_pid'
-	for c in "${configs[@]}"; do echo "${settings[$c]}"; echo "$query;"; done	# warm-up
-	for r in $(seq 1 "$rounds"); do
-		for k in 0 1 2; do
-			c=${configs[$(((r + k) % 3))]}
-			order+=("$c")
-			echo "${settings[$c]}"
-			echo '\! echo "cpu_ns $(cut -d" " -f1 /proc/$NDAG_BACKEND_PID/schedstat)"'
-			echo '\timing on'
-			echo "$query;"
-			echo '\timing off'
-			echo '\! echo "cpu_ns $(cut -d" " -f1 /proc/$NDAG_BACKEND_PID/schedstat)"'
-		done
+echo "recording overhead: $rounds rounds of blocks of $block executions," \
+	"detail sample rate $(psql_q -c 'SHOW ruvector.dag_detail_sample_rate')," \
+	"clock $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
+for shape in nested_loop aggregate hash_join; do
+	q=${queries[$shape]}
+	echo "$shape: $(psql_q -c "EXPLAIN (COSTS OFF) $q" | grep -E 'Loop|Join|HashAggregate' | head -1 | sed 's/^ *//; s/->  //')"
+	bench_statements "$dir" "$port" postgres "$q" "$rounds" "$block" "$dir/$shape.out" "${configs[@]}"
+	read -r ms _ < <(awk '$2 == "off" {print $3 / 1e6}' "$dir/$shape.out" | bench_quartiles)
+	echo "  mode off: median backend CPU $ms ms per execution"
+	for mode in observe learn apply; do
+		bench_summary "$dir/$shape.out" off off_again "$mode" 3 \
+			"recording CPU, $shape, $mode" "<= 1.02"
 	done
-} >"$dir/runs.sql"
-chown "$(ndag_pg_user)" "$dir/runs.sql"
-
-before=$(psql_q -c "SELECT (ruvector_dag_status()->'counters'->>'sampled')::bigint")
-psql_q -f "$dir/runs.sql" >"$dir/runs.out"
-after=$(psql_q -c "SELECT (ruvector_dag_status()->'counters'->>'sampled')::bigint")
-mapfile -t times < <(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$dir/runs.out")
-mapfile -t cpus < <(awk '/^cpu_ns / {if (n++ % 2) printf "%.3f\n", ($2 - b) / 1e6; else b = $2}' "$dir/runs.out")
-if [ "${#times[@]}" -ne "${#order[@]}" ] || [ "${#cpus[@]}" -ne "${#order[@]}" ]; then
-	echo "expected ${#order[@]} timings, got ${#times[@]} and ${#cpus[@]}" >&2
-	exit 1
-fi
-declare -A cpu=([stock]="" [timed]="" [sampled]="")
-for i in "${!order[@]}"; do
-	runs[${order[$i]}]="${runs[${order[$i]}]} ${times[$i]}"
-	cpu[${order[$i]}]="${cpu[${order[$i]}]} ${cpus[$i]}"
-	if [ $((i % 3)) -eq 0 ]; then line="round $((i / 3 + 1)):"; fi
-	line="$line ${order[$i]} ${times[$i]} ms (cpu ${cpus[$i]} ms),"
-	if [ $((i % 3)) -eq 2 ]; then echo "${line%,}"; fi
+	bench_summary "$dir/$shape.out" off off_again learn 4 \
+		"recording wall time, $shape, learn" "-"
+	bench_summary "$dir/$shape.out" off off_again learn_detail_1 3 \
+		"recording CPU, $shape, learn, detail rate 1" "-"
 done
-
-# shellcheck disable=SC2086
-m_stock=$(median ${runs[stock]})
-# shellcheck disable=SC2086
-m_timed=$(median ${runs[timed]})
-# shellcheck disable=SC2086
-m_sampled=$(median ${runs[sampled]})
-echo "recorded executions during the run: $((after - before)) (expected $((2 * rounds + 2)), warm-up included)"
-psql_q -c "SELECT ruvector_dag_flush()" >/dev/null
-psql_q -c "
-	SELECT 'trajectories with node times: ' || count(DISTINCT traj_id) FILTER (WHERE self_ms IS NOT NULL) ||
-		   ' of ' || count(DISTINCT traj_id) || ' ($((rounds + 1)) of the every-recording-timed configuration)'
-	FROM ndag_attention"
-echo "median latency stock $m_stock ms"
-echo "median learn mode, every recording timed per node: $m_timed ms, ratio $(awk -v a="$m_timed" -v b="$m_stock" 'BEGIN {printf "%.3f", a / b}')"
-echo "median learn mode, default timing sample rate: $m_sampled ms, ratio $(awk -v a="$m_sampled" -v b="$m_stock" 'BEGIN {printf "%.3f", a / b}')"
-# shellcheck disable=SC2086
-c_stock=$(median ${cpu[stock]})
-# shellcheck disable=SC2086
-c_timed=$(median ${cpu[timed]})
-# shellcheck disable=SC2086
-c_sampled=$(median ${cpu[sampled]})
-echo "median backend CPU: stock $c_stock ms, every recording timed $c_timed ms (ratio $(awk -v a="$c_timed" -v b="$c_stock" 'BEGIN {printf "%.3f", a / b}')), default timing sample rate $c_sampled ms (ratio $(awk -v a="$c_sampled" -v b="$c_stock" 'BEGIN {printf "%.3f", a / b}'))"
-# the timed fraction shows in the mean, not in the median
-# shellcheck disable=SC2086
-echo "mean latency: stock $(mean ${runs[stock]}) ms, every recording timed $(mean ${runs[timed]}) ms, default timing sample rate $(mean ${runs[sampled]}) ms"
-# shellcheck disable=SC2086
-echo "mean backend CPU: stock $(mean ${cpu[stock]}) ms, every recording timed $(mean ${cpu[timed]}) ms, default timing sample rate $(mean ${cpu[sampled]}) ms"
