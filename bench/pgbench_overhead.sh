@@ -1,92 +1,118 @@
 #!/bin/bash
-# What recording executions costs: pgbench TPS with neural_dag preloaded in
-# learn mode on enabled pgbench tables versus the library not loaded, for
-# pgbench -S (select-only) and the TPC-B-like default script, in alternating
-# rounds; then the recording figures of ruvector_dag_status(): mean time to
-# record one execution and flush throughput.  Prints numbers, asserts none.
+# What neural_dag costs short statements under pgbench: three identical
+# throwaway clusters run side by side, two without the library (the
+# baseline and the A-against-A noise) and one preloading it in learn mode
+# on the enabled pgbench tables (default settings otherwise).  pgbench
+# blocks of NDAG_BENCH_SECONDS take turns on the three, in a rotating
+# order, round after round; per block the TPS and the server CPU per
+# transaction (the postmaster and all its processes, /proc).  Workloads:
+#   select_only     pgbench -S
+#   connect         pgbench -S -C (a new backend per transaction: its
+#                   start-up and its first recorded statement)
+#   join3           a short 3-table join of accounts, tellers and branches
+# Prints each figure's median ratio to not loaded with its quartiles and
+# the A-against-A noise, and the extra server CPU of a new backend's first
+# statement (ms); asserts nothing.
 #
-#   NDAG_BENCH_SECONDS  seconds per pgbench run (default 60)
-#   NDAG_BENCH_ROUNDS   rounds of (not loaded, loaded) per script (default 3)
+#   NDAG_BENCH_SECONDS  seconds per block (default 10; 4 with NDAG_BENCH_QUICK=1)
+#   NDAG_BENCH_ROUNDS   rounds (default 10; 5 with NDAG_BENCH_QUICK=1)
 #   NDAG_BENCH_SCALE    pgbench scale factor (default 10)
 #   NDAG_BENCH_CLIENTS  clients and threads (default 2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+. bench/lib_bench.sh
 
-seconds=${NDAG_BENCH_SECONDS:-60}
-rounds=${NDAG_BENCH_ROUNDS:-3}
+quick=${NDAG_BENCH_QUICK:-0}
+seconds=${NDAG_BENCH_SECONDS:-$([ "$quick" = 1 ] && echo 4 || echo 10)}
+rounds=${NDAG_BENCH_ROUNDS:-$([ "$quick" = 1 ] && echo 5 || echo 10)}
 scale=${NDAG_BENCH_SCALE:-10}
 clients=${NDAG_BENCH_CLIENTS:-2}
 
-dir=$(mktemp -d /tmp/neural_dag-bench.XXXXXX)
-chown "$(ndag_pg_user)" "$dir"
-port=$(ndag_free_port 56100)
-trap 'as_pg pg_ctl -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
-
-as_pg initdb -D "$dir/data" -A trust -U postgres >/dev/null
-cat >>"$dir/data/postgresql.conf" <<CONF
-listen_addresses = ''
-port = $port
-unix_socket_directories = '$dir'
-shared_buffers = 256MB
-CONF
-
-psql_q() { as_pg psql -h "$dir" -p "$port" -U postgres -X -qAt "$@"; }
-
-# restart_with LIB_LOADED: restart the server with or without neural_dag
-restart_with() {
-	local opts="-c shared_preload_libraries="
-	if [ "$1" = yes ]; then
-		opts="-c shared_preload_libraries=neural_dag -c ruvector.dag_mode=learn"
-	fi
-	as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w -m fast -o "$opts" restart >/dev/null 2>&1 ||
-		as_pg pg_ctl -D "$dir/data" -l "$dir/server.log" -w -o "$opts" start >/dev/null
+root=$(mktemp -d /tmp/neural_dag-bench.XXXXXX)
+chown "$(ndag_pg_user)" "$root"
+configs=(not_loaded not_loaded_again learn)
+declare -A dirs ports
+stop_all() {
+	for c in "${configs[@]}"; do
+		[ -n "${dirs[$c]:-}" ] && as_pg pg_ctl -D "${dirs[$c]}/data" -m immediate stop >/dev/null 2>&1 || true
+	done
+	rm -rf "$root"
 }
+trap stop_all EXIT
 
-restart_with yes
-as_pg pgbench -h "$dir" -p "$port" -U postgres -i -q -s "$scale" postgres >/dev/null 2>&1
-psql_q -c "CREATE EXTENSION neural_dag" -c "
+base_port=$(ndag_free_port 56100)
+i=0
+for c in "${configs[@]}"; do
+	dirs[$c]=$root/$c
+	ports[$c]=$((base_port + 10 * i))
+	i=$((i + 1))
+	mkdir -p "${dirs[$c]}"
+	chown "$(ndag_pg_user)" "${dirs[$c]}"
+	if [ "$c" = learn ]; then
+		bench_cluster "${dirs[$c]}" "${ports[$c]}" neural_dag "ruvector.dag_mode = learn"
+	else
+		bench_cluster "${dirs[$c]}" "${ports[$c]}" ""
+	fi
+	as_pg pgbench -h "${dirs[$c]}" -p "${ports[$c]}" -U postgres -i -q -s "$scale" postgres >/dev/null 2>&1
+done
+as_pg psql -h "${dirs[learn]}" -p "${ports[learn]}" -U postgres -X -qAt -c "CREATE EXTENSION neural_dag" -c "
 	SELECT ruvector_enable_neural_dag(t)
 	FROM unnest(ARRAY['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers',
 					  'pgbench_history']::regclass[]) t" >/dev/null
 
-# tps SCRIPT_FLAGS: one pgbench run, its TPS
-tps() {
-	as_pg pgbench -h "$dir" -p "$port" -U postgres -n -M prepared -c "$clients" -j "$clients" \
-		-T "$seconds" "$@" postgres 2>/dev/null |
-		sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+cat >"$root/join3.sql" <<'SQL'
+\set aid random(1, 100000 * :scale)
+SELECT a.abalance, t.tbalance, b.bbalance
+  FROM pgbench_accounts a JOIN pgbench_branches b ON b.bid = a.bid
+  JOIN pgbench_tellers t ON t.bid = b.bid
+ WHERE a.aid = :aid;
+SQL
+chown "$(ndag_pg_user)" "$root/join3.sql"
+
+declare -A flags=([select_only]="-S" [connect]="-S -C" [join3]="-f $root/join3.sql")
+workloads=(select_only connect join3)
+
+# block CONFIG WORKLOAD ROUND: one pgbench block; prints "round config tps
+# server_cpu_ns_per_transaction"
+block() {
+	local c=$1 w=$2 r=$3 before after out tps txns
+	before=$(bench_server_cpu_ns "${dirs[$c]}")
+	# shellcheck disable=SC2086
+	out=$(as_pg pgbench -h "${dirs[$c]}" -p "${ports[$c]}" -U postgres -n -M prepared \
+		-c "$clients" -j "$clients" -T "$seconds" ${flags[$w]} postgres 2>/dev/null)
+	after=$(bench_server_cpu_ns "${dirs[$c]}")
+	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -1)
+	txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+	echo "$r $c $tps $(awk -v a="$after" -v b="$before" -v n="$txns" 'BEGIN {printf "%.0f", (a - b) / (n > 0 ? n : 1)}')"
 }
 
-# median of the arguments
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-
-for script in "-S" "-b tpcb-like"; do
-	off=()
-	on=()
+echo "pgbench: $rounds rounds of ${seconds}s blocks, scale $scale, $clients clients"
+for w in "${workloads[@]}"; do
+	: >"$root/$w.out"
 	for r in $(seq 1 "$rounds"); do
-		restart_with no
-		off+=("$(tps $script)")
-		restart_with yes
-		on+=("$(tps $script)")
-		echo "pgbench $script round $r: not loaded ${off[-1]} tps, learn mode ${on[-1]} tps"
+		for k in 0 1 2; do
+			block "${configs[$(((r + k) % 3))]}" "$w" "$r" >>"$root/$w.out"
+		done
 	done
-	m_off=$(median "${off[@]}")
-	m_on=$(median "${on[@]}")
-	echo "pgbench $script: median not loaded $m_off tps, learn mode $m_on tps, ratio $(awk -v a="$m_on" -v b="$m_off" 'BEGIN {printf "%.3f", a / b}')"
+	read -r tps _ < <(awk '$2 == "not_loaded" {print $3}' "$root/$w.out" | bench_quartiles)
+	read -r cpu _ < <(awk '$2 == "not_loaded" {print $4 / 1e6}' "$root/$w.out" | bench_quartiles)
+	echo "$w (${flags[$w]/$root\//}): not loaded median $tps tps, server CPU $cpu ms per transaction"
+	case $w in
+		select_only) tps_goal=">= 0.99"; cpu_goal="-" ;;
+		connect) tps_goal="-"; cpu_goal="<= 1.05" ;;
+		join3) tps_goal=">= 0.97"; cpu_goal="<= 1.03" ;;
+	esac
+	bench_summary "$root/$w.out" not_loaded not_loaded_again learn 3 "pgbench $w TPS, learn" "$tps_goal"
+	bench_summary "$root/$w.out" not_loaded not_loaded_again learn 4 \
+		"pgbench $w server CPU per transaction, learn" "$cpu_goal"
+	if [ "$w" = connect ]; then
+		# a new backend's start-up and first statement: extra CPU in ms
+		read -r m q1 q3 < <(awk '{v[$1 " " $2] = $4; r[$1] = 1}
+			END {for (k in r) printf "%.4f\n", (v[k " learn"] - v[k " not_loaded"]) / 1e6}' "$root/$w.out" | bench_quartiles)
+		read -r noise _ < <(awk '{v[$1 " " $2] = $4; r[$1] = 1}
+			END {for (k in r) printf "%.4f\n", (v[k " not_loaded_again"] - v[k " not_loaded"]) / 1e6}' "$root/$w.out" | bench_quartiles)
+		printf '  %-58s %s  [%s, %s]  A/A %s  (goal %s)\n' "new backend's first statement, extra server CPU ms" "$m" "$q1" "$q3" "$noise" "<= +0.3"
+		bench_result "new backend's first statement, extra server CPU ms" "$m" "$q1" "$q3" "$noise" "<= +0.3"
+	fi
 done
-
-# the last learn-mode run's recording figures (counters start at the restart)
-psql_q -c "SELECT ruvector_dag_flush()" >/dev/null
-psql_q -c "
-	SELECT 'recorded ' || (c->>'recorded') || ', flushed ' || (c->>'flushed') ||
-		   ', dropped ' || (c->>'dropped') || ', failed ' || (c->>'failed') ||
-		   E'\nrecording time per execution: mean ' ||
-		   round((c->>'record_ns')::numeric / greatest((c->>'recorded')::numeric, 1) / 1000, 2) ||
-		   ' us, median ' || round((c->>'record_p50_ns')::numeric / 1000, 2) ||
-		   ' us, p99 ' || round((c->>'record_p99_ns')::numeric / 1000, 2) || ' us' ||
-		   E'\nflush throughput: ' ||
-		   round((c->>'flushed')::numeric / greatest((c->>'flush_us')::numeric, 1) * 1000000) ||
-		   ' trajectories/s (' ||
-		   round((c->>'flush_us')::numeric / greatest((c->>'flushed')::numeric, 1), 1) ||
-		   ' us each, nodes included)'
-	FROM (SELECT ruvector_dag_status()->'counters' AS c) s"
