@@ -59,6 +59,12 @@ tapcheck:
 	TESTDIR='$(CURDIR)' PATH="$(PG_BINDIR):$$PATH" PG_REGRESS=$(dir $(PGXS))../../src/test/regress/pg_regress \
 		prove -I $(PG_PERL_LIB) -I $(srcdir)/t $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),t/*.pl)
 
+# overhead benchmarks (recording, planning, pgbench) and one table against
+# their goals; NDAG_BENCH_QUICK=1 for a short run
+.PHONY: bench
+bench:
+	bash $(srcdir)/bench/bench.sh
+
 # workload benchmark: demo and TPC-H-like workloads, stock / oracle / learned
 .PHONY: bench-workload
 bench-workload:

@@ -1,69 +1,69 @@
 #!/bin/bash
-# Planning time added per statement: the median "Planning Time" EXPLAIN
-# reports for a few statements on an enabled table, with the library not
-# loaded and preloaded in observe and learn mode.  Prints numbers, asserts
-# none.
-#   NDAG_BENCH_PLANS  plannings per statement and configuration (default 2000)
+# Planning time added per statement: the backend CPU time of EXPLAIN (plan
+# only) of an 8-way and a 12-way join of tables enabled for learning, with
+# ruvector.dag_mode = off (twice: the baseline and the A-against-A noise),
+# in learn mode at an Embedding Cache hit (the same statement again), and
+# in learn mode at a miss (a cache of one entry and two statements taking
+# turns, so that every lookup misses).  Exploration is off, so that only
+# the decision is measured.  The configurations take turns in blocks in one
+# session (bench/lib_bench.sh); prints the median ratio to mode off with
+# its quartiles; asserts nothing.
+#
+#   NDAG_BENCH_ROUNDS  rounds (default 30; 12 with NDAG_BENCH_QUICK=1)
+#   NDAG_BENCH_BLOCK   plannings per block (default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+. bench/lib_bench.sh
 
-plans=${NDAG_BENCH_PLANS:-2000}
+quick=${NDAG_BENCH_QUICK:-0}
+rounds=${NDAG_BENCH_ROUNDS:-$([ "$quick" = 1 ] && echo 12 || echo 30)}
+block=${NDAG_BENCH_BLOCK:-10}
+
 dir=$(mktemp -d /tmp/neural_dag-plan-bench.XXXXXX)
 chown "$(ndag_pg_user)" "$dir"
 port=$(ndag_free_port 56300)
 trap 'as_pg pg_ctl -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 
-as_pg initdb -D "$dir/data" -A trust -U postgres >/dev/null
-cat >>"$dir/data/postgresql.conf" <<CONF
-listen_addresses = ''
-port = $port
-unix_socket_directories = '$dir'
-CONF
+lib=$(bench_clock_build)
+bench_cluster "$dir" "$port" neural_dag
+psql_q() { as_pg psql -h "$dir" -p "$port" -U postgres -X -qAt -v ON_ERROR_STOP=1 "$@"; }
 
-psql_q() { as_pg psql -h "$dir" -p "$port" -U postgres -X -qAt "$@"; }
+{
+	echo "CREATE EXTENSION neural_dag;"
+	bench_clock_sql "$lib"
+	for i in $(seq 1 12); do
+		echo "CREATE TABLE pj$i (id int PRIMARY KEY, k int, v int);"
+		echo "INSERT INTO pj$i SELECT g, g % (100 * $i), g % 7 FROM generate_series(1, 2000 * $i) g;"
+		echo "ANALYZE pj$i; SELECT ruvector_enable_neural_dag('pj$i');"
+	done
+} | psql_q >/dev/null
 
-# restart_with PRELOAD MODE: restart with or without neural_dag
-restart_with() {
-	as_pg pg_ctl -D "$dir/data" -l "$dir/log" -w stop >/dev/null 2>&1 || true
-	as_pg pg_ctl -D "$dir/data" -l "$dir/log" -w \
-		-o "-c shared_preload_libraries=$1 -c ruvector.dag_mode=$2" start >/dev/null
+# join N [EXTRA]: an N-way chain join of pj1..pjN
+join() {
+	local n=$1 extra=${2:-} q i
+	q="SELECT count(*)$extra FROM pj1"
+	for i in $(seq 2 "$n"); do q="$q JOIN pj$i ON pj$i.id = pj$((i - 1)).k"; done
+	echo "$q WHERE pj1.v = 3"
 }
 
-restart_with neural_dag learn
-psql_q -c "CREATE EXTENSION neural_dag" -c "
-	CREATE TABLE bo (id int PRIMARY KEY, k int, v text);
-	CREATE TABLE bc (k int PRIMARY KEY, name text);
-	INSERT INTO bo SELECT g, g % 100, md5(g::text) FROM generate_series(1, 100000) g;
-	INSERT INTO bc SELECT g, 'c' || g FROM generate_series(0, 99) g;
-	ANALYZE bo, bc;
-	SELECT ruvector_enable_neural_dag('bo'), ruvector_enable_neural_dag('bc');
-	CREATE FUNCTION median_planning_ms(q text, n int) RETURNS double precision
-	LANGUAGE plpgsql AS \$\$
-	DECLARE j json; t double precision[] := '{}';
-	BEGIN
-		FOR i IN 1..n LOOP
-			EXECUTE 'EXPLAIN (FORMAT JSON, SUMMARY) ' || q INTO j;
-			t := t || (j->0->>'Planning Time')::double precision;
-		END LOOP;
-		RETURN percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(t) x;
-	END \$\$;" >/dev/null
-
-queries=(
-	"SELECT v FROM bo WHERE id = 42"
-	"SELECT c.name, count(*) FROM bo o JOIN bc c USING (k) GROUP BY c.name"
-	"SELECT * FROM bo o JOIN bc c USING (k) WHERE o.id < 100 AND c.k IN (SELECT k FROM bc WHERE name LIKE 'c1%')"
-)
-
-printf '%-10s %-9s %12s  %s\n' library mode "median ms" statement
-for config in "none-" "neural_dag-observe" "neural_dag-learn"; do
-	lib=${config%%-*}
-	mode=${config#*-}
-	[ "$lib" = none ] && lib=""
-	restart_with "$lib" "${mode:-learn}"
-	for q in "${queries[@]}"; do
-		ms=$(psql_q -c "SELECT round(median_planning_ms(\$q\$$q\$q\$, $plans)::numeric, 4)")
-		printf '%-10s %-9s %12s  %s\n' "${lib:-none}" "${mode:--}" "$ms" "${q:0:60}"
-	done
+common="SET ruvector.dag_exploration = 0; RESET ruvector.dag_embedding_cache_size;"
+echo "planning overhead: $rounds rounds of blocks of $block plannings"
+for n in 8 12; do
+	q="EXPLAIN $(join "$n")"
+	q2="EXPLAIN $(join "$n" ", max(pj1.v)")"
+	# one planning of each of the two statements per execution, in every
+	# configuration alike
+	both="$q \\; $q2"
+	bench_statements "$dir" "$port" postgres "$both" "$rounds" "$block" "$dir/plan$n.out" \
+		"off=$common SET ruvector.dag_mode = off;" \
+		"off_again=$common SET ruvector.dag_mode = off;" \
+		"learn_hit=$common SET ruvector.dag_mode = learn;" \
+		"learn_miss=$common SET ruvector.dag_mode = learn; SET ruvector.dag_embedding_cache_size = 1;"
+	read -r ms _ < <(awk '$2 == "off" {print $3 / 2e6}' "$dir/plan$n.out" | bench_quartiles)
+	echo "$n-way join: mode off: median backend CPU $ms ms per planning"
+	bench_summary "$dir/plan$n.out" off off_again learn_hit 3 \
+		"planning CPU, $n-way join, Embedding Cache hit" "as today"
+	bench_summary "$dir/plan$n.out" off off_again learn_miss 3 \
+		"planning CPU, $n-way join, Embedding Cache miss" "as today"
 done
-echo "goal (DESIGN.md section 10): planning time added < 0.050 ms median"

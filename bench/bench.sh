@@ -1,0 +1,29 @@
+#!/bin/bash
+# make bench: every overhead benchmark (recording, pgbench, planning), then
+# ONE table of their figures against the goals of the overhead issue: the
+# median ratio (or difference) with its quartiles and the A-against-A noise
+# of the same run.  NDAG_BENCH_QUICK=1 runs fewer, shorter rounds (under
+# 15 minutes on a 2-core machine).  Prints figures, asserts nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+results=$(mktemp /tmp/neural_dag-bench-results.XXXXXX)
+trap 'rm -f "$results"' EXIT
+chmod a+w "$results"
+export NDAG_BENCH_RESULTS=$results
+
+for b in recording_overhead planning_overhead pgbench_overhead; do
+	echo "== bench/$b.sh"
+	bash "bench/$b.sh"
+done
+
+echo
+echo "== overhead figures (median [quartiles], A/A = two identical configurations, the noise)"
+awk -F '\t' '
+	function met(v, g,   op, x) {
+		if (g !~ /^(<=|>=) /) return ""
+		op = substr(g, 1, 2); x = substr(g, 4) + 0
+		return ((op == "<=" && v <= x) || (op == ">=" && v >= x)) ? "met" : "NOT met"
+	}
+	BEGIN { printf "%-58s %9s %21s %9s %10s %s\n", "figure", "median", "quartiles", "A/A", "goal", "" }
+	{ printf "%-58s %9s %21s %9s %10s %s\n", $1, $2, "[" $3 ", " $4 "]", $5, $6, met($2, $6) }' "$results"
