@@ -101,6 +101,11 @@ SELECT e->>'Arm Settings' = (SELECT settings FROM ndag_arms
 		WHERE arm_id = split_part(:'proven_arm', ' ', 1)::int) AS arm_settings,
 	(e->>'Measured Gain')::float > 1.05 AS gain_shown
 FROM rw_explain(:'q') e;
+-- ruvector_dag_advice() lists it, joinable with pg_stat_statements
+SELECT a.arm_id || ' (' || a.arm_name || ')' = :'proven_arm' AS advised_arm,
+	a.speedup > 1.05 AS faster, a.pairs >= 3 AS paired, a.default_ms > 0 AS baseline,
+	a.parameter_class = rw_explain(:'q')->>'Parameter Class' AS same_class
+FROM ruvector_dag_advice() a WHERE a.query_id = :qid;
 -- observe mode plans by default and says what apply mode would do
 SET ruvector.dag_mode = 'observe';
 SELECT e->>'Decision' AS decision, e->>'Join' = 'Nested Loop' AS default_join,
