@@ -119,8 +119,9 @@ ndag_pattern_finish(NdagPattern *pattern, int n_arms, int min_arm_count)
 	if (best < 0)
 		best = 0;
 	pattern->best_arm = best;
+	/* unknown (NaN) until the default and the best arm have enough runs */
 	pattern->gain = a[0].count >= need && a[best].count >= need ?
-		exp(a[0].mean_ln - a[best].mean_ln) : 1.0;
+		exp(a[0].mean_ln - a[best].mean_ln) : NAN;
 	pattern->confidence = ndag_pattern_confidence(
 		pattern->n_members > 0 ? pattern->quality_m2 / (double) pattern->n_members : 0.0,
 		pattern->n_members);
@@ -704,7 +705,7 @@ ndag_pattern_deserialize(const void *buf, size_t len, NdagPattern *out)
 	ok = ok && out->id != 0 && isfinite(out->quality_mean) &&
 		out->quality_m2 >= 0.0 && isfinite(out->quality_m2) &&
 		out->best_arm >= 0 && out->best_arm < NDAG_PATTERN_MAX_ARMS &&
-		out->gain > 0.0 && isfinite(out->gain) &&
+		(isnan(out->gain) || (out->gain > 0.0 && isfinite(out->gain))) &&
 		out->confidence >= 0.0 && out->confidence <= 1.0 &&
 		isfinite(out->last_used) && isfinite(out->created) && (flags & ~3u) == 0;
 	if (!ok)

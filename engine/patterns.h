@@ -95,7 +95,7 @@ typedef struct NdagPattern
 	uint64_t	query_id;		/* the member closest to the centroid */
 	NdagArmStats arms[NDAG_PATTERN_MAX_ARMS];
 	int			best_arm;		/* lowest mean among arms with enough runs */
-	double		gain;			/* exp(mean default - mean best), >= 1 faster */
+	double		gain;			/* exp(mean default - mean best), >= 1 faster; NaN unknown */
 	double		confidence;		/* (1 - sd quality) (1 - 1/(n+1)), in [0,1] */
 	uint64_t	uses;
 	double		last_used;		/* caller's clock, 0 = never */
@@ -231,7 +231,8 @@ extern double ndag_pattern_confidence(double quality_variance, uint64_t n);
  * Recompute a pattern's best arm, gain and confidence from its statistics.
  * The best arm is the lowest mean ln latency among arms with at least
  * min_arm_count runs (arm 0, the default, when none has); gain is exp(mean
- * of arm 0 - mean of the best arm) when arm 0 has enough runs, else 1.
+ * of arm 0 - mean of the best arm) when arm 0 and the best arm have enough
+ * runs, else NaN (unknown: a pattern of unknown gain is never applied).
  */
 extern void ndag_pattern_finish(NdagPattern *pattern, int n_arms, int min_arm_count);
 

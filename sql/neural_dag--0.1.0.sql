@@ -348,6 +348,16 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ruvector_dag_status() IS
 	'Mode, store path and sizes, reader slots, entries per store, generation and counters of neural_dag';
 
+CREATE FUNCTION ruvector_dag_advice(
+	OUT query_id bigint, OUT parameter_class text, OUT arm_id integer,
+	OUT arm_name text, OUT speedup double precision, OUT pairs integer,
+	OUT default_ms double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ruvector_dag_advice'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ruvector_dag_advice() IS
+	'Statements of this database with an arm proven faster by paired runs (join pg_stat_statements on queryid = query_id): the arm, its paired speed-up, the pairs and the median default latency';
+
 CREATE FUNCTION ruvector_dag_reset(store text)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'ruvector_dag_reset'

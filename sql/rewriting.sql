@@ -44,7 +44,7 @@ DECLARE
 	j json;
 BEGIN
 	EXECUTE 'EXPLAIN (FORMAT JSON, COSTS OFF) ' || q INTO j;
-	RETURN (j::jsonb)->1->'Neural DAG' ||
+	RETURN (j::jsonb)->0->'Neural DAG' ||
 		jsonb_build_object('Join', (j::jsonb)->0->'Plan'->>'Node Type');
 END
 $$;
@@ -94,6 +94,47 @@ SELECT rw_explain(:'q')->>'Decision' = 'proven' AS rewritten,
 	rw_explain(:'q')->>'Join' <> 'Nested Loop' AS other_join;
 -- the same rows as the default plan's
 :q ORDER BY 1;
+-- EXPLAIN names the arm's settings (EXPLAIN (SETTINGS) cannot: they are set
+-- only while the statement is planned) and its measured gain
+SELECT rw_explain(:'q')->>'Arm' AS proven_arm \gset
+SELECT e->>'Arm Settings' = (SELECT settings FROM ndag_arms
+		WHERE arm_id = split_part(:'proven_arm', ' ', 1)::int) AS arm_settings,
+	(e->>'Measured Gain')::float > 1.05 AS gain_shown
+FROM rw_explain(:'q') e;
+-- ruvector_dag_advice() lists it, joinable with pg_stat_statements
+SELECT a.arm_id || ' (' || a.arm_name || ')' = :'proven_arm' AS advised_arm,
+	a.speedup > 1.05 AS faster, a.pairs >= 3 AS paired, a.default_ms > 0 AS baseline,
+	a.parameter_class = rw_explain(:'q')->>'Parameter Class' AS same_class
+FROM ruvector_dag_advice() a WHERE a.query_id = :qid;
+-- observe mode plans by default and says what apply mode would do
+SET ruvector.dag_mode = 'observe';
+SELECT e->>'Decision' AS decision, e->>'Join' = 'Nested Loop' AS default_join,
+	e->>'Would Apply' = :'proven_arm' AS would_apply, e->>'Advice Source' AS source,
+	(e->>'Measured Gain')::float > 1.05 AS gain_shown
+FROM rw_explain(:'q') e;
+-- in every structured format the section is a member of the statement's
+-- own object, beside "Plan"
+CREATE FUNCTION rw_explain_as(q text, fmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	t text := '';
+	line text;
+BEGIN
+	FOR line IN EXECUTE format('EXPLAIN (COSTS OFF, FORMAT %s) %s', fmt, q) LOOP
+		t := t || line || E'\n';
+	END LOOP;
+	RETURN t;
+END
+$$;
+SELECT jsonb_array_length(rw_explain_as(:'q', 'JSON')::jsonb) AS json_elements,
+	rw_explain_as(:'q', 'JSON')::jsonb->0 ? 'Neural DAG' AS json_member;
+SELECT rw_explain_as(:'q', 'YAML') ~ E'\n  Neural DAG: *\n    Mode: "observe"' AS yaml_member,
+	rw_explain_as(:'q', 'YAML') !~ E'\n- Neural DAG' AS yaml_no_element;
+SELECT xml_is_well_formed_document(rw_explain_as(:'q', 'XML')) AS xml_ok,
+	(xpath('/e:explain/e:Query/e:Neural-DAG/e:Would-Apply/text()',
+		rw_explain_as(:'q', 'XML')::xml,
+		ARRAY[ARRAY['e', 'http://www.postgresql.org/2009/explain']]))[1]::text
+		= :'proven_arm' AS xml_member;
+SET ruvector.dag_mode = 'learn';
 
 -- 3. a learned pattern chooses the arm of the variant, which was never run
 SET ruvector.dag_confidence_threshold = 0;
@@ -214,6 +255,7 @@ SELECT (s->>'cache_hits')::int > 0 AS cache_hits,
 	s ? 'cache_hit_permille' AS hit_rate, s ? 'demotions' AS demotions
 FROM (SELECT ruvector_dag_status()->'counters' AS s) t;
 
-DROP FUNCTION rw_inside(), rw_static(), rw_settings(), rw_run(text, int), rw_explain(text);
+DROP FUNCTION rw_inside(), rw_static(), rw_settings(), rw_run(text, int), rw_explain(text),
+	rw_explain_as(text, text);
 SELECT ruvector_disable_neural_dag('rw_a'), ruvector_disable_neural_dag('rw_b');
 DROP TABLE rw_a, rw_b;

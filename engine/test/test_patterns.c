@@ -454,9 +454,34 @@ test_uses(void)
 	ndag_bank_free(bank);
 }
 
+/*
+ * test_unknown_gain
+ *		A pattern whose default arm (or best arm) has too few runs reports
+ *		an unknown gain (NaN), not 1; with enough runs the measured one.
+ */
+static void
+test_unknown_gain(void)
+{
+	NdagPattern p;
+
+	memset(&p, 0, sizeof(p));
+	p.arms[0].count = 1;
+	p.arms[0].mean_ln = log(100.0);
+	p.arms[3].count = 5;
+	p.arms[3].mean_ln = log(25.0);
+	ndag_pattern_finish(&p, NDAG_PATTERN_MAX_ARMS, 3);
+	tap_ok(p.best_arm == 3 && isnan(p.gain),
+		   "one default run: the best arm is known, its gain unknown (NaN)");
+	p.arms[0].count = 3;
+	ndag_pattern_finish(&p, NDAG_PATTERN_MAX_ARMS, 3);
+	tap_ok(p.best_arm == 3 && fabs(p.gain - 4.0) < 1e-9,
+		   "three default runs: the gain is measured (%.3f)", p.gain);
+}
+
 int
 main(void)
 {
+	test_unknown_gain();
 	test_confidence();
 	test_extract();
 	test_consolidation_threshold();

@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "nodes/pg_list.h"
 #include "utils/timestamp.h"
 
@@ -111,8 +113,7 @@ NdagLearnLoadBank(LearnState *st)
 			p.quality_m2 = v->v.f8 * n;
 		if ((v = StoreFieldGet(values, STORE_DBI_PATTERNS, "best_arm")) != NULL)
 			p.best_arm = v->v.i4;
-		if ((v = StoreFieldGet(values, STORE_DBI_PATTERNS, "gain")) != NULL)
-			p.gain = v->v.f8;
+		p.gain = (v = StoreFieldGet(values, STORE_DBI_PATTERNS, "gain")) ? v->v.f8 : NAN;
 		if ((v = StoreFieldGet(values, STORE_DBI_PATTERNS, "confidence")) != NULL)
 			p.confidence = v->v.f8;
 		if ((v = StoreFieldGet(values, STORE_DBI_PATTERNS, "uses")) != NULL)

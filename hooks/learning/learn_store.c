@@ -206,7 +206,8 @@ put_pattern(StoreBatch *batch, LearnState *st, int i)
 	v->data = p->centroid;
 	v->len = NDAG_EMBED_DIM;
 	StoreFieldSet(values, STORE_DBI_PATTERNS, "best_arm")->v.i4 = p->best_arm;
-	StoreFieldSet(values, STORE_DBI_PATTERNS, "gain")->v.f8 = p->gain;
+	if (isfinite(p->gain))
+		StoreFieldSet(values, STORE_DBI_PATTERNS, "gain")->v.f8 = p->gain;
 	StoreFieldSet(values, STORE_DBI_PATTERNS, "confidence")->v.f8 = p->confidence;
 	StoreFieldSet(values, STORE_DBI_PATTERNS, "support")->v.i8 = (int64) p->n_members;
 	StoreFieldSet(values, STORE_DBI_PATTERNS, "uses")->v.i8 = (int64) p->uses;

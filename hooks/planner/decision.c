@@ -126,6 +126,7 @@ init_decision(NdagDecision *d)
 	d->confidence = NAN;
 	d->predicted_ms = NAN;
 	d->baseline_ms = NAN;
+	d->gain = NAN;
 	d->mechanism = -1;
 }
 
@@ -287,6 +288,7 @@ match_pattern(Analysis *a)
 		a->d->pattern_id = (int64) p->id;
 		a->d->similarity = m[i].cosine;
 		a->d->confidence = p->confidence;
+		a->d->gain = p->gain;
 		return true;
 	}
 	return false;
@@ -336,6 +338,7 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		d->source = NDAG_DECISION_PROVEN;
 		d->arm = proven;
 		d->confidence = 1.0;
+		d->gain = a->stats.pair_speedup[proven];
 	}
 	/*
 	 * (b) a learned pattern: a candidate to prove where learning tries
@@ -350,6 +353,7 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		d->pattern_id = 0;
 		d->similarity = NAN;
 		d->confidence = NAN;
+		d->gain = NAN;
 		d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
 			predict_ms(d->embedding, 0);
 	}
@@ -741,6 +745,7 @@ explore(Analysis *a, PlannedStmt *default_plan, Query *parse,
 		a->d->pattern_id = 0;
 		a->d->similarity = NAN;
 		a->d->confidence = NAN;
+		a->d->gain = NAN;
 		a->d->predicted_ms = isfinite(cand[i].predicted_ln) ?
 			exp(cand[i].predicted_ln) : NAN;
 		/* the executed plan is one of those made, not an extra one */
@@ -780,6 +785,7 @@ run_default_for_pairing(NdagDecision *d)
 	d->pattern_id = 0;
 	d->similarity = NAN;
 	d->confidence = NAN;
+	d->gain = NAN;
 	d->validation = true;
 }
 
@@ -1022,4 +1028,31 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	entry->decision.shape = base.arm != 0 && decision->arm == base.arm ?
 		decision->shape : 0;
 	return plan;
+}
+
+/*
+ * NdagAdvise
+ *		What apply mode would decide for a statement whose default plan this
+ *		is (observe mode's advice in EXPLAIN): the arm proven on its class,
+ *		else a learned pattern's; nothing is drawn, run or remembered.
+ *		false when the statement is not ours or the analysis failed
+ *		(logged); then *advice is the default decision.
+ */
+bool
+NdagAdvise(PlannedStmt *default_plan, NdagDecision *advice)
+{
+	Analysis	a;
+
+	init_decision(advice);
+	if (!statement_eligible(default_plan))
+		return false;
+	memset(&a, 0, sizeof(a));
+	a.d = advice;
+	a.turn = NDAG_TURN_DECIDED;
+	if (!analyse_safely(default_plan, default_plan->queryId, false, true, &a))
+	{
+		init_decision(advice);
+		return false;
+	}
+	return true;
 }

@@ -16,6 +16,8 @@
  *	embedding_cache.c	per-backend LRU of decisions by (queryId, database)
  *	query_memory.c		shared per-query state: baselines, per-arm statistics,
  *						exploration budget, demotions, BTSP entries
+ *	shadowable.c		which statements shadow exploration may re-run
+ *	advice_sql.c		ruvector_dag_advice(): statements with a proven arm
  *	regression_guard.c	what an execution teaches: demotions of arms that
  *						regress (recorded as self-healing events), the
  *						instant loop, the cache
@@ -61,7 +63,8 @@ typedef struct NdagDecision
 	double		similarity;		/* cosine to the pattern, NaN: none */
 	double		confidence;		/* of the pattern, NaN: none */
 	double		predicted_ms;	/* cost model, executed arm; NaN: none */
-	double		baseline_ms;	/* default arm: observed mean, else predicted; NaN */
+	double		baseline_ms;	/* default arm: observed median, else predicted; NaN */
+	double		gain;			/* measured speed-up of the arm: paired, or the pattern's; NaN */
 	bool		cache_hit;
 	uint64		shape;			/* NdagPlanShapeHash of an arm's plan, 0 default */
 	int			extra_plannings;	/* plannings besides the one executed */
@@ -103,6 +106,7 @@ extern struct PlannedStmt *NdagPlanAndDecide(struct Query *parse,
 											 bool *decided);
 extern void NdagDecisionObserve(uint64 query_id, const NdagDecision *decision,
 								double exec_ms);
+extern bool NdagAdvise(struct PlannedStmt *default_plan, NdagDecision *advice);
 
 /* ---------- replan.c: planning under an arm ---------- */
 typedef struct NdagArm
@@ -233,6 +237,18 @@ typedef enum NdagArmVerdict
 	NDAG_VERDICT_NOT_FASTER		/* proven not faster, or no proof within the most pairs */
 } NdagArmVerdict;
 
+/* a statement class with an arm proven faster */
+typedef struct NdagQueryClass
+{
+	uint64		query_id;
+	uint64		klass;
+	int			best_arm;		/* the proven arm with the largest speed-up */
+	double		speedup;		/* its paired geometric mean speed-up */
+	int			pairs;
+	double		default_ms;		/* median of the latest default runs */
+} NdagQueryClass;
+
+extern int	NdagQueryMemoryList(Oid dbid, NdagQueryClass **out);
 extern NdagArmVerdict NdagQueryMemoryAddPair(Oid dbid, uint64 query_id,
 											 uint64 klass, int arm,
 											 double default_ms, double arm_ms,

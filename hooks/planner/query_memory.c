@@ -473,6 +473,66 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 }
 
 /*
+ * NdagQueryMemoryList
+ *		Copies of every statement class of database dbid that has an arm
+ *		proven faster (palloc'd array); their number.
+ */
+int
+NdagQueryMemoryList(Oid dbid, NdagQueryClass **out)
+{
+	int			n = 0;
+	QmSlot	   *copies;
+
+	*out = NULL;
+	if (qm == NULL)
+		return 0;
+	copies = palloc(sizeof(QmSlot) * 16);
+	LWLockAcquire(qm->lock, LW_SHARED);
+	for (int i = 0; i < QM_SLOTS; i++)
+	{
+		const QmSlot *s = &qm->slots[i];
+		bool		proven = false;
+
+		if (s->dbid != dbid || !OidIsValid(dbid))
+			continue;
+		for (int arm = 1; arm < NDAG_MAX_ARMS && !proven; arm++)
+			proven = s->arms[arm].verdict == NDAG_VERDICT_FASTER;
+		if (!proven)
+			continue;
+		if (n > 0 && n % 16 == 0)
+			copies = repalloc(copies, sizeof(QmSlot) * (n + 16));
+		copies[n++] = *s;
+	}
+	LWLockRelease(qm->lock);
+	*out = palloc(sizeof(NdagQueryClass) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		const QmSlot *s = &copies[i];
+		NdagQueryClass *c = &(*out)[i];
+
+		c->query_id = s->query_id;
+		c->klass = s->klass;
+		c->default_ms = default_median(s);
+		c->best_arm = 0;
+		c->speedup = 0;
+		c->pairs = 0;
+		for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+		{
+			double		speedup = ndag_paired_speedup(&s->arms[arm].pairs);
+
+			if (s->arms[arm].verdict == NDAG_VERDICT_FASTER && speedup > c->speedup)
+			{
+				c->best_arm = arm;
+				c->speedup = speedup;
+				c->pairs = s->arms[arm].pairs.n;
+			}
+		}
+	}
+	pfree(copies);
+	return n;
+}
+
+/*
  * NdagArmExplorable
  *		Whether exploration may run an arm planned for a query: its plan
  *		differs from the default's (and from other arms'), was not forced
