@@ -25,7 +25,8 @@ bench_clock_sql() {
 }
 
 # bench_cluster DIR PORT PRELOAD [EXTRA_CONF]: start a throwaway cluster in
-# DIR/data preloading PRELOAD (empty: nothing)
+# DIR/data preloading PRELOAD (empty: nothing); no autovacuum (the
+# benchmarks vacuum and analyze their tables themselves)
 bench_cluster() {
 	local dir=$1 port=$2 preload=$3 extra=${4:-}
 	as_pg initdb -D "$dir/data" -A trust -U postgres >/dev/null
@@ -36,6 +37,7 @@ port = $port
 unix_socket_directories = '$dir'
 shared_buffers = 256MB
 max_parallel_workers_per_gather = 0
+autovacuum = off
 ruvector.dag_background_interval = 2147483647
 $extra
 CONF
