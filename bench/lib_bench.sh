@@ -108,16 +108,17 @@ bench_statements() {
 }
 
 # bench_server_cpu_ns DIR: CPU time (ns) the server of DIR has used so far:
-# the postmaster, its live children and its exited children
+# the postmaster, its live children and its exited children (a child that
+# exits while this reads is counted once the postmaster has reaped it)
 bench_server_cpu_ns() {
-	local pm tck
+	local pm tck c
 	pm=$(head -1 "$1/data/postmaster.pid")
 	tck=$(getconf CLK_TCK)
 	{
 		# utime stime cutime cstime of the postmaster (fields 14-17)
 		sed 's/^.*) //' "/proc/$pm/stat" | awk '{print $12 + $13 + $14 + $15}'
-		for c in $(pgrep -P "$pm"); do
-			sed 's/^.*) //' "/proc/$c/stat" 2>/dev/null | awk '{print $12 + $13}'
+		for c in $(pgrep -P "$pm" || true); do
+			{ cat "/proc/$c/stat" 2>/dev/null || true; } | sed 's/^.*) //' | awk 'NF {print $12 + $13}'
 		done
 	} | awk -v t="$tck" '{s += $1} END {printf "%.0f\n", s * 1e9 / t}'
 }

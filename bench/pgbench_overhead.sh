@@ -80,7 +80,7 @@ block() {
 	before=$(bench_server_cpu_ns "${dirs[$c]}")
 	# shellcheck disable=SC2086
 	out=$(as_pg pgbench -h "${dirs[$c]}" -p "${ports[$c]}" -U postgres -n -M prepared \
-		-c "$clients" -j "$clients" -T "$seconds" ${flags[$w]} postgres 2>/dev/null)
+		-c "$clients" -j "$clients" -T "$seconds" ${flags[$w]} postgres 2>"$root/pgbench.err" || true)
 	after=$(bench_server_cpu_ns "${dirs[$c]}")
 	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -1)
 	txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")

@@ -39,6 +39,19 @@ psql_q() { as_pg psql -h "$dir" -p "$port" -U postgres -X -qAt -v ON_ERROR_STOP=
 	done
 } | psql_q >/dev/null
 
+psql_q <<'SQL' >/dev/null
+-- planning time (ms) and extra plannings of one executed EXPLAIN ANALYZE
+CREATE FUNCTION explain_planning(q text, OUT planning_ms float8, OUT extra int)
+LANGUAGE plpgsql AS $$
+DECLARE
+	j jsonb;
+BEGIN
+	EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON) ' || q INTO j;
+	planning_ms := (j->0->>'Planning Time')::float8;
+	extra := coalesce(jsonb_path_query_first(j, 'strict $.**."Extra Plannings"')::int, 0);
+END $$;
+SQL
+
 # join N [EXTRA]: an N-way chain join of pj1..pjN
 join() {
 	local n=$1 extra=${2:-} q i
@@ -67,3 +80,30 @@ for n in 8 12; do
 	bench_summary "$dir/plan$n.out" off off_again learn_miss 3 \
 		"planning CPU, $n-way join, Embedding Cache miss" "as today"
 done
+
+# An exploring execution: the per-statement memory cleared
+# (ruvector_dag_reset('btsp'), at commit), the 8-way join runs once (its
+# default plan's first run) and then once more, in learn mode exploring
+# every statement inline (that second execution is its first exploration)
+# against mode off; the planning time EXPLAIN ANALYZE reports for that
+# second execution, the two configurations taking turns.
+explore="SET ruvector.dag_mode = learn; SET ruvector.dag_exploration = 1; SET ruvector.dag_exploration_mode = 'inline'; SET ruvector.dag_min_latency = 0; SET ruvector.dag_confidence_threshold = 0;"
+q8=$(join 8)
+{
+	for r in $(seq 1 "$rounds"); do
+		for c in off explore; do
+			if [ "$c" = off ]; then echo "SET ruvector.dag_mode = off;"; else echo "$explore"; fi
+			echo "SELECT ruvector_dag_reset('btsp');"
+			echo "SELECT explain_planning(\$q\$$q8\$q\$) \\g /dev/null"
+			echo "SELECT $r, '$c', planning_ms, extra FROM explain_planning(\$q\$$q8\$q\$);"
+		done
+	done
+} >"$dir/explore.sql"
+chown "$(ndag_pg_user)" "$dir/explore.sql"
+psql_q -F ' ' -f "$dir/explore.sql" | grep -E '^[0-9]+ (off|explore) ' >"$dir/explore.out"
+read -r extra _ < <(awk '$2 == "explore" {print $4}' "$dir/explore.out" | bench_quartiles)
+read -r ms _ < <(awk '$2 == "off" {print $3}' "$dir/explore.out" | bench_quartiles)
+echo "first exploration of the 8-way join: median $extra extra plannings; mode off plans in $ms ms"
+read -r m q1 q3 < <(bench_ratios "$dir/explore.out" off explore 3 | bench_quartiles)
+printf '  %-58s %s  [%s, %s]  A/A %s  (goal %s)\n' "planning time of an exploring execution, 8-way join" "$m" "$q1" "$q3" "-" "<= 3"
+bench_result "planning time of an exploring execution, 8-way join" "$m" "$q1" "$q3" "-" "<= 3"

@@ -8,7 +8,7 @@
 # and the A-against-A noise), observe, learn and apply at default settings,
 # and learn with every recording instrumented node by node
 # (ruvector.dag_detail_sample_rate = 1, what every recording did before
-# the detail was sampled).  Exploration is off (ruvector.dag_exploration =
+# the detail was sampled) and with none (0: the one timer only).  Exploration is off (ruvector.dag_exploration =
 # 0), so that learn mode runs the default plan and only recording differs;
 # no learning cycle runs.  Prints each figure's median ratio to mode off
 # with its quartiles; asserts nothing.
@@ -69,6 +69,7 @@ configs=(
 	"learn=$common SET ruvector.dag_mode = learn;"
 	"apply=$common SET ruvector.dag_mode = apply;"
 	"learn_detail_1=$common SET ruvector.dag_mode = learn; SET ruvector.dag_detail_sample_rate = 1;"
+	"learn_detail_0=$common SET ruvector.dag_mode = learn; SET ruvector.dag_detail_sample_rate = 0;"
 )
 
 echo "recording overhead: $rounds rounds of blocks of $block executions," \
@@ -89,4 +90,6 @@ for shape in nested_loop aggregate hash_join; do
 		"recording wall time, $shape, learn" "-"
 	bench_summary "$dir/$shape.out" off off_again learn_detail_1 3 \
 		"recording CPU, $shape, learn, detail rate 1" "-"
+	bench_summary "$dir/$shape.out" off off_again learn_detail_0 3 \
+		"recording CPU, $shape, learn, detail rate 0" "-"
 done
