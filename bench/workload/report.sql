@@ -161,9 +161,9 @@ WITH t AS (
 ),
 p AS (
 	SELECT (SELECT round(users_vs_stock::numeric, 2) FROM bench_pass
-			 WHERE workload = :'w' ORDER BY round LIMIT 1) AS first,
+			 WHERE workload = :'w' ORDER BY bench_pass.round LIMIT 1) AS first,
 		   (SELECT round(users_vs_stock::numeric, 2) FROM bench_pass
-			 WHERE workload = :'w' ORDER BY round DESC LIMIT 1) AS last,
+			 WHERE workload = :'w' ORDER BY bench_pass.round DESC LIMIT 1) AS last,
 		   (SELECT round(worst_ratio::numeric, 1) || 'x ' || worst_shape || ' p' || round
 			  FROM bench_pass WHERE workload = :'w' ORDER BY worst_ratio DESC NULLS LAST LIMIT 1) AS worst,
 		   (SELECT CASE WHEN bool_and(shadow = 'n/a') THEN 'n/a'
