@@ -137,5 +137,5 @@ echo "         worst = worst learn-mode execution / its stock median, statement 
 	for w in $workloads; do
 		cat "$WL_DIR/summary.$w" 2>/dev/null || echo "$w|figures missing"
 	done
-} | column -t -s '|'
+} | if command -v column >/dev/null; then column -t -s '|'; else tr '|' '\t'; fi
 echo "== $(($(date +%s) - started)) s in all"
