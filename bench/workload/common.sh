@@ -54,8 +54,8 @@ wl_load() {
 	local db=$1 workload=$2
 	shift 2
 	wl_psql "$db" -v ON_ERROR_STOP=1 "$@" -f "bench/workload/${workload}_schema.sql" \
-		-f "bench/workload/${workload}_queries.sql" >/dev/null 2>&1 ||
-		{ echo "loading workload $workload failed" >&2; return 1; }
+		-f "bench/workload/${workload}_queries.sql" >/dev/null 2>"$WL_DIR/load.err" ||
+		{ echo "loading workload $workload failed: $(grep ERROR "$WL_DIR/load.err" | head -3)" >&2; return 1; }
 	wl_psql "$db" -v ON_ERROR_STOP=1 -c "SELECT bench_enable_tables('$workload')" >/dev/null
 }
 
