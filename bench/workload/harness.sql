@@ -257,9 +257,10 @@ worst AS (
 ),
 shadow AS (
 	SELECT s.workload, s.round,
-		   (SELECT string_agg(k.key || ' ' || round(((f.counters->>k.key)::numeric -
-								coalesce((s.counters->>k.key)::numeric, 0)), 1), ', ' ORDER BY k.key)
-			  FROM jsonb_each(f.counters) k) AS grew
+		   (SELECT string_agg(k.key || ' ' || trim_scale(round(k.value::text::numeric -
+								CASE WHEN jsonb_typeof(s.counters->k.key) = 'number'
+									 THEN (s.counters->>k.key)::numeric ELSE 0 END, 1)), ', ' ORDER BY k.key)
+			  FROM jsonb_each(f.counters) k WHERE jsonb_typeof(k.value) = 'number') AS grew
 	  FROM bench_counters s
 	  JOIN bench_counters f ON f.workload = s.workload AND f.round = s.round AND f.at = 'end'
 	 WHERE s.at = 'start'
