@@ -38,9 +38,9 @@
 #                           paired with a stock one (default 1)
 #   NDAG_BENCH_PLANS        plannings per statement for the planning time (default 30; quick 5)
 #   NDAG_BENCH_TPCH_SF      scale factor of the tpch data (default 0.1; quick 0.05)
-#   NDAG_BENCH_TPCH2_SF     scale factor of the tpch2 data (default 1: its 32 statements took 37 s
-#                           as stock on 2 cores, so a pass (learn mode and stock) over a
-#                           minute; the load 3 min; quick 0.1)
+#   NDAG_BENCH_TPCH2_SF     scale factor of the tpch2 data (default 1: a pass, its 32 statements
+#                           in learn mode and as stock, took 101 s on 2 cores, the load 3 to
+#                           4 min; quick 0.1)
 #   NDAG_BENCH_SKEW_ROWS    rows of the skew workload's fact table (default 2000000; quick 300000)
 #   NDAG_BENCH_TIMEOUT      statement timeout of an oracle run of one arm (default 10s; quick 5s)
 #   NDAG_BENCH_RUN_TIMEOUT  statement timeout of every other execution (default 120s; quick 30s)
