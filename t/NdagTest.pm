@@ -250,4 +250,15 @@ sub ndag_jit_settings
 push @NdagTest::EXPORT, qw(ndag_join_queries ndag_explore_settings
   ndag_jit_settings);
 
+# ndag_status_counter(NODE, NAME): a counter of ruvector_dag_status() in
+# database postgres.
+sub ndag_status_counter
+{
+	my ($node, $name) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT (ruvector_dag_status()->'counters'->>'$name')::bigint");
+}
+
+push @NdagTest::EXPORT, qw(ndag_status_counter);
+
 1;
