@@ -69,6 +69,11 @@ typedef enum ShadowOutcome
 	SHADOW_FAILED				/* a round raised an error */
 } ShadowOutcome;
 
+static const char *const outcome_names[] = {
+	"going", "done", "changed", "not shadowable", "default timed out",
+	"cut short", "failed"
+};
+
 /* a usable arm and its plan's estimated cost over the default plan's */
 typedef struct ShadowCandidate
 {
@@ -561,6 +566,10 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 	if (run->outcome == SHADOW_GOING)
 		run->outcome = SHADOW_DONE;
 	count_outcome(run);
+	ereport(DEBUG1,
+			(errmsg("neural_dag shadow run of query %lld: %d candidate arms, %d pairs, %s",
+					(long long) entry->query_id, run->ncand, run->pairs,
+					outcome_names[run->outcome])));
 	(void) pace(run->round_busy_ms, pace_arg);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
