@@ -1,12 +1,14 @@
 -- Plan rewriting: a join whose default plan is a nested loop over a gross
 -- underestimate (three equal columns: WHERE x = 1 AND y = 1 AND z = 1 is
 -- estimated at 1 row, 500 come back, each rescanning an aggregate) gets a
--- faster arm by exploration and BTSP, then by a learned pattern; results
+-- faster arm by inline exploration proven by paired runs, then by a learned pattern; results
 -- stay those of the default plan and the session's settings are untouched.
 -- Which arm wins depends on timings, so only "some other arm" is asserted.
 CREATE EXTENSION IF NOT EXISTS neural_dag;
 SET ruvector.dag_sample_rate = 1.0;
 SET ruvector.dag_mode = 'observe';
+-- arms are tried on the session's own executions (shadow exploration: t/11x)
+SET ruvector.dag_exploration_mode = 'inline';
 
 -- consume what earlier tests recorded in this database
 SELECT (ruvector_dag_learn()->>'trajectories')::int >= 0 AS earlier_learned;
@@ -75,18 +77,20 @@ SELECT count(*) AS runs, bool_and(arm = 0) AS default_arm,
 FROM ndag_trajectories WHERE query_id = :qid;
 :q ORDER BY 1;
 
--- 2. learn with every execution allowed to explore: another arm is tried
--- first, one fast enough is remembered (BTSP) and applied from then on
+-- 2. learn with every execution allowed to explore: other arms are tried,
+-- each run right after a default run it is paired with, until one is
+-- proven faster over its pairs; it is applied from then on
 SET ruvector.dag_mode = 'learn';
 SET ruvector.dag_exploration = 1;
 SET ruvector.dag_min_latency = 0;
-SELECT rw_run(:'q', 15);
+SELECT rw_run(:'q', 20);
 SELECT ruvector_dag_flush() >= 0 AS flushed;
 SELECT bool_or(decision = 'explore' AND arm <> 0) AS explored,
-	bool_or(decision = 'btsp' AND arm <> 0) AS remembered,
-	bool_and(arm = 0) FILTER (WHERE decision = 'default') AS default_is_arm_0
+	bool_and(arm = 0) FILTER (WHERE decision = 'default') AS default_is_arm_0,
+	(ruvector_dag_status()->'counters'->>'query_memory_proven')::int > 0 AS proven,
+	(ruvector_dag_status()->'counters'->>'query_memory_pairs')::int >= 3 AS paired
 FROM ndag_trajectories WHERE query_id = :qid;
-SELECT rw_explain(:'q')->>'Decision' IN ('btsp', 'pattern') AS rewritten,
+SELECT rw_explain(:'q')->>'Decision' = 'proven' AS rewritten,
 	rw_explain(:'q')->>'Join' <> 'Nested Loop' AS other_join;
 -- the same rows as the default plan's
 :q ORDER BY 1;
@@ -137,7 +141,7 @@ SELECT count(*) FROM rw_static();
 SELECT count(*) FROM rw_static();
 SELECT ruvector_dag_flush() >= 0 AS flushed;
 SELECT count(*) AS runs, bool_and(arm <> 0) AS rewritten,
-	bool_and(decision IN ('btsp', 'pattern')) AS applied
+	bool_and(decision IN ('proven', 'pattern')) AS applied
 FROM ndag_trajectories WHERE traj_id > :last_traj AND query_id = :qid;
 SELECT rw_settings() = :'before' AS unchanged_after_static;
 PREPARE rw_p(int) AS SELECT a.id, c.n FROM rw_a a

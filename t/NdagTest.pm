@@ -237,6 +237,7 @@ sub ndag_join_queries
 sub ndag_explore_settings
 {
 	return "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration = 1; "
+	  . "SET ruvector.dag_exploration_mode = 'inline'; "
 	  . "SET ruvector.dag_min_latency = 0; SET ruvector.dag_confidence_threshold = 0;";
 }
 

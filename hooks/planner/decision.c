@@ -5,16 +5,26 @@
  *	  which arm plans a statement on an enabled table (what its executions
  *	  teach is in regression_guard.c).
  *
- * A statement found in the Embedding Cache is planned once: under its
- * cached arm, or by default.  Otherwise the default plan is made, its DAG
- * embedded with the decision mechanism, and in order: (a) the BTSP entry
- * of the queryId, (b) the nearest learned patterns, (c) in learn mode
- * exploration, within the query's budget and only for statements worth
- * it: untried arms by their plan's estimated cost over the default
- * plan's, then UCB over the arms; never an arm whose plan is forced past
- * disable_cost or estimated too costly.  Errors of the default planning
- * are PostgreSQL's own; an error in our part is logged (WARNING at most
- * once a minute) and the default plan runs.
+ * A decision holds for a statement (queryId) and its parameter class (the
+ * shape of its default plan), so that parameter sets whose plans differ
+ * are decided apart.  A statement found in the Embedding Cache is planned
+ * once: under its cached arm, or by default (a query with several classes
+ * is never taken from the cache).  Otherwise the default plan is made,
+ * its DAG embedded with the decision mechanism, and in order: (a) the
+ * fastest arm proven faster by paired runs on this statement class
+ * (query_memory.c, engine/paired.c), (b) in apply mode, the nearest
+ * learned pattern's arm (in learn mode only a candidate to prove first,
+ * like a BTSP entry).  Then the turn of the execution: the default plan
+ * now and then to re-validate an applied arm against, or in learn mode
+ * an open arm right after a default run it is paired with: the arm under
+ * test, candidates of patterns and BTSP, untried arms by their plan's
+ * estimated cost over the default plan's; never an arm whose plan is
+ * forced past disable_cost or estimated too costly.  In shadow
+ * exploration mode the statements a background worker can re-run
+ * (NdagShadowable) are never explored inline: their default runs are
+ * captured for it instead.  Errors of the default planning are
+ * PostgreSQL's own; an error in our part is logged (WARNING at most once
+ * a minute) and the default plan runs.
  *
  *-------------------------------------------------------------------------
  */
@@ -51,12 +61,6 @@
  */
 #define MATCH_MIN_COSINE_UNSEEN 0.98
 
-/* best measured arm: this much faster than the default's mean */
-#define MEASURED_MIN_GAIN	1.1
-/* ... over at least this many runs, or one run this much faster */
-#define MEASURED_MIN_RUNS	2
-#define MEASURED_ONE_RUN_GAIN 2.0
-
 /*
  * exploration order: untried arms by their plan's estimated cost over the
  * default plan's, ratios within about 1% (this many ln units) being ties
@@ -64,7 +68,7 @@
  */
 #define EXPLORE_RATIO_TIE_LN 0.01
 
-static const char *const source_names[] = {"default", "btsp", "pattern", "explore"};
+static const char *const source_names[] = {"default", "btsp", "pattern", "explore", "proven"};
 
 /* what the analysis of the default plan found */
 typedef struct Analysis
@@ -72,15 +76,19 @@ typedef struct Analysis
 	NdagDecision *d;
 	double		default_cost;
 	bool		worth;
-	bool		explore;		/* exploration is due */
+	bool		may_explore;	/* inline exploration allowed */
+	bool		shadow;			/* shadow exploration may capture it */
+	NdagTurn	turn;			/* what this execution runs besides the decision */
+	int			candidate;		/* pattern's or BTSP's arm to prove first, 0 none */
 	uint64		query_id;
+	uint64		klass;
 	NdagQueryStats stats;
 	uint64		enabled;		/* usable arms (enabled, not demoted) */
 } Analysis;
 
 /*
  * NdagDecisionSourceName
- *		"default", "btsp", "pattern" or "explore".
+ *		"default", "btsp", "pattern", "explore" or "proven".
  */
 const char *
 NdagDecisionSourceName(int source)
@@ -195,61 +203,50 @@ predict_ms(const float *embedding, int arm)
 
 /*
  * measured_not_faster
- *		Whether this query's own runs under an arm say it is not faster
- *		than its default baseline: such an arm is never applied to it by a
- *		pattern or a BTSP entry.
+ *		Whether paired runs on this statement class proved an arm not
+ *		faster than the default plan: such an arm is never applied to it
+ *		nor explored again.
  */
 static bool
 measured_not_faster(const Analysis *a, int arm)
 {
-	return a->stats.default_n > 0 && a->stats.arm_n[arm] > 0 &&
-		!(exp(a->stats.arm_mean_ln[arm]) < a->stats.default_mean_ms);
+	return a->stats.verdict[arm] == NDAG_VERDICT_NOT_FASTER;
 }
 
 /*
- * best_measured_arm
- *		The fastest usable arm measured on this query (lowest mean ln ms
- *		over >= MEASURED_MIN_RUNS runs, or one run MEASURED_ONE_RUN_GAIN
- *		times faster than the default's mean) when it is MEASURED_MIN_GAIN
- *		times faster than the default's mean; 0 otherwise.
+ * best_proven_arm
+ *		The usable arm proven faster on this statement class with the
+ *		largest paired speed-up; 0 when none.
  */
 static int
-best_measured_arm(const Analysis *a)
+best_proven_arm(const Analysis *a)
 {
-	double		baseline = a->stats.default_mean_ms;
-	double		best_ln = INFINITY;
+	double		best_speedup = 0;
 	int			best = 0;
 
-	if (a->stats.default_n == 0 || !(baseline > 0))
-		return 0;
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
-		double		mean_ln = a->stats.arm_mean_ln[arm];
-
-		if ((a->enabled & (UINT64CONST(1) << arm)) == 0 || a->stats.arm_n[arm] == 0)
+		if ((a->enabled & (UINT64CONST(1) << arm)) == 0 ||
+			a->stats.verdict[arm] != NDAG_VERDICT_FASTER)
 			continue;
-		if (a->stats.arm_n[arm] < MEASURED_MIN_RUNS &&
-			!(exp(mean_ln) * MEASURED_ONE_RUN_GAIN <= baseline))
-			continue;
-		if (mean_ln < best_ln)
+		if (a->stats.pair_speedup[arm] > best_speedup)
 		{
-			best_ln = mean_ln;
+			best_speedup = a->stats.pair_speedup[arm];
 			best = arm;
 		}
 	}
-	if (best != 0 && exp(best_ln) * MEASURED_MIN_GAIN <= baseline)
-		return best;
-	return 0;
+	return best;
 }
 
 /*
  * match_pattern
  *		Step (b): the first of the nearest patterns that is confident,
  *		similar, has a measured gain and a usable best arm not demoted for
- *		it, nor measured not faster on this query.  An arm this query never
- *		ran needs MATCH_MIN_COSINE_UNSEEN unless the pattern is the query's
- *		own (its representative member).  Without a default baseline of its
- *		own, the query's baseline is the pattern's default-arm mean.
+ *		it, nor proven not faster on this statement class.  An arm this
+ *		query never ran needs MATCH_MIN_COSINE_UNSEEN unless the pattern is
+ *		the query's own (its representative member).  Without a default
+ *		baseline of its own, the query's baseline is the pattern's
+ *		default-arm mean.  The decision gets the pattern's figures.
  */
 static bool
 match_pattern(Analysis *a)
@@ -296,19 +293,21 @@ match_pattern(Analysis *a)
 
 /*
  * analyse
- *		Embed the default plan and take steps (a) and (b); say whether
- *		step (c) is due.  Runs in a temporary context, may raise errors.
+ *		Embed the default plan and take steps (a) and (b); draw the
+ *		execution's turn unless it was drawn at the cache hit (turn_drawn).
+ *		Runs in a temporary context, may raise errors.
  */
 static void
-analyse(PlannedStmt *plan, uint64 query_id, bool explore_only, Analysis *a)
+analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
+		bool turn_drawn, Analysis *a)
 {
-	int			measured;
-
 	NdagDecision *d = a->d;
 	NdagPlanDag *pd = NdagPlanDagBuild(plan, NULL);
 	double	   *weights;
 	int			mechanism;
+	int			proven;
 	int			rc;
+	bool		learn = ndag_mode == NDAG_MODE_LEARN && !NdagPlanningPlainExplain();
 
 	mechanism = NdagDecisionMechanism(pd->dag);
 	weights = NdagComputeScores(pd->dag, mechanism);
@@ -320,49 +319,54 @@ analyse(PlannedStmt *plan, uint64 query_id, bool explore_only, Analysis *a)
 	a->default_cost = plan->planTree->total_cost;
 
 	a->query_id = query_id;
-	NdagQueryMemoryGet(MyDatabaseId, query_id, &a->stats);
+	a->klass = NdagPlanShapeHash(plan);
+	d->klass = a->klass;
+	NdagQueryMemoryGet(MyDatabaseId, query_id, a->klass, &a->stats);
 	a->enabled = NdagArmsEnabledMask() & ~a->stats.demoted_mask & ~UINT64CONST(1);
-	a->worth = (a->stats.default_n > 0 && a->stats.default_mean_ms > ndag_min_latency) ||
+	a->worth = (a->stats.default_n > 0 && a->stats.default_ms > ndag_min_latency) ||
 		a->default_cost > ndag_min_cost;
-	d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_mean_ms :
+	d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
 		predict_ms(d->embedding, 0);
 
-	/*
-	 * (a) one-shot memory, refined: the fastest arm measured on this query,
-	 * else its BTSP entry unless the arm measured not faster since
-	 */
-	measured = best_measured_arm(a);
-	if (measured != 0)
+	/* (a) the arm proven faster on this statement class */
+	proven = best_proven_arm(a);
+	if (proven != 0)
 	{
-		d->source = NDAG_DECISION_BTSP;
-		d->arm = measured;
-		d->confidence = a->stats.btsp_arm == measured ? a->stats.btsp_weight : 1.0;
+		d->source = NDAG_DECISION_PROVEN;
+		d->arm = proven;
+		d->confidence = 1.0;
 	}
-	else if (a->stats.btsp_arm > 0 && a->stats.btsp_arm < NDAG_MAX_ARMS &&
-			 (a->enabled & (UINT64CONST(1) << a->stats.btsp_arm)) != 0 &&
-			 !measured_not_faster(a, a->stats.btsp_arm))
+	/* (b) a learned pattern: applied in apply mode, a candidate in learn mode */
+	else if (match_pattern(a) && ndag_mode == NDAG_MODE_LEARN)
 	{
-		d->source = NDAG_DECISION_BTSP;
-		d->arm = a->stats.btsp_arm;
-		d->confidence = a->stats.btsp_weight;
+		a->candidate = d->arm;
+		d->source = NDAG_DECISION_DEFAULT;
+		d->arm = 0;
+		d->pattern_id = 0;
+		d->similarity = NAN;
+		d->confidence = NAN;
+		d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
+			predict_ms(d->embedding, 0);
 	}
-	/* (b) learned patterns */
-	else
-		match_pattern(a);
+	if (a->stats.btsp_arm > 0 && a->stats.btsp_arm < NDAG_MAX_ARMS &&
+		a->stats.verdict[a->stats.btsp_arm] == NDAG_VERDICT_OPEN)
+		a->candidate = a->stats.btsp_arm;
 
 	/*
-	 * (c) exploration: learn mode, worth it, its turn (drawn at the cache
-	 * hit when explore_only); also over an applied arm, until every
-	 * distinct arm was measured
+	 * the turn: in learn mode exploration inline, unless shadow exploration
+	 * takes the statement; worth it, or a BTSP "explore" entry
 	 */
-	if (explore_only)
-		a->explore = a->enabled != 0;
-	else if (ndag_mode == NDAG_MODE_LEARN && !NdagPlanningPlainExplain() &&
-			 ndag_max_candidates > 0 && a->enabled != 0 &&
-			 (a->worth || a->stats.btsp_arm == NDAG_BTSP_EXPLORE))
-		a->explore = NdagQueryMemoryExploreTurn(MyDatabaseId, query_id,
-												ndag_exploration,
-												NdagArmsEnabledMask());
+	a->shadow = learn && ndag_exploration_mode == NDAG_EXPLORATION_SHADOW &&
+		shadowable && a->worth;
+	a->may_explore = learn && ndag_max_candidates > 0 &&
+		(ndag_exploration_mode == NDAG_EXPLORATION_INLINE ||
+		 (ndag_exploration_mode == NDAG_EXPLORATION_SHADOW && !shadowable)) &&
+		(a->worth || a->stats.btsp_arm == NDAG_BTSP_EXPLORE);
+	if (!turn_drawn)
+		a->turn = NdagPlanningPlainExplain() ? NDAG_TURN_DECIDED :
+			NdagQueryMemoryTurn(MyDatabaseId, query_id, a->klass,
+								NdagArmsEnabledMask(), d->arm, a->may_explore,
+								ndag_exploration);
 	if (d->arm != 0)
 		d->predicted_ms = predict_ms(d->embedding, d->arm);
 	else
@@ -374,7 +378,8 @@ typedef struct AnalyseCall
 {
 	PlannedStmt *plan;
 	uint64		query_id;
-	bool		explore_only;
+	bool		shadowable;
+	bool		turn_drawn;
 	Analysis   *a;
 	MemoryContext cxt;			/* where the analysis allocates */
 } AnalyseCall;
@@ -389,7 +394,8 @@ analyse_step(void *arg)
 	AnalyseCall *call = (AnalyseCall *) arg;
 
 	MemoryContextSwitchTo(call->cxt);
-	analyse(call->plan, call->query_id, call->explore_only, call->a);
+	analyse(call->plan, call->query_id, call->shadowable, call->turn_drawn,
+			call->a);
 }
 
 /*
@@ -398,11 +404,11 @@ analyse_step(void *arg)
  *		(logged) on failure.
  */
 static bool
-analyse_safely(PlannedStmt *plan, uint64 query_id, bool explore_only,
-			   Analysis *a)
+analyse_safely(PlannedStmt *plan, uint64 query_id, bool shadowable,
+			   bool turn_drawn, Analysis *a)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
-	AnalyseCall call = {plan, query_id, explore_only, a, NULL};
+	AnalyseCall call = {plan, query_id, shadowable, turn_drawn, a, NULL};
 	bool		ok;
 
 	call.cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag decision",
@@ -419,7 +425,7 @@ analyse_safely(PlannedStmt *plan, uint64 query_id, bool explore_only,
 typedef struct Candidate
 {
 	int			arm;
-	int			klass;			/* 0 untried, 1 tried */
+	int			klass;			/* 0 under test or a candidate, 1 untried */
 	double		key;			/* lower first */
 	double		predicted_ln;	/* NaN: none */
 } Candidate;
@@ -453,9 +459,10 @@ arm_plan_forced(bool default_forced, const PlannedStmt *plan)
 
 /*
  * candidate_cmp
- *		Untried arms first, ordered by their plan's estimated cost over the
- *		default plan's (unknown last), ties by predicted latency (unknown
- *		last), then by id; then tried arms by their UCB score.
+ *		Arms under test (paired before, or a pattern's or BTSP's candidate)
+ *		first, then the others; each ordered by their plan's estimated cost
+ *		over the default plan's (unknown last), ties by predicted latency
+ *		(unknown last), then by id.
  */
 static int
 candidate_cmp(const void *x, const void *y)
@@ -477,19 +484,15 @@ candidate_cmp(const void *x, const void *y)
 /*
  * rank_candidates
  *		Usable explorable arms (NdagArmExplorable: a plan of their own, not
- *		forced past disable_cost, not estimated too costly), other than the
- *		arm decided, best first: untried ones by the estimated cost ratio
- *		of their plan to the default's, then mean ln ms - c sqrt(ln N / n)
- *		over the query's runs.
+ *		forced past disable_cost, not estimated too costly) whose verdict on
+ *		this statement class is open, other than the arm decided, best first
+ *		(candidate_cmp).
  */
 static int
 rank_candidates(const Analysis *a, int decided_arm, Candidate *out)
 {
-	uint64		total = a->stats.default_n;
 	int			n = 0;
 
-	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
-		total += a->stats.arm_n[arm];
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
 		uint64		bit = UINT64CONST(1) << arm;
@@ -497,24 +500,15 @@ rank_candidates(const Analysis *a, int decided_arm, Candidate *out)
 		Candidate  *c;
 
 		if ((a->enabled & bit) == 0 || arm == decided_arm ||
+			a->stats.verdict[arm] != NDAG_VERDICT_OPEN ||
 			!NdagArmExplorable(a->stats.same_mask, a->stats.forced_mask,
 							   ratio, arm))
 			continue;
 		c = &out[n++];
 		c->arm = arm;
 		c->predicted_ln = NdagPredictLn(a->d->embedding, arm);
-		if (a->stats.arm_n[arm] == 0)
-		{
-			c->klass = 0;
-			c->key = ratio > 0 ? floor(log(ratio) / EXPLORE_RATIO_TIE_LN) :
-				INFINITY;
-		}
-		else
-		{
-			c->klass = 1;
-			c->key = a->stats.arm_mean_ln[arm] -
-				ndag_ucb_c * sqrt(log((double) Max(total, 2)) / a->stats.arm_n[arm]);
-		}
+		c->klass = arm == a->candidate || a->stats.pair_n[arm] > 0 ? 0 : 1;
+		c->key = ratio > 0 ? floor(log(ratio) / EXPLORE_RATIO_TIE_LN) : INFINITY;
 	}
 	qsort(out, n, sizeof(Candidate), candidate_cmp);
 	return n;
@@ -571,8 +565,8 @@ plan_every_arm(Analysis *a, uint64 default_shape, bool default_forced,
 		}
 		a->stats.planned_mask |= bit;
 		a->stats.arm_cost_ratio[arm] = (float4) ratio;
-		NdagQueryMemoryMarkPlanned(MyDatabaseId, a->query_id, arm, same,
-								   ratio, forced);
+		NdagQueryMemoryMarkPlanned(MyDatabaseId, a->query_id, a->klass, arm,
+								   same, ratio, forced);
 	}
 }
 
@@ -623,8 +617,8 @@ replanned_explorable(const Analysis *a, uint64 query_id, int arm,
 	double		ratio = arm_cost_ratio(a->default_cost, plan);
 	uint64		bit = UINT64CONST(1) << arm;
 
-	NdagQueryMemoryMarkPlanned(MyDatabaseId, query_id, arm, same, ratio,
-							   forced);
+	NdagQueryMemoryMarkPlanned(MyDatabaseId, query_id, a->klass, arm, same,
+							   ratio, forced);
 	return NdagArmExplorable(same ? bit : 0, forced ? bit : 0,
 							 (float4) ratio, arm);
 }
@@ -696,10 +690,42 @@ count_decision(const NdagDecision *d)
 {
 	static const NdagRewriteCounter counters[] = {
 		NDAG_RW_DECIDED_DEFAULT, NDAG_RW_DECIDED_BTSP,
-		NDAG_RW_DECIDED_PATTERN, NDAG_RW_DECIDED_EXPLORE
+		NDAG_RW_DECIDED_PATTERN, NDAG_RW_DECIDED_EXPLORE,
+		NDAG_RW_DECIDED_PROVEN
 	};
 
 	NdagRewriteCount(counters[d->source], 1);
+	if (d->validation)
+		NdagRewriteCount(NDAG_RW_VALIDATIONS, 1);
+}
+
+/*
+ * run_default_for_pairing
+ *		Make a decision the default plan's run of a DEFAULT turn: the run an
+ *		applied or explored arm's next run is paired with.
+ */
+static void
+run_default_for_pairing(NdagDecision *d)
+{
+	d->source = NDAG_DECISION_DEFAULT;
+	d->arm = 0;
+	d->pattern_id = 0;
+	d->similarity = NAN;
+	d->confidence = NAN;
+	d->validation = true;
+}
+
+/*
+ * want_capture
+ *		Whether shadow exploration wants the text of a statement about to
+ *		run its default plan: its class still has an open arm.
+ */
+static bool
+want_capture(bool shadow, uint64 query_id, uint64 klass, const NdagDecision *d)
+{
+	return shadow && d->arm == 0 && !NdagPlanningPlainExplain() &&
+		NdagQueryMemoryOpenArms(MyDatabaseId, query_id, klass,
+								NdagArmsEnabledMask()) != 0;
 }
 
 /*
@@ -789,7 +815,9 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	PlannedStmt *plan;
 	Analysis	a;
 	NdagDecision base;
-	bool		explore_only = false;
+	NdagTurn	turn = NDAG_TURN_DECIDED;
+	bool		turn_drawn = false;
+	bool		shadowable;
 	bool		eligible;
 
 	*decided = false;
@@ -804,17 +832,19 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	cache_keys(&generation, &epoch);
 
 	entry = NdagCacheLookup(query_id, generation, epoch);
-	if (entry != NULL)
+	if (entry != NULL && !entry->multi_class)
 	{
 		NdagRewriteCount(NDAG_RW_CACHE_HITS, 1);
 		*decision = entry->decision;
 		decision->cache_hit = true;
 		decision->extra_plannings = 0;
-		explore_only = ndag_mode == NDAG_MODE_LEARN && entry->worth &&
-			ndag_max_candidates > 0 && !NdagPlanningPlainExplain() &&
-			NdagQueryMemoryExploreTurn(MyDatabaseId, query_id, ndag_exploration,
-									   NdagArmsEnabledMask());
-		if (decision->arm != 0 && !explore_only)
+		if (!NdagPlanningPlainExplain())
+			turn = NdagQueryMemoryTurn(MyDatabaseId, query_id, entry->klass,
+									   NdagArmsEnabledMask(), decision->arm,
+									   entry->may_explore, ndag_exploration);
+		if (turn == NDAG_TURN_DEFAULT)
+			run_default_for_pairing(decision);
+		if (decision->arm != 0 && turn == NDAG_TURN_DECIDED)
 		{
 			/* the copy is the fallback's, should planning under the arm fail */
 			plan = plan_arm(decision->arm, copyObject(parse), query_string,
@@ -831,20 +861,24 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 			return NdagPlanDefault(parse, query_string, cursorOptions,
 								   boundParams);
 		}
-		if (!explore_only)
+		if (turn != NDAG_TURN_EXPLORE)
 		{
 			*decided = true;
+			decision->shadow_capture = want_capture(entry->shadow, query_id,
+													entry->klass, decision);
 			count_decision(decision);
 			return NdagPlanDefault(parse, query_string, cursorOptions,
 								   boundParams);
 		}
-		/* its turn to explore: decided below, without a second budget draw */
+		/* its turn to explore: decided below, without a second draw */
+		turn_drawn = true;
 		init_decision(decision);
 	}
 	else
 		NdagRewriteCount(NDAG_RW_CACHE_MISSES, 1);
 
 	/* default planning: its errors are the statement's */
+	shadowable = NdagShadowable(parse);
 	default_plan = NdagPlanDefault(copyObject(parse), query_string,
 								   cursorOptions, boundParams);
 	eligible = statement_eligible(default_plan);
@@ -853,19 +887,20 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 
 	memset(&a, 0, sizeof(a));
 	a.d = decision;
-	if (!analyse_safely(default_plan, query_id, explore_only, &a))
+	a.turn = turn;
+	if (!analyse_safely(default_plan, query_id, shadowable, turn_drawn, &a))
 	{
 		init_decision(decision);
 		return default_plan;
 	}
-	if (explore_only)
+	if (turn_drawn)
 		decision->cache_hit = true;
 	*decided = true;
 
-	/* the decision without exploration is what the cache keeps */
+	/* the decision without the turn is what the cache keeps */
 	base = *decision;
 	plan = NULL;
-	if (a.explore)
+	if (a.turn == NDAG_TURN_EXPLORE)
 		plan = explore(&a, default_plan, parse, query_string, cursorOptions,
 					   boundParams, query_id, base.arm);
 	if (plan == NULL)
@@ -874,6 +909,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 
 		*decision = base;
 		decision->extra_plannings = extra;
+		if (a.turn == NDAG_TURN_DEFAULT)
+			run_default_for_pairing(decision);
 	}
 	if (plan == NULL && decision->arm != 0)
 	{
@@ -888,7 +925,11 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 		}
 	}
 	if (plan == NULL)
+	{
 		plan = default_plan;
+		decision->shadow_capture = want_capture(a.shadow, query_id, a.klass,
+												decision);
+	}
 	else
 	{
 		decision->extra_plannings++;	/* the default plan */
@@ -900,13 +941,17 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	/* an explored arm is not the decision: the entry keeps the one beneath */
 	entry = NdagCacheStore(query_id, generation, epoch);
 	entry->worth = a.worth;
+	entry->may_explore = a.may_explore;
+	entry->shadow = a.shadow;
+	entry->multi_class = a.stats.multi_class;
+	entry->klass = a.klass;
 	entry->default_cost = a.default_cost;
 	entry->decision = base;
 	entry->decision.cache_hit = false;
 	entry->decision.extra_plannings = 0;
-	entry->decision.shape = decision->source == NDAG_DECISION_EXPLORE ? 0 :
-		decision->shape;
-	if (decision->source == NDAG_DECISION_EXPLORE)
-		entry->worth = true;
+	entry->decision.shadow_capture = false;
+	entry->decision.validation = false;
+	entry->decision.shape = base.arm != 0 && decision->arm == base.arm ?
+		decision->shape : 0;
 	return plan;
 }

@@ -45,7 +45,8 @@ typedef enum NdagDecisionSource
 	NDAG_DECISION_DEFAULT,
 	NDAG_DECISION_BTSP,
 	NDAG_DECISION_PATTERN,
-	NDAG_DECISION_EXPLORE
+	NDAG_DECISION_EXPLORE,
+	NDAG_DECISION_PROVEN		/* proven faster by paired runs on this statement */
 } NdagDecisionSource;
 
 /*
@@ -71,6 +72,7 @@ typedef struct NdagDecision
 	float4		embedding[NDAG_TRAJ_EMBED_DIM];
 	uint64		klass;			/* parameter class: the default plan's shape hash */
 	bool		shadow_capture; /* ran the default; shadow exploration wants its text */
+	bool		validation;		/* the default plan run to pair an arm with */
 } NdagDecision;
 
 extern const char *NdagDecisionSourceName(int source);
@@ -129,6 +131,10 @@ typedef struct NdagCacheEntry
 	uint64		generation;		/* store generation when decided */
 	uint64		epoch;			/* tables and rewrite epochs when decided */
 	bool		worth;			/* exploration may pay off (learn mode) */
+	bool		may_explore;	/* inline exploration allowed (learn mode) */
+	bool		shadow;			/* shadow exploration may capture it */
+	bool		multi_class;	/* several parameter classes: decide each planning */
+	uint64		klass;			/* parameter class decided for */
 	double		default_cost;
 	NdagDecision decision;
 } NdagCacheEntry;
@@ -152,38 +158,55 @@ typedef enum NdagRewriteCounter
 	NDAG_RW_EXTRA_PLANNINGS,
 	NDAG_RW_DEMOTIONS,
 	NDAG_RW_FALLBACKS,
+	NDAG_RW_DECIDED_PROVEN,
+	NDAG_RW_VALIDATIONS,
 	NDAG_N_RW_COUNTERS
 } NdagRewriteCounter;
 
 #define NDAG_QM_NO_BTSP			(-2)	/* btsp_arm: nothing remembered */
 
-/* A copy of one query's shared state. */
+/* A copy of one statement class's shared state. */
 typedef struct NdagQueryStats
 {
 	uint32		default_n;
-	double		default_mean_ms;
-	uint32		total;			/* decisions that considered exploring */
+	double		default_ms;		/* median of the latest default runs, NaN none */
+	bool		multi_class;	/* the query has other parameter classes too */
+	uint32		total;			/* decisions that drew a turn */
 	uint32		explored;
 	uint64		same_mask;		/* arms planning like the default (or another arm) */
-	uint64		planned_mask;	/* arms planned once for this query */
+	uint64		planned_mask;	/* arms planned once for this class */
 	uint64		forced_mask;	/* arms whose plan was forced past disable_cost */
-	uint64		demoted_mask;
-	int			btsp_arm;		/* arm, NDAG_BTSP_EXPLORE or NDAG_QM_NO_BTSP */
+	uint64		demoted_mask;	/* arms proven faster, then proven slower */
+	int			btsp_arm;		/* candidate arm, NDAG_BTSP_EXPLORE or NDAG_QM_NO_BTSP */
 	double		btsp_weight;
 	uint32		arm_n[NDAG_MAX_ARMS];
 	float4		arm_mean_ln[NDAG_MAX_ARMS];
 	float4		arm_cost_ratio[NDAG_MAX_ARMS];	/* estimated cost / default's, 0 unknown */
+	uint8		verdict[NDAG_MAX_ARMS]; /* NdagArmVerdict */
+	uint32		pair_n[NDAG_MAX_ARMS];	/* pairs with the default */
+	float4		pair_speedup[NDAG_MAX_ARMS];	/* their geometric mean speed-up, NaN none */
 } NdagQueryStats;
 
-/* What one observed execution changed. */
+/* What one observed execution or pair changed. */
 typedef struct NdagQueryObserved
 {
-	bool		demoted;		/* the arm was demoted now */
+	bool		proven;			/* the arm was proven faster now */
+	bool		refuted;		/* the arm was proven not faster now */
+	bool		demoted;		/* a proven arm was proven slower now */
 	bool		btsp_stored;
 	bool		btsp_forgot;
-	bool		vetoed;			/* an applied arm measured not faster than the baseline */
-	double		baseline_ms;	/* default mean before this run, NaN none */
+	int			pairs;			/* pairs behind the arm's verdict (or validation) */
+	double		speedup;		/* their geometric mean speed-up, NaN none */
+	double		baseline_ms;	/* median default before this run, NaN none */
 } NdagQueryObserved;
+
+/* what an execution runs besides its decision */
+typedef enum NdagTurn
+{
+	NDAG_TURN_DECIDED,			/* the decision */
+	NDAG_TURN_DEFAULT,			/* the default plan, to pair the next arm run with */
+	NDAG_TURN_EXPLORE			/* an open arm, paired with the default run before */
+} NdagTurn;
 
 extern Size NdagQueryMemoryShmemSize(void);
 extern void NdagQueryMemoryShmemRequest(void);
@@ -191,13 +214,15 @@ extern void NdagQueryMemoryShmemInit(void);
 extern uint64 NdagRewriteEpoch(void);
 extern void NdagRewriteCount(NdagRewriteCounter counter, uint64 n);
 extern void NdagRewriteStatusCounters(void *state);
-extern bool NdagQueryMemoryGet(Oid dbid, uint64 query_id, NdagQueryStats *out);
-extern bool NdagQueryMemoryExploreTurn(Oid dbid, uint64 query_id,
-									   double fraction, uint64 enabled);
+extern bool NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
+							   NdagQueryStats *out);
+extern NdagTurn NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass,
+									uint64 enabled, int applied_arm,
+									bool may_explore, double fraction);
 extern bool NdagArmExplorable(uint64 same_mask, uint64 forced_mask,
 							  float4 cost_ratio, int arm);
-extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm,
-									   bool same, double cost_ratio,
+extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass,
+									   int arm, bool same, double cost_ratio,
 									   bool forced);
 extern void NdagQueryMemoryReset(Oid dbid);
 
@@ -220,10 +245,9 @@ extern uint64 NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
 
 /* ---------- shadowable.c: statements shadow exploration may re-run ---------- */
 extern bool NdagShadowable(const struct Query *parse);
-extern void NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm,
-								   int source, double exec_ms,
+extern void NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass,
+								   int arm, double exec_ms,
 								   double predicted_default_ln,
-								   double fallback_baseline_ms,
 								   NdagQueryObserved *out);
 
 #endif							/* NDAG_PLANNER_H */

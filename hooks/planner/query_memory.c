@@ -31,6 +31,7 @@
 
 #include "btsp.h"
 #include "engine.h"
+#include "paired.h"
 #include "core/core.h"
 #include "planner/planner.h"
 
@@ -38,34 +39,49 @@
 #define QM_PROBES			16
 #define QM_TRANCHE			"neural_dag query memory"
 
-/* regression guard: this many runs in a row this much slower than default */
-#define QM_GUARD_RATIO		1.2
-#define QM_GUARD_STREAK		3
-/* ... or one run this much slower */
-#define QM_GUARD_VETO		2.0
-/* once every distinct arm was measured, exploration re-measures at this share of the budget */
-#define QM_REMEASURE_SHARE	0.1
+/* default runs whose median is the statement's baseline */
+#define QM_RECENT			7
+/* a default run pairs with an arm run at most this long after it ... */
+#define QM_PAIR_WINDOW_S	10.0
+/* ... or this many times the statement's default latency, if longer */
+#define QM_PAIR_WINDOW_RUNS 10.0
+/* an applied arm is re-validated against the default every this many executions */
+#define QM_VALIDATE_EVERY	16
+/* ... and an applied arm not proven for the statement (a pattern's) this often */
+#define QM_VALIDATE_UNPROVEN 4
+
+/* one arm of one statement class */
+typedef struct QmArm
+{
+	uint32		runs;			/* executions measured under the arm */
+	float4		mean_ln;		/* their mean ln ms */
+	float4		cost_ratio;		/* estimated cost / default's, 0 unknown */
+	uint8		verdict;		/* NdagArmVerdict */
+	NdagPaired	pairs;			/* pairs that decide the verdict */
+	NdagPaired	validation;		/* pairs since it was proven faster */
+} QmArm;
 
 typedef struct QmSlot
 {
 	Oid			dbid;			/* InvalidOid: free */
 	uint64		query_id;
+	uint64		klass;			/* parameter class */
 	uint64		last_used;		/* tick of the table */
+	bool		multi_class;	/* the query has other classes too */
 	uint32		default_n;
-	double		default_mean_ms;
+	float4		default_recent[QM_RECENT];	/* ring of the latest default runs, ms */
+	double		fresh_default_ms;	/* latest default run not paired yet */
+	double		fresh_default_at;	/* its time in seconds, 0: none */
 	uint32		total;
 	uint32		explored;
+	uint32		since_validation;
 	uint64		same_mask;
 	uint64		planned_mask;
 	uint64		forced_mask;
 	uint64		demoted_mask;
 	int32		btsp_arm;		/* NDAG_QM_NO_BTSP: none */
 	double		btsp_stored_at; /* seconds */
-	int32		streak_arm;
-	int32		streak;
-	uint32		arm_n[NDAG_MAX_ARMS];
-	float4		arm_mean_ln[NDAG_MAX_ARMS];
-	float4		arm_cost_ratio[NDAG_MAX_ARMS];	/* 0: unknown */
+	QmArm		arms[NDAG_MAX_ARMS];
 } QmSlot;
 
 typedef struct QmShared
@@ -84,7 +100,7 @@ static void query_memory_status(void *state);
 static const char *const counter_names[NDAG_N_RW_COUNTERS] = {
 	"cache_hits", "cache_misses", "decided_default", "decided_btsp",
 	"decided_pattern", "decided_explore", "extra_plannings", "demotions",
-	"rewrite_fallbacks"
+	"rewrite_fallbacks", "decided_proven", "validation_runs"
 };
 
 /*
@@ -175,9 +191,10 @@ NdagRewriteStatusCounters(void *state)
 
 /*
  * query_memory_status
- *		What the table holds for the current database: statements, those
- *		with a default baseline, arm measurements, explorations counted,
- *		demoted arms and BTSP entries.
+ *		What the table holds for the current database: statement classes,
+ *		those with a default baseline, arm measurements, pairs, arms proven
+ *		faster and not faster, explorations counted, demoted arms and BTSP
+ *		entries.
  */
 static void
 query_memory_status(void *state)
@@ -185,6 +202,9 @@ query_memory_status(void *state)
 	int64		entries = 0;
 	int64		baselines = 0;
 	int64		arm_runs = 0;
+	int64		pairs = 0;
+	int64		proven = 0;
+	int64		refuted = 0;
 	int64		explored = 0;
 	int64		demoted = 0;
 	int64		btsp = 0;
@@ -198,8 +218,14 @@ query_memory_status(void *state)
 			continue;
 		entries++;
 		baselines += s->default_n > 0 ? 1 : 0;
-		for (int arm = 0; arm < NDAG_MAX_ARMS; arm++)
-			arm_runs += s->arm_n[arm];
+		arm_runs += s->default_n;
+		for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+		{
+			arm_runs += s->arms[arm].runs;
+			pairs += s->arms[arm].pairs.n + s->arms[arm].validation.n;
+			proven += s->arms[arm].verdict == NDAG_VERDICT_FASTER ? 1 : 0;
+			refuted += s->arms[arm].verdict == NDAG_VERDICT_NOT_FASTER ? 1 : 0;
+		}
 		explored += s->explored;
 		demoted += pg_popcount64(s->demoted_mask);
 		btsp += s->btsp_arm != NDAG_QM_NO_BTSP ? 1 : 0;
@@ -208,6 +234,9 @@ query_memory_status(void *state)
 	NdagStatusAddCounter(state, "query_memory_entries", entries);
 	NdagStatusAddCounter(state, "query_memory_baselines", baselines);
 	NdagStatusAddCounter(state, "query_memory_arm_runs", arm_runs);
+	NdagStatusAddCounter(state, "query_memory_pairs", pairs);
+	NdagStatusAddCounter(state, "query_memory_proven", proven);
+	NdagStatusAddCounter(state, "query_memory_not_faster", refuted);
 	NdagStatusAddCounter(state, "query_memory_explored", explored);
 	NdagStatusAddCounter(state, "query_memory_demoted", demoted);
 	NdagStatusAddCounter(state, "query_memory_btsp", btsp);
@@ -238,7 +267,7 @@ NdagQueryMemoryReset(Oid dbid)
 
 /*
  * now_seconds
- *		The clock of BTSP entries.
+ *		The clock of BTSP entries and of pairing.
  */
 static double
 now_seconds(void)
@@ -248,22 +277,29 @@ now_seconds(void)
 
 /*
  * slot_find
- *		The slot of a query, or with create a new one (a free slot of the
- *		probe window, else its least recently used); NULL when absent.
+ *		The slot of a statement class, or with create a new one (a free
+ *		slot of the probe window, else its least recently used); NULL when
+ *		absent.  The classes of one query share its probe window, so a new
+ *		class marks the query's other classes, and itself, multi_class.
  *		Caller holds the lock (exclusively to create).
  */
 static QmSlot *
-slot_find(Oid dbid, uint64 query_id, bool create)
+slot_find(Oid dbid, uint64 query_id, uint64 klass, bool create)
 {
 	uint32		h = hash_bytes_uint32((uint32) query_id ^ (uint32) (query_id >> 32)) ^ dbid;
 	QmSlot	   *victim = NULL;
+	bool		siblings = false;
 
 	for (int p = 0; p < QM_PROBES; p++)
 	{
 		QmSlot	   *s = &qm->slots[(h + p) % QM_SLOTS];
 
 		if (s->dbid == dbid && s->query_id == query_id)
-			return s;
+		{
+			if (s->klass == klass)
+				return s;
+			siblings = true;
+		}
 		if (s->dbid == InvalidOid)
 		{
 			if (victim == NULL || victim->dbid != InvalidOid)
@@ -278,8 +314,19 @@ slot_find(Oid dbid, uint64 query_id, bool create)
 	memset(victim, 0, sizeof(QmSlot));
 	victim->dbid = dbid;
 	victim->query_id = query_id;
+	victim->klass = klass;
 	victim->btsp_arm = NDAG_QM_NO_BTSP;
-	victim->streak_arm = -1;
+	if (siblings)
+	{
+		victim->multi_class = true;
+		for (int p = 0; p < QM_PROBES; p++)
+		{
+			QmSlot	   *s = &qm->slots[(h + p) % QM_SLOTS];
+
+			if (s->dbid == dbid && s->query_id == query_id)
+				s->multi_class = true;
+		}
+	}
 	return victim;
 }
 
@@ -307,25 +354,72 @@ btsp_current(QmSlot *s, double now, double *weight)
 }
 
 /*
+ * default_median
+ *		The median of the statement's latest default runs (not one slow
+ *		run under load), NaN before the first.
+ */
+static double
+default_median(const QmSlot *s)
+{
+	int			n = Min(s->default_n, QM_RECENT);
+	float4		v[QM_RECENT];
+
+	if (n == 0)
+		return NAN;
+	memcpy(v, s->default_recent, sizeof(float4) * n);
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--)
+		{
+			float4		t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+/*
+ * fresh_default
+ *		Whether the statement's latest default run is unpaired and recent
+ *		enough to pair with an arm run now: within QM_PAIR_WINDOW_S, or
+ *		QM_PAIR_WINDOW_RUNS default latencies for slow statements.
+ */
+static bool
+fresh_default(const QmSlot *s, double now)
+{
+	double		window = QM_PAIR_WINDOW_S;
+	double		median = default_median(s);
+
+	if (!(s->fresh_default_at > 0))
+		return false;
+	if (isfinite(median))
+		window = Max(window, QM_PAIR_WINDOW_RUNS * median / 1000.0);
+	return now - s->fresh_default_at <= window;
+}
+
+/*
  * NdagQueryMemoryGet
- *		Copy a query's state; false when nothing is known of it.
+ *		Copy a statement class's state; false when nothing is known of it.
  */
 bool
-NdagQueryMemoryGet(Oid dbid, uint64 query_id, NdagQueryStats *out)
+NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
+				   NdagQueryStats *out)
 {
 	QmSlot	   *s;
 
 	memset(out, 0, sizeof(NdagQueryStats));
 	out->btsp_arm = NDAG_QM_NO_BTSP;
+	out->default_ms = NAN;
 	if (qm == NULL)
 		return false;
 	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
-	s = slot_find(dbid, query_id, false);
+	s = slot_find(dbid, query_id, klass, false);
 	if (s != NULL)
 	{
 		s->last_used = ++qm->tick;
 		out->default_n = s->default_n;
-		out->default_mean_ms = s->default_mean_ms;
+		out->default_ms = default_median(s);
+		out->multi_class = s->multi_class;
 		out->total = s->total;
 		out->explored = s->explored;
 		out->same_mask = s->same_mask;
@@ -333,9 +427,17 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, NdagQueryStats *out)
 		out->forced_mask = s->forced_mask;
 		out->demoted_mask = s->demoted_mask;
 		out->btsp_arm = btsp_current(s, now_seconds(), &out->btsp_weight);
-		memcpy(out->arm_n, s->arm_n, sizeof(s->arm_n));
-		memcpy(out->arm_mean_ln, s->arm_mean_ln, sizeof(s->arm_mean_ln));
-		memcpy(out->arm_cost_ratio, s->arm_cost_ratio, sizeof(s->arm_cost_ratio));
+		for (int arm = 0; arm < NDAG_MAX_ARMS; arm++)
+		{
+			const QmArm *a = &s->arms[arm];
+
+			out->arm_n[arm] = a->runs;
+			out->arm_mean_ln[arm] = a->mean_ln;
+			out->arm_cost_ratio[arm] = a->cost_ratio;
+			out->verdict[arm] = a->verdict;
+			out->pair_n[arm] = a->pairs.n;
+			out->pair_speedup[arm] = (float4) ndag_paired_speedup(&a->pairs);
+		}
 	}
 	LWLockRelease(qm->lock);
 	return s != NULL;
@@ -360,89 +462,156 @@ NdagArmExplorable(uint64 same_mask, uint64 forced_mask, float4 cost_ratio,
 }
 
 /*
- * untried_arms
- *		Whether some usable arm of a query may still teach something: it was
- *		never planned for it, or it is explorable (NdagArmExplorable) and was
- *		never measured.  Caller holds the lock.
+ * open_arms
+ *		The usable arms of a statement class whose verdict is still open:
+ *		never planned for it, or explorable (NdagArmExplorable).  Caller
+ *		holds the lock.
  */
-static bool
-untried_arms(const QmSlot *s, uint64 enabled)
+static uint64
+open_arms(const QmSlot *s, uint64 enabled)
 {
 	uint64		usable = enabled & ~s->demoted_mask & ~UINT64CONST(1);
+	uint64		open = 0;
 
-	if ((usable & ~s->planned_mask) != 0)
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		uint64		bit = UINT64CONST(1) << arm;
+
+		if ((usable & bit) == 0 || s->arms[arm].verdict != NDAG_VERDICT_OPEN)
+			continue;
+		if ((s->planned_mask & bit) == 0 ||
+			NdagArmExplorable(s->same_mask, s->forced_mask,
+							  s->arms[arm].cost_ratio, arm))
+			open |= bit;
+	}
+	return open;
+}
+
+/*
+ * NdagQueryMemoryOpenArms
+ *		open_arms() of a statement class (every usable arm when nothing is
+ *		known of it).
+ */
+uint64
+NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
+						uint64 enabled)
+{
+	QmSlot	   *s;
+	uint64		open;
+
+	if (qm == NULL)
+		return 0;
+	LWLockAcquire(qm->lock, LW_SHARED);
+	s = slot_find(dbid, query_id, klass, false);
+	open = s != NULL ? open_arms(s, enabled) : enabled & ~UINT64CONST(1);
+	LWLockRelease(qm->lock);
+	return open;
+}
+
+/*
+ * under_test
+ *		Whether an open arm of the mask already has pairs, or is the
+ *		statement's BTSP candidate: it is paired again at the next chance,
+ *		outside the exploration budget, until its verdict.
+ */
+static bool
+under_test(QmSlot *s, uint64 open, double now)
+{
+	int			btsp = btsp_current(s, now, NULL);
+
+	if (btsp > 0 && btsp < NDAG_MAX_ARMS && (open & (UINT64CONST(1) << btsp)) != 0)
 		return true;
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
-		if ((usable & (UINT64CONST(1) << arm)) != 0 && s->arm_n[arm] == 0 &&
-			NdagArmExplorable(s->same_mask, s->forced_mask,
-							  s->arm_cost_ratio[arm], arm))
+		if ((open & (UINT64CONST(1) << arm)) != 0 && s->arms[arm].pairs.n > 0)
 			return true;
 	return false;
 }
 
 /*
- * NdagQueryMemoryExploreTurn
- *		Count one decision of a query that may explore and say whether it
- *		is its turn, none before the default plan was observed once
- *		(exploration is judged against that baseline).  While some of the
- *		enabled arms is untried (never planned, or distinct and never
- *		measured), explorations stay within 1 + fraction * decisions: the
- *		first one comes right after the baseline; once every distinct arm
- *		was measured, within QM_REMEASURE_SHARE of that budget.  A BTSP
- *		"explore" entry grants one turn outside the budget and is then used
- *		up.
+ * NdagQueryMemoryTurn
+ *		What one execution of a statement class runs besides its decision.
+ *		With an arm applied: every QM_VALIDATE_EVERY executions (every
+ *		QM_VALIDATE_UNPROVEN for an arm not proven for it) the default
+ *		plan, whose run the next run of the arm is paired with.  With
+ *		may_explore (learn mode, inline exploration, worth it), an open arm
+ *		runs only right after a default run it pairs with (else the default
+ *		runs first): an arm under test (under_test) at every such chance,
+ *		others within 1 + fraction * decisions explorations; a BTSP
+ *		"explore" entry grants one turn and is used up.  Nothing before the
+ *		default plan was observed once.  A standby explores nothing.
  */
-bool
-NdagQueryMemoryExploreTurn(Oid dbid, uint64 query_id, double fraction,
-						   uint64 enabled)
+NdagTurn
+NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
+					int applied_arm, bool may_explore, double fraction)
 {
 	QmSlot	   *s;
-	bool		turn = false;
+	NdagTurn	turn = NDAG_TURN_DECIDED;
+	double		now = now_seconds();
 
-	/* a standby never explores (standby.c) */
 	if (qm == NULL || !NdagMayWriteLearnedState())
-		return false;
+		return NDAG_TURN_DECIDED;
 	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
-	s = slot_find(dbid, query_id, true);
+	s = slot_find(dbid, query_id, klass, true);
 	s->last_used = ++qm->tick;
 	s->total++;
 	if (s->default_n > 0)
 	{
-		if (btsp_current(s, now_seconds(), NULL) == NDAG_BTSP_EXPLORE)
+		uint64		open = may_explore ?
+			open_arms(s, enabled) & ~(UINT64CONST(1) << applied_arm) : 0;
+		bool		fresh = fresh_default(s, now);
+		bool		explore = false;
+
+		if (open != 0)
 		{
-			s->btsp_arm = NDAG_QM_NO_BTSP;
-			turn = true;
+			if (under_test(s, open, now))
+				explore = true;
+			else if (btsp_current(s, now, NULL) == NDAG_BTSP_EXPLORE)
+			{
+				s->btsp_arm = NDAG_QM_NO_BTSP;
+				explore = true;
+			}
+			else
+				explore = (double) s->explored < 1.0 + fraction * (double) s->total - 1e-9;
 		}
-		else if (untried_arms(s, enabled))
-			turn = (double) s->explored < 1.0 + fraction * (double) s->total - 1e-9;
-		else
-			turn = (double) s->explored + 1.0 <=
-				QM_REMEASURE_SHARE * fraction * (double) s->total + 1e-9;
+		if (applied_arm > 0 && applied_arm < NDAG_MAX_ARMS)
+		{
+			uint32		every = s->arms[applied_arm].verdict == NDAG_VERDICT_FASTER ?
+				QM_VALIDATE_EVERY : QM_VALIDATE_UNPROVEN;
+
+			if (++s->since_validation >= every || (explore && !fresh))
+			{
+				s->since_validation = 0;
+				turn = NDAG_TURN_DEFAULT;
+			}
+		}
+		if (turn == NDAG_TURN_DECIDED && explore && fresh)
+		{
+			s->explored++;
+			turn = NDAG_TURN_EXPLORE;
+		}
 	}
-	if (turn)
-		s->explored++;
 	LWLockRelease(qm->lock);
 	return turn;
 }
 
 /*
  * NdagQueryMemoryMarkPlanned
- *		An arm was planned for this query; with same, its plan is the
- *		default's (or another arm's): never explore it for this query.
+ *		An arm was planned for this statement class; with same, its plan is
+ *		the default's (or another arm's): never explore it for this class.
  *		cost_ratio is its plan's estimated cost over the default plan's
  *		(the latest planning's), forced whether its plan was forced past
  *		disable_cost.
  */
 void
-NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm, bool same,
-						   double cost_ratio, bool forced)
+NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass, int arm,
+						   bool same, double cost_ratio, bool forced)
 {
 	QmSlot	   *s;
 
 	if (qm == NULL || arm <= 0 || arm >= NDAG_MAX_ARMS)
 		return;
 	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
-	s = slot_find(dbid, query_id, true);
+	s = slot_find(dbid, query_id, klass, true);
 	s->last_used = ++qm->tick;
 	s->planned_mask |= UINT64CONST(1) << arm;
 	if (same)
@@ -452,29 +621,134 @@ NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, int arm, bool same,
 	else
 		s->forced_mask &= ~(UINT64CONST(1) << arm);
 	if (cost_ratio > 0)
-		s->arm_cost_ratio[arm] = (float4) cost_ratio;
+		s->arms[arm].cost_ratio = (float4) cost_ratio;
 	LWLockRelease(qm->lock);
 }
 
 /*
+ * pair_record
+ *		One pair of runs of an arm and the default: an open arm's pairs
+ *		decide its verdict (a timed-out arm is not faster at once); a
+ *		proven arm's later pairs demote it when they prove it slower than
+ *		the default (its window of validation pairs restarts every
+ *		2 * NDAG_PAIRED_MAX pairs, so that old pairs do not hide a change).
+ *		Caller holds the lock exclusively.
+ */
+static void
+pair_record(QmSlot *s, int arm, double default_ms, double arm_ms,
+			bool timed_out, NdagQueryObserved *out)
+{
+	QmArm	   *a = &s->arms[arm];
+	uint64		bit = UINT64CONST(1) << arm;
+
+	if (a->verdict == NDAG_VERDICT_FASTER)
+	{
+		if (a->validation.n >= 2 * NDAG_PAIRED_MAX)
+			memset(&a->validation, 0, sizeof(NdagPaired));
+		ndag_paired_add(&a->validation, timed_out ? Max(arm_ms, 2.0 * default_ms) : arm_ms,
+						default_ms);
+		out->pairs = a->validation.n;
+		out->speedup = ndag_paired_speedup(&a->validation);
+		if (ndag_regression_guard &&
+			(timed_out || ndag_paired_slower(&a->validation)))
+		{
+			a->verdict = NDAG_VERDICT_NOT_FASTER;
+			s->demoted_mask |= bit;
+			if (s->btsp_arm == arm)
+				s->btsp_arm = NDAG_QM_NO_BTSP;
+			out->demoted = true;
+		}
+		return;
+	}
+	if (a->verdict != NDAG_VERDICT_OPEN)
+		return;
+	if (timed_out)
+		a->verdict = NDAG_VERDICT_NOT_FASTER;
+	else
+	{
+		ndag_paired_add(&a->pairs, arm_ms, default_ms);
+		a->verdict = (uint8) ndag_paired_verdict(&a->pairs);
+	}
+	out->pairs = a->pairs.n;
+	out->speedup = ndag_paired_speedup(&a->pairs);
+	if (a->verdict == NDAG_VERDICT_FASTER)
+	{
+		memset(&a->validation, 0, sizeof(NdagPaired));
+		out->proven = true;
+	}
+	else if (a->verdict == NDAG_VERDICT_NOT_FASTER)
+	{
+		if (s->btsp_arm == arm)
+			s->btsp_arm = NDAG_QM_NO_BTSP;
+		out->refuted = true;
+	}
+}
+
+/*
+ * NdagQueryMemoryAddPair
+ *		One pair of runs made back to back by the caller (shadow
+ *		exploration): pair_record, the epoch moved when a verdict changed.
+ *		Returns the arm's verdict after it.
+ */
+NdagArmVerdict
+NdagQueryMemoryAddPair(Oid dbid, uint64 query_id, uint64 klass, int arm,
+					   double default_ms, double arm_ms, bool arm_timed_out)
+{
+	NdagQueryObserved out;
+	QmSlot	   *s;
+	NdagArmVerdict verdict;
+
+	memset(&out, 0, sizeof(out));
+	if (qm == NULL || arm <= 0 || arm >= NDAG_MAX_ARMS)
+		return NDAG_VERDICT_OPEN;
+	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
+	s = slot_find(dbid, query_id, klass, true);
+	s->last_used = ++qm->tick;
+	pair_record(s, arm, default_ms, arm_ms, arm_timed_out, &out);
+	verdict = (NdagArmVerdict) s->arms[arm].verdict;
+	LWLockRelease(qm->lock);
+	if (out.proven || out.refuted || out.demoted)
+		pg_atomic_fetch_add_u64(&qm->epoch, 1);
+	if (out.demoted)
+		NdagRewriteCount(NDAG_RW_DEMOTIONS, 1);
+	return verdict;
+}
+
+/*
+ * NdagQueryMemoryVerdict
+ *		An arm's verdict for a statement class (open when nothing is known).
+ */
+NdagArmVerdict
+NdagQueryMemoryVerdict(Oid dbid, uint64 query_id, uint64 klass, int arm)
+{
+	QmSlot	   *s;
+	NdagArmVerdict verdict = NDAG_VERDICT_OPEN;
+
+	if (qm == NULL || arm <= 0 || arm >= NDAG_MAX_ARMS)
+		return NDAG_VERDICT_OPEN;
+	LWLockAcquire(qm->lock, LW_SHARED);
+	s = slot_find(dbid, query_id, klass, false);
+	if (s != NULL)
+		verdict = (NdagArmVerdict) s->arms[arm].verdict;
+	LWLockRelease(qm->lock);
+	return verdict;
+}
+
+/*
  * NdagQueryMemoryObserve
- *		One recorded execution of a query under an arm: default mean or the
- *		arm's mean ln ms, the BTSP rules of the engine, and the regression
- *		guard for an applied arm (source btsp or pattern) that ran slower
- *		than QM_GUARD_RATIO times the baseline QM_GUARD_STREAK times in a
- *		row, or slower than QM_GUARD_VETO times it once: demoted for the
- *		query, its BTSP entry forgotten.  The baseline is the default's
- *		mean, or without one fallback_baseline_ms (a pattern's default-arm
- *		mean).  An applied arm whose mean is not faster than the baseline
- *		is reported as vetoed (the decision no longer stands); the epoch
- *		moves then, and after every explored run (the fastest measured arm
- *		may have changed).  ruvector.dag_regression_guard off skips the
- *		guard and the veto.
+ *		One recorded execution of a statement class under an arm: a default
+ *		run joins the median baseline and waits to be paired; an arm run
+ *		pairs with a fresh default run (pair_record), and its mean ln ms is
+ *		kept.  BTSP entries are candidates only: one arm run
+ *		NDAG_BTSP_SPEEDUP times faster than the median default puts the arm
+ *		under test, a default run far slower than predicted grants an
+ *		exploration.  The epoch moves when a verdict or a BTSP entry
+ *		changed.
  */
 void
-NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm, int source,
+NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 					   double exec_ms, double predicted_default_ln,
-					   double fallback_baseline_ms, NdagQueryObserved *out)
+					   NdagQueryObserved *out)
 {
 	QmSlot	   *s;
 	double		now = now_seconds();
@@ -484,16 +758,14 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm, int source,
 
 	memset(out, 0, sizeof(NdagQueryObserved));
 	out->baseline_ms = NAN;
+	out->speedup = NAN;
 	if (qm == NULL || arm < 0 || arm >= NDAG_MAX_ARMS || !(exec_ms >= 0))
 		return;
 	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
-	s = slot_find(dbid, query_id, true);
+	s = slot_find(dbid, query_id, klass, true);
 	s->last_used = ++qm->tick;
-	baseline = s->default_n > 0 ? s->default_mean_ms : NAN;
+	baseline = default_median(s);
 	out->baseline_ms = baseline;
-	if (!isfinite(baseline) && isfinite(fallback_baseline_ms) &&
-		fallback_baseline_ms > 0)
-		baseline = fallback_baseline_ms;
 
 	verdict = ndag_btsp_judge(btsp_current(s, now, NULL), arm, exec_ms,
 							  baseline, predicted_default_ln,
@@ -502,16 +774,14 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm, int source,
 	{
 		s->btsp_arm = NDAG_QM_NO_BTSP;
 		out->btsp_forgot = true;
-		bump = true;
 	}
 	else if ((verdict == NDAG_BTSP_STORE_ARM &&
+			  s->arms[arm].verdict == NDAG_VERDICT_OPEN &&
 			  (s->demoted_mask & (UINT64CONST(1) << arm)) == 0) ||
 			 verdict == NDAG_BTSP_STORE_EXPLORE)
 	{
 		int			remembered = verdict == NDAG_BTSP_STORE_ARM ? arm : NDAG_BTSP_EXPLORE;
 
-		/* cached decisions change only when the entry is new */
-		bump = s->btsp_arm != remembered;
 		s->btsp_arm = remembered;
 		s->btsp_stored_at = now;
 		out->btsp_stored = true;
@@ -519,48 +789,25 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, int arm, int source,
 
 	if (arm == 0)
 	{
+		s->default_recent[s->default_n % QM_RECENT] = (float4) exec_ms;
 		s->default_n++;
-		s->default_mean_ms += (exec_ms - s->default_mean_ms) / s->default_n;
+		s->fresh_default_ms = exec_ms;
+		s->fresh_default_at = now;
 	}
 	else
 	{
+		QmArm	   *a = &s->arms[arm];
 		double		ln_ms = log(Max(exec_ms, 1e-6));
 
-		s->arm_n[arm]++;
-		s->arm_mean_ln[arm] += (float4) ((ln_ms - s->arm_mean_ln[arm]) / s->arm_n[arm]);
-	}
-
-	if (arm != 0 && source == NDAG_DECISION_EXPLORE)
-		bump = true;
-	if (arm != 0 && (source == NDAG_DECISION_BTSP || source == NDAG_DECISION_PATTERN) &&
-		isfinite(baseline) && ndag_regression_guard)
-	{
-		out->baseline_ms = baseline;
-		if (!(exp(s->arm_mean_ln[arm]) < baseline))
+		a->runs++;
+		a->mean_ln += (float4) ((ln_ms - a->mean_ln) / a->runs);
+		if (fresh_default(s, now))
 		{
-			out->vetoed = true;
-			bump = true;
+			pair_record(s, arm, s->fresh_default_ms, exec_ms, false, out);
+			s->fresh_default_at = 0;
 		}
-		if (exec_ms > QM_GUARD_RATIO * baseline)
-		{
-			if (s->streak_arm != arm)
-			{
-				s->streak_arm = arm;
-				s->streak = 0;
-			}
-			if (++s->streak >= QM_GUARD_STREAK || exec_ms > QM_GUARD_VETO * baseline)
-			{
-				s->demoted_mask |= UINT64CONST(1) << arm;
-				if (s->btsp_arm == arm)
-					s->btsp_arm = NDAG_QM_NO_BTSP;
-				s->streak = 0;
-				out->demoted = true;
-				bump = true;
-			}
-		}
-		else if (s->streak_arm == arm)
-			s->streak = 0;
 	}
+	bump = out->proven || out->refuted || out->demoted;
 	LWLockRelease(qm->lock);
 
 	if (bump)

@@ -21,6 +21,9 @@
 #include "planner/planner.h"
 #include "store.h"
 
+/* a default run this many times off its class's median may be another class */
+#define CLASS_DRIFT			4.0
+
 /*
  * persist_demotion
  *		Append arm to a pattern record's demoted_arms and halve its
@@ -74,12 +77,13 @@ persist_demotion(int64 pattern_id, int arm)
 
 /*
  * record_demotion
- *		The regression guard demoted an arm: an ndag_healing event and, for
- *		a pattern's arm, the pattern record.
+ *		Paired runs proved an applied arm slower than the default plan (a
+ *		proven arm on re-validation, or a pattern's arm): an ndag_healing
+ *		event and, for a pattern's arm, the pattern record.
  */
 static void
-record_demotion(uint64 query_id, const NdagDecision *d, double exec_ms,
-				double baseline_ms)
+record_demotion(uint64 query_id, const NdagDecision *d,
+				const NdagQueryObserved *obs)
 {
 	NdagHealEvent ev;
 	const NdagArm *arm = NdagArmGet(d->arm);
@@ -93,11 +97,11 @@ record_demotion(uint64 query_id, const NdagDecision *d, double exec_ms,
 		psprintf("pattern %lld, query %lld", (long long) d->pattern_id,
 				 (long long) query_id) :
 		psprintf("query %lld", (long long) query_id);
-	ev.detail = psprintf("arm %d (%s) from %s ran %.3f ms against a default baseline of %.3f ms, %s",
+	ev.detail = psprintf("arm %d (%s) from %s ran %.2fx the default plan's time over %d paired runs (median default %.3f ms)",
 						 d->arm, arm ? arm->name : "disabled",
-						 NdagDecisionSourceName(d->source), exec_ms, baseline_ms,
-						 exec_ms > 2.0 * baseline_ms ? "more than 2x slower" :
-						 "slower than 1.2x three times in a row");
+						 NdagDecisionSourceName(d->source),
+						 obs->speedup > 0 ? 1.0 / obs->speedup : NAN,
+						 obs->pairs, obs->baseline_ms);
 	ev.action = psprintf("arm %d demoted for this %s", d->arm,
 						 d->source == NDAG_DECISION_PATTERN ? "pattern" : "query");
 	ev.status = "repaired";
@@ -109,38 +113,41 @@ record_demotion(uint64 query_id, const NdagDecision *d, double exec_ms,
 /*
  * NdagDecisionObserve
  *		What one recorded execution under a decision teaches: the query
- *		memory (means, BTSP, regression guard, the veto of an arm measured
- *		not faster than the baseline), the cached decision, the instant
- *		loop.  A pattern's arm on a query without a default baseline is
- *		judged against the pattern's default-arm mean.  May raise errors
- *		(the caller catches them).
+ *		memory (median default, pairs of arm runs with the default run
+ *		before them, verdicts, demotions, BTSP candidates), the cached
+ *		decision, the instant loop.  A default run far from its class's
+ *		median drops the cached decision, so that the next planning checks
+ *		the statement's parameter class.  May raise errors (the caller
+ *		catches them).
  */
 void
 NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms)
 {
 	NdagQueryObserved obs;
 	double		predicted_default_ln = NAN;
-	double		fallback = NAN;
 
 	if (d->has_embedding)
 		predicted_default_ln = NdagPredictLn(d->embedding, 0);
-	if (d->source == NDAG_DECISION_PATTERN)
-		fallback = d->baseline_ms;
-	NdagQueryMemoryObserve(MyDatabaseId, query_id, d->arm, d->source, exec_ms,
-						   predicted_default_ln, fallback, &obs);
-	if (obs.demoted || obs.btsp_forgot || obs.btsp_stored || obs.vetoed ||
-		d->source == NDAG_DECISION_EXPLORE)
+	NdagQueryMemoryObserve(MyDatabaseId, query_id, d->klass, d->arm, exec_ms,
+						   predicted_default_ln, &obs);
+	if (obs.proven || obs.refuted || obs.demoted || obs.btsp_stored ||
+		obs.btsp_forgot || d->source == NDAG_DECISION_EXPLORE)
 		NdagCacheForget(query_id);
-	else if (d->arm == 0 && exec_ms > ndag_min_latency)
+	else if (d->arm == 0 && isfinite(obs.baseline_ms) &&
+			 (exec_ms > CLASS_DRIFT * obs.baseline_ms ||
+			  exec_ms * CLASS_DRIFT < obs.baseline_ms))
+		NdagCacheForget(query_id);
+	else if (d->arm == 0 && obs.baseline_ms > ndag_min_latency)
 	{
 		NdagCacheEntry *entry = NdagCachePeek(query_id);
 
-		/* a slow default makes the query worth exploring from now on */
-		if (entry != NULL)
-			entry->worth = true;
+		/* a slow median default makes it worth exploring: decide anew */
+		if (entry != NULL && !entry->worth)
+			NdagCacheForget(query_id);
 	}
-	if (obs.demoted)
-		record_demotion(query_id, d, exec_ms, obs.baseline_ms);
+	if (obs.demoted ||
+		(obs.refuted && d->source == NDAG_DECISION_PATTERN && d->arm != 0))
+		record_demotion(query_id, d, &obs);
 	if (d->has_embedding)
 		NdagInstantLearn(d->context, d->mechanism, d->embedding, d->arm,
 						 exec_ms);

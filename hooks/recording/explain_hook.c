@@ -163,7 +163,8 @@ arm_step(void *arg)
 /*
  * explain_decision
  *		The decision's figures: arm, pattern, predicted and baseline
- *		latency, whether it came from the Embedding Cache.
+ *		latency, parameter class, whether the default plan runs to pair an
+ *		arm with, whether it came from the Embedding Cache.
  */
 static void
 explain_decision(ExplainState *es, const NdagDecision *d)
@@ -192,6 +193,11 @@ explain_decision(ExplainState *es, const NdagDecision *d)
 		ExplainPropertyFloat("Predicted Latency", "ms", d->predicted_ms, 3, es);
 	if (isfinite(d->baseline_ms))
 		ExplainPropertyFloat("Baseline Latency", "ms", d->baseline_ms, 3, es);
+	if (d->klass != 0)
+		ExplainPropertyText("Parameter Class",
+							psprintf("%016llx", (unsigned long long) d->klass), es);
+	if (d->validation)
+		ExplainPropertyBool("Paired Default Run", true, es);
 	ExplainPropertyBool("Cache Hit", d->cache_hit, es);
 	ExplainPropertyInteger("Extra Plannings", NULL, d->extra_plannings, es);
 }

@@ -1,0 +1,117 @@
+/*-------------------------------------------------------------------------
+ *
+ * paired.c
+ *	  The sequential test on paired comparisons of an arm with the default
+ *	  plan (paired.h).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+
+#include "paired.h"
+
+/*
+ * ndag_t975
+ *		One-sided 97.5% quantile of Student's t (df >= 1; large df: normal).
+ */
+double
+ndag_t975(int df)
+{
+	static const double t[] = {
+		12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+		2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+		2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042
+	};
+
+	if (df < 1)
+		return INFINITY;
+	if (df <= (int) (sizeof(t) / sizeof(t[0])))
+		return t[df - 1];
+	return 1.960;
+}
+
+/*
+ * ndag_paired_add
+ *		Welford's update with the pair's log ratio.
+ */
+void
+ndag_paired_add(NdagPaired *p, double arm_ms, double default_ms)
+{
+	double		d;
+	double		delta;
+
+	if (!(arm_ms > 0) || !(default_ms > 0) || !isfinite(arm_ms) ||
+		!isfinite(default_ms))
+		return;
+	d = log(arm_ms / default_ms);
+	p->n++;
+	delta = d - p->mean;
+	p->mean += (float) (delta / p->n);
+	p->m2 += (float) (delta * (d - p->mean));
+	if (!(p->m2 >= 0))
+		p->m2 = 0;
+}
+
+/*
+ * margin
+ *		t975 times the standard error of the mean log ratio, the standard
+ *		deviation floored at NDAG_PAIRED_MIN_SD (n >= 2).
+ */
+static double
+margin(const NdagPaired *p)
+{
+	double		sd = sqrt(p->m2 / (p->n - 1));
+
+	if (!(sd >= NDAG_PAIRED_MIN_SD))
+		sd = NDAG_PAIRED_MIN_SD;
+	return ndag_t975((int) p->n - 1) * sd / sqrt((double) p->n);
+}
+
+/*
+ * ndag_paired_verdict
+ *		Refuted at once when the mean says the arm is NDAG_PAIRED_REFUTE
+ *		times slower; from NDAG_PAIRED_MIN pairs faster when the upper
+ *		bound of the mean log ratio is below -ln NDAG_PAIRED_MIN_GAIN, not
+ *		faster when its lower bound is above it or after NDAG_PAIRED_MAX
+ *		pairs.
+ */
+int
+ndag_paired_verdict(const NdagPaired *p)
+{
+	double		gain_ln = -log(NDAG_PAIRED_MIN_GAIN);
+	double		m;
+
+	if (p->n == 0)
+		return NDAG_PAIRED_OPEN;
+	if (p->mean >= log(NDAG_PAIRED_REFUTE) - 1e-6)
+		return NDAG_PAIRED_NOT_FASTER;
+	if (p->n < NDAG_PAIRED_MIN)
+		return NDAG_PAIRED_OPEN;
+	m = margin(p);
+	if (p->mean + m < gain_ln)
+		return NDAG_PAIRED_FASTER;
+	if (p->mean - m > gain_ln || p->n >= NDAG_PAIRED_MAX)
+		return NDAG_PAIRED_NOT_FASTER;
+	return NDAG_PAIRED_OPEN;
+}
+
+/*
+ * ndag_paired_slower
+ *		From NDAG_PAIRED_MIN pairs, the lower bound of the mean log ratio
+ *		above 0.
+ */
+bool
+ndag_paired_slower(const NdagPaired *p)
+{
+	return p->n >= NDAG_PAIRED_MIN && p->mean - margin(p) > 0;
+}
+
+/*
+ * ndag_paired_speedup
+ *		exp(-mean log ratio).
+ */
+double
+ndag_paired_speedup(const NdagPaired *p)
+{
+	return p->n > 0 ? exp(-(double) p->mean) : NAN;
+}

@@ -1,0 +1,62 @@
+/*-------------------------------------------------------------------------
+ *
+ * paired.h
+ *	  Paired comparisons of an arm with the default plan: each pair is one
+ *	  run of each, back to back on the same statement, summarised as the
+ *	  log ratio ln(arm ms / default ms).  A load change that slows both
+ *	  runs of a pair alike leaves the ratio alone.  A one-sided sequential
+ *	  t-test on the pairs proves an arm faster, proves it not faster, or
+ *	  asks for more pairs; the same test on later pairs proves a proven arm
+ *	  slower than the default (demotion).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NDAG_PAIRED_H
+#define NDAG_PAIRED_H
+
+#include "engine.h"
+
+/* ---------- constants ---------- */
+
+#define NDAG_PAIRED_MIN			3	/* pairs before any verdict but refutation */
+#define NDAG_PAIRED_MAX			10	/* pairs after which an unproven arm is not faster */
+#define NDAG_PAIRED_MIN_GAIN	1.05	/* proven faster: at least this speed-up */
+#define NDAG_PAIRED_REFUTE		2.0 /* one pair (or the mean) this much slower refutes at once */
+#define NDAG_PAIRED_MIN_SD		0.03	/* floor of the pairs' standard deviation, ln units */
+
+/* the verdict of the pairs of one arm */
+typedef enum NdagPairedVerdict
+{
+	NDAG_PAIRED_OPEN,			/* more pairs needed */
+	NDAG_PAIRED_FASTER,			/* faster than the default by NDAG_PAIRED_MIN_GAIN, 97.5% one-sided */
+	NDAG_PAIRED_NOT_FASTER		/* not that much faster (97.5%), or no proof within NDAG_PAIRED_MAX */
+} NdagPairedVerdict;
+
+/* ---------- types ---------- */
+
+/* Running mean and sum of squared deviations of the pairs' log ratios. */
+typedef struct NdagPaired
+{
+	uint32_t	n;
+	float		mean;			/* mean ln(arm ms / default ms) */
+	float		m2;				/* sum of squared deviations from the mean */
+} NdagPaired;
+
+/* ---------- functions (paired.c) ---------- */
+
+/* Add one pair (both latencies > 0; others are ignored). */
+extern void ndag_paired_add(NdagPaired *p, double arm_ms, double default_ms);
+
+/* The verdict of the pairs so far (NdagPairedVerdict). */
+extern int	ndag_paired_verdict(const NdagPaired *p);
+
+/* Whether the pairs prove the arm slower than the default (97.5% one-sided). */
+extern bool ndag_paired_slower(const NdagPaired *p);
+
+/* The pairs' mean speed-up, default ms over arm ms (NaN without pairs). */
+extern double ndag_paired_speedup(const NdagPaired *p);
+
+/* The one-sided 97.5% quantile of Student's t with df degrees of freedom. */
+extern double ndag_t975(int df);
+
+#endif							/* NDAG_PAIRED_H */

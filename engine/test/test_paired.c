@@ -1,0 +1,121 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_paired.c
+ *	  The sequential test on paired comparisons: a clearly faster arm is
+ *	  proven in few pairs, a slower one refuted, a load change that slows
+ *	  both runs of each pair changes nothing, noise without a gain never
+ *	  proves an arm, and a proven arm that turns slower is detected.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "paired.h"
+#include "tap.h"
+
+/*
+ * noise
+ *		A multiplicative noise factor exp(u * spread), u uniform in [-1, 1],
+ *		from a small LCG (deterministic).
+ */
+static double
+noise(unsigned *state, double spread)
+{
+	*state = *state * 1103515245u + 12345u;
+	return exp(((double) ((*state >> 8) & 0xffff) / 32767.5 - 1.0) * spread);
+}
+
+/*
+ * pairs_until_verdict
+ *		Pairs of a statement whose arm takes ratio times the default's
+ *		time, each pair under a load factor (both runs alike) and its own
+ *		noise, until a verdict; the number of pairs through *n.
+ */
+static int
+pairs_until_verdict(double ratio, double spread, bool load_spikes,
+					unsigned seed, int *n)
+{
+	NdagPaired	p;
+	unsigned	s = seed;
+	int			v = NDAG_PAIRED_OPEN;
+
+	memset(&p, 0, sizeof(p));
+	for (*n = 0; *n < 50 && v == NDAG_PAIRED_OPEN; (*n)++)
+	{
+		double		load = load_spikes ? (*n % 2 ? 3.0 : 1.0) : 1.0;
+		double		def = 100.0 * load * noise(&s, spread);
+		double		arm = 100.0 * ratio * load * noise(&s, spread);
+
+		ndag_paired_add(&p, arm, def);
+		v = ndag_paired_verdict(&p);
+	}
+	return v;
+}
+
+static void
+test_verdicts(void)
+{
+	int			n;
+	int			v;
+	int			proven = 0;
+
+	v = pairs_until_verdict(0.5, 0.1, false, 1, &n);
+	tap_ok(v == NDAG_PAIRED_FASTER && n == NDAG_PAIRED_MIN,
+		   "a 2x faster arm is proven in %d pairs", n);
+	v = pairs_until_verdict(2.5, 0.1, false, 2, &n);
+	tap_ok(v == NDAG_PAIRED_NOT_FASTER && n == 1,
+		   "a 2.5x slower arm is refuted by its first pair");
+	v = pairs_until_verdict(1.3, 0.1, false, 3, &n);
+	tap_ok(v == NDAG_PAIRED_NOT_FASTER && n <= NDAG_PAIRED_MIN + 1,
+		   "a 1.3x slower arm is refuted in %d pairs", n);
+	v = pairs_until_verdict(0.5, 0.1, true, 4, &n);
+	tap_ok(v == NDAG_PAIRED_FASTER && n == NDAG_PAIRED_MIN,
+		   "load spikes that slow both runs of a pair 3x change nothing");
+	for (unsigned seed = 1; seed <= 200; seed++)
+		if (pairs_until_verdict(1.0, 0.3, false, seed, &n) == NDAG_PAIRED_FASTER)
+			proven++;
+	tap_ok(proven <= 10, "an arm as fast as the default with 30%% noise is proven faster in %d of 200 runs (<= 5%%)", proven);
+	proven = 0;
+	for (unsigned seed = 1; seed <= 200; seed++)
+		if (pairs_until_verdict(1.1, 0.3, false, seed, &n) == NDAG_PAIRED_FASTER)
+			proven++;
+	tap_ok(proven <= 1, "an arm 1.1x slower with 30%% noise is proven faster in %d of 200 runs", proven);
+	v = pairs_until_verdict(1.0, 0.3, false, 7, &n);
+	tap_ok(v == NDAG_PAIRED_NOT_FASTER && n <= NDAG_PAIRED_MAX,
+		   "no gain: not faster within %d pairs", NDAG_PAIRED_MAX);
+}
+
+static void
+test_slower(void)
+{
+	NdagPaired	p;
+	unsigned	s = 9;
+
+	memset(&p, 0, sizeof(p));
+	for (int i = 0; i < 5; i++)
+		ndag_paired_add(&p, 50.0 * noise(&s, 0.05), 100.0);
+	tap_ok(!ndag_paired_slower(&p), "a faster arm is not slower");
+	memset(&p, 0, sizeof(p));
+	for (int i = 0; i < 3; i++)
+		ndag_paired_add(&p, 150.0 * noise(&s, 0.05), 100.0);
+	tap_ok(ndag_paired_slower(&p), "three pairs 1.5x slower prove the arm slower");
+	tap_ok(fabs(ndag_paired_speedup(&p) - 1.0 / 1.5) < 0.05,
+		   "the speed-up is the geometric mean ratio");
+	memset(&p, 0, sizeof(p));
+	ndag_paired_add(&p, NAN, 100.0);
+	ndag_paired_add(&p, 0.0, 100.0);
+	tap_ok(p.n == 0 && ndag_paired_verdict(&p) == NDAG_PAIRED_OPEN,
+		   "pairs with a missing or zero latency are ignored");
+}
+
+int
+main(void)
+{
+	test_verdicts();
+	test_slower();
+	return tap_done();
+}
