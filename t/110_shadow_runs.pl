@@ -19,7 +19,7 @@ sub sql
 
 sql(ndag_join_tables_sql('sr'));
 my ($q) = ndag_join_queries('sr');
-my $learn = ndag_explore_settings();
+my $learn = ndag_shadow_settings();
 
 is(ndag_status_counter($node, 'shadow_captured'), 0, 'nothing captured at start');
 sql("$learn $q; $q; $q;");

@@ -40,7 +40,7 @@ sub set_shadow
 	sql('SELECT pg_reload_conf()');
 }
 
-my $learn = ndag_explore_settings() . ' SET ruvector.dag_min_cost = 0;';
+my $learn = ndag_shadow_settings();
 
 # the tables: a join, and a small table under row security that is read
 # by a seq scan by default and through its index under no_seqscan

@@ -262,4 +262,16 @@ sub ndag_status_counter
 
 push @NdagTest::EXPORT, qw(ndag_status_counter);
 
+# ndag_shadow_settings(): SET commands for a session that learns every
+# statement, leaving the unproven arms of plain SELECTs to shadow
+# exploration (ruvector.dag_exploration_mode at its default, shadow).
+sub ndag_shadow_settings
+{
+	return "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration = 1; "
+	  . "SET ruvector.dag_min_latency = 0; SET ruvector.dag_min_cost = 0; "
+	  . "SET ruvector.dag_confidence_threshold = 0;";
+}
+
+push @NdagTest::EXPORT, qw(ndag_shadow_settings);
+
 1;

@@ -255,16 +255,7 @@ capture_for_shadow(QueryDesc *queryDesc)
 	NdagDecision decision;
 
 	if (!NdagPlanDecision(queryDesc->plannedstmt, &decision) ||
-		decision.arm != DEFAULT_ARM)
-		return;
-	/* TEMPORARY until decision.c sets shadow_capture */
-	if (ndag_mode == NDAG_MODE_LEARN &&
-		ndag_exploration_mode == NDAG_EXPLORATION_SHADOW &&
-		queryDesc->plannedstmt->commandType == CMD_SELECT &&
-		queryDesc->plannedstmt->rowMarks == NIL &&
-		!queryDesc->plannedstmt->hasModifyingCTE)
-		decision.shadow_capture = true;
-	if (!decision.shadow_capture)
+		!decision.shadow_capture || decision.arm != DEFAULT_ARM)
 		return;
 	NdagShadowCapture(queryDesc, &decision,
 					  queryDesc->totaltime->total * 1000.0);

@@ -265,7 +265,7 @@ prepare_round(ShadowRun *run)
 			same = shapes[i] == shape;
 		forced = !default_forced && NdagPlanForced(plan);
 		ratio = cost_ratio(default_cost, plan);
-		NdagQueryMemoryMarkPlanned(e->dbid, e->query_id, arm, same,
+		NdagQueryMemoryMarkPlanned(e->dbid, e->query_id, e->klass, arm, same,
 								   ratio, forced);
 		if (same || forced || ratio > ndag_explore_max_cost_ratio)
 			continue;
