@@ -4,7 +4,8 @@
 # re-run what it hid from the role; the worker shows in pg_stat_activity as
 # that role while a lock the test holds blocks it; and the re-run cannot
 # write: a STABLE-declared function that writes through a volatile one
-# fails there, the table stays as the user's own executions left it.
+# fails there, the table stays as the user's own executions left it.  A
+# statement of a role that may no longer log in is dropped, not retried.
 #
 # Each case captures with ruvector.dag_shadow_budget = 0 (statements are
 # queued, no worker runs), changes what it needs, then lets the worker run.
@@ -145,6 +146,19 @@ like(ndag_log_since($node, $log_at),
 	qr/neural_dag shadow run of query -?\d+ failed: cannot execute INSERT in a read-only transaction/,
 	'on the read-only transaction');
 is(sql('SELECT count(*) FROM sh_audit'), $written, 'the table is unchanged');
+set_shadow('budget', 0);
+
+# ---------- a role that may no longer log in ----------
+$errors = counter('shadow_errors');
+sql("$learn SELECT owner, count(*) FROM sh_rls WHERE id > 0 GROUP BY owner;", 'sh_bob');
+ok(wait_for(sub { counter('shadow_queued') == 1 }, 'the captured statement'),
+	"another SELECT of sh_bob's was captured");
+sql('ALTER ROLE sh_bob NOLOGIN');
+set_shadow('budget', 1);
+ok(wait_for(sub { counter('shadow_errors') == $errors + 1 && counter('shadow_queued') == 0 },
+		'the dropped statement'),
+	'a role that may no longer log in has its statement dropped, counted as an error');
+is(sql('SELECT 1'), '1', 'and the server carries on');
 
 $node->stop;
 done_testing();
