@@ -6,7 +6,9 @@
 # the arm is proven faster, and the user's next execution runs the arm
 # (EXPLAIN shows it, the trajectory records it).  Statements with a volatile
 # function (random(), nextval) or a locking clause (FOR UPDATE) are never
-# captured: they are explored inline instead.
+# captured: they are explored inline instead.  An arm far slower than the
+# default plan (a nested loop over two large tables) times out in its shadow
+# run, which settles it as not faster: no user execution ever runs it.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -81,6 +83,38 @@ foreach my $what (sort keys %unshadowable)
 	is(counter('shadow_captured'), $captured, "a statement with $what is not captured");
 	ok(explored() > $explored, 'it is explored inline instead');
 }
+
+# ---------- an arm far slower: its run times out, it is not faster ----------
+sql(q{
+	CREATE TABLE sp_l AS SELECT g AS id FROM generate_series(1, 20000) g;
+	CREATE TABLE sp_r AS SELECT g AS id FROM generate_series(1, 20000) g;
+	ANALYZE sp_l, sp_r;
+	SELECT ruvector_enable_neural_dag('sp_l'), ruvector_enable_neural_dag('sp_r');
+	INSERT INTO ndag_arms (name, settings)
+		VALUES ('sp_nestloop', 'enable_hashjoin=off, enable_mergejoin=off');
+	ALTER SYSTEM SET ruvector.dag_explore_max_cost_ratio = 1e15;
+	SELECT pg_reload_conf();
+});
+my $slow = sql("SELECT arm_id FROM ndag_arms WHERE name = 'sp_nestloop'");
+my $jq = 'SELECT count(*) FROM sp_l l JOIN sp_r r ON l.id = r.id';
+is(sql("SET ruvector.dag_mode = off; SET enable_hashjoin = off; SET enable_mergejoin = off;
+		EXPLAIN (COSTS OFF) $jq") =~ /Nested Loop/ ? 1 : 0, 1,
+	'the slow arm plans a nested loop over 20000 x 20000 rows');
+my ($timeouts, $refuted) = (counter('shadow_timeouts'), counter('query_memory_not_faster'));
+sql("$shadow $jq; $jq;");
+ok( wait_for(
+		sub {
+			counter('shadow_timeouts') > $timeouts
+			  && counter('query_memory_not_faster') > $refuted;
+		},
+		'the timed-out arm'),
+	'the slow arm\'s shadow run timed out and it was found not faster');
+sql("$shadow $jq; SELECT ruvector_dag_flush()");
+is( sql("SELECT count(*) FROM ndag_trajectories WHERE arm = $slow"), '0',
+	'no user execution ever ran the slow arm');
+is( sql("SELECT decision || ':' || arm FROM ndag_trajectories
+		ORDER BY traj_id DESC LIMIT 1"),
+	'default:0', "the user's next execution runs the default plan");
 
 $node->stop;
 done_testing();

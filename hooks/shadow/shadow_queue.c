@@ -216,7 +216,8 @@ statement_text(QueryDesc *queryDesc, int *len)
 /*
  * capture_step
  *		Queue the statement, or weigh it in when it is queued already; a
- *		statement too large for an entry is counted as skipped.
+ *		statement too large for an entry, or lighter than every entry of a
+ *		full queue, is counted as skipped.
  */
 static void
 capture_step(void *arg)
@@ -235,9 +236,11 @@ capture_step(void *arg)
 	char	   *p;
 	int			slot;
 
-	NdagShadowCount(NDAG_SHADOW_CAPTURED, 1);
 	if (weigh_in(MyDatabaseId, userid, query_id, klass, call->exec_ms))
+	{
+		NdagShadowCount(NDAG_SHADOW_CAPTURED, 1);
 		return;
+	}
 
 	text = statement_text(queryDesc, &text_len);
 	params_len = EstimateParamListSpace(queryDesc->params);
@@ -282,6 +285,8 @@ capture_step(void *arg)
 	}
 	LWLockRelease(shadow->queue_lock);
 	pfree(buf);
+	if (slot != -1)
+		NdagShadowCount(NDAG_SHADOW_CAPTURED, 1);
 	if (slot == -2)
 		NdagWakeLearner();
 }

@@ -314,6 +314,7 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	instr_time	start;
 	instr_time	duration;
 	ShadowTiming result = {0, false};
+	ErrorData  *volatile edata = NULL;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
@@ -328,34 +329,31 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 		if (get_timeout_indicator(STATEMENT_TIMEOUT, true))
 			QueryCancelPending = false;
 		PopActiveSnapshot();
-		INSTR_TIME_SET_CURRENT(duration);
-		INSTR_TIME_SUBTRACT(duration, start);
-		result.ms = INSTR_TIME_GET_MILLISEC(duration);
-		RollbackAndReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		disable_timeout(STATEMENT_TIMEOUT, false);
-		INSTR_TIME_SET_CURRENT(duration);
-		INSTR_TIME_SUBTRACT(duration, start);
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED ||
-			INSTR_TIME_GET_MILLISEC(duration) < timeout)
+	}
+	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	result.ms = INSTR_TIME_GET_MILLISEC(duration);
+
+	/* nothing it did is kept, whatever happened */
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	if (edata != NULL)
+	{
+		if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED || result.ms < timeout)
 			ReThrowError(edata);
 		FreeErrorData(edata);
 		result.ms = timeout;
 		result.timed_out = true;
 	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
 	return result;
 }
 

@@ -102,9 +102,9 @@ NdagShadowLaunchStep(void)
 	if (shadow_handle != NULL)
 	{
 		pid_t		pid;
+		BgwHandleStatus status = GetBackgroundWorkerPid(shadow_handle, &pid);
 
-		if (GetBackgroundWorkerPid(shadow_handle, &pid) == BGWH_STARTED ||
-			GetBackgroundWorkerPid(shadow_handle, &pid) == BGWH_NOT_YET_STARTED)
+		if (status == BGWH_STARTED || status == BGWH_NOT_YET_STARTED)
 			return;
 		(void) NdagShadowDropAssigned(shadow_launch);
 		pfree(shadow_handle);
