@@ -19,7 +19,7 @@
 /* ---------- constants ---------- */
 
 #define NDAG_PAIRED_MIN			3	/* pairs before any verdict but refutation */
-#define NDAG_PAIRED_MAX			10	/* pairs after which an unproven arm is not faster */
+#define NDAG_PAIRED_MAX			6	/* pairs after which an unproven arm is not faster */
 #define NDAG_PAIRED_MIN_GAIN	1.05	/* proven faster: at least this speed-up */
 #define NDAG_PAIRED_REFUTE		2.0 /* one pair (or the mean) this much slower refutes at once */
 #define NDAG_PAIRED_MIN_SD		0.03	/* floor of the pairs' standard deviation, ln units */

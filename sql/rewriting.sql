@@ -207,7 +207,7 @@ SET ruvector.dag_mode = 'observe';
 SELECT (s->>'cache_hits')::int > 0 AS cache_hits,
 	(s->>'cache_misses')::int > 0 AS cache_misses,
 	(s->>'decided_explore')::int > 0 AS explored,
-	(s->>'decided_btsp')::int + (s->>'decided_pattern')::int > 0 AS applied,
+	(s->>'decided_proven')::int + (s->>'decided_pattern')::int > 0 AS applied,
 	(s->>'extra_plannings')::int > 0 AS extra_plannings,
 	s ? 'cache_hit_permille' AS hit_rate, s ? 'demotions' AS demotions
 FROM (SELECT ruvector_dag_status()->'counters' AS s) t;

@@ -23,7 +23,7 @@ sub activity
 {
 	return $node->safe_psql('postgres', q{
 		SELECT (c->>'recorded')::bigint || '|'
-			|| ((c->>'decided_default')::bigint + (c->>'decided_btsp')::bigint
+			|| ((c->>'decided_default')::bigint + (c->>'decided_proven')::bigint
 				+ (c->>'decided_pattern')::bigint + (c->>'decided_explore')::bigint)
 		  FROM (SELECT ruvector_dag_status()->'counters' AS c) s});
 }

@@ -35,8 +35,7 @@ $primary->safe_psql('postgres', 'CREATE EXTENSION neural_dag;'
 	  . ndag_run_function_sql('hs'));
 
 # ---------- the primary learns a decision ----------
-my $learn = "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration = 1; "
-  . "SET ruvector.dag_min_latency = 0; SET ruvector.dag_confidence_threshold = 0;";
+my $learn = ndag_explore_settings();
 # the default plan's runs first: the pattern's gain is measured against them
 $primary->safe_psql('postgres', qq{
 	SET ruvector.dag_mode = 'observe';
@@ -47,7 +46,7 @@ $primary->safe_psql('postgres', qq{
 	SELECT ruvector_dag_learn();
 });
 my $apply = "SET ruvector.dag_mode = 'apply'; SET ruvector.dag_confidence_threshold = 0;";
-my $decided = "SELECT e->>'Decision' IN ('btsp', 'pattern') AND e->>'Arm' <> '0 (default)' "
+my $decided = "SELECT e->>'Decision' IN ('proven', 'pattern') AND e->>'Arm' <> '0 (default)' "
   . "AND e->>'Join' <> 'Nested Loop' FROM hs_explain('$q2') e";
 is($primary->safe_psql('postgres', "$apply $decided"), 't',
 	'the primary applies a learned arm to the statement')

@@ -48,13 +48,13 @@ sub memory_of
 	return sql("SELECT ruvector_dag_status()->'counters'->>'$name'");
 }
 
-# learned(QUERY): the default baseline observed, an arm explored and
-# remembered for QUERY
+# learn_statement(QUERY): the default baseline observed, an arm explored
+# and proven for QUERY
 sub learn_statement
 {
 	my ($query) = @_;
 	sql("SET ruvector.dag_mode = 'observe'; SELECT rq_run('$query', 3)");
-	sql("$learn SELECT rq_run('$query', 8); SELECT ruvector_dag_flush()");
+	sql("$learn SELECT rq_run('$query', 14); SELECT ruvector_dag_flush()");
 }
 
 # ---------- 1. a statement with a baseline and an arm in query memory ----------
@@ -66,7 +66,7 @@ cmp_ok(memory_of('query_memory_baselines') // 0, '>=', 1,
 cmp_ok(memory_of('query_memory_arm_runs') // 0, '>=', 1,
 	'runs of an arm are in query memory');
 my $e = sql("$learn SELECT rq_explain('$q')");
-like($e, qr/"Decision": "btsp"/, 'EXPLAIN shows the arm from query memory');
+like($e, qr/"Decision": "proven"/, 'EXPLAIN shows the arm proven in query memory');
 like($e, qr/"Baseline Latency"/, 'EXPLAIN shows the baseline from query memory');
 
 # ---------- 2. a rolled-back reset keeps it ----------
@@ -117,8 +117,9 @@ sql("SELECT ruvector_dag_flush()");
 is(sql("SELECT count(*) FROM ndag_trajectories"), $recorded,
 	'plain EXPLAINs record nothing');
 
-# EXPLAIN ANALYZE runs the statement: it may use the turn
-sql("$learn EXPLAIN (ANALYZE, FORMAT JSON) $q");
+# EXPLAIN ANALYZE runs the statement: it may use the turn (right after a
+# default run, which its arm run is paired with)
+sql("$learn SELECT rq_run('$q', 1); EXPLAIN (ANALYZE, FORMAT JSON) $q");
 cmp_ok(memory_of('query_memory_explored'), '>=', 1,
 	'EXPLAIN ANALYZE in learn mode uses an exploration turn');
 

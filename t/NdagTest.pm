@@ -251,6 +251,26 @@ sub ndag_jit_settings
 push @NdagTest::EXPORT, qw(ndag_join_queries ndag_explore_settings
   ndag_jit_settings);
 
+# ndag_learn_until_proven(NODE, PREFIX, Q, WHAT): run Q twice at a time in
+# a learning session that explores inline (PREFIX_run and PREFIX_explain of
+# ndag_run_function_sql and ndag_explain_function_sql) until EXPLAIN shows
+# an arm proven faster for it (bounded by wait_for); that arm.
+sub ndag_learn_until_proven
+{
+	my ($node, $p, $q, $what) = @_;
+	my $learn = ndag_explore_settings();
+	wait_for(
+		sub {
+			$node->safe_psql('postgres', "$learn SELECT ${p}_run('$q', 2)");
+			return $node->safe_psql('postgres',
+				"$learn SELECT ${p}_explain('$q')->>'Decision'") eq 'proven';
+		},
+		$what);
+	return $node->safe_psql('postgres', "$learn SELECT ${p}_explain('$q')->>'Arm'");
+}
+
+push @NdagTest::EXPORT, qw(ndag_learn_until_proven);
+
 # ndag_status_counter(NODE, NAME): a counter of ruvector_dag_status() in
 # database postgres.
 sub ndag_status_counter

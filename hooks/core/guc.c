@@ -210,7 +210,7 @@ NdagDefineGucs(void)
 							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("ruvector.dag_regression_guard",
-							 "Demotes an applied arm that runs slower than the statement's default plan.",
+							 "Re-validates applied arms against the default plan on paired runs and demotes those proven slower.",
 							 "Off, applied arms are judged only by the self-healing check over the stored trajectories.",
 							 &ndag_regression_guard,
 							 true,

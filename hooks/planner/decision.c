@@ -68,7 +68,7 @@
  */
 #define EXPLORE_RATIO_TIE_LN 0.01
 
-static const char *const source_names[] = {"default", "btsp", "pattern", "explore", "proven"};
+static const char *const source_names[] = {"default", "proven", "pattern", "explore"};
 
 /* what the analysis of the default plan found */
 typedef struct Analysis
@@ -88,7 +88,7 @@ typedef struct Analysis
 
 /*
  * NdagDecisionSourceName
- *		"default", "btsp", "pattern", "explore" or "proven".
+ *		"default", "proven", "pattern" or "explore".
  */
 const char *
 NdagDecisionSourceName(int source)
@@ -336,8 +336,12 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		d->arm = proven;
 		d->confidence = 1.0;
 	}
-	/* (b) a learned pattern: applied in apply mode, a candidate in learn mode */
-	else if (match_pattern(a) && ndag_mode == NDAG_MODE_LEARN)
+	/*
+	 * (b) a learned pattern: a candidate to prove where learning tries
+	 * arms (learn mode on a primary, exploration on), else applied
+	 */
+	else if (match_pattern(a) && learn && NdagMayWriteLearnedState() &&
+			 ndag_exploration_mode != NDAG_EXPLORATION_OFF)
 	{
 		a->candidate = d->arm;
 		d->source = NDAG_DECISION_DEFAULT;
@@ -689,9 +693,8 @@ static void
 count_decision(const NdagDecision *d)
 {
 	static const NdagRewriteCounter counters[] = {
-		NDAG_RW_DECIDED_DEFAULT, NDAG_RW_DECIDED_BTSP,
-		NDAG_RW_DECIDED_PATTERN, NDAG_RW_DECIDED_EXPLORE,
-		NDAG_RW_DECIDED_PROVEN
+		NDAG_RW_DECIDED_DEFAULT, NDAG_RW_DECIDED_PROVEN,
+		NDAG_RW_DECIDED_PATTERN, NDAG_RW_DECIDED_EXPLORE
 	};
 
 	NdagRewriteCount(counters[d->source], 1);

@@ -98,9 +98,9 @@ static QmShared *qm = NULL;
 static void query_memory_status(void *state);
 
 static const char *const counter_names[NDAG_N_RW_COUNTERS] = {
-	"cache_hits", "cache_misses", "decided_default", "decided_btsp",
+	"cache_hits", "cache_misses", "decided_default", "decided_proven",
 	"decided_pattern", "decided_explore", "extra_plannings", "demotions",
-	"rewrite_fallbacks", "decided_proven", "validation_runs"
+	"rewrite_fallbacks", "validation_runs"
 };
 
 /*
@@ -218,7 +218,6 @@ query_memory_status(void *state)
 			continue;
 		entries++;
 		baselines += s->default_n > 0 ? 1 : 0;
-		arm_runs += s->default_n;
 		for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 		{
 			arm_runs += s->arms[arm].runs;
@@ -530,15 +529,17 @@ under_test(QmSlot *s, uint64 open, double now)
 /*
  * NdagQueryMemoryTurn
  *		What one execution of a statement class runs besides its decision.
- *		With an arm applied: every QM_VALIDATE_EVERY executions (every
+ *		With an arm applied and ruvector.dag_regression_guard on: every
+ *		QM_VALIDATE_EVERY executions (every
  *		QM_VALIDATE_UNPROVEN for an arm not proven for it) the default
  *		plan, whose run the next run of the arm is paired with.  With
  *		may_explore (learn mode, inline exploration, worth it), an open arm
  *		runs only right after a default run it pairs with (else the default
  *		runs first): an arm under test (under_test) at every such chance,
  *		others within 1 + fraction * decisions explorations; a BTSP
- *		"explore" entry grants one turn and is used up.  Nothing before the
- *		default plan was observed once.  A standby explores nothing.
+ *		"explore" entry grants one turn and is used up.  No exploration
+ *		before the default plan was observed once.  A standby runs nothing
+ *		but its decisions.
  */
 NdagTurn
 NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
@@ -547,6 +548,8 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
 	QmSlot	   *s;
 	NdagTurn	turn = NDAG_TURN_DECIDED;
 	double		now = now_seconds();
+	bool		explore = false;
+	bool		fresh = false;
 
 	if (qm == NULL || !NdagMayWriteLearnedState())
 		return NDAG_TURN_DECIDED;
@@ -554,12 +557,9 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
 	s = slot_find(dbid, query_id, klass, true);
 	s->last_used = ++qm->tick;
 	s->total++;
-	if (s->default_n > 0)
+	if (may_explore && s->default_n > 0)
 	{
-		uint64		open = may_explore ?
-			open_arms(s, enabled) & ~(UINT64CONST(1) << applied_arm) : 0;
-		bool		fresh = fresh_default(s, now);
-		bool		explore = false;
+		uint64		open = open_arms(s, enabled) & ~(UINT64CONST(1) << applied_arm);
 
 		if (open != 0)
 		{
@@ -573,22 +573,27 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
 			else
 				explore = (double) s->explored < 1.0 + fraction * (double) s->total - 1e-9;
 		}
-		if (applied_arm > 0 && applied_arm < NDAG_MAX_ARMS)
-		{
-			uint32		every = s->arms[applied_arm].verdict == NDAG_VERDICT_FASTER ?
-				QM_VALIDATE_EVERY : QM_VALIDATE_UNPROVEN;
+		fresh = fresh_default(s, now);
+	}
+	if (applied_arm > 0 && applied_arm < NDAG_MAX_ARMS && ndag_regression_guard)
+	{
+		uint32		every = s->arms[applied_arm].verdict == NDAG_VERDICT_FASTER ?
+			QM_VALIDATE_EVERY : QM_VALIDATE_UNPROVEN;
 
-			if (++s->since_validation >= every || (explore && !fresh))
-			{
-				s->since_validation = 0;
-				turn = NDAG_TURN_DEFAULT;
-			}
-		}
-		if (turn == NDAG_TURN_DECIDED && explore && fresh)
+		/* an unproven arm on a statement never run by default: soon */
+		if (s->default_n == 0)
+			every = Min(every, 2);
+
+		if (++s->since_validation >= every || (explore && !fresh))
 		{
-			s->explored++;
-			turn = NDAG_TURN_EXPLORE;
+			s->since_validation = 0;
+			turn = NDAG_TURN_DEFAULT;
 		}
+	}
+	if (turn == NDAG_TURN_DECIDED && explore && fresh)
+	{
+		s->explored++;
+		turn = NDAG_TURN_EXPLORE;
 	}
 	LWLockRelease(qm->lock);
 	return turn;

@@ -105,6 +105,9 @@ record_demotion(uint64 query_id, const NdagDecision *d,
 	ev.action = psprintf("arm %d demoted for this %s", d->arm,
 						 d->source == NDAG_DECISION_PATTERN ? "pattern" : "query");
 	ev.status = "repaired";
+	/* a proven arm's demotion is counted by the query memory */
+	if (!obs->demoted)
+		NdagRewriteCount(NDAG_RW_DEMOTIONS, 1);
 	ev.at = GetCurrentTimestamp();
 	ev.repair = NDAG_HEAL_NONE;
 	NdagHealRecord(&ev);
@@ -137,7 +140,8 @@ NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms)
 			 (exec_ms > CLASS_DRIFT * obs.baseline_ms ||
 			  exec_ms * CLASS_DRIFT < obs.baseline_ms))
 		NdagCacheForget(query_id);
-	else if (d->arm == 0 && obs.baseline_ms > ndag_min_latency)
+	else if (d->arm == 0 &&
+			 (isfinite(obs.baseline_ms) ? obs.baseline_ms : exec_ms) > ndag_min_latency)
 	{
 		NdagCacheEntry *entry = NdagCachePeek(query_id);
 
@@ -146,7 +150,8 @@ NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms)
 			NdagCacheForget(query_id);
 	}
 	if (obs.demoted ||
-		(obs.refuted && d->source == NDAG_DECISION_PATTERN && d->arm != 0))
+		(obs.refuted && d->source == NDAG_DECISION_PATTERN && d->arm != 0 &&
+		 ndag_regression_guard))
 		record_demotion(query_id, d, &obs);
 	if (d->has_embedding)
 		NdagInstantLearn(d->context, d->mechanism, d->embedding, d->arm,

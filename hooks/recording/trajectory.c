@@ -156,6 +156,7 @@ decision_of(PlannedStmt *stmt, NdagDecision *d)
 	d->confidence = NAN;
 	d->predicted_ms = NAN;
 	d->baseline_ms = NAN;
+	d->klass = NdagPlanShapeHash(stmt);	/* the default plan's class */
 
 	pd = NdagPlanDagBuild(stmt, NULL);
 	d->mechanism = (int16) NdagDecisionMechanism(pd->dag);
