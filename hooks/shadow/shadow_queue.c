@@ -215,9 +215,10 @@ statement_text(QueryDesc *queryDesc, int *len)
 
 /*
  * capture_step
- *		Queue the statement, or weigh it in when it is queued already; a
- *		statement too large for an entry, or lighter than every entry of a
- *		full queue, is counted as skipped.
+ *		Queue the statement, or weigh it in when it is queued already,
+ *		while its class still has an open arm; a statement too large for an
+ *		entry, or lighter than every entry of a full queue, is counted as
+ *		skipped.
  */
 static void
 capture_step(void *arg)
@@ -236,6 +237,10 @@ capture_step(void *arg)
 	char	   *p;
 	int			slot;
 
+	/* a plan kept by the plan cache may outlive its class's open arms */
+	if (NdagQueryMemoryOpenArms(MyDatabaseId, query_id, klass,
+								NdagArmsEnabledMask()) == 0)
+		return;
 	if (weigh_in(MyDatabaseId, userid, query_id, klass, call->exec_ms))
 	{
 		NdagShadowCount(NDAG_SHADOW_CAPTURED, 1);
