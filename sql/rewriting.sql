@@ -44,7 +44,7 @@ DECLARE
 	j json;
 BEGIN
 	EXECUTE 'EXPLAIN (FORMAT JSON, COSTS OFF) ' || q INTO j;
-	RETURN (j::jsonb)->1->'Neural DAG' ||
+	RETURN (j::jsonb)->0->'Neural DAG' ||
 		jsonb_build_object('Join', (j::jsonb)->0->'Plan'->>'Node Type');
 END
 $$;
@@ -94,6 +94,42 @@ SELECT rw_explain(:'q')->>'Decision' = 'proven' AS rewritten,
 	rw_explain(:'q')->>'Join' <> 'Nested Loop' AS other_join;
 -- the same rows as the default plan's
 :q ORDER BY 1;
+-- EXPLAIN names the arm's settings (EXPLAIN (SETTINGS) cannot: they are set
+-- only while the statement is planned) and its measured gain
+SELECT rw_explain(:'q')->>'Arm' AS proven_arm \gset
+SELECT e->>'Arm Settings' = (SELECT settings FROM ndag_arms
+		WHERE arm_id = split_part(:'proven_arm', ' ', 1)::int) AS arm_settings,
+	(e->>'Measured Gain')::float > 1.05 AS gain_shown
+FROM rw_explain(:'q') e;
+-- observe mode plans by default and says what apply mode would do
+SET ruvector.dag_mode = 'observe';
+SELECT e->>'Decision' AS decision, e->>'Join' = 'Nested Loop' AS default_join,
+	e->>'Would Apply' = :'proven_arm' AS would_apply, e->>'Advice Source' AS source,
+	(e->>'Measured Gain')::float > 1.05 AS gain_shown
+FROM rw_explain(:'q') e;
+-- in every structured format the section is a member of the statement's
+-- own object, beside "Plan"
+CREATE FUNCTION rw_explain_as(q text, fmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	t text := '';
+	line text;
+BEGIN
+	FOR line IN EXECUTE format('EXPLAIN (COSTS OFF, FORMAT %s) %s', fmt, q) LOOP
+		t := t || line || E'\n';
+	END LOOP;
+	RETURN t;
+END
+$$;
+SELECT jsonb_array_length(rw_explain_as(:'q', 'JSON')::jsonb) AS json_elements,
+	rw_explain_as(:'q', 'JSON')::jsonb->0 ? 'Neural DAG' AS json_member;
+SELECT rw_explain_as(:'q', 'YAML') ~ E'\n  Neural DAG: *\n    Mode: "observe"' AS yaml_member,
+	rw_explain_as(:'q', 'YAML') !~ E'\n- Neural DAG' AS yaml_no_element;
+SELECT xml_is_well_formed_document(rw_explain_as(:'q', 'XML')) AS xml_ok,
+	(xpath('/e:explain/e:Query/e:Neural-DAG/e:Would-Apply/text()',
+		rw_explain_as(:'q', 'XML')::xml,
+		ARRAY[ARRAY['e', 'http://www.postgresql.org/2009/explain']]))[1]::text
+		= :'proven_arm' AS xml_member;
+SET ruvector.dag_mode = 'learn';
 
 -- 3. a learned pattern chooses the arm of the variant, which was never run
 SET ruvector.dag_confidence_threshold = 0;
@@ -187,11 +223,13 @@ SELECT count(*) FILTER (WHERE arm <> 0) AS observe_rewritten
 FROM ndag_trajectories WHERE traj_id > :last_traj + 20;
 
 -- 6. the Embedding Cache keeps ruvector.dag_embedding_cache_size decisions:
--- with room for one, two statements taking turns always miss
+-- with room for one (the last statement decided, q2), two statements taking
+-- turns always miss
 SET ruvector.dag_mode = 'apply';
+SET ruvector.dag_embedding_cache_size = 1;
+SELECT rw_run(:'q2', 1);
 SELECT (ruvector_dag_status()->'counters'->>'cache_misses')::int AS misses,
 	(ruvector_dag_status()->'counters'->>'cache_hits')::int AS hits \gset
-SET ruvector.dag_embedding_cache_size = 1;
 SELECT rw_run(:'q', 1), rw_run(:'q2', 1), rw_run(:'q', 1), rw_run(:'q2', 1),
 	rw_run(:'q', 1), rw_run(:'q2', 1);
 SELECT (ruvector_dag_status()->'counters'->>'cache_misses')::int - :misses >= 6
@@ -212,6 +250,7 @@ SELECT (s->>'cache_hits')::int > 0 AS cache_hits,
 	s ? 'cache_hit_permille' AS hit_rate, s ? 'demotions' AS demotions
 FROM (SELECT ruvector_dag_status()->'counters' AS s) t;
 
-DROP FUNCTION rw_inside(), rw_static(), rw_settings(), rw_run(text, int), rw_explain(text);
+DROP FUNCTION rw_inside(), rw_static(), rw_settings(), rw_run(text, int), rw_explain(text),
+	rw_explain_as(text, text);
 SELECT ruvector_disable_neural_dag('rw_a'), ruvector_disable_neural_dag('rw_b');
 DROP TABLE rw_a, rw_b;

@@ -277,9 +277,9 @@ FROM traj_plans_off;
 -- table, in every format; a table not enabled gets none
 EXPLAIN (COSTS OFF) SELECT count(*) FROM traj_orders o JOIN traj_items i USING (id);
 EXPLAIN (COSTS OFF) SELECT count(*) FROM traj_other;
-SELECT j->1->'Neural DAG'->>'Mode' AS mode,
-	   j->1->'Neural DAG'->>'Attention' AS attention,
-	   j->1->'Neural DAG'->>'Plan Nodes' AS plan_nodes,
+SELECT j->0->'Neural DAG'->>'Mode' AS mode,
+	   j->0->'Neural DAG'->>'Attention' AS attention,
+	   j->0->'Neural DAG'->>'Plan Nodes' AS plan_nodes,
 	   j->0->'Plan'->>'Node Type' AS root
 FROM (SELECT (traj_explain_json('SELECT count(*) FROM traj_orders'))::jsonb AS j) s;
 SET ruvector.dag_mode = 'off';

@@ -8,7 +8,8 @@
 # with exploration on, the cheaper-estimated arm is explored first (before
 # arm 1, whose id is lower), arm 1 is never run while its cost ratio is
 # above ruvector.dag_explore_max_cost_ratio, and the forced arm is never run
-# at all, even with the cap lifted.
+# at all, even with the cap lifted.  An exploring execution plans at most
+# ruvector.dag_max_candidates arms.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -99,6 +100,25 @@ ok(explored(1) >= 1, 'with the cap lifted, no_nestloop is explored');
 is(explored($forced), '0', 'the forced arm is still never explored');
 is(sql("SHOW ruvector.dag_explore_max_cost_ratio"), '10',
 	'the cap defaults to 10');
+
+# 3. an exploring execution plans at most ruvector.dag_max_candidates arms:
+# with every built-in arm enabled, a new statement's first explorations
+# (each right after a default run) make at most two plannings besides the
+# default plan's, and the arms are planned over several explorations
+sql("UPDATE ndag_arms SET enabled = true WHERE builtin");
+my $q2 = "$q AND s.id > 0";
+my (@extra, @decisions);
+for my $i (1 .. 3)
+{
+	my $e = sql("$learn SET ruvector.dag_max_candidates = 2; SELECT eo_run('$q2', 1);
+		SELECT ruvector_dag_flush();
+		EXPLAIN (ANALYZE, FORMAT JSON, COSTS OFF, TIMING OFF) $q2");
+	push @extra, $e =~ /"Extra Plannings": (\d+)/ ? $1 : 'none';
+	push @decisions, $e =~ /"Decision": "([^"]+)"/ ? $1 : 'none';
+}
+ok(!grep({ $_ eq 'none' || $_ > 2 } @extra),
+	"each made at most two plannings besides the default's (@extra)");
+ok(grep({ $_ eq 'explore' } @decisions), "and one of them ran an arm (@decisions)");
 
 $node->stop;
 done_testing();

@@ -179,7 +179,7 @@ sub ndag_explain_function_sql
 		j json;
 	BEGIN
 		EXECUTE 'EXPLAIN (FORMAT JSON, COSTS OFF) ' || q INTO j;
-		RETURN (j::jsonb)->1->'Neural DAG' ||
+		RETURN (j::jsonb)->0->'Neural DAG' ||
 			jsonb_build_object('Join', (j::jsonb)->0->'Plan'->>'Node Type');
 	END
 	\$\$;

@@ -126,6 +126,7 @@ init_decision(NdagDecision *d)
 	d->confidence = NAN;
 	d->predicted_ms = NAN;
 	d->baseline_ms = NAN;
+	d->gain = NAN;
 	d->mechanism = -1;
 }
 
@@ -133,14 +134,15 @@ init_decision(NdagDecision *d)
  * cache_keys
  *		The learned-state epoch (it moves with every committed store write
  *		that moves the generation, and costs one shared-memory read) and
- *		the combined epoch of the enabled tables and the rewriter that
- *		decisions are cached under.
+ *		the combined epoch of the enabled tables, the rewriter and the
+ *		statement that its decisions are cached under.
  */
 static void
-cache_keys(uint64 *generation, uint64 *epoch)
+cache_keys(uint64 query_id, uint64 *generation, uint64 *epoch)
 {
 	*generation = NdagLearnedEpoch();
-	*epoch = hash_combine64(NdagTablesEpoch(), NdagRewriteEpoch());
+	*epoch = hash_combine64(hash_combine64(NdagTablesEpoch(), NdagRewriteEpoch()),
+							NdagStatementEpoch(MyDatabaseId, query_id));
 }
 
 /* planning one statement under an arm, for NdagFallbackRun */
@@ -286,6 +288,7 @@ match_pattern(Analysis *a)
 		a->d->pattern_id = (int64) p->id;
 		a->d->similarity = m[i].cosine;
 		a->d->confidence = p->confidence;
+		a->d->gain = p->gain;
 		return true;
 	}
 	return false;
@@ -335,6 +338,7 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		d->source = NDAG_DECISION_PROVEN;
 		d->arm = proven;
 		d->confidence = 1.0;
+		d->gain = a->stats.pair_speedup[proven];
 	}
 	/*
 	 * (b) a learned pattern: a candidate to prove where learning tries
@@ -349,6 +353,7 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		d->pattern_id = 0;
 		d->similarity = NAN;
 		d->confidence = NAN;
+		d->gain = NAN;
 		d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
 			predict_ms(d->embedding, 0);
 	}
@@ -519,26 +524,83 @@ rank_candidates(const Analysis *a, int decided_arm, Candidate *out)
 }
 
 /*
- * plan_every_arm
- *		Plan once each usable arm never planned for this query (it is only
- *		planning) and remember which of them plan like the default or like
- *		an arm of lower id (never explored for it), each plan's estimated
- *		cost over the default's, and which plans were forced past
- *		disable_cost (never explored either, nor taken as the shape others
- *		duplicate).  The other distinct plans are kept in plans[] for the
- *		choice that follows.
+ * arm_under_test
+ *		Whether an open, usable arm of the statement class already has
+ *		pairs: it is run next, so no new arm needs planning.
  */
-static void
-plan_every_arm(Analysis *a, uint64 default_shape, bool default_forced,
-			   Query *parse, const char *query_string, int cursorOptions,
-			   ParamListInfo boundParams, PlannedStmt **plans)
+static bool
+arm_under_test(const Analysis *a)
+{
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+		if ((a->enabled & (UINT64CONST(1) << arm)) != 0 &&
+			a->stats.verdict[arm] == NDAG_VERDICT_OPEN && a->stats.pair_n[arm] > 0)
+			return true;
+	return false;
+}
+
+/* an arm never planned for the statement class, in the order it is planned */
+typedef struct NewArm
+{
+	int			arm;
+	double		predicted_ln;	/* NaN: none */
+} NewArm;
+
+/*
+ * new_arm_cmp
+ *		The pattern's or BTSP's candidate first, then by the cost model's
+ *		predicted latency (unknown last), then by id.
+ */
+static int
+new_arm_cmp(const void *x, const void *y)
+{
+	const NewArm *a = x;
+	const NewArm *b = y;
+
+	if (isfinite(a->predicted_ln) != isfinite(b->predicted_ln))
+		return isfinite(a->predicted_ln) ? -1 : 1;
+	if (isfinite(a->predicted_ln) && a->predicted_ln != b->predicted_ln)
+		return a->predicted_ln < b->predicted_ln ? -1 : 1;
+	return a->arm - b->arm;
+}
+
+/*
+ * plan_new_arms
+ *		Plan at most budget usable arms never planned for this statement
+ *		class (new_arm_cmp order; it is only planning) and remember which
+ *		of them plan like the default or like an arm planned before (never
+ *		explored for it), each plan's estimated cost over the default's,
+ *		and which plans were forced past disable_cost (never explored
+ *		either, nor taken as the shape others duplicate).  The other
+ *		distinct plans are kept in plans[] for the choice that follows.
+ *		Returns the plannings made.
+ */
+static int
+plan_new_arms(Analysis *a, uint64 default_shape, bool default_forced,
+			  Query *parse, const char *query_string, int cursorOptions,
+			  ParamListInfo boundParams, PlannedStmt **plans, int budget)
 {
 	uint64		shapes[NDAG_MAX_ARMS];
 	int			nshapes = 0;
+	NewArm		todo[NDAG_MAX_ARMS];
+	int			ntodo = 0;
+	int			made = 0;
 
 	shapes[nshapes++] = default_shape;
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
+		uint64		bit = UINT64CONST(1) << arm;
+
+		if ((a->enabled & bit) == 0 || (a->stats.planned_mask & bit) != 0)
+			continue;
+		todo[ntodo].arm = arm;
+		todo[ntodo].predicted_ln = arm == a->candidate ? -INFINITY :
+			NdagPredictLn(a->d->embedding, arm);
+		ntodo++;
+	}
+	qsort(todo, ntodo, sizeof(NewArm), new_arm_cmp);
+	for (int i = 0; i < ntodo && made < budget; i++)
+	{
+		int			arm = todo[i].arm;
 		uint64		bit = UINT64CONST(1) << arm;
 		PlannedStmt *plan;
 		uint64		shape;
@@ -546,16 +608,15 @@ plan_every_arm(Analysis *a, uint64 default_shape, bool default_forced,
 		bool		forced;
 		double		ratio;
 
-		if ((a->enabled & bit) == 0 || (a->stats.planned_mask & bit) != 0)
-			continue;
 		plan = plan_arm(arm, copyObject(parse), query_string, cursorOptions,
 						boundParams);
 		a->d->extra_plannings++;
+		made++;
 		if (plan == NULL)
 			continue;
 		shape = NdagPlanShapeHash(plan);
-		for (int i = 0; i < nshapes && !same; i++)
-			same = shapes[i] == shape;
+		for (int j = 0; j < nshapes && !same; j++)
+			same = shapes[j] == shape;
 		forced = arm_plan_forced(default_forced, plan);
 		ratio = arm_cost_ratio(a->default_cost, plan);
 		if (same)
@@ -572,9 +633,10 @@ plan_every_arm(Analysis *a, uint64 default_shape, bool default_forced,
 		NdagQueryMemoryMarkPlanned(MyDatabaseId, a->query_id, a->klass, arm,
 								   same, ratio, forced);
 	}
+	return made;
 }
 
-/* plan_every_arm and rank_candidates for NdagFallbackRun */
+/* plan_new_arms and rank_candidates for NdagFallbackRun */
 typedef struct RankCall
 {
 	Analysis   *a;
@@ -588,20 +650,25 @@ typedef struct RankCall
 	PlannedStmt **plans;		/* NDAG_MAX_ARMS, filled */
 	Candidate  *cand;			/* NDAG_MAX_ARMS, filled */
 	int			n;				/* candidates ranked */
+	int			planned;		/* plannings made */
 } RankCall;
 
 /*
  * rank_step
- *		Plan every arm once for the query, then rank the candidates.
+ *		Plan new arms within ruvector.dag_max_candidates (none while an arm
+ *		is under test), then rank the candidates.
  */
 static void
 rank_step(void *arg)
 {
 	RankCall   *call = (RankCall *) arg;
 
-	plan_every_arm(call->a, NdagPlanShapeHash(call->default_plan),
-				   call->default_forced, call->parse, call->query_string, call->cursorOptions,
-				   call->boundParams, call->plans);
+	if (!arm_under_test(call->a))
+		call->planned = plan_new_arms(call->a, NdagPlanShapeHash(call->default_plan),
+									  call->default_forced, call->parse,
+									  call->query_string, call->cursorOptions,
+									  call->boundParams, call->plans,
+									  ndag_max_candidates);
 	call->n = rank_candidates(call->a, call->decided_arm, call->cand);
 }
 
@@ -629,9 +696,10 @@ replanned_explorable(const Analysis *a, uint64 query_id, int arm,
 
 /*
  * explore
- *		Plan every arm once for the query (plan_every_arm), then take the
- *		best candidate (rank_candidates) whose plan differs from the
- *		default, planning at most ruvector.dag_max_candidates of them anew;
+ *		Plan new arms (plan_new_arms), then take the best candidate
+ *		(rank_candidates) whose plan differs from the default, making at
+ *		most ruvector.dag_max_candidates plannings besides the default's in
+ *		all;
  *		an arm planned anew that plans like the default, is forced past
  *		disable_cost or is estimated costlier than
  *		ruvector.dag_explore_max_cost_ratio times the default plan is
@@ -646,14 +714,15 @@ explore(Analysis *a, PlannedStmt *default_plan, Query *parse,
 	PlannedStmt *plans[NDAG_MAX_ARMS];
 	bool		default_forced = NdagPlanForced(default_plan);
 	RankCall	call = {a, default_plan, parse, query_string, cursorOptions,
-	boundParams, decided_arm, default_forced, plans, cand, 0};
+	boundParams, decided_arm, default_forced, plans, cand, 0, 0};
 	int			n;
-	int			planned = 0;
+	int			planned;
 	uint64		default_shape = NdagPlanShapeHash(default_plan);
 
 	memset(plans, 0, sizeof(plans));
 	n = guarded(NDAG_FALLBACK_DECISION, "rank the arms", rank_step, &call) ?
 		call.n : 0;
+	planned = call.planned;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -676,6 +745,7 @@ explore(Analysis *a, PlannedStmt *default_plan, Query *parse,
 		a->d->pattern_id = 0;
 		a->d->similarity = NAN;
 		a->d->confidence = NAN;
+		a->d->gain = NAN;
 		a->d->predicted_ms = isfinite(cand[i].predicted_ln) ?
 			exp(cand[i].predicted_ln) : NAN;
 		/* the executed plan is one of those made, not an extra one */
@@ -715,6 +785,7 @@ run_default_for_pairing(NdagDecision *d)
 	d->pattern_id = 0;
 	d->similarity = NAN;
 	d->confidence = NAN;
+	d->gain = NAN;
 	d->validation = true;
 }
 
@@ -832,7 +903,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	/* statements decided before are ours; others are checked first */
 	if (NdagCachePeek(query_id) == NULL && !query_may_be_ours(parse))
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
-	cache_keys(&generation, &epoch);
+	cache_keys(query_id, &generation, &epoch);
 
 	entry = NdagCacheLookup(query_id, generation, epoch);
 	if (entry != NULL && !entry->multi_class)
@@ -957,4 +1028,31 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	entry->decision.shape = base.arm != 0 && decision->arm == base.arm ?
 		decision->shape : 0;
 	return plan;
+}
+
+/*
+ * NdagAdvise
+ *		What apply mode would decide for a statement whose default plan this
+ *		is (observe mode's advice in EXPLAIN): the arm proven on its class,
+ *		else a learned pattern's; nothing is drawn, run or remembered.
+ *		false when the statement is not ours or the analysis failed
+ *		(logged); then *advice is the default decision.
+ */
+bool
+NdagAdvise(PlannedStmt *default_plan, NdagDecision *advice)
+{
+	Analysis	a;
+
+	init_decision(advice);
+	if (!statement_eligible(default_plan))
+		return false;
+	memset(&a, 0, sizeof(a));
+	a.d = advice;
+	a.turn = NDAG_TURN_DECIDED;
+	if (!analyse_safely(default_plan, default_plan->queryId, false, true, &a))
+	{
+		init_decision(advice);
+		return false;
+	}
+	return true;
 }

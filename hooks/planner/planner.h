@@ -61,7 +61,8 @@ typedef struct NdagDecision
 	double		similarity;		/* cosine to the pattern, NaN: none */
 	double		confidence;		/* of the pattern, NaN: none */
 	double		predicted_ms;	/* cost model, executed arm; NaN: none */
-	double		baseline_ms;	/* default arm: observed mean, else predicted; NaN */
+	double		baseline_ms;	/* default arm: observed median, else predicted; NaN */
+	double		gain;			/* measured speed-up of the arm: paired, or the pattern's; NaN */
 	bool		cache_hit;
 	uint64		shape;			/* NdagPlanShapeHash of an arm's plan, 0 default */
 	int			extra_plannings;	/* plannings besides the one executed */
@@ -103,6 +104,7 @@ extern struct PlannedStmt *NdagPlanAndDecide(struct Query *parse,
 											 bool *decided);
 extern void NdagDecisionObserve(uint64 query_id, const NdagDecision *decision,
 								double exec_ms);
+extern bool NdagAdvise(struct PlannedStmt *default_plan, NdagDecision *advice);
 
 /* ---------- replan.c: planning under an arm ---------- */
 typedef struct NdagArm
@@ -210,6 +212,7 @@ extern Size NdagQueryMemoryShmemSize(void);
 extern void NdagQueryMemoryShmemRequest(void);
 extern void NdagQueryMemoryShmemInit(void);
 extern uint64 NdagRewriteEpoch(void);
+extern uint64 NdagStatementEpoch(Oid dbid, uint64 query_id);
 extern void NdagRewriteCount(NdagRewriteCounter counter, uint64 n);
 extern void NdagRewriteStatusCounters(void *state);
 extern bool NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,

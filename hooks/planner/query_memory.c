@@ -7,7 +7,9 @@
  *	  cost against the default's, arms forced past disable_cost, demoted
  *	  arms, the BTSP
  *	  one-shot entry and the regression guard's streak.  Also the
- *	  rewriter's counters and an epoch that moves whenever a decision that
+ *	  rewriter's counters, an epoch per group of statements that moves when
+ *	  a verdict of one of them changes, and a global epoch that moves when
+ *	  the whole memory of a database is reset: whenever a decision that
  *	  backends may have cached becomes wrong (a demotion, a BTSP entry).
  *
  * A fixed table of slots found by open addressing over a short probe
@@ -38,6 +40,8 @@
 #define QM_SLOTS			2048
 #define QM_PROBES			16
 #define QM_TRANCHE			"neural_dag query memory"
+/* statement epochs: a verdict change drops the cached decisions of its bucket only */
+#define QM_EPOCH_BUCKETS	4096
 
 /* default runs whose median is the statement's baseline */
 #define QM_RECENT			7
@@ -89,6 +93,7 @@ typedef struct QmShared
 	LWLock	   *lock;
 	uint64		tick;
 	pg_atomic_uint64 epoch;
+	pg_atomic_uint64 statement_epochs[QM_EPOCH_BUCKETS];
 	pg_atomic_uint64 counters[NDAG_N_RW_COUNTERS];
 	QmSlot		slots[QM_SLOTS];
 } QmShared;
@@ -140,6 +145,8 @@ NdagQueryMemoryShmemInit(void)
 		qm->lock = &(GetNamedLWLockTranche(QM_TRANCHE))[0].lock;
 		qm->tick = 0;
 		pg_atomic_init_u64(&qm->epoch, 1);
+		for (int i = 0; i < QM_EPOCH_BUCKETS; i++)
+			pg_atomic_init_u64(&qm->statement_epochs[i], 1);
 		for (int i = 0; i < NDAG_N_RW_COUNTERS; i++)
 			pg_atomic_init_u64(&qm->counters[i], 0);
 	}
@@ -153,6 +160,29 @@ uint64
 NdagRewriteEpoch(void)
 {
 	return qm != NULL ? pg_atomic_read_u64(&qm->epoch) : 0;
+}
+
+/*
+ * statement_bucket
+ *		The epoch bucket of a statement of a database.
+ */
+static pg_atomic_uint64 *
+statement_bucket(Oid dbid, uint64 query_id)
+{
+	uint32		h = hash_bytes_uint32((uint32) query_id ^ (uint32) (query_id >> 32)) ^ dbid;
+
+	return &qm->statement_epochs[h % QM_EPOCH_BUCKETS];
+}
+
+/*
+ * NdagStatementEpoch
+ *		Moves whenever a cached decision of this statement (or of another
+ *		in its bucket) may have become wrong: a verdict or demotion.
+ */
+uint64
+NdagStatementEpoch(Oid dbid, uint64 query_id)
+{
+	return qm != NULL ? pg_atomic_read_u64(statement_bucket(dbid, query_id)) : 0;
 }
 
 /*
@@ -692,7 +722,8 @@ pair_record(QmSlot *s, int arm, double default_ms, double arm_ms,
 /*
  * NdagQueryMemoryAddPair
  *		One pair of runs made back to back by the caller (shadow
- *		exploration): pair_record, the epoch moved when a verdict changed.
+ *		exploration): pair_record, the statement's epoch moved when a
+ *		verdict changed.
  *		Returns the arm's verdict after it.
  */
 NdagArmVerdict
@@ -713,7 +744,7 @@ NdagQueryMemoryAddPair(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	verdict = (NdagArmVerdict) s->arms[arm].verdict;
 	LWLockRelease(qm->lock);
 	if (out.proven || out.refuted || out.demoted)
-		pg_atomic_fetch_add_u64(&qm->epoch, 1);
+		pg_atomic_fetch_add_u64(statement_bucket(dbid, query_id), 1);
 	if (out.demoted)
 		NdagRewriteCount(NDAG_RW_DEMOTIONS, 1);
 	return verdict;
@@ -746,9 +777,8 @@ NdagQueryMemoryVerdict(Oid dbid, uint64 query_id, uint64 klass, int arm)
  *		pairs with a fresh default run (pair_record), and its mean ln ms is
  *		kept.  BTSP entries are candidates only: one arm run
  *		NDAG_BTSP_SPEEDUP times faster than the median default puts the arm
- *		under test, a default run far slower than predicted grants an
- *		exploration.  The epoch moves when a verdict or a BTSP entry
- *		changed.
+ *		under test, a median default far slower than predicted grants an
+ *		exploration.  The statement's epoch moves when a verdict changed.
  */
 void
 NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
@@ -771,8 +801,20 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	s->last_used = ++qm->tick;
 	baseline = default_median(s);
 	out->baseline_ms = baseline;
+	if (arm == 0)
+	{
+		s->default_recent[s->default_n % QM_RECENT] = (float4) exec_ms;
+		s->default_n++;
+		s->fresh_default_ms = exec_ms;
+		s->fresh_default_at = now;
+	}
 
-	verdict = ndag_btsp_judge(btsp_current(s, now, NULL), arm, exec_ms,
+	/*
+	 * a default run is judged by the median with it, so that one slow run
+	 * under load grants no exploration
+	 */
+	verdict = ndag_btsp_judge(btsp_current(s, now, NULL), arm,
+							  arm == 0 ? default_median(s) : exec_ms,
 							  baseline, predicted_default_ln,
 							  NDAG_BTSP_SPEEDUP, NDAG_BTSP_SLOWDOWN_LN);
 	if (verdict == NDAG_BTSP_FORGET)
@@ -792,14 +834,7 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 		out->btsp_stored = true;
 	}
 
-	if (arm == 0)
-	{
-		s->default_recent[s->default_n % QM_RECENT] = (float4) exec_ms;
-		s->default_n++;
-		s->fresh_default_ms = exec_ms;
-		s->fresh_default_at = now;
-	}
-	else
+	if (arm != 0)
 	{
 		QmArm	   *a = &s->arms[arm];
 		double		ln_ms = log(Max(exec_ms, 1e-6));
@@ -816,7 +851,7 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	LWLockRelease(qm->lock);
 
 	if (bump)
-		pg_atomic_fetch_add_u64(&qm->epoch, 1);
+		pg_atomic_fetch_add_u64(statement_bucket(dbid, query_id), 1);
 	if (out->demoted)
 		NdagRewriteCount(NDAG_RW_DEMOTIONS, 1);
 }

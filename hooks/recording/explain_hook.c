@@ -3,7 +3,8 @@
  * explain_hook.c
  *	  EXPLAIN of a statement on an enabled table shows a "Neural DAG"
  *	  section after the plan: the mode, the attention mechanism and the
- *	  plan embedding's size, the decision taken.
+ *	  plan embedding's size, the decision taken (in observe mode, what
+ *	  apply mode would decide).
  *
  * The hook plans and explains the query as PostgreSQL's ExplainOneQuery
  * does, then adds the section.  With ANALYZE the figures are those of the
@@ -46,6 +47,8 @@ typedef struct ExplainFigures
 	bool		recorded;		/* the figures are those of a recording */
 	bool		decided;		/* the planner hook decided this plan */
 	NdagDecision decision;
+	bool		advised;		/* observe mode: what apply mode would decide */
+	NdagDecision advice;
 	double		exec_ms;		/* recorded execution, NaN: none */
 } ExplainFigures;
 
@@ -98,6 +101,8 @@ figures_step(void *arg)
 	call->ours = NdagStatementEligible(call->plan, false);
 	if (!call->ours)
 		return;
+	fig->advised = ndag_mode == NDAG_MODE_OBSERVE &&
+		NdagAdvise(call->plan, &fig->advice);
 	if (call->es->analyze &&
 		NdagLastRecording(call->plan, &fig->mechanism, &fig->n_nodes,
 						  &fig->embedding_norm))
@@ -161,17 +166,17 @@ arm_step(void *arg)
 }
 
 /*
- * explain_decision
- *		The decision's figures: arm, pattern, predicted and baseline
- *		latency, parameter class, whether the default plan runs to pair an
- *		arm with, whether it came from the Embedding Cache.
+ * explain_arm
+ *		The arm's id and name and, for an arm other than the default, its
+ *		planner settings (what EXPLAIN (SETTINGS) cannot show: they are set
+ *		only while the statement is planned), under the given labels.
  */
 static void
-explain_decision(ExplainState *es, const NdagDecision *d)
+explain_arm(ExplainState *es, int arm_id, const char *label,
+			const char *settings_label)
 {
-	ArmCall		call = {d->arm, NULL};
+	ArmCall		call = {arm_id, NULL};
 	const NdagArm *arm;
-	char	   *arm_text;
 
 	/* an unreadable arm catalogue costs the name only */
 	HOLD_INTERRUPTS();
@@ -180,15 +185,35 @@ explain_decision(ExplainState *es, const NdagDecision *d)
 		call.arm = NULL;
 	RESUME_INTERRUPTS();
 	arm = call.arm;
-	arm_text = psprintf("%d (%s)", d->arm,
-						arm != NULL ? arm->name : (d->arm == 0 ? "default" : "unknown"));
-	ExplainPropertyText("Arm", arm_text, es);
+	ExplainPropertyText(label,
+						psprintf("%d (%s)", arm_id,
+								 arm != NULL ? arm->name :
+								 (arm_id == 0 ? "default" : "unknown")),
+						es);
+	if (arm_id != 0 && arm != NULL)
+		ExplainPropertyText(settings_label, NdagArmSettingsFormat(arm->settings),
+							es);
+}
+
+/*
+ * explain_decision
+ *		The decision's figures: arm and its settings, pattern, measured
+ *		gain, predicted and baseline latency, parameter class, whether the
+ *		default plan runs to pair an arm with, whether it came from the
+ *		Embedding Cache.
+ */
+static void
+explain_decision(ExplainState *es, const NdagDecision *d)
+{
+	explain_arm(es, d->arm, "Arm", "Arm Settings");
 	if (d->pattern_id != 0)
 		ExplainPropertyInteger("Pattern", NULL, d->pattern_id, es);
 	if (isfinite(d->similarity))
 		ExplainPropertyFloat("Similarity", NULL, d->similarity, 3, es);
 	if (isfinite(d->confidence))
 		ExplainPropertyFloat("Confidence", NULL, d->confidence, 3, es);
+	if (isfinite(d->gain))
+		ExplainPropertyFloat("Measured Gain", NULL, d->gain, 2, es);
 	if (isfinite(d->predicted_ms))
 		ExplainPropertyFloat("Predicted Latency", "ms", d->predicted_ms, 3, es);
 	if (isfinite(d->baseline_ms))
@@ -203,15 +228,79 @@ explain_decision(ExplainState *es, const NdagDecision *d)
 }
 
 /*
+ * explain_advice
+ *		Observe mode: the arm apply mode would use, why, and its gain.
+ */
+static void
+explain_advice(ExplainState *es, const NdagDecision *advice)
+{
+	explain_arm(es, advice->arm, "Would Apply", "Would Apply Settings");
+	ExplainPropertyText("Advice Source", NdagDecisionSourceName(advice->source), es);
+	if (isfinite(advice->gain))
+		ExplainPropertyFloat("Measured Gain", NULL, advice->gain, 2, es);
+	if (isfinite(advice->predicted_ms))
+		ExplainPropertyFloat("Predicted Latency", "ms", advice->predicted_ms, 3, es);
+	if (isfinite(advice->baseline_ms))
+		ExplainPropertyFloat("Baseline Latency", "ms", advice->baseline_ms, 3, es);
+}
+
+/*
+ * reopen_query_group
+ *		Undo the close of the statement's "Query" group that ExplainOnePlan
+ *		ended with, so that the section becomes a member of the statement's
+ *		object (JSON, YAML) or element (XML) instead of one of its own.  As
+ *		PostgreSQL 15's ExplainCloseGroup wrote it: JSON a newline, the
+ *		indentation and "}", YAML nothing, XML the indentation and
+ *		"</Query>" and a newline.  false, with nothing changed, when the
+ *		output does not end that way.
+ */
+static bool
+reopen_query_group(ExplainState *es)
+{
+	StringInfo	str = es->str;
+	int			n;
+
+	switch (es->format)
+	{
+		case EXPLAIN_FORMAT_JSON:
+			n = 1 + 2 * es->indent + 1;
+			if (str->len < n || str->data[str->len - n] != '\n' ||
+				str->data[str->len - 1] != '}')
+				return false;
+			break;
+		case EXPLAIN_FORMAT_XML:
+			n = 2 * es->indent + strlen("</Query>\n");
+			if (str->len < n ||
+				strcmp(str->data + str->len - strlen("</Query>\n"), "</Query>\n") != 0)
+				return false;
+			break;
+		case EXPLAIN_FORMAT_YAML:
+			n = 0;
+			break;
+		default:
+			return false;
+	}
+	str->len -= n;
+	str->data[str->len] = '\0';
+	/* the group has members: the next one is preceded by a separator */
+	if (es->format != EXPLAIN_FORMAT_XML)
+		es->grouping_stack = lcons_int(1, es->grouping_stack);
+	es->indent++;
+	return true;
+}
+
+/*
  * explain_section
  *		Print the "Neural DAG" section.  In text format it is a heading with
- *		indented properties; in the structured formats an object of its
- *		own after the "Query" object.
+ *		indented properties; in the structured formats an object inside the
+ *		statement's own (beside "Plan"), or after it when its output cannot
+ *		be reopened.
  */
 static void
 explain_section(ExplainState *es, const ExplainFigures *fig)
 {
 	const char *mechanism = ndag_mechanism_name(fig->mechanism);
+	bool		inside = false;
 
 	if (es->format == EXPLAIN_FORMAT_TEXT)
 	{
@@ -221,8 +310,9 @@ explain_section(ExplainState *es, const ExplainFigures *fig)
 	}
 	else
 	{
-		/* JSON and YAML: an element of the top-level list beside "Query" */
-		if (es->format != EXPLAIN_FORMAT_XML)
+		inside = reopen_query_group(es);
+		/* else JSON and YAML: an element of the top-level list */
+		if (!inside && es->format != EXPLAIN_FORMAT_XML)
 			ExplainOpenGroup("Neural DAG", NULL, true, es);
 		ExplainOpenGroup("Neural DAG", "Neural DAG", true, es);
 	}
@@ -238,6 +328,8 @@ explain_section(ExplainState *es, const ExplainFigures *fig)
 							NdagDecisionSourceName(fig->decision.source), es);
 	if (fig->decided)
 		explain_decision(es, &fig->decision);
+	if (fig->advised && fig->advice.arm != 0)
+		explain_advice(es, &fig->advice);
 	if (es->analyze)
 		ExplainPropertyBool("Recorded", fig->recorded, es);
 	if (es->analyze && fig->decided && fig->recorded && isfinite(fig->exec_ms))
@@ -248,7 +340,9 @@ explain_section(ExplainState *es, const ExplainFigures *fig)
 	else
 	{
 		ExplainCloseGroup("Neural DAG", "Neural DAG", true, es);
-		if (es->format != EXPLAIN_FORMAT_XML)
+		if (inside)
+			ExplainCloseGroup("Query", NULL, true, es);
+		else if (es->format != EXPLAIN_FORMAT_XML)
 			ExplainCloseGroup("Neural DAG", NULL, true, es);
 	}
 }
