@@ -20,6 +20,9 @@
  * (EXPLAIN ANALYZE, auto_explain) keeps exactly the options asked: with
  * timing it is recorded with its node times, without timing it stays so.
  *
+ * A recorded top-level execution of the default plan whose decision asks
+ * for it is captured for shadow exploration (shadow/) at its ExecutorEnd.
+ *
  * A recorded execution is remembered in a small per-backend table until
  * its ExecutorEnd; a memory-context callback on the executor state forgets
  * it when the execution is abandoned by an error.
@@ -39,6 +42,9 @@
 #include "core/core.h"
 #include "planner/planner.h"
 #include "recording/recording.h"
+#include "shadow/shadow.h"
+
+#define DEFAULT_ARM		0
 
 /* executions being recorded at once in this backend (nesting depth) */
 #define MAX_RECORDING	32
@@ -239,6 +245,23 @@ ndag_ExecutorFinish(QueryDesc *queryDesc)
 }
 
 /*
+ * capture_for_shadow
+ *		A top-level execution of the default plan whose decision asked for
+ *		it goes to shadow exploration's queue.
+ */
+static void
+capture_for_shadow(QueryDesc *queryDesc)
+{
+	NdagDecision decision;
+
+	if (!NdagPlanDecision(queryDesc->plannedstmt, &decision) ||
+		!decision.shadow_capture || decision.arm != DEFAULT_ARM)
+		return;
+	NdagShadowCapture(queryDesc, &decision,
+					  queryDesc->totaltime->total * 1000.0);
+}
+
+/*
  * ndag_ExecutorEnd
  *		Record a sampled execution while its plan state still exists.
  */
@@ -255,8 +278,11 @@ ndag_ExecutorEnd(QueryDesc *queryDesc)
 	{
 		NdagRecordExecution(queryDesc, rec->planning_us);
 		if (nesting_level == 0 && queryDesc->totaltime != NULL)
+		{
 			NdagNoteLatency(queryDesc->plannedstmt->queryId,
 							queryDesc->totaltime->total * 1000.0);
+			capture_for_shadow(queryDesc);
+		}
 	}
 
 	if (prev_ExecutorEnd)
