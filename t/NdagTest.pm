@@ -250,4 +250,14 @@ sub ndag_jit_settings
 push @NdagTest::EXPORT, qw(ndag_join_queries ndag_explore_settings
   ndag_jit_settings);
 
+# ndag_explore_conf(): postgresql.conf lines for a server that learns and
+# explores every statement (ndag_explore_settings for every session).
+sub ndag_explore_conf
+{
+	return "ruvector.dag_mode = 'learn'\nruvector.dag_exploration = 1\n"
+	  . "ruvector.dag_min_latency = 0\nruvector.dag_confidence_threshold = 0\n";
+}
+
+push @NdagTest::EXPORT, qw(ndag_explore_conf);
+
 1;

@@ -43,6 +43,7 @@ typedef struct NdagLearnSummary
 	int			evicted;
 	int			patterns;		/* patterns after the cycle */
 	int			trained;		/* samples the cost model trained on */
+	int			replayed;		/* of them and heldout: earlier cycles' */
 	bool		model_rejected; /* training diverged and was undone */
 	double		loss_before;
 	double		loss_after;
