@@ -30,13 +30,13 @@ my $replayed_max = 0;
 for my $cycle (1 .. 10)
 {
 	ndag_workload($node, \@shapes, 4);
-	my ($heldout, $before, $after, $kept, $trained, $replayed) = split /\|/,
+	my ($heldout, $before, $after, $kept, $trained, $replayed, $validated) = split /\|/,
 	  $node->safe_psql('postgres', q{
 		SELECT concat_ws('|', r->>'heldout', r->>'heldout_error_before',
 						 r->>'heldout_error_after', r->>'cost_model_kept',
-						 r->>'trained', r->>'replayed')
+						 r->>'trained', r->>'replayed', r->>'validated')
 		FROM ruvector_dag_learn() r});
-	diag("cycle $cycle: trained $trained (replayed $replayed), held out "
+	diag("cycle $cycle: trained $trained, validated $validated (replayed $replayed), held out "
 		  . "$heldout, held-out error $before -> $after, kept $kept");
 	like("$before|$after", qr/^[0-9.e+-]+\|[0-9.e+-]+$/,
 		"cycle $cycle reports finite held-out errors");

@@ -321,6 +321,7 @@ run_cycle(LearnState *st, NdagLearnSummary *sum)
 	sum->evicted = res.extract.evicted;
 	sum->patterns = st->bank->count;
 	sum->trained = res.trained;
+	sum->validated = res.validated;
 	sum->replayed = res.replayed;
 	sum->heldout = res.heldout;
 	sum->heldout_error_before = res.heldout_error_before;
