@@ -10,6 +10,11 @@
  * information is the squared mini-batch gradient of the data loss (not of
  * the penalty), which is the gradient EWC++'s online estimate follows.
  *
+ * A run given validation samples checks them about 50 times and ends with
+ * the parameters that did best on them, the starting ones included: the
+ * thousand-step minimum is then a ceiling on effort, not an obligation to
+ * memorise a small training set.
+ *
  *-------------------------------------------------------------------------
  */
 #include "bytes.h"

@@ -21,7 +21,9 @@
  * arm not executed since the previous cycle, and its held-out error rose
  * in one cycle out of two (EWC++ does not prevent it: without a task
  * boundary its penalty is zero).  Held-out trajectories of earlier cycles
- * stay held out (the split is a hash of the id), so they judge too.
+ * stay held out (the split is a hash of the id), so they judge too.  A
+ * second hashed share of the rest validates the training run, which ends
+ * at its best checkpoint rather than at its last step.
  *
  *-------------------------------------------------------------------------
  */
@@ -278,8 +280,11 @@ ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,
 		arms[at] = t->arm;
 		targets[at] = (float) log(t->latency_ms);
 	}
-	/* too few to validate by: they train too (the gap before the held out) */
-	if (val_n > 0 && val_n < NDAG_LEARN_HELDOUT_MIN)
+	/*
+	 * too few to validate by, or nothing else to train on: they train too
+	 * (into the gap before the held out)
+	 */
+	if (val_n > 0 && (val_n < NDAG_LEARN_HELDOUT_MIN || m == 0))
 	{
 		memcpy(emb + (size_t) m * NDAG_EMBED_DIM, val_emb,
 			   sizeof(float) * (size_t) val_n * NDAG_EMBED_DIM);
