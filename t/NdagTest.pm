@@ -294,4 +294,15 @@ sub ndag_shadow_settings
 
 push @NdagTest::EXPORT, qw(ndag_shadow_settings);
 
+# ndag_explore_conf(): postgresql.conf lines for a server that learns and
+# explores every statement (ndag_explore_settings for every session).
+sub ndag_explore_conf
+{
+	return "ruvector.dag_mode = 'learn'\nruvector.dag_exploration = 1\n"
+	  . "ruvector.dag_exploration_mode = 'inline'\n"
+	  . "ruvector.dag_min_latency = 0\nruvector.dag_confidence_threshold = 0\n";
+}
+
+push @NdagTest::EXPORT, qw(ndag_explore_conf);
+
 1;
