@@ -1,7 +1,7 @@
 # Shadow exploration on a real server: a plain SELECT run in learn mode is
 # captured, and the shadow worker re-runs it in the background in pairs
-# default plan / candidate arm.  The queue is bounded: when it is full the
-# lightest statement goes.
+# default plan / candidate arm, also when a function ran it.  The queue is
+# bounded: when it is full the lightest statement goes.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -56,6 +56,17 @@ sql('SELECT pg_reload_conf()');
 ok(wait_for(sub { ndag_status_counter($node, 'shadow_queued') == 0 }, 'an empty queue'),
 	'once shadow runs may start, every queued statement is run');
 is(ndag_status_counter($node, 'shadow_errors'), 0, 'none failed');
+
+# ---------- a statement a function runs (PL/pgSQL EXECUTE) is captured too ----------
+sql(ndag_run_function_sql('sr'));
+my $q2 = "$q AND a.id > 0";
+$captured = ndag_status_counter($node, 'shadow_captured');
+sql("$learn SELECT sr_run('$q2', 3)");
+ok(ndag_status_counter($node, 'shadow_captured') > $captured,
+	'a SELECT run by EXECUTE in a function was captured');
+ok(wait_for(sub { ndag_status_counter($node, 'shadow_queued') == 0 }, 'an empty queue'),
+	'and re-run');
+is(ndag_status_counter($node, 'shadow_errors'), 0, 'without an error');
 
 $node->stop;
 done_testing();

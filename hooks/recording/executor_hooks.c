@@ -246,8 +246,10 @@ ndag_ExecutorFinish(QueryDesc *queryDesc)
 
 /*
  * capture_for_shadow
- *		A top-level execution of the default plan whose decision asked for
- *		it goes to shadow exploration's queue.
+ *		An execution of the default plan whose decision asked for it goes
+ *		to shadow exploration's queue (a statement whose text cannot run on
+ *		its own, as PL/pgSQL's static SQL naming its variables, fails its
+ *		re-parse in the worker and is dropped there).
  */
 static void
 capture_for_shadow(QueryDesc *queryDesc)
@@ -278,11 +280,11 @@ ndag_ExecutorEnd(QueryDesc *queryDesc)
 	{
 		NdagRecordExecution(queryDesc, rec->planning_us);
 		if (nesting_level == 0 && queryDesc->totaltime != NULL)
-		{
 			NdagNoteLatency(queryDesc->plannedstmt->queryId,
 							queryDesc->totaltime->total * 1000.0);
+		/* statements run by functions too (EXECUTE of a query text) */
+		if (queryDesc->totaltime != NULL)
 			capture_for_shadow(queryDesc);
-		}
 	}
 
 	if (prev_ExecutorEnd)

@@ -298,7 +298,7 @@ capture_step(void *arg)
 
 /*
  * NdagShadowCapture
- *		Capture a top-level execution of the default plan for shadow
+ *		Capture an execution of the default plan for shadow
  *		exploration (the decision asked for it); an error only costs the
  *		capture (NdagFallbackRun).
  */
