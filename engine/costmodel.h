@@ -155,6 +155,10 @@ typedef struct NdagCostTrainOpts
 	bool		init_bias;		/* a model never trained in the background
 								 * starts its output bias c at the mean
 								 * target */
+	const float *val_embeddings;	/* validation samples (not trained on): */
+	const int  *val_arms;		/* the run ends with the parameters, of */
+	const float *val_targets;	/* those it went through, first included, */
+	int			val_n;			/* whose error on them is lowest; 0: none */
 } NdagCostTrainOpts;
 
 /* What a background training run did. */
@@ -164,6 +168,7 @@ typedef struct NdagCostTrainResult
 	double		loss_after;
 	double		penalty;		/* EWC penalty at the end */
 	int			steps;			/* mini-batch steps */
+	int			best_step;		/* steps behind the parameters kept */
 	bool		boundary;		/* a task boundary was detected */
 } NdagCostTrainResult;
 
@@ -242,6 +247,10 @@ extern void ndag_cost_train_opts_init(NdagCostTrainOpts *opts);
  * than from 0.  With EWC++ when ewc is not NULL: each step adds lambda * F * (theta - theta*) to the
  * gradient, updates the online Fisher with the squared data gradient and
  * (opts->detect_boundary) feeds the batch loss to the boundary detector.
+ * With validation samples (opts->val_n > 0) the run keeps the parameters
+ * with the lowest median |error| on them among the starting ones and those
+ * after every checkpoint (about 50 per run): however many steps it takes,
+ * it never ends past the point where it started to memorise its samples.
  * ewc->n must equal model->n_base.  Errors: NDAG_ERR_ARG, NDAG_ERR_NOMEM.
  */
 extern int	ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,

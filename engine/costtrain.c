@@ -10,11 +10,17 @@
  * information is the squared mini-batch gradient of the data loss (not of
  * the penalty), which is the gradient EWC++'s online estimate follows.
  *
+ * A run given validation samples checks them about 50 times and ends with
+ * the parameters that did best on them, the starting ones included: the
+ * thousand-step minimum is then a ceiling on effort, not an obligation to
+ * memorise a small training set.
+ *
  *-------------------------------------------------------------------------
  */
 #include "bytes.h"
 #include "costmodel.h"
 #include "engine.h"
+#include "learn.h"
 #include "learn_internal.h"
 
 #include <math.h>
@@ -42,6 +48,37 @@ ndag_cost_train_opts_init(NdagCostTrainOpts *opts)
 	opts->detect_boundary = true;
 	opts->min_steps = NDAG_COST_MIN_STEPS;
 	opts->init_bias = true;
+	opts->val_embeddings = NULL;
+	opts->val_arms = NULL;
+	opts->val_targets = NULL;
+	opts->val_n = 0;
+}
+
+/*
+ * ndag_cost_validate
+ *		With validation samples: the median |error| of the model on them,
+ *		and when it is below *best, the base slice into best_params.
+ */
+static int
+ndag_cost_validate(const NdagCostModel *model, const NdagCostTrainOpts *opts,
+				   double *best, float *best_params, int steps, int *best_step)
+{
+	double		err;
+	int			rc;
+
+	if (opts->val_n < 1)
+		return NDAG_OK;
+	rc = ndag_cost_median_error(model, opts->val_embeddings, opts->val_arms,
+								opts->val_targets, opts->val_n, &err);
+	if (rc != NDAG_OK)
+		return rc;
+	if (isfinite(err) && err < *best)
+	{
+		*best = err;
+		memcpy(best_params, model->params, sizeof(float) * (size_t) model->n_base);
+		*best_step = steps;
+	}
+	return NDAG_OK;
 }
 
 /*
@@ -100,6 +137,9 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 	double	   *adam_m = NULL;
 	double	   *adam_v = NULL;
 	float	   *start_params = NULL;
+	float	   *best_params = NULL;
+	double		best = INFINITY;
+	int			check_every;
 	float	   *next = NULL;
 	uint64_t	start_steps = model != NULL ? model->base_steps : 0;
 	double		b1t = 1.0;
@@ -120,6 +160,9 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 		opts = &def;
 	}
 	if (opts->epochs < 0 || opts->batch_size < 1 || opts->min_steps < 0 ||
+		opts->val_n < 0 ||
+		(opts->val_n > 0 && (opts->val_embeddings == NULL ||
+							 opts->val_arms == NULL || opts->val_targets == NULL)) ||
 		!(opts->lr > 0.0) ||
 		!isfinite(opts->lr) || (ewc != NULL && ewc->n != model->n_base))
 		return NDAG_ERR_ARG;
@@ -138,8 +181,10 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 	adam_v = calloc((size_t) nb, sizeof(double));
 	start_params = malloc(sizeof(float) * (size_t) nb);
 	next = malloc(sizeof(float) * (size_t) nb);
+	best_params = malloc(sizeof(float) * (size_t) nb);
 	if (order == NULL || x == NULL || work == NULL || grad == NULL ||
-		adam_m == NULL || adam_v == NULL || start_params == NULL || next == NULL)
+		adam_m == NULL || adam_v == NULL || start_params == NULL ||
+		next == NULL || best_params == NULL)
 	{
 		rc = NDAG_ERR_NOMEM;
 		goto done;
@@ -170,6 +215,11 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 	if ((long) epochs * batches < opts->min_steps && epochs > 0)
 		epochs = (int) ((opts->min_steps + batches - 1) / batches);
 	total = (long) epochs * batches;
+	check_every = total > 50 ? (int) (total / 50) : 1;
+	rc = ndag_cost_validate(model, opts, &best, best_params, 0,
+							&result->best_step);
+	if (rc != NDAG_OK)
+		goto done;
 
 	for (i = 0; i < n; i++)
 		order[i] = i;
@@ -240,8 +290,22 @@ ndag_cost_train_base(NdagCostModel *model, NdagEwc *ewc,
 			ndag_cost_sync(model);
 			model->base_steps++;
 			result->steps++;
+			if (result->steps % check_every == 0 || result->steps == total)
+			{
+				rc = ndag_cost_validate(model, opts, &best, best_params,
+										result->steps, &result->best_step);
+				if (rc != NDAG_OK)
+					goto done;
+			}
 		}
 	}
+	if (isfinite(best))
+	{
+		memcpy(model->params, best_params, sizeof(float) * (size_t) nb);
+		ndag_cost_sync(model);
+	}
+	else
+		result->best_step = result->steps;
 	rc = ndag_cost_full_loss(model, embeddings, arms, targets, n, bs, x, work,
 							 &result->loss_after);
 	if (rc == NDAG_OK && ewc != NULL)
@@ -262,6 +326,7 @@ done:
 	free(adam_m);
 	free(adam_v);
 	free(start_params);
+	free(best_params);
 	free(next);
 	return rc;
 }

@@ -14,6 +14,17 @@
  * replaces the old one only if its median error on them is not worse than
  * the old model's; otherwise model and EWC++ state are put back.
  *
+ * The cost model trains on the cycle's new trajectories and on the caller's
+ * replay of earlier ones.  A cycle alone is a few dozen executions, and a
+ * background run is at least NDAG_COST_MIN_STEPS Adam steps: on them alone
+ * the model drove its training loss to nothing, forgot every statement and
+ * arm not executed since the previous cycle, and its held-out error rose
+ * in one cycle out of two (EWC++ does not prevent it: without a task
+ * boundary its penalty is zero).  Held-out trajectories of earlier cycles
+ * stay held out (the split is a hash of the id), so they judge too.  A
+ * second hashed share of the rest validates the training run, which ends
+ * at its best checkpoint rather than at its last step.
+ *
  *-------------------------------------------------------------------------
  */
 #include "costmodel.h"
@@ -58,7 +69,11 @@ ndag_learn_opts_init(NdagLearnOpts *opts)
 	opts->drift_boundary = NDAG_LEARN_DRIFT_BOUNDARY;
 	opts->heldout_share = NDAG_LEARN_HELDOUT_SHARE;
 	opts->keep_tolerance = NDAG_LEARN_KEEP_TOLERANCE;
+	opts->validation_share = NDAG_LEARN_VALIDATION_SHARE;
 	opts->ids = NULL;
+	opts->replay = NULL;
+	opts->replay_ids = NULL;
+	opts->n_replay = 0;
 }
 
 /*
@@ -169,6 +184,13 @@ ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,
 	const int  *judge_arms = NULL;
 	const float *judge_targets = NULL;
 	int			judge_n = 0;
+	int			n_replay;
+	int			n_all;
+	float	   *val_emb = NULL;
+	int		   *val_arms = NULL;
+	float	   *val_targets = NULL;
+	int			val_n = 0;
+	NdagCostTrainOpts train;
 	NdagCostModel *before = NULL;
 	NdagEwc    *ewc_before = NULL;
 	int			rc;
@@ -201,12 +223,19 @@ ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,
 		}
 	}
 
+	n_replay = n > 0 && opts->replay != NULL && opts->replay_ids != NULL ?
+		opts->n_replay : 0;
+	n_all = n + n_replay;
 	if (n > 0)
 	{
-		emb = malloc(sizeof(float) * (size_t) n * NDAG_EMBED_DIM);
-		arms = malloc(sizeof(int) * (size_t) n);
-		targets = malloc(sizeof(float) * (size_t) n);
-		if (emb == NULL || arms == NULL || targets == NULL)
+		emb = malloc(sizeof(float) * (size_t) n_all * NDAG_EMBED_DIM);
+		arms = malloc(sizeof(int) * (size_t) n_all);
+		targets = malloc(sizeof(float) * (size_t) n_all);
+		val_emb = malloc(sizeof(float) * (size_t) n_all * NDAG_EMBED_DIM);
+		val_arms = malloc(sizeof(int) * (size_t) n_all);
+		val_targets = malloc(sizeof(float) * (size_t) n_all);
+		if (emb == NULL || arms == NULL || targets == NULL ||
+			val_emb == NULL || val_arms == NULL || val_targets == NULL)
 		{
 			rc = NDAG_ERR_NOMEM;
 			goto done;
@@ -214,15 +243,16 @@ ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,
 	}
 
 	/*
-	 * usable samples: those trained on from the front, those held out from
-	 * the back of the same arrays
+	 * usable samples, the cycle's and the replayed: those trained on from
+	 * the front, those held out from the back of the same arrays
 	 */
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n_all; i++)
 	{
-		const NdagTrajectory *t = &traj[i];
+		const NdagTrajectory *t = i < n ? &traj[i] : &opts->replay[i - n];
 		bool		usable = t->arm >= 0 && t->arm < model->n_arms &&
 			t->latency_ms > 0.0 && isfinite(t->latency_ms);
-		uint64_t	id = opts->ids != NULL ? opts->ids[i] : (uint64_t) i + 1;
+		uint64_t	id = i >= n ? opts->replay_ids[i - n] :
+			opts->ids != NULL ? opts->ids[i] : (uint64_t) i + 1;
 		int			at;
 		int			d;
 
@@ -230,8 +260,19 @@ ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,
 			usable = isfinite(t->embedding[d]);
 		if (!usable)
 			continue;
+		if (i >= n)
+			result->replayed++;
 		if (ndag_learn_is_heldout(id, opts->heldout_share))
-			at = n - 1 - held++;
+			at = n_all - 1 - held++;
+		else if (ndag_learn_is_heldout(id ^ NDAG_LEARN_VALIDATION_SALT,
+									   opts->validation_share))
+		{
+			memcpy(val_emb + (size_t) val_n * NDAG_EMBED_DIM, t->embedding,
+				   sizeof(float) * NDAG_EMBED_DIM);
+			val_arms[val_n] = t->arm;
+			val_targets[val_n++] = (float) log(t->latency_ms);
+			continue;
+		}
 		else
 			at = m++;
 		memcpy(emb + (size_t) at * NDAG_EMBED_DIM, t->embedding,
@@ -239,26 +280,39 @@ ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,
 		arms[at] = t->arm;
 		targets[at] = (float) log(t->latency_ms);
 	}
+	/*
+	 * too few to validate by, or nothing else to train on: they train too
+	 * (into the gap before the held out)
+	 */
+	if (val_n > 0 && (val_n < NDAG_LEARN_HELDOUT_MIN || m == 0))
+	{
+		memcpy(emb + (size_t) m * NDAG_EMBED_DIM, val_emb,
+			   sizeof(float) * (size_t) val_n * NDAG_EMBED_DIM);
+		memcpy(arms + m, val_arms, sizeof(int) * (size_t) val_n);
+		memcpy(targets + m, val_targets, sizeof(float) * (size_t) val_n);
+		m += val_n;
+		val_n = 0;
+	}
 	result->heldout_error_before = NAN;
 	result->heldout_error_after = NAN;
 	if (m == 0 && held > 0)
 	{
 		/* nothing left to train on: train on all, judge on all */
 		m = held;
-		memmove(emb, emb + (size_t) (n - held) * NDAG_EMBED_DIM,
+		memmove(emb, emb + (size_t) (n_all - held) * NDAG_EMBED_DIM,
 				sizeof(float) * (size_t) held * NDAG_EMBED_DIM);
-		memmove(arms, arms + (n - held), sizeof(int) * (size_t) held);
-		memmove(targets, targets + (n - held), sizeof(float) * (size_t) held);
+		memmove(arms, arms + (n_all - held), sizeof(int) * (size_t) held);
+		memmove(targets, targets + (n_all - held), sizeof(float) * (size_t) held);
 		held = 0;
 	}
 	/* too few held out to judge by: they train too, and all are judged */
 	if (held > 0 && held < NDAG_LEARN_HELDOUT_MIN)
 	{
 		memmove(emb + (size_t) m * NDAG_EMBED_DIM,
-				emb + (size_t) (n - held) * NDAG_EMBED_DIM,
+				emb + (size_t) (n_all - held) * NDAG_EMBED_DIM,
 				sizeof(float) * (size_t) held * NDAG_EMBED_DIM);
-		memmove(arms + m, arms + (n - held), sizeof(int) * (size_t) held);
-		memmove(targets + m, targets + (n - held), sizeof(float) * (size_t) held);
+		memmove(arms + m, arms + (n_all - held), sizeof(int) * (size_t) held);
+		memmove(targets + m, targets + (n_all - held), sizeof(float) * (size_t) held);
 		m += held;
 		held = 0;
 	}
@@ -272,9 +326,9 @@ ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,
 	}
 	else
 	{
-		judge_emb = emb + (size_t) (n - held) * NDAG_EMBED_DIM;
-		judge_arms = arms + (n - held);
-		judge_targets = targets + (n - held);
+		judge_emb = emb + (size_t) (n_all - held) * NDAG_EMBED_DIM;
+		judge_arms = arms + (n_all - held);
+		judge_targets = targets + (n_all - held);
 		judge_n = held;
 	}
 	result->trained = m;
@@ -292,8 +346,14 @@ ndag_learn_cycle(NdagPatternBank *bank, NdagCostModel *model, NdagEwc *ewc,
 									judge_n, &result->heldout_error_before);
 		if (rc != NDAG_OK)
 			goto done;
+		train = opts->train;
+		train.val_embeddings = val_emb;
+		train.val_arms = val_arms;
+		train.val_targets = val_targets;
+		train.val_n = val_n;
+		result->validated = val_n;
 		rc = ndag_cost_train_base(model, ewc, emb, arms, targets, m,
-								  &opts->train, &tr);
+								  &train, &tr);
 		if (rc == NDAG_ERR_NONFINITE)
 		{
 			/* the model is back as it was; the patterns still count */
@@ -338,5 +398,8 @@ done:
 	free(emb);
 	free(arms);
 	free(targets);
+	free(val_emb);
+	free(val_arms);
+	free(val_targets);
 	return rc;
 }

@@ -19,6 +19,9 @@
 #define NDAG_LEARN_HELDOUT_SHARE	0.2 /* trajectories held out of training */
 #define NDAG_LEARN_HELDOUT_MIN		5	/* fewer held out: judge on all */
 #define NDAG_LEARN_KEEP_TOLERANCE	0.02	/* relative error increase taken as noise */
+#define NDAG_LEARN_REPLAY_MAX		4096	/* earlier trajectories trained on again */
+#define NDAG_LEARN_VALIDATION_SHARE 0.2 /* of the rest: when to stop training */
+#define NDAG_LEARN_VALIDATION_SALT	UINT64_C(0x76616c6964617465)	/* a second split */
 
 /* Settings of one cycle; ndag_learn_opts_init. */
 typedef struct NdagLearnOpts
@@ -28,8 +31,13 @@ typedef struct NdagLearnOpts
 	double		drift_boundary; /* HDC drift that marks an EWC++ boundary */
 	double		heldout_share;	/* share of trajectories held out (0: none) */
 	double		keep_tolerance; /* see ndag_learn_keep_model */
+	double		validation_share;	/* of the samples not held out: the
+									 * training run's validation (0: none) */
 	const uint64_t *ids;		/* stable id of each trajectory (may be NULL:
 								 * its position, counted from 1) */
+	const NdagTrajectory *replay;	/* earlier trajectories: cost model only */
+	const uint64_t *replay_ids; /* their stable ids (not NULL with replay) */
+	int			n_replay;
 } NdagLearnOpts;
 
 /* What one cycle did (the figures ruvector_dag_learn() reports). */
@@ -38,6 +46,9 @@ typedef struct NdagLearnResult
 	int			trajectories;	/* given */
 	NdagExtractResult extract;	/* used, clusters, created, merged, evicted */
 	int			trained;		/* samples the cost model trained on */
+	int			replayed;		/* of trained, validated and heldout:
+								 * earlier cycles' */
+	int			validated;		/* samples the run stopped by */
 	double		loss_before;	/* cost model, mean 0.5 (y - ln ms)^2 */
 	double		loss_after;
 	double		drift;			/* 1 - similarity of the snapshots */
@@ -98,7 +109,13 @@ extern int	ndag_cost_median_error(const NdagCostModel *model,
  * *previous (NULL: first cycle, drift 0); a drift above drift_boundary
  * marks an EWC++ boundary before training; then BaseLoRA training of
  * model on every trajectory with a usable arm and latency (target ln ms),
- * with ewc (may be NULL; else ewc->n == model->n_base).  A training run
+ * with ewc (may be NULL; else ewc->n == model->n_base).  The cost model also
+ * trains on opts->replay, the most recent trajectories of earlier cycles
+ * (patterns never see them again): trained on the few executions of one
+ * cycle alone, a model memorises them and forgets the rest of the workload.
+ * A further share of the samples (opts->validation_share, again a hash of
+ * the id) is not trained on but validates the run
+ * (NdagCostTrainOpts.val_n), which keeps its best parameters.  A training run
  * that diverges (a non-finite loss or parameter) is undone and reported in
  * result->train_rejected; the cycle still succeeds.  The model trains on
  * the trajectories not held out (ndag_learn_is_heldout with

@@ -26,6 +26,7 @@ LAYERS=(
 	"hooks/healing"
 	"hooks/learning"
 	"hooks/planner"
+	"hooks/shadow"
 	"hooks/recording"
 	"hooks/workers"
 	"hooks/init"

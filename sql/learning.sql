@@ -42,7 +42,8 @@ SELECT ruvector_dag_learn() AS r \gset
 SELECT (:'r'::jsonb->>'trajectories')::int >= 240 AS all_recorded,
 	   (:'r'::jsonb->>'clusters')::int >= 1 AS clustered,
 	   (:'r'::jsonb->>'patterns_created')::int >= 1 AS created,
-	   (:'r'::jsonb->>'trained')::int + (:'r'::jsonb->>'heldout')::int >= 240 AS trained,
+	   (:'r'::jsonb->>'trained')::int + (:'r'::jsonb->>'validated')::int +
+	   (:'r'::jsonb->>'heldout')::int >= 240 AS trained,
 	   (:'r'::jsonb->>'loss_after')::float8 < (:'r'::jsonb->>'loss_before')::float8 AS loss_down,
 	   (:'r'::jsonb->>'snapshot_id') IS NOT NULL AS snapshot;
 -- the median errors are reported (their ratio depends on the timings)

@@ -60,8 +60,9 @@ my ($n, $trained, $before, $after) = split /\|/, $node->safe_psql('postgres', q{
 	SELECT concat_ws('|', r->>'trajectories', r->>'trained',
 					 r->>'median_error_before', r->>'median_error_after')
 	FROM ruvector_dag_learn() r});
-# a fifth of them is held out to judge the trained model
-cmp_ok($trained, '>=', 160, "the cycle trains on the workload ($trained of $n)");
+# a fifth of them is held out to judge the trained model, a fifth of the
+# rest validates the training run (about 154 of 240 are trained on)
+cmp_ok($trained, '>=', 130, "the cycle trains on the workload ($trained of $n)");
 diag("median |ln(predicted ms / actual ms)|: before $before, after $after");
 like("$before|$after", qr/^[0-9.e+-]+\|[0-9.e+-]+$/, 'the cycle reports both errors');
 cmp_ok($after * 2, '<=', $before,

@@ -274,4 +274,38 @@ sub ndag_learn_until_proven
 
 push @NdagTest::EXPORT, qw(ndag_learn_until_proven);
 
+# ndag_status_counter(NODE, NAME): a counter of ruvector_dag_status() in
+# database postgres.
+sub ndag_status_counter
+{
+	my ($node, $name) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT (ruvector_dag_status()->'counters'->>'$name')::bigint");
+}
+
+push @NdagTest::EXPORT, qw(ndag_status_counter);
+
+# ndag_shadow_settings(): SET commands for a session that learns every
+# statement, leaving the unproven arms of plain SELECTs to shadow
+# exploration (ruvector.dag_exploration_mode at its default, shadow).
+sub ndag_shadow_settings
+{
+	return "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration = 1; "
+	  . "SET ruvector.dag_min_latency = 0; SET ruvector.dag_min_cost = 0; "
+	  . "SET ruvector.dag_confidence_threshold = 0;";
+}
+
+push @NdagTest::EXPORT, qw(ndag_shadow_settings);
+
+# ndag_explore_conf(): postgresql.conf lines for a server that learns and
+# explores every statement (ndag_explore_settings for every session).
+sub ndag_explore_conf
+{
+	return "ruvector.dag_mode = 'learn'\nruvector.dag_exploration = 1\n"
+	  . "ruvector.dag_exploration_mode = 'inline'\n"
+	  . "ruvector.dag_min_latency = 0\nruvector.dag_confidence_threshold = 0\n";
+}
+
+push @NdagTest::EXPORT, qw(ndag_explore_conf);
+
 1;

@@ -54,8 +54,8 @@ wl_load() {
 	local db=$1 workload=$2
 	shift 2
 	wl_psql "$db" -v ON_ERROR_STOP=1 "$@" -f "bench/workload/${workload}_schema.sql" \
-		-f "bench/workload/${workload}_queries.sql" >/dev/null 2>&1 ||
-		{ echo "loading workload $workload failed" >&2; return 1; }
+		-f "bench/workload/${workload}_queries.sql" >/dev/null 2>"$WL_DIR/load.err" ||
+		{ echo "loading workload $workload failed: $(grep ERROR "$WL_DIR/load.err" | head -3)" >&2; return 1; }
 	wl_psql "$db" -v ON_ERROR_STOP=1 -c "SELECT bench_enable_tables('$workload')" >/dev/null
 }
 
@@ -163,23 +163,20 @@ wl_plan_times() {
 # apply mode recorded and once in apply mode not recorded
 # (ruvector.dag_sample_rate = 0), one right after the other (the three in
 # an order that rotates from turn to turn), so that they are compared under
-# the same load.  Stored as phases stock, apply and
-# apply_norec.
+# the same load.  Stored as phases stock, apply and apply_norec, each
+# execution also in bench_exec (a statement cut by TIMEOUT only there).
 wl_paired() {
 	local db=$1 workload=$2 reps=$3 timeout=$4
 	local script
 	script=$(wl_psql "$db" -At -v w="$workload" -v n="$reps" <<'SQL'
 WITH run(k, sql) AS (VALUES
 	(0, $f$SET ruvector.dag_mode = off;
-INSERT INTO bench_result SELECT 'stock', 0, workload, shape, '', bench_run(query, '', 1)
-  FROM bench_shape WHERE workload = %1$L AND shape = %2$L;$f$),
+SELECT bench_exec_once('stock', 0, %1$L, %2$L);$f$),
 	(1, $f$SET ruvector.dag_mode = apply;
-INSERT INTO bench_result SELECT 'apply', 0, workload, shape, '', bench_run(query, '', 1)
-  FROM bench_shape WHERE workload = %1$L AND shape = %2$L;$f$),
+SELECT bench_exec_once('apply', 0, %1$L, %2$L);$f$),
 	(2, $f$SET ruvector.dag_mode = apply;
 SET ruvector.dag_sample_rate = 0;
-INSERT INTO bench_result SELECT 'apply_norec', 0, workload, shape, '', bench_run(query, '', 1)
-  FROM bench_shape WHERE workload = %1$L AND shape = %2$L;
+SELECT bench_exec_once('apply_norec', 0, %1$L, %2$L);
 RESET ruvector.dag_sample_rate;$f$)
 )
 SELECT format(r.sql, s.workload, s.shape)
@@ -196,5 +193,107 @@ SQL
 	if grep -q ERROR "$WL_DIR/phase.err"; then
 		echo "   (paired runs: $(grep -c ERROR "$WL_DIR/phase.err") statements failed or timed out:" \
 			"$(grep ERROR "$WL_DIR/phase.err" | sed 's/^psql:[^ ]* //' | sort | uniq -c | head -3 | tr -s ' ' | tr '\n' ';'))"
+	fi
+}
+
+# wl_set_gucs "NAME=VALUE [NAME=VALUE...]": wl_set_guc for each setting
+# (separated by spaces or semicolons), then a restart if one of them only
+# takes effect at server start
+wl_set_gucs() {
+	local kv
+	for kv in $(echo "$1" | tr ';' ' '); do
+		wl_set_guc "${kv%%=*}" "${kv#*=}"
+	done
+	if [ "$(wl_psql postgres -At -c "SELECT count(*) FROM pg_settings WHERE pending_restart")" != 0 ]; then
+		as_pg pg_ctl -D "$WL_DIR/data" -l "$WL_DIR/server.log" -w restart >/dev/null
+		echo "== restarted the cluster for settings that need it"
+	fi
+}
+
+# wl_pass DB WORKLOAD ROUND REPS TIMEOUT: learn pass ROUND in one session,
+# REPS turns; in each turn every shape runs once in learn mode and once as
+# stock (ruvector.dag_mode = off), one right after the other (which comes
+# first alternates from shape to shape and turn to turn), so that the two
+# see the same load.  Every execution is kept in bench_exec (phases learn
+# and pass_stock); the shadow_* status counters are kept before the pass.
+wl_pass() {
+	local db=$1 workload=$2 round=$3 reps=$4 timeout=$5
+	local script
+	wl_psql "$db" -v ON_ERROR_STOP=1 -c "INSERT INTO bench_counters
+		SELECT $round, '$workload', 'start', coalesce(bench_shadow_counters(), '{}')" >/dev/null
+	script=$(wl_psql "$db" -At -v w="$workload" -v r="$round" -v n="$reps" <<'SQL'
+WITH run(k, sql) AS (VALUES
+	(0, $f$SET ruvector.dag_mode = learn;
+SELECT bench_exec_once('learn', %3$s, %1$L, %2$L);$f$),
+	(1, $f$SET ruvector.dag_mode = off;
+SELECT bench_exec_once('pass_stock', %3$s, %1$L, %2$L);$f$)
+)
+SELECT format(r.sql, s.workload, s.shape, :r)
+  FROM generate_series(1, :n) rep,
+	   (SELECT workload, shape, row_number() OVER (ORDER BY shape) AS i
+		  FROM bench_shape WHERE workload = :'w') s, run r
+ ORDER BY rep, s.shape, (r.k + s.i + rep + :r) % 2;
+SQL
+	)
+	{
+		echo "SET statement_timeout = '$timeout';"
+		[ -n "${WL_EXTRA_SET:-}" ] && echo "$WL_EXTRA_SET"
+		echo "INSERT INTO bench_phase VALUES ('learn', $round, clock_timestamp());"
+		echo "$script"
+	} | wl_psql "$db" 2>"$WL_DIR/phase.err" >/dev/null || true
+	if grep -q ERROR "$WL_DIR/phase.err"; then
+		echo "   (pass $round: $(grep -c ERROR "$WL_DIR/phase.err") statements failed:" \
+			"$(grep ERROR "$WL_DIR/phase.err" | sed 's/^psql:[^ ]* //' | sort | uniq -c | head -3 | tr -s ' ' | tr '\n' ';'))"
+	fi
+}
+
+# wl_pass_line DB WORKLOAD ROUND: run a learning cycle after pass ROUND,
+# read the shadow_* counters again and print the pass's line
+# (bench/workload/pass.sql)
+wl_pass_line() {
+	local db=$1 workload=$2 round=$3 learned
+	learned=$(wl_psql "$db" -At -c "
+		SELECT 'patterns ' || coalesce(j->>'patterns', '?') || ' (+' || coalesce(j->>'patterns_created', '?') ||
+			   '), trajectories ' || coalesce(j->>'trajectories', '?')
+		  FROM (SELECT ruvector_dag_learn() AS j) s" 2>&1 | tail -1) || true
+	wl_psql "$db" -v ON_ERROR_STOP=1 -c "INSERT INTO bench_counters
+		SELECT $round, '$workload', 'end', coalesce(bench_shadow_counters(), '{}')" >/dev/null
+	wl_psql "$db" -At -v w="$workload" -v r="$round" -v learned="$learned" -f bench/workload/pass.sql ||
+		echo "pass $round: the pass's figures could not be read"
+}
+
+# wl_recheck DB WORKLOAD PAIRS TIMEOUT: every shape whose apply median in
+# the paired runs (wl_paired) is over 1.1x its stock median runs PAIRS more
+# pairs, stock and apply mode one right after the other (the order
+# alternating), kept in bench_exec as phases recheck_stock and
+# recheck_apply.  Prints how many shapes it rechecks.
+wl_recheck() {
+	local db=$1 workload=$2 pairs=$3 timeout=$4
+	local script
+	script=$(wl_psql "$db" -At -v w="$workload" -v n="$pairs" <<'SQL'
+WITH suspect AS (
+	SELECT a.shape FROM bench_med a JOIN bench_med s USING (workload, shape)
+	 WHERE a.workload = :'w' AND a.phase = 'apply' AND s.phase = 'stock'
+	   AND a.ms > 1.1 * s.ms
+),
+run(k, sql) AS (VALUES
+	(0, $f$SET ruvector.dag_mode = off;
+SELECT bench_exec_once('recheck_stock', 0, %1$L, %2$L);$f$),
+	(1, $f$SET ruvector.dag_mode = apply;
+SELECT bench_exec_once('recheck_apply', 0, %1$L, %2$L);$f$)
+)
+SELECT format(r.sql, :'w', s.shape)
+  FROM generate_series(1, :n) rep, suspect s, run r
+ ORDER BY rep, s.shape, (r.k + rep) % 2;
+SQL
+	)
+	echo "== rechecks: $(echo "$script" | grep -c recheck_apply | awk -v n="$pairs" '{print $1 / n}') shapes over 1.1x stock in the paired runs, $pairs more pairs each"
+	[ -n "$script" ] || return 0
+	{
+		echo "SET statement_timeout = '$timeout';"
+		echo "$script"
+	} | wl_psql "$db" 2>"$WL_DIR/phase.err" >/dev/null || true
+	if grep -q ERROR "$WL_DIR/phase.err"; then
+		echo "   (rechecks: $(grep -c ERROR "$WL_DIR/phase.err") statements failed)"
 	fi
 }

@@ -155,3 +155,125 @@ BEGIN
 			 GROUP BY 1) x;
 END
 $$;
+
+-- every single execution of the learn passes and rechecks, with its start
+-- (to find the trajectory, and so the arm, of an execution)
+CREATE TABLE IF NOT EXISTS bench_exec (
+	phase		text NOT NULL,		-- learn, pass_stock, recheck_stock, recheck_apply
+	round		int NOT NULL,
+	workload	text NOT NULL,
+	shape		text NOT NULL,
+	started_at	timestamptz NOT NULL,
+	ms			double precision NOT NULL,
+	timed_out	bool NOT NULL		-- ms is then only a lower bound
+);
+
+-- ruvector_dag_status() counters whose name starts with shadow_, read
+-- before ('start') and after ('end') a learn pass
+CREATE TABLE IF NOT EXISTS bench_counters (
+	round		int NOT NULL,
+	workload	text NOT NULL,
+	at			text NOT NULL,
+	counters	jsonb NOT NULL
+);
+
+/*
+ * bench_exec_once: run shape s of workload w once in the current session's
+ * settings, as bench_run does, and keep its latency both in bench_exec and
+ * (one execution) in bench_result under phase p, round r.  A statement
+ * cancelled by statement_timeout is kept too, flagged timed_out, with the
+ * time it ran until then.
+ */
+CREATE OR REPLACE FUNCTION bench_exec_once(p text, r int, w text, s text)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	q		text;
+	t0		timestamptz;
+	ms		double precision;
+	late	bool := false;
+BEGIN
+	SELECT query INTO STRICT q FROM bench_shape WHERE workload = w AND shape = s;
+	t0 := clock_timestamp();
+	BEGIN
+		EXECUTE q;
+	EXCEPTION WHEN query_canceled THEN
+		late := true;
+	END;
+	ms := 1000 * extract(epoch FROM clock_timestamp() - t0)::double precision;
+	INSERT INTO bench_exec VALUES (p, r, w, s, t0, ms, late);
+	IF NOT late THEN
+		INSERT INTO bench_result VALUES (p, r, w, s, '', ARRAY[ms]);
+	END IF;
+END
+$$;
+
+/* bench_shadow_counters: the status counters named shadow_*, NULL if none */
+CREATE OR REPLACE FUNCTION bench_shadow_counters()
+RETURNS jsonb
+LANGUAGE sql AS $$
+	SELECT jsonb_object_agg(key, value)
+	  FROM jsonb_each(ruvector_dag_status()->'counters')
+	 WHERE key LIKE 'shadow\_%'
+$$;
+
+/*
+ * bench_pass: one row per workload and learn pass: the users' total (every
+ * learn-mode execution of the pass) and the stock total measured in the same
+ * pass taking turns with it; the worst single learn-mode execution over its
+ * shape's stock median (the stock executions before learning and of the
+ * passes so far), with the arm and decision of its trajectory (recorded
+ * during that execution); executions cut by the timeout (their time counts
+ * as a lower bound); and how much each shadow_* status counter grew over the
+ * pass and its learning cycle ('n/a' when the server has none).
+ */
+CREATE OR REPLACE VIEW bench_pass AS
+WITH stock_med AS (
+	SELECT p.workload, p.round, e.shape,
+		   percentile_cont(0.5) WITHIN GROUP (ORDER BY e.ms) AS ms
+	  FROM (SELECT DISTINCT workload, round FROM bench_exec WHERE phase = 'learn') p
+	  JOIN (SELECT workload, shape, 0 AS round, x AS ms
+			  FROM bench_result, unnest(ms) x WHERE phase = 'baseline'
+			UNION ALL
+			SELECT workload, shape, round, ms FROM bench_exec
+			 WHERE phase = 'pass_stock' AND NOT timed_out) e
+		ON e.workload = p.workload AND e.round <= p.round
+	 GROUP BY 1, 2, 3
+),
+tot AS (
+	SELECT workload, round,
+		   sum(ms) FILTER (WHERE phase = 'learn') AS users_ms,
+		   sum(ms) FILTER (WHERE phase = 'pass_stock') AS stock_ms,
+		   count(*) FILTER (WHERE timed_out) AS timed_out
+	  FROM bench_exec WHERE phase IN ('learn', 'pass_stock')
+	 GROUP BY 1, 2
+),
+worst AS (
+	SELECT DISTINCT ON (e.workload, e.round) e.workload, e.round, e.shape, e.started_at, e.ms,
+		   e.ms / nullif(m.ms, 0) AS ratio
+	  FROM bench_exec e JOIN stock_med m USING (workload, round, shape)
+	 WHERE e.phase = 'learn'
+	 ORDER BY e.workload, e.round, e.ms / nullif(m.ms, 0) DESC NULLS LAST
+),
+shadow AS (
+	SELECT s.workload, s.round,
+		   (SELECT string_agg(k.key || ' ' || trim_scale(round(k.value::text::numeric -
+								CASE WHEN jsonb_typeof(s.counters->k.key) = 'number'
+									 THEN (s.counters->>k.key)::numeric ELSE 0 END, 1)), ', ' ORDER BY k.key)
+			  FROM jsonb_each(f.counters) k WHERE jsonb_typeof(k.value) = 'number') AS grew
+	  FROM bench_counters s
+	  JOIN bench_counters f ON f.workload = s.workload AND f.round = s.round AND f.at = 'end'
+	 WHERE s.at = 'start'
+)
+SELECT t.workload, t.round, t.users_ms, t.stock_ms, t.users_ms / nullif(t.stock_ms, 0) AS users_vs_stock,
+	   w.ratio AS worst_ratio, w.shape AS worst_shape,
+	   (SELECT coalesce(a.name, tr.arm::text) || ' ' || coalesce(tr.decision, '?')
+		  FROM ndag_trajectories tr
+		  JOIN bench_shape b ON b.workload = w.workload AND b.shape = w.shape AND b.query_id = tr.query_id
+		  LEFT JOIN ndag_arms a ON a.arm_id = tr.arm
+		 WHERE tr.recorded_at BETWEEN w.started_at AND w.started_at + (w.ms + 1000) * interval '1 ms'
+		 ORDER BY tr.recorded_at LIMIT 1) AS worst_arm,
+	   t.timed_out, coalesce(nullif(sh.grew, ''), 'n/a') AS shadow
+  FROM tot t
+  LEFT JOIN worst w USING (workload, round)
+  LEFT JOIN shadow sh USING (workload, round);

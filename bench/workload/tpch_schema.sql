@@ -145,7 +145,7 @@ FROM (SELECT o_orderkey, o_orderdate, l,
 			 1 + (random() * ((200000 * :sf)::int - 1))::int AS partkey,
 			 1 + (random() * 49)::int AS qty,
 			 o_orderdate + 1 + (random() * 120)::int AS ship
-	  FROM orders, generate_series(1, 1 + (o_orderkey * 7919) % 7) l) s;
+	  FROM orders, generate_series(1, 1 + (o_orderkey::bigint * 7919) % 7) l) s;
 
 UPDATE orders SET o_totalprice = t.total,
 	   o_orderstatus = CASE WHEN t.open = t.n THEN 'O' WHEN t.open = 0 THEN 'F' ELSE 'P' END

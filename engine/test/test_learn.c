@@ -113,10 +113,13 @@ test_cycles(void)
 	workload(&rng, shapes, base, n, t);
 	rc = ndag_learn_cycle(bank, model, ewc, t, n, NULL, &opts, 1.0, &r1);
 	tap_ok(rc == NDAG_OK && r1.extract.created == SHAPES && bank->count == SHAPES &&
-		   r1.trained + r1.heldout == n && r1.heldout >= NDAG_LEARN_HELDOUT_MIN &&
+		   r1.trained + r1.validated + r1.heldout == n &&
+		   r1.validated >= NDAG_LEARN_HELDOUT_MIN &&
+		   r1.heldout >= NDAG_LEARN_HELDOUT_MIN &&
 		   !r1.heldout_all && r1.drift == 0.0 && !r1.drift_boundary,
-		   "first cycle: %d patterns from %d shapes, %d trained, %d held out",
-		   r1.extract.created, SHAPES, r1.trained, r1.heldout);
+		   "first cycle: %d patterns from %d shapes, %d trained, %d validated, "
+		   "%d held out", r1.extract.created, SHAPES, r1.trained, r1.validated,
+		   r1.heldout);
 	tap_ok(r1.model_kept && r1.heldout_error_after < 0.5 * r1.heldout_error_before,
 		   "the first model is kept: held-out error %.3f -> %.3f",
 		   r1.heldout_error_before, r1.heldout_error_after);

@@ -44,6 +44,12 @@ double		ndag_explore_max_cost_ratio = 10.0;
 double		ndag_confidence_threshold = 0.8;
 int			ndag_embedding_cache_size = 1024;
 
+/* shadow exploration */
+double		ndag_shadow_budget = 0.5;
+double		ndag_shadow_max_load = 1.0;
+double		ndag_shadow_timeout_factor = 2.0;
+double		ndag_shadow_default_timeout_factor = 10.0;
+
 /* self-healing */
 bool		ndag_healing_enabled = true;
 int			ndag_healing_check_interval = 300000;
@@ -318,6 +324,7 @@ NdagDefineGucs(void)
 
 	NdagDefineHealingGucs();
 	NdagDefineLearningGucs();
+	NdagDefineShadowGucs();
 
 	MarkGUCPrefixReserved("ruvector");
 }
@@ -512,6 +519,47 @@ NdagDefineLearningGucs(void)
 							 NULL,
 							 &ndag_ewc_fisher_decay,
 							 NDAG_EWC_FISHER_DECAY, 0.0, 1.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+}
+
+/*
+ * NdagDefineShadowGucs
+ *		The parameters of shadow exploration (shadow/, workers/): how much
+ *		server time the background re-runs may take, and their timeouts.
+ */
+void
+NdagDefineShadowGucs(void)
+{
+	DefineCustomRealVariable("ruvector.dag_shadow_budget",
+							 "Fraction of one CPU that shadow runs may keep busy.",
+							 "The shadow worker sleeps after each pair so that its busy time stays within this fraction of the wall-clock time; 0 stops shadow runs (statements are still captured).",
+							 &ndag_shadow_budget,
+							 0.5, 0.0, 1.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_shadow_max_load",
+							 "1-minute load average per CPU above which shadow runs wait.",
+							 NULL,
+							 &ndag_shadow_max_load,
+							 1.0, 0.0, 1e6,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_shadow_timeout_factor",
+							 "Timeout of a shadow run of an arm, as a multiple of the default plan's run just before.",
+							 "An arm stopped by this timeout is a result: it is not faster.",
+							 &ndag_shadow_timeout_factor,
+							 2.0, 1.0, 1000.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_shadow_default_timeout_factor",
+							 "Timeout of a shadow run of the default plan, as a multiple of its captured time (at least 1 s).",
+							 "It also bounds how long a shadow run waits for a lock.",
+							 &ndag_shadow_default_timeout_factor,
+							 10.0, 1.0, 1e6,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 }

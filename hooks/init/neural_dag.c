@@ -17,12 +17,25 @@
 #include "learning/learning.h"
 #include "planner/planner.h"
 #include "recording/recording.h"
+#include "shadow/shadow.h"
 #include "workers/workers.h"
 #include "store.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+
+/*
+ * reset_statement_state
+ *		What a committed ruvector_dag_reset() of a database also clears:
+ *		its statements' query memory and its captured statements.
+ */
+static void
+reset_statement_state(Oid dbid)
+{
+	NdagQueryMemoryReset(dbid);
+	NdagShadowReset(dbid);
+}
 
 /*
  * _PG_init
@@ -51,7 +64,7 @@ _PG_init(void)
 	EnableQueryId();
 	NdagShmemInit();
 	NdagEnabledTablesInit();
-	NdagRegisterResetCallback(NdagQueryMemoryReset);
+	NdagRegisterResetCallback(reset_statement_state);
 	NdagExtensionStateInit();
 	NdagInstallDropTracking();
 	NdagInstallPlannerHook();
@@ -64,6 +77,7 @@ _PG_init(void)
 	/* ruvector_dag_status(): every concern's counters, all listed here */
 	NdagStatusRegisterCounters("recording", NdagRecordingStatusCounters);
 	NdagStatusRegisterCounters("rewriting", NdagRewriteStatusCounters);
+	NdagStatusRegisterCounters("shadow exploration", NdagShadowStatusCounters);
 	NdagStatusRegisterCounters("learned state", NdagLearnedStatusCounters);
 	NdagStatusRegisterCounters("fallbacks", NdagFallbackStatusCounters);
 	ndag_preloaded = true;

@@ -3,10 +3,10 @@
  * shmem_hooks.c
  *	  The module's shared memory: shmem_request_hook asks for the space and
  *	  LWLocks of every folder (core's shared state, the ring, the latency
- *	  baselines, the query memory, the instant loop's slots, the worker
- *	  guard, the store), shmem_startup_hook creates or attaches them.  Only
- *	  this folder knows them all, so that no folder has to know those above
- *	  it.
+ *	  baselines, the query memory, the shadow queue, the instant loop's
+ *	  slots, the worker guard, the store), shmem_startup_hook creates or
+ *	  attaches them.  Only this folder knows them all, so that no folder
+ *	  has to know those above it.
  *
  * Space is requested from shmem_request_hook and initialised from
  * shmem_startup_hook, as pg_stat_statements does; after a crash restart the
@@ -26,6 +26,7 @@
 #include "learning/learning.h"
 #include "planner/planner.h"
 #include "recording/recording.h"
+#include "shadow/shadow.h"
 #include "workers/workers.h"
 #include "store.h"
 
@@ -46,6 +47,7 @@ ndag_shmem_request(void)
 	RequestAddinShmemSpace(NdagRingShmemSize());
 	RequestAddinShmemSpace(NdagBaselineShmemSize());
 	NdagQueryMemoryShmemRequest();
+	NdagShadowShmemRequest();
 	RequestAddinShmemSpace(NdagLearnedShmemSize());
 	RequestAddinShmemSpace(NdagWorkerGuardShmemSize());
 	RequestAddinShmemSpace(NdagFallbackShmemSize());
@@ -69,6 +71,7 @@ ndag_shmem_startup(void)
 	NdagRingShmemInit();
 	NdagBaselineShmemInit();
 	NdagQueryMemoryShmemInit();
+	NdagShadowShmemInit();
 	NdagLearnedShmemInit();
 	NdagWorkerGuardShmemInit();
 	NdagFallbackShmemInit();

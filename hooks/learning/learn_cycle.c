@@ -2,7 +2,9 @@
  *
  * learn_cycle.c
  *	  One learning cycle of a database: the trajectories recorded since the
- *	  last cycle are read from the store, handed to the engine's
+ *	  last cycle (and, for the cost model only, the newest
+ *	  NDAG_LEARN_REPLAY_MAX of those consumed before) are read from the
+ *	  store, handed to the engine's
  *	  ndag_learn_cycle with the database's pattern bank, cost model and
  *	  EWC++ state, and the results are written back in one store batch that
  *	  bumps the generation (readers see the old state or the new one, never
@@ -122,6 +124,31 @@ load_snapshots(LearnState *st)
 }
 
 /*
+ * trajectory_from_record
+ *		The engine's view of a stored trajectory into *t; false when the
+ *		record lacks a field the engine needs.
+ */
+static bool
+trajectory_from_record(const StoreValue *values, NdagTrajectory *t)
+{
+	const StoreValue *emb = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "embedding");
+	const StoreValue *arm = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "arm");
+	const StoreValue *exec = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "exec_us");
+	const StoreValue *quality = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "quality");
+	const StoreValue *qid = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "query_id");
+
+	if (emb == NULL || emb->len != NDAG_EMBED_DIM || arm == NULL ||
+		exec == NULL || quality == NULL)
+		return false;
+	memcpy(t->embedding, emb->data, sizeof(float) * NDAG_EMBED_DIM);
+	t->arm = arm->v.i4;
+	t->latency_ms = exec->v.f8 / 1000.0;
+	t->quality = quality->v.f8;
+	t->query_id = qid ? (uint64_t) qid->v.i8 : 0;
+	return true;
+}
+
+/*
  * load_trajectories
  *		The database's trajectories with traj_id above the last consumed.
  */
@@ -134,6 +161,7 @@ load_trajectories(LearnState *st)
 	int			allocated = 1024;
 
 	st->last_traj_id = NdagLearnMetaGet("learned_traj", st->dbid, 0);
+	st->consumed_traj_id = st->last_traj_id;
 	memset(&range, 0, sizeof(range));
 	range.has_lower = true;
 	range.lower_inclusive = false;
@@ -145,20 +173,11 @@ load_trajectories(LearnState *st)
 	scan = StoreScanBegin(STORE_DBI_TRAJECTORIES, st->dbid, &range, false);
 	while (StoreScanNext(scan, values))
 	{
-		const StoreValue *emb = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "embedding");
-		const StoreValue *arm = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "arm");
-		const StoreValue *exec = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "exec_us");
-		const StoreValue *quality = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "quality");
-		const StoreValue *qid = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "query_id");
 		const StoreValue *relids = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "relids");
-		NdagTrajectory *t;
 		List	   *rl = NIL;
 		int64		traj_id = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8;
 
 		st->last_traj_id = Max(st->last_traj_id, traj_id);
-		if (emb == NULL || emb->len != NDAG_EMBED_DIM || arm == NULL ||
-			exec == NULL || quality == NULL)
-			continue;
 		if (st->n_traj == allocated)
 		{
 			allocated *= 2;
@@ -167,13 +186,9 @@ load_trajectories(LearnState *st)
 			st->traj_relids = repalloc_huge(st->traj_relids,
 											sizeof(List *) * allocated);
 		}
-		t = &st->traj[st->n_traj];
+		if (!trajectory_from_record(values, &st->traj[st->n_traj]))
+			continue;
 		st->traj_ids[st->n_traj] = (uint64) traj_id;
-		memcpy(t->embedding, emb->data, sizeof(float) * NDAG_EMBED_DIM);
-		t->arm = arm->v.i4;
-		t->latency_ms = exec->v.f8 / 1000.0;
-		t->quality = quality->v.f8;
-		t->query_id = qid ? (uint64_t) qid->v.i8 : 0;
 		for (uint32 i = 0; relids != NULL && i < relids->len; i++)
 		{
 			Oid			relid;
@@ -183,6 +198,43 @@ load_trajectories(LearnState *st)
 		}
 		st->traj_relids[st->n_traj] = rl;
 		st->n_traj++;
+	}
+	StoreScanEnd(scan);
+}
+
+/*
+ * load_replay
+ *		The newest NDAG_LEARN_REPLAY_MAX trajectories of the database that
+ *		earlier cycles consumed (traj_id up to consumed_traj_id), which the cost
+ *		model trains on again with the new ones.  Kept in a ring while the
+ *		scan goes forward; their order does not matter to training.
+ */
+static void
+load_replay(LearnState *st)
+{
+	StoreKeyRange range;
+	StoreScan  *scan;
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_TRAJECTORIES);
+	int			next = 0;
+
+	if (st->consumed_traj_id <= 0)
+		return;
+	memset(&range, 0, sizeof(range));
+	range.has_upper = true;
+	range.upper_inclusive = true;
+	range.upper.v.i8 = st->consumed_traj_id;
+	st->replay = palloc(sizeof(NdagTrajectory) * NDAG_LEARN_REPLAY_MAX);
+	st->replay_ids = palloc(sizeof(uint64) * NDAG_LEARN_REPLAY_MAX);
+
+	scan = StoreScanBegin(STORE_DBI_TRAJECTORIES, st->dbid, &range, false);
+	while (StoreScanNext(scan, values))
+	{
+		if (!trajectory_from_record(values, &st->replay[next]))
+			continue;
+		st->replay_ids[next] = (uint64)
+			StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8;
+		next = (next + 1) % NDAG_LEARN_REPLAY_MAX;
+		st->n_replay = Min(st->n_replay + 1, NDAG_LEARN_REPLAY_MAX);
 	}
 	StoreScanEnd(scan);
 }
@@ -239,12 +291,16 @@ run_cycle(LearnState *st, NdagLearnSummary *sum)
 		return;					/* nothing new: the state stays as it is */
 	load_models(st);
 	load_snapshots(st);
+	load_replay(st);
 
 	ndag_learn_opts_init(&opts);
 	opts.patterns.clusters = ndag_pattern_clusters;
 	opts.patterns.quality_threshold = ndag_quality_threshold;
 	opts.train.lr = ndag_base_lora_lr;
 	opts.ids = st->traj_ids;
+	opts.replay = st->replay;
+	opts.replay_ids = st->replay_ids;
+	opts.n_replay = st->n_replay;
 	CHECK_FOR_INTERRUPTS();
 	NdagEngineCheck(ndag_learn_cycle(st->bank, st->model, st->ewc, st->traj,
 									st->n_traj,
@@ -265,6 +321,8 @@ run_cycle(LearnState *st, NdagLearnSummary *sum)
 	sum->evicted = res.extract.evicted;
 	sum->patterns = st->bank->count;
 	sum->trained = res.trained;
+	sum->validated = res.validated;
+	sum->replayed = res.replayed;
 	sum->heldout = res.heldout;
 	sum->heldout_error_before = res.heldout_error_before;
 	sum->heldout_error_after = res.heldout_error_after;

@@ -43,6 +43,9 @@ typedef struct NdagLearnSummary
 	int			evicted;
 	int			patterns;		/* patterns after the cycle */
 	int			trained;		/* samples the cost model trained on */
+	int			validated;		/* samples the training run stopped by */
+	int			replayed;		/* of trained, validated, heldout: earlier
+								 * cycles' */
 	bool		model_rejected; /* training diverged and was undone */
 	double		loss_before;
 	double		loss_after;

@@ -41,6 +41,10 @@ typedef struct LearnState
 	List	  **traj_relids;	/* per trajectory: List of Oid */
 	int			n_traj;
 	int64		last_traj_id;
+	int64		consumed_traj_id;	/* newest consumed before this cycle */
+	NdagTrajectory *replay;		/* the newest earlier trajectories (a ring) */
+	uint64	   *replay_ids;
+	int			n_replay;
 	List	  **pattern_relids; /* per bank index, after the cycle */
 	int			n_pattern_relids;
 	/* stored relids per pattern id, from the records */

@@ -27,6 +27,9 @@
  * asked: with timing it is recorded with its node times, without timing it
  * stays so.
  *
+ * A recorded top-level execution of the default plan whose decision asks
+ * for it is captured for shadow exploration (shadow/) at its ExecutorEnd.
+ *
  * A recorded execution is remembered in a small per-backend table until
  * its ExecutorEnd; a memory-context callback on the executor state forgets
  * it when the execution is abandoned by an error.
@@ -46,6 +49,9 @@
 #include "core/core.h"
 #include "planner/planner.h"
 #include "recording/recording.h"
+#include "shadow/shadow.h"
+
+#define DEFAULT_ARM		0
 
 /* executions being recorded at once in this backend (nesting depth) */
 #define MAX_RECORDING	32
@@ -254,6 +260,25 @@ ndag_ExecutorFinish(QueryDesc *queryDesc)
 }
 
 /*
+ * capture_for_shadow
+ *		An execution of the default plan whose decision asked for it goes
+ *		to shadow exploration's queue (a statement whose text cannot run on
+ *		its own, as PL/pgSQL's static SQL naming its variables, fails its
+ *		re-parse in the worker and is dropped there).
+ */
+static void
+capture_for_shadow(QueryDesc *queryDesc)
+{
+	NdagDecision decision;
+
+	if (!NdagPlanDecision(queryDesc->plannedstmt, &decision) ||
+		!decision.shadow_capture || decision.arm != DEFAULT_ARM)
+		return;
+	NdagShadowCapture(queryDesc, &decision,
+					  queryDesc->totaltime->total * 1000.0);
+}
+
+/*
  * ndag_ExecutorEnd
  *		Record a sampled execution while its plan state still exists: its
  *		latency always, its trajectory when it was detailed.
@@ -273,6 +298,9 @@ ndag_ExecutorEnd(QueryDesc *queryDesc)
 		if (nesting_level == 0 && queryDesc->totaltime != NULL)
 			NdagNoteLatency(queryDesc->plannedstmt->queryId,
 							queryDesc->totaltime->total * 1000.0);
+		/* statements run by functions too (EXECUTE of a query text) */
+		if (queryDesc->totaltime != NULL)
+			capture_for_shadow(queryDesc);
 	}
 
 	if (prev_ExecutorEnd)

@@ -21,7 +21,8 @@
  *	drop_tracking.c		dropped tables, databases and the extension leave the
  *						store (the ring is flushed before a database is cleared)
  *
- * Uses core/, plandag/, learning/ and planner/ (the decision it records).
+ * Uses core/, plandag/, learning/, planner/ (the decision it records) and
+ * shadow/ (the capture of statements to re-run).
  * Includers include postgres.h first.
  *
  *-------------------------------------------------------------------------

@@ -72,6 +72,8 @@ ruvector_dag_learn(PG_FUNCTION_ARGS)
 	append_number(&buf, "patterns_evicted", s.evicted, false);
 	append_number(&buf, "patterns", s.patterns, false);
 	append_number(&buf, "trained", s.trained, false);
+	append_number(&buf, "validated", s.validated, false);
+	append_number(&buf, "replayed", s.replayed, false);
 	appendStringInfo(&buf, ", \"cost_model_rejected\": %s",
 					 s.model_rejected ? "true" : "false");
 	append_number(&buf, "loss_before", s.loss_before, false);

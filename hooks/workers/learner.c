@@ -7,7 +7,8 @@
  *	  a learning cycle for each database (learn_cycle.c).
  *
  * Each pass also settles the store edits that committing transactions
- * left over (StoreIntentResolve).
+ * left over (StoreIntentResolve), and launches a shadow worker when
+ * captured statements wait (shadow_worker.c).
  *
  * It attaches to shared memory and, like the logical replication launcher,
  * connects to no database (the store is not in one) so that it shows in
@@ -135,6 +136,17 @@ static void
 settle_step(void *arg)
 {
 	(void) StoreIntentResolve();
+}
+
+/*
+ * shadow_step
+ *		Launch a shadow worker when captured statements wait
+ *		(shadow_worker.c).
+ */
+static void
+shadow_step(void *arg)
+{
+	NdagShadowLaunchStep();
 }
 
 /*
@@ -277,6 +289,7 @@ ndag_learner_main(Datum main_arg)
 		}
 		learner_run(loop_cxt, settle_step, NULL);
 		learner_run(loop_cxt, drain_step, NULL);
+		learner_run(loop_cxt, shadow_step, NULL);
 		if (TimestampDifferenceExceeds(last_cycle, GetCurrentTimestamp(),
 									   ndag_background_interval))
 		{

@@ -62,7 +62,8 @@ static TimestampTz guard_last_crash[NDAG_N_GUARDED];
 static int	guard_self = -1;
 
 static const char *const guard_names[NDAG_N_GUARDED] = {
-	"neural_dag learner", "neural_dag healing launcher", "neural_dag healer"
+	"neural_dag learner", "neural_dag healing launcher", "neural_dag healer",
+	"neural_dag shadow"
 };
 
 /*

@@ -9,11 +9,14 @@
  *						database, merges the instant loop's deltas
  *	healing_worker.c	the self-healing launcher and the healers it starts,
  *						one per database, as one role
+ *	shadow_worker.c		the shadow workers (shadow exploration), one at a
+ *						time, launched by the learner for the database and
+ *						role of the heaviest captured statement
  *	worker_guard.c		a worker that keeps crashing is not started again
  *	learn_sql.c			ruvector_dag_learn() and the HDC functions
  *	healing_sql.c		ruvector_dag_heal()
  *
- * Uses core/, healing/, learning/ and recording/ (the flush).  Includers
+ * Uses core/, healing/, learning/, shadow/ and recording/ (the flush).  Includers
  * include postgres.h first.
  *
  *-------------------------------------------------------------------------
@@ -33,6 +36,7 @@ typedef enum NdagGuardedWorker
 	NDAG_WORKER_LEARNER,
 	NDAG_WORKER_HEALING_LAUNCHER,
 	NDAG_WORKER_HEALER,
+	NDAG_WORKER_SHADOW,
 	NDAG_N_GUARDED
 } NdagGuardedWorker;
 
@@ -60,5 +64,9 @@ extern void NdagRegisterHealingLauncher(void);
 extern void NdagHealParamsFromGucs(NdagHealParams *params, Oid userid);
 extern struct BackgroundWorkerHandle *NdagLaunchHealer(Oid dbid,
 													   const NdagHealParams *params);
+
+/* ---------- shadow_worker.c: shadow workers, launched by the learner ---------- */
+
+extern void NdagShadowLaunchStep(void);
 
 #endif							/* NDAG_WORKERS_H */

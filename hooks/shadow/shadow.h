@@ -1,0 +1,112 @@
+/*-------------------------------------------------------------------------
+ *
+ * shadow.h
+ *	  Shadow exploration: the plain SELECTs whose arms are still open are
+ *	  captured (text, bound parameters, search_path, role) into a bounded
+ *	  shared queue, and a background worker re-runs each of them as its
+ *	  role, read-only, in pairs default plan / candidate arm, feeding each
+ *	  pair to the query memory's paired comparison.
+ *
+ *	shadow_queue.c		the shared queue of captured statements (weights,
+ *						eviction of the lightest), the capture at
+ *						ExecutorEnd, the counters of ruvector_dag_status()
+ *	shadow_run.c		one entry's shadow run: parse and check again, plan
+ *						the default and each open arm, run the pairs
+ *	shadow_capacity.c	whether the machine has spare capacity (load)
+ *
+ * Uses core/ and planner/.  Includers include postgres.h first.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef NDAG_SHADOW_H
+#define NDAG_SHADOW_H
+
+#include "datatype/timestamp.h"
+#include "planner/planner.h"
+
+/* ---------- constants ---------- */
+
+#define NDAG_SHADOW_QUEUE_ENTRIES	32	/* statements waiting at most */
+#define NDAG_SHADOW_ENTRY_BYTES		8192	/* text, parameters, search_path */
+#define NDAG_SHADOW_MAX_PAIRS		40	/* pairs one run of an entry may use */
+
+/* ---------- types ---------- */
+
+/* the counters of ruvector_dag_status() */
+typedef enum NdagShadowCounter
+{
+	NDAG_SHADOW_CAPTURED,		/* executions captured (queued or weighed in) */
+	NDAG_SHADOW_RUNS,			/* entries run */
+	NDAG_SHADOW_PAIRS,			/* pairs default / arm measured */
+	NDAG_SHADOW_TIMEOUTS,		/* runs stopped by their timeout */
+	NDAG_SHADOW_ERRORS,			/* entries whose run failed (privileges, objects gone) */
+	NDAG_SHADOW_SKIPPED,		/* entries dropped unrun or cut short */
+	NDAG_SHADOW_MS,				/* time spent in shadow runs, ms */
+	NDAG_N_SHADOW_COUNTERS
+} NdagShadowCounter;
+
+/*
+ * One captured statement: who ran it where, its class, its own text, its
+ * bound parameters (SerializeParamList) and the session's search_path, in
+ * data[]: text, '\0', parameters, search_path, '\0'.
+ */
+typedef struct NdagShadowEntry
+{
+	Oid			dbid;
+	Oid			userid;			/* GetUserId() when it ran */
+	uint64		query_id;
+	uint64		klass;			/* parameter class (NdagDecision.klass) */
+	double		weight_ms;		/* default-plan time seen while queued */
+	double		default_ms;		/* the captured execution's time */
+	TimestampTz enqueued_at;
+	uint32		launch;			/* the worker launch it waits for, 0 none */
+	int			text_len;
+	int			params_len;
+	int			path_len;
+	char		data[NDAG_SHADOW_ENTRY_BYTES];
+} NdagShadowEntry;
+
+/* what a worker is told at launch (bgw_extra) */
+typedef struct NdagShadowLaunch
+{
+	Oid			dbid;
+	Oid			userid;
+	uint32		launch;
+} NdagShadowLaunch;
+
+/*
+ * Called by a shadow run after each transaction of pairs with the time it
+ * was busy; returns false when the run must stop (shutdown, no spare
+ * capacity).  The worker sleeps in it to keep within its budget.
+ */
+typedef bool (*NdagShadowPace) (double busy_ms, void *arg);
+
+struct QueryDesc;
+
+/* ---------- shadow_queue.c ---------- */
+
+extern Size NdagShadowShmemSize(void);
+extern void NdagShadowShmemRequest(void);
+extern void NdagShadowShmemInit(void);
+extern void NdagShadowCapture(struct QueryDesc *queryDesc,
+							  const NdagDecision *decision, double exec_ms);
+extern bool NdagShadowHeaviestWaiting(Oid *dbid, Oid *userid);
+extern uint32 NdagShadowAssign(Oid dbid, Oid userid);
+extern void NdagShadowUnassign(uint32 launch);
+extern int	NdagShadowDropAssigned(uint32 launch);
+extern bool NdagShadowTake(Oid dbid, Oid userid, NdagShadowEntry *out);
+extern void NdagShadowReset(Oid dbid);
+extern void NdagShadowCount(NdagShadowCounter counter, uint64 n);
+extern void NdagShadowStatusCounters(void *state);
+
+/* ---------- shadow_run.c ---------- */
+
+extern void NdagShadowRunEntry(const NdagShadowEntry *entry,
+							   NdagShadowPace pace, void *pace_arg);
+extern void NdagShadowSessionSettings(void);
+
+/* ---------- shadow_capacity.c ---------- */
+
+extern bool NdagShadowSpareCapacity(void);
+
+#endif							/* NDAG_SHADOW_H */

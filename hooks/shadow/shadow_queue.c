@@ -1,0 +1,483 @@
+/*-------------------------------------------------------------------------
+ *
+ * shadow_queue.c
+ *	  The shared queue of statements captured for shadow exploration, and
+ *	  the capture itself (from ExecutorEnd).
+ *
+ * The queue has NDAG_SHADOW_QUEUE_ENTRIES entries of a fixed size; a
+ * statement is one entry per (database, role, queryId, parameter class).
+ * Capturing a statement already queued only adds the execution's time to
+ * its weight, so that the statements costing the server most are run
+ * first.  When the queue is full the lightest entry goes (the new one, if
+ * it is the lightest).  An entry leaves the queue when a worker takes it,
+ * when the worker launched for it could not run it, or when
+ * ruvector_dag_reset() clears its database.
+ *
+ * The statements' text stays in shared memory only: nothing shows it
+ * (ruvector_dag_status() shows counts only).
+ *
+ * Locking: queue_lock guards every field of the entries and used[];
+ * counters are atomics.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "executor/execdesc.h"
+#include "miscadmin.h"
+#include "nodes/params.h"
+#include "parser/scansup.h"
+#include "port/atomics.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/timestamp.h"
+
+#include "core/core.h"
+#include "shadow/shadow.h"
+
+#define SHADOW_TRANCHE		"neural_dag shadow"
+
+typedef struct ShadowShared
+{
+	LWLock	   *queue_lock;
+	uint32		next_launch;	/* the last launch number given */
+	bool		used[NDAG_SHADOW_QUEUE_ENTRIES];
+	pg_atomic_uint64 counters[NDAG_N_SHADOW_COUNTERS];
+	NdagShadowEntry entries[NDAG_SHADOW_QUEUE_ENTRIES];
+} ShadowShared;
+
+static ShadowShared *shadow = NULL;
+
+static const char *const counter_names[NDAG_N_SHADOW_COUNTERS] = {
+	[NDAG_SHADOW_CAPTURED] = "shadow_captured",
+	[NDAG_SHADOW_RUNS] = "shadow_runs",
+	[NDAG_SHADOW_PAIRS] = "shadow_pairs",
+	[NDAG_SHADOW_TIMEOUTS] = "shadow_timeouts",
+	[NDAG_SHADOW_ERRORS] = "shadow_errors",
+	[NDAG_SHADOW_SKIPPED] = "shadow_skipped",
+	[NDAG_SHADOW_MS] = "shadow_ms",
+};
+
+/*
+ * NdagShadowShmemSize
+ *		Shared memory of the queue.
+ */
+Size
+NdagShadowShmemSize(void)
+{
+	return MAXALIGN(sizeof(ShadowShared));
+}
+
+/*
+ * NdagShadowShmemRequest
+ *		Ask for the queue's space and lock (shmem_request_hook).
+ */
+void
+NdagShadowShmemRequest(void)
+{
+	RequestAddinShmemSpace(NdagShadowShmemSize());
+	RequestNamedLWLockTranche(SHADOW_TRANCHE, 1);
+}
+
+/*
+ * NdagShadowShmemInit
+ *		Create or attach the queue (caller holds AddinShmemInitLock).
+ */
+void
+NdagShadowShmemInit(void)
+{
+	bool		found;
+
+	shadow = ShmemInitStruct("neural_dag shadow queue", sizeof(ShadowShared),
+							 &found);
+	if (!found)
+	{
+		memset(shadow, 0, sizeof(ShadowShared));
+		shadow->queue_lock = &(GetNamedLWLockTranche(SHADOW_TRANCHE))[0].lock;
+		for (int i = 0; i < NDAG_N_SHADOW_COUNTERS; i++)
+			pg_atomic_init_u64(&shadow->counters[i], 0);
+	}
+}
+
+/*
+ * NdagShadowCount
+ *		Add n to a counter.
+ */
+void
+NdagShadowCount(NdagShadowCounter counter, uint64 n)
+{
+	if (shadow != NULL)
+		pg_atomic_fetch_add_u64(&shadow->counters[counter], n);
+}
+
+/*
+ * find_entry
+ *		The index of the queued entry of a statement, or -1.  Caller holds
+ *		the lock.
+ */
+static int
+find_entry(Oid dbid, Oid userid, uint64 query_id, uint64 klass)
+{
+	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+	{
+		NdagShadowEntry *e = &shadow->entries[i];
+
+		if (shadow->used[i] && e->dbid == dbid && e->userid == userid &&
+			e->query_id == query_id && e->klass == klass)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * weigh_in
+ *		If the statement is queued, add exec_ms to its weight; whether it
+ *		was.
+ */
+static bool
+weigh_in(Oid dbid, Oid userid, uint64 query_id, uint64 klass, double exec_ms)
+{
+	int			i;
+
+	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
+	i = find_entry(dbid, userid, query_id, klass);
+	if (i >= 0)
+		shadow->entries[i].weight_ms += exec_ms;
+	LWLockRelease(shadow->queue_lock);
+	return i >= 0;
+}
+
+/*
+ * free_slot
+ *		A free entry, or the lightest one when it is lighter than weight_ms
+ *		(its statement is dropped and counted as skipped); -1 when the new
+ *		statement is the lightest.  Caller holds the lock exclusively.
+ */
+static int
+free_slot(double weight_ms)
+{
+	int			lightest = -1;
+
+	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+	{
+		if (!shadow->used[i])
+			return i;
+		if (lightest < 0 ||
+			shadow->entries[i].weight_ms < shadow->entries[lightest].weight_ms)
+			lightest = i;
+	}
+	if (shadow->entries[lightest].weight_ms >= weight_ms)
+		return -1;
+	shadow->used[lightest] = false;
+	NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
+	return lightest;
+}
+
+/* what NdagShadowCapture captures, for NdagFallbackRun */
+typedef struct CaptureCall
+{
+	QueryDesc  *queryDesc;
+	const NdagDecision *decision;
+	double		exec_ms;
+} CaptureCall;
+
+/*
+ * statement_text
+ *		The statement's own text within the source text (several statements
+ *		may share one), as pg_stat_statements cuts it.
+ */
+static const char *
+statement_text(QueryDesc *queryDesc, int *len)
+{
+	const char *text = queryDesc->sourceText;
+	int			location = queryDesc->plannedstmt->stmt_location;
+	int			length = queryDesc->plannedstmt->stmt_len;
+
+	if (text == NULL)
+		return NULL;
+	if (location >= 0 && location <= (int) strlen(text))
+	{
+		text += location;
+		if (length <= 0)
+			length = strlen(text);
+	}
+	else
+		length = strlen(text);
+	while (length > 0 && scanner_isspace(text[0]))
+	{
+		text++;
+		length--;
+	}
+	*len = length;
+	return text;
+}
+
+/*
+ * capture_step
+ *		Queue the statement, or weigh it in when it is queued already,
+ *		while its class still has an open arm; a statement too large for an
+ *		entry, or lighter than every entry of a full queue, is counted as
+ *		skipped.
+ */
+static void
+capture_step(void *arg)
+{
+	CaptureCall *call = (CaptureCall *) arg;
+	QueryDesc  *queryDesc = call->queryDesc;
+	Oid			userid = GetUserId();
+	uint64		query_id = queryDesc->plannedstmt->queryId;
+	uint64		klass = call->decision->klass;
+	const char *text;
+	const char *path = namespace_search_path ? namespace_search_path : "";
+	int			text_len;
+	int			path_len = strlen(path);
+	Size		params_len;
+	char	   *buf;
+	char	   *p;
+	int			slot;
+
+	/* a plan kept by the plan cache may outlive its class's open arms */
+	if (NdagQueryMemoryOpenArms(MyDatabaseId, query_id, klass,
+								NdagArmsEnabledMask()) == 0)
+		return;
+	if (weigh_in(MyDatabaseId, userid, query_id, klass, call->exec_ms))
+	{
+		NdagShadowCount(NDAG_SHADOW_CAPTURED, 1);
+		return;
+	}
+
+	text = statement_text(queryDesc, &text_len);
+	params_len = EstimateParamListSpace(queryDesc->params);
+	if (text == NULL || text_len == 0 ||
+		(Size) text_len + 1 + params_len + path_len + 1 > NDAG_SHADOW_ENTRY_BYTES)
+	{
+		NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
+		return;
+	}
+	buf = palloc(text_len + 1 + params_len + path_len + 1);
+	memcpy(buf, text, text_len);
+	buf[text_len] = '\0';
+	p = buf + text_len + 1;
+	SerializeParamList(queryDesc->params, &p);
+	Assert(p == buf + text_len + 1 + params_len);
+	memcpy(p, path, path_len + 1);
+
+	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
+	slot = find_entry(MyDatabaseId, userid, query_id, klass);
+	if (slot >= 0)
+		shadow->entries[slot].weight_ms += call->exec_ms;
+	else if ((slot = free_slot(call->exec_ms)) < 0)
+		NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
+	else
+	{
+		NdagShadowEntry *e = &shadow->entries[slot];
+
+		e->dbid = MyDatabaseId;
+		e->userid = userid;
+		e->query_id = query_id;
+		e->klass = klass;
+		e->weight_ms = call->exec_ms;
+		e->default_ms = call->exec_ms;
+		e->enqueued_at = GetCurrentTimestamp();
+		e->launch = 0;
+		e->text_len = text_len;
+		e->params_len = (int) params_len;
+		e->path_len = path_len;
+		memcpy(e->data, buf, text_len + 1 + params_len + path_len + 1);
+		shadow->used[slot] = true;
+		slot = -2;				/* a new entry: the learner launches a worker */
+	}
+	LWLockRelease(shadow->queue_lock);
+	pfree(buf);
+	if (slot != -1)
+		NdagShadowCount(NDAG_SHADOW_CAPTURED, 1);
+	if (slot == -2)
+		NdagWakeLearner();
+}
+
+/*
+ * NdagShadowCapture
+ *		Capture an execution of the default plan for shadow
+ *		exploration (the decision asked for it); an error only costs the
+ *		capture (NdagFallbackRun).
+ */
+void
+NdagShadowCapture(QueryDesc *queryDesc, const NdagDecision *decision,
+				  double exec_ms)
+{
+	CaptureCall call = {queryDesc, decision, exec_ms};
+
+	if (shadow == NULL || !NdagMayWriteLearnedState() ||
+		queryDesc->plannedstmt == NULL)
+		return;
+	(void) NdagFallbackRun(NDAG_FALLBACK_RECORDING,
+						   "capture the statement for shadow exploration",
+						   capture_step, &call);
+}
+
+/*
+ * NdagShadowHeaviestWaiting
+ *		The database and role of the heaviest entry no worker was launched
+ *		for; false when there is none.
+ */
+bool
+NdagShadowHeaviestWaiting(Oid *dbid, Oid *userid)
+{
+	int			best = -1;
+
+	if (shadow == NULL)
+		return false;
+	LWLockAcquire(shadow->queue_lock, LW_SHARED);
+	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+	{
+		if (shadow->used[i] && shadow->entries[i].launch == 0 &&
+			(best < 0 ||
+			 shadow->entries[i].weight_ms > shadow->entries[best].weight_ms))
+			best = i;
+	}
+	if (best >= 0)
+	{
+		*dbid = shadow->entries[best].dbid;
+		*userid = shadow->entries[best].userid;
+	}
+	LWLockRelease(shadow->queue_lock);
+	return best >= 0;
+}
+
+/*
+ * NdagShadowAssign
+ *		Give a new launch number to the entries of a database and role now
+ *		waiting: the worker about to be launched for them answers for them.
+ */
+uint32
+NdagShadowAssign(Oid dbid, Oid userid)
+{
+	uint32		launch;
+
+	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
+	if (++shadow->next_launch == 0)
+		shadow->next_launch = 1;
+	launch = shadow->next_launch;
+	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+	{
+		NdagShadowEntry *e = &shadow->entries[i];
+
+		if (shadow->used[i] && e->dbid == dbid && e->userid == userid)
+			e->launch = launch;
+	}
+	LWLockRelease(shadow->queue_lock);
+	return launch;
+}
+
+/*
+ * NdagShadowUnassign
+ *		The entries of a launch wait again (its worker stopped early, or
+ *		could not be started).
+ */
+void
+NdagShadowUnassign(uint32 launch)
+{
+	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
+	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+	{
+		if (shadow->used[i] && shadow->entries[i].launch == launch)
+			shadow->entries[i].launch = 0;
+	}
+	LWLockRelease(shadow->queue_lock);
+}
+
+/*
+ * NdagShadowDropAssigned
+ *		Drop the entries a stopped worker left assigned to its launch: it
+ *		could not run them (it could not connect as their role, say), and
+ *		launching again would fail the same way.  Each counts as an error.
+ */
+int
+NdagShadowDropAssigned(uint32 launch)
+{
+	int			dropped = 0;
+
+	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
+	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+	{
+		if (shadow->used[i] && shadow->entries[i].launch == launch)
+		{
+			shadow->used[i] = false;
+			dropped++;
+		}
+	}
+	LWLockRelease(shadow->queue_lock);
+	NdagShadowCount(NDAG_SHADOW_ERRORS, dropped);
+	return dropped;
+}
+
+/*
+ * NdagShadowTake
+ *		Copy the heaviest entry of a database and role into *out and
+ *		remove it from the queue; false when there is none.
+ */
+bool
+NdagShadowTake(Oid dbid, Oid userid, NdagShadowEntry *out)
+{
+	int			best = -1;
+
+	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
+	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+	{
+		NdagShadowEntry *e = &shadow->entries[i];
+
+		if (shadow->used[i] && e->dbid == dbid && e->userid == userid &&
+			(best < 0 || e->weight_ms > shadow->entries[best].weight_ms))
+			best = i;
+	}
+	if (best >= 0)
+	{
+		memcpy(out, &shadow->entries[best], sizeof(NdagShadowEntry));
+		shadow->used[best] = false;
+	}
+	LWLockRelease(shadow->queue_lock);
+	return best >= 0;
+}
+
+/*
+ * NdagShadowReset
+ *		Forget the entries of a database (ruvector_dag_reset()).
+ */
+void
+NdagShadowReset(Oid dbid)
+{
+	if (shadow == NULL)
+		return;
+	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
+	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+	{
+		if (shadow->used[i] && shadow->entries[i].dbid == dbid)
+			shadow->used[i] = false;
+	}
+	LWLockRelease(shadow->queue_lock);
+}
+
+/*
+ * NdagShadowStatusCounters
+ *		The counters of ruvector_dag_status(), and shadow_queued: the
+ *		entries waiting now.
+ */
+void
+NdagShadowStatusCounters(void *state)
+{
+	int64		queued = 0;
+
+	for (int c = 0; c < NDAG_N_SHADOW_COUNTERS; c++)
+		NdagStatusAddCounter(state, counter_names[c],
+							 shadow != NULL ?
+							 (int64) pg_atomic_read_u64(&shadow->counters[c]) : 0);
+	if (shadow != NULL)
+	{
+		LWLockAcquire(shadow->queue_lock, LW_SHARED);
+		for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+			queued += shadow->used[i];
+		LWLockRelease(shadow->queue_lock);
+	}
+	NdagStatusAddCounter(state, "shadow_queued", queued);
+}

@@ -1,0 +1,574 @@
+/*-------------------------------------------------------------------------
+ *
+ * shadow_run.c
+ *	  One shadow run: a captured statement re-run in the background, in
+ *	  pairs default plan / candidate arm, to prove or refute each arm still
+ *	  open for it without a user waiting on an unproven plan.
+ *
+ * It runs in a worker connected to the statement's database as the role
+ * that ran it (privileges and row security apply as they did), with the
+ * extension's hooks off for the session (ruvector.dag_mode = off: nothing
+ * is recorded, the planner hook changes nothing) and every transaction
+ * read-only.  Each round is one transaction: the text is parsed and
+ * analysed again with the captured parameters under the captured
+ * search_path, the queryId must still be the captured one (else the
+ * objects changed and the entry is dropped) and the statement must still
+ * be shadowable.  The first round plans the default and every open arm,
+ * tells the query memory what each plans to (like the default, forced
+ * past disable_cost, estimated cost ratio) and orders the usable arms by
+ * that ratio, lowest first.  Each later round runs one pair, default and
+ * arm back to back (which goes first alternates), each in a
+ * subtransaction with its own snapshot, results discarded; the arm's
+ * timeout is ruvector.dag_shadow_timeout_factor times the default run
+ * just measured (a timeout is a result), the default's a generous
+ * ruvector.dag_shadow_default_timeout_factor times its captured time.
+ * Pairs go to NdagQueryMemoryAddPair until the arm's verdict is in or the
+ * run's NDAG_SHADOW_MAX_PAIRS are used.  Between rounds the caller's pace
+ * function keeps the worker within its budget, outside any transaction
+ * (no lock is held while it sleeps).
+ *
+ * An error in a round (permission denied, an object gone, a write
+ * refused) ends the entry's run: it is logged and counted, never retried.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/params.h"
+#include "optimizer/optimizer.h"
+#include "parser/parser.h"
+#include "portability/instr_time.h"
+#include "tcop/dest.h"
+#include "tcop/tcopprot.h"
+#include "utils/elog.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+
+#include "core/core.h"
+#include "shadow/shadow.h"
+
+/* a default run's timeout is never shorter (ms) */
+#define SHADOW_MIN_DEFAULT_TIMEOUT_MS	1000.0
+
+/* how an entry's run ends */
+typedef enum ShadowOutcome
+{
+	SHADOW_GOING,				/* still running */
+	SHADOW_DONE,				/* every candidate has its verdict */
+	SHADOW_CHANGED,				/* the text no longer gives the captured queryId */
+	SHADOW_NOT_SHADOWABLE,		/* no longer a plain SELECT without side effects */
+	SHADOW_DEFAULT_TIMED_OUT,	/* the default plan ran past its timeout */
+	SHADOW_CUT_SHORT,			/* budget, shutdown or load */
+	SHADOW_FAILED				/* a round raised an error */
+} ShadowOutcome;
+
+static const char *const outcome_names[] = {
+	"going", "done", "changed", "not shadowable", "default timed out",
+	"cut short", "failed"
+};
+
+/* a usable arm and its plan's estimated cost over the default plan's */
+typedef struct ShadowCandidate
+{
+	int			arm;
+	double		cost_ratio;
+} ShadowCandidate;
+
+/* one entry's run */
+typedef struct ShadowRun
+{
+	const NdagShadowEntry *entry;
+	char	   *text;			/* the statement (run context) */
+	char	   *search_path;
+	int			outcome;		/* ShadowOutcome */
+	ShadowCandidate cand[NDAG_MAX_ARMS];
+	int			ncand;
+	int			pairs;			/* pairs run for the entry */
+	double		last_default_ms;	/* the default's latest run */
+	double		round_busy_ms;	/* the last round */
+} ShadowRun;
+
+/* one execution's measure */
+typedef struct ShadowTiming
+{
+	double		ms;
+	bool		timed_out;
+} ShadowTiming;
+
+/*
+ * NdagShadowSessionSettings
+ *		The settings of a shadow worker's session, above anything the role
+ *		or database sets: neural_dag's hooks off (ruvector.dag_mode = off)
+ *		and every transaction read-only.
+ */
+void
+NdagShadowSessionSettings(void)
+{
+	SetConfigOption("ruvector.dag_mode", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "on", PGC_SUSET,
+					PGC_S_OVERRIDE);
+}
+
+/*
+ * entry_params
+ *		The entry's bound parameters, restored in the current context.
+ */
+static ParamListInfo
+entry_params(const NdagShadowEntry *entry)
+{
+	char	   *p = (char *) entry->data + entry->text_len + 1;
+
+	return RestoreParamList(&p);
+}
+
+/*
+ * shadow_query
+ *		Parse, analyse and rewrite the statement with its parameters (in
+ *		the current transaction); NULL, with the run's outcome set, when it
+ *		is no longer the captured statement or no longer shadowable.
+ */
+static Query *
+shadow_query(ShadowRun *run, ParamListInfo params)
+{
+	List	   *raw = raw_parser(run->text, RAW_PARSE_DEFAULT);
+	Oid		   *types;
+	List	   *queries;
+	Query	   *query;
+
+	if (list_length(raw) != 1)
+	{
+		run->outcome = SHADOW_CHANGED;
+		return NULL;
+	}
+	types = palloc0(sizeof(Oid) * Max(params->numParams, 1));
+	for (int i = 0; i < params->numParams; i++)
+		types[i] = params->params[i].ptype;
+	queries = pg_analyze_and_rewrite_fixedparams(linitial_node(RawStmt, raw),
+												 run->text, types,
+												 params->numParams, NULL);
+	if (list_length(queries) != 1)
+	{
+		run->outcome = SHADOW_CHANGED;
+		return NULL;
+	}
+	query = linitial_node(Query, queries);
+	if (query->queryId != run->entry->query_id)
+	{
+		run->outcome = SHADOW_CHANGED;
+		return NULL;
+	}
+	if (!NdagShadowable(query))
+	{
+		run->outcome = SHADOW_NOT_SHADOWABLE;
+		return NULL;
+	}
+	return query;
+}
+
+/*
+ * plan_arm
+ *		The statement planned under an arm; NULL when the arm is gone.
+ */
+static PlannedStmt *
+plan_arm(ShadowRun *run, int arm_id, Query *query, ParamListInfo params)
+{
+	const NdagArm *arm = NdagArmGet(arm_id);
+
+	if (arm == NULL)
+		return NULL;
+	return NdagPlanUnderArm(arm, copyObject(query), run->text,
+							CURSOR_OPT_PARALLEL_OK, params);
+}
+
+/*
+ * cost_ratio
+ *		An arm plan's estimated total cost over the default plan's (1 when
+ *		both are free, infinite when only the default is).
+ */
+static double
+cost_ratio(double default_cost, const PlannedStmt *plan)
+{
+	double		cost = plan->planTree->total_cost;
+
+	if (default_cost > 0)
+		return Max(cost, 0) / default_cost;
+	return cost > 0 ? INFINITY : 1.0;
+}
+
+/*
+ * candidate_cmp
+ *		Lowest estimated cost ratio first, ties by arm id.
+ */
+static int
+candidate_cmp(const void *x, const void *y)
+{
+	const ShadowCandidate *a = x;
+	const ShadowCandidate *b = y;
+
+	if (a->cost_ratio != b->cost_ratio)
+		return a->cost_ratio < b->cost_ratio ? -1 : 1;
+	return a->arm - b->arm;
+}
+
+/*
+ * prepare_round
+ *		Plan the default and each arm still open for the statement's class,
+ *		tell the query memory what each plans to, and keep the usable ones
+ *		(a plan of their own, not forced past disable_cost, not estimated
+ *		costlier than ruvector.dag_explore_max_cost_ratio times the
+ *		default) ordered by estimated cost ratio.
+ */
+static void
+prepare_round(ShadowRun *run)
+{
+	const NdagShadowEntry *e = run->entry;
+	ParamListInfo params = entry_params(e);
+	Query	   *query = shadow_query(run, params);
+	PlannedStmt *default_plan;
+	uint64		shapes[NDAG_MAX_ARMS];
+	int			nshapes = 0;
+	bool		default_forced;
+	double		default_cost;
+	uint64		open;
+
+	if (query == NULL)
+		return;
+	default_plan = NdagPlanDefault(copyObject(query), run->text,
+								   CURSOR_OPT_PARALLEL_OK, params);
+	default_forced = NdagPlanForced(default_plan);
+	default_cost = default_plan->planTree->total_cost;
+	shapes[nshapes++] = NdagPlanShapeHash(default_plan);
+	open = NdagQueryMemoryOpenArms(e->dbid, e->query_id, e->klass,
+								   NdagArmsEnabledMask());
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		PlannedStmt *plan;
+		uint64		shape;
+		bool		same = false;
+		bool		forced;
+		double		ratio;
+
+		if ((open & (UINT64CONST(1) << arm)) == 0)
+			continue;
+		plan = plan_arm(run, arm, query, params);
+		if (plan == NULL)
+			continue;
+		shape = NdagPlanShapeHash(plan);
+		for (int i = 0; i < nshapes && !same; i++)
+			same = shapes[i] == shape;
+		forced = !default_forced && NdagPlanForced(plan);
+		ratio = cost_ratio(default_cost, plan);
+		NdagQueryMemoryMarkPlanned(e->dbid, e->query_id, e->klass, arm, same,
+								   ratio, forced);
+		if (same || forced || ratio > ndag_explore_max_cost_ratio)
+			continue;
+		shapes[nshapes++] = shape;
+		run->cand[run->ncand].arm = arm;
+		run->cand[run->ncand].cost_ratio = ratio;
+		run->ncand++;
+	}
+	qsort(run->cand, run->ncand, sizeof(ShadowCandidate), candidate_cmp);
+	if (run->ncand == 0)
+		run->outcome = SHADOW_DONE;
+}
+
+/*
+ * execute_plan
+ *		Run a plan to completion, its rows discarded.
+ */
+static void
+execute_plan(ShadowRun *run, PlannedStmt *plan, ParamListInfo params)
+{
+	QueryDesc  *qd;
+
+	qd = CreateQueryDesc(plan, run->text, GetActiveSnapshot(),
+						 InvalidSnapshot, None_Receiver, params, NULL, 0);
+	ExecutorStart(qd, 0);
+	ExecutorRun(qd, ForwardScanDirection, 0, true);
+	ExecutorFinish(qd);
+	ExecutorEnd(qd);
+	FreeQueryDesc(qd);
+}
+
+/*
+ * timed_run
+ *		Run a plan in a subtransaction of its own, with a snapshot of its
+ *		own and a statement timeout of timeout_ms, and roll it back; a
+ *		timeout is a result (timed_out, ms = the timeout), any other error
+ *		is re-thrown.
+ */
+static ShadowTiming
+timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
+		  double timeout_ms)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	int			timeout = (int) Min(ceil(Max(timeout_ms, 1.0)), (double) INT_MAX);
+	instr_time	start;
+	instr_time	duration;
+	ShadowTiming result = {0, false};
+	ErrorData  *volatile edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	INSTR_TIME_SET_CURRENT(start);
+	PG_TRY();
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		enable_timeout_after(STATEMENT_TIMEOUT, timeout);
+		execute_plan(run, plan, params);
+		disable_timeout(STATEMENT_TIMEOUT, false);
+		/* a timeout that fired just after the end cancels nothing else */
+		if (get_timeout_indicator(STATEMENT_TIMEOUT, true))
+			QueryCancelPending = false;
+		PopActiveSnapshot();
+	}
+	PG_CATCH();
+	{
+		disable_timeout(STATEMENT_TIMEOUT, false);
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	result.ms = INSTR_TIME_GET_MILLISEC(duration);
+
+	/* nothing it did is kept, whatever happened */
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	if (edata != NULL)
+	{
+		if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED || result.ms < timeout)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		result.ms = timeout;
+		result.timed_out = true;
+	}
+	return result;
+}
+
+/*
+ * default_timeout_ms
+ *		The default plan's timeout: ruvector.dag_shadow_default_timeout_factor
+ *		times its captured time, at least SHADOW_MIN_DEFAULT_TIMEOUT_MS.
+ */
+static double
+default_timeout_ms(const NdagShadowEntry *e)
+{
+	return Max(SHADOW_MIN_DEFAULT_TIMEOUT_MS,
+			   ndag_shadow_default_timeout_factor * e->default_ms);
+}
+
+/*
+ * pair_round
+ *		One pair for a candidate: default and arm back to back, the arm
+ *		first every other pair; the pair goes to the query memory, whose
+ *		verdict is returned (OPEN also when the round ended the run).
+ */
+static NdagArmVerdict
+pair_round(ShadowRun *run, int arm, int pair_of_arm)
+{
+	const NdagShadowEntry *e = run->entry;
+	ParamListInfo params = entry_params(e);
+	Query	   *query = shadow_query(run, params);
+	PlannedStmt *default_plan;
+	PlannedStmt *arm_plan;
+	ShadowTiming def;
+	ShadowTiming alt;
+	double		factor = ndag_shadow_timeout_factor;
+
+	if (query == NULL)
+		return NDAG_VERDICT_OPEN;
+	default_plan = NdagPlanDefault(copyObject(query), run->text,
+								   CURSOR_OPT_PARALLEL_OK, params);
+	arm_plan = plan_arm(run, arm, query, params);
+	if (arm_plan == NULL)
+		return NDAG_VERDICT_NOT_FASTER;
+
+	if (pair_of_arm % 2 == 1)
+	{
+		alt = timed_run(run, arm_plan, params, factor * run->last_default_ms);
+		def = timed_run(run, default_plan, params, default_timeout_ms(e));
+	}
+	else
+	{
+		def = timed_run(run, default_plan, params, default_timeout_ms(e));
+		alt = timed_run(run, arm_plan, params, factor * def.ms);
+	}
+	if (def.timed_out)
+	{
+		NdagShadowCount(NDAG_SHADOW_TIMEOUTS, 1 + alt.timed_out);
+		run->outcome = SHADOW_DEFAULT_TIMED_OUT;
+		return NDAG_VERDICT_OPEN;
+	}
+	run->last_default_ms = def.ms;
+	run->pairs++;
+	NdagShadowCount(NDAG_SHADOW_PAIRS, 1);
+	if (alt.timed_out)
+		NdagShadowCount(NDAG_SHADOW_TIMEOUTS, 1);
+	return NdagQueryMemoryAddPair(e->dbid, e->query_id, e->klass, arm,
+								  def.ms, alt.ms, alt.timed_out);
+}
+
+/* what one round does, for shadow_round */
+typedef struct RoundCall
+{
+	int			arm;			/* 0: the prepare round */
+	int			pair_of_arm;
+	NdagArmVerdict verdict;
+} RoundCall;
+
+/*
+ * shadow_round
+ *		One round in a read-only transaction of its own, under the captured
+ *		search_path, locks waited for at most the default's timeout; an
+ *		error ends the run (logged, counted).  The time it took is counted.
+ */
+static void
+shadow_round(ShadowRun *run, RoundCall *call)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	char		lock_timeout[32];
+	instr_time	start;
+	instr_time	duration;
+
+	snprintf(lock_timeout, sizeof(lock_timeout), "%d",
+			 (int) Min(default_timeout_ms(run->entry), (double) INT_MAX));
+	INSTR_TIME_SET_CURRENT(start);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		(void) set_config_option("transaction_read_only", "on", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+		(void) set_config_option("search_path", run->search_path, PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+		(void) set_config_option("lock_timeout", lock_timeout, PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+		Assert(XactReadOnly);
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (call->arm == 0)
+			prepare_round(run);
+		else
+			call->verdict = pair_round(run, call->arm, call->pair_of_arm);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("neural_dag shadow run of query %lld failed: %s",
+						(long long) run->entry->query_id, edata->message),
+				 errdetail("SQLSTATE %s; the statement is not run in the background again until it is captured again.",
+						   unpack_sql_state(edata->sqlerrcode))));
+		FreeErrorData(edata);
+		run->outcome = SHADOW_FAILED;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	run->round_busy_ms = INSTR_TIME_GET_MILLISEC(duration);
+	NdagShadowCount(NDAG_SHADOW_MS, (uint64) run->round_busy_ms);
+}
+
+/*
+ * count_outcome
+ *		Count how an entry's run ended (a completed run counts as a run
+ *		only).
+ */
+static void
+count_outcome(const ShadowRun *run)
+{
+	switch ((ShadowOutcome) run->outcome)
+	{
+		case SHADOW_GOING:
+		case SHADOW_DONE:
+		case SHADOW_DEFAULT_TIMED_OUT:
+			break;
+		case SHADOW_FAILED:
+			NdagShadowCount(NDAG_SHADOW_ERRORS, 1);
+			break;
+		case SHADOW_CHANGED:
+		case SHADOW_NOT_SHADOWABLE:
+		case SHADOW_CUT_SHORT:
+			NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
+			break;
+	}
+}
+
+/*
+ * NdagShadowRunEntry
+ *		Run a captured statement's pairs: prepare, then each candidate in
+ *		order until its verdict is in, calling pace after each round with
+ *		the time it took (the run stops when pace says so), within
+ *		NDAG_SHADOW_MAX_PAIRS pairs.  Errors are logged and counted, never
+ *		raised.
+ */
+void
+NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
+				   void *pace_arg)
+{
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	ShadowRun  *run;
+	RoundCall	call = {0, 0, NDAG_VERDICT_OPEN};
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag shadow run",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	run = palloc0(sizeof(ShadowRun));
+	run->entry = entry;
+	run->text = pstrdup(entry->data);
+	run->search_path = pstrdup(entry->data + entry->text_len + 1 +
+							   entry->params_len);
+	run->last_default_ms = entry->default_ms;
+	run->outcome = SHADOW_GOING;
+	NdagShadowCount(NDAG_SHADOW_RUNS, 1);
+
+	shadow_round(run, &call);
+	for (int c = 0; c < run->ncand && run->outcome == SHADOW_GOING; c++)
+	{
+		call.arm = run->cand[c].arm;
+		call.verdict = NDAG_VERDICT_OPEN;
+		for (call.pair_of_arm = 0; run->outcome == SHADOW_GOING;
+			 call.pair_of_arm++)
+		{
+			if (!pace(run->round_busy_ms, pace_arg) ||
+				run->pairs >= NDAG_SHADOW_MAX_PAIRS)
+			{
+				run->outcome = SHADOW_CUT_SHORT;
+				break;
+			}
+			shadow_round(run, &call);
+			if (call.verdict != NDAG_VERDICT_OPEN)
+				break;
+		}
+	}
+	if (run->outcome == SHADOW_GOING)
+		run->outcome = SHADOW_DONE;
+	count_outcome(run);
+	ereport(DEBUG1,
+			(errmsg("neural_dag shadow run of query %lld: %d candidate arms, %d pairs, %s",
+					(long long) entry->query_id, run->ncand, run->pairs,
+					outcome_names[run->outcome])));
+	(void) pace(run->round_busy_ms, pace_arg);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
+}

@@ -1,0 +1,95 @@
+# The cost model over ten learning cycles of one real workload, with
+# executions (and exploration of the arms) between the cycles, the last five
+# cycles seeing only half of the query shapes: no cycle's training makes the
+# held-out error worse by more than noise (measured from the run's own
+# repeated executions), whether or not the keep-or-reject rule would have
+# caught it; the cost model trains on earlier cycles' executions again; and
+# the model kept in the end is sane: its held-out error is below half the
+# untrained model's, and EXPLAIN ANALYZE's predicted latency is within 4x of
+# the executed one for every shape, those not run in the last five cycles
+# included.
+use strict;
+use warnings;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use lib 't';
+use NdagTest;
+
+my $node = ndag_node('costmodel_cycles', ndag_explore_conf());
+my @shapes = ndag_learning_shapes('cc');
+$node->safe_psql('postgres', q{
+	CREATE TABLE cc AS SELECT g AS id, g % 10 AS k, (g * 7) % 100 AS v
+		FROM generate_series(1, 50000) g;
+	CREATE INDEX cc_id ON cc (id);
+	ANALYZE cc;
+	SELECT ruvector_enable_neural_dag('cc');
+});
+
+# noise(HELDOUT): how much the median |ln error| over HELDOUT trajectories
+# moves by chance: 2.5 standard errors of a median (1.25 s / sqrt(n)), s
+# being the run-to-run spread of ln ms of one statement under one arm in
+# this run (the machine's load changes it), plus the keep rule's 2%
+sub noise
+{
+	my ($heldout) = @_;
+	my $s = $node->safe_psql('postgres', q{
+		SELECT sqrt(sum((l - m) ^ 2) / greatest(count(*) - count(DISTINCT (query_id, arm)), 1))
+		FROM (SELECT query_id, arm, ln(exec_us / 1000) AS l,
+					 avg(ln(exec_us / 1000)) OVER (PARTITION BY query_id, arm) AS m
+			  FROM ndag_trajectories) x});
+	return 0.02 + 2.5 * 1.25 * $s / sqrt($heldout);
+}
+
+my ($untrained, $last);
+my $replayed_max = 0;
+for my $cycle (1 .. 10)
+{
+	# the last five cycles see only the first three shapes
+	ndag_workload($node, $cycle <= 5 ? \@shapes : [ @shapes[ 0 .. 2 ] ], 8);
+	my ($heldout, $before, $after, $kept, $trained, $replayed, $validated) = split /\|/,
+	  $node->safe_psql('postgres', q{
+		SELECT concat_ws('|', r->>'heldout', r->>'heldout_error_before',
+						 r->>'heldout_error_after', r->>'cost_model_kept',
+						 r->>'trained', r->>'replayed', r->>'validated')
+		FROM ruvector_dag_learn() r});
+	my $noise = noise($heldout || 1);
+	diag(sprintf("cycle %d: trained %s, validated %s (replayed %s), held out %s, "
+		  . "held-out error %.3f -> %.3f (noise %.3f), kept %s",
+		$cycle, $trained, $validated // '', $replayed // '', $heldout, $before,
+		$after, $noise, $kept));
+	like("$before|$after", qr/^[0-9.e+-]+\|[0-9.e+-]+$/,
+		"cycle $cycle reports finite held-out errors");
+	cmp_ok($after, '<=', $before + $noise,
+		"cycle $cycle: training does not make the held-out error worse than noise");
+	$untrained //= $before;
+	$last = $kept eq 'true' ? $after : $before;
+	$replayed_max = $replayed if ($replayed // 0) > $replayed_max;
+}
+cmp_ok($replayed_max, '>', 0, 'later cycles train on earlier executions again');
+cmp_ok($last, '<', 0.5 * $untrained,
+	"the model kept in the end is sane: its held-out error $last is below half "
+	  . "the untrained model's $untrained");
+
+# the kept model against EXPLAIN ANALYZE: the prediction within a factor of 4
+my $within = 0;
+for my $shape (@shapes)
+{
+	(my $q = "SELECT $shape") =~ s/\bi\b/7/g;
+	my ($pred, $exec) = split /\|/, $node->safe_psql('postgres', qq{
+		CREATE TEMP TABLE e (j json);
+		DO \$\$ DECLARE j json; BEGIN
+			EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON) $q' INTO j;
+			INSERT INTO e VALUES (j);
+		END \$\$;
+		SELECT concat_ws('|', j->1->'Neural DAG'->>'Predicted Latency',
+						 j->1->'Neural DAG'->>'Executed Latency') FROM e});
+	diag("$q: predicted $pred ms, executed $exec ms");
+	$within++ if defined $exec && $pred =~ /^[0-9.e+-]+$/ && $pred > 0
+	  && abs(log($pred / ($exec > 0.001 ? $exec : 0.001))) < log(4);
+}
+cmp_ok($within, '>=', scalar(@shapes) - 1,
+	"EXPLAIN ANALYZE's predicted latency is within 4x of the executed one ($within of "
+	  . scalar(@shapes) . ")");
+
+$node->stop;
+done_testing();

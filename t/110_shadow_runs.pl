@@ -1,0 +1,72 @@
+# Shadow exploration on a real server: a plain SELECT run in learn mode is
+# captured, and the shadow worker re-runs it in the background in pairs
+# default plan / candidate arm, also when a function ran it.  The queue is
+# bounded: when it is full the lightest statement goes.
+use strict;
+use warnings;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use lib 't';
+use NdagTest;
+
+my $node = ndag_node('shadow_runs',
+	"ruvector.dag_shadow_budget = 1\nruvector.dag_shadow_max_load = 1000000\n");
+
+# sql(SQL): the output of SQL in one session
+sub sql
+{
+	return $node->safe_psql('postgres', shift);
+}
+
+sql(ndag_join_tables_sql('sr'));
+my ($q) = ndag_join_queries('sr');
+my $learn = ndag_shadow_settings();
+
+is(ndag_status_counter($node, 'shadow_captured'), 0, 'nothing captured at start');
+sql("$learn $q; $q; $q;");
+ok(ndag_status_counter($node, 'shadow_captured') >= 1, 'the SELECT was captured');
+ok(wait_for(sub { ndag_status_counter($node, 'shadow_pairs') >= 1 }, 'shadow pairs'),
+	'the shadow worker ran pairs');
+ok(ndag_status_counter($node, 'shadow_runs') >= 1, 'shadow runs are counted');
+ok(wait_for(sub { ndag_status_counter($node, 'shadow_queued') == 0 }, 'an empty queue'),
+	'the entry left the queue');
+is(ndag_status_counter($node, 'shadow_errors'), 0, 'no shadow run failed');
+ok(ndag_status_counter($node, 'shadow_ms') >= 0, 'the time spent is shown');
+
+# ---------- a bounded queue: the lightest statement goes ----------
+# 33 statements of different shapes (1 to 33 aggregates) captured while no
+# shadow run may start; the first one twice, which only weighs it in
+sql('ALTER SYSTEM SET ruvector.dag_shadow_budget = 0');
+sql('SELECT pg_reload_conf()');
+ok( $node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activity
+		WHERE backend_type = 'neural_dag shadow'}),
+	'no shadow worker runs');
+my $skipped = ndag_status_counter($node, 'shadow_skipped');
+my $captured = ndag_status_counter($node, 'shadow_captured');
+my @shapes = map { 'SELECT ' . join(', ', ('count(*)') x $_) . ' FROM sr_b WHERE v > 0' } 1 .. 33;
+sql("$learn $shapes[0]; $shapes[0];");
+is(ndag_status_counter($node, 'shadow_captured'), $captured + 2, 'both executions were captured');
+is(ndag_status_counter($node, 'shadow_queued'), 1, 'as one queued statement');
+sql("$learn " . join('; ', @shapes[1 .. 32]) . ';');
+is(ndag_status_counter($node, 'shadow_queued'), 32, 'the queue holds 32 statements');
+is(ndag_status_counter($node, 'shadow_skipped'), $skipped + 1,
+	'the lightest of 33 was dropped');
+sql('ALTER SYSTEM SET ruvector.dag_shadow_budget = 1');
+sql('SELECT pg_reload_conf()');
+ok(wait_for(sub { ndag_status_counter($node, 'shadow_queued') == 0 }, 'an empty queue'),
+	'once shadow runs may start, every queued statement is run');
+is(ndag_status_counter($node, 'shadow_errors'), 0, 'none failed');
+
+# ---------- a statement a function runs (PL/pgSQL EXECUTE) is captured too ----------
+sql(ndag_run_function_sql('sr'));
+my $q2 = "$q AND a.id > 0";
+$captured = ndag_status_counter($node, 'shadow_captured');
+sql("$learn SELECT sr_run('$q2', 3)");
+ok(ndag_status_counter($node, 'shadow_captured') > $captured,
+	'a SELECT run by EXECUTE in a function was captured');
+ok(wait_for(sub { ndag_status_counter($node, 'shadow_queued') == 0 }, 'an empty queue'),
+	'and re-run');
+is(ndag_status_counter($node, 'shadow_errors'), 0, 'without an error');
+
+$node->stop;
+done_testing();
