@@ -122,3 +122,23 @@ bench_server_cpu_ns() {
 		done
 	} | awk -v t="$tck" '{s += $1} END {printf "%.0f\n", s * 1e9 / t}'
 }
+
+# bench_server_settle DIR: wait (at most 10 s) until the server of DIR has
+# reaped the backends of the clients that left, so that their CPU time is
+# in the postmaster's children's time when bench_server_cpu_ns reads it
+bench_server_settle() {
+	local pm c busy
+	pm=$(head -1 "$1/data/postmaster.pid")
+	for _ in $(seq 1 100); do
+		busy=0
+		for c in $(pgrep -P "$pm" || true); do
+			# a client backend, or a child that exited and is not reaped yet
+			if grep -q '^postgres: postgres ' "/proc/$c/cmdline" 2>/dev/null ||
+				[ "$(sed 's/^.*) //' "/proc/$c/stat" 2>/dev/null | cut -d' ' -f1)" = Z ]; then
+				busy=1
+			fi
+		done
+		[ "$busy" = 0 ] && return 0
+		sleep 0.1
+	done
+}

@@ -77,10 +77,12 @@ workloads=(select_only connect join3)
 # server_cpu_ns_per_transaction"
 block() {
 	local c=$1 w=$2 r=$3 before after out tps txns
+	bench_server_settle "${dirs[$c]}"
 	before=$(bench_server_cpu_ns "${dirs[$c]}")
 	# shellcheck disable=SC2086
 	out=$(as_pg pgbench -h "${dirs[$c]}" -p "${ports[$c]}" -U postgres -n -M prepared \
 		-c "$clients" -j "$clients" -T "$seconds" ${flags[$w]} postgres 2>"$root/pgbench.err" || true)
+	bench_server_settle "${dirs[$c]}"
 	after=$(bench_server_cpu_ns "${dirs[$c]}")
 	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -1)
 	txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
@@ -93,6 +95,7 @@ for w in "${workloads[@]}"; do
 	for r in $(seq 1 "$rounds"); do
 		for k in 0 1 2; do
 			block "${configs[$(((r + k) % 3))]}" "$w" "$r" >>"$root/$w.out"
+			echo "  block: $(tail -1 "$root/$w.out") (round, cluster, tps, server CPU ns per transaction)"
 		done
 	done
 	read -r tps _ < <(awk '$2 == "not_loaded" {print $3}' "$root/$w.out" | bench_quartiles)
