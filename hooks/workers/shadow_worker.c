@@ -68,15 +68,10 @@ launch_worker(const NdagShadowLaunch *launch)
 	MemoryContext oldcxt;
 	bool		ok;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "neural_dag");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "ndag_shadow_worker_main");
+	NdagWorkerDefine(&worker, SHADOW_WORKER_NAME, "ndag_shadow_worker_main",
+					 BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, SHADOW_WORKER_NAME " for database %u",
 			 launch->dbid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, SHADOW_WORKER_NAME);
 	memcpy(worker.bgw_extra, launch, sizeof(NdagShadowLaunch));
 	worker.bgw_notify_pid = MyProcPid;
 
