@@ -4,7 +4,9 @@
 # makes PostgreSQL's row estimates wrong by up to 1000x
 # (bench/workload/demo_schema.sql) is loaded and enabled for learning; its
 # twelve query shapes run in rounds in learn mode, from an empty learned
-# state, with ruvector_dag_learn() after each round.  Printed: the stock
+# state, with ruvector_dag_learn() after each round.  Between rounds the demo
+# waits (at most a minute) for shadow exploration to try arms on the
+# statements the round captured.  Printed: the stock
 # latency (mode off) for reference, each round's total latency and
 # decisions, the learned patterns with their statements, a round in apply
 # mode (what was learned, without exploration), and the speed-up per shape
@@ -48,6 +50,10 @@ echo "== $rounds rounds in learn mode, each shape $reps times per round; ruvecto
 echo "   (latency: sum over the shapes of the median execution, planning included, as the client sees it)"
 for r in $(seq 1 "$rounds"); do
 	wl_phase demo demo learn "$r" "$reps" learn 120s
+	# a round takes seconds, where a server has hours: the shadow worker
+	# (half a CPU while the machine has room) gets the time to try arms on
+	# the statements the round captured
+	wl_shadow_settle demo 60
 	wl_round_line demo demo "$r"
 	if [ "$r" -eq 1 ] || [ "$r" -eq "$rounds" ] || [ "$r" -eq $(((rounds + 1) / 2)) ]; then
 		wl_psql demo -v round="$r" -f scripts/demo_patterns.sql

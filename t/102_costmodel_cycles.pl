@@ -81,8 +81,8 @@ for my $shape (@shapes)
 			EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON) $q' INTO j;
 			INSERT INTO e VALUES (j);
 		END \$\$;
-		SELECT concat_ws('|', j->1->'Neural DAG'->>'Predicted Latency',
-						 j->1->'Neural DAG'->>'Executed Latency') FROM e});
+		SELECT concat_ws('|', j->0->'Neural DAG'->>'Predicted Latency',
+						 j->0->'Neural DAG'->>'Executed Latency') FROM e});
 	diag("$q: predicted $pred ms, executed $exec ms");
 	$within++ if defined $exec && $pred =~ /^[0-9.e+-]+$/ && $pred > 0
 	  && abs(log($pred / ($exec > 0.001 ? $exec : 0.001))) < log(4);

@@ -112,6 +112,20 @@ wl_set_guc() {
 
 # wl_round_line DB WORKLOAD ROUND: run a learning cycle and print one line:
 # the round's total latency (sum of the shapes' medians), the decisions
+# wl_shadow_settle DB SECONDS: wait (at most SECONDS) until shadow exploration
+# has taken every statement it captured, then print what its runs did so far
+wl_shadow_settle() {
+	local db=$1 limit=$2 start=$SECONDS
+	while [ $((SECONDS - start)) -lt "$limit" ]; do
+		[ "$(wl_psql "$db" -At -c "SELECT coalesce((ruvector_dag_status()->'counters'->>'shadow_queued')::int, 0)
+			+ (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'neural_dag shadow')")" = 0 ] && break
+		sleep 1
+	done
+	wl_psql "$db" -At -c "SELECT format('   shadow exploration so far: %s runs, %s pairs, %s timeouts, %s ms (waited %s s)',
+		c->>'shadow_runs', c->>'shadow_pairs', c->>'shadow_timeouts', c->>'shadow_ms', $((SECONDS - start)))
+		FROM (SELECT ruvector_dag_status()->'counters' AS c) s"
+}
+
 # taken in the round and what the cycle did
 wl_round_line() {
 	local db=$1 workload=$2 round=$3 learned

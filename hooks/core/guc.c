@@ -540,8 +540,8 @@ NdagDefineShadowGucs(void)
 							 NULL, NULL, NULL);
 
 	DefineCustomRealVariable("ruvector.dag_shadow_max_load",
-							 "1-minute load average per CPU above which shadow runs wait.",
-							 NULL,
+							 "1-minute load average per CPU above which shadow runs slow down.",
+							 "Above it the shadow budget shrinks in proportion to the load (at twice this load, half the budget); 0 stops shadow runs whenever the machine is not idle.",
 							 &ndag_shadow_max_load,
 							 1.0, 0.0, 1e6,
 							 PGC_SUSET, 0,

@@ -440,21 +440,6 @@ typedef struct Candidate
 } Candidate;
 
 /*
- * arm_cost_ratio
- *		An arm plan's estimated total cost over the default plan's (1 when
- *		both are free, infinite when only the default is).
- */
-static double
-arm_cost_ratio(double default_cost, const PlannedStmt *plan)
-{
-	double		cost = plan->planTree->total_cost;
-
-	if (default_cost > 0)
-		return Max(cost, 0) / default_cost;
-	return cost > 0 ? INFINITY : 1.0;
-}
-
-/*
  * arm_plan_forced
  *		Whether an arm's plan was forced past disable_cost while the default
  *		plan was not (the planner could not obey the arm; a default plan
@@ -464,6 +449,20 @@ static bool
 arm_plan_forced(bool default_forced, const PlannedStmt *plan)
 {
 	return !default_forced && NdagPlanForced(plan);
+}
+
+/*
+ * predicted_cmp
+ *		Lower predicted ln ms first, unknown (NaN) last; 0 when equal.
+ */
+static int
+predicted_cmp(double a, double b)
+{
+	if (isfinite(a) != isfinite(b))
+		return isfinite(a) ? -1 : 1;
+	if (isfinite(a) && a != b)
+		return a < b ? -1 : 1;
+	return 0;
 }
 
 /*
@@ -483,10 +482,8 @@ candidate_cmp(const void *x, const void *y)
 		return a->klass - b->klass;
 	if (a->key != b->key)
 		return a->key < b->key ? -1 : 1;
-	if (isfinite(a->predicted_ln) != isfinite(b->predicted_ln))
-		return isfinite(a->predicted_ln) ? -1 : 1;
-	if (isfinite(a->predicted_ln) && a->predicted_ln != b->predicted_ln)
-		return a->predicted_ln < b->predicted_ln ? -1 : 1;
+	if (predicted_cmp(a->predicted_ln, b->predicted_ln) != 0)
+		return predicted_cmp(a->predicted_ln, b->predicted_ln);
 	return a->arm - b->arm;
 }
 
@@ -542,6 +539,7 @@ arm_under_test(const Analysis *a)
 typedef struct NewArm
 {
 	int			arm;
+	bool		candidate;		/* the pattern's or BTSP's candidate */
 	double		predicted_ln;	/* NaN: none */
 } NewArm;
 
@@ -556,10 +554,10 @@ new_arm_cmp(const void *x, const void *y)
 	const NewArm *a = x;
 	const NewArm *b = y;
 
-	if (isfinite(a->predicted_ln) != isfinite(b->predicted_ln))
-		return isfinite(a->predicted_ln) ? -1 : 1;
-	if (isfinite(a->predicted_ln) && a->predicted_ln != b->predicted_ln)
-		return a->predicted_ln < b->predicted_ln ? -1 : 1;
+	if (a->candidate != b->candidate)
+		return a->candidate ? -1 : 1;
+	if (predicted_cmp(a->predicted_ln, b->predicted_ln) != 0)
+		return predicted_cmp(a->predicted_ln, b->predicted_ln);
 	return a->arm - b->arm;
 }
 
@@ -593,8 +591,8 @@ plan_new_arms(Analysis *a, uint64 default_shape, bool default_forced,
 		if ((a->enabled & bit) == 0 || (a->stats.planned_mask & bit) != 0)
 			continue;
 		todo[ntodo].arm = arm;
-		todo[ntodo].predicted_ln = arm == a->candidate ? -INFINITY :
-			NdagPredictLn(a->d->embedding, arm);
+		todo[ntodo].candidate = arm == a->candidate;
+		todo[ntodo].predicted_ln = NdagPredictLn(a->d->embedding, arm);
 		ntodo++;
 	}
 	qsort(todo, ntodo, sizeof(NewArm), new_arm_cmp);
@@ -618,7 +616,7 @@ plan_new_arms(Analysis *a, uint64 default_shape, bool default_forced,
 		for (int j = 0; j < nshapes && !same; j++)
 			same = shapes[j] == shape;
 		forced = arm_plan_forced(default_forced, plan);
-		ratio = arm_cost_ratio(a->default_cost, plan);
+		ratio = NdagPlanCostRatio(a->default_cost, plan);
 		if (same)
 			a->stats.same_mask |= bit;
 		else if (forced)
@@ -685,7 +683,7 @@ replanned_explorable(const Analysis *a, uint64 query_id, int arm,
 {
 	bool		same = NdagPlanShapeHash(plan) == default_shape;
 	bool		forced = arm_plan_forced(default_forced, plan);
-	double		ratio = arm_cost_ratio(a->default_cost, plan);
+	double		ratio = NdagPlanCostRatio(a->default_cost, plan);
 	uint64		bit = UINT64CONST(1) << arm;
 
 	NdagQueryMemoryMarkPlanned(MyDatabaseId, query_id, a->klass, arm, same,

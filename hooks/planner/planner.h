@@ -125,6 +125,8 @@ extern struct PlannedStmt *NdagPlanUnderArm(const NdagArm *arm,
 											struct ParamListInfoData *boundParams);
 extern uint64 NdagPlanShapeHash(const struct PlannedStmt *stmt);
 extern bool NdagPlanForced(const struct PlannedStmt *stmt);
+extern double NdagPlanCostRatio(double default_cost,
+								const struct PlannedStmt *plan);
 
 /* ---------- embedding_cache.c: per-backend LRU of decisions ---------- */
 typedef struct NdagCacheEntry

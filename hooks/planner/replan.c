@@ -12,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "common/hashfn.h"
 #include "miscadmin.h"
 #include "nodes/plannodes.h"
@@ -298,6 +300,21 @@ plan_forced(const Plan *plan)
 		if (plan_forced(lfirst(lc)))
 			return true;
 	return plan_forced(plan->lefttree) || plan_forced(plan->righttree);
+}
+
+/*
+ * NdagPlanCostRatio
+ *		An arm plan's estimated total cost over the default plan's (1 when
+ *		both are free, infinite when only the default is).
+ */
+double
+NdagPlanCostRatio(double default_cost, const PlannedStmt *plan)
+{
+	double		cost = plan->planTree->total_cost;
+
+	if (default_cost > 0)
+		return Max(cost, 0) / default_cost;
+	return cost > 0 ? INFINITY : 1.0;
 }
 
 /*

@@ -107,6 +107,6 @@ extern void NdagShadowSessionSettings(void);
 
 /* ---------- shadow_capacity.c ---------- */
 
-extern bool NdagShadowSpareCapacity(void);
+extern double NdagShadowBudget(void);
 
 #endif							/* NDAG_SHADOW_H */

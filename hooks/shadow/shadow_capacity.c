@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * shadow_capacity.c
- *	  Whether the machine has capacity to spare for shadow runs: the
- *	  1-minute load average per CPU at most ruvector.dag_shadow_max_load.
+ *	  How much of the machine shadow runs may take now:
+ *	  ruvector.dag_shadow_budget while the 1-minute load average per CPU is
+ *	  at most ruvector.dag_shadow_max_load, less in proportion above it.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,18 +16,24 @@
 #include "shadow/shadow.h"
 
 /*
- * NdagShadowSpareCapacity
- *		Whether shadow runs may go on now: the load average per CPU is at
- *		most ruvector.dag_shadow_max_load (a system that reports no load
- *		average counts as idle).
+ * NdagShadowBudget
+ *		The fraction of one CPU shadow runs may keep busy now:
+ *		ruvector.dag_shadow_budget, times ruvector.dag_shadow_max_load over
+ *		the load average per CPU when that is higher, so that a busy
+ *		machine slows shadow runs down without stopping learning (a system
+ *		that reports no load average counts as idle).  0 stops them.
  */
-bool
-NdagShadowSpareCapacity(void)
+double
+NdagShadowBudget(void)
 {
 	double		load[1];
 	long		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	double		per_cpu;
 
-	if (getloadavg(load, 1) < 1)
-		return true;
-	return load[0] / (double) Max(ncpu, 1) <= ndag_shadow_max_load;
+	if (ndag_shadow_budget <= 0 || getloadavg(load, 1) < 1)
+		return Max(ndag_shadow_budget, 0);
+	per_cpu = load[0] / (double) Max(ncpu, 1);
+	if (per_cpu <= ndag_shadow_max_load)
+		return ndag_shadow_budget;
+	return ndag_shadow_budget * ndag_shadow_max_load / per_cpu;
 }

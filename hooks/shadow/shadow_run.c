@@ -188,21 +188,6 @@ plan_arm(ShadowRun *run, int arm_id, Query *query, ParamListInfo params)
 }
 
 /*
- * cost_ratio
- *		An arm plan's estimated total cost over the default plan's (1 when
- *		both are free, infinite when only the default is).
- */
-static double
-cost_ratio(double default_cost, const PlannedStmt *plan)
-{
-	double		cost = plan->planTree->total_cost;
-
-	if (default_cost > 0)
-		return Max(cost, 0) / default_cost;
-	return cost > 0 ? INFINITY : 1.0;
-}
-
-/*
  * candidate_cmp
  *		Lowest estimated cost ratio first, ties by arm id.
  */
@@ -264,7 +249,7 @@ prepare_round(ShadowRun *run)
 		for (int i = 0; i < nshapes && !same; i++)
 			same = shapes[i] == shape;
 		forced = !default_forced && NdagPlanForced(plan);
-		ratio = cost_ratio(default_cost, plan);
+		ratio = NdagPlanCostRatio(default_cost, plan);
 		NdagQueryMemoryMarkPlanned(e->dbid, e->query_id, e->klass, arm, same,
 								   ratio, forced);
 		if (same || forced || ratio > ndag_explore_max_cost_ratio)

@@ -100,14 +100,8 @@ NdagLaunchHealer(Oid dbid, const NdagHealParams *params)
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "neural_dag");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "ndag_healer_main");
+	NdagWorkerDefine(&worker, HEALER_NAME, "ndag_healer_main", BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, HEALER_NAME " for database %u", dbid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, HEALER_NAME);
 	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
 	memcpy(worker.bgw_extra, params, sizeof(NdagHealParams));
 	worker.bgw_notify_pid = MyProcPid;

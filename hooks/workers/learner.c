@@ -63,16 +63,7 @@ NdagRegisterStaticWorker(const char *name, const char *function, int restart_s)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = restart_s;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "neural_dag");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
-	snprintf(worker.bgw_name, BGW_MAXLEN, "%s", name);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", name);
-	worker.bgw_main_arg = (Datum) 0;
-	worker.bgw_notify_pid = 0;
+	NdagWorkerDefine(&worker, name, function, restart_s);
 	RegisterBackgroundWorker(&worker);
 }
 

@@ -68,15 +68,10 @@ launch_worker(const NdagShadowLaunch *launch)
 	MemoryContext oldcxt;
 	bool		ok;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "neural_dag");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "ndag_shadow_worker_main");
+	NdagWorkerDefine(&worker, SHADOW_WORKER_NAME, "ndag_shadow_worker_main",
+					 BGW_NEVER_RESTART);
 	snprintf(worker.bgw_name, BGW_MAXLEN, SHADOW_WORKER_NAME " for database %u",
 			 launch->dbid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, SHADOW_WORKER_NAME);
 	memcpy(worker.bgw_extra, launch, sizeof(NdagShadowLaunch));
 	worker.bgw_notify_pid = MyProcPid;
 
@@ -110,8 +105,7 @@ NdagShadowLaunchStep(void)
 		pfree(shadow_handle);
 		shadow_handle = NULL;
 	}
-	if (!NdagMayWriteLearnedState() || ndag_shadow_budget <= 0 ||
-		!NdagShadowSpareCapacity() ||
+	if (!NdagMayWriteLearnedState() || !(NdagShadowBudget() > 0) ||
 		!NdagShadowHeaviestWaiting(&launch.dbid, &launch.userid))
 		return;
 	launch.launch = NdagShadowAssign(launch.dbid, launch.userid);
@@ -129,14 +123,15 @@ NdagShadowLaunchStep(void)
 /*
  * shadow_pace
  *		After a round that kept the worker busy busy_ms: sleep on the latch
- *		so that busy time stays within ruvector.dag_shadow_budget of the
- *		time, then say whether the run may go on (budget not 0, capacity to
- *		spare).  Signals are served while it sleeps.
+ *		so that busy time stays within the budget of the moment
+ *		(NdagShadowBudget) of the time, then say whether the run may go on
+ *		(the budget not 0).  Signals are served while it sleeps.
  */
 static bool
 shadow_pace(double busy_ms, void *arg)
 {
 	TimestampTz until;
+	double		budget;
 
 	CHECK_FOR_INTERRUPTS();
 	if (ConfigReloadPending)
@@ -144,12 +139,12 @@ shadow_pace(double busy_ms, void *arg)
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
 	}
-	if (ndag_shadow_budget <= 0)
+	budget = NdagShadowBudget();
+	if (!(budget > 0))
 		return false;
 	until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 										(int64) Min(SHADOW_MAX_SLEEP_MS,
-													busy_ms * (1.0 - ndag_shadow_budget) /
-													ndag_shadow_budget));
+													busy_ms * (1.0 - budget) / budget));
 	for (;;)
 	{
 		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
@@ -162,7 +157,7 @@ shadow_pace(double busy_ms, void *arg)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
-	return ndag_shadow_budget > 0 && NdagShadowSpareCapacity();
+	return NdagShadowBudget() > 0;
 }
 
 /*

@@ -13,6 +13,7 @@
  *						time, launched by the learner for the database and
  *						role of the heaviest captured statement
  *	worker_guard.c		a worker that keeps crashing is not started again
+ *	worker_define.c		the definition every worker of this library shares
  *	learn_sql.c			ruvector_dag_learn() and the HDC functions
  *	healing_sql.c		ruvector_dag_heal()
  *
@@ -54,6 +55,9 @@ extern void NdagForEachDatabase(NdagDatabaseFunc fn, void *arg);
 
 /* ---------- learner.c: the learner worker ---------- */
 
+struct BackgroundWorker;
+extern void NdagWorkerDefine(struct BackgroundWorker *worker, const char *type,
+							 const char *function, int restart_s);
 extern void NdagRegisterStaticWorker(const char *name, const char *function,
 									 int restart_s);
 extern void NdagRegisterLearner(void);
