@@ -180,6 +180,17 @@ extern NdagCostModel *ndag_cost_create(int n_arms, int base_rank,
 /* Release a model; NULL is accepted. */
 extern void ndag_cost_free(NdagCostModel *model);
 
+/*
+ * Draw the fixed random projection W0 of models of n_arms arms and seed
+ * once per process, to be copied by every such model of this process and
+ * of the processes it forks afterwards (a server calls it before forking).
+ * NDAG_OK, NDAG_ERR_ARG or NDAG_ERR_NOMEM.
+ */
+extern int	ndag_cost_prepare(int n_arms, uint64_t seed);
+
+/* Times this process drew a model's W0 itself (not the prepared one). */
+extern uint64_t ndag_cost_w0_draws(void);
+
 /* An independent copy (same parameters and counters); NULL when out of memory. */
 extern NdagCostModel *ndag_cost_copy(const NdagCostModel *model);
 

@@ -45,7 +45,8 @@ ndag_pattern_params_init(NdagPatternParams *params)
 
 /*
  * ndag_bank_create
- *		An empty bank with the fixed HDC encoder.
+ *		An empty bank with the fixed HDC encoder: the one ndag_hdc_prepare
+ *		built when there is one, else its own.
  */
 NdagPatternBank *
 ndag_bank_create(int n_arms, int capacity)
@@ -61,11 +62,16 @@ ndag_bank_create(int n_arms, int capacity)
 	bank->capacity = capacity;
 	bank->next_id = 1;
 	bank->hdc_threshold = NDAG_PATTERN_HDC_THRESHOLD;
-	bank->encoder = ndag_hdc_encoder_create(NDAG_HDC_SEED);
+	bank->encoder = ndag_hdc_encoder_fixed();
 	if (bank->encoder == NULL)
 	{
-		free(bank);
-		return NULL;
+		bank->own_encoder = ndag_hdc_encoder_create(NDAG_HDC_SEED);
+		if (bank->own_encoder == NULL)
+		{
+			free(bank);
+			return NULL;
+		}
+		bank->encoder = bank->own_encoder;
 	}
 	return bank;
 }
@@ -82,7 +88,7 @@ ndag_bank_free(NdagPatternBank *bank)
 	free(bank->patterns);
 	free(bank->centroids);
 	free(bank->hv_prefix);
-	ndag_hdc_encoder_free(bank->encoder);
+	ndag_hdc_encoder_free(bank->own_encoder);
 	free(bank);
 }
 

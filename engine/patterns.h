@@ -125,7 +125,8 @@ typedef struct NdagPatternBank
 								 * 1,024 bits of each pattern's hv */
 	uint64_t	next_id;
 	int			hdc_threshold;	/* pre-filter when count > this */
-	NdagHdcEncoder *encoder;
+	const NdagHdcEncoder *encoder;	/* the prepared one, or own_encoder */
+	NdagHdcEncoder *own_encoder;	/* drawn for this bank; NULL when shared */
 } NdagPatternBank;
 
 /* Settings of pattern extraction; ndag_pattern_params_init. */
@@ -181,8 +182,21 @@ extern int	ndag_kmeans(const float *x, int n, int dim, int k_requested,
 /* The encoder for a seed (NDAG_HDC_SEED for comparable states); NULL on OOM. */
 extern NdagHdcEncoder *ndag_hdc_encoder_create(uint64_t seed);
 
-/* Release; NULL is accepted. */
+/* Release; NULL and the prepared encoder are accepted (and kept). */
 extern void ndag_hdc_encoder_free(NdagHdcEncoder *enc);
+
+/*
+ * Build the encoder of NDAG_HDC_SEED once per process, to be shared by
+ * every bank of this process and of the processes it forks afterwards
+ * (a server calls it before forking).  NDAG_OK or NDAG_ERR_NOMEM.
+ */
+extern int	ndag_hdc_prepare(void);
+
+/* The prepared encoder of NDAG_HDC_SEED, NULL before ndag_hdc_prepare. */
+extern const NdagHdcEncoder *ndag_hdc_encoder_fixed(void);
+
+/* Encoders this process drew by ndag_hdc_encoder_create. */
+extern uint64_t ndag_hdc_encoder_draws(void);
 
 /* Encode a NDAG_EMBED_DIM vector (any norm). */
 extern int	ndag_hdc_encode(const NdagHdcEncoder *enc, const float *x, NdagHv *out);

@@ -71,6 +71,7 @@ typedef enum NdagRejectedKind
 } NdagRejectedKind;
 
 extern void NdagLearnedCountRejected(NdagRejectedKind kind);
+extern void NdagLearnedCountLoad(void);
 extern void NdagInstantAttach(NdagCostModel *model, Oid dbid);
 extern void NdagInstantDetach(void);
 extern void NdagInstantStatusCounters(void *state);
