@@ -312,7 +312,7 @@ ndag_hdc_bundle(const void *first, size_t stride, int n, NdagHv *out)
 int
 ndag_hdc_bank_snapshot(const NdagPatternBank *bank, NdagHv *out)
 {
-	if (bank == NULL || out == NULL)
+	if (bank == NULL || out == NULL || bank->hv_stale)
 		return NDAG_ERR_ARG;
 	if (bank->count == 0)
 	{

@@ -185,9 +185,23 @@ ndag_bank_reserve(NdagPatternBank *bank, int need)
 }
 
 /*
+ * ndag_bank_encode_one
+ *		Encode pattern i's centroid into its hv and the prefix matrix.
+ */
+static void
+ndag_bank_encode_one(NdagPatternBank *bank, int i)
+{
+	NdagPattern *p = &bank->patterns[i];
+
+	ndag_hdc_encode(bank->encoder, p->centroid, &p->hv);
+	memcpy(bank->hv_prefix + (size_t) i * NDAG_HDC_PREFIX_WORDS, p->hv.bytes,
+		   sizeof(uint64_t) * NDAG_HDC_PREFIX_WORDS);
+}
+
+/*
  * ndag_bank_refresh
  *		After a pattern's centroid changed: normalise, copy into the matrix,
- *		encode.
+ *		encode (unless the bank defers encoding).
  */
 static void
 ndag_bank_refresh(NdagPatternBank *bank, int i)
@@ -197,9 +211,34 @@ ndag_bank_refresh(NdagPatternBank *bank, int i)
 	ndag_normalize(p->centroid, NDAG_EMBED_DIM);
 	memcpy(bank->centroids + (size_t) i * NDAG_EMBED_DIM, p->centroid,
 		   sizeof(float) * NDAG_EMBED_DIM);
-	ndag_hdc_encode(bank->encoder, p->centroid, &p->hv);
-	memcpy(bank->hv_prefix + (size_t) i * NDAG_HDC_PREFIX_WORDS, p->hv.bytes,
-		   sizeof(uint64_t) * NDAG_HDC_PREFIX_WORDS);
+	if (bank->defer_hv)
+	{
+		memset(&p->hv, 0, sizeof(p->hv));
+		memset(bank->hv_prefix + (size_t) i * NDAG_HDC_PREFIX_WORDS, 0,
+			   sizeof(uint64_t) * NDAG_HDC_PREFIX_WORDS);
+		bank->hv_stale = true;
+		return;
+	}
+	ndag_bank_encode_one(bank, i);
+}
+
+/*
+ * ndag_bank_encode
+ *		Encode what defer_hv left out; inserts encode again afterwards.
+ */
+int
+ndag_bank_encode(NdagPatternBank *bank)
+{
+	if (bank == NULL)
+		return NDAG_ERR_ARG;
+	if (bank->hv_stale)
+	{
+		for (int i = 0; i < bank->count; i++)
+			ndag_bank_encode_one(bank, i);
+	}
+	bank->hv_stale = false;
+	bank->defer_hv = false;
+	return NDAG_OK;
 }
 
 /*

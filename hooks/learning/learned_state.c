@@ -11,7 +11,9 @@
  * never reads the store.  What is the same in every process (the HDC
  * encoder of the pattern bank, the cost model's fixed projection W0) is
  * built once in the postmaster (NdagLearnedStateInit) and inherited, so a
- * load only reads and decodes the database's records.
+ * load only reads and decodes the database's records; the patterns'
+ * hypervectors are not encoded unless the bank is large enough for
+ * matching to use them (learn_load.c).
  *
  * Reloading.  Every committed store write that moves the store's generation
  * (a learning cycle, a merge of instant-loop deltas, a DBA's change of
@@ -213,6 +215,7 @@ load_learned(uint64 epoch)
 
 	memset(&call, 0, sizeof(call));
 	call.st.dbid = MyDatabaseId;
+	call.st.matching_only = true;
 	call.cxt = AllocSetContextCreate(TopMemoryContext, "neural_dag learned state",
 									 ALLOCSET_DEFAULT_SIZES);
 	snprintf(what, sizeof(what), "load the learned state of database %u",

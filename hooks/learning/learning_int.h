@@ -24,6 +24,8 @@
 typedef struct LearnState
 {
 	Oid			dbid;
+	bool		matching_only;	/* a backend's copy: hypervectors are
+								 * encoded only where matching uses them */
 	NdagPatternBank *bank;
 	NdagCostModel *model;
 	NdagCostModel *before;		/* copy of the model before training */
