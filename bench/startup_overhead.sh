@@ -12,8 +12,10 @@
 # /proc/<pid>/stat) over the block, divided by the transactions.  The first
 # statement's latency is the median of pgbench's per-transaction log (with
 # -C pgbench keeps the connection time out of it).  Prints medians with
-# quartiles, the noise of A against A, and the figures against the goals
-# (B - A <= 0.3 ms, B / A <= 1.05, C / A <= 1.05); asserts nothing.
+# quartiles, also paired by round (X / A and X - A within a round, whose
+# blocks ran under the same load of a shared machine), the noise of A
+# against A, and the figures against the goals (B - A <= 0.3 ms,
+# B / A <= 1.05, C / A <= 1.05); asserts nothing.
 #
 #   NDAG_BENCH_SECONDS  seconds per block (default 5)
 #   NDAG_BENCH_ROUNDS   rounds of (A, A, B, C) (default 6)
@@ -118,6 +120,12 @@ quartiles() {
 }
 med() { quartiles "$1" "$2" | cut -d' ' -f1; }
 
+# paired COLUMN X: per round X / A and X - A of the column (the blocks of
+# one round ran under the same load of a shared machine), into $dir/X.pair
+paired() {
+	paste -d' ' "$dir/A" "$dir/$2" | awk -v c="$1" '{print $(c + 2) / $c, $(c + 2) - $c}' >"$dir/$2.pair"
+}
+
 echo
 echo "server CPU per transaction, ms, median (quartiles) over $rounds blocks of ${seconds}s:"
 for l in A A2 B C; do
@@ -125,6 +133,25 @@ for l in A A2 B C; do
 done
 a=$(med 1 "$dir/A"); a2=$(med 1 "$dir/A2"); b=$(med 1 "$dir/B"); c=$(med 1 "$dir/C")
 la=$(med 2 "$dir/A"); lb=$(med 2 "$dir/B"); lc=$(med 2 "$dir/C")
+echo "paired by round (X / A and X - A within each round), median (quartiles):"
+for l in A2 B C; do
+	paired 1 "$l"
+	echo "  $l CPU per tx: $(quartiles 1 "$dir/$l.pair")x, $(quartiles 2 "$dir/$l.pair") ms"
+	paired 2 "$l"
+	echo "  $l first statement latency: $(quartiles 2 "$dir/$l.pair") ms"
+done
+paired 1 A2; paired 1 B; paired 1 C
+rb=$(med 1 "$dir/B.pair"); db=$(med 2 "$dir/B.pair"); rc=$(med 1 "$dir/C.pair")
+dc=$(med 2 "$dir/C.pair"); ra2=$(med 1 "$dir/A2.pair")
+echo "against the goals (paired medians):"
+awk -v ra2="$ra2" -v rb="$rb" -v db="$db" -v rc="$rc" -v dc="$dc" 'BEGIN {
+	printf "  noise, A again / A:                         %.3fx\n", ra2
+	printf "  B enabled tables, CPU per tx / A:           %.3fx   (goal <= 1.05x)\n", rb
+	printf "  B enabled tables, extra CPU per connection: %+.3f ms (goal <= +0.3 ms)\n", db
+	printf "  C tables not enabled, CPU per tx / A:       %.3fx   (goal <= 1.05x)\n", rc
+	printf "  C tables not enabled, extra CPU:            %+.3f ms\n", dc
+}'
+echo "medians of the blocks, unpaired:"
 awk -v a="$a" -v a2="$a2" -v b="$b" -v c="$c" -v la="$la" -v lb="$lb" -v lc="$lc" 'BEGIN {
 	printf "noise, A again / A:                         %.3fx\n", a2 / a
 	printf "B enabled tables, CPU per tx / A:           %.3fx   (goal <= 1.05x)\n", b / a

@@ -89,7 +89,8 @@ draw_w0(float *w0, size_t wsize, uint64_t seed)
  * ndag_cost_prepare
  *		Draw W0 of the models of n_arms arms from seed once for this
  *		process and the processes it forks afterwards; models of that shape
- *		and seed copy it instead of drawing it.  A second call does nothing.
+ *		and seed share it instead of drawing their own.  A second call does
+ *		nothing.
  */
 int
 ndag_cost_prepare(int n_arms, uint64_t seed)
@@ -124,8 +125,8 @@ ndag_cost_w0_draws(void)
 /*
  * ndag_cost_alloc
  *		A model of the given shape with its arrays allocated and W0 from the
- *		seed (the prepared one when it matches, else drawn); parameters
- *		zero.
+ *		seed (the prepared one, shared, when it matches, else drawn);
+ *		parameters zero.
  */
 static NdagCostModel *
 ndag_cost_alloc(int n_arms, int base_rank, int micro_rank, uint64_t seed)
@@ -149,22 +150,29 @@ ndag_cost_alloc(int n_arms, int base_rank, int micro_rank, uint64_t seed)
 	ndag_cost_layout(m);
 	wsize = (size_t) m->hidden * m->in_dim;
 	m->params = calloc((size_t) m->n_params, sizeof(float));
-	m->w0 = malloc(wsize * sizeof(float));
 	m->w_eff = malloc(wsize * sizeof(float));
 	m->scratch = malloc(sizeof(float) * (size_t) (4 * m->hidden + 2 * NDAG_COST_MAX_RANK));
-	if (m->params == NULL || m->w0 == NULL || m->w_eff == NULL || m->scratch == NULL)
+	if (m->params == NULL || m->w_eff == NULL || m->scratch == NULL)
 	{
 		ndag_cost_free(m);
 		return NULL;
 	}
+	/* W0 is never written after this: the prepared one is shared as is */
 	if (prepared_w0 != NULL && prepared_w0_seed == seed &&
 		prepared_w0_in_dim == m->in_dim)
-		memcpy(m->w0, prepared_w0, wsize * sizeof(float));
-	else
 	{
-		w0_draws++;
-		draw_w0(m->w0, wsize, seed);
+		m->w0 = prepared_w0;
+		return m;
 	}
+	m->own_w0 = malloc(wsize * sizeof(float));
+	if (m->own_w0 == NULL)
+	{
+		ndag_cost_free(m);
+		return NULL;
+	}
+	w0_draws++;
+	draw_w0(m->own_w0, wsize, seed);
+	m->w0 = m->own_w0;
 	return m;
 }
 
@@ -207,7 +215,7 @@ ndag_cost_free(NdagCostModel *model)
 	if (model == NULL)
 		return;
 	free(model->params);
-	free(model->w0);
+	free(model->own_w0);
 	free(model->w_eff);
 	free(model->scratch);
 	free(model);
