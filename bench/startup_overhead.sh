@@ -100,12 +100,22 @@ block() {
 	echo "  $label: $n transactions, $(tail -1 "$dir/$label" | awk '{printf "%.3f ms CPU/tx, first statement %.3f ms", $1, $2}')"
 }
 
+# warm_up: a second of pgbench -S -C in each database, not measured, so
+# that the first block after a restart does not pay for cold caches
+warm_up() {
+	for db in ndag_on ndag_off; do
+		as_pg pgbench -h "$dir" -p "$port" -U postgres -n -S -C -T 1 "$db" >/dev/null 2>&1
+	done
+}
+
 for r in $(seq 1 "$rounds"); do
 	echo "round $r"
 	restart_with no
+	warm_up
 	block ndag_on A
 	block ndag_on A2
 	restart_with yes
+	warm_up
 	block ndag_on B
 	block ndag_off C
 done
