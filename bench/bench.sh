@@ -1,6 +1,7 @@
 #!/bin/bash
-# make bench: every overhead benchmark (recording, pgbench, planning), then
-# ONE table of their figures against the goals of the overhead issue: the
+# make bench: every overhead benchmark (recording, planning, pgbench, then
+# start-up, which prints its own figures against its goals), then ONE table
+# of the first three's figures against the goals of the overhead issue: the
 # median ratio (or difference) with its quartiles and the A-against-A noise
 # of the same run.  NDAG_BENCH_QUICK=1 runs fewer, shorter rounds (under
 # 15 minutes on a 2-core machine).  Prints figures, asserts nothing.
@@ -16,6 +17,10 @@ for b in recording_overhead planning_overhead pgbench_overhead; do
 	echo "== bench/$b.sh"
 	bash "bench/$b.sh"
 done
+# a new connection's cost against its goals (printed by the script itself)
+echo "== bench/startup_overhead.sh"
+NDAG_BENCH_ROUNDS=${NDAG_BENCH_ROUNDS:-$([ "${NDAG_BENCH_QUICK:-0}" = 1 ] && echo 3 || echo 6)} \
+	bash bench/startup_overhead.sh
 
 echo
 echo "== overhead figures (median [quartiles], A/A = two identical configurations, the noise)"

@@ -49,6 +49,9 @@
 #                           NDAG_BENCH_GUCS="ruvector.dag_exploration_mode=inline"
 #                           (a setting this server does not know is reported and skipped)
 #   NDAG_BENCH_EXPLORATION  ruvector.dag_exploration (default: the server's)
+#   NDAG_BENCH_SHADOW_WAIT  seconds to wait at most after each pass for shadow
+#                           exploration to take what the pass captured (default 0:
+#                           passes follow each other, shadow runs beside them only)
 #   NDAG_PG_BIN             PostgreSQL binaries to use (scripts/lib.sh); the
 #                           extension must be installed there
 set -euo pipefail
@@ -117,6 +120,9 @@ for w in $workloads; do
 	echo "   turns with stock, ruvector_dag_learn() after each pass"
 	for r in $(seq 1 "$rounds"); do
 		wl_pass "$w" "$w" "$r" "$round_reps" "$run_timeout"
+		if [ "${NDAG_BENCH_SHADOW_WAIT:-0}" -gt 0 ]; then
+			wl_shadow_settle "$w" "$NDAG_BENCH_SHADOW_WAIT"
+		fi
 		wl_pass_line "$w" "$w" "$r"
 	done
 	echo "== (a) stock and (c) apply mode, taking turns: $reps times each statement as stock (mode off), in apply"

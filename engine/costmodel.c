@@ -59,18 +59,80 @@ ndag_cost_layout(NdagCostModel *m)
 }
 
 /*
+ * W0 of one (seed, input width) drawn once by ndag_cost_prepare (before a
+ * server forks its processes, which share it), never freed; and how many
+ * times this process drew a W0 itself.
+ */
+static float *prepared_w0 = NULL;
+static uint64_t prepared_w0_seed = 0;
+static int	prepared_w0_in_dim = 0;
+static uint64_t w0_draws = 0;
+
+/*
+ * draw_w0
+ *		W0 ~ N(0, 1/2) from the seed into w0 (hidden x in_dim): an embedding
+ *		has norm 1 and the one-hot part norm 1, so pre-activations start
+ *		with unit variance.
+ */
+static void
+draw_w0(float *w0, size_t wsize, uint64_t seed)
+{
+	NdagRng		rng;
+	float		scale = (float) sqrt(0.5);
+
+	ndag_rng_seed(&rng, seed ^ UINT64_C(0x57305730));
+	for (size_t i = 0; i < wsize; i++)
+		w0[i] = scale * (float) ndag_rng_normal(&rng);
+}
+
+/*
+ * ndag_cost_prepare
+ *		Draw W0 of the models of n_arms arms from seed once for this
+ *		process and the processes it forks afterwards; models of that shape
+ *		and seed share it instead of drawing their own.  A second call does
+ *		nothing.
+ */
+int
+ndag_cost_prepare(int n_arms, uint64_t seed)
+{
+	int			in_dim = NDAG_EMBED_DIM + n_arms;
+	size_t		wsize = (size_t) NDAG_COST_HIDDEN * in_dim;
+
+	if (n_arms < 1 || n_arms > NDAG_COST_MAX_ARMS)
+		return NDAG_ERR_ARG;
+	if (prepared_w0 != NULL)
+		return NDAG_OK;
+	prepared_w0 = malloc(wsize * sizeof(float));
+	if (prepared_w0 == NULL)
+		return NDAG_ERR_NOMEM;
+	draw_w0(prepared_w0, wsize, seed);
+	prepared_w0_seed = seed;
+	prepared_w0_in_dim = in_dim;
+	return NDAG_OK;
+}
+
+/*
+ * ndag_cost_w0_draws
+ *		Times this process drew a model's W0 itself (the prepared W0 is not
+ *		counted).
+ */
+uint64_t
+ndag_cost_w0_draws(void)
+{
+	return w0_draws;
+}
+
+/*
  * ndag_cost_alloc
- *		A model of the given shape with its arrays allocated and W0 drawn
- *		from the seed; parameters zero.
+ *		A model of the given shape with its arrays allocated and W0 from the
+ *		seed (the prepared one, shared, when it matches, else drawn);
+ *		parameters zero.
  */
 static NdagCostModel *
 ndag_cost_alloc(int n_arms, int base_rank, int micro_rank, uint64_t seed)
 {
 	NdagCostModel *m;
-	NdagRng		rng;
 	size_t		wsize;
-	size_t		i;
-	float		scale;
 
 	if (n_arms < 1 || n_arms > NDAG_COST_MAX_ARMS ||
 		base_rank < 1 || base_rank > NDAG_COST_MAX_RANK ||
@@ -88,23 +150,29 @@ ndag_cost_alloc(int n_arms, int base_rank, int micro_rank, uint64_t seed)
 	ndag_cost_layout(m);
 	wsize = (size_t) m->hidden * m->in_dim;
 	m->params = calloc((size_t) m->n_params, sizeof(float));
-	m->w0 = malloc(wsize * sizeof(float));
 	m->w_eff = malloc(wsize * sizeof(float));
 	m->scratch = malloc(sizeof(float) * (size_t) (4 * m->hidden + 2 * NDAG_COST_MAX_RANK));
-	if (m->params == NULL || m->w0 == NULL || m->w_eff == NULL || m->scratch == NULL)
+	if (m->params == NULL || m->w_eff == NULL || m->scratch == NULL)
 	{
 		ndag_cost_free(m);
 		return NULL;
 	}
-
-	/*
-	 * W0 ~ N(0, 1/2): an embedding has norm 1 and the one-hot part norm 1,
-	 * so pre-activations start with unit variance.
-	 */
-	ndag_rng_seed(&rng, seed ^ UINT64_C(0x57305730));
-	scale = (float) sqrt(0.5);
-	for (i = 0; i < wsize; i++)
-		m->w0[i] = scale * (float) ndag_rng_normal(&rng);
+	/* W0 is never written after this: the prepared one is shared as is */
+	if (prepared_w0 != NULL && prepared_w0_seed == seed &&
+		prepared_w0_in_dim == m->in_dim)
+	{
+		m->w0 = prepared_w0;
+		return m;
+	}
+	m->own_w0 = malloc(wsize * sizeof(float));
+	if (m->own_w0 == NULL)
+	{
+		ndag_cost_free(m);
+		return NULL;
+	}
+	w0_draws++;
+	draw_w0(m->own_w0, wsize, seed);
+	m->w0 = m->own_w0;
 	return m;
 }
 
@@ -147,7 +215,7 @@ ndag_cost_free(NdagCostModel *model)
 	if (model == NULL)
 		return;
 	free(model->params);
-	free(model->w0);
+	free(model->own_w0);
 	free(model->w_eff);
 	free(model->scratch);
 	free(model);

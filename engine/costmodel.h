@@ -81,7 +81,9 @@ typedef struct NdagCostModel
 	int			n_base;			/* params[0 .. n_base): background slice */
 	int			n_instant;		/* params[off_b .. n_params): instant slice */
 	float	   *params;
-	float	   *w0;				/* hidden x in_dim */
+	const float *w0;			/* hidden x in_dim: the prepared W0 (shared,
+								 * read only) or own_w0 */
+	float	   *own_w0;			/* drawn for this model; NULL when shared */
 	float	   *w_eff;			/* hidden x in_dim: W0 + B_base A_base */
 	uint64_t	instant_steps;	/* instant SGD steps taken (and merged) */
 	uint64_t	base_steps;		/* background mini-batch steps taken */
@@ -184,6 +186,18 @@ extern NdagCostModel *ndag_cost_create(int n_arms, int base_rank,
 
 /* Release a model; NULL is accepted. */
 extern void ndag_cost_free(NdagCostModel *model);
+
+/*
+ * Draw the fixed random projection W0 of models of n_arms arms and seed
+ * once per process, to be shared (read only) by every such model of this
+ * process and of the processes it forks afterwards (a server calls it
+ * before forking).
+ * NDAG_OK, NDAG_ERR_ARG or NDAG_ERR_NOMEM.
+ */
+extern int	ndag_cost_prepare(int n_arms, uint64_t seed);
+
+/* Times this process drew a model's W0 itself (not the prepared one). */
+extern uint64_t ndag_cost_w0_draws(void);
 
 /* An independent copy (same parameters and counters); NULL when out of memory. */
 extern NdagCostModel *ndag_cost_copy(const NdagCostModel *model);

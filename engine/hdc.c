@@ -26,11 +26,19 @@
 #endif
 
 /*
- * ndag_hdc_encoder_create
+ * The encoder of NDAG_HDC_SEED built once by ndag_hdc_prepare (before a
+ * server forks its processes, which share it), never freed; and how many
+ * encoders this process drew itself, for the status of the caller.
+ */
+static NdagHdcEncoder *prepared_encoder = NULL;
+static uint64_t encoder_draws = 0;
+
+/*
+ * draw_encoder
  *		Draw G and the taps from the seed.
  */
-NdagHdcEncoder *
-ndag_hdc_encoder_create(uint64_t seed)
+static NdagHdcEncoder *
+draw_encoder(uint64_t seed)
 {
 	NdagHdcEncoder *enc = calloc(1, sizeof(NdagHdcEncoder));
 	NdagRng		rng;
@@ -80,13 +88,61 @@ ndag_hdc_encoder_create(uint64_t seed)
 }
 
 /*
+ * ndag_hdc_encoder_create
+ *		A new encoder drawn from the seed (counted in
+ *		ndag_hdc_encoder_draws).
+ */
+NdagHdcEncoder *
+ndag_hdc_encoder_create(uint64_t seed)
+{
+	encoder_draws++;
+	return draw_encoder(seed);
+}
+
+/*
+ * ndag_hdc_prepare
+ *		Build the encoder of NDAG_HDC_SEED once for this process and the
+ *		processes it forks afterwards; a second call does nothing.
+ */
+int
+ndag_hdc_prepare(void)
+{
+	if (prepared_encoder != NULL)
+		return NDAG_OK;
+	prepared_encoder = draw_encoder(NDAG_HDC_SEED);
+	return prepared_encoder != NULL ? NDAG_OK : NDAG_ERR_NOMEM;
+}
+
+/*
+ * ndag_hdc_encoder_fixed
+ *		The encoder of NDAG_HDC_SEED that ndag_hdc_prepare built, NULL when
+ *		it was not called.  Read only; never freed.
+ */
+const NdagHdcEncoder *
+ndag_hdc_encoder_fixed(void)
+{
+	return prepared_encoder;
+}
+
+/*
+ * ndag_hdc_encoder_draws
+ *		Encoders this process drew itself by ndag_hdc_encoder_create (the
+ *		prepared one is not counted).
+ */
+uint64_t
+ndag_hdc_encoder_draws(void)
+{
+	return encoder_draws;
+}
+
+/*
  * ndag_hdc_encoder_free
- *		Release.
+ *		Release; the prepared encoder is never released.
  */
 void
 ndag_hdc_encoder_free(NdagHdcEncoder *enc)
 {
-	if (enc == NULL)
+	if (enc == NULL || enc == prepared_encoder)
 		return;
 	free(enc->proj);
 	free(enc->taps);
@@ -256,7 +312,7 @@ ndag_hdc_bundle(const void *first, size_t stride, int n, NdagHv *out)
 int
 ndag_hdc_bank_snapshot(const NdagPatternBank *bank, NdagHv *out)
 {
-	if (bank == NULL || out == NULL)
+	if (bank == NULL || out == NULL || bank->hv_stale)
 		return NDAG_ERR_ARG;
 	if (bank->count == 0)
 	{

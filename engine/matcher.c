@@ -137,6 +137,8 @@ ndag_match_hdc(const NdagPatternBank *bank, const float *embedding, int k,
 
 	if (!ndag_match_check(bank, embedding, k, out, n_out))
 		return NDAG_ERR_ARG;
+	if (bank->hv_stale)
+		return ndag_match_exact(bank, embedding, k, out, n_out);
 	if (bank->count == 0 || !ndag_query_unit(embedding, q))
 		return NDAG_OK;
 	if (m > 256)
@@ -174,13 +176,14 @@ ndag_match_hdc(const NdagPatternBank *bank, const float *embedding, int k,
 
 /*
  * ndag_match
- *		Exact for small banks, pre-filtered for large ones.
+ *		Exact for small banks, pre-filtered for large ones (whose vectors
+ *		are encoded).
  */
 int
 ndag_match(const NdagPatternBank *bank, const float *embedding, int k,
 		   NdagMatch *out, int *n_out)
 {
-	if (bank != NULL && bank->count > bank->hdc_threshold)
+	if (bank != NULL && bank->count > bank->hdc_threshold && !bank->hv_stale)
 		return ndag_match_hdc(bank, embedding, k, out, n_out);
 	return ndag_match_exact(bank, embedding, k, out, n_out);
 }

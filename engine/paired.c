@@ -44,6 +44,8 @@ ndag_paired_add(NdagPaired *p, double arm_ms, double default_ms)
 		!isfinite(default_ms))
 		return;
 	d = log(arm_ms / default_ms);
+	if (p->n == 0 || d > p->max)
+		p->max = (float) d;
 	p->n++;
 	delta = d - p->mean;
 	p->mean += (float) (delta / p->n);
@@ -70,10 +72,13 @@ margin(const NdagPaired *p)
 /*
  * ndag_paired_verdict
  *		Refuted at once when the mean says the arm is NDAG_PAIRED_REFUTE
- *		times slower; from NDAG_PAIRED_MIN pairs faster when the upper
- *		bound of the mean log ratio is below -ln NDAG_PAIRED_MIN_GAIN, not
- *		faster when its lower bound is above it or after NDAG_PAIRED_MAX
- *		pairs.
+ *		times slower; proven from 2 pairs when every pair was
+ *		NDAG_PAIRED_CLEAR times faster (a gain no run-to-run noise makes
+ *		twice); from NDAG_PAIRED_MIN pairs faster when the upper bound of
+ *		the mean log ratio is below -ln NDAG_PAIRED_MIN_GAIN, not faster
+ *		when its lower bound is above it, when the mean says the arm is not
+ *		faster at all (futile: it will not reach the gain), or after
+ *		NDAG_PAIRED_MAX pairs.
  */
 int
 ndag_paired_verdict(const NdagPaired *p)
@@ -85,12 +90,14 @@ ndag_paired_verdict(const NdagPaired *p)
 		return NDAG_PAIRED_OPEN;
 	if (p->mean >= log(NDAG_PAIRED_REFUTE) - 1e-6)
 		return NDAG_PAIRED_NOT_FASTER;
+	if (p->n >= 2 && p->max <= -log(NDAG_PAIRED_CLEAR))
+		return NDAG_PAIRED_FASTER;
 	if (p->n < NDAG_PAIRED_MIN)
 		return NDAG_PAIRED_OPEN;
 	m = margin(p);
 	if (p->mean + m < gain_ln)
 		return NDAG_PAIRED_FASTER;
-	if (p->mean - m > gain_ln || p->n >= NDAG_PAIRED_MAX)
+	if (p->mean - m > gain_ln || p->mean >= 0 || p->n >= NDAG_PAIRED_MAX)
 		return NDAG_PAIRED_NOT_FASTER;
 	return NDAG_PAIRED_OPEN;
 }

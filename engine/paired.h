@@ -5,7 +5,8 @@
  *	  run of each, back to back on the same statement, summarised as the
  *	  log ratio ln(arm ms / default ms).  A load change that slows both
  *	  runs of a pair alike leaves the ratio alone.  A one-sided sequential
- *	  t-test on the pairs proves an arm faster, proves it not faster, or
+ *	  t-test on the pairs (with shortcuts for a clear gain, a clear loss
+ *	  and a futile arm) proves an arm faster, proves it not faster, or
  *	  asks for more pairs; the same test on later pairs proves a proven arm
  *	  slower than the default (demotion).
  *
@@ -22,6 +23,7 @@
 #define NDAG_PAIRED_MAX			6	/* pairs after which an unproven arm is not faster */
 #define NDAG_PAIRED_MIN_GAIN	1.05	/* proven faster: at least this speed-up */
 #define NDAG_PAIRED_REFUTE		2.0 /* one pair (or the mean) this much slower refutes at once */
+#define NDAG_PAIRED_CLEAR		2.0 /* every one of 2+ pairs this much faster proves at once */
 #define NDAG_PAIRED_MIN_SD		0.03	/* floor of the pairs' standard deviation, ln units */
 
 /* the verdict of the pairs of one arm */
@@ -40,6 +42,7 @@ typedef struct NdagPaired
 	uint32_t	n;
 	float		mean;			/* mean ln(arm ms / default ms) */
 	float		m2;				/* sum of squared deviations from the mean */
+	float		max;			/* the largest log ratio (the arm's worst pair) */
 } NdagPaired;
 
 /* ---------- functions (paired.c) ---------- */

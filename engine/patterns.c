@@ -45,7 +45,8 @@ ndag_pattern_params_init(NdagPatternParams *params)
 
 /*
  * ndag_bank_create
- *		An empty bank with the fixed HDC encoder.
+ *		An empty bank with the fixed HDC encoder: the one ndag_hdc_prepare
+ *		built when there is one, else its own.
  */
 NdagPatternBank *
 ndag_bank_create(int n_arms, int capacity)
@@ -61,11 +62,16 @@ ndag_bank_create(int n_arms, int capacity)
 	bank->capacity = capacity;
 	bank->next_id = 1;
 	bank->hdc_threshold = NDAG_PATTERN_HDC_THRESHOLD;
-	bank->encoder = ndag_hdc_encoder_create(NDAG_HDC_SEED);
+	bank->encoder = ndag_hdc_encoder_fixed();
 	if (bank->encoder == NULL)
 	{
-		free(bank);
-		return NULL;
+		bank->own_encoder = ndag_hdc_encoder_create(NDAG_HDC_SEED);
+		if (bank->own_encoder == NULL)
+		{
+			free(bank);
+			return NULL;
+		}
+		bank->encoder = bank->own_encoder;
 	}
 	return bank;
 }
@@ -82,7 +88,7 @@ ndag_bank_free(NdagPatternBank *bank)
 	free(bank->patterns);
 	free(bank->centroids);
 	free(bank->hv_prefix);
-	ndag_hdc_encoder_free(bank->encoder);
+	ndag_hdc_encoder_free(bank->own_encoder);
 	free(bank);
 }
 
@@ -180,9 +186,23 @@ ndag_bank_reserve(NdagPatternBank *bank, int need)
 }
 
 /*
+ * ndag_bank_encode_one
+ *		Encode pattern i's centroid into its hv and the prefix matrix.
+ */
+static void
+ndag_bank_encode_one(NdagPatternBank *bank, int i)
+{
+	NdagPattern *p = &bank->patterns[i];
+
+	ndag_hdc_encode(bank->encoder, p->centroid, &p->hv);
+	memcpy(bank->hv_prefix + (size_t) i * NDAG_HDC_PREFIX_WORDS, p->hv.bytes,
+		   sizeof(uint64_t) * NDAG_HDC_PREFIX_WORDS);
+}
+
+/*
  * ndag_bank_refresh
  *		After a pattern's centroid changed: normalise, copy into the matrix,
- *		encode.
+ *		encode (unless the bank defers encoding).
  */
 static void
 ndag_bank_refresh(NdagPatternBank *bank, int i)
@@ -192,9 +212,34 @@ ndag_bank_refresh(NdagPatternBank *bank, int i)
 	ndag_normalize(p->centroid, NDAG_EMBED_DIM);
 	memcpy(bank->centroids + (size_t) i * NDAG_EMBED_DIM, p->centroid,
 		   sizeof(float) * NDAG_EMBED_DIM);
-	ndag_hdc_encode(bank->encoder, p->centroid, &p->hv);
-	memcpy(bank->hv_prefix + (size_t) i * NDAG_HDC_PREFIX_WORDS, p->hv.bytes,
-		   sizeof(uint64_t) * NDAG_HDC_PREFIX_WORDS);
+	if (bank->defer_hv)
+	{
+		memset(&p->hv, 0, sizeof(p->hv));
+		memset(bank->hv_prefix + (size_t) i * NDAG_HDC_PREFIX_WORDS, 0,
+			   sizeof(uint64_t) * NDAG_HDC_PREFIX_WORDS);
+		bank->hv_stale = true;
+		return;
+	}
+	ndag_bank_encode_one(bank, i);
+}
+
+/*
+ * ndag_bank_encode
+ *		Encode what defer_hv left out; inserts encode again afterwards.
+ */
+int
+ndag_bank_encode(NdagPatternBank *bank)
+{
+	if (bank == NULL)
+		return NDAG_ERR_ARG;
+	if (bank->hv_stale)
+	{
+		for (int i = 0; i < bank->count; i++)
+			ndag_bank_encode_one(bank, i);
+	}
+	bank->hv_stale = false;
+	bank->defer_hv = false;
+	return NDAG_OK;
 }
 
 /*

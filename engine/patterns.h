@@ -125,7 +125,11 @@ typedef struct NdagPatternBank
 								 * 1,024 bits of each pattern's hv */
 	uint64_t	next_id;
 	int			hdc_threshold;	/* pre-filter when count > this */
-	NdagHdcEncoder *encoder;
+	bool		defer_hv;		/* inserts leave hv unencoded: see
+								 * ndag_bank_encode */
+	bool		hv_stale;		/* some hv and prefix are not encoded yet */
+	const NdagHdcEncoder *encoder;	/* the prepared one, or own_encoder */
+	NdagHdcEncoder *own_encoder;	/* drawn for this bank; NULL when shared */
 } NdagPatternBank;
 
 /* Settings of pattern extraction; ndag_pattern_params_init. */
@@ -181,8 +185,21 @@ extern int	ndag_kmeans(const float *x, int n, int dim, int k_requested,
 /* The encoder for a seed (NDAG_HDC_SEED for comparable states); NULL on OOM. */
 extern NdagHdcEncoder *ndag_hdc_encoder_create(uint64_t seed);
 
-/* Release; NULL is accepted. */
+/* Release; NULL and the prepared encoder are accepted (and kept). */
 extern void ndag_hdc_encoder_free(NdagHdcEncoder *enc);
+
+/*
+ * Build the encoder of NDAG_HDC_SEED once per process, to be shared by
+ * every bank of this process and of the processes it forks afterwards
+ * (a server calls it before forking).  NDAG_OK or NDAG_ERR_NOMEM.
+ */
+extern int	ndag_hdc_prepare(void);
+
+/* The prepared encoder of NDAG_HDC_SEED, NULL before ndag_hdc_prepare. */
+extern const NdagHdcEncoder *ndag_hdc_encoder_fixed(void);
+
+/* Encoders this process drew by ndag_hdc_encoder_create. */
+extern uint64_t ndag_hdc_encoder_draws(void);
 
 /* Encode a NDAG_EMBED_DIM vector (any norm). */
 extern int	ndag_hdc_encode(const NdagHdcEncoder *enc, const float *x, NdagHv *out);
@@ -207,7 +224,10 @@ extern int	ndag_hdc_bundle(const void *first, size_t stride, int n, NdagHv *out)
 /* 1 - similarity between two state snapshots. */
 extern double ndag_hdc_drift(const NdagHv *a, const NdagHv *b);
 
-/* The state snapshot of a bank: the bundle of its patterns' vectors. */
+/*
+ * The state snapshot of a bank: the bundle of its patterns' vectors.
+ * NDAG_ERR_ARG for a bank whose vectors are not all encoded (hv_stale).
+ */
 extern int	ndag_hdc_bank_snapshot(const NdagPatternBank *bank, NdagHv *out);
 
 /* ---------- functions: patterns (patterns.c) ---------- */
@@ -244,6 +264,15 @@ extern void ndag_pattern_finish(NdagPattern *pattern, int n_arms, int min_arm_co
  */
 extern int	ndag_bank_insert(NdagPatternBank *bank, const NdagPattern *pattern,
 							 int *index);
+
+/*
+ * Encode the hypervectors that inserts into a bank with defer_hv set left
+ * out (a reader that matches exactly, as a backend's copy of at most
+ * hdc_threshold patterns does, never needs them), and clear defer_hv.
+ * Until then ndag_match and ndag_match_hdc match exactly and
+ * ndag_hdc_bank_snapshot refuses the bank (NDAG_ERR_ARG).
+ */
+extern int	ndag_bank_encode(NdagPatternBank *bank);
 
 /* Index of the pattern with an id, or -1. */
 extern int	ndag_bank_find(const NdagPatternBank *bank, uint64_t id);
@@ -299,7 +328,8 @@ extern int	ndag_match_exact(const NdagPatternBank *bank, const float *embedding,
  * distance re-ranked by exact cosine.  Encoding the query costs about as
  * much as an exact scan of a few thousand centroids, so the default
  * threshold is NDAG_PATTERN_HDC_THRESHOLD = 4096 (bench/learning measures
- * both paths).
+ * both paths).  A bank with unencoded vectors (hv_stale) is matched
+ * exactly.
  */
 extern int	ndag_match_hdc(const NdagPatternBank *bank, const float *embedding,
 						   int k, NdagMatch *out, int *n_out);

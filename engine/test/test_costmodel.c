@@ -492,6 +492,53 @@ test_args(void)
 	ndag_cost_free(m);
 }
 
+/*
+ * test_prepared
+ *		After ndag_cost_prepare, models of that shape and seed share the
+ *		prepared W0 (no draw) and predict exactly as before; other seeds
+ *		still draw theirs.  Runs last: the prepared W0 stays.
+ */
+static void
+test_prepared(void)
+{
+	NdagCostModel *before = ndag_cost_create(5, 4, 2, 31);
+	NdagCostModel *after;
+	NdagCostModel *other;
+	NdagRng		rng;
+	float		emb[NDAG_EMBED_DIM];
+	double		y1;
+	double		y2;
+	uint64_t	draws;
+
+	tap_ok(ndag_cost_prepare(0, 31) == NDAG_ERR_ARG, "prepare checks n_arms");
+	tap_ok(ndag_cost_prepare(5, 31) == NDAG_OK, "prepare draws W0");
+	draws = ndag_cost_w0_draws();
+	after = ndag_cost_create(5, 4, 2, 31);
+	tap_ok(ndag_cost_w0_draws() == draws && after->own_w0 == NULL,
+		   "a model of the prepared shape and seed draws no W0: it shares it");
+	ndag_rng_seed(&rng, 8);
+	tu_random_unit(&rng, emb);
+	ndag_cost_predict(before, emb, 2, &y1);
+	ndag_cost_predict(after, emb, 2, &y2);
+	tap_ok(y1 == y2 && memcmp(before->w0, after->w0,
+							  sizeof(float) * (size_t) before->hidden * before->in_dim) == 0,
+		   "it has the same W0 and predictions as a drawn one");
+	other = ndag_cost_create(5, 4, 2, 32);
+	tap_ok(ndag_cost_w0_draws() == draws + 1, "another seed still draws its W0");
+	{
+		NdagCostModel *copy = ndag_cost_copy(after);
+		double		y3;
+
+		ndag_cost_free(after);
+		ndag_cost_predict(copy, emb, 2, &y3);
+		tap_ok(y3 == y1 && copy->own_w0 == NULL,
+			   "a copy shares it too and outlives the model it was copied from");
+		ndag_cost_free(copy);
+	}
+	ndag_cost_free(other);
+	ndag_cost_free(before);
+}
+
 int
 main(void)
 {
@@ -503,5 +550,6 @@ main(void)
 	test_step_budget_and_bias();
 	test_serialize();
 	test_delta();
+	test_prepared();
 	return tap_done();
 }

@@ -222,11 +222,50 @@ test_snapshot(void)
 	ndag_bank_free(bank);
 }
 
+/*
+ * test_prepared
+ *		After ndag_hdc_prepare a bank shares the prepared encoder (no draw
+ *		of its own) and encodes exactly as a bank with its own encoder.
+ *		Runs last: the prepared encoder stays for the rest of the process.
+ */
+static void
+test_prepared(void)
+{
+	NdagPatternBank *own = ndag_bank_create(4, 10);
+	NdagPatternBank *shared;
+	NdagHv		a;
+	NdagHv		b;
+	NdagRng		rng;
+	float		x[NDAG_EMBED_DIM];
+	uint64_t	draws;
+
+	tap_ok(ndag_hdc_encoder_fixed() == NULL && own->own_encoder != NULL,
+		   "before ndag_hdc_prepare a bank draws its own encoder");
+	tap_ok(ndag_hdc_prepare() == NDAG_OK && ndag_hdc_encoder_fixed() != NULL &&
+		   ndag_hdc_prepare() == NDAG_OK, "ndag_hdc_prepare builds it once");
+	draws = ndag_hdc_encoder_draws();
+	shared = ndag_bank_create(4, 10);
+	tap_ok(shared->encoder == ndag_hdc_encoder_fixed() &&
+		   shared->own_encoder == NULL && ndag_hdc_encoder_draws() == draws,
+		   "afterwards a bank shares the prepared encoder and draws none");
+	ndag_rng_seed(&rng, 99);
+	tu_random_unit(&rng, x);
+	ndag_hdc_encode(own->encoder, x, &a);
+	ndag_hdc_encode(shared->encoder, x, &b);
+	tap_ok(memcmp(&a, &b, sizeof(a)) == 0,
+		   "the prepared encoder encodes as a drawn one");
+	ndag_bank_free(shared);
+	ndag_bank_free(own);
+	tap_ok(ndag_hdc_encoder_fixed() != NULL,
+		   "freeing a bank keeps the prepared encoder");
+}
+
 int
 main(void)
 {
 	test_encoding();
 	test_bundle();
 	test_snapshot();
+	test_prepared();
 	return tap_done();
 }

@@ -63,18 +63,24 @@ test_verdicts(void)
 	int			v;
 	int			proven = 0;
 
-	v = pairs_until_verdict(0.5, 0.1, false, 1, &n);
+	v = pairs_until_verdict(0.6, 0.1, false, 1, &n);
 	tap_ok(v == NDAG_PAIRED_FASTER && n == NDAG_PAIRED_MIN,
-		   "a 2x faster arm is proven in %d pairs", n);
+		   "a 1.7x faster arm is proven in %d pairs", n);
+	v = pairs_until_verdict(0.2, 0.1, false, 5, &n);
+	tap_ok(v == NDAG_PAIRED_FASTER && n == 2,
+		   "a 5x faster arm is proven by two clear pairs");
 	v = pairs_until_verdict(2.5, 0.1, false, 2, &n);
 	tap_ok(v == NDAG_PAIRED_NOT_FASTER && n == 1,
 		   "a 2.5x slower arm is refuted by its first pair");
 	v = pairs_until_verdict(1.3, 0.1, false, 3, &n);
 	tap_ok(v == NDAG_PAIRED_NOT_FASTER && n <= NDAG_PAIRED_MIN + 1,
 		   "a 1.3x slower arm is refuted in %d pairs", n);
-	v = pairs_until_verdict(0.5, 0.1, true, 4, &n);
+	v = pairs_until_verdict(0.6, 0.1, true, 4, &n);
 	tap_ok(v == NDAG_PAIRED_FASTER && n == NDAG_PAIRED_MIN,
 		   "load spikes that slow both runs of a pair 3x change nothing");
+	v = pairs_until_verdict(1.1, 0.05, false, 6, &n);
+	tap_ok(v == NDAG_PAIRED_NOT_FASTER && n == NDAG_PAIRED_MIN,
+		   "an arm slower on average after %d pairs is not faster (futile)", NDAG_PAIRED_MIN);
 	for (unsigned seed = 1; seed <= 200; seed++)
 		if (pairs_until_verdict(1.0, 0.3, false, seed, &n) == NDAG_PAIRED_FASTER)
 			proven++;

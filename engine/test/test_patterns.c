@@ -478,6 +478,72 @@ test_unknown_gain(void)
 		   "three default runs: the gain is measured (%.3f)", p.gain);
 }
 
+/*
+ * test_deferred
+ *		A bank that defers its hypervectors matches exactly until
+ *		ndag_bank_encode, which gives every pattern the vector an encoding
+ *		bank gives it; its snapshot is refused before and equal after.
+ */
+static void
+test_deferred(void)
+{
+	NdagPatternBank *plain = ndag_bank_create(2, 100);
+	NdagPatternBank *deferred = ndag_bank_create(2, 100);
+	NdagRng		rng;
+	float		c[NDAG_EMBED_DIM];
+	NdagMatch	a[3];
+	NdagMatch	b[3];
+	NdagHv		sa;
+	NdagHv		sb;
+	int			na;
+	int			nb;
+	bool		same_hv = true;
+	int			i;
+
+	ndag_rng_seed(&rng, 4242);
+	deferred->defer_hv = true;
+	plain->hdc_threshold = deferred->hdc_threshold = 4;
+	for (i = 0; i < 40; i++)
+	{
+		NdagPattern p;
+
+		tu_random_unit(&rng, c);
+		p = pattern_at(c, 10, 0.0);
+		ndag_bank_insert(plain, &p, NULL);
+		ndag_bank_insert(deferred, &p, NULL);
+	}
+	tap_ok(deferred->hv_stale && !plain->hv_stale,
+		   "deferred: inserts leave the vectors unencoded");
+	tu_random_unit(&rng, c);
+	ndag_match_exact(plain, c, 3, a, &na);
+	ndag_match(deferred, c, 3, b, &nb);
+	tap_ok(na == nb && memcmp(a, b, sizeof(NdagMatch) * na) == 0,
+		   "deferred: ndag_match is the exact match");
+	ndag_match_hdc(deferred, c, 3, b, &nb);
+	tap_ok(na == nb && memcmp(a, b, sizeof(NdagMatch) * na) == 0,
+		   "deferred: so is ndag_match_hdc");
+	tap_ok(ndag_hdc_bank_snapshot(deferred, &sb) == NDAG_ERR_ARG,
+		   "deferred: the snapshot is refused");
+	tap_ok(ndag_bank_encode(deferred) == NDAG_OK && !deferred->hv_stale &&
+		   !deferred->defer_hv, "ndag_bank_encode encodes them");
+	for (i = 0; i < plain->count; i++)
+		same_hv = same_hv &&
+			memcmp(&plain->patterns[i].hv, &deferred->patterns[i].hv, sizeof(NdagHv)) == 0;
+	same_hv = same_hv &&
+		memcmp(plain->hv_prefix, deferred->hv_prefix,
+			   sizeof(uint64_t) * NDAG_HDC_PREFIX_WORDS * (size_t) plain->count) == 0;
+	tap_ok(same_hv, "encoded later, every vector is what an encoding bank has");
+	ndag_match(plain, c, 3, a, &na);
+	ndag_match(deferred, c, 3, b, &nb);
+	tap_ok(na == nb && memcmp(a, b, sizeof(NdagMatch) * na) == 0,
+		   "and the pre-filtered match is the same");
+	tap_ok(ndag_hdc_bank_snapshot(plain, &sa) == NDAG_OK &&
+		   ndag_hdc_bank_snapshot(deferred, &sb) == NDAG_OK &&
+		   memcmp(&sa, &sb, sizeof(NdagHv)) == 0, "so is the snapshot");
+	ndag_bank_free(plain);
+	ndag_bank_free(deferred);
+}
+
 int
 main(void)
 {
@@ -489,5 +555,6 @@ main(void)
 	test_serialize();
 	test_matcher();
 	test_uses();
+	test_deferred();
 	return tap_done();
 }

@@ -48,26 +48,42 @@ typedef struct SettingErrorContext
 } SettingErrorContext;
 
 /*
+ * guc_name_cmp
+ *		bsearch order of GUC entries by name, case-insensitive as
+ *		PostgreSQL sorts them.
+ */
+static int
+guc_name_cmp(const void *key, const void *entry)
+{
+	return pg_strcasecmp((const char *) key,
+						 (*(struct config_generic *const *) entry)->name);
+}
+
+/*
  * find_guc
  *		PostgreSQL's entry for a setting, or NULL if there is none
- *		(placeholders of unloaded extensions do not count).
+ *		(placeholders of unloaded extensions do not count).  PostgreSQL 15
+ *		keeps its array sorted by name, so a binary search finds an entry
+ *		(every arm of every backend is parsed at its first statement on an
+ *		enabled table); a linear scan confirms a miss, should the order
+ *		ever differ.
  */
 static struct config_generic *
 find_guc(const char *name)
 {
 	struct config_generic **gucs = get_guc_variables();
 	int			n = GetNumConfigOptions();
+	struct config_generic **found;
 
-	for (int i = 0; i < n; i++)
+	found = bsearch(name, gucs, n, sizeof(struct config_generic *), guc_name_cmp);
+	for (int i = 0; found == NULL && i < n; i++)
 	{
 		if (pg_strcasecmp(gucs[i]->name, name) == 0)
-		{
-			if (gucs[i]->flags & GUC_CUSTOM_PLACEHOLDER)
-				return NULL;
-			return gucs[i];
-		}
+			found = &gucs[i];
 	}
-	return NULL;
+	if (found == NULL || ((*found)->flags & GUC_CUSTOM_PLACEHOLDER))
+		return NULL;
+	return *found;
 }
 
 /*

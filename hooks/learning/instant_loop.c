@@ -103,6 +103,7 @@ typedef struct LearnedShared
 	pg_atomic_uint64 rejected_steps;	/* instant steps (non-finite) */
 	pg_atomic_uint64 rejected_deltas;	/* pushes and merges (non-finite) */
 	pg_atomic_uint64 rejected_models;	/* training runs and writes */
+	pg_atomic_uint64 loads;		/* backends' loads of the learned state */
 	uint64		takes;			/* times the learner emptied slots (delta
 								 * lock) */
 	DeltaSlot	slots[DELTA_SLOTS];
@@ -158,6 +159,7 @@ NdagLearnedShmemInit(void)
 		pg_atomic_init_u64(&learned_shared->rejected_steps, 0);
 		pg_atomic_init_u64(&learned_shared->rejected_deltas, 0);
 		pg_atomic_init_u64(&learned_shared->rejected_models, 0);
+		pg_atomic_init_u64(&learned_shared->loads, 0);
 		learned_shared->takes = 0;
 	}
 }
@@ -184,6 +186,17 @@ NdagLearnedCountRejected(NdagRejectedKind kind)
 			pg_atomic_fetch_add_u64(&learned_shared->rejected_models, 1);
 			break;
 	}
+}
+
+/*
+ * NdagLearnedCountLoad
+ *		Count a backend's load of the learned state (learned_state.c).
+ */
+void
+NdagLearnedCountLoad(void)
+{
+	if (learned_shared != NULL)
+		pg_atomic_fetch_add_u64(&learned_shared->loads, 1);
 }
 
 /*
@@ -599,7 +612,8 @@ NdagLearnedMergePending(void)
  * NdagInstantStatusCounters
  *		The instant loop's counters for ruvector_dag_status(): this
  *		backend's steps and flushes, the cluster's steps, flushes, merged
- *		flushes, merges and non-finite updates rejected.
+ *		flushes, merges, non-finite updates rejected and loads of the
+ *		learned state.
  */
 void
 NdagInstantStatusCounters(void *state)
@@ -622,4 +636,6 @@ NdagInstantStatusCounters(void *state)
 						 (int64) pg_atomic_read_u64(&learned_shared->rejected_deltas));
 	NdagStatusAddCounter(state, "rejected_models_all",
 						 (int64) pg_atomic_read_u64(&learned_shared->rejected_models));
+	NdagStatusAddCounter(state, "learned_loads_all",
+						 (int64) pg_atomic_read_u64(&learned_shared->loads));
 }

@@ -73,7 +73,10 @@ load_extra(LearnState *st)
  * NdagLearnLoadBank
  *		Rebuild st->bank from the database's patterns records (with the
  *		engine's own statistics of the last cycle where they exist), and
- *		note per stored pattern its id, relations and demoted arms.
+ *		note per stored pattern its id, relations and demoted arms.  With
+ *		st->matching_only (a backend's copy) the patterns' hypervectors
+ *		(about 20 us each) are encoded only when the bank is large enough
+ *		for matching to use them.
  */
 void
 NdagLearnLoadBank(LearnState *st)
@@ -85,6 +88,7 @@ NdagLearnLoadBank(LearnState *st)
 	st->bank = ndag_bank_create(LEARN_ARMS, Max(capacity, 1));
 	if (st->bank == NULL)
 		NdagEngineCheck(NDAG_ERR_NOMEM, "ndag_bank_create");
+	st->bank->defer_hv = st->matching_only;
 	load_extra(st);
 
 	scan = StoreScanBegin(STORE_DBI_PATTERNS, st->dbid, NULL, false);
@@ -173,6 +177,9 @@ NdagLearnLoadBank(LearnState *st)
 	StoreScanEnd(scan);
 	st->bank->next_id = Max(st->bank->next_id,
 							(uint64_t) NdagLearnMetaGet("next_pattern", st->dbid, 1));
+	/* only a bank above the threshold is matched by its hypervectors */
+	if (st->bank->count > st->bank->hdc_threshold)
+		NdagEngineCheck(ndag_bank_encode(st->bank), "ndag_bank_encode");
 }
 
 /*

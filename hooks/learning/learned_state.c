@@ -5,6 +5,16 @@
  *	  cost model, demoted arms, the decision mechanism) and the
  *	  predictions made with it.
  *
+ * Loading.  Nothing is loaded at connection: the copy is read at the first
+ * statement that needs it (a decision or recording on an enabled table,
+ * ruvector_dag_status()), so a backend that never touches an enabled table
+ * never reads the store.  What is the same in every process (the HDC
+ * encoder of the pattern bank, the cost model's fixed projection W0) is
+ * built once in the postmaster (NdagLearnedStateInit) and inherited, so a
+ * load only reads and decodes the database's records; the patterns'
+ * hypervectors are not encoded unless the bank is large enough for
+ * matching to use them (learn_load.c).
+ *
  * Reloading.  Every committed store write that moves the store's generation
  * (a learning cycle, a merge of instant-loop deltas, a DBA's change of
  * ndag_patterns or ndag_models, a reset, a restore) also bumps a shared
@@ -78,12 +88,18 @@ static uint64 backend_loads = 0;
 /*
  * NdagLearnedStateInit
  *		From _PG_init: store writes that move the generation bump the shared
- *		epoch.
+ *		epoch; and what every process's learned state shares is built now,
+ *		in the postmaster, so that backends inherit it instead of drawing it
+ *		at their first load: the HDC encoder of the pattern banks and the
+ *		fixed projection W0 of the cost model.  Out of memory here, each
+ *		process draws its own as before.
  */
 void
 NdagLearnedStateInit(void)
 {
 	store_generation_hook = NdagLearnedEpochBump;
+	(void) ndag_hdc_prepare();
+	(void) ndag_cost_prepare(LEARN_ARMS, LEARN_MODEL_SEED);
 }
 
 /*
@@ -199,6 +215,7 @@ load_learned(uint64 epoch)
 
 	memset(&call, 0, sizeof(call));
 	call.st.dbid = MyDatabaseId;
+	call.st.matching_only = true;
 	call.cxt = AllocSetContextCreate(TopMemoryContext, "neural_dag learned state",
 									 ALLOCSET_DEFAULT_SIZES);
 	snprintf(what, sizeof(what), "load the learned state of database %u",
@@ -241,6 +258,7 @@ load_learned(uint64 epoch)
 	learned_epoch = epoch;
 	learned_valid = true;
 	backend_loads++;
+	NdagLearnedCountLoad();
 	return true;
 }
 
@@ -332,9 +350,10 @@ demoted_arms(void)
  * NdagLearnedStatusCounters
  *		For ruvector_dag_status(): this backend's learned state as a
  *		planned statement would see it (loaded first if the generation
- *		moved: generation, patterns, loads so far, decision mechanism), its
- *		instant steps and deltas flushed, and the cluster's instant-loop
- *		figures.
+ *		moved: generation, patterns, loads so far, decision mechanism), the
+ *		HDC encoders and cost-model projections it drew itself instead of
+ *		inheriting them (NdagLearnedStateInit), its instant steps and deltas
+ *		flushed, and the cluster's instant-loop figures.
  */
 void
 NdagLearnedStatusCounters(void *state)
@@ -349,6 +368,8 @@ NdagLearnedStatusCounters(void *state)
 						 learned_valid && learned.bank ? learned.bank->count : 0);
 	NdagStatusAddCounter(state, "learned_demoted_arms", demoted_arms());
 	NdagStatusAddCounter(state, "learned_loads", (int64) backend_loads);
+	NdagStatusAddCounter(state, "fixed_state_draws",
+						 (int64) (ndag_hdc_encoder_draws() + ndag_cost_w0_draws()));
 	NdagStatusAddCounter(state, "decision_mechanism", mechanism);
 	NdagInstantStatusCounters(state);
 }

@@ -24,6 +24,8 @@
 typedef struct LearnState
 {
 	Oid			dbid;
+	bool		matching_only;	/* a backend's copy: hypervectors are
+								 * encoded only where matching uses them */
 	NdagPatternBank *bank;
 	NdagCostModel *model;
 	NdagCostModel *before;		/* copy of the model before training */
@@ -75,6 +77,7 @@ typedef enum NdagRejectedKind
 } NdagRejectedKind;
 
 extern void NdagLearnedCountRejected(NdagRejectedKind kind);
+extern void NdagLearnedCountLoad(void);
 extern void NdagInstantAttach(NdagCostModel *model, Oid dbid);
 extern void NdagInstantDetach(void);
 extern void NdagInstantStatusCounters(void *state);

@@ -76,6 +76,25 @@ cache_remove(CacheSlot *slot)
 }
 
 /*
+ * cache_trim
+ *		Evict the least recently used entries beyond
+ *		ruvector.dag_embedding_cache_size, keep excepted (NULL: none), so
+ *		that a smaller size takes effect at the next lookup.
+ */
+static void
+cache_trim(CacheSlot *keep)
+{
+	while (cache_count > ndag_embedding_cache_size && !dlist_is_empty(&lru_list))
+	{
+		CacheSlot  *old = dlist_tail_element(CacheSlot, lru, &lru_list);
+
+		if (old == keep)
+			break;
+		cache_remove(old);
+	}
+}
+
+/*
  * NdagCacheLookup
  *		The entry of a query decided under this generation and epoch, now
  *		the most recently used; NULL when absent or stale (then dropped).
@@ -87,6 +106,7 @@ NdagCacheLookup(uint64 query_id, uint64 generation, uint64 epoch)
 	CacheSlot  *slot;
 
 	cache_init();
+	cache_trim(NULL);
 	memset(&key, 0, sizeof(key));
 	key.query_id = query_id;
 	key.dbid = MyDatabaseId;
@@ -133,14 +153,7 @@ NdagCacheStore(uint64 query_id, uint64 generation, uint64 epoch)
 	slot->entry.generation = generation;
 	slot->entry.epoch = epoch;
 
-	while (cache_count > ndag_embedding_cache_size && !dlist_is_empty(&lru_list))
-	{
-		CacheSlot  *old = dlist_tail_element(CacheSlot, lru, &lru_list);
-
-		if (old == slot)
-			break;
-		cache_remove(old);
-	}
+	cache_trim(slot);
 	return &slot->entry;
 }
 

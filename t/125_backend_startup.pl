@@ -1,0 +1,100 @@
+# A new backend's start costs nothing it does not need: what every process
+# shares (the HDC encoder of the pattern bank, the cost model's fixed
+# projection) is built once in the postmaster and inherited, and the learned
+# state is loaded only by a statement that needs it.
+#  1. Backends that run statements only on tables not enabled (planned,
+#     executed, explained, in learn mode) load no learned state: the
+#     cluster's learned_loads_all moves only by the observing session's own
+#     loads.
+#  2. A new backend's first statement on an enabled table loads the learned
+#     state once and decides as before: EXPLAIN of a statement of a learned
+#     shape shows the pattern's arm; the backend drew no HDC encoder and no
+#     cost-model projection itself (fixed_state_draws 0), and the cluster
+#     counted exactly its one load.
+use strict;
+use warnings;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use lib 't';
+use NdagTest;
+
+my $node = ndag_node('backend_startup', "ruvector.dag_healing_enabled = off\n");
+
+$node->safe_psql('postgres', ndag_join_tables_sql('bs')
+	  . ndag_costly_hash_arm_sql()
+	  . ndag_explain_function_sql('bs')
+	  . ndag_run_function_sql('bs') . q{
+	CREATE TABLE bs_plain AS SELECT g AS id, g % 10 AS k FROM generate_series(1, 1000) g;
+	CREATE INDEX bs_plain_id ON bs_plain (id);
+	ANALYZE bs_plain;
+});
+my $arm = $node->safe_psql('postgres',
+	"SELECT arm_id FROM ndag_arms WHERE name = 'costly_hash'");
+
+# sql(SQL): the output of SQL in a new session
+sub sql
+{
+	return $node->safe_psql('postgres', shift);
+}
+
+# a learned state: the custom arm proven on the join, then a pattern of it
+my ($q, $q2) = ndag_join_queries('bs');
+sql("SET ruvector.dag_mode = 'observe'; SELECT bs_run('$q', 3)");
+my $proven = ndag_learn_until_proven($node, 'bs', $q, 'the custom arm is proven on the join');
+is($proven, "$arm (costly_hash)", 'the proven arm is the custom arm')
+  or diag("proven: $proven");
+sql("SELECT ruvector_dag_flush()");
+# the cycle also merges what the learning sessions' instant loops sent
+sql("SELECT ruvector_dag_learn()");
+ok(sql("SELECT count(*) FROM ndag_patterns WHERE best_arm = $arm") >= 1,
+	'a pattern prefers the custom arm');
+
+# the observing session; loads(): (its own loads, the cluster's loads)
+my $obs = $node->background_psql('postgres');
+sub loads
+{
+	my $row = $obs->query_safe(q{
+		SELECT (c->>'learned_loads') || '|' || (c->>'learned_loads_all')
+		FROM (SELECT ruvector_dag_status()->'counters' AS c) s});
+	return split /\|/, $row;
+}
+my ($own0, $all0) = loads();
+cmp_ok($own0, '>=', 1, "the observing session loaded the learned state ($own0)");
+
+# ---------- 1. statements only on tables not enabled ----------
+for my $mode (qw(learn apply observe))
+{
+	sql("SET ruvector.dag_mode = '$mode';
+		SELECT count(*) FROM bs_plain;
+		SELECT * FROM bs_plain WHERE id = 7;
+		SELECT k, count(*) FROM bs_plain GROUP BY k;
+		EXPLAIN (ANALYZE, COSTS OFF) SELECT * FROM bs_plain WHERE k = 3;
+		DO \$\$ BEGIN PERFORM count(*) FROM bs_plain a JOIN bs_plain b USING (id); END \$\$;");
+}
+my ($own1, $all1) = loads();
+is($all1 - $all0, $own1 - $own0,
+	'backends that ran statements only on tables not enabled loaded no learned state');
+
+# ---------- 2. the first statement on an enabled table ----------
+my $first = sql("SET ruvector.dag_mode = 'apply'; SET ruvector.dag_confidence_threshold = 0;
+	SELECT bs_explain('$q2')->>'Decision' || '|' || (bs_explain('$q2')->>'Arm');
+	SELECT (c->>'learned_loads') || '|' || (c->>'fixed_state_draws')
+	FROM (SELECT ruvector_dag_status()->'counters' AS c) s;");
+my ($explained, $counted) = split /\n/, $first;
+is($explained, "pattern|$arm (costly_hash)",
+	"a new session's EXPLAIN applies the pattern's arm as before ($explained)");
+my ($session_loads, $draws) = split /\|/, $counted;
+is($session_loads, 1, 'that session loaded the learned state once');
+is($draws, 0,
+	'and drew no HDC encoder and no cost-model projection itself: the postmaster built them');
+my ($own2, $all2) = loads();
+is($all2 - $all1 - ($own2 - $own1), 1, 'the cluster counted exactly that one load');
+
+# a backend of the learning cycle's kind draws none either
+is(sql("SELECT ruvector_dag_learn() IS NOT NULL;
+	SELECT ruvector_dag_status()->'counters'->>'fixed_state_draws'"), "t\n0",
+	'a learning cycle in a session builds its bank and model from the inherited state');
+
+$obs->quit;
+$node->stop;
+done_testing();
