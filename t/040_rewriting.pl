@@ -164,8 +164,8 @@ sql("$warm $learn SELECT rw_run('$q5', 12); SELECT ruvector_dag_flush()");
 diag(sql("SELECT string_agg(arm || ':' || decision || ':' || round(exec_us / 1000) || 'ms', ' '
 	ORDER BY traj_id) FROM ndag_trajectories WHERE query_id = $qid5"));
 ok( sql("SELECT count(*) FROM ndag_trajectories
-		WHERE query_id = $qid5 AND arm = $fast_arm AND decision = 'explore'") >= 3,
-	'the fast arm was explored on at least three pairs');
+		WHERE query_id = $qid5 AND arm = $fast_arm AND decision = 'explore'") >= 2,
+	'the fast arm was explored on at least two pairs');
 $e = sql("SET ruvector.dag_mode = 'apply'; SELECT rw_explain('$q5')");
 like($e, qr/"Decision": "proven"/, 'the statement is rewritten from its paired runs');
 like($e, qr/"Arm": "$fast_arm \(serial_hash\)"/, 'with the fastest proven arm');

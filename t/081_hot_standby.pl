@@ -43,6 +43,10 @@ $primary->safe_psql('postgres', qq{
 	SELECT hs_run('$q', 3);
 	$learn
 	SELECT hs_run('$q', 15);
+	-- the proven arm's own runs: exploring every execution, learn mode ran
+	-- it only while proving it
+	SET ruvector.dag_mode = 'apply';
+	SELECT hs_run('$q', 4);
 	SELECT ruvector_dag_flush();
 	SELECT ruvector_dag_learn();
 });
