@@ -25,8 +25,7 @@ sub sql
 # counter(NAME): a counter of ruvector_dag_status()
 sub counter
 {
-	my ($name) = @_;
-	return sql("SELECT (ruvector_dag_status()->'counters'->>'$name')::bigint");
+	return ndag_status_counter($node, shift);
 }
 
 my @burners;

@@ -131,6 +131,23 @@ init_decision(NdagDecision *d)
 }
 
 /*
+ * clear_to_default
+ *		A decision for the default plan, its embedding and figures of the
+ *		default plan kept, the arm's (pattern, similarity, confidence, gain)
+ *		dropped.
+ */
+static void
+clear_to_default(NdagDecision *d)
+{
+	d->source = NDAG_DECISION_DEFAULT;
+	d->arm = 0;
+	d->pattern_id = 0;
+	d->similarity = NAN;
+	d->confidence = NAN;
+	d->gain = NAN;
+}
+
+/*
  * cache_keys
  *		The learned-state epoch (it moves with every committed store write
  *		that moves the generation, and costs one shared-memory read) and
@@ -348,12 +365,7 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 			 ndag_exploration_mode != NDAG_EXPLORATION_OFF)
 	{
 		a->candidate = d->arm;
-		d->source = NDAG_DECISION_DEFAULT;
-		d->arm = 0;
-		d->pattern_id = 0;
-		d->similarity = NAN;
-		d->confidence = NAN;
-		d->gain = NAN;
+		clear_to_default(d);
 		d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
 			predict_ms(d->embedding, 0);
 	}
@@ -778,12 +790,7 @@ count_decision(const NdagDecision *d)
 static void
 run_default_for_pairing(NdagDecision *d)
 {
-	d->source = NDAG_DECISION_DEFAULT;
-	d->arm = 0;
-	d->pattern_id = 0;
-	d->similarity = NAN;
-	d->confidence = NAN;
-	d->gain = NAN;
+	clear_to_default(d);
 	d->validation = true;
 }
 
