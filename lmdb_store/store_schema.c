@@ -175,11 +175,23 @@ static const StoreFieldDef index_meta_fields[] = {
 };
 static const int index_meta_keys[] = {0, 1, 2};
 
-/* record version 2: records carry a CRC-32C */
+/*
+ * Record versions (the uint16 at the start of every record,
+ * store_record.c): 2 (0.1.0) records carry a CRC-32C.  A DBI's version
+ * moves when fields are appended to its records; records of an older
+ * version, down to STORE_RECORD_OLDEST, still decode, the fields they lack
+ * null (store_migrate.c).  Fields are only ever appended, never removed,
+ * reordered or retyped.
+ */
 #define STORE_RECORD_VERSION	2
+#define STORE_RECORD_OLDEST		2
 
+/* every DBI below exists since format 2 (0.1.0); a DBI added later says so */
 #define SCHEMA(dbi, name, per_db, f, k) \
-	{dbi, name, STORE_RECORD_VERSION, per_db, NFIELDS(f), f, NFIELDS(k), k}
+	SCHEMA_SINCE(dbi, name, per_db, f, k, 2)
+#define SCHEMA_SINCE(dbi, name, per_db, f, k, format) \
+	{dbi, name, STORE_RECORD_VERSION, STORE_RECORD_OLDEST, format, per_db, \
+	 NFIELDS(f), f, NFIELDS(k), k}
 
 static const StoreSchema store_schemas[STORE_NUM_DBIS] = {
 	SCHEMA(STORE_DBI_META, "meta", false, meta_fields, meta_keys),

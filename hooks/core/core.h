@@ -189,12 +189,23 @@ extern void NdagStatusRegisterCounters(const char *concern,
 extern void NdagStatusAddCounter(void *state, const char *name, int64 value);
 
 /*
- * What a committed ruvector_dag_reset() of this database's trajectories,
- * BTSP memory or patterns (or 'all') also clears: the per-statement state
- * kept in shared memory by a layer above core (registered from _PG_init).
+ * reset_scopes.c: what a committed ruvector_dag_reset() of the scopes
+ * queries, patterns, learned or all also clears: the per-statement state
+ * kept in shared memory by a layer above core, and how many entries of a
+ * database it holds (both registered from _PG_init).
  */
 typedef void (*NdagResetCallback) (Oid dbid);
+typedef int64 (*NdagResetCountFunc) (Oid dbid);
 extern void NdagRegisterResetCallback(NdagResetCallback fn);
+extern void NdagRegisterResetCounter(NdagResetCountFunc fn);
+
+/*
+ * enabled_tables_dump.c: the config table ndag_enabled_tables that
+ * pg_dump carries, kept in step with the store's enabled tables
+ */
+extern void NdagEnabledTablesDumpRecord(Oid relid, bool enabled);
+extern void NdagEnabledTablesDumpClear(void);
+extern bool NdagEnabledTablesStorePut(Oid relid);	/* store_functions.c */
 
 /* ---------- shmem.c: shared state ---------- */
 

@@ -230,6 +230,7 @@ extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass,
 									   int arm, bool same, double cost_ratio,
 									   bool forced);
 extern void NdagQueryMemoryReset(Oid dbid);
+extern int64 NdagQueryMemoryCount(Oid dbid);
 
 /* what the paired comparison of an arm with the default plan has shown */
 typedef enum NdagArmVerdict

@@ -915,3 +915,25 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	if (out->demoted)
 		NdagRewriteCount(NDAG_RW_DEMOTIONS, 1);
 }
+
+/*
+ * NdagQueryMemoryCount
+ *		Statement classes of database dbid in the table (what a reset of
+ *		its per-statement memory forgets).
+ */
+int64
+NdagQueryMemoryCount(Oid dbid)
+{
+	int64		n = 0;
+
+	if (qm == NULL)
+		return 0;
+	LWLockAcquire(qm->lock, LW_SHARED);
+	for (int i = 0; i < QM_SLOTS; i++)
+	{
+		if (OidIsValid(qm->slots[i].dbid) && qm->slots[i].dbid == dbid)
+			n++;
+	}
+	LWLockRelease(qm->lock);
+	return n;
+}
