@@ -261,6 +261,7 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 	StoreScan  *scan;
 	StoreValue	meta[2];
 	StatusCounters counters = {&buf, NIL};
+	int64		format_version;
 
 	NdagRequirePreload();
 	StoreGetEnvInfo(&info);
@@ -277,7 +278,10 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 		escape_json(&buf, info.path);
 	else
 		appendStringInfoString(&buf, "null");
-	appendStringInfo(&buf, ", \"format_version\": %d", STORE_FORMAT_VERSION);
+	/* the store's own format version: a store of an older one is migrated at open */
+	if (!StoreMetaRead("format_version", &format_version))
+		format_version = -1;
+	appendStringInfo(&buf, ", \"format_version\": " INT64_FORMAT, format_version);
 	appendStringInfo(&buf, ", \"map_size\": " UINT64_FORMAT, info.map_size);
 	appendStringInfo(&buf, ", \"used_bytes\": " UINT64_FORMAT, info.used_bytes);
 	appendStringInfo(&buf, ", \"max_readers\": %d", info.max_readers);
