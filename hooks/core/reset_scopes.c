@@ -46,6 +46,12 @@ PG_FUNCTION_INFO_V1(ruvector_dag_reset);
 
 #define DBI_BIT(dbi)		(UINT64CONST(1) << (dbi))
 
+/*
+ * The persisted per-statement store (ndag_queries) belongs to 'queries':
+ * its DBI bit goes here and into statement_memory_dbis, and
+ * reset_statement_state (hooks/init/neural_dag.c) forgets through
+ * NdagQueryMemoryForget() where that exists.
+ */
 #define SCOPE_QUERIES		DBI_BIT(STORE_DBI_BTSP)
 #define SCOPE_PATTERNS		(DBI_BIT(STORE_DBI_PATTERNS) | \
 							 DBI_BIT(STORE_DBI_INDEX_META) | \
