@@ -263,6 +263,7 @@ extern void StoreBatchApply(StoreBatch *batch);
 /* ---------- store_meta.c: named counters of the meta DBI ---------- */
 
 extern bool StoreMetaRead(const char *name, int64 *value);	/* false: none */
+extern int64 StoreFormatVersionOnDisk(void);	/* -1: none */
 extern void StoreBatchMetaPut(StoreBatch *batch, const char *name,
 							  int64 value);
 extern void StoreBatchMetaDelete(StoreBatch *batch, const char *name);

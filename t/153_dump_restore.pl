@@ -64,6 +64,16 @@ like($err, qr/permission denied for table ndag_enabled_tables/,
 $node->safe_psql('src', q{SET ROLE dump_owner; SELECT ruvector_disable_neural_dag('d_owned')});
 is(listed('src'), 'd_first,s2.d_two / d_first,s2.d_two', 'and disables it');
 
+# rows inserted by hand: a table is enabled, a view or a stale OID is not
+$node->safe_psql('src', 'CREATE VIEW d_view AS SELECT * FROM d_off');
+($ret, $out, $err) = $node->psql('src', q{
+	INSERT INTO ndag_enabled_tables VALUES ('d_view'), ('4000000000');
+	SELECT count(*) FROM ndag_tables WHERE relid IN ('d_view'::regclass, 4000000000::oid);});
+is($out, '0', 'a view or a stale OID inserted into the config table is not enabled');
+like($err, qr/WARNING:  "d_view" is not a table or materialized view/, 'a WARNING says so for the view');
+like($err, qr/WARNING:  relation with OID 4000000000 does not exist/, 'and for the stale OID');
+$node->safe_psql('src', q{DELETE FROM ndag_enabled_tables WHERE relation::oid IN ('d_view'::regclass, 4000000000::oid)});
+
 # dump, restore into a new database
 my $dump = $node->basedir . '/src.dump';
 $node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('src') ],

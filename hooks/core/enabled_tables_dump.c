@@ -180,7 +180,8 @@ NdagEnabledTablesDumpClear(void)
  * ruvector_dag_enabled_tables_apply
  *		AFTER INSERT row trigger of the config table: enable the inserted
  *		relation in the store at commit.  A relation that does not exist
- *		(a dump's stale OID) is skipped with a WARNING.
+ *		(a dump's stale OID) or cannot be learned from (a view) is skipped
+ *		with a WARNING.
  */
 Datum
 ruvector_dag_enabled_tables_apply(PG_FUNCTION_ARGS)
@@ -190,6 +191,7 @@ ruvector_dag_enabled_tables_apply(PG_FUNCTION_ARGS)
 	Datum		value;
 	bool		isnull;
 	Oid			relid;
+	char		relkind;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
@@ -215,6 +217,17 @@ ruvector_dag_enabled_tables_apply(PG_FUNCTION_ARGS)
 				 errmsg("relation with OID %u does not exist; it is not enabled for learning",
 						relid),
 				 errhint("Enable the table by name with ruvector_enable_neural_dag().")));
+		return PointerGetDatum(NULL);
+	}
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
+		relkind != RELKIND_MATVIEW)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table or materialized view; it is not enabled for learning",
+						get_rel_name(relid)),
+				 errhint("Learning follows the statements that read tables, partitioned tables and materialized views.")));
 		return PointerGetDatum(NULL);
 	}
 	(void) NdagEnabledTablesStorePut(relid);

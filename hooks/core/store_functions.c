@@ -261,7 +261,6 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 	StoreScan  *scan;
 	StoreValue	meta[2];
 	StatusCounters counters = {&buf, NIL};
-	int64		format_version;
 
 	NdagRequirePreload();
 	StoreGetEnvInfo(&info);
@@ -279,9 +278,8 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 	else
 		appendStringInfoString(&buf, "null");
 	/* the store's own format version: a store of an older one is migrated at open */
-	if (!StoreMetaRead("format_version", &format_version))
-		format_version = -1;
-	appendStringInfo(&buf, ", \"format_version\": " INT64_FORMAT, format_version);
+	appendStringInfo(&buf, ", \"format_version\": " INT64_FORMAT,
+					 StoreFormatVersionOnDisk());
 	appendStringInfo(&buf, ", \"map_size\": " UINT64_FORMAT, info.map_size);
 	appendStringInfo(&buf, ", \"used_bytes\": " UINT64_FORMAT, info.used_bytes);
 	appendStringInfo(&buf, ", \"max_readers\": %d", info.max_readers);
