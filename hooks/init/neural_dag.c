@@ -65,6 +65,7 @@ _PG_init(void)
 	NdagShmemInit();
 	NdagEnabledTablesInit();
 	NdagRegisterResetCallback(reset_statement_state);
+	NdagQueryStoreInit();
 	NdagExtensionStateInit();
 	NdagInstallDropTracking();
 	NdagInstallPlannerHook();
