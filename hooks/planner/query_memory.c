@@ -1307,7 +1307,8 @@ NdagQueryMemoryLoad(const NdagQueryRecord *r)
  * NdagQueryMemorySync
  *		After a committed edit of database dbid's records: every stored
  *		slot of the database takes the controls of its record among
- *		records[] (sorted by query_id, klass, as the store keeps them); a
+ *		records[] (sorted by query_id, then klass, unsigned), and is
+ *		flushed again when they changed (its next decision did); a
  *		stored slot without a record was deleted and is forgotten.  Every
  *		backend's cached decisions are dropped.
  */
@@ -1346,11 +1347,14 @@ NdagQueryMemorySync(Oid dbid, const NdagQueryRecord *records, int n)
 			}
 			if (r == NULL)
 				memset(s, 0, sizeof(QmSlot));
-			else
+			else if (s->pinned_arm != r->pinned_arm ||
+					 s->forbidden_mask != r->forbidden_mask ||
+					 s->frozen != r->frozen)
 			{
 				s->pinned_arm = r->pinned_arm;
 				s->forbidden_mask = r->forbidden_mask;
 				s->frozen = r->frozen;
+				s->dirty = true;	/* its next decision changed */
 			}
 		}
 		LWLockRelease(partition_lock(part));
