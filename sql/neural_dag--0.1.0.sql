@@ -398,7 +398,7 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'ruvector_dag_reset'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ruvector_dag_reset(text) IS
-	'Remove learned state of the current database at commit: one store (patterns, trajectories, nodes, models, btsp, hdc, healing, index_meta, tables), all of them, or arms (back to the built-in catalogue); all, patterns, trajectories and btsp also clear the per-statement memory (baselines, arm runs, demotions) in shared memory; returns the records removed';
+	'Remove learned state of the current database at commit: one store (patterns, trajectories, nodes, models, btsp, hdc, healing, index_meta, queries, tables), all of them, or arms (back to the built-in catalogue); queries and all clear the per-statement memory (ndag_queries and its shared table), patterns, trajectories and btsp empty its shared table; returns the records removed';
 
 CREATE FUNCTION ruvector_dag_backup(path text)
 RETURNS bigint

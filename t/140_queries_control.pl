@@ -85,6 +85,8 @@ is(sql("SELECT forbidden_arms::text || ' ' || decision_source FROM ndag_queries 
 	"{$arm} default", 'the row shows the arm forbidden and the default decision');
 like(sql("$learn SELECT qc_explain('$q')"), qr/"Decision": "default plan"/,
 	'EXPLAIN shows the default plan for the forbidden arm');
+is(sql("SELECT count(*) FROM ruvector_dag_advice() WHERE query_id = $qid"), '0',
+	'ruvector_dag_advice() no longer offers the forbidden arm');
 my $explored = ndag_status_counter($node, 'decided_explore');
 my $t0 = last_traj();
 sql("$learn SELECT qc_run('$q', 12)");

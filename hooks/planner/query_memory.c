@@ -667,7 +667,7 @@ best_proven(const QmSlot *s, uint64 usable, double *speedup)
 /*
  * NdagQueryMemoryList
  *		Copies of every statement class of database dbid that has an arm
- *		proven faster (palloc'd array); their number.
+ *		proven faster and not forbidden (palloc'd array); their number.
  */
 int
 NdagQueryMemoryList(Oid dbid, NdagQueryClass **out)
@@ -685,13 +685,10 @@ NdagQueryMemoryList(Oid dbid, NdagQueryClass **out)
 		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
 		{
 			const QmSlot *s = &qm->slots[i];
-			bool		proven = false;
+			double		speedup;
 
-			if (s->dbid != dbid || !OidIsValid(dbid))
-				continue;
-			for (int arm = 1; arm < NDAG_MAX_ARMS && !proven; arm++)
-				proven = s->arms[arm].verdict == NDAG_VERDICT_FASTER;
-			if (!proven)
+			if (s->dbid != dbid || !OidIsValid(dbid) ||
+				best_proven(s, ~s->forbidden_mask, &speedup) == 0)
 				continue;
 			if (n > 0 && n % 16 == 0)
 				copies = repalloc(copies, sizeof(QmSlot) * (n + 16));
@@ -708,7 +705,7 @@ NdagQueryMemoryList(Oid dbid, NdagQueryClass **out)
 		c->query_id = s->query_id;
 		c->klass = s->klass;
 		c->default_ms = default_median(s);
-		c->best_arm = best_proven(s, ~UINT64CONST(0), &c->speedup);
+		c->best_arm = best_proven(s, ~s->forbidden_mask, &c->speedup);
 		c->pairs = c->best_arm != 0 ? s->arms[c->best_arm].pairs.n : 0;
 	}
 	pfree(copies);
