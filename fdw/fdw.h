@@ -172,8 +172,7 @@ extern void NdagFdwPrepareArm(const NdagFdwTable *table, StoreValue *values);
 /* ---------- queries.c: rules of ndag_queries ---------- */
 
 extern void NdagFdwQueriesBeforeScan(void);
-extern void NdagFdwCheckQueryRow(const NdagFdwTable *table,
-								 const StoreValue *values);
+extern void NdagFdwCheckQueryRow(const StoreValue *values);
 
 /* ---------- analyze.c ---------- */
 

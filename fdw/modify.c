@@ -488,7 +488,7 @@ ndagfdwExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
 		fmstate->current[f] = newvalues[f];
 	}
 	if (schema->dbi == STORE_DBI_QUERIES)
-		NdagFdwCheckQueryRow(table, fmstate->current);
+		NdagFdwCheckQueryRow(fmstate->current);
 
 	StorePendingPatch(schema->dbi, fmstate->values, fmstate->changed);
 	NdagFdwStoreSlot(table, fmstate->current, NULL, slot);

@@ -24,7 +24,7 @@
 void
 NdagFdwQueriesBeforeScan(void)
 {
-	NdagQueryStoreFlush(MyDatabaseId, false);
+	NdagQueryStoreFlush(MyDatabaseId);
 }
 
 /*
@@ -34,7 +34,7 @@ NdagFdwQueriesBeforeScan(void)
  *		default arm, or pin a forbidden arm (nothing is queued then).
  */
 void
-NdagFdwCheckQueryRow(const NdagFdwTable *table, const StoreValue *values)
+NdagFdwCheckQueryRow(const StoreValue *values)
 {
 	const StoreValue *pinned = StoreFieldGet(values, STORE_DBI_QUERIES, "pinned_arm");
 	const StoreValue *forbidden = StoreFieldGet(values, STORE_DBI_QUERIES, "forbidden_arms");

@@ -270,7 +270,7 @@ typedef struct NdagQueryRecord
 	Size		state_len;
 } NdagQueryRecord;
 
-extern int	NdagQueryMemoryCollect(Oid dbid, bool every_slot, uint64 enabled,
+extern int	NdagQueryMemoryCollect(Oid dbid, uint64 enabled,
 								   NdagQueryRecord **out);
 extern bool NdagQueryMemoryLoad(const NdagQueryRecord *r);
 extern void NdagQueryMemorySync(Oid dbid, const NdagQueryRecord *records,
@@ -278,7 +278,7 @@ extern void NdagQueryMemorySync(Oid dbid, const NdagQueryRecord *records,
 
 /* ---------- query_store.c: the query memory in the store (ndag_queries) ---------- */
 extern void NdagQueryStoreInit(void);
-extern void NdagQueryStoreFlush(Oid dbid, bool every_slot);
+extern void NdagQueryStoreFlush(Oid dbid);
 extern bool NdagQueryStoreLoad(Oid dbid, uint64 query_id, uint64 klass);
 extern void NdagQueryMemoryForget(Oid dbid);
 extern void NdagQueryStoreCommitted(Oid dbid);

@@ -1210,13 +1210,12 @@ slot_record(const QmSlot *s, uint64 enabled, NdagQueryRecord *r)
 /*
  * NdagQueryMemoryCollect
  *		Records of the slots of database dbid (InvalidOid: all) that
- *		changed since they were last collected (all with every_slot), in a
- *		palloc'd array; their number.  They count as flushed and stored
+ *		changed since they were last collected, in a palloc'd array; their
+ *		number.  They count as flushed and stored
  *		from now on.  enabled is the catalogue's enabled arms.
  */
 int
-NdagQueryMemoryCollect(Oid dbid, bool every_slot, uint64 enabled,
-					   NdagQueryRecord **out)
+NdagQueryMemoryCollect(Oid dbid, uint64 enabled, NdagQueryRecord **out)
 {
 	int			n = 0;
 	int			size = 16;
@@ -1232,7 +1231,7 @@ NdagQueryMemoryCollect(Oid dbid, bool every_slot, uint64 enabled,
 			QmSlot	   *s = &qm->slots[i];
 
 			if (!OidIsValid(s->dbid) || (OidIsValid(dbid) && s->dbid != dbid) ||
-				(!s->dirty && !every_slot))
+				!s->dirty)
 				continue;
 			if (n == size)
 			{

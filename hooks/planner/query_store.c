@@ -192,28 +192,27 @@ values_record(const StoreValue *values, NdagQueryRecord *r)
 /*
  * NdagQueryStoreFlush
  *		Write the statement classes of database dbid (InvalidOid: every
- *		database) that changed since their last flush (all of them with
- *		every_slot) to the store now, in one write transaction: a new
+ *		database) that changed since their last flush to the store now,
+ *		in one write transaction: a new
  *		class as a whole record, a stored one patched but for its controls.
  *		Nothing on a standby.
  */
 void
-NdagQueryStoreFlush(Oid dbid, bool every_slot)
+NdagQueryStoreFlush(Oid dbid)
 {
 	NdagQueryRecord *records;
 	StoreBatch *batch;
-	bool		changed[32];
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_QUERIES);
+	bool	   *changed;
 	int			n;
 
 	if (!NdagMayWriteLearnedState())
 		return;
 	StoreEnsureOpen();
-	n = NdagQueryMemoryCollect(dbid, every_slot, NdagArmsEnabledMask(), &records);
+	n = NdagQueryMemoryCollect(dbid, NdagArmsEnabledMask(), &records);
 	if (n == 0)
 		return;
-	Assert(schema->nfields <= (int) lengthof(changed));
-	memset(changed, 0, sizeof(changed));
+	changed = palloc0(sizeof(bool) *
+					  StoreGetSchema(STORE_DBI_QUERIES)->nfields);
 	for (int i = 0; i < (int) lengthof(flushed_fields); i++)
 		changed[StoreFieldIndex(STORE_DBI_QUERIES, flushed_fields[i])] = true;
 

@@ -141,7 +141,7 @@ settle_step(void *arg)
 static void
 queries_step(void *arg)
 {
-	NdagQueryStoreFlush(InvalidOid, false);
+	NdagQueryStoreFlush(InvalidOid);
 }
 
 /*
