@@ -22,9 +22,14 @@
  * forced past disable_cost or estimated too costly.  In shadow
  * exploration mode the statements a background worker can re-run
  * (NdagShadowable) are never explored inline: their default runs are
- * captured for it instead.  Errors of the default planning are
- * PostgreSQL's own; an error in our part is logged (WARNING at most once
- * a minute) and the default plan runs.
+ * captured for it instead.  The DBA's controls (ndag_queries) come
+ * first: a pinned class always runs its pin and explores nothing, a
+ * forbidden arm is never explored nor applied from any source, a frozen
+ * class explores nothing; an arm of a disabled pattern of the statement
+ * is not applied from the statement's own proof either.  A class not in
+ * shared memory is loaded from the store.  Errors of the default planning
+ * are PostgreSQL's own; an error in our part is logged (WARNING at most
+ * once a minute) and the default plan runs.
  *
  *-------------------------------------------------------------------------
  */
