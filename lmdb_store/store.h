@@ -51,6 +51,7 @@ typedef enum StoreDbi
 	STORE_DBI_HDC,				/* hypervector state snapshots */
 	STORE_DBI_HEALING,			/* self-healing events */
 	STORE_DBI_INDEX_META,		/* pattern -> indexes its arm's plans use */
+	STORE_DBI_QUERIES,			/* per-statement memory and its controls */
 	STORE_NUM_DBIS
 } StoreDbi;
 

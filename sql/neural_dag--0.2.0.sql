@@ -433,8 +433,34 @@ CREATE EVENT TRIGGER ruvector_dag_enabled_tables_dropped ON sql_drop
 	EXECUTE FUNCTION ruvector_dag_enabled_tables_dropped();
 
 -- ---------------------------------------------------------------------------
--- 0.2.0: ndag_queries (per-statement memory as a foreign table) goes here.
--- MERGE: the DDL of ndag_queries (CREATE FOREIGN TABLE ... OPTIONS (store
--- 'queries'), its GRANTs and COMMENT) is added here, identically in
--- neural_dag--0.2.0.sql and neural_dag--0.1.0--0.2.0.sql.
+-- 0.2.0: ndag_queries
+--
+-- The plan rewriter's memory of each statement class of this database (one
+-- row per query_id, which is pg_stat_statements.queryid, and class, the
+-- shape of its default plan): what its next planning does and why, the
+-- default plan's median latency, the best arm proven faster and its
+-- geometric mean latency, runs_per_arm[arm_id + 1] (runs_per_arm[1] = default
+-- runs), demoted arms, and the DBA's controls: pinned_arm (NULL: none),
+-- forbidden_arms, frozen.  The learner keeps it in the store, so it
+-- survives restarts.  UPDATE of the controls and DELETE (forget the class)
+-- are for neural_dag_admin.
 -- ---------------------------------------------------------------------------
+CREATE FOREIGN TABLE ndag_queries (
+	dbid				oid NOT NULL,
+	query_id			bigint NOT NULL,
+	class				bigint NOT NULL,
+	decision			text,
+	decision_source		text,
+	default_median_ms	double precision,
+	best_arm			integer,
+	best_arm_median_ms	double precision,
+	runs_per_arm		integer[],
+	demoted_arms		integer[],
+	pinned_arm			integer,
+	forbidden_arms		integer[],
+	frozen				boolean,
+	last_used			timestamptz
+) SERVER neural_dag OPTIONS (store 'queries');
+
+GRANT SELECT ON ndag_queries TO PUBLIC;
+GRANT UPDATE (pinned_arm, forbidden_arms, frozen), DELETE ON ndag_queries TO neural_dag_admin;

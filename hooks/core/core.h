@@ -108,6 +108,7 @@ extern int	ndag_exploration_mode;		/* ruvector.dag_exploration_mode */
 extern bool ndag_regression_guard;		/* ruvector.dag_regression_guard */
 extern int	ndag_max_candidates;		/* ruvector.dag_max_candidates */
 extern double ndag_explore_max_cost_ratio;	/* ruvector.dag_explore_max_cost_ratio */
+extern int	ndag_query_memory_size;	/* ruvector.dag_query_memory_size, slots */
 extern double ndag_confidence_threshold;	/* ruvector.dag_confidence_threshold */
 extern int	ndag_embedding_cache_size;	/* ruvector.dag_embedding_cache_size */
 

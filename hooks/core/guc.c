@@ -41,6 +41,7 @@ int			ndag_exploration_mode = NDAG_EXPLORATION_SHADOW;
 bool		ndag_regression_guard = true;
 int			ndag_max_candidates = 3;
 double		ndag_explore_max_cost_ratio = 10.0;
+int			ndag_query_memory_size = 2048;
 double		ndag_confidence_threshold = 0.8;
 int			ndag_embedding_cache_size = 1024;
 
@@ -311,6 +312,14 @@ NdagDefineGucs(void)
 							"When the ring is full the oldest unflushed trajectory is dropped; the store keeps the newest ones.",
 							&ndag_max_trajectories,
 							10000, 16, 1000000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_query_memory_size",
+							"Statement classes the plan rewriter's shared memory holds.",
+							"When it is full the least recently used class is evicted; its state stays in the store (ndag_queries) and is loaded again at its next planning.",
+							&ndag_query_memory_size,
+							2048, 16, 1000000,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 

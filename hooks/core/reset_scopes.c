@@ -48,11 +48,10 @@ PG_FUNCTION_INFO_V1(ruvector_dag_reset);
 
 /*
  * The persisted per-statement store (ndag_queries) belongs to 'queries':
- * its DBI bit goes here and into statement_memory_dbis, and
- * reset_statement_state (hooks/init/neural_dag.c) forgets through
- * NdagQueryMemoryForget() where that exists.
+ * its clear commits before the shared table is emptied
+ * (reset_statement_state, and query_store.c's commit hook).
  */
-#define SCOPE_QUERIES		DBI_BIT(STORE_DBI_BTSP)
+#define SCOPE_QUERIES		(DBI_BIT(STORE_DBI_BTSP) | DBI_BIT(STORE_DBI_QUERIES))
 #define SCOPE_PATTERNS		(DBI_BIT(STORE_DBI_PATTERNS) | \
 							 DBI_BIT(STORE_DBI_INDEX_META) | \
 							 DBI_BIT(STORE_DBI_HDC))
@@ -91,7 +90,7 @@ static const ResetScope reset_scopes[] = {
 
 /* stores whose clearing also forgets the per-statement memory */
 static const StoreDbi statement_memory_dbis[] = {
-	STORE_DBI_BTSP, STORE_DBI_PATTERNS
+	STORE_DBI_BTSP, STORE_DBI_QUERIES, STORE_DBI_PATTERNS
 };
 
 /* the per-statement memory a committed reset clears, and how to count it */

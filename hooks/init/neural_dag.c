@@ -66,6 +66,7 @@ _PG_init(void)
 	NdagEnabledTablesInit();
 	NdagRegisterResetCallback(reset_statement_state);
 	NdagRegisterResetCounter(NdagQueryMemoryCount);
+	NdagQueryStoreInit();
 	NdagExtensionStateInit();
 	NdagInstallDropTracking();
 	NdagInstallPlannerHook();
