@@ -201,6 +201,7 @@ static const StoreFieldDef queries_fields[] = {
 };
 static const int queries_keys[] = {0, 1, 2};
 
+/*
  * Record versions (the uint16 at the start of every record,
  * store_record.c): 2 (0.1.0) records carry a CRC-32C.  A DBI's version
  * moves when fields are appended to its records; records of an older
