@@ -80,5 +80,6 @@ _PG_init(void)
 	NdagStatusRegisterCounters("shadow exploration", NdagShadowStatusCounters);
 	NdagStatusRegisterCounters("learned state", NdagLearnedStatusCounters);
 	NdagStatusRegisterCounters("fallbacks", NdagFallbackStatusCounters);
+	NdagStatusRegisterCounters("database state", NdagDatabaseStateStatusCounters);
 	ndag_preloaded = true;
 }
