@@ -81,5 +81,6 @@ _PG_init(void)
 	NdagStatusRegisterCounters("learned state", NdagLearnedStatusCounters);
 	NdagStatusRegisterCounters("fallbacks", NdagFallbackStatusCounters);
 	NdagStatusRegisterCounters("database state", NdagDatabaseStateStatusCounters);
+	NdagStatusRegisterCounters("arms", NdagArmStatusCounters);
 	ndag_preloaded = true;
 }
