@@ -15,6 +15,7 @@
  *						learn and delta locks, the tables and learned epochs,
  *						the learner's latch (init/ requests and attaches it)
  *	extension_state.c	whether this database has the extension
+ *	database_state.c	the per-database look-ups of new backends, shared
  *	enabled_tables.c	the tables enabled for learning, per backend
  *	arm_settings.c		the planner settings of an arm ('name=value, ...'),
  *						checked for fdw/ and applied by planner/
@@ -29,6 +30,7 @@
 #define NDAG_CORE_H
 
 #include "fmgr.h"
+#include "datatype/timestamp.h"
 
 /* ---------- constants ---------- */
 
@@ -249,6 +251,22 @@ extern void NdagWakeLearner(void);
 
 extern void NdagExtensionStateInit(void);
 extern bool NdagExtensionInstalled(void);
+
+/* ---------- database_state.c: per-database look-ups shared by backends ---------- */
+
+extern Size NdagDatabaseStateShmemSize(void);
+extern void NdagDatabaseStateShmemInit(void);
+extern uint64 NdagExtensionEpoch(void);
+extern void NdagExtensionEpochBump(void);
+extern bool NdagSharedInstalled(Oid dbid, uint64 epoch, bool *installed);
+extern void NdagSharedPublishInstalled(Oid dbid, uint64 epoch, bool installed);
+extern bool NdagSharedTables(Oid dbid, uint64 tables_epoch,
+							 uint64 learned_epoch, MemoryContext cxt,
+							 Oid **relids, int *n, TimestampTz *loaded_at);
+extern void NdagSharedPublishTables(Oid dbid, uint64 tables_epoch,
+									uint64 learned_epoch, TimestampTz loaded_at,
+									const Oid *relids, int n);
+extern void NdagDatabaseStateStatusCounters(void *state);
 
 /* ---------- enabled_tables.c ---------- */
 

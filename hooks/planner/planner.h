@@ -119,11 +119,14 @@ typedef struct NdagArm
 {
 	int			arm_id;
 	char	   *name;
-	struct List *settings;		/* NdagArmSetting */
+	struct List *settings;		/* NdagArmSetting; parsed by NdagArmGet */
+	char	   *settings_text;	/* as stored */
+	bool		parsed;			/* settings holds settings_text parsed */
 } NdagArm;
 
 extern const NdagArm *NdagArmGet(int arm_id);
 extern uint64 NdagArmsEnabledMask(void);
+extern void NdagArmStatusCounters(void *state);
 extern struct PlannedStmt *NdagPlanUnderArm(const NdagArm *arm,
 											struct Query *parse,
 											const char *query_string,
