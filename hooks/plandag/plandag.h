@@ -71,4 +71,18 @@ extern struct PlannedStmt *NdagPlanQueryText(const char *query_text);
 extern NdagPlanDag *NdagPlanQueryDag(FunctionCallInfo fcinfo, int argno);
 extern Oid	NdagNodeRelation(const NdagPlanDag *pd, int v);
 
+/* ---------- visualize.c: pictures of plans ---------- */
+
+typedef enum NdagVisualFormat
+{
+	VISUAL_DOT,
+	VISUAL_MERMAID,
+	VISUAL_JSON
+} NdagVisualFormat;
+
+extern NdagVisualFormat NdagVisualParseFormat(const char *format);
+extern void NdagVisualAppendEscaped(struct StringInfoData *out,
+									const char *text,
+									NdagVisualFormat format);
+
 #endif							/* NDAG_PLANDAG_H */
