@@ -13,7 +13,8 @@
  *	attention_sql.c		SQL functions that plan a query text (never run it)
  *						and return its attention scores and minimum cut
  *	visualize.c			ruvector_dag_visualize(): the scored plan DAG as
- *						Graphviz dot, Mermaid or JSON
+ *						Graphviz dot, Mermaid or JSON; the formats and label
+ *						escaping the pictures of recorded executions share
  *
  * Uses core/.  Includers include postgres.h first.
  *

@@ -146,8 +146,14 @@ NdagRecordedLoadNodes(NdagRecorded *rec)
 {
 	const StoreSchema *schema = StoreGetSchema(STORE_DBI_NODES);
 	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
+	int			f_node_id = StoreFieldIndex(STORE_DBI_NODES, "node_id");
 	int			f_parents = StoreFieldIndex(STORE_DBI_NODES, "parent_ids");
+	int			f_type = StoreFieldIndex(STORE_DBI_NODES, "node_type");
 	int			f_relation = StoreFieldIndex(STORE_DBI_NODES, "relation");
+	int			f_est = StoreFieldIndex(STORE_DBI_NODES, "est_rows");
+	int			f_actual = StoreFieldIndex(STORE_DBI_NODES, "actual_rows");
+	int			f_loops = StoreFieldIndex(STORE_DBI_NODES, "loops");
+	int			f_self = StoreFieldIndex(STORE_DBI_NODES, "self_ms");
 	int			capacity = 16;
 	StoreKeyRange range;
 	StoreScan  *scan;
@@ -172,17 +178,16 @@ NdagRecordedLoadNodes(NdagRecorded *rec)
 		}
 		node = &rec->nodes[rec->n_nodes++];
 		memset(node, 0, sizeof(NdagRecordedNode));
-		node->node_id = values[StoreFieldIndex(STORE_DBI_NODES, "node_id")].v.i4;
-		node->node_type = text_of(&values[StoreFieldIndex(STORE_DBI_NODES,
-														  "node_type")]);
+		node->node_id = values[f_node_id].v.i4;
+		node->node_type = text_of(&values[f_type]);
 		if (node->node_type == NULL)
 			node->node_type = pstrdup("?");
 		node->relation = values[f_relation].isnull ? InvalidOid :
 			values[f_relation].v.oid;
-		node->est_rows = float_of(&values[StoreFieldIndex(STORE_DBI_NODES, "est_rows")]);
-		node->actual_rows = float_of(&values[StoreFieldIndex(STORE_DBI_NODES, "actual_rows")]);
-		node->loops = float_of(&values[StoreFieldIndex(STORE_DBI_NODES, "loops")]);
-		node->self_ms = float_of(&values[StoreFieldIndex(STORE_DBI_NODES, "self_ms")]);
+		node->est_rows = float_of(&values[f_est]);
+		node->actual_rows = float_of(&values[f_actual]);
+		node->loops = float_of(&values[f_loops]);
+		node->self_ms = float_of(&values[f_self]);
 		if (!parents->isnull && parents->len > 0)
 		{
 			/* the stored array may be unaligned */
