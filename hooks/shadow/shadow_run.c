@@ -44,6 +44,7 @@
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/params.h"
 #include "optimizer/optimizer.h"
 #include "parser/parser.h"
@@ -106,6 +107,7 @@ typedef struct ShadowRun
 	double		last_default_ms;	/* the default's latest run, ms */
 	instr_time	last_default_at;	/* its end, zero: none yet */
 	double		round_busy_ms;	/* the last round */
+	double		round_worker_ms;	/* its runs' ms times their parallel workers */
 } ShadowRun;
 
 /* one execution's measure */
@@ -278,18 +280,45 @@ prepare_round(ShadowRun *run)
 }
 
 /*
+ * add_launched_workers
+ *		Add the parallel workers launched by the Gather and Gather Merge
+ *		nodes of a plan's state tree to *(int *) count.
+ */
+static bool
+add_launched_workers(PlanState *ps, void *count)
+{
+	if (ps == NULL)
+		return false;
+	if (IsA(ps, GatherState))
+		*(int *) count += ((GatherState *) ps)->nworkers_launched;
+	else if (IsA(ps, GatherMergeState))
+		*(int *) count += ((GatherMergeState *) ps)->nworkers_launched;
+	return planstate_tree_walker(ps, add_launched_workers, count);
+}
+
+/*
  * execute_plan
- *		Run a plan to completion, its rows discarded.
+ *		Run a plan to completion, its rows discarded; *workers is set to
+ *		the parallel workers it launched (as far as it got).
  */
 static void
-execute_plan(ShadowRun *run, PlannedStmt *plan, ParamListInfo params)
+execute_plan(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
+			 int *workers)
 {
 	QueryDesc  *qd;
 
 	qd = CreateQueryDesc(plan, run->text, GetActiveSnapshot(),
 						 InvalidSnapshot, None_Receiver, params, NULL, 0);
 	ExecutorStart(qd, 0);
-	ExecutorRun(qd, ForwardScanDirection, 0, true);
+	PG_TRY();
+	{
+		ExecutorRun(qd, ForwardScanDirection, 0, true);
+	}
+	PG_FINALLY();
+	{
+		(void) add_launched_workers(qd->planstate, workers);
+	}
+	PG_END_TRY();
 	ExecutorFinish(qd);
 	ExecutorEnd(qd);
 	FreeQueryDesc(qd);
@@ -313,6 +342,7 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	instr_time	duration;
 	ShadowTiming result = {0, false};
 	ErrorData  *volatile edata = NULL;
+	volatile int workers = 0;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
@@ -321,7 +351,7 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	{
 		PushActiveSnapshot(GetTransactionSnapshot());
 		enable_timeout_after(STATEMENT_TIMEOUT, timeout);
-		execute_plan(run, plan, params);
+		execute_plan(run, plan, params, (int *) &workers);
 		disable_timeout(STATEMENT_TIMEOUT, false);
 		/* a timeout that fired just after the end cancels nothing else */
 		if (get_timeout_indicator(STATEMENT_TIMEOUT, true))
@@ -339,6 +369,7 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 	result.ms = INSTR_TIME_GET_MILLISEC(duration);
+	run->round_worker_ms += result.ms * workers;
 
 	/* nothing it did is kept, whatever happened */
 	RollbackAndReleaseCurrentSubTransaction();
@@ -405,6 +436,7 @@ run_default(ShadowRun *run, PlannedStmt *plan, ParamListInfo params)
 	ShadowTiming def = timed_run(run, plan, params,
 								 default_timeout_ms(run->entry));
 
+	NdagShadowCount(NDAG_SHADOW_DEFAULT_RUNS, 1);
 	if (def.timed_out)
 	{
 		NdagShadowCount(NDAG_SHADOW_TIMEOUTS, 1);
@@ -501,6 +533,7 @@ shadow_round(ShadowRun *run, RoundCall *call)
 
 	snprintf(lock_timeout, sizeof(lock_timeout), "%d",
 			 (int) Min(default_timeout_ms(run->entry), (double) INT_MAX));
+	run->round_worker_ms = 0;
 	INSTR_TIME_SET_CURRENT(start);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -543,6 +576,19 @@ shadow_round(ShadowRun *run, RoundCall *call)
 	INSTR_TIME_SUBTRACT(duration, start);
 	run->round_busy_ms = INSTR_TIME_GET_MILLISEC(duration);
 	NdagShadowCount(NDAG_SHADOW_MS, (uint64) run->round_busy_ms);
+}
+
+/*
+ * round_processes
+ *		The processes the last round kept running on average: the worker,
+ *		and the parallel workers its runs launched while they ran.
+ */
+static double
+round_processes(const ShadowRun *run)
+{
+	if (!(run->round_busy_ms > 0))
+		return 0;
+	return 1.0 + run->round_worker_ms / run->round_busy_ms;
 }
 
 /*
@@ -631,7 +677,7 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 	while (run->outcome == SHADOW_GOING &&
 		   next_bracket(run, closed, &next, &call) > 0)
 	{
-		if (!pace(run->round_busy_ms, pace_arg) ||
+		if (!pace(run->round_busy_ms, round_processes(run), pace_arg) ||
 			run->pairs + call.narms > NDAG_SHADOW_MAX_PAIRS)
 		{
 			run->outcome = SHADOW_CUT_SHORT;
@@ -654,7 +700,7 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 			(errmsg("neural_dag shadow run of query %lld: %d candidate arms, %d pairs, %s",
 					(long long) entry->query_id, run->ncand, run->pairs,
 					outcome_names[run->outcome])));
-	(void) pace(run->round_busy_ms, pace_arg);
+	(void) pace(run->round_busy_ms, round_processes(run), pace_arg);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
 }

@@ -122,13 +122,15 @@ NdagShadowLaunchStep(void)
 
 /*
  * shadow_pace
- *		After a round that kept the worker busy busy_ms: sleep on the latch
- *		so that busy time stays within the budget of the moment
- *		(NdagShadowBudget) of the time, then say whether the run may go on
- *		(the budget not 0).  Signals are served while it sleeps.
+ *		After a round that kept the worker and `processes` processes on
+ *		average (its parallel workers included) busy busy_ms: account them
+ *		in the shadow runs' own load, sleep on the latch so that busy time
+ *		stays within the budget of the moment (NdagShadowBudget) of the
+ *		time, then say whether the run may go on (the budget not 0).
+ *		Signals are served while it sleeps.
  */
 static bool
-shadow_pace(double busy_ms, void *arg)
+shadow_pace(double busy_ms, double processes, void *arg)
 {
 	TimestampTz until;
 	double		budget;
@@ -139,6 +141,7 @@ shadow_pace(double busy_ms, void *arg)
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
 	}
+	NdagShadowAccountLoad(processes);
 	budget = NdagShadowBudget();
 	if (!(budget > 0))
 		return false;
@@ -157,6 +160,7 @@ shadow_pace(double busy_ms, void *arg)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
+	NdagShadowAccountLoad(0);
 	return NdagShadowBudget() > 0;
 }
 
@@ -221,7 +225,7 @@ ndag_shadow_worker_main(Datum main_arg)
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!shadow_pace(0, NULL) ||
+		if (!shadow_pace(0, 0, NULL) ||
 			!NdagShadowTake(launch.dbid, launch.userid, entry))
 			break;
 		MemoryContextSwitchTo(cxt);
