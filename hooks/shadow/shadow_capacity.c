@@ -1,10 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * shadow_capacity.c
- *	  How much of the machine shadow runs may take now:
- *	  ruvector.dag_shadow_budget while the 1-minute load average per CPU,
- *	  not counting the shadow runs' own processes, is at most
- *	  ruvector.dag_shadow_max_load, less in proportion above it.
+ *	  How much of the machine shadow runs may take now: the CPUs of
+ *	  ruvector.dag_shadow_budget (-1: a quarter of the machine's, at least
+ *	  one) while the 1-minute load average per CPU, not counting the shadow
+ *	  runs' own processes, is at most ruvector.dag_shadow_max_load, fewer in
+ *	  proportion above it.
  *
  * The shadow runs' own share is followed the way the kernel follows the
  * load: an exponential average over a minute of the processes they kept
@@ -78,11 +79,24 @@ NdagShadowAccountLoad(double processes)
 }
 
 /*
+ * configured_cpus
+ *		ruvector.dag_shadow_budget in CPUs: -1 is a quarter of the
+ *		machine's CPUs, at least one.
+ */
+static double
+configured_cpus(long ncpu)
+{
+	if (ndag_shadow_budget < 0)
+		return Max(1.0, (double) ncpu / 4.0);
+	return ndag_shadow_budget;
+}
+
+/*
  * NdagShadowBudget
- *		The fraction of one CPU shadow runs may keep busy now:
- *		ruvector.dag_shadow_budget, times ruvector.dag_shadow_max_load over
- *		the load average per CPU (without the shadow runs' own share) when
- *		that is higher, so that a busy machine slows shadow runs down
+ *		The CPUs shadow runs may keep busy now (the worker and its parallel
+ *		workers): the configured budget, times ruvector.dag_shadow_max_load
+ *		over the load average per CPU (without the shadow runs' own share)
+ *		when that is higher, so that a busy machine slows shadow runs down
  *		without stopping learning (a system that reports no load average
  *		counts as idle).  0 stops them.
  */
@@ -90,14 +104,16 @@ double
 NdagShadowBudget(void)
 {
 	double		load[1];
-	long		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	long		ncpu = Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
+	double		cpus = configured_cpus(ncpu);
 	double		per_cpu;
 
-	if (ndag_shadow_budget <= 0 || getloadavg(load, 1) < 1)
-		return Max(ndag_shadow_budget, 0);
-	per_cpu = Max(load[0] - NdagShadowOwnLoadNow(), 0.0) /
-		(double) Max(ncpu, 1);
+	if (!(cpus > 0))
+		return 0;
+	if (getloadavg(load, 1) < 1)
+		return cpus;
+	per_cpu = Max(load[0] - NdagShadowOwnLoadNow(), 0.0) / (double) ncpu;
 	if (per_cpu <= ndag_shadow_max_load)
-		return ndag_shadow_budget;
-	return ndag_shadow_budget * ndag_shadow_max_load / per_cpu;
+		return cpus;
+	return cpus * ndag_shadow_max_load / per_cpu;
 }

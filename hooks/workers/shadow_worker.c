@@ -7,9 +7,10 @@
  *	  one when statements wait and no shadow worker runs.
  *
  * One shadow worker runs at a time in the cluster, so that together they
- * keep within ruvector.dag_shadow_budget of one CPU: after each round the
- * worker sleeps (on its latch) long enough for its busy time to stay
- * within that fraction of the time, and it stops when the load average per
+ * keep within ruvector.dag_shadow_budget CPUs: after each round the worker
+ * sleeps (on its latch) long enough for its busy time, times the processes
+ * it kept running (itself and its parallel workers), to stay within that
+ * many CPUs of the time, and it stops when the load average per
  * CPU goes above ruvector.dag_shadow_max_load (its entries wait for the
  * next launch).  Nothing is launched on a standby, nor while the budget is
  * 0.
@@ -125,8 +126,8 @@ NdagShadowLaunchStep(void)
  *		After a round that kept the worker and `processes` processes on
  *		average (its parallel workers included) busy busy_ms: account them
  *		in the shadow runs' own load, sleep on the latch so that busy time
- *		stays within the budget of the moment (NdagShadowBudget) of the
- *		time, then say whether the run may go on (the budget not 0).
+ *		times those processes stays within the CPUs of the budget of the
+ *		moment (NdagShadowBudget), then say whether the run may go on (the budget not 0).
  *		Signals are served while it sleeps.
  */
 static bool
@@ -145,9 +146,10 @@ shadow_pace(double busy_ms, double processes, void *arg)
 	budget = NdagShadowBudget();
 	if (!(budget > 0))
 		return false;
+	/* busy_ms kept `processes` CPUs busy: sleep until that is budget CPUs */
 	until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 										(int64) Min(SHADOW_MAX_SLEEP_MS,
-													busy_ms * (1.0 - budget) / budget));
+													Max(busy_ms * (Max(processes, 1.0) / budget - 1.0), 0.0)));
 	for (;;)
 	{
 		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
