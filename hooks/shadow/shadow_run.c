@@ -13,7 +13,11 @@
  * analysed again with the captured parameters under the captured
  * search_path, the queryId must still be the captured one (else the
  * objects changed and the entry is dropped) and the statement must still
- * be shadowable.  The first round plans the default and every open arm,
+ * be shadowable.  The first round plans the default and every open arm
+ * (for the parameter class of the default plan planned here: the
+ * session's settings or the statistics may give another than the
+ * captured execution's, and a verdict holds for the class it was measured
+ * on),
  * tells the query memory what each plans to (like the default, forced
  * past disable_cost, estimated cost ratio) and orders the usable arms by
  * that ratio, lowest first.  Each later round is one bracket: up to
@@ -100,6 +104,7 @@ typedef struct ShadowRun
 	char	   *text;			/* the statement (run context) */
 	char	   *search_path;
 	int			outcome;		/* ShadowOutcome */
+	uint64		klass;			/* parameter class its pairs are for */
 	ShadowCandidate cand[NDAG_MAX_ARMS];
 	int			ncand;
 	int			pairs;			/* pairs run for the entry */
@@ -245,7 +250,9 @@ prepare_round(ShadowRun *run)
 	default_forced = NdagPlanForced(default_plan);
 	default_cost = default_plan->planTree->total_cost;
 	shapes[nshapes++] = NdagPlanShapeHash(default_plan);
-	open = NdagQueryMemoryOpenArms(e->dbid, e->query_id, e->klass,
+	/* the class is the default plan's shape where the pairs are measured */
+	run->klass = shapes[0];
+	open = NdagQueryMemoryOpenArms(e->dbid, e->query_id, run->klass,
 								   NdagArmsEnabledMask());
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
@@ -265,7 +272,7 @@ prepare_round(ShadowRun *run)
 			same = shapes[i] == shape;
 		forced = !default_forced && NdagPlanForced(plan);
 		ratio = NdagPlanCostRatio(default_cost, plan);
-		NdagQueryMemoryMarkPlanned(e->dbid, e->query_id, e->klass, arm, same,
+		NdagQueryMemoryMarkPlanned(e->dbid, e->query_id, run->klass, arm, same,
 								   ratio, forced);
 		if (same || forced || ratio > ndag_explore_max_cost_ratio)
 			continue;
@@ -511,7 +518,7 @@ bracket_round(ShadowRun *run, RoundCall *call)
 		NdagShadowCount(NDAG_SHADOW_PAIRS, 1);
 		if (alt[i].timed_out)
 			NdagShadowCount(NDAG_SHADOW_TIMEOUTS, 1);
-		call->verdict[i] = NdagQueryMemoryAddPair(e->dbid, e->query_id, e->klass,
+		call->verdict[i] = NdagQueryMemoryAddPair(e->dbid, e->query_id, run->klass,
 												  call->arms[i], default_ms,
 												  alt[i].ms, alt[i].timed_out);
 	}
