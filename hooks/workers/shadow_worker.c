@@ -7,9 +7,10 @@
  *	  one when statements wait and no shadow worker runs.
  *
  * One shadow worker runs at a time in the cluster, so that together they
- * keep within ruvector.dag_shadow_budget of one CPU: after each round the
- * worker sleeps (on its latch) long enough for its busy time to stay
- * within that fraction of the time, and it stops when the load average per
+ * keep within ruvector.dag_shadow_budget CPUs: after each round the worker
+ * sleeps (on its latch) long enough for its busy time, times the processes
+ * it kept running (itself and its parallel workers), to stay within that
+ * many CPUs of the time, and it stops when the load average per
  * CPU goes above ruvector.dag_shadow_max_load (its entries wait for the
  * next launch).  Nothing is launched on a standby, nor while the budget is
  * 0.
@@ -122,13 +123,15 @@ NdagShadowLaunchStep(void)
 
 /*
  * shadow_pace
- *		After a round that kept the worker busy busy_ms: sleep on the latch
- *		so that busy time stays within the budget of the moment
- *		(NdagShadowBudget) of the time, then say whether the run may go on
- *		(the budget not 0).  Signals are served while it sleeps.
+ *		After a round that kept the worker and `processes` processes on
+ *		average (its parallel workers included) busy busy_ms: account them
+ *		in the shadow runs' own load, sleep on the latch so that busy time
+ *		times those processes stays within the CPUs of the budget of the
+ *		moment (NdagShadowBudget), then say whether the run may go on (the budget not 0).
+ *		Signals are served while it sleeps.
  */
 static bool
-shadow_pace(double busy_ms, void *arg)
+shadow_pace(double busy_ms, double processes, void *arg)
 {
 	TimestampTz until;
 	double		budget;
@@ -139,12 +142,14 @@ shadow_pace(double busy_ms, void *arg)
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
 	}
+	NdagShadowAccountLoad(processes);
 	budget = NdagShadowBudget();
 	if (!(budget > 0))
 		return false;
+	/* busy_ms kept `processes` CPUs busy: sleep until that is budget CPUs */
 	until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 										(int64) Min(SHADOW_MAX_SLEEP_MS,
-													busy_ms * (1.0 - budget) / budget));
+													Max(busy_ms * (Max(processes, 1.0) / budget - 1.0), 0.0)));
 	for (;;)
 	{
 		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
@@ -157,6 +162,7 @@ shadow_pace(double busy_ms, void *arg)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
+	NdagShadowAccountLoad(0);
 	return NdagShadowBudget() > 0;
 }
 
@@ -221,7 +227,7 @@ ndag_shadow_worker_main(Datum main_arg)
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!shadow_pace(0, NULL) ||
+		if (!shadow_pace(0, 0, NULL) ||
 			!NdagShadowTake(launch.dbid, launch.userid, entry))
 			break;
 		MemoryContextSwitchTo(cxt);
