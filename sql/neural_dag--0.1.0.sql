@@ -270,29 +270,6 @@ AS 'MODULE_PATHNAME', 'ruvector_dag_flush'
 LANGUAGE C VOLATILE;
 
 -- ---------------------------------------------------------------------------
--- Recorded executions for a DBA (readers of ndag_trajectories: pg_read_all_stats
--- or neural_dag_admin): a picture of one with the default plan beside the
--- arm's, and the history of a statement
--- ---------------------------------------------------------------------------
-CREATE FUNCTION ruvector_dag_visualize(traj_id bigint DEFAULT NULL,
-	query_id bigint DEFAULT NULL, format text DEFAULT 'dot')
-RETURNS text
-AS 'MODULE_PATHNAME', 'ruvector_dag_visualize_execution'
-LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ruvector_dag_visualize(bigint, bigint, text) IS
-	'A recorded execution (traj_id, or the latest of query_id) as Graphviz dot, Mermaid or JSON: the default plan and the arm''s plan side by side (the other side is the latest recorded execution of the same query_id that ran the other way), rows estimated and actual per loop, loops and self time per node, misestimates (10x either way) and the bottleneck (largest self time) marked';
-
-CREATE FUNCTION ruvector_dag_history(query_id bigint,
-	OUT executed_at timestamptz, OUT latency_ms double precision,
-	OUT planning_ms double precision, OUT arm_id integer, OUT arm_name text,
-	OUT decision text, OUT pattern_id bigint, OUT traj_id bigint)
-RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'ruvector_dag_history'
-LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION ruvector_dag_history(bigint) IS
-	'The recorded executions (trajectories) of one statement of this database, oldest first: when, latency and planning time, arm, decision source, pattern and traj_id';
-
--- ---------------------------------------------------------------------------
 -- Self-healing: a check of the current database now, as the calling user
 -- (the database owner, members of neural_dag_admin and superusers)
 -- ---------------------------------------------------------------------------
