@@ -319,6 +319,23 @@ extern void StoreRestoreInit(void);	/* from StoreInit: xact callbacks */
 extern void StoreRestoreApplyPending(void); /* at commit; never fails */
 extern void StoreRestoreDiscardPending(void);	/* at abort */
 
+/* ---------- store_wal.c: the custom WAL resource manager ---------- */
+
+/* the default of ruvector.dag_rmgr_id (custom range 128-255) */
+#define STORE_RMGR_ID_DEFAULT	173
+
+extern void StoreWalRegister(int rmid);	/* from _PG_init */
+extern bool StoreWalDbiLogged(StoreDbi dbi);
+extern uint64 StoreWalLastLsn(void);	/* 0: none */
+
+/*
+ * Called in the startup process after redo applied a record to the store,
+ * with written[dbi] for each DBI the record changed, so that what shared
+ * memory caches of them is dropped.  Must not fail.
+ */
+typedef void (*StoreReplayHook) (const bool *written);
+extern StoreReplayHook store_replay_hook;
+
 /* ---------- store_arms.c: the built-in planner-configuration catalogue ---------- */
 
 extern int	StoreArmsBuiltinCount(void);

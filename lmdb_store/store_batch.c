@@ -250,8 +250,9 @@ typedef struct StoreApplyArg
 
 /*
  * store_apply_ops
- *		Write function: apply every operation in order, then bump the
- *		generation if asked.
+ *		Write function: apply every operation in order, WAL-log those of
+ *		the plan-deciding state (store_wal.c), then bump the generation if
+ *		asked.
  */
 static int
 store_apply_ops(MDB_txn *txn, void *arg)
@@ -271,6 +272,8 @@ store_apply_ops(MDB_txn *txn, void *arg)
 		if (rc != 0)
 			break;
 	}
+	if (rc == 0)
+		rc = StoreWalLogOps(txn, a->ops, a->bump_generation);
 	if (rc == 0 && a->bump_generation)
 		rc = StoreBumpGenerationInTxn(txn, NULL);
 	MemoryContextDelete(tmpcxt);

@@ -145,6 +145,10 @@ extern int	StoreOpApply(MDB_txn *txn, const StoreOp *op,
 extern void StoreApplyOps(List *ops, bool bump_generation,
 						  const char *what);
 
+/* ---------- store_wal.c ---------- */
+
+extern int	StoreWalLogOps(MDB_txn *txn, List *ops, bool bump_generation);
+
 /* ---------- store_intent.c: the two phases of a transaction's writes ---------- */
 
 /* the DBI holding the intents, beside the schema DBIs */
@@ -153,6 +157,8 @@ extern void StoreApplyOps(List *ops, bool bump_generation,
 extern bool StoreIntentRecordValid(const char *data, size_t len,
 								   const char **why);
 
+extern void StoreOpsEncode(List *ops, StringInfo out);
+extern List *StoreOpsDecode(const char *data, size_t len, const char **why);
 extern void StoreIntentWrite(List *ops);	/* PRE_COMMIT; may fail */
 extern bool StoreIntentPending(void);
 extern bool StoreIntentCommit(void);	/* never fails */

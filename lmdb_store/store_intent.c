@@ -28,8 +28,8 @@
  *	   reports success (ForceSyncCommit), so that what the commit log says
  *	   about the xid is what PostgreSQL will say after a crash.
  *	2. At COMMIT (StoreIntentCommit) the intent's operations are applied
- *	   and the intent deleted, in one LMDB transaction, with the generation
- *	   bumped; at ABORT (StoreIntentAbort) the intent is deleted.
+ *	   (and WAL-logged, store_wal.c) and the intent deleted, in one LMDB
+ *	   transaction, with the generation bumped; at ABORT (StoreIntentAbort) the intent is deleted.
  *
  * Neither step of phase 2 may fail the transaction; if one does (a full
  * disk, a crash in between), the intent stays, and StoreIntentResolve
@@ -152,11 +152,12 @@ append_uint32(StringInfo buf, uint32 v)
 }
 
 /*
- * intent_encode
- *		The intent record of a list of operations.
+ * StoreOpsEncode
+ *		The intent record of a list of operations (also the body of the
+ *		store's WAL records, store_wal.c).
  */
-static void
-intent_encode(List *ops, StringInfo out)
+void
+StoreOpsEncode(List *ops, StringInfo out)
 {
 	IntentHeader header;
 	ListCell   *lc;
@@ -259,13 +260,13 @@ StoreIntentRecordValid(const char *data, size_t len, const char **why)
 }
 
 /*
- * intent_decode
+ * StoreOpsDecode
  *		The operations of an intent record (data is a palloc'd copy that
  *		they point into); NULL with *why set if the record is damaged or
  *		written by another cluster.
  */
-static List *
-intent_decode(const char *data, size_t len, const char **why)
+List *
+StoreOpsDecode(const char *data, size_t len, const char **why)
 {
 	IntentHeader header;
 	const char *p = data;
@@ -469,7 +470,7 @@ settle_intents(MDB_txn *txn, void *arg)
 		if (apply)
 		{
 			const char *why = NULL;
-			List	   *ops = intent_decode(copy->data + 9, copy->len - 9, &why);
+			List	   *ops = StoreOpsDecode(copy->data + 9, copy->len - 9, &why);
 
 			if (ops == NULL && why != NULL)
 			{
@@ -489,6 +490,8 @@ settle_intents(MDB_txn *txn, void *arg)
 
 				rc = apply_ops(txn, ops, tmpcxt);
 				MemoryContextDelete(tmpcxt);
+				if (rc == 0)
+					rc = StoreWalLogOps(txn, ops, true);
 			}
 		}
 		if (rc == 0)
@@ -569,7 +572,7 @@ StoreIntentWrite(List *ops)
 	arg.own = GetTopFullTransactionId();
 	arg.ops = ops;
 	initStringInfo(&record);
-	intent_encode(ops, &record);
+	StoreOpsEncode(ops, &record);
 	arg.record = &record;
 	foreach(lc, ops)
 	{

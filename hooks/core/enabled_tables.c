@@ -66,13 +66,27 @@ tables_committed(const bool *written)
 }
 
 /*
+ * tables_replayed
+ *		store_replay_hook: redo changed the enabled tables (a standby, crash
+ *		recovery); tell every backend.
+ */
+static void
+tables_replayed(const bool *written)
+{
+	if (written[STORE_DBI_TABLES])
+		NdagTablesEpochBump();
+}
+
+/*
  * NdagEnabledTablesInit
- *		Hook into the store's commit-time writes (from _PG_init).
+ *		Hook into the store's commit-time writes and into redo (from
+ *		_PG_init).
  */
 void
 NdagEnabledTablesInit(void)
 {
 	store_pending_commit_hook = tables_committed;
+	store_replay_hook = tables_replayed;
 }
 
 /*

@@ -15,11 +15,13 @@
 #include "engine.h"
 #include "patterns.h"
 #include "core/core.h"
+#include "store.h"
 
 bool		ndag_enabled = true;
 int			ndag_mode = NDAG_MODE_LEARN;
 char	   *ndag_data_directory = NULL;
 int			ndag_map_size_mb = 1024;
+int			ndag_rmgr_id = STORE_RMGR_ID_DEFAULT;
 char	   *ndag_attention_type = NULL;
 double		ndag_attention_exploration = 0.1;
 double		ndag_ucb_c = 1.414;
@@ -152,6 +154,14 @@ NdagDefineGucs(void)
 							&ndag_map_size_mb,
 							1024, 16, 1024 * 1024,
 							PGC_POSTMASTER, GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_rmgr_id",
+							"WAL resource manager id of neural_dag's learned-state records.",
+							"A custom id (128-255) that no other extension of the cluster uses; standbys need the primary's.",
+							&ndag_rmgr_id,
+							STORE_RMGR_ID_DEFAULT, 128, 255,
+							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("ruvector.dag_attention_type",

@@ -285,6 +285,16 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 	appendStringInfo(&buf, ", \"max_readers\": %d", info.max_readers);
 	appendStringInfo(&buf, ", \"readers_used\": %d", info.readers_used);
 	appendStringInfo(&buf, ", \"generation\": " UINT64_FORMAT, info.generation);
+	/* end LSN of the last WAL-logged or replayed change the store holds */
+	{
+		uint64		lsn = StoreWalLastLsn();
+
+		if (lsn == 0)
+			appendStringInfoString(&buf, ", \"wal_lsn\": null");
+		else
+			appendStringInfo(&buf, ", \"wal_lsn\": \"%X/%X\"",
+							 (uint32) (lsn >> 32), (uint32) lsn);
+	}
 
 	appendStringInfoString(&buf, ", \"entries\": {");
 	for (int i = 0; i < STORE_NUM_DBIS; i++)

@@ -40,7 +40,8 @@ reset_statement_state(Oid dbid)
 /*
  * _PG_init
  *		Define the GUCs, give the store its directory and map size and
- *		register its transaction callbacks, and install what records
+ *		register its transaction callbacks and WAL resource manager, and
+ *		install what records
  *		executions: shared memory, the planner, executor and EXPLAIN hooks
  *		(which act only in databases that have the extension), the tracking
  *		of dropped objects and the learner worker.
@@ -59,6 +60,7 @@ _PG_init(void)
 	NdagDefineGucs();
 	StoreConfigure(ndag_data_directory, ndag_map_size_mb);
 	StoreInit();
+	StoreWalRegister(ndag_rmgr_id);
 
 	/* recording: shared ring, hooks, the learner worker */
 	EnableQueryId();

@@ -32,6 +32,7 @@ static const char *const flushed_fields[] = {
 };
 
 static StorePendingCommitHook prev_pending_commit_hook = NULL;
+static StoreReplayHook prev_replay_hook = NULL;
 
 /*
  * mask_array
@@ -354,15 +355,34 @@ queries_committed(const bool *written)
 }
 
 /*
+ * queries_replayed
+ *		store_replay_hook: redo (a standby, crash recovery) changed the
+ *		per-statement records or what decides them: the shared table
+ *		forgets every statement, which is loaded again from the store at
+ *		its next planning.
+ */
+static void
+queries_replayed(const bool *written)
+{
+	if (prev_replay_hook != NULL)
+		prev_replay_hook(written);
+	if (written[STORE_DBI_QUERIES] || written[STORE_DBI_BTSP] ||
+		written[STORE_DBI_PATTERNS])
+		NdagQueryMemoryReset(InvalidOid);
+}
+
+/*
  * NdagQueryStoreInit
- *		From _PG_init: carry committed edits of ndag_queries into the
- *		shared table.
+ *		From _PG_init (after NdagEnabledTablesInit): carry committed and
+ *		replayed edits of ndag_queries into the shared table.
  */
 void
 NdagQueryStoreInit(void)
 {
 	prev_pending_commit_hook = store_pending_commit_hook;
 	store_pending_commit_hook = queries_committed;
+	prev_replay_hook = store_replay_hook;
+	store_replay_hook = queries_replayed;
 }
 
 /*

@@ -1,0 +1,352 @@
+/*-------------------------------------------------------------------------
+ *
+ * store_wal.c
+ *	  The store's custom WAL resource manager: every applied write of the
+ *	  plan-deciding state is logged, and redo (crash recovery, a standby's
+ *	  startup process) applies it to the local store.
+ *
+ * What is logged.  A record is logged where a list of store operations is
+ * applied, in the LMDB write transaction that applies it: a batch of the
+ * learner (StoreApplyOps) or the intent of a committed transaction
+ * (store_intent.c: settled at XACT_EVENT_COMMIT, or later by
+ * StoreIntentResolve).  Its body is the intent encoding of the operations
+ * on the logged DBIs (tables, arms, patterns, models, btsp, index_meta,
+ * queries; not meta, trajectories, nodes, hdc, healing), preceded by a
+ * flag byte (bump the generation).  So redo is one generic "apply this
+ * list of operations", whatever made it: a DBA's edit, a reset (a CLEAR),
+ * a learning cycle, a restore (logged as a snapshot: CLEAR of every logged
+ * DBI and PUT of every record).
+ *
+ * Order and idempotence.  The record is inserted while the LMDB writer lock
+ * is held, so WAL order is the order in which the writes reach the store;
+ * it is flushed before the LMDB transaction commits, so the store never
+ * holds a change that a crash could take out of the WAL.  The same LMDB
+ * transaction stores the record's end LSN in meta ("wal_lsn"); redo skips
+ * a record whose end LSN is not past the stored one, so replaying a record
+ * the store already holds (crash recovery from the last checkpoint, a
+ * standby's store copied after the backup started) changes nothing.
+ *
+ * Failures.  A write of the store never fails because of WAL: when the
+ * record cannot be inserted (a record too large, no WAL allowed) the
+ * operations are applied anyway, with a WARNING.  Redo never stops
+ * recovery: a record that cannot be decoded or applied is a WARNING and
+ * the standby goes on with the state it has.
+ *
+ * The resource manager is registered from _PG_init under
+ * shared_preload_libraries only (ruvector.dag_rmgr_id); without it nothing
+ * is logged.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "access/xlog_internal.h"
+#include "access/xloginsert.h"
+#include "access/xlogreader.h"
+#include "utils/memutils.h"
+
+#include "store_int.h"
+
+/* the only record type: operations applied to the store */
+#define XLOG_NDAG_STORE_APPLY	0x00
+
+/* flag byte of a record */
+#define WAL_FLAG_BUMP_GENERATION	0x01
+
+/* meta key of the end LSN of the last record applied (or logged) */
+#define STORE_META_WAL_LSN		"wal_lsn"
+
+/* the resource manager id, or 0 when none is registered */
+static RmgrId store_rmgr_id = 0;
+
+/* see store.h */
+StoreReplayHook store_replay_hook = NULL;
+
+static void store_wal_redo(XLogReaderState *record);
+static void store_wal_desc(StringInfo buf, XLogReaderState *record);
+static const char *store_wal_identify(uint8 info);
+
+static RmgrData store_rmgr = {
+	.rm_name = "neural_dag",
+	.rm_redo = store_wal_redo,
+	.rm_desc = store_wal_desc,
+	.rm_identify = store_wal_identify,
+};
+
+/*
+ * StoreWalRegister
+ *		Register the resource manager under id rmid (from _PG_init, while
+ *		shared_preload_libraries are loaded).
+ */
+void
+StoreWalRegister(int rmid)
+{
+	RegisterCustomRmgr((RmgrId) rmid, &store_rmgr);
+	store_rmgr_id = (RmgrId) rmid;
+}
+
+/*
+ * StoreWalDbiLogged
+ *		Whether writes of dbi are WAL-logged: the plan-deciding state.
+ */
+bool
+StoreWalDbiLogged(StoreDbi dbi)
+{
+	switch (dbi)
+	{
+		case STORE_DBI_TABLES:
+		case STORE_DBI_ARMS:
+		case STORE_DBI_PATTERNS:
+		case STORE_DBI_MODELS:
+		case STORE_DBI_BTSP:
+		case STORE_DBI_INDEX_META:
+		case STORE_DBI_QUERIES:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * store_wal_insert
+ *		Insert and flush one record of the flag byte and body; the record's
+ *		end LSN.  May fail.
+ */
+static XLogRecPtr
+store_wal_insert(uint8 flags, const StringInfo body)
+{
+	XLogRecPtr	lsn;
+
+	XLogBeginInsert();
+	XLogRegisterData((char *) &flags, sizeof(flags));
+	XLogRegisterData(body->data, body->len);
+	lsn = XLogInsert(store_rmgr_id, XLOG_NDAG_STORE_APPLY);
+	XLogFlush(lsn);
+	return lsn;
+}
+
+/*
+ * StoreWalLogOps
+ *		In the write transaction txn that applies ops: log the operations
+ *		of ops on logged DBIs (with bump_generation) and store the record's
+ *		LSN in meta.  Returns 0 or an LMDB code; a failure to log is a
+ *		WARNING, the write goes on unlogged.  Nothing on a server in
+ *		recovery or without the resource manager.
+ */
+int
+StoreWalLogOps(MDB_txn *txn, List *ops, bool bump_generation)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	List	   *logged = NIL;
+	ListCell   *lc;
+	StringInfoData body;
+	volatile XLogRecPtr lsn = InvalidXLogRecPtr;
+
+	if (store_rmgr_id == 0 || RecoveryInProgress())
+		return 0;
+	foreach(lc, ops)
+	{
+		StoreOp    *op = (StoreOp *) lfirst(lc);
+
+		if (StoreWalDbiLogged(op->dbi))
+			logged = lappend(logged, op);
+	}
+	if (logged == NIL)
+		return 0;
+
+	initStringInfo(&body);
+	StoreOpsEncode(logged, &body);
+	list_free(logged);
+	PG_TRY();
+	{
+		lsn = store_wal_insert(bump_generation ? WAL_FLAG_BUMP_GENERATION : 0,
+							   &body);
+	}
+	PG_CATCH();
+	{
+		StoreWarnCaughtError(oldcxt,
+							 "The change of the learned state is applied on this server but not written to WAL: standbys and crash recovery do not see it.",
+							 "Check the server log; the next learning cycle writes the state again.");
+	}
+	PG_END_TRY();
+	pfree(body.data);
+	if (XLogRecPtrIsInvalid(lsn))
+		return 0;
+	return StoreMetaPut(txn, STORE_META_WAL_LSN, (int64) lsn);
+}
+
+/* argument of store_wal_redo_write */
+typedef struct RedoArg
+{
+	XLogRecPtr	lsn;			/* end LSN of the record */
+	List	   *ops;
+	bool		bump_generation;
+	bool		applied;		/* out: the store did not hold it yet */
+} RedoArg;
+
+/*
+ * store_wal_redo_write
+ *		Write function of redo: apply the record's operations unless the
+ *		store holds them already, and stamp the store with its LSN.
+ */
+static int
+store_wal_redo_write(MDB_txn *txn, void *arg)
+{
+	RedoArg    *a = (RedoArg *) arg;
+	MemoryContext tmpcxt;
+	ListCell   *lc;
+	int64		stored = 0;
+	int			rc;
+
+	a->applied = false;
+	rc = StoreMetaGet(txn, STORE_META_WAL_LSN, &stored);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (rc == 0 && (XLogRecPtr) stored >= a->lsn)
+		return 0;
+
+	tmpcxt = AllocSetContextCreate(CurrentMemoryContext,
+								   "neural_dag redo op",
+								   ALLOCSET_SMALL_SIZES);
+	rc = 0;
+	foreach(lc, a->ops)
+	{
+		rc = StoreOpApply(txn, (const StoreOp *) lfirst(lc), tmpcxt);
+		MemoryContextReset(tmpcxt);
+		if (rc != 0)
+			break;
+	}
+	MemoryContextDelete(tmpcxt);
+	if (rc == 0)
+		rc = StoreMetaPut(txn, STORE_META_WAL_LSN, (int64) a->lsn);
+	if (rc == 0 && a->bump_generation)
+		rc = StoreBumpGenerationInTxn(txn, NULL);
+	if (rc == 0)
+		a->applied = true;
+	return rc;
+}
+
+/*
+ * store_wal_redo
+ *		rm_redo: apply a record to this server's store.  Never fails: an
+ *		error is a WARNING and the record is skipped.
+ */
+static void
+store_wal_redo(XLogReaderState *record)
+{
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	const char *data = XLogRecGetData(record);
+	size_t		len = XLogRecGetDataLen(record);
+	uint8		info = XLogRecGetInfo(record) & ~XLR_INFO_MASK;
+
+	if (info != XLOG_NDAG_STORE_APPLY)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("neural_dag skipped a WAL record of unknown type %u", info),
+				 errhint("The server may run an older neural_dag than the one that wrote the WAL.")));
+		return;
+	}
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "neural_dag redo",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		RedoArg		arg;
+		const char *why = NULL;
+		char	   *copy;
+
+		if (len < 1)
+			elog(ERROR, "neural_dag WAL record is empty");
+		copy = palloc(len);
+		memcpy(copy, data, len);
+		memset(&arg, 0, sizeof(arg));
+		arg.lsn = record->EndRecPtr;
+		arg.bump_generation = (copy[0] & WAL_FLAG_BUMP_GENERATION) != 0;
+		arg.ops = StoreOpsDecode(copy + 1, len - 1, &why);
+		if (arg.ops == NIL && why != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("neural_dag WAL record at %X/%X cannot be decoded: %s",
+							LSN_FORMAT_ARGS(record->ReadRecPtr), why)));
+		StoreRunWrite(store_wal_redo_write, &arg, 0,
+					  "apply a WAL record to the neural_dag store");
+		if (arg.applied && store_replay_hook != NULL)
+		{
+			bool		written[STORE_NUM_DBIS] = {0};
+			ListCell   *lc;
+
+			foreach(lc, arg.ops)
+				written[((StoreOp *) lfirst(lc))->dbi] = true;
+			store_replay_hook(written);
+		}
+	}
+	PG_CATCH();
+	{
+		StoreWarnCaughtError(cxt,
+							 "The change of the learned state in this WAL record is not applied to this server's store.",
+							 "Check the store of this server; take a new base backup of the primary if it stays behind.");
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
+}
+
+/*
+ * store_wal_desc
+ *		rm_desc: the record's operations per DBI.
+ */
+static void
+store_wal_desc(StringInfo buf, XLogReaderState *record)
+{
+	const char *data = XLogRecGetData(record);
+	size_t		len = XLogRecGetDataLen(record);
+	int			counts[STORE_NUM_DBIS] = {0};
+	const char *why = NULL;
+	List	   *ops;
+	ListCell   *lc;
+
+	if (len < 1)
+		return;
+	appendStringInfo(buf, "generation %s",
+					 (data[0] & WAL_FLAG_BUMP_GENERATION) ? "bumped" : "kept");
+	ops = StoreOpsDecode(data + 1, len - 1, &why);
+	foreach(lc, ops)
+		counts[((StoreOp *) lfirst(lc))->dbi]++;
+	for (int i = 0; i < STORE_NUM_DBIS; i++)
+		if (counts[i] > 0)
+			appendStringInfo(buf, "; %s: %d", StoreGetSchema((StoreDbi) i)->name,
+							 counts[i]);
+	if (why != NULL)
+		appendStringInfo(buf, "; damaged: %s", why);
+}
+
+/*
+ * store_wal_identify
+ *		rm_identify: the name of a record type.
+ */
+static const char *
+store_wal_identify(uint8 info)
+{
+	if ((info & ~XLR_INFO_MASK) == XLOG_NDAG_STORE_APPLY)
+		return "STORE_APPLY";
+	return NULL;
+}
+
+/*
+ * StoreWalLastLsn
+ *		The end LSN of the last logged or replayed change the store holds
+ *		(InvalidXLogRecPtr if none).
+ */
+uint64
+StoreWalLastLsn(void)
+{
+	int64		value;
+
+	if (!StoreMetaRead(STORE_META_WAL_LSN, &value))
+		return 0;
+	return (uint64) value;
+}
