@@ -327,6 +327,7 @@ extern void StoreRestoreDiscardPending(void);	/* at abort */
 extern void StoreWalRegister(int rmid);	/* from _PG_init */
 extern bool StoreWalDbiLogged(StoreDbi dbi);
 extern uint64 StoreWalLastLsn(void);	/* 0: none */
+extern void StoreWalLogSnapshot(void);	/* after a restore; never fails */
 
 /*
  * Called in the startup process after redo applied a record to the store,

@@ -879,6 +879,8 @@ StoreRestoreApplyPending(void)
 	StoreSwitchBump();
 	if (store_generation_hook != NULL)
 		store_generation_hook();
+	/* standbys and crash recovery take the restored state from WAL */
+	StoreWalLogSnapshot();
 	pfree(staged);
 }
 

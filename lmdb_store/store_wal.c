@@ -14,8 +14,9 @@
  * queries; not meta, trajectories, nodes, hdc, healing), preceded by a
  * flag byte (bump the generation).  So redo is one generic "apply this
  * list of operations", whatever made it: a DBA's edit, a reset (a CLEAR),
- * a learning cycle, a restore (logged as a snapshot: CLEAR of every logged
- * DBI and PUT of every record).
+ * a learning cycle, a restore (logged once the restored store is in
+ * place, StoreWalLogSnapshot: CLEAR of every logged DBI and PUT of every
+ * record; a crash between the two leaves the restore out of WAL).
  *
  * Order and idempotence.  The record is inserted while the LMDB writer lock
  * is held, so WAL order is the order in which the writes reach the store;
@@ -349,4 +350,96 @@ StoreWalLastLsn(void)
 	if (!StoreMetaRead(STORE_META_WAL_LSN, &value))
 		return 0;
 	return (uint64) value;
+}
+
+/*
+ * store_wal_snapshot_write
+ *		Write function of StoreWalLogSnapshot: log, as one record, a CLEAR
+ *		of every logged DBI followed by a PUT of each of its records, and
+ *		bump the generation (the store itself changes in nothing else).
+ */
+static int
+store_wal_snapshot_write(MDB_txn *txn, void *arg)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "neural_dag WAL snapshot",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+	List	   *ops = NIL;
+	int			rc = 0;
+
+	for (int i = 0; i < STORE_NUM_DBIS && rc == 0; i++)
+	{
+		StoreDbi	dbi = (StoreDbi) i;
+		StoreOp    *clear;
+		MDB_cursor *cursor;
+		MDB_val		key;
+		MDB_val		data;
+
+		if (!StoreWalDbiLogged(dbi))
+			continue;
+		clear = palloc0(sizeof(StoreOp));
+		clear->kind = STORE_OP_CLEAR;
+		clear->dbi = dbi;
+		clear->dbid = InvalidOid;
+		ops = lappend(ops, clear);
+
+		rc = mdb_cursor_open(txn, StoreDbiHandle(dbi), &cursor);
+		if (rc != 0)
+			break;
+		rc = mdb_cursor_get(cursor, &key, &data, MDB_FIRST);
+		while (rc == 0)
+		{
+			StoreOp    *put = palloc0(sizeof(StoreOp));
+
+			put->kind = STORE_OP_PUT;
+			put->dbi = dbi;
+			put->key = palloc(key.mv_size);
+			memcpy(put->key, key.mv_data, key.mv_size);
+			put->keylen = key.mv_size;
+			put->value = palloc(data.mv_size);
+			memcpy(put->value, data.mv_data, data.mv_size);
+			put->valuelen = data.mv_size;
+			ops = lappend(ops, put);
+			rc = mdb_cursor_get(cursor, &key, &data, MDB_NEXT);
+		}
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+		mdb_cursor_close(cursor);
+	}
+	if (rc == 0)
+		rc = StoreWalLogOps(txn, ops, true);
+	if (rc == 0)
+		rc = StoreBumpGenerationInTxn(txn, NULL);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
+	return rc;
+}
+
+/*
+ * StoreWalLogSnapshot
+ *		Log the whole plan-deciding state of the store as it is now (after a
+ *		restore replaced it), so that redo makes a standby's store, or the
+ *		store after a crash, hold the same.  Never fails: an error is a
+ *		WARNING.
+ */
+void
+StoreWalLogSnapshot(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	if (store_rmgr_id == 0 || RecoveryInProgress())
+		return;
+	PG_TRY();
+	{
+		StoreRunWrite(store_wal_snapshot_write, NULL, 0,
+					  "write the neural_dag store's state to WAL");
+	}
+	PG_CATCH();
+	{
+		StoreWarnCaughtError(oldcxt,
+							 "The restored learned state is in this server's store but not in WAL: standbys keep their state.",
+							 "Run ruvector_dag_restore() again.");
+	}
+	PG_END_TRY();
 }

@@ -3,7 +3,8 @@
 # anything was learned sees, after a bounded wait, each change the primary
 # commits: tables enabled, a custom arm, the learned patterns, a pattern
 # disabled, a statement's arm pinned through ndag_queries (the standby's
-# EXPLAIN shows the pinned arm), and a reset.  ruvector_dag_status() shows
+# EXPLAIN shows the pinned arm), a restore of a backup taken before the pin
+# and a reset.  ruvector_dag_status() shows
 # the LSN of the last change the store holds, on both sides.
 use strict;
 use warnings;
@@ -87,6 +88,10 @@ $primary->safe_psql('postgres',
 on_standby("SELECT disabled FROM ndag_patterns WHERE pattern_id = $pid", 't',
 	'the pattern disabled on the primary is disabled on the standby');
 
+# a backup of the state before the pin, restored below
+my $backup_file = $primary->basedir . '/before_pin.ndag';
+$primary->safe_psql('postgres', "SELECT ruvector_dag_backup('$backup_file')");
+
 # ---------- a statement's arm pinned through ndag_queries ----------
 my $learn = ndag_explore_settings();
 my $qp = "$q AND a.id > 1";
@@ -113,6 +118,14 @@ $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres',
 		"SELECT pg_lsn(ruvector_dag_status()->>'wal_lsn') >= '$primary_lsn'"),
 	't', "the standby's status shows a replayed LSN at least the primary's");
+
+# ---------- a restore reaches the standby ----------
+my $pins = 'SELECT count(*) FROM ndag_queries WHERE pinned_arm IS NOT NULL';
+$primary->safe_psql('postgres', "SELECT ruvector_dag_restore('$backup_file')");
+is($primary->safe_psql('postgres', $pins), '0', 'the restore took the pin out on the primary');
+on_standby($pins, '0', 'the restored state, without the pin, reached the standby');
+on_standby("SELECT disabled FROM ndag_patterns WHERE pattern_id = $pid", 't',
+	'the restored state keeps the disabled pattern on the standby');
 
 # ---------- a reset reaches the standby ----------
 $primary->safe_psql('postgres', "SELECT ruvector_dag_reset('all')");
