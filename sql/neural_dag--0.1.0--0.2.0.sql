@@ -13,7 +13,7 @@
 -- 0.2.0: reset scopes
 -- ---------------------------------------------------------------------------
 COMMENT ON FUNCTION ruvector_dag_reset(text) IS
-	'Forget a scope of the current database''s learned state at commit: queries (per-statement memory), patterns (with their index metadata, HDC snapshots and the per-statement memory), trajectories (with their plan nodes), models, healing, learned (all of these), all (learned, the enabled tables and the arms back to the built-in catalogue); the single stores tables, arms, nodes, hdc, index_meta and btsp (= queries) are accepted too; returns the records and per-statement entries removed';
+	'Forget a scope of the current database''s learned state at commit: queries (per-statement memory, ndag_queries), patterns (with their index metadata and HDC snapshots; arms proven for a statement stay), trajectories (with their plan nodes), models, healing, learned (all of these), all (learned, the enabled tables and the arms back to the built-in catalogue); the single stores tables, arms, nodes, hdc, index_meta and btsp (= queries) are accepted too; returns the records and per-statement entries removed';
 
 -- ---------------------------------------------------------------------------
 -- 0.2.0: the enabled tables follow pg_dump.  The store (ndag_tables) is the

@@ -146,8 +146,12 @@ $node->safe_psql('postgres', "SELECT ruvector_dag_reset('patterns')");
 is($node->safe_psql('postgres', 'SELECT count(*) FROM ndag_patterns'), '0',
 	'reset(patterns) removed the patterns');
 like($explain->($q2), qr/^default plan/, 'after: the variant plans by default');
+# an arm proven for the join by its own paired runs is per-statement memory
+# (scope queries), kept in the store: it survives a reset of the patterns
+unlike($explain->($q), qr/^pattern/, 'after: the join runs no pattern arm');
+$node->safe_psql('postgres', "SELECT ruvector_dag_reset('queries')");
 like($explain->($q), qr/^default plan/,
-	'after: the join plans by default (its decision in per-statement memory is gone too)');
+	'after reset(queries): the join plans by default (its proven arm forgotten)');
 
 $node->stop;
 done_testing();
