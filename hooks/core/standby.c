@@ -2,8 +2,9 @@
  *
  * standby.c
  *	  What neural_dag does on a server in recovery (a hot standby): its
- *	  store is a file copy that no WAL keeps in step with the primary's, so
- *	  the standby adds nothing to it.  Statements are not recorded (no ring
+ *	  store changes only by the startup process's redo of the primary's
+ *	  WAL records (lmdb_store/store_wal.c), so the standby adds nothing of
+ *	  its own to it.  Statements are not recorded (no ring
  *	  writes, no instant loop, no regression guard), nothing is explored,
  *	  and the SQL functions that write the store refuse; plans still use
  *	  what the copied store holds (decisions of patterns and remembered
@@ -43,6 +44,6 @@ NdagRequireWritableLearnedState(const char *action)
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
 				 errmsg("cannot %s during recovery", action),
-				 errdetail("The neural_dag store of a standby server is read-only until learned state is replicated."),
+				 errdetail("The neural_dag store of a standby server changes only by replaying the primary's WAL."),
 				 errhint("Run it on the primary server.")));
 }
