@@ -95,10 +95,18 @@ $primary->safe_psql('postgres', "SELECT ruvector_dag_backup('$backup_file')");
 # ---------- a statement's arm pinned through ndag_queries ----------
 my $learn = ndag_explore_settings();
 my $qp = "$q AND a.id > 1";
-$primary->safe_psql('postgres', "$learn SELECT wl_run('$qp', 1)");
 my $qid = $primary->safe_psql('postgres', "EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) $qp")
   =~ /"Query Identifier": (-?\d+)/ ? $1 : 'none';
 like($qid, qr/^-?\d+$/, "the pinned statement's query identifier ($qid)");
+# run the statement until ndag_queries has its row
+ok( wait_for(
+		sub {
+			$primary->safe_psql('postgres', "$learn SELECT wl_run('$qp', 1)");
+			return $primary->safe_psql('postgres',
+				"SELECT count(*) FROM ndag_queries WHERE query_id = $qid") eq '1';
+		},
+		'the statement\'s row in ndag_queries'),
+	'the statement to pin has its row in ndag_queries');
 $primary->safe_psql('postgres',
 	"UPDATE ndag_queries SET pinned_arm = $arm WHERE query_id = $qid");
 is($primary->safe_psql('postgres', "SELECT pinned_arm FROM ndag_queries WHERE query_id = $qid"),

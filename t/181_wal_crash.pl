@@ -21,12 +21,19 @@ $node->safe_psql('postgres', ndag_join_tables_sql('wc')
 my $arm = $node->safe_psql('postgres',
 	"SELECT arm_id FROM ndag_arms WHERE name = 'costly_hash'");
 my ($q) = ndag_join_queries('wc');
-$node->safe_psql('postgres', ndag_explore_settings() . " SELECT wc_run('$q', 1)");
 my $qid = $node->safe_psql('postgres', "EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) $q")
   =~ /"Query Identifier": (-?\d+)/ ? $1 : 'none';
-is($node->safe_psql('postgres',
-		"SELECT count(*) FROM ndag_queries WHERE query_id = $qid AND pinned_arm IS NULL"),
-	'1', "the statement has a row without a pin ($qid)");
+# run the statement until ndag_queries has its row (stored by the scan)
+ok( wait_for(
+		sub {
+			$node->safe_psql('postgres',
+				ndag_explore_settings() . " SELECT wc_run('$q', 1)");
+			return $node->safe_psql('postgres',
+				"SELECT count(*) FROM ndag_queries WHERE query_id = $qid AND pinned_arm IS NULL")
+			  eq '1';
+		},
+		'the statement\'s row in ndag_queries'),
+	"the statement has a row without a pin ($qid)");
 
 # a copy of the store while the server is stopped
 $node->stop;
