@@ -20,7 +20,6 @@
 
 #include <math.h>
 
-#include "commands/explain.h"
 #include "executor/instrument.h"
 #include "miscadmin.h"
 #include "optimizer/planner.h"
@@ -30,6 +29,7 @@
 
 #include "embedding.h"
 #include "engine.h"
+#include "compat/compat_explain.h"
 #include "core/core.h"
 #include "plandag/plandag.h"
 #include "planner/planner.h"
@@ -408,7 +408,7 @@ ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 		BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
 	}
 
-	ExplainOnePlan(plan, into, es, queryString, params, queryEnv,
+	NdagExplainOnePlan(plan, into, es, queryString, params, queryEnv,
 				   &planduration, (es->buffers ? &bufusage : NULL));
 
 	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || !NdagShmemReady() ||

@@ -51,6 +51,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 
+#include "compat/compat_executor.h"
 #include "core/core.h"
 #include "shadow/shadow.h"
 
@@ -159,7 +160,7 @@ shadow_query(ShadowRun *run, ParamListInfo params)
 		return NULL;
 	}
 	query = linitial_node(Query, queries);
-	if (query->queryId != run->entry->query_id)
+	if ((uint64) query->queryId != (uint64) run->entry->query_id)
 	{
 		run->outcome = SHADOW_CHANGED;
 		return NULL;
@@ -276,7 +277,7 @@ execute_plan(ShadowRun *run, PlannedStmt *plan, ParamListInfo params)
 	qd = CreateQueryDesc(plan, run->text, GetActiveSnapshot(),
 						 InvalidSnapshot, None_Receiver, params, NULL, 0);
 	ExecutorStart(qd, 0);
-	ExecutorRun(qd, ForwardScanDirection, 0, true);
+	NdagExecutorRun(qd, ForwardScanDirection, 0);
 	ExecutorFinish(qd);
 	ExecutorEnd(qd);
 	FreeQueryDesc(qd);
