@@ -11,18 +11,56 @@
 # creates it in the suite's database (--load-extension) in every run, the
 # stock one too, where the library is not preloaded and its objects are
 # inert: the runs differ only by what preloading the library changes.
-# The source is fetched with apt-get source.
+# The source is fetched with apt-get source: for PostgreSQL 15 the installed
+# Debian package's, for another version (18, built by scripts/pg-build.sh)
+# the upstream tarball of the same minor version from Debian sid/trixie.
+# The server is the one of pg_config on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-work=${NDAG_PG_SUITE_DIR:-/tmp/neural_dag-pg-suite}
+major=$(pg_config --version | sed 's/^PostgreSQL \([0-9]*\).*/\1/')
+work=${NDAG_PG_SUITE_DIR:-/tmp/neural_dag-pg-suite-$major}
 src="$work/source"
+
+# fetch_source_upstream: unpack the source of pg_config's exact version
+# into $src once, from the upstream tarball of Debian's source package
+fetch_source_upstream() {
+	local version apt_dir dl v
+	version=$(pg_config --version | sed 's/^PostgreSQL //')
+	[ -f "$src/.version" ] && [ "$(cat "$src/.version")" = "$version" ] && return 0
+	apt_dir="$work/apt"
+	rm -rf "$apt_dir" && mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+	cat >"$apt_dir/src.sources" <<SRC
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: sid trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	local apt=(-o "Dir::Etc::sourcelist=$apt_dir/src.sources" -o Dir::Etc::sourceparts=-
+		-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache")
+	apt-get "${apt[@]}" update -qq
+	dl="$work/download"
+	rm -rf "$dl" && mkdir -p "$dl"
+	for v in $(apt-cache "${apt[@]}" showsrc "postgresql-$major" | sed -n "s/^Version: \($version-.*\)/\1/p"); do
+		(cd "$dl" && apt-get "${apt[@]}" source -qq --download-only "postgresql-$major=$v" >/dev/null 2>&1) || true
+		ls "$dl"/postgresql-"${major}"_*.orig.tar.bz2 >/dev/null 2>&1 && break
+	done
+	ls "$dl"/postgresql-"${major}"_*.orig.tar.bz2 >/dev/null
+	tar -xjf "$dl"/postgresql-"${major}"_*.orig.tar.bz2 -C "$dl"
+	rm -rf "$src" && mv "$dl"/postgresql-"$major"*/ "$src" && rm -rf "$dl" "$apt_dir"
+	echo "$version" >"$src/.version"
+}
 
 # fetch_source: unpack the installed postgresql-15 version's source into $src
 # once (the suite's expected files must match the server's exact version)
 fetch_source() {
 	local installed dl
+	if [ "$major" != 15 ]; then
+		fetch_source_upstream
+		return
+	fi
 	installed=$(dpkg-query -W -f='${Version}' postgresql-15)
 	[ -f "$src/.version" ] && [ "$(cat "$src/.version")" = "$installed" ] && return 0
 	if ! apt-cache showsrc postgresql-15 2>/dev/null | grep -qx "Version: $installed"; then
