@@ -169,6 +169,11 @@ extern void ndagfdwEndForeignInsert(EState *estate, ResultRelInfo *rinfo);
 
 extern void NdagFdwPrepareArm(const NdagFdwTable *table, StoreValue *values);
 
+/* ---------- queries.c: rules of ndag_queries ---------- */
+
+extern void NdagFdwQueriesBeforeScan(void);
+extern void NdagFdwCheckQueryRow(const StoreValue *values);
+
 /* ---------- analyze.c ---------- */
 
 extern bool ndagfdwAnalyzeForeignTable(Relation relation,

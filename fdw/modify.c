@@ -9,6 +9,8 @@
  *		ndag_trajectories	DELETE
  *		ndag_healing		DELETE
  *		ndag_arms			INSERT; UPDATE enabled
+ *		ndag_queries		UPDATE pinned_arm (NULL: none), forbidden_arms,
+ *							frozen; DELETE
  *
  * IsForeignRelUpdatable reports exactly these events, so PostgreSQL
  * itself refuses the others; updating a column outside the list is
@@ -47,15 +49,18 @@ typedef struct NdagFdwWritable
 {
 	StoreDbi	dbi;
 	int			events;			/* EVENT(CMD_INSERT) | ... */
-	const char *update_fields[3];	/* NULL-terminated */
+	const char *update_fields[4];	/* NULL-terminated */
+	const char *nullable_field; /* the one an UPDATE may set to NULL, or NULL */
 } NdagFdwWritable;
 
 static const NdagFdwWritable writable_stores[] = {
 	{STORE_DBI_PATTERNS, EVENT(CMD_UPDATE) | EVENT(CMD_DELETE),
-	{"pinned", "disabled", NULL}},
-	{STORE_DBI_TRAJECTORIES, EVENT(CMD_DELETE), {NULL}},
-	{STORE_DBI_HEALING, EVENT(CMD_DELETE), {NULL}},
-	{STORE_DBI_ARMS, EVENT(CMD_INSERT) | EVENT(CMD_UPDATE), {"enabled", NULL}},
+	{"pinned", "disabled", NULL}, NULL},
+	{STORE_DBI_TRAJECTORIES, EVENT(CMD_DELETE), {NULL}, NULL},
+	{STORE_DBI_HEALING, EVENT(CMD_DELETE), {NULL}, NULL},
+	{STORE_DBI_ARMS, EVENT(CMD_INSERT) | EVENT(CMD_UPDATE), {"enabled", NULL}, NULL},
+	{STORE_DBI_QUERIES, EVENT(CMD_UPDATE) | EVENT(CMD_DELETE),
+	{"pinned_arm", "forbidden_arms", "frozen", NULL}, "pinned_arm"},
 };
 
 /* Execution state of one modified table, in ResultRelInfo.ri_FdwState. */
@@ -451,6 +456,7 @@ ndagfdwExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
 	NdagFdwModifyState *fmstate = (NdagFdwModifyState *) rinfo->ri_FdwState;
 	const NdagFdwTable *table = fmstate->table;
 	const StoreSchema *schema = table->schema;
+	const NdagFdwWritable *w = find_writable(schema->dbi);
 	StoreValue *newvalues;
 	MemoryContext oldcxt;
 
@@ -471,7 +477,9 @@ ndagfdwExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
 	{
 		if (!fmstate->changed[f])
 			continue;
-		if (newvalues[f].isnull)
+		if (newvalues[f].isnull &&
+			(w->nullable_field == NULL ||
+			 strcmp(w->nullable_field, schema->fields[f].name) != 0))
 			ereport(ERROR,
 					(errcode(ERRCODE_NOT_NULL_VIOLATION),
 					 errmsg("column \"%s\" of foreign table \"%s\" cannot be set to null",
@@ -479,6 +487,8 @@ ndagfdwExecForeignUpdate(EState *estate, ResultRelInfo *rinfo,
 		fmstate->values[f] = newvalues[f];
 		fmstate->current[f] = newvalues[f];
 	}
+	if (schema->dbi == STORE_DBI_QUERIES)
+		NdagFdwCheckQueryRow(fmstate->current);
 
 	StorePendingPatch(schema->dbi, fmstate->values, fmstate->changed);
 	NdagFdwStoreSlot(table, fmstate->current, NULL, slot);

@@ -123,6 +123,10 @@ ndagfdwBeginForeignScan(ForeignScanState *node, int eflags)
 
 	MemoryContextSwitchTo(oldcxt);
 	node->fdw_state = st;
+
+	/* ndag_queries shows the shared per-statement memory as of now */
+	if (st->table->schema->dbi == STORE_DBI_QUERIES)
+		NdagFdwQueriesBeforeScan();
 }
 
 /*

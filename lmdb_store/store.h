@@ -21,10 +21,16 @@
 /* ---------- constants ---------- */
 
 /*
- * version of the environment layout, kept in meta under "format_version";
- * 2: records carry a CRC-32C, meta holds the cluster's system identifier
+ * version of the environment layout, kept in meta under "format_version"
+ * (store_migrate.c: what each version changed and how an older store is
+ * brought up to date when it is opened or restored);
+ * 2 (0.1.0): records carry a CRC-32C, meta holds the cluster's system
+ *	  identifier;
+ * 3 (0.2.0): DBIs added since 2 are created empty in an older store
  */
-#define STORE_FORMAT_VERSION	2
+#define STORE_FORMAT_VERSION	3
+/* the oldest format version this build reads (and migrates) */
+#define STORE_FORMAT_OLDEST		2
 
 /* name of the role whose members may modify the learned state */
 #define STORE_ADMIN_ROLE		"neural_dag_admin"
@@ -45,6 +51,7 @@ typedef enum StoreDbi
 	STORE_DBI_HDC,				/* hypervector state snapshots */
 	STORE_DBI_HEALING,			/* self-healing events */
 	STORE_DBI_INDEX_META,		/* pattern -> indexes its arm's plans use */
+	STORE_DBI_QUERIES,			/* per-statement memory and its controls */
 	STORE_NUM_DBIS
 } StoreDbi;
 
@@ -84,6 +91,8 @@ typedef struct StoreSchema
 	StoreDbi	dbi;
 	const char *name;			/* DBI name, also the FDW's store option */
 	uint16		version;		/* current record version */
+	uint16		oldest_version; /* oldest record version decoded */
+	uint16		since_format;	/* format version that added the DBI */
 	bool		per_database;	/* keys start with the database oid */
 	int			nfields;
 	const StoreFieldDef *fields;
@@ -255,6 +264,7 @@ extern void StoreBatchApply(StoreBatch *batch);
 /* ---------- store_meta.c: named counters of the meta DBI ---------- */
 
 extern bool StoreMetaRead(const char *name, int64 *value);	/* false: none */
+extern int64 StoreFormatVersionOnDisk(void);	/* -1: none */
 extern void StoreBatchMetaPut(StoreBatch *batch, const char *name,
 							  int64 value);
 extern void StoreBatchMetaDelete(StoreBatch *batch, const char *name);

@@ -587,6 +587,7 @@ store_copy_records(StoreRestoreCopy *c)
 	int64		generation;
 	MDB_dbi		src[STORE_NUM_DBIS];
 	MDB_dbi		dst[STORE_NUM_DBIS];
+	bool		in_src[STORE_NUM_DBIS];
 	int			rc;
 
 	store_read_live_meta(&live, &nlive);
@@ -595,6 +596,10 @@ store_copy_records(StoreRestoreCopy *c)
 		const char *name = StoreGetSchema((StoreDbi) i)->name;
 
 		rc = mdb_dbi_open(c->src_txn, name, 0, &src[i]);
+		/* a backup of an older format lacks the DBIs added since (verified) */
+		in_src[i] = (rc == 0);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
 		if (rc == 0)
 			rc = mdb_dbi_open(c->dst_txn, name, MDB_CREATE, &dst[i]);
 		if (rc != 0)
@@ -611,7 +616,7 @@ store_copy_records(StoreRestoreCopy *c)
 		MDB_val		data;
 		bool		first = true;
 
-		if (i == STORE_DBI_META)
+		if (i == STORE_DBI_META || !in_src[i])
 			continue;
 		rc = mdb_cursor_open(c->src_txn, src[i], &cursor);
 		if (rc != 0)

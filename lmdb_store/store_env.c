@@ -69,6 +69,7 @@ static LocalTransactionId store_checked_lxid = InvalidLocalTransactionId;
 static void store_at_exit(int code, Datum arg);
 static void store_grow_map(uint64 min_growth);
 static void store_adopt_map_size(void);
+static void store_open_meta(const char *path);
 static void store_open_dbis(const char *path);
 static void store_remember_identity(void);
 static void store_check_identity(bool force);
@@ -272,6 +273,8 @@ StoreEnsureOpen(void)
 		store_pid = MyProcPid;
 		store_path = path;
 		store_active_reads = 0;
+		/* the file is known before a migration writes to it */
+		store_remember_identity();
 		store_open_dbis(path);
 		store_remember_identity();
 	}
@@ -309,6 +312,34 @@ store_damaged_error(const char *path, const char *detail)
 }
 
 /*
+ * store_open_meta
+ *		Open the meta DBI of an existing environment (a committed read
+ *		transaction keeps the handle).
+ */
+static void
+store_open_meta(const char *path)
+{
+	MDB_txn    *txn = NULL;
+	int			rc;
+
+	rc = mdb_txn_begin(store_env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0)
+	{
+		rc = mdb_dbi_open(txn, StoreGetSchema(STORE_DBI_META)->name, 0,
+						  &store_dbis[STORE_DBI_META]);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
+		store_damaged_error(path, "It has no store \"meta\".");
+	if (rc != 0)
+		StoreReportError(ERROR, rc,
+						 psprintf("open the neural_dag store at \"%s\"", path));
+}
+
+/*
  * store_open_dbis
  *		Open every DBI of an existing environment in a read transaction
  *		(committed, so that the handles stay valid), and check its format
@@ -319,6 +350,10 @@ store_open_dbis(const char *path)
 {
 	MDB_txn    *volatile txn = NULL;
 	int			rc;
+
+	/* meta first: a store of an older format is migrated before the rest */
+	store_open_meta(path);
+	StoreMigrateOnOpen(path);
 
 	rc = mdb_txn_begin(store_env, NULL, MDB_RDONLY, (MDB_txn **) &txn);
 	if (rc != 0)

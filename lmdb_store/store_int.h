@@ -94,6 +94,7 @@ extern int	StorePutRecordInto(MDB_txn *txn, MDB_dbi handle, StoreDbi dbi,
 extern int	StoreBumpGenerationInTxn(MDB_txn *txn, int64 *newvalue);
 extern void StoreNoteGenerationMoved(void);
 extern void StoreCreate(const char *path);
+extern bool StoreMigrateOnOpen(const char *path);	/* store_migrate.c */
 
 /* ---------- store_verify.c ---------- */
 

@@ -8,7 +8,7 @@
  */
 #include "postgres.h"
 
-#include "store.h"
+#include "store_int.h"
 
 /*
  * meta_record
@@ -66,4 +66,19 @@ void
 StoreBatchMetaDelete(StoreBatch *batch, const char *name)
 {
 	StoreBatchDelete(batch, STORE_DBI_META, meta_record(name));
+}
+
+/*
+ * StoreFormatVersionOnDisk
+ *		The format version the open store records (meta "format_version"),
+ *		-1 if it records none.
+ */
+int64
+StoreFormatVersionOnDisk(void)
+{
+	int64		version;
+
+	if (!StoreMetaRead(STORE_META_FORMAT_VERSION, &version))
+		return -1;
+	return version;
 }

@@ -6,7 +6,8 @@
  * A value is, in the machine's native byte order (LMDB's own pages are
  * native too, so an environment never moves between architectures):
  *
- *		uint16	record version (the schema's version)
+ *		uint16	record version (the schema's version when written; older
+ *				ones decode too, see store_schema.c and store_migrate.c)
  *		uint16	number of fields
  *		uint32	CRC-32C of every other byte of the record
  *		then per field, in schema order:
@@ -271,10 +272,10 @@ store_decode(const StoreSchema *schema, const char *data, size_t len,
 	p += sizeof(nfields);
 	memcpy(&crc, p, sizeof(crc));
 	p += sizeof(crc);
-	if (version != schema->version)
+	if (version < schema->oldest_version || version > schema->version)
 	{
-		*why = psprintf("record version %u is not the version %u this server reads",
-						version, schema->version);
+		*why = psprintf("record version %u is not one of the versions %u to %u this server reads",
+						version, schema->oldest_version, schema->version);
 		return false;
 	}
 	if (crc != store_record_crc(data, len))
@@ -282,7 +283,9 @@ store_decode(const StoreSchema *schema, const char *data, size_t len,
 		*why = "its checksum does not match its contents";
 		return false;
 	}
-	if (nfields != schema->nfields)
+	/* an older record may lack the fields appended since: they read null */
+	if (nfields > schema->nfields ||
+		(nfields < schema->nfields && version == schema->version))
 	{
 		*why = psprintf("the record has %u fields instead of %d",
 						nfields, schema->nfields);
@@ -298,6 +301,11 @@ store_decode(const StoreSchema *schema, const char *data, size_t len,
 		uint8		isnull;
 
 		memset(value, 0, sizeof(StoreValue));
+		if (i >= nfields)
+		{
+			value->isnull = true;
+			continue;
+		}
 		if (end - p < 2)
 		{
 			*why = psprintf("the record ends before field \"%s\"",

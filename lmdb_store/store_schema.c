@@ -175,11 +175,49 @@ static const StoreFieldDef index_meta_fields[] = {
 };
 static const int index_meta_keys[] = {0, 1, 2};
 
-/* record version 2: records carry a CRC-32C */
-#define STORE_RECORD_VERSION	2
+/*
+ * queries: the plan rewriter's memory of one statement class (database,
+ * queryId, default plan shape), flushed from shared memory by the learner
+ * (hooks/planner/query_store.c); pinned_arm, forbidden_arms and frozen are
+ * the DBA's controls, state the packed statistics the shared table is
+ * loaded from
+ */
+static const StoreFieldDef queries_fields[] = {
+	{"dbid", STORE_OID},
+	{"query_id", STORE_INT8},
+	{"class", STORE_INT8},
+	{"decision", STORE_TEXT},
+	{"decision_source", STORE_TEXT},
+	{"default_median_ms", STORE_FLOAT8},
+	{"best_arm", STORE_INT4},
+	{"best_arm_median_ms", STORE_FLOAT8},
+	{"runs_per_arm", STORE_INT4_ARRAY},
+	{"demoted_arms", STORE_INT4_ARRAY},
+	{"pinned_arm", STORE_INT4},
+	{"forbidden_arms", STORE_INT4_ARRAY},
+	{"frozen", STORE_BOOL},
+	{"last_used", STORE_TIMESTAMPTZ},
+	{"state", STORE_BYTEA},
+};
+static const int queries_keys[] = {0, 1, 2};
 
+/*
+ * Record versions (the uint16 at the start of every record,
+ * store_record.c): 2 (0.1.0) records carry a CRC-32C.  A DBI's version
+ * moves when fields are appended to its records; records of an older
+ * version, down to STORE_RECORD_OLDEST, still decode, the fields they lack
+ * null (store_migrate.c).  Fields are only ever appended, never removed,
+ * reordered or retyped.
+ */
+#define STORE_RECORD_VERSION	2
+#define STORE_RECORD_OLDEST		2
+
+/* every DBI below exists since format 2 (0.1.0); a DBI added later says so */
 #define SCHEMA(dbi, name, per_db, f, k) \
-	{dbi, name, STORE_RECORD_VERSION, per_db, NFIELDS(f), f, NFIELDS(k), k}
+	SCHEMA_SINCE(dbi, name, per_db, f, k, 2)
+#define SCHEMA_SINCE(dbi, name, per_db, f, k, format) \
+	{dbi, name, STORE_RECORD_VERSION, STORE_RECORD_OLDEST, format, per_db, \
+	 NFIELDS(f), f, NFIELDS(k), k}
 
 static const StoreSchema store_schemas[STORE_NUM_DBIS] = {
 	SCHEMA(STORE_DBI_META, "meta", false, meta_fields, meta_keys),
@@ -193,6 +231,7 @@ static const StoreSchema store_schemas[STORE_NUM_DBIS] = {
 	SCHEMA(STORE_DBI_HDC, "hdc", true, hdc_fields, hdc_keys),
 	SCHEMA(STORE_DBI_HEALING, "healing", true, healing_fields, healing_keys),
 	SCHEMA(STORE_DBI_INDEX_META, "index_meta", true, index_meta_fields, index_meta_keys),
+	SCHEMA_SINCE(STORE_DBI_QUERIES, "queries", true, queries_fields, queries_keys, 3),
 };
 
 /*

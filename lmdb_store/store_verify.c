@@ -340,6 +340,7 @@ static StoreVerifyStatus
 store_verify_txn(MDB_txn *txn, uint64 last_pgno, uint64 sysid, char **why)
 {
 	MDB_dbi		dbis[STORE_NUM_DBIS];
+	bool		present[STORE_NUM_DBIS];
 	const StoreSchema *meta = StoreGetSchema(STORE_DBI_META);
 	StoreValue	values[2];
 	const char *reason = NULL;
@@ -352,7 +353,14 @@ store_verify_txn(MDB_txn *txn, uint64 last_pgno, uint64 sysid, char **why)
 	{
 		const char *name = StoreGetSchema((StoreDbi) i)->name;
 
+		present[i] = true;
 		rc = mdb_dbi_open(txn, name, 0, &dbis[i]);
+		if ((rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) && i != STORE_DBI_META)
+		{
+			/* allowed if added after the store's format: checked below */
+			present[i] = false;
+			continue;
+		}
 		if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
 			return store_verify_fail(STORE_VERIFY_NOT_STORE, why,
 									 "The environment has no store \"%s\".", name);
@@ -377,19 +385,29 @@ store_verify_txn(MDB_txn *txn, uint64 last_pgno, uint64 sysid, char **why)
 		uint16		version;
 
 		memcpy(&version, data.mv_data, sizeof(version));
-		if (version != meta->version)
+		if (version < meta->oldest_version || version > meta->version)
 			return store_verify_fail(STORE_VERIFY_FORMAT, why,
-									 "Its records have version %u; this server reads version %u.",
-									 version, meta->version);
+									 "Its records have version %u; this server reads versions %u to %u.",
+									 version, meta->oldest_version, meta->version);
 	}
 	if (!StoreRecordTryDecode(meta, data.mv_data, data.mv_size, values, &reason))
 		return store_verify_fail(STORE_VERIFY_DAMAGED, why,
 								 "Its format version cannot be decoded: %s.", reason);
-	if (values[1].isnull || values[1].v.i8 != STORE_FORMAT_VERSION)
+	if (values[1].isnull || values[1].v.i8 < STORE_FORMAT_OLDEST ||
+		values[1].v.i8 > STORE_FORMAT_VERSION)
 		return store_verify_fail(STORE_VERIFY_FORMAT, why,
-								 "It has format version " INT64_FORMAT "; this server reads version %d.",
+								 "It has format version " INT64_FORMAT "; this server reads versions %d to %d.",
 								 values[1].isnull ? (int64) -1 : values[1].v.i8,
-								 STORE_FORMAT_VERSION);
+								 STORE_FORMAT_OLDEST, STORE_FORMAT_VERSION);
+	/* a store of an older format lacks only the DBIs added since */
+	for (int i = 0; i < STORE_NUM_DBIS; i++)
+	{
+		if (!present[i] &&
+			StoreGetSchema((StoreDbi) i)->since_format <= values[1].v.i8)
+			return store_verify_fail(STORE_VERIFY_NOT_STORE, why,
+									 "The environment has no store \"%s\".",
+									 StoreGetSchema((StoreDbi) i)->name);
+	}
 
 	if (sysid != 0)
 	{
@@ -413,6 +431,8 @@ store_verify_txn(MDB_txn *txn, uint64 last_pgno, uint64 sysid, char **why)
 
 	for (int i = 0; i < STORE_NUM_DBIS; i++)
 	{
+		if (!present[i])
+			continue;
 		status = store_walk_dbi(txn, dbis[i], StoreGetSchema((StoreDbi) i), why);
 		if (status != STORE_VERIFY_OK)
 			return status;

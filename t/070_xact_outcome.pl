@@ -40,14 +40,17 @@ my $b = $node->background_psql('postgres', on_error_stop => 0);
 $a->query_safe('BEGIN ISOLATION LEVEL SERIALIZABLE');
 $a->query_safe('SELECT sum(x) FROM s1');
 $a->query_safe('INSERT INTO s2 VALUES (10)');
+# enabling also writes a row of ndag_enabled_tables, a table write that a
+# doomed SERIALIZABLE transaction could not make any more: enable s1 before
+# the other session dooms it
+is($a->query_safe(q{SELECT ruvector_enable_neural_dag('s1')}), 't',
+	'the doomed transaction enables s1');
 $b->query_safe('BEGIN ISOLATION LEVEL SERIALIZABLE');
 $b->query_safe('SELECT sum(x) FROM s2');
 $b->query_safe('INSERT INTO s1 VALUES (20)');
 $b->query_safe('COMMIT');
 
 $a->query_safe(q{INSERT INTO ndag_arms (name, settings) VALUES ('skew_arm', 'enable_seqscan = off')});
-is($a->query_safe(q{SELECT ruvector_enable_neural_dag('s1')}), 't',
-	'the doomed transaction enables s1');
 is($a->query_safe(q{SELECT count(*) FROM ndag_tables WHERE relid = 's1'::regclass}), '1',
 	'it sees its own enabled table before COMMIT');
 $a->{stderr} = '';

@@ -1,9 +1,10 @@
 # Decisions made and kept by paired runs are not moved by load.  CPU-burning
 # processes started by the test load the 2-core machine while (1) a
-# statement's default plan sets its baseline: afterwards an arm that is
-# slower than the default on paired runs is never adopted, though the
-# baseline measured under load is slower than the arm's runs measured
-# without it; (2) a statement runs under an arm proven faster: its
+# statement's default plan sets its baseline: afterwards an arm only about
+# 1.5x slower than the default (sorted grouping where the default hashes)
+# is never adopted, though the baseline measured under load (several times
+# inflated) is slower than the arm's runs measured without it, which a
+# comparison of absolute latencies would have taken for a gain; (2) a statement runs under an arm proven faster: its
 # re-validation pairs, run under the same load on both sides, never demote
 # the arm.
 use strict;
@@ -49,36 +50,45 @@ END { load_off(); }
 
 sql(ndag_join_tables_sql('pl') . ndag_explain_function_sql('pl')
 	  . ndag_run_function_sql('pl') . q{
-	INSERT INTO ndag_arms (name, settings)
-		VALUES ('pl_no_index', 'enable_indexscan=off, enable_bitmapscan=off, enable_indexonlyscan=off');
+	CREATE TABLE pl_g (x int, y int);
+	INSERT INTO pl_g SELECT g, g % 97 FROM generate_series(1, 200000) g;
+	ANALYZE pl_g;
+	SELECT ruvector_enable_neural_dag('pl_g');
+	INSERT INTO ndag_arms (name, settings) VALUES ('pl_sorted_groups', 'enable_hashagg=off');
 	UPDATE ndag_arms SET enabled = false WHERE builtin AND arm_id <> 0;
 });
-my $slow_arm = sql("SELECT arm_id FROM ndag_arms WHERE name = 'pl_no_index'");
-my $learn = ndag_explore_settings();
+my $slow_arm = sql("SELECT arm_id FROM ndag_arms WHERE name = 'pl_sorted_groups'");
+my $learn = ndag_explore_settings() . ' SET max_parallel_workers_per_gather = 0;';
 
 # ---------- 1. a baseline measured under load adopts no slower arm ----------
-my $lookup = 'SELECT count(*) FROM pl_a WHERE x = 1';
-like(sql("SET enable_indexscan = off; SET enable_bitmapscan = off;
-	EXPLAIN (COSTS OFF) $lookup"), qr/Seq Scan/, 'the arm reads the whole table');
-unlike(sql("EXPLAIN (COSTS OFF) $lookup"), qr/Seq Scan/,
-	'the default plan reads the index');
+my $groups = 'SELECT count(*) FROM (SELECT y, x % 1000, count(*) FROM pl_g GROUP BY 1, 2) s';
+like(sql("SET enable_hashagg = off; SET max_parallel_workers_per_gather = 0;
+	EXPLAIN (COSTS OFF) $groups"), qr/GroupAggregate/, 'the arm sorts to group');
+like(sql("SET max_parallel_workers_per_gather = 0; EXPLAIN (COSTS OFF) $groups"),
+	qr/HashAggregate/, 'the default plan hashes');
 
-load_on(6);
-sql("$learn SET ruvector.dag_exploration_mode = 'off'; SELECT pl_run('$lookup', 7)");
+load_on(8);
+sql("$learn SET ruvector.dag_exploration_mode = 'off'; SELECT pl_run('$groups', 7)");
 load_off();
 my $not_faster = counter('query_memory_not_faster');
-sql("$learn SELECT pl_run('$lookup', 12); SELECT ruvector_dag_flush()");
+sql("$learn SELECT pl_run('$groups', 12); SELECT ruvector_dag_flush()");
 my $arm_runs = sql("SELECT count(*) FROM ndag_trajectories WHERE arm = $slow_arm");
 my $loaded_default = sql("SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY exec_us)
 	FROM (SELECT exec_us FROM ndag_trajectories WHERE arm = 0 ORDER BY traj_id LIMIT 7) d");
-my $arm_best = sql("SELECT min(exec_us) FROM ndag_trajectories WHERE arm = $slow_arm");
-diag("default median under load $loaded_default us, the arm's fastest run $arm_best us, "
-	  . "$arm_runs arm runs");
+my $free_default = sql("SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY exec_us)
+	FROM (SELECT exec_us FROM ndag_trajectories WHERE arm = 0 ORDER BY traj_id OFFSET 7) d");
+my $arm_median = sql("SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY exec_us)
+	FROM ndag_trajectories WHERE arm = $slow_arm");
+# what the test shows depends on the load having inflated the baseline past
+# the arm's own runs; printed, not asserted (tests assert no times)
+diag("default median under load $loaded_default us, without load $free_default us; "
+	  . "the arm's median $arm_median us over $arm_runs runs");
 ok($arm_runs >= 1, 'the slower arm was tried');
-ok($arm_runs <= 3, 'and refuted within three pairs');
+ok($arm_runs <= 6, 'and refuted within the paired test\'s six pairs');
 is(counter('query_memory_not_faster') - $not_faster, 1,
 	'its paired runs proved it not faster');
-is(sql("SELECT pl_explain('$lookup')->>'Decision'"), 'default plan',
+is(sql("SET max_parallel_workers_per_gather = 0; SELECT pl_explain('$groups')->>'Decision'"),
+	'default plan',
 	'the statement keeps its default plan');
 is(counter('query_memory_proven'), '0', 'no arm was proven faster');
 

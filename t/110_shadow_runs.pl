@@ -32,6 +32,15 @@ ok(wait_for(sub { ndag_status_counter($node, 'shadow_queued') == 0 }, 'an empty 
 	'the entry left the queue');
 is(ndag_status_counter($node, 'shadow_errors'), 0, 'no shadow run failed');
 ok(ndag_status_counter($node, 'shadow_ms') >= 0, 'the time spent is shown');
+{
+	my ($runs, $pairs, $defaults) = map { ndag_status_counter($node, $_) }
+	  qw(shadow_runs shadow_pairs shadow_default_runs);
+
+	# a bracket's closing default run opens the next one: at most one
+	# default run per bracket (>= one pair) and one opening run per entry run
+	ok($defaults >= 1 && $defaults <= $pairs + $runs,
+		"default runs are counted and shared ($defaults for $pairs pairs in $runs runs)");
+}
 
 # ---------- a bounded queue: the lightest statement goes ----------
 # 33 statements of different shapes (1 to 33 aggregates) captured while no

@@ -47,6 +47,7 @@ ok(wait_for(sub { counter('query_memory_proven') >= 1 }, 'a proven arm'),
 	'shadow runs proved an arm faster');
 ok(counter('shadow_pairs') >= 2, 'over several pairs (' . counter('shadow_pairs') . ')');
 is(counter('shadow_errors'), 0, 'no shadow run failed');
+note('shadow time ' . counter('shadow_ms') . ' ms, own load ' . counter('shadow_own_load_pct') . '%');
 sql("SELECT ruvector_dag_flush()");
 is(sql("SELECT count(*) FROM ndag_trajectories WHERE arm <> 0"), '0',
 	"until then users' executions ran the default plan only");

@@ -308,4 +308,44 @@ sub ndag_explore_conf
 
 push @NdagTest::EXPORT, qw(ndag_explore_conf);
 
+# ndag_learned_everything(NODE, DB): in a new database DB with the
+# extension, tables DB_a and DB_b enabled for learning, a learning workload
+# recorded and learned from (trajectories, plan nodes, patterns, models,
+# an HDC snapshot, per-statement memory) and a healing event.
+sub ndag_learned_everything
+{
+	my ($node, $db) = @_;
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, qq{
+	CREATE EXTENSION neural_dag;
+	CREATE TABLE ${db}_a AS SELECT g AS id, g % 10 AS k, (g * 7) % 100 AS v
+		FROM generate_series(1, 3000) g;
+	CREATE INDEX ${db}_a_id ON ${db}_a (id);
+	CREATE TABLE ${db}_b AS SELECT g AS id, g % 5 AS k FROM generate_series(1, 500) g;
+	ANALYZE ${db}_a, ${db}_b;
+	SELECT ruvector_enable_neural_dag('${db}_a');
+	SELECT ruvector_enable_neural_dag('${db}_b');
+	CREATE TABLE ${db}_h (id int);
+	INSERT INTO ${db}_h SELECT g FROM generate_series(1, 100) g;
+	INSERT INTO ${db}_h VALUES (7);
+});
+	my $body = join("\n", map { "PERFORM $_;" }
+		  (ndag_learning_shapes("${db}_a"),
+			"count(*) FROM ${db}_a a JOIN ${db}_b b ON a.k = b.k WHERE b.id < i"));
+	$node->safe_psql($db, qq{
+	SET ruvector.dag_mode = 'learn';
+	DO \$\$ BEGIN FOR i IN 1..12 LOOP $body END LOOP; END \$\$;
+	SELECT ruvector_dag_flush();
+	SELECT ruvector_dag_learn();
+});
+	$node->psql($db, "CREATE UNIQUE INDEX CONCURRENTLY ${db}_h_id ON ${db}_h (id)");
+	$node->safe_psql($db, q{
+	SET ruvector.dag_healing_auto_repair = off;
+	SELECT count(*) FROM ruvector_dag_heal();
+});
+	return;
+}
+
+push @NdagTest::EXPORT, qw(ndag_learned_everything);
+
 1;

@@ -15,6 +15,7 @@
  *						learn and delta locks, the tables and learned epochs,
  *						the learner's latch (init/ requests and attaches it)
  *	extension_state.c	whether this database has the extension
+ *	database_state.c	the per-database look-ups of new backends, shared
  *	enabled_tables.c	the tables enabled for learning, per backend
  *	arm_settings.c		the planner settings of an arm ('name=value, ...'),
  *						checked for fdw/ and applied by planner/
@@ -29,6 +30,7 @@
 #define NDAG_CORE_H
 
 #include "fmgr.h"
+#include "datatype/timestamp.h"
 
 /* ---------- constants ---------- */
 
@@ -108,11 +110,12 @@ extern int	ndag_exploration_mode;		/* ruvector.dag_exploration_mode */
 extern bool ndag_regression_guard;		/* ruvector.dag_regression_guard */
 extern int	ndag_max_candidates;		/* ruvector.dag_max_candidates */
 extern double ndag_explore_max_cost_ratio;	/* ruvector.dag_explore_max_cost_ratio */
+extern int	ndag_query_memory_size;	/* ruvector.dag_query_memory_size, slots */
 extern double ndag_confidence_threshold;	/* ruvector.dag_confidence_threshold */
 extern int	ndag_embedding_cache_size;	/* ruvector.dag_embedding_cache_size */
 
 /* shadow exploration (shadow/, workers/) */
-extern double ndag_shadow_budget;		/* ruvector.dag_shadow_budget, CPU fraction */
+extern double ndag_shadow_budget;		/* ruvector.dag_shadow_budget, CPUs (-1 auto) */
 extern double ndag_shadow_max_load;		/* ruvector.dag_shadow_max_load, per CPU */
 extern double ndag_shadow_timeout_factor;	/* ruvector.dag_shadow_timeout_factor */
 extern double ndag_shadow_default_timeout_factor;	/* ruvector.dag_shadow_default_timeout_factor */
@@ -189,12 +192,23 @@ extern void NdagStatusRegisterCounters(const char *concern,
 extern void NdagStatusAddCounter(void *state, const char *name, int64 value);
 
 /*
- * What a committed ruvector_dag_reset() of this database's trajectories,
- * BTSP memory or patterns (or 'all') also clears: the per-statement state
- * kept in shared memory by a layer above core (registered from _PG_init).
+ * reset_scopes.c: what a committed ruvector_dag_reset() of the scopes
+ * queries, patterns, learned or all also clears: the per-statement state
+ * kept in shared memory by a layer above core, and how many entries of a
+ * database it holds (both registered from _PG_init).
  */
 typedef void (*NdagResetCallback) (Oid dbid);
+typedef int64 (*NdagResetCountFunc) (Oid dbid);
 extern void NdagRegisterResetCallback(NdagResetCallback fn);
+extern void NdagRegisterResetCounter(NdagResetCountFunc fn);
+
+/*
+ * enabled_tables_dump.c: the config table ndag_enabled_tables that
+ * pg_dump carries, kept in step with the store's enabled tables
+ */
+extern void NdagEnabledTablesDumpRecord(Oid relid, bool enabled);
+extern void NdagEnabledTablesDumpClear(void);
+extern bool NdagEnabledTablesStorePut(Oid relid);	/* store_functions.c */
 
 /* ---------- shmem.c: shared state ---------- */
 
@@ -237,6 +251,22 @@ extern void NdagWakeLearner(void);
 
 extern void NdagExtensionStateInit(void);
 extern bool NdagExtensionInstalled(void);
+
+/* ---------- database_state.c: per-database look-ups shared by backends ---------- */
+
+extern Size NdagDatabaseStateShmemSize(void);
+extern void NdagDatabaseStateShmemInit(void);
+extern uint64 NdagExtensionEpoch(void);
+extern void NdagExtensionEpochBump(void);
+extern bool NdagSharedInstalled(Oid dbid, uint64 epoch, bool *installed);
+extern void NdagSharedPublishInstalled(Oid dbid, uint64 epoch, bool installed);
+extern bool NdagSharedTables(Oid dbid, uint64 tables_epoch,
+							 uint64 learned_epoch, MemoryContext cxt,
+							 Oid **relids, int *n, TimestampTz *loaded_at);
+extern void NdagSharedPublishTables(Oid dbid, uint64 tables_epoch,
+									uint64 learned_epoch, TimestampTz loaded_at,
+									const Oid *relids, int n);
+extern void NdagDatabaseStateStatusCounters(void *state);
 
 /* ---------- enabled_tables.c ---------- */
 

@@ -8,7 +8,11 @@
  * The copy is reloaded when the shared tables epoch moves (a transaction
  * that enabled or disabled a table committed and its writes were applied:
  * see tables_committed), and at least every TABLES_MAX_AGE_MS, which covers
- * changes the epoch does not see, such as a restore.
+ * changes the epoch does not see, such as a restore.  A (re)load first takes
+ * the set another backend of the database read at the same tables and
+ * learned-state epochs (a restore moves the latter) from shared memory
+ * (database_state.c), and reads the store only when there is none; what it
+ * reads it shares.
  *
  *-------------------------------------------------------------------------
  */
@@ -73,21 +77,53 @@ NdagEnabledTablesInit(void)
 }
 
 /*
+ * install_enabled_tables
+ *		Make relids (sorted, in TopMemoryContext) this backend's copy, read
+ *		at tables epoch epoch at time loaded_at.
+ */
+static void
+install_enabled_tables(Oid *relids, int n, uint64 epoch, TimestampTz loaded_at)
+{
+	if (enabled_relids != NULL)
+		pfree(enabled_relids);
+	enabled_relids = relids;
+	n_enabled = n;
+	enabled_epoch = epoch;
+	enabled_loaded_at = loaded_at;
+	enabled_valid = true;
+}
+
+/*
  * load_enabled_tables
- *		Read the enabled tables of this database from the store.
+ *		Take the enabled tables of this database from shared memory, or read
+ *		them from the store and share them.
  */
 static void
 load_enabled_tables(void)
 {
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_TABLES);
-	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
-	int			relid_field = StoreSchemaFieldIndex(schema, "relid");
+	const StoreSchema *schema;
+	StoreValue *values;
+	int			relid_field;
 	uint64		epoch = NdagTablesEpoch();
+	uint64		learned_epoch = NdagLearnedEpoch();
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+	TimestampTz loaded_at;
 	StoreScan  *scan;
 	Oid		   *relids;
 	int			n = 0;
 	int			cap = 16;
 
+	if (NdagSharedTables(MyDatabaseId, epoch, learned_epoch, TopMemoryContext,
+						 &relids, &n, &loaded_at))
+	{
+		/* its age counts from this backend's take, as a read would */
+		install_enabled_tables(relids, n, epoch, now);
+		return;
+	}
+
+	schema = StoreGetSchema(STORE_DBI_TABLES);
+	values = palloc(sizeof(StoreValue) * schema->nfields);
+	relid_field = StoreSchemaFieldIndex(schema, "relid");
 	relids = MemoryContextAlloc(TopMemoryContext, sizeof(Oid) * cap);
 	PG_TRY();
 	{
@@ -114,13 +150,8 @@ load_enabled_tables(void)
 	pfree(values);
 
 	qsort(relids, n, sizeof(Oid), oid_cmp);
-	if (enabled_relids != NULL)
-		pfree(enabled_relids);
-	enabled_relids = relids;
-	n_enabled = n;
-	enabled_epoch = epoch;
-	enabled_loaded_at = GetCurrentStatementStartTimestamp();
-	enabled_valid = true;
+	install_enabled_tables(relids, n, epoch, now);
+	NdagSharedPublishTables(MyDatabaseId, epoch, learned_epoch, now, relids, n);
 }
 
 /*

@@ -16,14 +16,31 @@
  * at once, at its next command).  Another wrapper's change costs one
  * lookup.
  *
+ * A new backend takes the answer another backend of its database looked
+ * up, kept in shared memory (database_state.c) for as long as the
+ * extension epoch does not move.  It moves at the commit of a transaction
+ * that created or dropped an extension or dropped a database (the object
+ * access hook below notes such a transaction, its commit callback moves
+ * the epoch once the commit is visible), and whenever a backend sees the
+ * neural_dag_fdw wrapper change.  A look-up made for the shared copy uses
+ * a fresh catalog snapshot, taken after the epoch was read; a transaction
+ * that creates or drops an extension itself, and a hot standby (which sees
+ * the primary's changes only through invalidations), always look for
+ * themselves.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
 #include "utils/inval.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "core/core.h"
@@ -33,26 +50,84 @@
 static bool installed_valid = false;
 static bool installed = false;
 
+/* this transaction created or dropped an extension, or dropped a database */
+static bool extensions_changed = false;
+
+static object_access_hook_type prev_object_access_hook = NULL;
+
 /*
  * invalidate_installed
  *		Syscache callback: a foreign-data wrapper changed (or every cache was
- *		reset); look the extension up again when next asked.
+ *		reset); look the extension up again when next asked.  A wrapper's
+ *		own change (not a reset of every cache) also makes the shared
+ *		answers stale.
  */
 static void
 invalidate_installed(Datum arg, int cacheid, uint32 hashvalue)
 {
 	installed_valid = false;
+	if (hashvalue != 0)
+		NdagExtensionEpochBump();
+}
+
+/*
+ * note_extension_change
+ *		object_access_hook: a created or dropped extension, or a dropped
+ *		database, changes the shared answers once this transaction commits.
+ */
+static void
+note_extension_change(ObjectAccessType access, Oid classId, Oid objectId,
+					  int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (subId == 0 &&
+		((classId == ExtensionRelationId &&
+		  (access == OAT_POST_CREATE || access == OAT_DROP)) ||
+		 (classId == DatabaseRelationId && access == OAT_DROP)))
+		extensions_changed = true;
+}
+
+/*
+ * extension_xact_callback
+ *		At the commit (or PREPARE) of a transaction that changed extensions,
+ *		move the extension epoch: the commit is visible to every snapshot
+ *		taken from now on.  The note ends with the transaction.
+ */
+static void
+extension_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			if (extensions_changed)
+				NdagExtensionEpochBump();
+			extensions_changed = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			extensions_changed = false;
+			break;
+		default:
+			break;
+	}
 }
 
 /*
  * NdagExtensionStateInit
- *		Register the invalidation callback (from _PG_init).
+ *		Register the invalidation callback, the object access hook and the
+ *		transaction callback (from _PG_init).
  */
 void
 NdagExtensionStateInit(void)
 {
 	CacheRegisterSyscacheCallback(FOREIGNDATAWRAPPEROID,
 								  invalidate_installed, (Datum) 0);
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = note_extension_change;
+	RegisterXactCallback(extension_xact_callback, NULL);
 }
 
 /*
@@ -64,6 +139,8 @@ bool
 NdagExtensionInstalled(void)
 {
 	bool		found;
+	bool		shared;
+	uint64		epoch = 0;
 
 	if (installed_valid)
 		return installed;
@@ -72,7 +149,22 @@ NdagExtensionInstalled(void)
 
 	/* an invalidation during the lookup makes the next call look again */
 	installed_valid = true;
+	shared = !extensions_changed && !RecoveryInProgress();
+	if (shared)
+	{
+		epoch = NdagExtensionEpoch();
+		if (NdagSharedInstalled(MyDatabaseId, epoch, &found))
+		{
+			installed = found;
+			return found;
+		}
+		/* a snapshot taken after the epoch was read */
+		InvalidateCatalogSnapshot();
+	}
 	found = OidIsValid(get_extension_oid(NDAG_EXTENSION_NAME, true));
 	installed = found;
+	/* counted in any case; kept for the others when shared (epoch 0: not) */
+	NdagSharedPublishInstalled(MyDatabaseId,
+							   shared && installed_valid ? epoch : 0, found);
 	return found;
 }

@@ -41,11 +41,12 @@ int			ndag_exploration_mode = NDAG_EXPLORATION_SHADOW;
 bool		ndag_regression_guard = true;
 int			ndag_max_candidates = 3;
 double		ndag_explore_max_cost_ratio = 10.0;
+int			ndag_query_memory_size = 2048;
 double		ndag_confidence_threshold = 0.8;
 int			ndag_embedding_cache_size = 1024;
 
 /* shadow exploration */
-double		ndag_shadow_budget = 1.0;
+double		ndag_shadow_budget = -1.0;
 double		ndag_shadow_max_load = 1.0;
 double		ndag_shadow_timeout_factor = 2.0;
 double		ndag_shadow_default_timeout_factor = 10.0;
@@ -314,6 +315,14 @@ NdagDefineGucs(void)
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("ruvector.dag_query_memory_size",
+							"Statement classes the plan rewriter's shared memory holds.",
+							"When it is full the least recently used class is evicted; its state stays in the store (ndag_queries) and is loaded again at its next planning.",
+							&ndag_query_memory_size,
+							2048, 16, 1000000,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+
 	DefineCustomBoolVariable("ruvector.dag_all_tables",
 							 "Records statements on every table, enabled or not.",
 							 "Meant for test runs such as PostgreSQL's own regression suite.",
@@ -532,10 +541,10 @@ void
 NdagDefineShadowGucs(void)
 {
 	DefineCustomRealVariable("ruvector.dag_shadow_budget",
-							 "Fraction of one CPU that shadow runs may keep busy.",
-							 "The shadow worker sleeps after each pair so that its busy time stays within this fraction of the wall-clock time; 0 stops shadow runs (statements are still captured).",
+							 "CPUs that shadow runs may keep busy, their parallel workers included; -1: a quarter of the machine's CPUs, at least one.",
+							 "The shadow worker sleeps after each round so that its busy time times the processes it kept running stays within this many CPUs of the wall-clock time; 0 stops shadow runs (statements are still captured).",
 							 &ndag_shadow_budget,
-							 1.0, 0.0, 1.0,
+							 -1.0, -1.0, 1024.0,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 

@@ -2,9 +2,9 @@
  *
  * store_functions.c
  *	  SQL functions that manage the store: enabling tables for learning,
- *	  status, reset, backup and restore.
+ *	  status, backup and restore (reset: reset_scopes.c).
  *
- * Enable, disable and reset are transactional: they queue pending writes
+ * Enable and disable are transactional: they queue pending writes
  * that are applied when the calling transaction commits.  A backup is
  * written at once; a restore is staged and put in place when the calling
  * transaction commits (store_backup.c).
@@ -35,7 +35,6 @@
 PG_FUNCTION_INFO_V1(ruvector_enable_neural_dag);
 PG_FUNCTION_INFO_V1(ruvector_disable_neural_dag);
 PG_FUNCTION_INFO_V1(ruvector_dag_status);
-PG_FUNCTION_INFO_V1(ruvector_dag_reset);
 PG_FUNCTION_INFO_V1(ruvector_dag_backup);
 PG_FUNCTION_INFO_V1(ruvector_dag_restore);
 
@@ -50,9 +49,6 @@ typedef struct StatusConcern
 
 static StatusConcern status_concerns[MAX_STATUS_CONCERNS];
 
-/* the shared per-statement state a committed reset clears, and the hook before ours */
-static NdagResetCallback reset_callback = NULL;
-static StorePendingCommitHook prev_pending_commit_hook = NULL;
 static int	n_status_concerns = 0;
 
 /* the "counters" object being built, and the names it has */
@@ -68,9 +64,6 @@ typedef struct StatusCounters
 #define TABLES_ENABLED_AT	2
 #define TABLES_SETTINGS		3
 #define TABLES_NFIELDS		4
-
-/* what ruvector_dag_reset() accepts besides the per-database DBIs */
-#define RESET_ALL			"all"
 
 /*
  * check_learnable_relation
@@ -142,23 +135,40 @@ relid_argument(FunctionCallInfo fcinfo, const char *funcname)
 Datum
 ruvector_enable_neural_dag(PG_FUNCTION_ARGS)
 {
-	StoreValue	values[TABLES_NFIELDS];
-	StoreValue	existing[TABLES_NFIELDS];
 	Oid			relid;
+	bool		added;
 
 	NdagRequirePreload();
 	NdagRequireWritableLearnedState("enable learning on a table");
 	relid = relid_argument(fcinfo, "ruvector_enable_neural_dag");
 	check_learnable_relation(relid, "ruvector_enable_neural_dag");
 
+	/* the store first: the config table's trigger finds the record queued */
+	added = NdagEnabledTablesStorePut(relid);
+	NdagEnabledTablesDumpRecord(relid, true);
+	PG_RETURN_BOOL(added);
+}
+
+/*
+ * NdagEnabledTablesStorePut
+ *		Record relid in this database's ndag_tables at commit, unless it is
+ *		there already (its enabled_at kept); true if it was not.  The
+ *		caller checked the relation and the caller's rights.
+ */
+bool
+NdagEnabledTablesStorePut(Oid relid)
+{
+	StoreValue	values[TABLES_NFIELDS];
+	StoreValue	existing[TABLES_NFIELDS];
+
 	tables_key(relid, values);
 	if (StoreGet(STORE_DBI_TABLES, values, existing, true))
-		PG_RETURN_BOOL(false);
+		return false;
 
 	values[TABLES_ENABLED_AT].isnull = false;
 	values[TABLES_ENABLED_AT].v.ts = GetCurrentTransactionStartTimestamp();
 	StorePendingPut(STORE_DBI_TABLES, values);
-	PG_RETURN_BOOL(true);
+	return true;
 }
 
 /*
@@ -183,6 +193,7 @@ ruvector_disable_neural_dag(PG_FUNCTION_ARGS)
 	else
 		NdagRequireAdmin("disable learning on a dropped relation");
 
+	NdagEnabledTablesDumpRecord(relid, false);
 	tables_key(relid, values);
 	if (!StoreGet(STORE_DBI_TABLES, values, existing, true))
 		PG_RETURN_BOOL(false);
@@ -267,7 +278,9 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 		escape_json(&buf, info.path);
 	else
 		appendStringInfoString(&buf, "null");
-	appendStringInfo(&buf, ", \"format_version\": %d", STORE_FORMAT_VERSION);
+	/* the store's own format version: a store of an older one is migrated at open */
+	appendStringInfo(&buf, ", \"format_version\": " INT64_FORMAT,
+					 StoreFormatVersionOnDisk());
 	appendStringInfo(&buf, ", \"map_size\": " UINT64_FORMAT, info.map_size);
 	appendStringInfo(&buf, ", \"used_bytes\": " UINT64_FORMAT, info.used_bytes);
 	appendStringInfo(&buf, ", \"max_readers\": %d", info.max_readers);
@@ -303,138 +316,6 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 	appendStringInfoString(&buf, "}}");
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
-}
-
-/*
- * count_records
- *		Records of dbi in the current database as this transaction sees
- *		them (all records for a cluster-wide DBI); damaged ones count too.
- */
-static int64
-count_records(StoreDbi dbi)
-{
-	return (int64) StoreScanCount(StoreScanBegin(dbi, MyDatabaseId, NULL, true));
-}
-
-/*
- * reset_valid_names
- *		"all, arms, tables, ..." for the hint of an unknown name.
- */
-static char *
-reset_valid_names(void)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, RESET_ALL);
-	for (int i = 0; i < STORE_NUM_DBIS; i++)
-	{
-		if (i == STORE_DBI_META)
-			continue;
-		appendStringInfo(&buf, ", %s", StoreGetSchema((StoreDbi) i)->name);
-	}
-	return buf.data;
-}
-
-/*
- * ruvector_dag_reset
- *		Remove learned state at commit: one store of the current database,
- *		'all' of them (the cluster-wide arms catalogue excepted), or 'arms'
- *		(custom arms dropped, built-in ones back to their initial state).
- *		Returns the number of records removed (for 'arms': custom arms).
- */
-Datum
-ruvector_dag_reset(PG_FUNCTION_ARGS)
-{
-	const StoreSchema *schema;
-	char	   *name;
-	int64		removed = 0;
-
-	NdagRequirePreload();
-	NdagRequireWritableLearnedState("reset neural_dag state");
-	NdagRequireAdmin("reset neural_dag state");
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("store name must not be null"),
-				 errhint("Valid values are: %s.", reset_valid_names())));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-
-	if (pg_strcasecmp(name, RESET_ALL) == 0)
-	{
-		for (int i = 0; i < STORE_NUM_DBIS; i++)
-		{
-			if (!StoreGetSchema((StoreDbi) i)->per_database)
-				continue;
-			removed += count_records((StoreDbi) i);
-			StorePendingClear((StoreDbi) i, MyDatabaseId);
-		}
-		PG_RETURN_INT64(removed);
-	}
-
-	for (char *p = name; *p; p++)
-		*p = pg_tolower((unsigned char) *p);
-	schema = StoreSchemaByName(name);
-	if (schema == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown neural_dag store \"%s\"", name),
-				 errhint("Valid values are: %s.", reset_valid_names())));
-	if (schema->dbi == STORE_DBI_META)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("neural_dag store \"meta\" cannot be reset"),
-				 errdetail("It holds the format version and the id counters of the store."),
-				 errhint("Valid values are: %s.", reset_valid_names())));
-	if (schema->dbi == STORE_DBI_ARMS)
-		PG_RETURN_INT64(StoreArmsReseed());
-
-	removed = count_records(schema->dbi);
-	StorePendingClear(schema->dbi, MyDatabaseId);
-	PG_RETURN_INT64(removed);
-}
-
-/*
- * reset_committed
- *		store_pending_commit_hook: when the committed transaction cleared
- *		this database's trajectories, BTSP memory or patterns (a reset of
- *		one of them or of 'all'), the per-statement state measured from them
- *		goes too: default baselines, per-arm statistics, demotions and BTSP
- *		entries in shared memory.  Only committed transactions get here.
- */
-static void
-reset_committed(const bool *written)
-{
-	static const StoreDbi per_statement[] = {
-		STORE_DBI_TRAJECTORIES, STORE_DBI_BTSP, STORE_DBI_PATTERNS
-	};
-
-	if (prev_pending_commit_hook != NULL)
-		prev_pending_commit_hook(written);
-	if (reset_callback == NULL || !OidIsValid(MyDatabaseId))
-		return;
-	for (int i = 0; i < (int) lengthof(per_statement); i++)
-	{
-		if (written[per_statement[i]] &&
-			StorePendingCleared(per_statement[i], MyDatabaseId))
-		{
-			reset_callback(MyDatabaseId);
-			return;
-		}
-	}
-}
-
-/*
- * NdagRegisterResetCallback
- *		From _PG_init (after NdagEnabledTablesInit): fn clears the shared
- *		per-statement state of a database whose learned state was reset.
- */
-void
-NdagRegisterResetCallback(NdagResetCallback fn)
-{
-	reset_callback = fn;
-	prev_pending_commit_hook = store_pending_commit_hook;
-	store_pending_commit_hook = reset_committed;
 }
 
 /*

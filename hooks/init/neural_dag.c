@@ -65,6 +65,8 @@ _PG_init(void)
 	NdagShmemInit();
 	NdagEnabledTablesInit();
 	NdagRegisterResetCallback(reset_statement_state);
+	NdagRegisterResetCounter(NdagQueryMemoryCount);
+	NdagQueryStoreInit();
 	NdagExtensionStateInit();
 	NdagInstallDropTracking();
 	NdagInstallPlannerHook();
@@ -80,5 +82,7 @@ _PG_init(void)
 	NdagStatusRegisterCounters("shadow exploration", NdagShadowStatusCounters);
 	NdagStatusRegisterCounters("learned state", NdagLearnedStatusCounters);
 	NdagStatusRegisterCounters("fallbacks", NdagFallbackStatusCounters);
+	NdagStatusRegisterCounters("database state", NdagDatabaseStateStatusCounters);
+	NdagStatusRegisterCounters("arms", NdagArmStatusCounters);
 	ndag_preloaded = true;
 }

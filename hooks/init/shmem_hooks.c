@@ -51,6 +51,7 @@ ndag_shmem_request(void)
 	RequestAddinShmemSpace(NdagLearnedShmemSize());
 	RequestAddinShmemSpace(NdagWorkerGuardShmemSize());
 	RequestAddinShmemSpace(NdagFallbackShmemSize());
+	RequestAddinShmemSpace(NdagDatabaseStateShmemSize());
 	RequestAddinShmemSpace(StoreShmemSize());
 }
 
@@ -75,6 +76,7 @@ ndag_shmem_startup(void)
 	NdagLearnedShmemInit();
 	NdagWorkerGuardShmemInit();
 	NdagFallbackShmemInit();
+	NdagDatabaseStateShmemInit();
 	StoreShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 

@@ -13,7 +13,8 @@
  *	attention_sql.c		SQL functions that plan a query text (never run it)
  *						and return its attention scores and minimum cut
  *	visualize.c			ruvector_dag_visualize(): the scored plan DAG as
- *						Graphviz dot, Mermaid or JSON
+ *						Graphviz dot, Mermaid or JSON; the formats and label
+ *						escaping the pictures of recorded executions share
  *
  * Uses core/.  Includers include postgres.h first.
  *
@@ -70,5 +71,19 @@ extern char *NdagTextArg(FunctionCallInfo fcinfo, int argno, const char *what);
 extern struct PlannedStmt *NdagPlanQueryText(const char *query_text);
 extern NdagPlanDag *NdagPlanQueryDag(FunctionCallInfo fcinfo, int argno);
 extern Oid	NdagNodeRelation(const NdagPlanDag *pd, int v);
+
+/* ---------- visualize.c: pictures of plans ---------- */
+
+typedef enum NdagVisualFormat
+{
+	VISUAL_DOT,
+	VISUAL_MERMAID,
+	VISUAL_JSON
+} NdagVisualFormat;
+
+extern NdagVisualFormat NdagVisualParseFormat(const char *format);
+extern void NdagVisualAppendEscaped(struct StringInfoData *out,
+									const char *text,
+									NdagVisualFormat format);
 
 #endif							/* NDAG_PLANDAG_H */

@@ -21,19 +21,12 @@
 
 PG_FUNCTION_INFO_V1(ruvector_dag_visualize);
 
-typedef enum VisualFormat
-{
-	VISUAL_DOT,
-	VISUAL_MERMAID,
-	VISUAL_JSON
-} VisualFormat;
-
 /*
- * parse_format
+ * NdagVisualParseFormat
  *		'dot', 'mermaid' or 'json'; anything else is an error.
  */
-static VisualFormat
-parse_format(const char *format)
+NdagVisualFormat
+NdagVisualParseFormat(const char *format)
 {
 	if (strcmp(format, "dot") == 0)
 		return VISUAL_DOT;
@@ -64,12 +57,13 @@ node_title(const NdagPlanDag *pd, int v)
 }
 
 /*
- * append_escaped
+ * NdagVisualAppendEscaped
  *		Append text with the characters special in a quoted dot or Mermaid
  *		label escaped.
  */
-static void
-append_escaped(StringInfo out, const char *text, VisualFormat format)
+void
+NdagVisualAppendEscaped(StringInfo out, const char *text,
+						NdagVisualFormat format)
 {
 	for (const char *p = text; *p; p++)
 	{
@@ -106,7 +100,7 @@ render_dot(StringInfo out, const NdagPlanDag *pd, const double *scores,
 		int			shade = max_score > 0 ? (int) (255 - 155 * scores[v] / max_score) : 255;
 
 		appendStringInfo(out, "  n%d [label=\"", v);
-		append_escaped(out, node_title(pd, v), VISUAL_DOT);
+		NdagVisualAppendEscaped(out, node_title(pd, v), VISUAL_DOT);
 		appendStringInfo(out, "\\nrows=%.0f cost=%.2f\\nscore=%.4f\", fillcolor=\"#ff%02x%02x\"];\n",
 						 dag->nodes[v].desc.plan_rows, dag->nodes[v].desc.total_cost,
 						 scores[v], shade, shade);
@@ -134,7 +128,7 @@ render_mermaid(StringInfo out, const NdagPlanDag *pd, const double *scores,
 	for (int v = 0; v < pd->n_nodes; v++)
 	{
 		appendStringInfo(out, "  n%d[\"", v);
-		append_escaped(out, node_title(pd, v), VISUAL_MERMAID);
+		NdagVisualAppendEscaped(out, node_title(pd, v), VISUAL_MERMAID);
 		appendStringInfo(out, "<br/>rows=%.0f score=%.4f\"]\n",
 						 dag->nodes[v].desc.plan_rows, scores[v]);
 	}
@@ -196,7 +190,7 @@ Datum
 ruvector_dag_visualize(PG_FUNCTION_ARGS)
 {
 	NdagPlanDag *pd;
-	VisualFormat format;
+	NdagVisualFormat format;
 	int			mechanism;
 	double	   *scores;
 	StringInfoData out;
@@ -204,7 +198,7 @@ ruvector_dag_visualize(PG_FUNCTION_ARGS)
 	NdagRequirePreload();
 	mechanism = NdagParseMechanism(PG_ARGISNULL(1) ? "auto" :
 								   text_to_cstring(PG_GETARG_TEXT_PP(1)));
-	format = parse_format(NdagTextArg(fcinfo, 2, "format"));
+	format = NdagVisualParseFormat(NdagTextArg(fcinfo, 2, "format"));
 	pd = NdagPlanQueryDag(fcinfo, 0);
 	mechanism = NdagChooseMechanism(pd->dag, mechanism, false);
 	scores = NdagComputeScores(pd->dag, mechanism);

@@ -22,9 +22,14 @@
  * forced past disable_cost or estimated too costly.  In shadow
  * exploration mode the statements a background worker can re-run
  * (NdagShadowable) are never explored inline: their default runs are
- * captured for it instead.  Errors of the default planning are
- * PostgreSQL's own; an error in our part is logged (WARNING at most once
- * a minute) and the default plan runs.
+ * captured for it instead.  The DBA's controls (ndag_queries) come
+ * first: a pinned class always runs its pin and explores nothing, a
+ * forbidden arm is never explored nor applied from any source, a frozen
+ * class explores nothing; an arm of a disabled pattern of the statement
+ * is not applied from the statement's own proof either.  A class not in
+ * shared memory is loaded from the store.  Errors of the default planning
+ * are PostgreSQL's own; an error in our part is logged (WARNING at most
+ * once a minute) and the default plan runs.
  *
  *-------------------------------------------------------------------------
  */
@@ -68,7 +73,7 @@
  */
 #define EXPLORE_RATIO_TIE_LN 0.01
 
-static const char *const source_names[] = {"default", "proven", "pattern", "explore"};
+static const char *const source_names[] = {"default", "proven", "pattern", "explore", "pinned"};
 
 /* what the analysis of the default plan found */
 typedef struct Analysis
@@ -83,12 +88,12 @@ typedef struct Analysis
 	uint64		query_id;
 	uint64		klass;
 	NdagQueryStats stats;
-	uint64		enabled;		/* usable arms (enabled, not demoted) */
+	uint64		enabled;		/* usable arms (enabled, not demoted, not forbidden) */
 } Analysis;
 
 /*
  * NdagDecisionSourceName
- *		"default", "proven", "pattern" or "explore".
+ *		"default", "proven", "pattern", "explore" or "pinned".
  */
 const char *
 NdagDecisionSourceName(int source)
@@ -233,9 +238,56 @@ measured_not_faster(const Analysis *a, int arm)
 }
 
 /*
+ * cosine
+ *		The cosine of two embeddings, 0 when one is null.
+ */
+static double
+cosine(const float *x, const float *y)
+{
+	double		xy = 0;
+	double		xx = 0;
+	double		yy = 0;
+
+	for (int i = 0; i < NDAG_TRAJ_EMBED_DIM; i++)
+	{
+		xy += (double) x[i] * y[i];
+		xx += (double) x[i] * x[i];
+		yy += (double) y[i] * y[i];
+	}
+	return xx > 0 && yy > 0 ? xy / sqrt(xx * yy) : 0;
+}
+
+/*
+ * arm_of_disabled_pattern
+ *		Whether the DBA disabled a pattern of this statement whose arm this
+ *		is (the pattern's representative is the query, or the plan is as
+ *		near its centroid as a match): the arm is not applied from the
+ *		statement's own proof either.
+ */
+static bool
+arm_of_disabled_pattern(const Analysis *a, int arm)
+{
+	const NdagLearned *learned = NdagLearnedCurrent();
+
+	if (learned == NULL || learned->bank == NULL)
+		return false;
+	for (int i = 0; i < learned->bank->count; i++)
+	{
+		const NdagPattern *p = &learned->bank->patterns[i];
+
+		if (p->disabled && p->best_arm == arm &&
+			(p->query_id == a->query_id ||
+			 cosine(p->centroid, a->d->embedding) >= MATCH_MIN_COSINE))
+			return true;
+	}
+	return false;
+}
+
+/*
  * best_proven_arm
  *		The usable arm proven faster on this statement class with the
- *		largest paired speed-up; 0 when none.
+ *		largest paired speed-up, not the arm of a disabled pattern of it;
+ *		0 when none.
  */
 static int
 best_proven_arm(const Analysis *a)
@@ -246,7 +298,8 @@ best_proven_arm(const Analysis *a)
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
 		if ((a->enabled & (UINT64CONST(1) << arm)) == 0 ||
-			a->stats.verdict[arm] != NDAG_VERDICT_FASTER)
+			a->stats.verdict[arm] != NDAG_VERDICT_FASTER ||
+			arm_of_disabled_pattern(a, arm))
 			continue;
 		if (a->stats.pair_speedup[arm] > best_speedup)
 		{
@@ -341,16 +394,29 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	a->query_id = query_id;
 	a->klass = NdagPlanShapeHash(plan);
 	d->klass = a->klass;
-	NdagQueryMemoryGet(MyDatabaseId, query_id, a->klass, &a->stats);
-	a->enabled = NdagArmsEnabledMask() & ~a->stats.demoted_mask & ~UINT64CONST(1);
+	/* nothing in shared memory: after a restart or an eviction, the store's */
+	if (!NdagQueryMemoryGet(MyDatabaseId, query_id, a->klass, &a->stats) &&
+		NdagQueryStoreLoad(MyDatabaseId, query_id, a->klass))
+		NdagQueryMemoryGet(MyDatabaseId, query_id, a->klass, &a->stats);
+	a->enabled = NdagArmsEnabledMask() & ~a->stats.demoted_mask &
+		~a->stats.forbidden_mask & ~UINT64CONST(1);
 	a->worth = (a->stats.default_n > 0 && a->stats.default_ms > ndag_min_latency) ||
 		a->default_cost > ndag_min_cost;
 	d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
 		predict_ms(d->embedding, 0);
 
+	/* the DBA's pin: always, in learn and apply mode */
+	if (a->stats.pinned_arm != NDAG_QM_NOT_PINNED)
+	{
+		proven = 0;
+		d->source = NDAG_DECISION_PINNED;
+		d->arm = a->stats.pinned_arm;
+		if (d->arm > 0 && d->arm < NDAG_MAX_ARMS &&
+			a->stats.verdict[d->arm] == NDAG_VERDICT_FASTER)
+			d->gain = a->stats.pair_speedup[d->arm];
+	}
 	/* (a) the arm proven faster on this statement class */
-	proven = best_proven_arm(a);
-	if (proven != 0)
+	else if ((proven = best_proven_arm(a)) != 0)
 	{
 		d->source = NDAG_DECISION_PROVEN;
 		d->arm = proven;
@@ -370,8 +436,15 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 			predict_ms(d->embedding, 0);
 	}
 	if (a->stats.btsp_arm > 0 && a->stats.btsp_arm < NDAG_MAX_ARMS &&
+		(a->enabled & (UINT64CONST(1) << a->stats.btsp_arm)) != 0 &&
 		a->stats.verdict[a->stats.btsp_arm] == NDAG_VERDICT_OPEN)
 		a->candidate = a->stats.btsp_arm;
+	/* a pinned or frozen statement explores nothing, inline or shadow */
+	if (a->stats.pinned_arm != NDAG_QM_NOT_PINNED || a->stats.frozen)
+	{
+		a->candidate = 0;
+		learn = false;
+	}
 
 	/*
 	 * the turn: in learn mode exploration inline, unless shadow exploration
@@ -386,8 +459,8 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	if (!turn_drawn)
 		a->turn = NdagPlanningPlainExplain() ? NDAG_TURN_DECIDED :
 			NdagQueryMemoryTurn(MyDatabaseId, query_id, a->klass,
-								NdagArmsEnabledMask(), d->arm, a->may_explore,
-								ndag_exploration);
+								NdagArmsEnabledMask(), d->arm, d->source,
+								a->may_explore, ndag_exploration);
 	if (d->arm != 0)
 		d->predicted_ms = predict_ms(d->embedding, d->arm);
 	else
@@ -774,7 +847,8 @@ count_decision(const NdagDecision *d)
 {
 	static const NdagRewriteCounter counters[] = {
 		NDAG_RW_DECIDED_DEFAULT, NDAG_RW_DECIDED_PROVEN,
-		NDAG_RW_DECIDED_PATTERN, NDAG_RW_DECIDED_EXPLORE
+		NDAG_RW_DECIDED_PATTERN, NDAG_RW_DECIDED_EXPLORE,
+		NDAG_RW_DECIDED_PINNED
 	};
 
 	NdagRewriteCount(counters[d->source], 1);
@@ -920,7 +994,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 		if (!NdagPlanningPlainExplain())
 			turn = NdagQueryMemoryTurn(MyDatabaseId, query_id, entry->klass,
 									   NdagArmsEnabledMask(), decision->arm,
-									   entry->may_explore, ndag_exploration);
+									   decision->source, entry->may_explore,
+									   ndag_exploration);
 		if (turn == NDAG_TURN_DEFAULT)
 			run_default_for_pairing(decision);
 		if (decision->arm != 0 && turn == NDAG_TURN_DECIDED)

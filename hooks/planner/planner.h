@@ -15,7 +15,10 @@
  *						plans forced past disable_cost
  *	embedding_cache.c	per-backend LRU of decisions by (queryId, database)
  *	query_memory.c		shared per-query state: baselines, per-arm statistics,
- *						exploration budget, demotions, BTSP entries
+ *						exploration budget, demotions, BTSP entries, the
+ *						DBA's controls (pin, forbidden arms, frozen)
+ *	query_store.c		that state in the store (ndag_queries): flush, load,
+ *						committed edits, validation of the controls
  *	shadowable.c		which statements shadow exploration may re-run
  *	advice_sql.c		ruvector_dag_advice(): statements with a proven arm
  *	regression_guard.c	what an execution teaches: demotions of arms that
@@ -29,6 +32,8 @@
  */
 #ifndef NDAG_PLANNER_H
 #define NDAG_PLANNER_H
+
+#include "datatype/timestamp.h"
 
 #include "plandag/plandag.h"
 
@@ -47,7 +52,8 @@ typedef enum NdagDecisionSource
 	NDAG_DECISION_DEFAULT,
 	NDAG_DECISION_PROVEN,		/* proven faster by paired runs on this statement */
 	NDAG_DECISION_PATTERN,
-	NDAG_DECISION_EXPLORE
+	NDAG_DECISION_EXPLORE,
+	NDAG_DECISION_PINNED		/* the DBA pinned the arm (ndag_queries) */
 } NdagDecisionSource;
 
 /*
@@ -113,11 +119,14 @@ typedef struct NdagArm
 {
 	int			arm_id;
 	char	   *name;
-	struct List *settings;		/* NdagArmSetting */
+	struct List *settings;		/* NdagArmSetting; parsed by NdagArmGet */
+	char	   *settings_text;	/* as stored */
+	bool		parsed;			/* settings holds settings_text parsed */
 } NdagArm;
 
 extern const NdagArm *NdagArmGet(int arm_id);
 extern uint64 NdagArmsEnabledMask(void);
+extern void NdagArmStatusCounters(void *state);
 extern struct PlannedStmt *NdagPlanUnderArm(const NdagArm *arm,
 											struct Query *parse,
 											const char *query_string,
@@ -164,10 +173,12 @@ typedef enum NdagRewriteCounter
 	NDAG_RW_DEMOTIONS,
 	NDAG_RW_FALLBACKS,
 	NDAG_RW_VALIDATIONS,
+	NDAG_RW_DECIDED_PINNED,
 	NDAG_N_RW_COUNTERS
 } NdagRewriteCounter;
 
 #define NDAG_QM_NO_BTSP			(-2)	/* btsp_arm: nothing remembered */
+#define NDAG_QM_NOT_PINNED		(-1)	/* pinned_arm: none */
 
 /* A copy of one statement class's shared state. */
 typedef struct NdagQueryStats
@@ -181,6 +192,9 @@ typedef struct NdagQueryStats
 	uint64		planned_mask;	/* arms planned once for this class */
 	uint64		forced_mask;	/* arms whose plan was forced past disable_cost */
 	uint64		demoted_mask;	/* arms proven faster, then proven slower */
+	int			pinned_arm;		/* DBA: always this arm, NDAG_QM_NOT_PINNED none */
+	uint64		forbidden_mask; /* DBA: never these arms */
+	bool		frozen;			/* DBA: no exploration */
 	int			btsp_arm;		/* candidate arm, NDAG_BTSP_EXPLORE or NDAG_QM_NO_BTSP */
 	double		btsp_weight;
 	uint32		arm_n[NDAG_MAX_ARMS];
@@ -223,13 +237,57 @@ extern bool NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 							   NdagQueryStats *out);
 extern NdagTurn NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass,
 									uint64 enabled, int applied_arm,
-									bool may_explore, double fraction);
+									int applied_source, bool may_explore,
+									double fraction);
 extern bool NdagArmExplorable(uint64 same_mask, uint64 forced_mask,
 							  float4 cost_ratio, int arm);
 extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass,
 									   int arm, bool same, double cost_ratio,
 									   bool forced);
 extern void NdagQueryMemoryReset(Oid dbid);
+extern int64 NdagQueryMemoryCount(Oid dbid);
+extern void NdagRewriteEpochBump(void);
+
+/*
+ * One statement class as the store keeps it (ndag_queries): what its next
+ * planning would do, figures shown, the DBA's controls and the packed
+ * statistics the shared table is loaded from.
+ */
+typedef struct NdagQueryRecord
+{
+	Oid			dbid;
+	uint64		query_id;
+	uint64		klass;
+	bool		stored;			/* the store had a record of it */
+	int			decision_source;	/* NdagDecisionSource */
+	int			decision_arm;
+	double		default_median_ms;	/* NaN: none */
+	int			best_arm;		/* proven faster, largest speed-up; 0 none */
+	double		best_arm_ms;	/* its geometric mean ms, NaN none */
+	uint32		runs[NDAG_MAX_ARMS];	/* [0] default runs */
+	uint64		demoted_mask;
+	int			pinned_arm;		/* NDAG_QM_NOT_PINNED: none */
+	uint64		forbidden_mask;
+	bool		frozen;
+	TimestampTz last_used;		/* 0: unknown */
+	void	   *state;			/* packed statistics, NULL none */
+	Size		state_len;
+} NdagQueryRecord;
+
+extern int	NdagQueryMemoryCollect(Oid dbid, uint64 enabled,
+								   NdagQueryRecord **out);
+extern bool NdagQueryMemoryLoad(const NdagQueryRecord *r);
+extern void NdagQueryMemorySync(Oid dbid, const NdagQueryRecord *records,
+								int n);
+
+/* ---------- query_store.c: the query memory in the store (ndag_queries) ---------- */
+extern void NdagQueryStoreInit(void);
+extern void NdagQueryStoreFlush(Oid dbid);
+extern bool NdagQueryStoreLoad(Oid dbid, uint64 query_id, uint64 klass);
+extern void NdagQueryMemoryForget(Oid dbid);
+extern void NdagQueryStoreCommitted(Oid dbid);
+extern void NdagQueryControlsCheck(const int *pinned_arm,
+								   const int32 *forbidden, int nforbidden);
 
 /* what the paired comparison of an arm with the default plan has shown */
 typedef enum NdagArmVerdict

@@ -12,10 +12,16 @@
  *	  the whole memory of a database is reset: whenever a decision that
  *	  backends may have cached becomes wrong (a demotion, a BTSP entry).
  *
- * A fixed table of slots found by open addressing over a short probe
- * window; a new query takes a free slot of its window or the least
- * recently used one.  One LWLock protects the table: every operation is a
- * few dozen instructions on one slot.
+ * A table of ruvector.dag_query_memory_size slots split into lock
+ * partitions (like the buffer mapping's), each with its own LWLock; a
+ * statement hashes to one partition and a short probe window in it.  A new
+ * class takes a free slot of its window or the least recently used one
+ * (one without the DBA's controls first), an eviction that is counted and
+ * moves the epoch, since the evicted class's state is reloaded from the
+ * store (query_store.c) at its next planning.  Every operation is a few
+ * dozen instructions on one slot under its partition's lock.  Each slot
+ * also holds the DBA's controls (pinned arm, forbidden arms, frozen) and
+ * whether it changed since the learner last flushed it.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,8 +43,9 @@
 #include "core/core.h"
 #include "planner/planner.h"
 
-#define QM_SLOTS			2048
 #define QM_PROBES			16
+/* lock partitions at most (fewer for small tables: QM_PROBES slots each at least) */
+#define QM_PARTITIONS		16
 #define QM_TRANCHE			"neural_dag query memory"
 /* statement epochs: a verdict change drops the cached decisions of its bucket only */
 #define QM_EPOCH_BUCKETS	4096
@@ -71,7 +78,15 @@ typedef struct QmSlot
 	uint64		query_id;
 	uint64		klass;			/* parameter class */
 	uint64		last_used;		/* tick of the table */
+	TimestampTz used_at;		/* when last planned or observed */
 	bool		multi_class;	/* the query has other classes too */
+	bool		stored;			/* the store has a record of it */
+	bool		dirty;			/* changed since it was last flushed */
+	bool		frozen;			/* DBA: no exploration */
+	int32		pinned_arm;		/* DBA: always this arm, NDAG_QM_NOT_PINNED none */
+	uint64		forbidden_mask; /* DBA: never these arms */
+	int8		last_source;	/* the latest decision drawn: NdagDecisionSource */
+	int16		last_arm;		/* ... and its arm */
 	uint32		default_n;
 	float4		default_recent[QM_RECENT];	/* ring of the latest default runs, ms */
 	double		fresh_default_ms;	/* latest default run not paired yet */
@@ -88,14 +103,43 @@ typedef struct QmSlot
 	QmArm		arms[NDAG_MAX_ARMS];
 } QmSlot;
 
+/*
+ * The statistics of a slot as the store keeps them (the record's "state"):
+ * native layout, the store being this cluster's only; magic and size tell
+ * a record of another layout, whose statistics are then not loaded.
+ */
+#define QM_PACKED_MAGIC		0x4e514d31	/* "NQM1" */
+typedef struct QmPacked
+{
+	uint32		magic;
+	uint32		size;			/* sizeof(QmPacked) */
+	uint32		default_n;
+	float4		default_recent[QM_RECENT];
+	uint32		total;
+	uint32		explored;
+	uint32		since_validation;
+	uint64		same_mask;
+	uint64		planned_mask;
+	uint64		forced_mask;
+	uint64		demoted_mask;
+	int32		last_source;
+	int32		last_arm;
+	QmArm		arms[NDAG_MAX_ARMS];
+} QmPacked;
+
 typedef struct QmShared
 {
-	LWLock	   *lock;
-	uint64		tick;
+	int			nslots;			/* npartitions * part_slots */
+	int			npartitions;
+	int			part_slots;
+	int			probes;			/* probe window, at most part_slots */
+	LWLockPadded *locks;		/* one per partition */
+	pg_atomic_uint64 tick;
 	pg_atomic_uint64 epoch;
+	pg_atomic_uint64 evictions;
 	pg_atomic_uint64 statement_epochs[QM_EPOCH_BUCKETS];
 	pg_atomic_uint64 counters[NDAG_N_RW_COUNTERS];
-	QmSlot		slots[QM_SLOTS];
+	QmSlot		slots[FLEXIBLE_ARRAY_MEMBER];
 } QmShared;
 
 static QmShared *qm = NULL;
@@ -105,28 +149,41 @@ static void query_memory_status(void *state);
 static const char *const counter_names[NDAG_N_RW_COUNTERS] = {
 	"cache_hits", "cache_misses", "decided_default", "decided_proven",
 	"decided_pattern", "decided_explore", "extra_plannings", "demotions",
-	"rewrite_fallbacks", "validation_runs"
+	"rewrite_fallbacks", "validation_runs", "decided_pinned"
 };
 
 /*
+ * partitions_for
+ *		Lock partitions of a table of nslots slots: QM_PARTITIONS, fewer
+ *		when a partition would hold less than a probe window.
+ */
+static int
+partitions_for(int nslots)
+{
+	return Max(1, Min(QM_PARTITIONS, nslots / QM_PROBES));
+}
+
+/*
  * NdagQueryMemoryShmemSize
- *		Bytes of the shared table.
+ *		Bytes of the shared table of ruvector.dag_query_memory_size slots.
  */
 Size
 NdagQueryMemoryShmemSize(void)
 {
-	return MAXALIGN(sizeof(QmShared));
+	return add_size(offsetof(QmShared, slots),
+					mul_size(sizeof(QmSlot), ndag_query_memory_size));
 }
 
 /*
  * NdagQueryMemoryShmemRequest
- *		Ask for the table's space and its lock (from shmem_request_hook).
+ *		Ask for the table's space and its partitions' locks (from
+ *		shmem_request_hook).
  */
 void
 NdagQueryMemoryShmemRequest(void)
 {
 	RequestAddinShmemSpace(NdagQueryMemoryShmemSize());
-	RequestNamedLWLockTranche(QM_TRANCHE, 1);
+	RequestNamedLWLockTranche(QM_TRANCHE, partitions_for(ndag_query_memory_size));
 }
 
 /*
@@ -138,12 +195,18 @@ NdagQueryMemoryShmemInit(void)
 {
 	bool		found;
 
-	qm = ShmemInitStruct("neural_dag query memory", sizeof(QmShared), &found);
+	qm = ShmemInitStruct("neural_dag query memory", NdagQueryMemoryShmemSize(),
+						 &found);
 	if (!found)
 	{
-		memset(qm->slots, 0, sizeof(qm->slots));
-		qm->lock = &(GetNamedLWLockTranche(QM_TRANCHE))[0].lock;
-		qm->tick = 0;
+		qm->npartitions = partitions_for(ndag_query_memory_size);
+		qm->part_slots = ndag_query_memory_size / qm->npartitions;
+		qm->nslots = qm->npartitions * qm->part_slots;
+		qm->probes = Min(QM_PROBES, qm->part_slots);
+		qm->locks = GetNamedLWLockTranche(QM_TRANCHE);
+		memset(qm->slots, 0, sizeof(QmSlot) * qm->nslots);
+		pg_atomic_init_u64(&qm->tick, 0);
+		pg_atomic_init_u64(&qm->evictions, 0);
 		pg_atomic_init_u64(&qm->epoch, 1);
 		for (int i = 0; i < QM_EPOCH_BUCKETS; i++)
 			pg_atomic_init_u64(&qm->statement_epochs[i], 1);
@@ -163,15 +226,56 @@ NdagRewriteEpoch(void)
 }
 
 /*
+ * NdagRewriteEpochBump
+ *		Drop every decision backends cached (the DBA changed a statement's
+ *		controls, or a class was evicted).
+ */
+void
+NdagRewriteEpochBump(void)
+{
+	if (qm != NULL)
+		pg_atomic_fetch_add_u64(&qm->epoch, 1);
+}
+
+/*
+ * statement_hash
+ *		The hash of a statement of a database: it picks the statement's
+ *		partition, probe window and epoch bucket.
+ */
+static uint32
+statement_hash(Oid dbid, uint64 query_id)
+{
+	return hash_bytes_uint32((uint32) query_id ^ (uint32) (query_id >> 32)) ^ dbid;
+}
+
+/*
+ * partition_lock
+ *		The lock of a partition.
+ */
+static LWLock *
+partition_lock(int partition)
+{
+	return &qm->locks[partition].lock;
+}
+
+/*
+ * statement_lock
+ *		The lock of the partition a statement hashes to.
+ */
+static LWLock *
+statement_lock(uint32 h)
+{
+	return partition_lock(h % qm->npartitions);
+}
+
+/*
  * statement_bucket
  *		The epoch bucket of a statement of a database.
  */
 static pg_atomic_uint64 *
 statement_bucket(Oid dbid, uint64 query_id)
 {
-	uint32		h = hash_bytes_uint32((uint32) query_id ^ (uint32) (query_id >> 32)) ^ dbid;
-
-	return &qm->statement_epochs[h % QM_EPOCH_BUCKETS];
+	return &qm->statement_epochs[statement_hash(dbid, query_id) % QM_EPOCH_BUCKETS];
 }
 
 /*
@@ -223,8 +327,9 @@ NdagRewriteStatusCounters(void *state)
  * query_memory_status
  *		What the table holds for the current database: statement classes,
  *		those with a default baseline, arm measurements, pairs, arms proven
- *		faster and not faster, explorations counted, demoted arms and BTSP
- *		entries.
+ *		faster and not faster, explorations counted, demoted arms, BTSP
+ *		entries and classes under the DBA's controls; and the table's size
+ *		and evictions (all databases).
  */
 static void
 query_memory_status(void *state)
@@ -238,28 +343,34 @@ query_memory_status(void *state)
 	int64		explored = 0;
 	int64		demoted = 0;
 	int64		btsp = 0;
+	int64		controlled = 0;
 
-	LWLockAcquire(qm->lock, LW_SHARED);
-	for (int i = 0; i < QM_SLOTS; i++)
+	for (int part = 0; part < qm->npartitions; part++)
 	{
-		const QmSlot *s = &qm->slots[i];
-
-		if (s->dbid != MyDatabaseId || !OidIsValid(s->dbid))
-			continue;
-		entries++;
-		baselines += s->default_n > 0 ? 1 : 0;
-		for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+		LWLockAcquire(partition_lock(part), LW_SHARED);
+		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
 		{
-			arm_runs += s->arms[arm].runs;
-			pairs += s->arms[arm].pairs.n + s->arms[arm].validation.n;
-			proven += s->arms[arm].verdict == NDAG_VERDICT_FASTER ? 1 : 0;
-			refuted += s->arms[arm].verdict == NDAG_VERDICT_NOT_FASTER ? 1 : 0;
+			const QmSlot *s = &qm->slots[i];
+
+			if (s->dbid != MyDatabaseId || !OidIsValid(s->dbid))
+				continue;
+			entries++;
+			baselines += s->default_n > 0 ? 1 : 0;
+			for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+			{
+				arm_runs += s->arms[arm].runs;
+				pairs += s->arms[arm].pairs.n + s->arms[arm].validation.n;
+				proven += s->arms[arm].verdict == NDAG_VERDICT_FASTER ? 1 : 0;
+				refuted += s->arms[arm].verdict == NDAG_VERDICT_NOT_FASTER ? 1 : 0;
+			}
+			explored += s->explored;
+			demoted += pg_popcount64(s->demoted_mask);
+			btsp += s->btsp_arm != NDAG_QM_NO_BTSP ? 1 : 0;
+			controlled += (s->pinned_arm != NDAG_QM_NOT_PINNED ||
+						   s->forbidden_mask != 0 || s->frozen) ? 1 : 0;
 		}
-		explored += s->explored;
-		demoted += pg_popcount64(s->demoted_mask);
-		btsp += s->btsp_arm != NDAG_QM_NO_BTSP ? 1 : 0;
+		LWLockRelease(partition_lock(part));
 	}
-	LWLockRelease(qm->lock);
 	NdagStatusAddCounter(state, "query_memory_entries", entries);
 	NdagStatusAddCounter(state, "query_memory_baselines", baselines);
 	NdagStatusAddCounter(state, "query_memory_arm_runs", arm_runs);
@@ -269,6 +380,10 @@ query_memory_status(void *state)
 	NdagStatusAddCounter(state, "query_memory_explored", explored);
 	NdagStatusAddCounter(state, "query_memory_demoted", demoted);
 	NdagStatusAddCounter(state, "query_memory_btsp", btsp);
+	NdagStatusAddCounter(state, "query_memory_controlled", controlled);
+	NdagStatusAddCounter(state, "query_memory_size", qm->nslots);
+	NdagStatusAddCounter(state, "query_memory_evictions",
+						 (int64) pg_atomic_read_u64(&qm->evictions));
 }
 
 /*
@@ -282,15 +397,18 @@ NdagQueryMemoryReset(Oid dbid)
 {
 	if (qm == NULL)
 		return;
-	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < QM_SLOTS; i++)
+	for (int part = 0; part < qm->npartitions; part++)
 	{
-		QmSlot	   *s = &qm->slots[i];
+		LWLockAcquire(partition_lock(part), LW_EXCLUSIVE);
+		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
+		{
+			QmSlot	   *s = &qm->slots[i];
 
-		if (s->dbid != InvalidOid && (dbid == InvalidOid || s->dbid == dbid))
-			memset(s, 0, sizeof(QmSlot));
+			if (s->dbid != InvalidOid && (dbid == InvalidOid || s->dbid == dbid))
+				memset(s, 0, sizeof(QmSlot));
+		}
+		LWLockRelease(partition_lock(part));
 	}
-	LWLockRelease(qm->lock);
 	pg_atomic_fetch_add_u64(&qm->epoch, 1);
 }
 
@@ -305,23 +423,67 @@ now_seconds(void)
 }
 
 /*
+ * controlled
+ *		Whether the DBA pinned, forbade or froze something of a slot.
+ */
+static bool
+controlled(const QmSlot *s)
+{
+	return s->pinned_arm != NDAG_QM_NOT_PINNED || s->forbidden_mask != 0 ||
+		s->frozen;
+}
+
+/*
+ * touch
+ *		A slot was used now: the table's tick for the LRU choice, the
+ *		wall-clock time for ndag_queries.last_used, dirty for the flush.
+ */
+static void
+touch(QmSlot *s, TimestampTz now)
+{
+	s->last_used = pg_atomic_add_fetch_u64(&qm->tick, 1);
+	if (now != 0)
+		s->used_at = now;
+	s->dirty = true;
+}
+
+/*
+ * slot_init
+ *		An empty slot for a statement class.
+ */
+static void
+slot_init(QmSlot *s, Oid dbid, uint64 query_id, uint64 klass)
+{
+	memset(s, 0, sizeof(QmSlot));
+	s->dbid = dbid;
+	s->query_id = query_id;
+	s->klass = klass;
+	s->btsp_arm = NDAG_QM_NO_BTSP;
+	s->pinned_arm = NDAG_QM_NOT_PINNED;
+}
+
+/*
  * slot_find
  *		The slot of a statement class, or with create a new one (a free
- *		slot of the probe window, else its least recently used); NULL when
- *		absent.  The classes of one query share its probe window, so a new
- *		class marks the query's other classes, and itself, multi_class.
- *		Caller holds the lock (exclusively to create).
+ *		slot of the probe window, else its least recently used, one
+ *		without the DBA's controls if there is such: an eviction, counted,
+ *		that moves the epoch so that backends reload the evicted class from
+ *		the store); NULL when absent.  The classes of one query share its
+ *		partition and probe window, so a new class marks the query's other
+ *		classes, and itself, multi_class.  Caller holds the partition's lock
+ *		(exclusively to create); h is statement_hash(dbid, query_id).
  */
 static QmSlot *
-slot_find(Oid dbid, uint64 query_id, uint64 klass, bool create)
+slot_find(uint32 h, Oid dbid, uint64 query_id, uint64 klass, bool create)
 {
-	uint32		h = hash_bytes_uint32((uint32) query_id ^ (uint32) (query_id >> 32)) ^ dbid;
+	int			base = (h % qm->npartitions) * qm->part_slots;
+	uint32		start = h / qm->npartitions;
 	QmSlot	   *victim = NULL;
 	bool		siblings = false;
 
-	for (int p = 0; p < QM_PROBES; p++)
+	for (int p = 0; p < qm->probes; p++)
 	{
-		QmSlot	   *s = &qm->slots[(h + p) % QM_SLOTS];
+		QmSlot	   *s = &qm->slots[base + (start + p) % qm->part_slots];
 
 		if (s->dbid == dbid && s->query_id == query_id)
 		{
@@ -329,28 +491,27 @@ slot_find(Oid dbid, uint64 query_id, uint64 klass, bool create)
 				return s;
 			siblings = true;
 		}
-		if (s->dbid == InvalidOid)
-		{
-			if (victim == NULL || victim->dbid != InvalidOid)
-				victim = s;
-		}
-		else if (victim == NULL ||
-				 (victim->dbid != InvalidOid && s->last_used < victim->last_used))
+		if (victim != NULL && victim->dbid == InvalidOid)
+			continue;
+		if (s->dbid == InvalidOid || victim == NULL ||
+			(controlled(victim) && !controlled(s)) ||
+			(controlled(victim) == controlled(s) && s->last_used < victim->last_used))
 			victim = s;
 	}
 	if (!create)
 		return NULL;
-	memset(victim, 0, sizeof(QmSlot));
-	victim->dbid = dbid;
-	victim->query_id = query_id;
-	victim->klass = klass;
-	victim->btsp_arm = NDAG_QM_NO_BTSP;
+	if (victim->dbid != InvalidOid)
+	{
+		pg_atomic_fetch_add_u64(&qm->evictions, 1);
+		pg_atomic_fetch_add_u64(&qm->epoch, 1);
+	}
+	slot_init(victim, dbid, query_id, klass);
 	if (siblings)
 	{
 		victim->multi_class = true;
-		for (int p = 0; p < QM_PROBES; p++)
+		for (int p = 0; p < qm->probes; p++)
 		{
-			QmSlot	   *s = &qm->slots[(h + p) % QM_SLOTS];
+			QmSlot	   *s = &qm->slots[base + (start + p) % qm->part_slots];
 
 			if (s->dbid == dbid && s->query_id == query_id)
 				s->multi_class = true;
@@ -435,17 +596,20 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 				   NdagQueryStats *out)
 {
 	QmSlot	   *s;
+	uint32		h;
 
 	memset(out, 0, sizeof(NdagQueryStats));
 	out->btsp_arm = NDAG_QM_NO_BTSP;
+	out->pinned_arm = NDAG_QM_NOT_PINNED;
 	out->default_ms = NAN;
 	if (qm == NULL)
 		return false;
-	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
-	s = slot_find(dbid, query_id, klass, false);
+	h = statement_hash(dbid, query_id);
+	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
+	s = slot_find(h, dbid, query_id, klass, false);
 	if (s != NULL)
 	{
-		s->last_used = ++qm->tick;
+		s->last_used = pg_atomic_add_fetch_u64(&qm->tick, 1);
 		out->default_n = s->default_n;
 		out->default_ms = default_median(s);
 		out->multi_class = s->multi_class;
@@ -455,6 +619,9 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 		out->planned_mask = s->planned_mask;
 		out->forced_mask = s->forced_mask;
 		out->demoted_mask = s->demoted_mask;
+		out->pinned_arm = s->pinned_arm;
+		out->forbidden_mask = s->forbidden_mask;
+		out->frozen = s->frozen;
 		out->btsp_arm = btsp_current(s, now_seconds(), &out->btsp_weight);
 		for (int arm = 0; arm < NDAG_MAX_ARMS; arm++)
 		{
@@ -468,14 +635,39 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 			out->pair_speedup[arm] = (float4) ndag_paired_speedup(&a->pairs);
 		}
 	}
-	LWLockRelease(qm->lock);
+	LWLockRelease(statement_lock(h));
 	return s != NULL;
+}
+
+/*
+ * best_proven
+ *		The arm of usable (a mask) proven faster on a slot with the largest
+ *		paired speed-up; 0 when none.
+ */
+static int
+best_proven(const QmSlot *s, uint64 usable, double *speedup)
+{
+	int			best = 0;
+
+	*speedup = 0;
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		double		x = ndag_paired_speedup(&s->arms[arm].pairs);
+
+		if ((usable & (UINT64CONST(1) << arm)) != 0 &&
+			s->arms[arm].verdict == NDAG_VERDICT_FASTER && x > *speedup)
+		{
+			best = arm;
+			*speedup = x;
+		}
+	}
+	return best;
 }
 
 /*
  * NdagQueryMemoryList
  *		Copies of every statement class of database dbid that has an arm
- *		proven faster (palloc'd array); their number.
+ *		proven faster and not forbidden (palloc'd array); their number.
  */
 int
 NdagQueryMemoryList(Oid dbid, NdagQueryClass **out)
@@ -487,23 +679,23 @@ NdagQueryMemoryList(Oid dbid, NdagQueryClass **out)
 	if (qm == NULL)
 		return 0;
 	copies = palloc(sizeof(QmSlot) * 16);
-	LWLockAcquire(qm->lock, LW_SHARED);
-	for (int i = 0; i < QM_SLOTS; i++)
+	for (int part = 0; part < qm->npartitions; part++)
 	{
-		const QmSlot *s = &qm->slots[i];
-		bool		proven = false;
+		LWLockAcquire(partition_lock(part), LW_SHARED);
+		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
+		{
+			const QmSlot *s = &qm->slots[i];
+			double		speedup;
 
-		if (s->dbid != dbid || !OidIsValid(dbid))
-			continue;
-		for (int arm = 1; arm < NDAG_MAX_ARMS && !proven; arm++)
-			proven = s->arms[arm].verdict == NDAG_VERDICT_FASTER;
-		if (!proven)
-			continue;
-		if (n > 0 && n % 16 == 0)
-			copies = repalloc(copies, sizeof(QmSlot) * (n + 16));
-		copies[n++] = *s;
+			if (s->dbid != dbid || !OidIsValid(dbid) ||
+				best_proven(s, ~s->forbidden_mask, &speedup) == 0)
+				continue;
+			if (n > 0 && n % 16 == 0)
+				copies = repalloc(copies, sizeof(QmSlot) * (n + 16));
+			copies[n++] = *s;
+		}
+		LWLockRelease(partition_lock(part));
 	}
-	LWLockRelease(qm->lock);
 	*out = palloc(sizeof(NdagQueryClass) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
@@ -513,20 +705,8 @@ NdagQueryMemoryList(Oid dbid, NdagQueryClass **out)
 		c->query_id = s->query_id;
 		c->klass = s->klass;
 		c->default_ms = default_median(s);
-		c->best_arm = 0;
-		c->speedup = 0;
-		c->pairs = 0;
-		for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
-		{
-			double		speedup = ndag_paired_speedup(&s->arms[arm].pairs);
-
-			if (s->arms[arm].verdict == NDAG_VERDICT_FASTER && speedup > c->speedup)
-			{
-				c->best_arm = arm;
-				c->speedup = speedup;
-				c->pairs = s->arms[arm].pairs.n;
-			}
-		}
+		c->best_arm = best_proven(s, ~s->forbidden_mask, &c->speedup);
+		c->pairs = c->best_arm != 0 ? s->arms[c->best_arm].pairs.n : 0;
 	}
 	pfree(copies);
 	return n;
@@ -553,15 +733,19 @@ NdagArmExplorable(uint64 same_mask, uint64 forced_mask, float4 cost_ratio,
 /*
  * open_arms
  *		The usable arms of a statement class whose verdict is still open:
- *		never planned for it, or explorable (NdagArmExplorable).  Caller
+ *		never planned for it, or explorable (NdagArmExplorable).  None for
+ *		a class the DBA pinned or froze; never a forbidden arm.  Caller
  *		holds the lock.
  */
 static uint64
 open_arms(const QmSlot *s, uint64 enabled)
 {
-	uint64		usable = enabled & ~s->demoted_mask & ~UINT64CONST(1);
+	uint64		usable = enabled & ~s->demoted_mask & ~s->forbidden_mask &
+		~UINT64CONST(1);
 	uint64		open = 0;
 
+	if (s->frozen || s->pinned_arm != NDAG_QM_NOT_PINNED)
+		return 0;
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
 		uint64		bit = UINT64CONST(1) << arm;
@@ -587,13 +771,15 @@ NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
 {
 	QmSlot	   *s;
 	uint64		open;
+	uint32		h;
 
 	if (qm == NULL)
 		return 0;
-	LWLockAcquire(qm->lock, LW_SHARED);
-	s = slot_find(dbid, query_id, klass, false);
+	h = statement_hash(dbid, query_id);
+	LWLockAcquire(statement_lock(h), LW_SHARED);
+	s = slot_find(h, dbid, query_id, klass, false);
 	open = s != NULL ? open_arms(s, enabled) : enabled & ~UINT64CONST(1);
-	LWLockRelease(qm->lock);
+	LWLockRelease(statement_lock(h));
 	return open;
 }
 
@@ -618,7 +804,9 @@ under_test(QmSlot *s, uint64 open, double now)
 
 /*
  * NdagQueryMemoryTurn
- *		What one execution of a statement class runs besides its decision.
+ *		What one execution of a statement class runs besides its decision
+ *		(applied_arm, from applied_source, which the slot remembers for
+ *		ndag_queries).
  *		With an arm applied and ruvector.dag_regression_guard on: every
  *		QM_VALIDATE_EVERY executions (every
  *		QM_VALIDATE_UNPROVEN for an arm not proven for it) the default
@@ -628,25 +816,37 @@ under_test(QmSlot *s, uint64 open, double now)
  *		runs first): an arm under test (under_test) at every such chance,
  *		others within 1 + fraction * decisions explorations; a BTSP
  *		"explore" entry grants one turn and is used up.  No exploration
- *		before the default plan was observed once.  A standby runs nothing
- *		but its decisions.
+ *		before the default plan was observed once.  A pinned class runs its
+ *		pin and nothing else; a frozen one never explores (open_arms).  A
+ *		standby runs nothing but its decisions.
  */
 NdagTurn
 NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
-					int applied_arm, bool may_explore, double fraction)
+					int applied_arm, int applied_source, bool may_explore,
+					double fraction)
 {
 	QmSlot	   *s;
 	NdagTurn	turn = NDAG_TURN_DECIDED;
-	double		now = now_seconds();
+	TimestampTz ts = GetCurrentTimestamp();
+	double		now = (double) ts / 1000000.0;
 	bool		explore = false;
 	bool		fresh = false;
+	uint32		h;
 
 	if (qm == NULL || !NdagMayWriteLearnedState())
 		return NDAG_TURN_DECIDED;
-	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
-	s = slot_find(dbid, query_id, klass, true);
-	s->last_used = ++qm->tick;
+	h = statement_hash(dbid, query_id);
+	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
+	s = slot_find(h, dbid, query_id, klass, true);
+	touch(s, ts);
 	s->total++;
+	s->last_source = (int8) applied_source;
+	s->last_arm = (int16) applied_arm;
+	if (s->pinned_arm != NDAG_QM_NOT_PINNED)
+	{
+		LWLockRelease(statement_lock(h));
+		return NDAG_TURN_DECIDED;
+	}
 	if (may_explore && s->default_n > 0)
 	{
 		uint64		open = open_arms(s, enabled) & ~(UINT64CONST(1) << applied_arm);
@@ -685,7 +885,7 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
 		s->explored++;
 		turn = NDAG_TURN_EXPLORE;
 	}
-	LWLockRelease(qm->lock);
+	LWLockRelease(statement_lock(h));
 	return turn;
 }
 
@@ -702,12 +902,14 @@ NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass, int arm,
 						   bool same, double cost_ratio, bool forced)
 {
 	QmSlot	   *s;
+	uint32		h;
 
 	if (qm == NULL || arm <= 0 || arm >= NDAG_MAX_ARMS)
 		return;
-	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
-	s = slot_find(dbid, query_id, klass, true);
-	s->last_used = ++qm->tick;
+	h = statement_hash(dbid, query_id);
+	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
+	s = slot_find(h, dbid, query_id, klass, true);
+	touch(s, 0);
 	s->planned_mask |= UINT64CONST(1) << arm;
 	if (same)
 		s->same_mask |= UINT64CONST(1) << arm;
@@ -717,7 +919,7 @@ NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass, int arm,
 		s->forced_mask &= ~(UINT64CONST(1) << arm);
 	if (cost_ratio > 0)
 		s->arms[arm].cost_ratio = (float4) cost_ratio;
-	LWLockRelease(qm->lock);
+	LWLockRelease(statement_lock(h));
 }
 
 /*
@@ -727,7 +929,8 @@ NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass, int arm,
  *		proven arm's later pairs demote it when they prove it slower than
  *		the default (its window of validation pairs restarts every
  *		2 * NDAG_PAIRED_MAX pairs, so that old pairs do not hide a change).
- *		Caller holds the lock exclusively.
+ *		The arm the DBA pinned is never demoted.  Caller holds the lock
+ *		exclusively.
  */
 static void
 pair_record(QmSlot *s, int arm, double default_ms, double arm_ms,
@@ -744,7 +947,7 @@ pair_record(QmSlot *s, int arm, double default_ms, double arm_ms,
 						default_ms);
 		out->pairs = a->validation.n;
 		out->speedup = ndag_paired_speedup(&a->validation);
-		if (ndag_regression_guard &&
+		if (ndag_regression_guard && s->pinned_arm != arm &&
 			(timed_out || ndag_paired_slower(&a->validation)))
 		{
 			a->verdict = NDAG_VERDICT_NOT_FASTER;
@@ -793,16 +996,18 @@ NdagQueryMemoryAddPair(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	NdagQueryObserved out;
 	QmSlot	   *s;
 	NdagArmVerdict verdict;
+	uint32		h;
 
 	memset(&out, 0, sizeof(out));
 	if (qm == NULL || arm <= 0 || arm >= NDAG_MAX_ARMS)
 		return NDAG_VERDICT_OPEN;
-	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
-	s = slot_find(dbid, query_id, klass, true);
-	s->last_used = ++qm->tick;
+	h = statement_hash(dbid, query_id);
+	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
+	s = slot_find(h, dbid, query_id, klass, true);
+	touch(s, 0);
 	pair_record(s, arm, default_ms, arm_ms, arm_timed_out, &out);
 	verdict = (NdagArmVerdict) s->arms[arm].verdict;
-	LWLockRelease(qm->lock);
+	LWLockRelease(statement_lock(h));
 	if (out.proven || out.refuted || out.demoted)
 		pg_atomic_fetch_add_u64(statement_bucket(dbid, query_id), 1);
 	if (out.demoted)
@@ -819,14 +1024,16 @@ NdagQueryMemoryVerdict(Oid dbid, uint64 query_id, uint64 klass, int arm)
 {
 	QmSlot	   *s;
 	NdagArmVerdict verdict = NDAG_VERDICT_OPEN;
+	uint32		h;
 
 	if (qm == NULL || arm <= 0 || arm >= NDAG_MAX_ARMS)
 		return NDAG_VERDICT_OPEN;
-	LWLockAcquire(qm->lock, LW_SHARED);
-	s = slot_find(dbid, query_id, klass, false);
+	h = statement_hash(dbid, query_id);
+	LWLockAcquire(statement_lock(h), LW_SHARED);
+	s = slot_find(h, dbid, query_id, klass, false);
 	if (s != NULL)
 		verdict = (NdagArmVerdict) s->arms[arm].verdict;
-	LWLockRelease(qm->lock);
+	LWLockRelease(statement_lock(h));
 	return verdict;
 }
 
@@ -846,19 +1053,22 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 					   NdagQueryObserved *out)
 {
 	QmSlot	   *s;
-	double		now = now_seconds();
+	TimestampTz ts = GetCurrentTimestamp();
+	double		now = (double) ts / 1000000.0;
 	double		baseline;
 	bool		bump = false;
 	int			verdict;
+	uint32		h;
 
 	memset(out, 0, sizeof(NdagQueryObserved));
 	out->baseline_ms = NAN;
 	out->speedup = NAN;
 	if (qm == NULL || arm < 0 || arm >= NDAG_MAX_ARMS || !(exec_ms >= 0))
 		return;
-	LWLockAcquire(qm->lock, LW_EXCLUSIVE);
-	s = slot_find(dbid, query_id, klass, true);
-	s->last_used = ++qm->tick;
+	h = statement_hash(dbid, query_id);
+	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
+	s = slot_find(h, dbid, query_id, klass, true);
+	touch(s, ts);
 	baseline = default_median(s);
 	out->baseline_ms = baseline;
 	if (arm == 0)
@@ -884,7 +1094,7 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	}
 	else if ((verdict == NDAG_BTSP_STORE_ARM &&
 			  s->arms[arm].verdict == NDAG_VERDICT_OPEN &&
-			  (s->demoted_mask & (UINT64CONST(1) << arm)) == 0) ||
+			  ((s->demoted_mask | s->forbidden_mask) & (UINT64CONST(1) << arm)) == 0) ||
 			 verdict == NDAG_BTSP_STORE_EXPLORE)
 	{
 		int			remembered = verdict == NDAG_BTSP_STORE_ARM ? arm : NDAG_BTSP_EXPLORE;
@@ -908,10 +1118,267 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 		}
 	}
 	bump = out->proven || out->refuted || out->demoted;
-	LWLockRelease(qm->lock);
+	LWLockRelease(statement_lock(h));
 
 	if (bump)
 		pg_atomic_fetch_add_u64(statement_bucket(dbid, query_id), 1);
 	if (out->demoted)
 		NdagRewriteCount(NDAG_RW_DEMOTIONS, 1);
+}
+
+/*
+ * NdagQueryMemoryCount
+ *		Statement classes of database dbid in the table (what a reset of
+ *		its per-statement memory forgets).
+ */
+int64
+NdagQueryMemoryCount(Oid dbid)
+{
+	int64		n = 0;
+
+	if (qm == NULL)
+		return 0;
+	for (int part = 0; part < qm->npartitions; part++)
+	{
+		LWLockAcquire(partition_lock(part), LW_SHARED);
+		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
+		{
+			if (OidIsValid(qm->slots[i].dbid) && qm->slots[i].dbid == dbid)
+				n++;
+		}
+		LWLockRelease(partition_lock(part));
+	}
+	return n;
+}
+
+/* ---------- persistence: what query_store.c flushes and loads ---------- */
+
+/*
+ * next_decision
+ *		What the next planning of a slot's class would do, as far as the
+ *		table knows (a pattern match needs the plan: the latest decision
+ *		drawn stands for it): the pin, the best usable proven arm, the
+ *		latest pattern arm still allowed, else the default plan.
+ */
+static int
+next_decision(const QmSlot *s, uint64 enabled, int *arm)
+{
+	uint64		usable = enabled & ~s->demoted_mask & ~s->forbidden_mask;
+	double		speedup;
+
+	if (s->pinned_arm != NDAG_QM_NOT_PINNED)
+	{
+		*arm = s->pinned_arm;
+		return NDAG_DECISION_PINNED;
+	}
+	*arm = best_proven(s, usable, &speedup);
+	if (*arm != 0)
+		return NDAG_DECISION_PROVEN;
+	if (s->last_source == NDAG_DECISION_PATTERN && s->last_arm > 0 &&
+		s->last_arm < NDAG_MAX_ARMS &&
+		(usable & (UINT64CONST(1) << s->last_arm)) != 0)
+	{
+		*arm = s->last_arm;
+		return NDAG_DECISION_PATTERN;
+	}
+	*arm = 0;
+	return NDAG_DECISION_DEFAULT;
+}
+
+/*
+ * slot_record
+ *		A slot as ndag_queries shows it, with its statistics packed
+ *		(palloc'd).
+ */
+static void
+slot_record(const QmSlot *s, uint64 enabled, NdagQueryRecord *r)
+{
+	QmPacked   *p = palloc0(sizeof(QmPacked));
+	double		speedup;
+
+	memset(r, 0, sizeof(NdagQueryRecord));
+	r->dbid = s->dbid;
+	r->query_id = s->query_id;
+	r->klass = s->klass;
+	r->stored = s->stored;
+	r->decision_source = next_decision(s, enabled, &r->decision_arm);
+	r->default_median_ms = default_median(s);
+	r->best_arm = best_proven(s, ~s->demoted_mask, &speedup);
+	r->best_arm_ms = r->best_arm != 0 ? exp(s->arms[r->best_arm].mean_ln) : NAN;
+	r->runs[0] = s->default_n;
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+		r->runs[arm] = s->arms[arm].runs;
+	r->demoted_mask = s->demoted_mask;
+	r->pinned_arm = s->pinned_arm;
+	r->forbidden_mask = s->forbidden_mask;
+	r->frozen = s->frozen;
+	r->last_used = s->used_at;
+
+	p->magic = QM_PACKED_MAGIC;
+	p->size = sizeof(QmPacked);
+	p->default_n = s->default_n;
+	memcpy(p->default_recent, s->default_recent, sizeof(p->default_recent));
+	p->total = s->total;
+	p->explored = s->explored;
+	p->since_validation = s->since_validation;
+	p->same_mask = s->same_mask;
+	p->planned_mask = s->planned_mask;
+	p->forced_mask = s->forced_mask;
+	p->demoted_mask = s->demoted_mask;
+	p->last_source = s->last_source;
+	p->last_arm = s->last_arm;
+	memcpy(p->arms, s->arms, sizeof(p->arms));
+	r->state = p;
+	r->state_len = sizeof(QmPacked);
+}
+
+/*
+ * NdagQueryMemoryCollect
+ *		Records of the slots of database dbid (InvalidOid: all) that
+ *		changed since they were last collected, in a palloc'd array; their
+ *		number.  They count as flushed and stored
+ *		from now on.  enabled is the catalogue's enabled arms.
+ */
+int
+NdagQueryMemoryCollect(Oid dbid, uint64 enabled, NdagQueryRecord **out)
+{
+	int			n = 0;
+	int			size = 16;
+
+	*out = palloc(sizeof(NdagQueryRecord) * size);
+	if (qm == NULL)
+		return 0;
+	for (int part = 0; part < qm->npartitions; part++)
+	{
+		LWLockAcquire(partition_lock(part), LW_EXCLUSIVE);
+		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
+		{
+			QmSlot	   *s = &qm->slots[i];
+
+			if (!OidIsValid(s->dbid) || (OidIsValid(dbid) && s->dbid != dbid) ||
+				!s->dirty)
+				continue;
+			if (n == size)
+			{
+				size *= 2;
+				*out = repalloc(*out, sizeof(NdagQueryRecord) * size);
+			}
+			slot_record(s, enabled, &(*out)[n++]);
+			s->dirty = false;
+			s->stored = true;
+		}
+		LWLockRelease(partition_lock(part));
+	}
+	return n;
+}
+
+/*
+ * NdagQueryMemoryLoad
+ *		Install a stored record's class (its controls, and its statistics
+ *		when state is of this build's layout) unless the table has it
+ *		already.  True when it was installed.
+ */
+bool
+NdagQueryMemoryLoad(const NdagQueryRecord *r)
+{
+	QmSlot	   *s;
+	uint32		h;
+	bool		installed = false;
+
+	if (qm == NULL || !OidIsValid(r->dbid))
+		return false;
+	h = statement_hash(r->dbid, r->query_id);
+	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
+	if (slot_find(h, r->dbid, r->query_id, r->klass, false) == NULL)
+	{
+		const QmPacked *p = (const QmPacked *) r->state;
+
+		s = slot_find(h, r->dbid, r->query_id, r->klass, true);
+		s->pinned_arm = r->pinned_arm;
+		s->forbidden_mask = r->forbidden_mask;
+		s->frozen = r->frozen;
+		s->used_at = r->last_used;
+		s->stored = true;
+		if (p != NULL && r->state_len == sizeof(QmPacked) &&
+			p->magic == QM_PACKED_MAGIC && p->size == sizeof(QmPacked))
+		{
+			s->default_n = p->default_n;
+			memcpy(s->default_recent, p->default_recent, sizeof(s->default_recent));
+			s->total = p->total;
+			s->explored = p->explored;
+			s->since_validation = p->since_validation;
+			s->same_mask = p->same_mask;
+			s->planned_mask = p->planned_mask;
+			s->forced_mask = p->forced_mask;
+			s->demoted_mask = p->demoted_mask;
+			s->last_source = (int8) p->last_source;
+			s->last_arm = (int16) p->last_arm;
+			memcpy(s->arms, p->arms, sizeof(s->arms));
+		}
+		s->last_used = pg_atomic_add_fetch_u64(&qm->tick, 1);
+		installed = true;
+	}
+	LWLockRelease(statement_lock(h));
+	if (installed)
+		pg_atomic_fetch_add_u64(statement_bucket(r->dbid, r->query_id), 1);
+	return installed;
+}
+
+/*
+ * NdagQueryMemorySync
+ *		After a committed edit of database dbid's records: every stored
+ *		slot of the database takes the controls of its record among
+ *		records[] (sorted by query_id, then klass, unsigned), and is
+ *		flushed again when they changed (its next decision did); a
+ *		stored slot without a record was deleted and is forgotten.  Every
+ *		backend's cached decisions are dropped.
+ */
+void
+NdagQueryMemorySync(Oid dbid, const NdagQueryRecord *records, int n)
+{
+	if (qm == NULL)
+		return;
+	for (int part = 0; part < qm->npartitions; part++)
+	{
+		LWLockAcquire(partition_lock(part), LW_EXCLUSIVE);
+		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
+		{
+			QmSlot	   *s = &qm->slots[i];
+			const NdagQueryRecord *r = NULL;
+			int			lo = 0;
+			int			hi = n - 1;
+
+			if (s->dbid != dbid || !OidIsValid(dbid) || !s->stored)
+				continue;
+			while (lo <= hi)
+			{
+				int			mid = (lo + hi) / 2;
+				const NdagQueryRecord *m = &records[mid];
+
+				if (m->query_id == s->query_id && m->klass == s->klass)
+				{
+					r = m;
+					break;
+				}
+				if (m->query_id < s->query_id ||
+					(m->query_id == s->query_id && m->klass < s->klass))
+					lo = mid + 1;
+				else
+					hi = mid - 1;
+			}
+			if (r == NULL)
+				memset(s, 0, sizeof(QmSlot));
+			else if (s->pinned_arm != r->pinned_arm ||
+					 s->forbidden_mask != r->forbidden_mask ||
+					 s->frozen != r->frozen)
+			{
+				s->pinned_arm = r->pinned_arm;
+				s->forbidden_mask = r->forbidden_mask;
+				s->frozen = r->frozen;
+				s->dirty = true;	/* its next decision changed */
+			}
+		}
+		LWLockRelease(partition_lock(part));
+	}
+	pg_atomic_fetch_add_u64(&qm->epoch, 1);
 }

@@ -35,10 +35,14 @@ static uint64 arms_mask = 0;
 static uint64 arms_generation = 0;
 static bool arms_loaded = false;
 
+/* arm settings this backend parsed, for ruvector_dag_status() */
+static uint64 arms_parsed = 0;
+
 /*
  * load_arms
  *		Read the enabled arms of the store (ids below NDAG_MAX_ARMS) into
- *		arms_cxt.
+ *		arms_cxt.  Their settings are parsed when an arm is first asked for
+ *		(NdagArmGet): most statements only need the mask of enabled arms.
  */
 static void
 load_arms(uint64 generation)
@@ -65,7 +69,6 @@ load_arms(uint64 generation)
 	{
 		int			id;
 		NdagArm    *arm;
-		char	   *settings;
 
 		if (values[f_id].isnull || values[f_enabled].isnull || !values[f_enabled].v.b)
 			continue;
@@ -77,13 +80,8 @@ load_arms(uint64 generation)
 		arm->arm_id = id;
 		arm->name = values[f_name].isnull ? psprintf("arm %d", id) :
 			pnstrdup(values[f_name].data, values[f_name].len);
-		settings = values[f_settings].isnull ? pstrdup("") :
+		arm->settings_text = values[f_settings].isnull ? pstrdup("") :
 			pnstrdup(values[f_settings].data, values[f_settings].len);
-		MemoryContextSwitchTo(oldcxt);
-
-		/* an arm that no longer parses raises an error: the caller falls back */
-		oldcxt = MemoryContextSwitchTo(arms_cxt);
-		arm->settings = NdagArmSettingsParse(settings);
 		MemoryContextSwitchTo(oldcxt);
 		arms[id] = arm;
 		arms_mask |= UINT64CONST(1) << id;
@@ -110,15 +108,40 @@ ensure_arms(void)
 
 /*
  * NdagArmGet
- *		An enabled arm, or NULL.  May read the store (and raise errors).
+ *		An enabled arm with its settings parsed, or NULL.  May read the
+ *		store and raise errors: an arm whose settings no longer parse
+ *		raises one at every call (the caller falls back).
  */
 const NdagArm *
 NdagArmGet(int arm_id)
 {
+	NdagArm    *arm;
+
 	ensure_arms();
 	if (arm_id < 0 || arm_id >= NDAG_MAX_ARMS)
 		return NULL;
-	return arms[arm_id];
+	arm = arms[arm_id];
+	if (arm != NULL && !arm->parsed)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(arms_cxt);
+
+		arm->settings = NdagArmSettingsParse(arm->settings_text);
+		arm->parsed = true;
+		arms_parsed++;
+		MemoryContextSwitchTo(oldcxt);
+	}
+	return arm;
+}
+
+/*
+ * NdagArmStatusCounters
+ *		ruvector_dag_status() counter: how many arms' settings this backend
+ *		parsed (only arms it planned under, explained or advised).
+ */
+void
+NdagArmStatusCounters(void *state)
+{
+	NdagStatusAddCounter(state, "arms_parsed", (int64) arms_parsed);
 }
 
 /*

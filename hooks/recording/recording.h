@@ -20,6 +20,11 @@
  *						ANALYZE, the recording just made)
  *	drop_tracking.c		dropped tables, databases and the extension leave the
  *						store (the ring is flushed before a database is cleared)
+ *	recorded.c			recorded executions read back from the store
+ *	execution_picture.c	ruvector_dag_visualize() of a recorded execution: the
+ *						default and the arm's plan side by side
+ *	history_sql.c		ruvector_dag_history(): a statement's recorded
+ *						executions over time
  *
  * Uses core/, plandag/, learning/, planner/ (the decision it records) and
  * shadow/ (the capture of statements to re-run).
@@ -30,6 +35,7 @@
 #ifndef NDAG_RECORDING_H
 #define NDAG_RECORDING_H
 
+#include "datatype/timestamp.h"
 #include "plandag/plandag.h"
 
 /* ---------- constants ---------- */
@@ -130,5 +136,41 @@ extern void NdagRecordingStatusCounters(void *state);
 
 extern void NdagInstallExplainHook(void);
 extern void NdagInstallDropTracking(void);
+
+/* ---------- recorded.c: recorded executions read back ---------- */
+
+/* One plan node of a recorded execution (a row of ndag_attention). */
+typedef struct NdagRecordedNode
+{
+	int			node_id;		/* 0 is the top of the plan */
+	int			nparents;
+	int32	   *parents;		/* consumers' node ids */
+	char	   *node_type;
+	Oid			relation;		/* InvalidOid: none */
+	double		est_rows;		/* per loop */
+	double		actual_rows;	/* per loop; NaN: never executed */
+	double		loops;			/* NaN: never executed */
+	double		self_ms;		/* over all loops; NaN: not timed */
+} NdagRecordedNode;
+
+/* One recorded execution (a row of ndag_trajectories) and its nodes. */
+typedef struct NdagRecorded
+{
+	int64		traj_id;
+	TimestampTz recorded_at;
+	int64		query_id;
+	int32		arm;
+	char	   *decision;		/* decision source; NULL: unknown */
+	int64		pattern_id;		/* 0: none */
+	double		exec_ms;
+	double		planning_ms;	/* 0 when a cached plan was reused */
+	int			n_nodes;
+	NdagRecordedNode *nodes;	/* NULL until NdagRecordedLoadNodes */
+} NdagRecorded;
+
+extern struct List *NdagRecordedOfQuery(int64 query_id);
+extern NdagRecorded *NdagRecordedGet(int64 traj_id);
+extern void NdagRecordedLoadNodes(NdagRecorded *rec);
+extern char *NdagRecordedArmName(int32 arm_id);
 
 #endif							/* NDAG_RECORDING_H */

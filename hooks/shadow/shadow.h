@@ -38,6 +38,7 @@ typedef enum NdagShadowCounter
 	NDAG_SHADOW_CAPTURED,		/* executions captured (queued or weighed in) */
 	NDAG_SHADOW_RUNS,			/* entries run */
 	NDAG_SHADOW_PAIRS,			/* pairs default / arm measured */
+	NDAG_SHADOW_DEFAULT_RUNS,	/* runs of the default plan they were measured against */
 	NDAG_SHADOW_TIMEOUTS,		/* runs stopped by their timeout */
 	NDAG_SHADOW_ERRORS,			/* entries whose run failed (privileges, objects gone) */
 	NDAG_SHADOW_SKIPPED,		/* entries dropped unrun or cut short */
@@ -66,6 +67,17 @@ typedef struct NdagShadowEntry
 	char		data[NDAG_SHADOW_ENTRY_BYTES];
 } NdagShadowEntry;
 
+/*
+ * The shadow runs' own share of the load average: an exponential average
+ * over a minute, as the kernel's, of the processes they kept running
+ * (shadow_capacity.c; written by the one shadow worker running)
+ */
+typedef struct NdagShadowLoad
+{
+	double		processes;		/* the average */
+	TimestampTz at;				/* when it was last brought up to date */
+} NdagShadowLoad;
+
 /* what a worker is told at launch (bgw_extra) */
 typedef struct NdagShadowLaunch
 {
@@ -79,7 +91,7 @@ typedef struct NdagShadowLaunch
  * was busy; returns false when the run must stop (shutdown, no spare
  * capacity).  The worker sleeps in it to keep within its budget.
  */
-typedef bool (*NdagShadowPace) (double busy_ms, void *arg);
+typedef bool (*NdagShadowPace) (double busy_ms, double processes, void *arg);
 
 struct QueryDesc;
 
@@ -98,6 +110,7 @@ extern bool NdagShadowTake(Oid dbid, Oid userid, NdagShadowEntry *out);
 extern void NdagShadowReset(Oid dbid);
 extern void NdagShadowCount(NdagShadowCounter counter, uint64 n);
 extern void NdagShadowStatusCounters(void *state);
+extern NdagShadowLoad *NdagShadowOwnLoad(void);
 
 /* ---------- shadow_run.c ---------- */
 
@@ -108,5 +121,7 @@ extern void NdagShadowSessionSettings(void);
 /* ---------- shadow_capacity.c ---------- */
 
 extern double NdagShadowBudget(void);
+extern void NdagShadowAccountLoad(double processes);
+extern double NdagShadowOwnLoadNow(void);
 
 #endif							/* NDAG_SHADOW_H */

@@ -1,39 +1,119 @@
 /*-------------------------------------------------------------------------
  *
  * shadow_capacity.c
- *	  How much of the machine shadow runs may take now:
- *	  ruvector.dag_shadow_budget while the 1-minute load average per CPU is
- *	  at most ruvector.dag_shadow_max_load, less in proportion above it.
+ *	  How much of the machine shadow runs may take now: the CPUs of
+ *	  ruvector.dag_shadow_budget (-1: a quarter of the machine's, at least
+ *	  one) while the 1-minute load average per CPU, not counting the shadow
+ *	  runs' own processes, is at most ruvector.dag_shadow_max_load, fewer in
+ *	  proportion above it.
+ *
+ * The shadow runs' own share is followed the way the kernel follows the
+ * load: an exponential average over a minute of the processes they kept
+ * running (the worker and the parallel workers its plans launched while
+ * it was busy, none while it slept or no worker ran).  Without it a shadow
+ * run of a parallel plan would count itself as load and slow itself down.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "utils/timestamp.h"
 
 #include "core/core.h"
 #include "shadow/shadow.h"
 
+/* the time constant of the 1-minute load average, seconds */
+#define LOAD_AVERAGE_SECONDS	60.0
+
+/*
+ * decay
+ *		The weight the average keeps over the time since own->at.
+ */
+static double
+decay(const NdagShadowLoad *own, TimestampTz now)
+{
+	if (own->at == 0)
+		return 0.0;
+	if (now <= own->at)
+		return 1.0;
+	return exp(-(double) (now - own->at) / (LOAD_AVERAGE_SECONDS * USECS_PER_SEC));
+}
+
+/*
+ * NdagShadowOwnLoadNow
+ *		The shadow runs' own share of the load average now (the processes
+ *		they kept running, averaged over a minute as the kernel does).
+ */
+double
+NdagShadowOwnLoadNow(void)
+{
+	NdagShadowLoad *own = NdagShadowOwnLoad();
+
+	if (own == NULL)
+		return 0.0;
+	return own->processes * decay(own, GetCurrentTimestamp());
+}
+
+/*
+ * NdagShadowAccountLoad
+ *		Bring the shadow runs' own share of the load up to date: since the
+ *		last call they kept `processes` processes running on average.
+ *		Called by the shadow worker only (one runs at a time).
+ */
+void
+NdagShadowAccountLoad(double processes)
+{
+	NdagShadowLoad *own = NdagShadowOwnLoad();
+	TimestampTz now = GetCurrentTimestamp();
+	double		keep;
+
+	if (own == NULL)
+		return;
+	keep = decay(own, now);
+	own->processes = own->processes * keep + Max(processes, 0.0) * (1.0 - keep);
+	own->at = now;
+}
+
+/*
+ * configured_cpus
+ *		ruvector.dag_shadow_budget in CPUs: -1 is a quarter of the
+ *		machine's CPUs, at least one.
+ */
+static double
+configured_cpus(long ncpu)
+{
+	if (ndag_shadow_budget < 0)
+		return Max(1.0, (double) ncpu / 4.0);
+	return ndag_shadow_budget;
+}
+
 /*
  * NdagShadowBudget
- *		The fraction of one CPU shadow runs may keep busy now:
- *		ruvector.dag_shadow_budget, times ruvector.dag_shadow_max_load over
- *		the load average per CPU when that is higher, so that a busy
- *		machine slows shadow runs down without stopping learning (a system
- *		that reports no load average counts as idle).  0 stops them.
+ *		The CPUs shadow runs may keep busy now (the worker and its parallel
+ *		workers): the configured budget, times ruvector.dag_shadow_max_load
+ *		over the load average per CPU (without the shadow runs' own share)
+ *		when that is higher, so that a busy machine slows shadow runs down
+ *		without stopping learning (a system that reports no load average
+ *		counts as idle).  0 stops them.
  */
 double
 NdagShadowBudget(void)
 {
 	double		load[1];
-	long		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	long		ncpu = Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
+	double		cpus = configured_cpus(ncpu);
 	double		per_cpu;
 
-	if (ndag_shadow_budget <= 0 || getloadavg(load, 1) < 1)
-		return Max(ndag_shadow_budget, 0);
-	per_cpu = load[0] / (double) Max(ncpu, 1);
+	if (!(cpus > 0))
+		return 0;
+	if (getloadavg(load, 1) < 1)
+		return cpus;
+	per_cpu = Max(load[0] - NdagShadowOwnLoadNow(), 0.0) / (double) ncpu;
 	if (per_cpu <= ndag_shadow_max_load)
-		return ndag_shadow_budget;
-	return ndag_shadow_budget * ndag_shadow_max_load / per_cpu;
+		return cpus;
+	return cpus * ndag_shadow_max_load / per_cpu;
 }

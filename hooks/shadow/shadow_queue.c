@@ -23,6 +23,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/namespace.h"
 #include "executor/execdesc.h"
 #include "miscadmin.h"
@@ -44,6 +46,7 @@ typedef struct ShadowShared
 	uint32		next_launch;	/* the last launch number given */
 	bool		used[NDAG_SHADOW_QUEUE_ENTRIES];
 	pg_atomic_uint64 counters[NDAG_N_SHADOW_COUNTERS];
+	NdagShadowLoad own_load;	/* see shadow_capacity.c */
 	NdagShadowEntry entries[NDAG_SHADOW_QUEUE_ENTRIES];
 } ShadowShared;
 
@@ -53,6 +56,7 @@ static const char *const counter_names[NDAG_N_SHADOW_COUNTERS] = {
 	[NDAG_SHADOW_CAPTURED] = "shadow_captured",
 	[NDAG_SHADOW_RUNS] = "shadow_runs",
 	[NDAG_SHADOW_PAIRS] = "shadow_pairs",
+	[NDAG_SHADOW_DEFAULT_RUNS] = "shadow_default_runs",
 	[NDAG_SHADOW_TIMEOUTS] = "shadow_timeouts",
 	[NDAG_SHADOW_ERRORS] = "shadow_errors",
 	[NDAG_SHADOW_SKIPPED] = "shadow_skipped",
@@ -98,6 +102,17 @@ NdagShadowShmemInit(void)
 		for (int i = 0; i < NDAG_N_SHADOW_COUNTERS; i++)
 			pg_atomic_init_u64(&shadow->counters[i], 0);
 	}
+}
+
+/*
+ * NdagShadowOwnLoad
+ *		The shadow runs' own share of the load average, kept in the queue's
+ *		shared memory so that it outlives one worker (shadow_capacity.c).
+ */
+NdagShadowLoad *
+NdagShadowOwnLoad(void)
+{
+	return shadow != NULL ? &shadow->own_load : NULL;
 }
 
 /*
@@ -480,4 +495,6 @@ NdagShadowStatusCounters(void *state)
 		LWLockRelease(shadow->queue_lock);
 	}
 	NdagStatusAddCounter(state, "shadow_queued", queued);
+	NdagStatusAddCounter(state, "shadow_own_load_pct",
+						 (int64) rint(100.0 * NdagShadowOwnLoadNow()));
 }

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * shadow_run.c
- *	  One shadow run: a captured statement re-run in the background, in
- *	  pairs default plan / candidate arm, to prove or refute each arm still
+ *	  One shadow run: a captured statement re-run in the background, arm
+ *	  runs bracketed by default runs, to prove or refute each arm still
  *	  open for it without a user waiting on an unproven plan.
  *
  * It runs in a worker connected to the statement's database as the role
@@ -13,19 +13,28 @@
  * analysed again with the captured parameters under the captured
  * search_path, the queryId must still be the captured one (else the
  * objects changed and the entry is dropped) and the statement must still
- * be shadowable.  The first round plans the default and every open arm,
+ * be shadowable.  The first round plans the default and every open arm
+ * (for the parameter class of the default plan planned here: the
+ * session's settings or the statistics may give another than the
+ * captured execution's, and a verdict holds for the class it was measured
+ * on),
  * tells the query memory what each plans to (like the default, forced
  * past disable_cost, estimated cost ratio) and orders the usable arms by
- * that ratio, lowest first.  Each later round runs one pair, default and
- * arm back to back (which goes first alternates), each in a
- * subtransaction with its own snapshot, results discarded; the arm's
- * timeout is ruvector.dag_shadow_timeout_factor times the default run
- * just measured (a timeout is a result), the default's a generous
+ * that ratio, lowest first.  Each later round is one bracket: up to
+ * SHADOW_BRACKET_ARMS candidates, taken in turn so that each gets its
+ * first pair early, run between two default runs (the opening one is the
+ * previous bracket's closing run while fresh), each in a subtransaction
+ * with its own snapshot, results discarded.  An arm is paired with the
+ * geometric mean of the default runs around it: a bracket of two arms
+ * costs three runs for two pairs (two once brackets chain), where
+ * back-to-back pairs cost four.  The arm's timeout is
+ * ruvector.dag_shadow_timeout_factor times the opening default run (a
+ * timeout is a result), the default's a generous
  * ruvector.dag_shadow_default_timeout_factor times its captured time.
- * Pairs go to NdagQueryMemoryAddPair until the arm's verdict is in or the
- * run's NDAG_SHADOW_MAX_PAIRS are used.  Between rounds the caller's pace
- * function keeps the worker within its budget, outside any transaction
- * (no lock is held while it sleeps).
+ * Pairs go to NdagQueryMemoryAddPair until every candidate's verdict is in
+ * or the run's NDAG_SHADOW_MAX_PAIRS are used.  Between rounds the
+ * caller's pace function keeps the worker within its budget, outside any
+ * transaction (no lock is held while it sleeps).
  *
  * An error in a round (permission denied, an object gone, a write
  * refused) ends the entry's run: it is logged and counted, never retried.
@@ -39,6 +48,7 @@
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/params.h"
 #include "optimizer/optimizer.h"
 #include "parser/parser.h"
@@ -57,6 +67,12 @@
 
 /* a default run's timeout is never shorter (ms) */
 #define SHADOW_MIN_DEFAULT_TIMEOUT_MS	1000.0
+/* candidate arms run in one bracket between two default runs */
+#define SHADOW_BRACKET_ARMS		2
+/* a default run opens the next bracket if it ended at most this long ago (s) ... */
+#define SHADOW_BRACKET_WINDOW_S	10.0
+/* ... or this many times its own time, if longer */
+#define SHADOW_BRACKET_WINDOW_RUNS 10.0
 
 /* how an entry's run ends */
 typedef enum ShadowOutcome
@@ -89,11 +105,15 @@ typedef struct ShadowRun
 	char	   *text;			/* the statement (run context) */
 	char	   *search_path;
 	int			outcome;		/* ShadowOutcome */
+	uint64		klass;			/* parameter class its pairs are for */
 	ShadowCandidate cand[NDAG_MAX_ARMS];
 	int			ncand;
 	int			pairs;			/* pairs run for the entry */
-	double		last_default_ms;	/* the default's latest run */
+	int			brackets;		/* brackets run for the entry */
+	double		last_default_ms;	/* the default's latest run, ms */
+	instr_time	last_default_at;	/* its end, zero: none yet */
 	double		round_busy_ms;	/* the last round */
+	double		round_worker_ms;	/* its runs' ms times their parallel workers */
 } ShadowRun;
 
 /* one execution's measure */
@@ -231,7 +251,9 @@ prepare_round(ShadowRun *run)
 	default_forced = NdagPlanForced(default_plan);
 	default_cost = default_plan->planTree->total_cost;
 	shapes[nshapes++] = NdagPlanShapeHash(default_plan);
-	open = NdagQueryMemoryOpenArms(e->dbid, e->query_id, e->klass,
+	/* the class is the default plan's shape where the pairs are measured */
+	run->klass = shapes[0];
+	open = NdagQueryMemoryOpenArms(e->dbid, e->query_id, run->klass,
 								   NdagArmsEnabledMask());
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
@@ -251,7 +273,7 @@ prepare_round(ShadowRun *run)
 			same = shapes[i] == shape;
 		forced = !default_forced && NdagPlanForced(plan);
 		ratio = NdagPlanCostRatio(default_cost, plan);
-		NdagQueryMemoryMarkPlanned(e->dbid, e->query_id, e->klass, arm, same,
+		NdagQueryMemoryMarkPlanned(e->dbid, e->query_id, run->klass, arm, same,
 								   ratio, forced);
 		if (same || forced || ratio > ndag_explore_max_cost_ratio)
 			continue;
@@ -266,18 +288,45 @@ prepare_round(ShadowRun *run)
 }
 
 /*
+ * add_launched_workers
+ *		Add the parallel workers launched by the Gather and Gather Merge
+ *		nodes of a plan's state tree to *(int *) count.
+ */
+static bool
+add_launched_workers(PlanState *ps, void *count)
+{
+	if (ps == NULL)
+		return false;
+	if (IsA(ps, GatherState))
+		*(int *) count += ((GatherState *) ps)->nworkers_launched;
+	else if (IsA(ps, GatherMergeState))
+		*(int *) count += ((GatherMergeState *) ps)->nworkers_launched;
+	return planstate_tree_walker(ps, add_launched_workers, count);
+}
+
+/*
  * execute_plan
- *		Run a plan to completion, its rows discarded.
+ *		Run a plan to completion, its rows discarded; *workers is set to
+ *		the parallel workers it launched (as far as it got).
  */
 static void
-execute_plan(ShadowRun *run, PlannedStmt *plan, ParamListInfo params)
+execute_plan(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
+			 int *workers)
 {
 	QueryDesc  *qd;
 
 	qd = CreateQueryDesc(plan, run->text, GetActiveSnapshot(),
 						 InvalidSnapshot, None_Receiver, params, NULL, 0);
 	ExecutorStart(qd, 0);
-	NdagExecutorRun(qd, ForwardScanDirection, 0);
+	PG_TRY();
+	{
+		NdagExecutorRun(qd, ForwardScanDirection, 0);
+	}
+	PG_FINALLY();
+	{
+		(void) add_launched_workers(qd->planstate, workers);
+	}
+	PG_END_TRY();
 	ExecutorFinish(qd);
 	ExecutorEnd(qd);
 	FreeQueryDesc(qd);
@@ -301,6 +350,7 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	instr_time	duration;
 	ShadowTiming result = {0, false};
 	ErrorData  *volatile edata = NULL;
+	volatile int workers = 0;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
@@ -309,7 +359,7 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	{
 		PushActiveSnapshot(GetTransactionSnapshot());
 		enable_timeout_after(STATEMENT_TIMEOUT, timeout);
-		execute_plan(run, plan, params);
+		execute_plan(run, plan, params, (int *) &workers);
 		disable_timeout(STATEMENT_TIMEOUT, false);
 		/* a timeout that fired just after the end cancels nothing else */
 		if (get_timeout_indicator(STATEMENT_TIMEOUT, true))
@@ -327,6 +377,7 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 	result.ms = INSTR_TIME_GET_MILLISEC(duration);
+	run->round_worker_ms += result.ms * workers;
 
 	/* nothing it did is kept, whatever happened */
 	RollbackAndReleaseCurrentSubTransaction();
@@ -355,64 +406,124 @@ default_timeout_ms(const NdagShadowEntry *e)
 			   ndag_shadow_default_timeout_factor * e->default_ms);
 }
 
+/* what one round does, for shadow_round */
+typedef struct RoundCall
+{
+	int			narms;			/* 0: the prepare round */
+	int			arms[SHADOW_BRACKET_ARMS];
+	NdagArmVerdict verdict[SHADOW_BRACKET_ARMS];
+} RoundCall;
+
 /*
- * pair_round
- *		One pair for a candidate: default and arm back to back, the arm
- *		first every other pair; the pair goes to the query memory, whose
- *		verdict is returned (OPEN also when the round ended the run).
+ * default_fresh
+ *		Whether the run's latest default measure may still open a bracket:
+ *		taken within SHADOW_BRACKET_WINDOW_S seconds, or
+ *		SHADOW_BRACKET_WINDOW_RUNS times its own time if that is longer.
  */
-static NdagArmVerdict
-pair_round(ShadowRun *run, int arm, int pair_of_arm)
+static bool
+default_fresh(const ShadowRun *run, instr_time now)
+{
+	double		age_ms;
+
+	if (INSTR_TIME_IS_ZERO(run->last_default_at))
+		return false;
+	INSTR_TIME_SUBTRACT(now, run->last_default_at);
+	age_ms = INSTR_TIME_GET_MILLISEC(now);
+	return age_ms <= Max(SHADOW_BRACKET_WINDOW_S * 1000.0,
+						 SHADOW_BRACKET_WINDOW_RUNS * run->last_default_ms);
+}
+
+/*
+ * run_default
+ *		One run of the default plan, remembered as the run's latest default
+ *		measure; false (the run's outcome set) when it timed out.
+ */
+static bool
+run_default(ShadowRun *run, PlannedStmt *plan, ParamListInfo params)
+{
+	ShadowTiming def = timed_run(run, plan, params,
+								 default_timeout_ms(run->entry));
+
+	NdagShadowCount(NDAG_SHADOW_DEFAULT_RUNS, 1);
+	if (def.timed_out)
+	{
+		NdagShadowCount(NDAG_SHADOW_TIMEOUTS, 1);
+		run->outcome = SHADOW_DEFAULT_TIMED_OUT;
+		return false;
+	}
+	run->last_default_ms = def.ms;
+	INSTR_TIME_SET_CURRENT(run->last_default_at);
+	return true;
+}
+
+/*
+ * bracket_round
+ *		One bracket for the round's candidates: their arm runs between two
+ *		runs of the default plan (the first one is the previous bracket's
+ *		closing run when it is still fresh), the arms' order alternating
+ *		from bracket to bracket.  Each arm is paired with the geometric mean
+ *		of the two default runs around it, so that a load that rises or
+ *		falls through the bracket weighs on both sides of its pair alike;
+ *		a default run serves every arm of its bracket and the next bracket.
+ *		An arm's timeout is ruvector.dag_shadow_timeout_factor times the
+ *		opening default run.  The pairs go to the query memory, whose
+ *		verdicts are returned in call (OPEN also when the round ended the
+ *		run).
+ */
+static void
+bracket_round(ShadowRun *run, RoundCall *call)
 {
 	const NdagShadowEntry *e = run->entry;
 	ParamListInfo params = entry_params(e);
 	Query	   *query = shadow_query(run, params);
 	PlannedStmt *default_plan;
-	PlannedStmt *arm_plan;
-	ShadowTiming def;
-	ShadowTiming alt;
-	double		factor = ndag_shadow_timeout_factor;
+	PlannedStmt *arm_plan[SHADOW_BRACKET_ARMS];
+	ShadowTiming alt[SHADOW_BRACKET_ARMS];
+	double		opening_ms;
+	double		default_ms;
+	instr_time	now;
 
 	if (query == NULL)
-		return NDAG_VERDICT_OPEN;
+		return;
 	default_plan = NdagPlanDefault(copyObject(query), run->text,
 								   CURSOR_OPT_PARALLEL_OK, params);
-	arm_plan = plan_arm(run, arm, query, params);
-	if (arm_plan == NULL)
-		return NDAG_VERDICT_NOT_FASTER;
+	for (int i = 0; i < call->narms; i++)
+	{
+		arm_plan[i] = plan_arm(run, call->arms[i], query, params);
+		if (arm_plan[i] == NULL)
+			call->verdict[i] = NDAG_VERDICT_NOT_FASTER;
+	}
 
-	if (pair_of_arm % 2 == 1)
+	INSTR_TIME_SET_CURRENT(now);
+	if (!default_fresh(run, now) && !run_default(run, default_plan, params))
+		return;
+	opening_ms = run->last_default_ms;
+	for (int k = 0; k < call->narms; k++)
 	{
-		alt = timed_run(run, arm_plan, params, factor * run->last_default_ms);
-		def = timed_run(run, default_plan, params, default_timeout_ms(e));
+		int			i = run->brackets % 2 == 0 ? k : call->narms - 1 - k;
+
+		if (arm_plan[i] != NULL)
+			alt[i] = timed_run(run, arm_plan[i], params,
+							   ndag_shadow_timeout_factor * opening_ms);
 	}
-	else
+	if (!run_default(run, default_plan, params))
+		return;
+	run->brackets++;
+
+	default_ms = sqrt(opening_ms * run->last_default_ms);
+	for (int i = 0; i < call->narms; i++)
 	{
-		def = timed_run(run, default_plan, params, default_timeout_ms(e));
-		alt = timed_run(run, arm_plan, params, factor * def.ms);
+		if (arm_plan[i] == NULL)
+			continue;
+		run->pairs++;
+		NdagShadowCount(NDAG_SHADOW_PAIRS, 1);
+		if (alt[i].timed_out)
+			NdagShadowCount(NDAG_SHADOW_TIMEOUTS, 1);
+		call->verdict[i] = NdagQueryMemoryAddPair(e->dbid, e->query_id, run->klass,
+												  call->arms[i], default_ms,
+												  alt[i].ms, alt[i].timed_out);
 	}
-	if (def.timed_out)
-	{
-		NdagShadowCount(NDAG_SHADOW_TIMEOUTS, 1 + alt.timed_out);
-		run->outcome = SHADOW_DEFAULT_TIMED_OUT;
-		return NDAG_VERDICT_OPEN;
-	}
-	run->last_default_ms = def.ms;
-	run->pairs++;
-	NdagShadowCount(NDAG_SHADOW_PAIRS, 1);
-	if (alt.timed_out)
-		NdagShadowCount(NDAG_SHADOW_TIMEOUTS, 1);
-	return NdagQueryMemoryAddPair(e->dbid, e->query_id, e->klass, arm,
-								  def.ms, alt.ms, alt.timed_out);
 }
-
-/* what one round does, for shadow_round */
-typedef struct RoundCall
-{
-	int			arm;			/* 0: the prepare round */
-	int			pair_of_arm;
-	NdagArmVerdict verdict;
-} RoundCall;
 
 /*
  * shadow_round
@@ -430,6 +541,7 @@ shadow_round(ShadowRun *run, RoundCall *call)
 
 	snprintf(lock_timeout, sizeof(lock_timeout), "%d",
 			 (int) Min(default_timeout_ms(run->entry), (double) INT_MAX));
+	run->round_worker_ms = 0;
 	INSTR_TIME_SET_CURRENT(start);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -443,10 +555,10 @@ shadow_round(ShadowRun *run, RoundCall *call)
 								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 		Assert(XactReadOnly);
 		PushActiveSnapshot(GetTransactionSnapshot());
-		if (call->arm == 0)
+		if (call->narms == 0)
 			prepare_round(run);
 		else
-			call->verdict = pair_round(run, call->arm, call->pair_of_arm);
+			bracket_round(run, call);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
@@ -475,6 +587,19 @@ shadow_round(ShadowRun *run, RoundCall *call)
 }
 
 /*
+ * round_processes
+ *		The processes the last round kept running on average: the worker,
+ *		and the parallel workers its runs launched while they ran.
+ */
+static double
+round_processes(const ShadowRun *run)
+{
+	if (!(run->round_busy_ms > 0))
+		return 0;
+	return 1.0 + run->round_worker_ms / run->round_busy_ms;
+}
+
+/*
  * count_outcome
  *		Count how an entry's run ended (a completed run counts as a run
  *		only).
@@ -500,12 +625,37 @@ count_outcome(const ShadowRun *run)
 }
 
 /*
+ * next_bracket
+ *		The next candidates still open, up to SHADOW_BRACKET_ARMS, taken in
+ *		turn from *next onwards (wrapping), so that every candidate gets its
+ *		first pair before any gets a third; their number (0: none left).
+ */
+static int
+next_bracket(const ShadowRun *run, const bool *closed, int *next,
+			 RoundCall *call)
+{
+	call->narms = 0;
+	for (int k = 0; k < run->ncand && call->narms < SHADOW_BRACKET_ARMS; k++)
+	{
+		int			c = (*next + k) % run->ncand;
+
+		if (closed[c])
+			continue;
+		call->arms[call->narms] = run->cand[c].arm;
+		call->verdict[call->narms] = NDAG_VERDICT_OPEN;
+		call->narms++;
+		*next = (c + 1) % Max(run->ncand, 1);
+	}
+	return call->narms;
+}
+
+/*
  * NdagShadowRunEntry
- *		Run a captured statement's pairs: prepare, then each candidate in
- *		order until its verdict is in, calling pace after each round with
- *		the time it took (the run stops when pace says so), within
- *		NDAG_SHADOW_MAX_PAIRS pairs.  Errors are logged and counted, never
- *		raised.
+ *		Run a captured statement's brackets: prepare, then the candidates in
+ *		turn (next_bracket), each until its verdict is in, calling pace
+ *		after each round with the time it took (the run stops when pace
+ *		says so), within NDAG_SHADOW_MAX_PAIRS pairs.  Errors are logged
+ *		and counted, never raised.
  */
 void
 NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
@@ -514,7 +664,9 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 	MemoryContext cxt;
 	MemoryContext oldcxt;
 	ShadowRun  *run;
-	RoundCall	call = {0, 0, NDAG_VERDICT_OPEN};
+	RoundCall	call;
+	bool		closed[NDAG_MAX_ARMS];
+	int			next = 0;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag shadow run",
 								ALLOCSET_DEFAULT_SIZES);
@@ -524,27 +676,29 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 	run->text = pstrdup(entry->data);
 	run->search_path = pstrdup(entry->data + entry->text_len + 1 +
 							   entry->params_len);
-	run->last_default_ms = entry->default_ms;
 	run->outcome = SHADOW_GOING;
 	NdagShadowCount(NDAG_SHADOW_RUNS, 1);
 
+	memset(&call, 0, sizeof(call));
+	memset(closed, 0, sizeof(closed));
 	shadow_round(run, &call);
-	for (int c = 0; c < run->ncand && run->outcome == SHADOW_GOING; c++)
+	while (run->outcome == SHADOW_GOING &&
+		   next_bracket(run, closed, &next, &call) > 0)
 	{
-		call.arm = run->cand[c].arm;
-		call.verdict = NDAG_VERDICT_OPEN;
-		for (call.pair_of_arm = 0; run->outcome == SHADOW_GOING;
-			 call.pair_of_arm++)
+		if (!pace(run->round_busy_ms, round_processes(run), pace_arg) ||
+			run->pairs + call.narms > NDAG_SHADOW_MAX_PAIRS)
 		{
-			if (!pace(run->round_busy_ms, pace_arg) ||
-				run->pairs >= NDAG_SHADOW_MAX_PAIRS)
-			{
-				run->outcome = SHADOW_CUT_SHORT;
-				break;
-			}
-			shadow_round(run, &call);
-			if (call.verdict != NDAG_VERDICT_OPEN)
-				break;
+			run->outcome = SHADOW_CUT_SHORT;
+			break;
+		}
+		shadow_round(run, &call);
+		for (int i = 0; i < call.narms; i++)
+		{
+			if (call.verdict[i] == NDAG_VERDICT_OPEN)
+				continue;
+			for (int c = 0; c < run->ncand; c++)
+				if (run->cand[c].arm == call.arms[i])
+					closed[c] = true;
 		}
 	}
 	if (run->outcome == SHADOW_GOING)
@@ -554,7 +708,7 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 			(errmsg("neural_dag shadow run of query %lld: %d candidate arms, %d pairs, %s",
 					(long long) entry->query_id, run->ncand, run->pairs,
 					outcome_names[run->outcome])));
-	(void) pace(run->round_busy_ms, pace_arg);
+	(void) pace(run->round_busy_ms, round_processes(run), pace_arg);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
 }

@@ -7,8 +7,11 @@
  *	  a learning cycle for each database (learn_cycle.c).
  *
  * Each pass also settles the store edits that committing transactions
- * left over (StoreIntentResolve), and launches a shadow worker when
- * captured statements wait (shadow_worker.c).
+ * left over (StoreIntentResolve), writes the plan rewriter's
+ * per-statement memory that changed to the store (query_store.c; once
+ * more when the worker stops, so that a clean shutdown keeps it), and
+ * launches a shadow worker when captured statements wait
+ * (shadow_worker.c).
  *
  * It attaches to shared memory and, like the logical replication launcher,
  * connects to no database (the store is not in one) so that it shows in
@@ -42,6 +45,7 @@
 
 #include "core/core.h"
 #include "learning/learning.h"
+#include "planner/planner.h"
 #include "recording/recording.h"
 #include "workers/workers.h"
 #include "store.h"
@@ -127,6 +131,17 @@ static void
 settle_step(void *arg)
 {
 	(void) StoreIntentResolve();
+}
+
+/*
+ * queries_step
+ *		Write the per-statement memory of every database that changed
+ *		since the last pass to the store (ndag_queries).
+ */
+static void
+queries_step(void *arg)
+{
+	NdagQueryStoreFlush(InvalidOid);
 }
 
 /*
@@ -280,6 +295,7 @@ ndag_learner_main(Datum main_arg)
 		}
 		learner_run(loop_cxt, settle_step, NULL);
 		learner_run(loop_cxt, drain_step, NULL);
+		learner_run(loop_cxt, queries_step, NULL);
 		learner_run(loop_cxt, shadow_step, NULL);
 		if (TimestampDifferenceExceeds(last_cycle, GetCurrentTimestamp(),
 									   ndag_background_interval))
@@ -288,5 +304,6 @@ ndag_learner_main(Datum main_arg)
 			last_cycle = GetCurrentTimestamp();
 		}
 	}
+	learner_run(loop_cxt, queries_step, NULL);
 	proc_exit(0);
 }

@@ -7,9 +7,10 @@
  *	  one when statements wait and no shadow worker runs.
  *
  * One shadow worker runs at a time in the cluster, so that together they
- * keep within ruvector.dag_shadow_budget of one CPU: after each round the
- * worker sleeps (on its latch) long enough for its busy time to stay
- * within that fraction of the time, and it stops when the load average per
+ * keep within ruvector.dag_shadow_budget CPUs: after each round the worker
+ * sleeps (on its latch) long enough for its busy time, times the processes
+ * it kept running (itself and its parallel workers), to stay within that
+ * many CPUs of the time, and it stops when the load average per
  * CPU goes above ruvector.dag_shadow_max_load (its entries wait for the
  * next launch).  Nothing is launched on a standby, nor while the budget is
  * 0.
@@ -44,6 +45,8 @@
 
 /* the longest sleep after one round (ms) */
 #define SHADOW_MAX_SLEEP_MS	600000.0
+/* the budget is looked at again at least this often while the worker sleeps (ms) */
+#define SHADOW_SLEEP_STEP_MS	5000.0
 
 StaticAssertDecl(sizeof(NdagShadowLaunch) <= BGW_EXTRALEN,
 				 "NdagShadowLaunch must fit in bgw_extra");
@@ -121,42 +124,62 @@ NdagShadowLaunchStep(void)
 }
 
 /*
- * shadow_pace
- *		After a round that kept the worker busy busy_ms: sleep on the latch
- *		so that busy time stays within the budget of the moment
- *		(NdagShadowBudget) of the time, then say whether the run may go on
- *		(the budget not 0).  Signals are served while it sleeps.
+ * serve_reload
+ *		Read the configuration file again when SIGHUP asked for it.
  */
-static bool
-shadow_pace(double busy_ms, void *arg)
+static void
+serve_reload(void)
 {
-	TimestampTz until;
-	double		budget;
-
-	CHECK_FOR_INTERRUPTS();
 	if (ConfigReloadPending)
 	{
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
 	}
-	budget = NdagShadowBudget();
-	if (!(budget > 0))
-		return false;
-	until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-										(int64) Min(SHADOW_MAX_SLEEP_MS,
-													busy_ms * (1.0 - budget) / budget));
+}
+
+/*
+ * shadow_pace
+ *		After a round that kept the worker and `processes` processes on
+ *		average (its parallel workers included) busy busy_ms: account them
+ *		in the shadow runs' own load, sleep on the latch so that busy time
+ *		times those processes stays within the CPUs of the budget of the
+ *		moment (NdagShadowBudget, looked at again every
+ *		SHADOW_SLEEP_STEP_MS while it sleeps), then say whether the run may go on (the budget not 0).
+ *		Signals are served while it sleeps.
+ */
+static bool
+shadow_pace(double busy_ms, double processes, void *arg)
+{
+	TimestampTz start;
+	double		budget;
+
+	CHECK_FOR_INTERRUPTS();
+	serve_reload();
+	NdagShadowAccountLoad(processes);
+	start = GetCurrentTimestamp();
 	for (;;)
 	{
-		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
-														   until);
+		long		slept_ms;
+		double		sleep_ms;
 
-		if (left <= 0)
+		/* the budget of the moment: a load that changes shortens or lengthens the sleep */
+		budget = NdagShadowBudget();
+		if (!(budget > 0))
+			return false;
+		/* busy_ms kept `processes` CPUs busy: sleep until that is budget CPUs */
+		sleep_ms = Min(SHADOW_MAX_SLEEP_MS,
+					   Max(busy_ms * (Max(processes, 1.0) / budget - 1.0), 0.0));
+		slept_ms = TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
+		if (slept_ms >= sleep_ms)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 left, PG_WAIT_EXTENSION);
+						 (long) Min(sleep_ms - slept_ms, SHADOW_SLEEP_STEP_MS),
+						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
+		serve_reload();
 	}
+	NdagShadowAccountLoad(0);
 	return NdagShadowBudget() > 0;
 }
 
@@ -221,7 +244,7 @@ ndag_shadow_worker_main(Datum main_arg)
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!shadow_pace(0, NULL) ||
+		if (!shadow_pace(0, 0, NULL) ||
 			!NdagShadowTake(launch.dbid, launch.userid, entry))
 			break;
 		MemoryContextSwitchTo(cxt);
