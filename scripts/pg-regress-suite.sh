@@ -152,9 +152,12 @@ mkdir -p "$work"
 fetch_source
 build_test_libraries
 
-# failed_tests MODE: the tests that failed in a run, one per line
+# failed_tests MODE: the tests that failed in a run, one per line (15's
+# pg_regress writes "test x ... FAILED", 18's TAP output "not ok 7 + x")
 failed_tests() {
-	sed -n 's/^[ ]*\(test \)\?\([a-z0-9_]*\)[ ]*\.\.\. FAILED.*/\2/p' "$work/out-$1/regression.out" | sort
+	sed -n -e 's/^[ ]*\(test \)\?\([a-z0-9_]*\)[ ]*\.\.\. FAILED.*/\2/p' \
+		-e 's/^not ok [0-9]*[ ]*[+-]\?[ ]*\([a-z0-9_]*\) .*/\1/p' \
+		"$work/out-$1/regression.out" | sort
 }
 
 check_failed=0

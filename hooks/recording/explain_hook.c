@@ -386,6 +386,7 @@ ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 	instr_time	planduration;
 	BufferUsage bufusage_start;
 	BufferUsage bufusage;
+	NdagPlannerMemory planner_memory;
 	ExplainFigures fig;
 
 	if (prev_ExplainOneQuery)
@@ -395,6 +396,7 @@ ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 		return;
 	}
 
+	NdagPlannerMemoryStart(es, &planner_memory);
 	if (es->buffers)
 		bufusage_start = pgBufferUsage;
 	INSTR_TIME_SET_CURRENT(planstart);
@@ -402,6 +404,7 @@ ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 							!es->analyze);
 	INSTR_TIME_SET_CURRENT(planduration);
 	INSTR_TIME_SUBTRACT(planduration, planstart);
+	NdagPlannerMemoryStop(&planner_memory);
 	if (es->buffers)
 	{
 		memset(&bufusage, 0, sizeof(BufferUsage));
@@ -409,7 +412,8 @@ ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 	}
 
 	NdagExplainOnePlan(plan, into, es, queryString, params, queryEnv,
-				   &planduration, (es->buffers ? &bufusage : NULL));
+					   &planduration, (es->buffers ? &bufusage : NULL),
+					   &planner_memory);
 
 	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || !NdagShmemReady() ||
 		plan->commandType == CMD_UTILITY || !NdagExtensionInstalled())
