@@ -49,14 +49,15 @@ SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname)
 			 FROM pg_foreign_table ft JOIN pg_class c ON c.oid = ft.ftrelid
 			WHERE ft.ftserver = (SELECT oid FROM pg_foreign_server WHERE srvname = 'neural_dag')),
 		  ARRAY['ndag_arms', 'ndag_attention', 'ndag_healing', 'ndag_index_meta',
-				'ndag_models', 'ndag_patterns', 'ndag_tables', 'ndag_trajectories'],
-		  'exactly the eight foreign tables live on the server');
+				'ndag_models', 'ndag_patterns', 'ndag_queries', 'ndag_tables',
+				'ndag_trajectories'],
+		  'exactly the nine foreign tables live on the server');
 
 SELECT is((SELECT array_agg(substr(opt, 7) ORDER BY substr(opt, 7))
 			 FROM pg_foreign_table ft, unnest(ft.ftoptions) opt
 			WHERE ft.ftserver = (SELECT oid FROM pg_foreign_server WHERE srvname = 'neural_dag')),
-		  ARRAY['arms', 'healing', 'index_meta', 'models', 'nodes', 'patterns', 'tables',
-				'trajectories'],
+		  ARRAY['arms', 'healing', 'index_meta', 'models', 'nodes', 'patterns', 'queries',
+				'tables', 'trajectories'],
 		  'each foreign table names its LMDB store');
 
 SELECT * FROM finish();
