@@ -41,16 +41,8 @@ my $frequent = sprintf($template, 0);
 my $rare = sprintf($template, 4002);
 my $learn = ndag_explore_settings();
 
-# query_id(Q): the queryId EXPLAIN VERBOSE reports
-sub query_id
-{
-	my ($q) = @_;
-	return sql("SET compute_query_id = on; EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) $q")
-	  =~ /"Query Identifier": (-?\d+)/ ? $1 : 'none';
-}
-
 # ---------- 1. one statement, two classes ----------
-is(query_id($frequent), query_id($rare), 'both constants are one statement');
+is(ndag_query_id($node, $frequent), ndag_query_id($node, $rare), 'both constants are one statement');
 like(sql("EXPLAIN (COSTS OFF) $frequent"), qr/ps_a_x/, 'k = 0 reads the index on x');
 like(sql("EXPLAIN (COSTS OFF) $rare"), qr/ps_a_k/, 'the rare k reads the index on k');
 my $class_frequent = sql("$learn SELECT ps_explain('$frequent')->>'Parameter Class'");

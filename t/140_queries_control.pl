@@ -30,14 +30,6 @@ sub sql
 	return $node->safe_psql('postgres', shift);
 }
 
-# query_id(Q): the queryId EXPLAIN VERBOSE reports for Q
-sub query_id
-{
-	my ($query) = @_;
-	return sql("EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) $query")
-	  =~ /"Query Identifier": (-?\d+)/ ? $1 : 'none';
-}
-
 # trajectories(QID, AFTER): "decision:arm" of the statement's recorded
 # executions after trajectory AFTER, distinct, sorted
 sub trajectories
@@ -65,7 +57,7 @@ sub variant
 # ---------- 1. a row per statement class, query_id as EXPLAIN shows it ----------
 my $arm_proven = ndag_learn_until_proven($node, 'qc', $q, 'an arm proven for the join');
 like($arm_proven, qr/^$arm /, "the custom arm is proven for the join ($arm_proven)");
-my $qid = query_id($q);
+my $qid = ndag_query_id($node, $q);
 like($qid, qr/^-?\d+$/, "EXPLAIN VERBOSE shows the query identifier ($qid)");
 is(sql("SELECT count(*) FROM ndag_queries WHERE query_id = $qid"), '1',
 	'ndag_queries has one row for the statement');
@@ -97,7 +89,7 @@ is(ndag_status_counter($node, 'decided_explore'), $explored, 'and explore nothin
 # an arm that would be proven on a fresh statement is never explored
 my $qf = variant(1);
 sql("$learn SELECT qc_run('$qf', 1)");
-my $qidf = query_id($qf);
+my $qidf = ndag_query_id($node, $qf);
 sql("UPDATE ndag_queries SET forbidden_arms = ARRAY[$arm] WHERE query_id = $qidf");
 $t0 = last_traj();
 sql("$learn SELECT qc_run('$qf', 14)");
@@ -109,7 +101,7 @@ is(ndag_status_counter($node, 'decided_explore'), $explored,
 # ---------- 3. freeze: no exploration at all ----------
 my $qz = variant(2);
 sql("$learn SELECT qc_run('$qz', 1)");
-my $qidz = query_id($qz);
+my $qidz = ndag_query_id($node, $qz);
 sql("UPDATE ndag_queries SET frozen = true WHERE query_id = $qidz");
 is(sql("SELECT frozen FROM ndag_queries WHERE query_id = $qidz"), 't', 'the row shows frozen');
 $t0 = last_traj();
@@ -121,7 +113,7 @@ is(ndag_status_counter($node, 'decided_explore'), $explored,
 # ---------- 4. pin: always the arm, never re-validated ----------
 my $qp = variant(3);
 sql("$learn SELECT qc_run('$qp', 1)");
-my $qidp = query_id($qp);
+my $qidp = ndag_query_id($node, $qp);
 sql("UPDATE ndag_queries SET pinned_arm = $arm WHERE query_id = $qidp");
 my $e = sql("$learn SELECT qc_explain('$qp')");
 like($e, qr/"Decision": "pinned"/, 'EXPLAIN says the arm is pinned');

@@ -29,19 +29,11 @@ sub sql
 	return $node->safe_psql('postgres', shift);
 }
 
-# query_id(Q): the queryId EXPLAIN VERBOSE reports for Q
-sub query_id
-{
-	my ($query) = @_;
-	return sql("EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) $query")
-	  =~ /"Query Identifier": (-?\d+)/ ? $1 : 'none';
-}
-
 # ---------- before: one statement proven, another pinned ----------
 my $proven = ndag_learn_until_proven($node, 'qr', $q, 'an arm proven for the join');
 like($proven, qr/^$arm /, 'the custom arm is proven for the join');
 sql("$learn SELECT qr_run('$q2', 1)");
-my ($qid, $qid2) = (query_id($q), query_id($q2));
+my ($qid, $qid2) = (ndag_query_id($node, $q), ndag_query_id($node, $q2));
 sql("UPDATE ndag_queries SET pinned_arm = $arm WHERE query_id = $qid2");
 like(sql("$learn SELECT qr_explain('$q2')"), qr/"Decision": "pinned"/, 'the variant is pinned');
 

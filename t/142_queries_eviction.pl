@@ -39,8 +39,7 @@ sub query_id
 {
 	my ($k) = @_;
 	my $list = join(' OR ', map { "id = $_" } 1 .. $k);
-	return sql("EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) SELECT count(*) FROM ev WHERE $list")
-	  =~ /"Query Identifier": (-?\d+)/ ? $1 : 'none';
+	return ndag_query_id($node, "SELECT count(*) FROM ev WHERE $list");
 }
 
 is(ndag_status_counter($node, 'query_memory_size'), '16', 'the table has 16 slots');

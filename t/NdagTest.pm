@@ -348,4 +348,16 @@ sub ndag_learned_everything
 
 push @NdagTest::EXPORT, qw(ndag_learned_everything);
 
+# ndag_query_id(NODE, QUERY): the queryId that EXPLAIN VERBOSE reports for
+# QUERY in database postgres (pg_stat_statements.queryid), 'none' if none
+sub ndag_query_id
+{
+	my ($node, $query) = @_;
+	return $node->safe_psql('postgres',
+		"SET compute_query_id = on; EXPLAIN (VERBOSE, COSTS OFF, FORMAT JSON) $query")
+	  =~ /"Query Identifier": (-?\d+)/ ? $1 : 'none';
+}
+
+push @NdagTest::EXPORT, qw(ndag_query_id);
+
 1;

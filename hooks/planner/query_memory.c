@@ -258,6 +258,33 @@ partition_lock(int partition)
 	return &qm->locks[partition].lock;
 }
 
+/* what for_each_slot does with one slot */
+typedef void (*QmSlotVisitor) (QmSlot *s, void *arg);
+
+/*
+ * for_each_slot
+ *		Call visit on every slot in use of database dbid (InvalidOid: of
+ *		every database), each partition under its lock taken in mode.
+ */
+static void
+for_each_slot(Oid dbid, LWLockMode mode, QmSlotVisitor visit, void *arg)
+{
+	if (qm == NULL)
+		return;
+	for (int part = 0; part < qm->npartitions; part++)
+	{
+		LWLockAcquire(partition_lock(part), mode);
+		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
+		{
+			QmSlot	   *s = &qm->slots[i];
+
+			if (OidIsValid(s->dbid) && (!OidIsValid(dbid) || s->dbid == dbid))
+				visit(s, arg);
+		}
+		LWLockRelease(partition_lock(part));
+	}
+}
+
 /*
  * statement_lock
  *		The lock of the partition a statement hashes to.
@@ -323,6 +350,46 @@ NdagRewriteStatusCounters(void *state)
 	query_memory_status(state);
 }
 
+/* what query_memory_status adds up */
+typedef struct QmTotals
+{
+	int64		entries;
+	int64		baselines;
+	int64		arm_runs;
+	int64		pairs;
+	int64		proven;
+	int64		refuted;
+	int64		explored;
+	int64		demoted;
+	int64		btsp;
+	int64		controlled;
+} QmTotals;
+
+/*
+ * add_to_totals
+ *		for_each_slot visitor: add a slot to a QmTotals.
+ */
+static void
+add_to_totals(QmSlot *s, void *arg)
+{
+	QmTotals   *t = arg;
+
+	t->entries++;
+	t->baselines += s->default_n > 0 ? 1 : 0;
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		t->arm_runs += s->arms[arm].runs;
+		t->pairs += s->arms[arm].pairs.n + s->arms[arm].validation.n;
+		t->proven += s->arms[arm].verdict == NDAG_VERDICT_FASTER ? 1 : 0;
+		t->refuted += s->arms[arm].verdict == NDAG_VERDICT_NOT_FASTER ? 1 : 0;
+	}
+	t->explored += s->explored;
+	t->demoted += pg_popcount64(s->demoted_mask);
+	t->btsp += s->btsp_arm != NDAG_QM_NO_BTSP ? 1 : 0;
+	t->controlled += (s->pinned_arm != NDAG_QM_NOT_PINNED ||
+					  s->forbidden_mask != 0 || s->frozen) ? 1 : 0;
+}
+
 /*
  * query_memory_status
  *		What the table holds for the current database: statement classes,
@@ -334,56 +401,34 @@ NdagRewriteStatusCounters(void *state)
 static void
 query_memory_status(void *state)
 {
-	int64		entries = 0;
-	int64		baselines = 0;
-	int64		arm_runs = 0;
-	int64		pairs = 0;
-	int64		proven = 0;
-	int64		refuted = 0;
-	int64		explored = 0;
-	int64		demoted = 0;
-	int64		btsp = 0;
-	int64		controlled = 0;
+	QmTotals	t;
 
-	for (int part = 0; part < qm->npartitions; part++)
-	{
-		LWLockAcquire(partition_lock(part), LW_SHARED);
-		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
-		{
-			const QmSlot *s = &qm->slots[i];
-
-			if (s->dbid != MyDatabaseId || !OidIsValid(s->dbid))
-				continue;
-			entries++;
-			baselines += s->default_n > 0 ? 1 : 0;
-			for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
-			{
-				arm_runs += s->arms[arm].runs;
-				pairs += s->arms[arm].pairs.n + s->arms[arm].validation.n;
-				proven += s->arms[arm].verdict == NDAG_VERDICT_FASTER ? 1 : 0;
-				refuted += s->arms[arm].verdict == NDAG_VERDICT_NOT_FASTER ? 1 : 0;
-			}
-			explored += s->explored;
-			demoted += pg_popcount64(s->demoted_mask);
-			btsp += s->btsp_arm != NDAG_QM_NO_BTSP ? 1 : 0;
-			controlled += (s->pinned_arm != NDAG_QM_NOT_PINNED ||
-						   s->forbidden_mask != 0 || s->frozen) ? 1 : 0;
-		}
-		LWLockRelease(partition_lock(part));
-	}
-	NdagStatusAddCounter(state, "query_memory_entries", entries);
-	NdagStatusAddCounter(state, "query_memory_baselines", baselines);
-	NdagStatusAddCounter(state, "query_memory_arm_runs", arm_runs);
-	NdagStatusAddCounter(state, "query_memory_pairs", pairs);
-	NdagStatusAddCounter(state, "query_memory_proven", proven);
-	NdagStatusAddCounter(state, "query_memory_not_faster", refuted);
-	NdagStatusAddCounter(state, "query_memory_explored", explored);
-	NdagStatusAddCounter(state, "query_memory_demoted", demoted);
-	NdagStatusAddCounter(state, "query_memory_btsp", btsp);
-	NdagStatusAddCounter(state, "query_memory_controlled", controlled);
+	memset(&t, 0, sizeof(t));
+	if (OidIsValid(MyDatabaseId))
+		for_each_slot(MyDatabaseId, LW_SHARED, add_to_totals, &t);
+	NdagStatusAddCounter(state, "query_memory_entries", t.entries);
+	NdagStatusAddCounter(state, "query_memory_baselines", t.baselines);
+	NdagStatusAddCounter(state, "query_memory_arm_runs", t.arm_runs);
+	NdagStatusAddCounter(state, "query_memory_pairs", t.pairs);
+	NdagStatusAddCounter(state, "query_memory_proven", t.proven);
+	NdagStatusAddCounter(state, "query_memory_not_faster", t.refuted);
+	NdagStatusAddCounter(state, "query_memory_explored", t.explored);
+	NdagStatusAddCounter(state, "query_memory_demoted", t.demoted);
+	NdagStatusAddCounter(state, "query_memory_btsp", t.btsp);
+	NdagStatusAddCounter(state, "query_memory_controlled", t.controlled);
 	NdagStatusAddCounter(state, "query_memory_size", qm->nslots);
 	NdagStatusAddCounter(state, "query_memory_evictions",
 						 (int64) pg_atomic_read_u64(&qm->evictions));
+}
+
+/*
+ * forget_slot
+ *		for_each_slot visitor: free a slot.
+ */
+static void
+forget_slot(QmSlot *s, void *arg)
+{
+	memset(s, 0, sizeof(QmSlot));
 }
 
 /*
@@ -397,18 +442,7 @@ NdagQueryMemoryReset(Oid dbid)
 {
 	if (qm == NULL)
 		return;
-	for (int part = 0; part < qm->npartitions; part++)
-	{
-		LWLockAcquire(partition_lock(part), LW_EXCLUSIVE);
-		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
-		{
-			QmSlot	   *s = &qm->slots[i];
-
-			if (s->dbid != InvalidOid && (dbid == InvalidOid || s->dbid == dbid))
-				memset(s, 0, sizeof(QmSlot));
-		}
-		LWLockRelease(partition_lock(part));
-	}
+	for_each_slot(dbid, LW_EXCLUSIVE, forget_slot, NULL);
 	pg_atomic_fetch_add_u64(&qm->epoch, 1);
 }
 
@@ -664,6 +698,31 @@ best_proven(const QmSlot *s, uint64 usable, double *speedup)
 	return best;
 }
 
+/* slots copied out of the table */
+typedef struct QmCopies
+{
+	QmSlot	   *slots;			/* palloc'd, grown by 16 */
+	int			n;
+} QmCopies;
+
+/*
+ * copy_if_proven
+ *		for_each_slot visitor: copy a slot with an arm proven faster and not
+ *		forbidden into a QmCopies.
+ */
+static void
+copy_if_proven(QmSlot *s, void *arg)
+{
+	QmCopies   *c = arg;
+	double		speedup;
+
+	if (best_proven(s, ~s->forbidden_mask, &speedup) == 0)
+		return;
+	if (c->n > 0 && c->n % 16 == 0)
+		c->slots = repalloc(c->slots, sizeof(QmSlot) * (c->n + 16));
+	c->slots[c->n++] = *s;
+}
+
 /*
  * NdagQueryMemoryList
  *		Copies of every statement class of database dbid that has an arm
@@ -672,34 +731,19 @@ best_proven(const QmSlot *s, uint64 usable, double *speedup)
 int
 NdagQueryMemoryList(Oid dbid, NdagQueryClass **out)
 {
-	int			n = 0;
-	QmSlot	   *copies;
+	int			n;
+	QmCopies	copies = {palloc(sizeof(QmSlot) * 16), 0};
 
 	*out = NULL;
 	if (qm == NULL)
 		return 0;
-	copies = palloc(sizeof(QmSlot) * 16);
-	for (int part = 0; part < qm->npartitions; part++)
-	{
-		LWLockAcquire(partition_lock(part), LW_SHARED);
-		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
-		{
-			const QmSlot *s = &qm->slots[i];
-			double		speedup;
-
-			if (s->dbid != dbid || !OidIsValid(dbid) ||
-				best_proven(s, ~s->forbidden_mask, &speedup) == 0)
-				continue;
-			if (n > 0 && n % 16 == 0)
-				copies = repalloc(copies, sizeof(QmSlot) * (n + 16));
-			copies[n++] = *s;
-		}
-		LWLockRelease(partition_lock(part));
-	}
+	if (OidIsValid(dbid))
+		for_each_slot(dbid, LW_SHARED, copy_if_proven, &copies);
+	n = copies.n;
 	*out = palloc(sizeof(NdagQueryClass) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
-		const QmSlot *s = &copies[i];
+		const QmSlot *s = &copies.slots[i];
 		NdagQueryClass *c = &(*out)[i];
 
 		c->query_id = s->query_id;
@@ -708,7 +752,7 @@ NdagQueryMemoryList(Oid dbid, NdagQueryClass **out)
 		c->best_arm = best_proven(s, ~s->forbidden_mask, &c->speedup);
 		c->pairs = c->best_arm != 0 ? s->arms[c->best_arm].pairs.n : 0;
 	}
-	pfree(copies);
+	pfree(copies.slots);
 	return n;
 }
 
@@ -1127,6 +1171,16 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 }
 
 /*
+ * count_slot
+ *		for_each_slot visitor: count a slot in *(int64 *) arg.
+ */
+static void
+count_slot(QmSlot *s, void *arg)
+{
+	(*(int64 *) arg)++;
+}
+
+/*
  * NdagQueryMemoryCount
  *		Statement classes of database dbid in the table (what a reset of
  *		its per-statement memory forgets).
@@ -1138,16 +1192,8 @@ NdagQueryMemoryCount(Oid dbid)
 
 	if (qm == NULL)
 		return 0;
-	for (int part = 0; part < qm->npartitions; part++)
-	{
-		LWLockAcquire(partition_lock(part), LW_SHARED);
-		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
-		{
-			if (OidIsValid(qm->slots[i].dbid) && qm->slots[i].dbid == dbid)
-				n++;
-		}
-		LWLockRelease(partition_lock(part));
-	}
+	if (OidIsValid(dbid))
+		for_each_slot(dbid, LW_SHARED, count_slot, &n);
 	return n;
 }
 
@@ -1232,6 +1278,37 @@ slot_record(const QmSlot *s, uint64 enabled, NdagQueryRecord *r)
 	r->state_len = sizeof(QmPacked);
 }
 
+/* records collected from the table */
+typedef struct QmCollect
+{
+	uint64		enabled;		/* the catalogue's enabled arms */
+	NdagQueryRecord *records;	/* palloc'd */
+	int			n;
+	int			size;
+} QmCollect;
+
+/*
+ * collect_if_dirty
+ *		for_each_slot visitor: a slot changed since it was last collected
+ *		goes into a QmCollect as a record, and counts as flushed and stored.
+ */
+static void
+collect_if_dirty(QmSlot *s, void *arg)
+{
+	QmCollect  *c = arg;
+
+	if (!s->dirty)
+		return;
+	if (c->n == c->size)
+	{
+		c->size *= 2;
+		c->records = repalloc(c->records, sizeof(NdagQueryRecord) * c->size);
+	}
+	slot_record(s, c->enabled, &c->records[c->n++]);
+	s->dirty = false;
+	s->stored = true;
+}
+
 /*
  * NdagQueryMemoryCollect
  *		Records of the slots of database dbid (InvalidOid: all) that
@@ -1242,34 +1319,11 @@ slot_record(const QmSlot *s, uint64 enabled, NdagQueryRecord *r)
 int
 NdagQueryMemoryCollect(Oid dbid, uint64 enabled, NdagQueryRecord **out)
 {
-	int			n = 0;
-	int			size = 16;
+	QmCollect	c = {enabled, palloc(sizeof(NdagQueryRecord) * 16), 0, 16};
 
-	*out = palloc(sizeof(NdagQueryRecord) * size);
-	if (qm == NULL)
-		return 0;
-	for (int part = 0; part < qm->npartitions; part++)
-	{
-		LWLockAcquire(partition_lock(part), LW_EXCLUSIVE);
-		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
-		{
-			QmSlot	   *s = &qm->slots[i];
-
-			if (!OidIsValid(s->dbid) || (OidIsValid(dbid) && s->dbid != dbid) ||
-				!s->dirty)
-				continue;
-			if (n == size)
-			{
-				size *= 2;
-				*out = repalloc(*out, sizeof(NdagQueryRecord) * size);
-			}
-			slot_record(s, enabled, &(*out)[n++]);
-			s->dirty = false;
-			s->stored = true;
-		}
-		LWLockRelease(partition_lock(part));
-	}
-	return n;
+	for_each_slot(dbid, LW_EXCLUSIVE, collect_if_dirty, &c);
+	*out = c.records;
+	return c.n;
 }
 
 /*
@@ -1324,6 +1378,58 @@ NdagQueryMemoryLoad(const NdagQueryRecord *r)
 	return installed;
 }
 
+/* the records a sync compares the slots with */
+typedef struct QmSync
+{
+	const NdagQueryRecord *records;	/* sorted by query_id, then klass */
+	int			n;
+} QmSync;
+
+/*
+ * sync_slot
+ *		for_each_slot visitor: a stored slot takes the controls of its
+ *		record in a QmSync (and is flushed again when they changed), or is
+ *		forgotten when it has none.
+ */
+static void
+sync_slot(QmSlot *s, void *arg)
+{
+	const QmSync *sync = arg;
+	const NdagQueryRecord *r = NULL;
+	int			lo = 0;
+	int			hi = sync->n - 1;
+
+	if (!s->stored)
+		return;
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		const NdagQueryRecord *m = &sync->records[mid];
+
+		if (m->query_id == s->query_id && m->klass == s->klass)
+		{
+			r = m;
+			break;
+		}
+		if (m->query_id < s->query_id ||
+			(m->query_id == s->query_id && m->klass < s->klass))
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	if (r == NULL)
+		memset(s, 0, sizeof(QmSlot));
+	else if (s->pinned_arm != r->pinned_arm ||
+			 s->forbidden_mask != r->forbidden_mask ||
+			 s->frozen != r->frozen)
+	{
+		s->pinned_arm = r->pinned_arm;
+		s->forbidden_mask = r->forbidden_mask;
+		s->frozen = r->frozen;
+		s->dirty = true;		/* its next decision changed */
+	}
+}
+
 /*
  * NdagQueryMemorySync
  *		After a committed edit of database dbid's records: every stored
@@ -1336,49 +1442,11 @@ NdagQueryMemoryLoad(const NdagQueryRecord *r)
 void
 NdagQueryMemorySync(Oid dbid, const NdagQueryRecord *records, int n)
 {
+	QmSync		sync = {records, n};
+
 	if (qm == NULL)
 		return;
-	for (int part = 0; part < qm->npartitions; part++)
-	{
-		LWLockAcquire(partition_lock(part), LW_EXCLUSIVE);
-		for (int i = part * qm->part_slots; i < (part + 1) * qm->part_slots; i++)
-		{
-			QmSlot	   *s = &qm->slots[i];
-			const NdagQueryRecord *r = NULL;
-			int			lo = 0;
-			int			hi = n - 1;
-
-			if (s->dbid != dbid || !OidIsValid(dbid) || !s->stored)
-				continue;
-			while (lo <= hi)
-			{
-				int			mid = (lo + hi) / 2;
-				const NdagQueryRecord *m = &records[mid];
-
-				if (m->query_id == s->query_id && m->klass == s->klass)
-				{
-					r = m;
-					break;
-				}
-				if (m->query_id < s->query_id ||
-					(m->query_id == s->query_id && m->klass < s->klass))
-					lo = mid + 1;
-				else
-					hi = mid - 1;
-			}
-			if (r == NULL)
-				memset(s, 0, sizeof(QmSlot));
-			else if (s->pinned_arm != r->pinned_arm ||
-					 s->forbidden_mask != r->forbidden_mask ||
-					 s->frozen != r->frozen)
-			{
-				s->pinned_arm = r->pinned_arm;
-				s->forbidden_mask = r->forbidden_mask;
-				s->frozen = r->frozen;
-				s->dirty = true;	/* its next decision changed */
-			}
-		}
-		LWLockRelease(partition_lock(part));
-	}
+	if (OidIsValid(dbid))
+		for_each_slot(dbid, LW_EXCLUSIVE, sync_slot, &sync);
 	pg_atomic_fetch_add_u64(&qm->epoch, 1);
 }

@@ -99,8 +99,7 @@ compare_recorded(const ListCell *a, const ListCell *b)
 List *
 NdagRecordedOfQuery(int64 query_id)
 {
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_TRAJECTORIES);
-	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_TRAJECTORIES);
 	int			qid = StoreFieldIndex(STORE_DBI_TRAJECTORIES, "query_id");
 	List	   *result = NIL;
 	StoreScan  *scan;
@@ -144,8 +143,7 @@ NdagRecordedGet(int64 traj_id)
 void
 NdagRecordedLoadNodes(NdagRecorded *rec)
 {
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_NODES);
-	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_NODES);
 	int			f_node_id = StoreFieldIndex(STORE_DBI_NODES, "node_id");
 	int			f_parents = StoreFieldIndex(STORE_DBI_NODES, "parent_ids");
 	int			f_type = StoreFieldIndex(STORE_DBI_NODES, "node_type");
