@@ -52,11 +52,14 @@ EXTRA_CLEAN += $(NDAG_DEPS) $(ENGINE_DEPS)
 PG_BINDIR := $(shell $(PG_CONFIG) --bindir)
 PG_PERL_LIB := $(dir $(PGXS))../../src/test/perl
 
-# Perl TAP suites (PostgreSQL::Test::Cluster) in t/*.pl
+# Perl TAP suites (PostgreSQL::Test::Cluster) in t/*.pl; the modules of
+# PostgreSQL 15 place their files by TESTDIR, those of 18 by TESTDATADIR
+# and TESTLOGDIR (relative to the current directory without them)
 .PHONY: tapcheck pgtapcheck engine-check
 tapcheck:
 	rm -rf $(CURDIR)/tmp_check && mkdir -p $(CURDIR)/tmp_check
-	TESTDIR='$(CURDIR)' PATH="$(PG_BINDIR):$$PATH" PG_REGRESS=$(dir $(PGXS))../../src/test/regress/pg_regress \
+	TESTDIR='$(CURDIR)' TESTDATADIR='$(CURDIR)/tmp_check' TESTLOGDIR='$(CURDIR)/tmp_check/log' \
+		PATH="$(PG_BINDIR):$$PATH" PG_REGRESS=$(dir $(PGXS))../../src/test/regress/pg_regress \
 		prove -I $(PG_PERL_LIB) -I $(srcdir)/t $(PROVE_FLAGS) $(if $(PROVE_TESTS),$(PROVE_TESTS),t/*.pl)
 
 # overhead benchmarks (recording, planning, pgbench) and one table against

@@ -23,6 +23,7 @@
 #include "utils/sampling.h"
 
 #include "fdw.h"
+#include "compat/compat_fdw.h"
 #include "core/core.h"
 
 /* rough size of a record, to report a page count */
@@ -97,7 +98,7 @@ acquire_sample_rows(Relation rel, int elevel, HeapTuple *rows,
 	{
 		bool		found;
 
-		vacuum_delay_point();
+		NdagAnalyzeDelayPoint();
 
 		MemoryContextReset(rowcxt);
 		MemoryContextSwitchTo(rowcxt);

@@ -16,7 +16,6 @@
 
 #include "access/sysattr.h"
 #include "access/table.h"
-#include "commands/explain.h"
 #include "nodes/makefuncs.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
@@ -29,6 +28,8 @@
 #include "utils/typcache.h"
 
 #include "fdw.h"
+#include "compat/compat_explain.h"
+#include "compat/compat_fdw.h"
 #include "core/core.h"
 
 /* opening a read transaction and positioning a cursor */
@@ -182,8 +183,8 @@ key_pathkeys(PlannerInfo *root, RelOptInfo *baserel,
 		return NIL;
 
 	var = makeVar(baserel->relid, table->key_att, typid, typmod, collid, 0);
-	return build_expression_pathkey(root, (Expr *) var, NULL, tce->lt_opr,
-									baserel->relids, false);
+	return NdagBuildExpressionPathkey(root, (Expr *) var, tce->lt_opr,
+									  baserel->relids);
 }
 
 /*
@@ -214,16 +215,16 @@ ndagfdwGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
 	run_cost = visited * (cpu_tuple_cost + baserel->baserestrictcost.per_tuple) +
 		baserel->rows * baserel->reltarget->cost.per_tuple;
 
-	path = create_foreignscan_path(root, baserel,
-								   NULL,	/* default pathtarget */
-								   baserel->rows,
-								   startup_cost,
-								   startup_cost + run_cost,
-								   key_pathkeys(root, baserel, state->table,
-												foreigntableid),
-								   baserel->lateral_relids,
-								   NULL,	/* no outer path */
-								   NIL);	/* private state is on baserel */
+	path = NdagCreateForeignscanPath(root, baserel,
+									 NULL,	/* default pathtarget */
+									 baserel->rows,
+									 startup_cost,
+									 startup_cost + run_cost,
+									 key_pathkeys(root, baserel, state->table,
+												  foreigntableid),
+									 baserel->lateral_relids,
+									 NULL,	/* no outer path */
+									 NIL);	/* private state is on baserel */
 	add_path(baserel, (Path *) path);
 }
 

@@ -31,6 +31,7 @@
 #include "utils/pg_locale.h"
 
 #include "fdw.h"
+#include "compat/compat_fdw.h"
 
 /*
  * strip_relabel
@@ -166,7 +167,7 @@ match_key_qual(RestrictInfo *rinfo, Index relid, const NdagFdwTable *table,
 			return NULL;
 		if (strategy == BTEqualStrategyNumber
 			? !get_collation_isdeterministic(op->inputcollid)
-			: !lc_collate_is_c(op->inputcollid))
+			: !NdagCollationIsC(op->inputcollid))
 			return NULL;
 	}
 

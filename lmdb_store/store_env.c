@@ -33,6 +33,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "compat/compat_backend.h"
 #include "store_int.h"
 
 /* how often one write is retried after growing a full map */
@@ -512,7 +513,7 @@ store_remember_identity(void)
 	store_ident_ino = st.st_ino;
 	store_switches_seen = StoreSwitchCount();
 	store_checked_at = GetCurrentTimestamp();
-	store_checked_lxid = MyProc != NULL ? MyProc->lxid : InvalidLocalTransactionId;
+	store_checked_lxid = MyProc != NULL ? NdagProcLxid(MyProc) : InvalidLocalTransactionId;
 }
 
 /*
@@ -556,7 +557,7 @@ store_check_identity(bool force)
 
 	if (store_env == NULL || store_active_reads > 0)
 		return;
-	lxid = MyProc != NULL ? MyProc->lxid : InvalidLocalTransactionId;
+	lxid = MyProc != NULL ? NdagProcLxid(MyProc) : InvalidLocalTransactionId;
 	now = GetCurrentTimestamp();
 	if (!force && lxid == store_checked_lxid &&
 		!TimestampDifferenceExceeds(store_checked_at, now, STORE_IDENTITY_CHECK_MS))

@@ -57,6 +57,7 @@
 #include "storage/procarray.h"
 #include "utils/memutils.h"
 
+#include "compat/compat_backend.h"
 #include "store_int.h"
 
 #define INTENT_MAGIC		0x4E445849	/* "NDXI" */
@@ -357,7 +358,7 @@ intent_fate(FullTransactionId fxid)
 
 	LWLockAcquire(XactTruncationLock, LW_SHARED);
 	if (!TransactionIdIsNormal(xid) ||
-		TransactionIdPrecedes(xid, ShmemVariableCache->oldestClogXid))
+		TransactionIdPrecedes(xid, NdagTransamVariables->oldestClogXid))
 		fate = INTENT_UNKNOWN;
 	else if (TransactionIdIsInProgress(xid))
 		fate = INTENT_KEEP;

@@ -40,6 +40,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "compat/compat_backend.h"
 #include "store_int.h"
 
 /* LMDB's two meta pages, the free-list and main DBI handles */
@@ -533,8 +534,7 @@ StoreVerify(const char *path, bool is_file, uint64 sysid, char **why)
  *		through fd, then exit without running any exit callback of the
  *		parent (whose shared memory, sockets and locks are not ours).
  */
-static void
-store_child_main(StoreChildFn fn, void *arg, int fd) pg_attribute_noreturn();
+pg_noreturn static void store_child_main(StoreChildFn fn, void *arg, int fd);
 
 static void
 store_child_main(StoreChildFn fn, void *arg, int fd)

@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 # t/, ...) are not checked.
 LAYERS=(
 	"engine"
+	"hooks/compat"
 	"lmdb_store"
 	"hooks/core"
 	"hooks/plandag"

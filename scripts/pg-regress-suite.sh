@@ -11,18 +11,40 @@
 # creates it in the suite's database (--load-extension) in every run, the
 # stock one too, where the library is not preloaded and its objects are
 # inert: the runs differ only by what preloading the library changes.
-# The source is fetched with apt-get source.
+# The source is fetched with apt-get source: for PostgreSQL 15 the installed
+# Debian package's, for another version (18, built by scripts/pg-build.sh)
+# the upstream tarball of the same minor version from Debian sid/trixie.
+# The server is the one of pg_config on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-work=${NDAG_PG_SUITE_DIR:-/tmp/neural_dag-pg-suite}
+major=$(pg_config --version | sed 's/^PostgreSQL \([0-9]*\).*/\1/')
+work=${NDAG_PG_SUITE_DIR:-/tmp/neural_dag-pg-suite-$major}
 src="$work/source"
+
+# fetch_source_upstream: unpack the source of pg_config's exact version
+# into $src once, from the upstream tarball of Debian's source package
+fetch_source_upstream() {
+	local version dl
+	version=$(pg_config --version | sed 's/^PostgreSQL //')
+	[ -f "$src/.version" ] && [ "$(cat "$src/.version")" = "$version" ] && return 0
+	dl="$work/download"
+	rm -rf "$dl"
+	ndag_fetch_upstream_source "postgresql-$major" "$version-" "$dl"
+	tar -xjf "$dl"/postgresql-"${major}"_*.orig.tar.bz2 -C "$dl"
+	rm -rf "$src" && mv "$dl"/postgresql-"$major"*/ "$src" && rm -rf "$dl"
+	echo "$version" >"$src/.version"
+}
 
 # fetch_source: unpack the installed postgresql-15 version's source into $src
 # once (the suite's expected files must match the server's exact version)
 fetch_source() {
 	local installed dl
+	if [ "$major" != 15 ]; then
+		fetch_source_upstream
+		return
+	fi
 	installed=$(dpkg-query -W -f='${Version}' postgresql-15)
 	[ -f "$src/.version" ] && [ "$(cat "$src/.version")" = "$installed" ] && return 0
 	if ! apt-cache showsrc postgresql-15 2>/dev/null | grep -qx "Version: $installed"; then
@@ -114,9 +136,12 @@ mkdir -p "$work"
 fetch_source
 build_test_libraries
 
-# failed_tests MODE: the tests that failed in a run, one per line
+# failed_tests MODE: the tests that failed in a run, one per line (15's
+# pg_regress writes "test x ... FAILED", 18's TAP output "not ok 7 + x")
 failed_tests() {
-	sed -n 's/^[ ]*\(test \)\?\([a-z0-9_]*\)[ ]*\.\.\. FAILED.*/\2/p' "$work/out-$1/regression.out" | sort
+	sed -n -e 's/^[ ]*\(test \)\?\([a-z0-9_]*\)[ ]*\.\.\. FAILED.*/\2/p' \
+		-e 's/^not ok [0-9]*[ ]*[+-]\?[ ]*\([a-z0-9_]*\) .*/\1/p' \
+		"$work/out-$1/regression.out" | sort
 }
 
 check_failed=0

@@ -37,10 +37,19 @@ EXPLAIN (COSTS OFF) SELECT arm_id, name FROM ndag_arms ORDER BY name;
 
 -- a pushed-down range visits only its keys: the filter removes just the
 -- row the non-key qual rejects, where the full scan visits all twelve
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-SELECT * FROM ndag_arms WHERE arm_id BETWEEN 2 AND 5 AND name <> 'no_hashjoin';
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-SELECT * FROM ndag_arms WHERE name <> 'no_hashjoin';
+-- (row counts printed as PostgreSQL 15 does: 18 adds two decimals)
+CREATE FUNCTION fdw_explain_analyze(q text) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+	line text;
+BEGIN
+	FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || q LOOP
+		RETURN NEXT regexp_replace(line, 'rows=(\d+)\.00 ', 'rows=\1 ', 'g');
+	END LOOP;
+END
+$$;
+SELECT fdw_explain_analyze($$SELECT * FROM ndag_arms WHERE arm_id BETWEEN 2 AND 5 AND name <> 'no_hashjoin'$$);
+SELECT fdw_explain_analyze($$SELECT * FROM ndag_arms WHERE name <> 'no_hashjoin'$$);
 
 -- results under pushdown
 SELECT arm_id, name FROM ndag_arms WHERE arm_id = 3;

@@ -129,11 +129,12 @@ SELECT jsonb_array_length(rw_explain_as(:'q', 'JSON')::jsonb) AS json_elements,
 	rw_explain_as(:'q', 'JSON')::jsonb->0 ? 'Neural DAG' AS json_member;
 SELECT rw_explain_as(:'q', 'YAML') ~ E'\n  Neural DAG: *\n    Mode: "observe"' AS yaml_member,
 	rw_explain_as(:'q', 'YAML') !~ E'\n- Neural DAG' AS yaml_no_element;
-SELECT xml_is_well_formed_document(rw_explain_as(:'q', 'XML')) AS xml_ok,
-	(xpath('/e:explain/e:Query/e:Neural-DAG/e:Would-Apply/text()',
-		rw_explain_as(:'q', 'XML')::xml,
-		ARRAY[ARRAY['e', 'http://www.postgresql.org/2009/explain']]))[1]::text
-		= :'proven_arm' AS xml_member;
+-- (XML read as text: a server built without libxml has no xml type)
+SELECT x ~ E'^<explain [^>]*>\n  <Query>\n.*\n  </Query>\n</explain>\n$' AS xml_ok,
+	strpos(x, '<Neural-DAG>') > strpos(x, '</Plan>')
+	AND strpos(x, '<Would-Apply>' || :'proven_arm' || '</Would-Apply>') > strpos(x, '<Neural-DAG>')
+	AND strpos(x, '</Neural-DAG>') < strpos(x, '</Query>') AS xml_member
+FROM rw_explain_as(:'q', 'XML') x;
 SET ruvector.dag_mode = 'learn';
 
 -- 3. a learned pattern chooses the arm of the variant, which was never run

@@ -22,6 +22,7 @@
 #include "utils/guc_tables.h"
 #include "utils/memutils.h"
 
+#include "compat/compat_guc.h"
 #include "core/core.h"
 
 /* Planner settings allowed besides the enable_* method switches. */
@@ -48,42 +49,20 @@ typedef struct SettingErrorContext
 } SettingErrorContext;
 
 /*
- * guc_name_cmp
- *		bsearch order of GUC entries by name, case-insensitive as
- *		PostgreSQL sorts them.
- */
-static int
-guc_name_cmp(const void *key, const void *entry)
-{
-	return pg_strcasecmp((const char *) key,
-						 (*(struct config_generic *const *) entry)->name);
-}
-
-/*
  * find_guc
  *		PostgreSQL's entry for a setting, or NULL if there is none
- *		(placeholders of unloaded extensions do not count).  PostgreSQL 15
- *		keeps its array sorted by name, so a binary search finds an entry
- *		(every arm of every backend is parsed at its first statement on an
- *		enabled table); a linear scan confirms a miss, should the order
- *		ever differ.
+ *		(placeholders of unloaded extensions do not count).  Every arm of
+ *		every backend is parsed at its first statement on an enabled table;
+ *		the lookup itself depends on the version (compat_guc.h).
  */
 static struct config_generic *
 find_guc(const char *name)
 {
-	struct config_generic **gucs = get_guc_variables();
-	int			n = GetNumConfigOptions();
-	struct config_generic **found;
+	struct config_generic *found = NdagFindGucEntry(name);
 
-	found = bsearch(name, gucs, n, sizeof(struct config_generic *), guc_name_cmp);
-	for (int i = 0; found == NULL && i < n; i++)
-	{
-		if (pg_strcasecmp(gucs[i]->name, name) == 0)
-			found = &gucs[i];
-	}
-	if (found == NULL || ((*found)->flags & GUC_CUSTOM_PLACEHOLDER))
+	if (found == NULL || (found->flags & GUC_CUSTOM_PLACEHOLDER))
 		return NULL;
-	return *found;
+	return found;
 }
 
 /*

@@ -20,6 +20,7 @@
 
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"

@@ -12,6 +12,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 
+#include "compat/compat_backend.h"
 #include "core/core.h"
 #include "store.h"
 
@@ -83,7 +84,7 @@ void
 NdagRequireOwnerOrAdmin(const char *action)
 {
 	if (!NdagIsAdmin(GetUserId()) &&
-		!pg_database_ownercheck(MyDatabaseId, GetUserId()))
+		!NdagDatabaseOwnercheck(MyDatabaseId, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to %s", action),

@@ -28,6 +28,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "compat/compat_backend.h"
 #include "core/core.h"
 #include "store.h"
 
@@ -91,7 +92,7 @@ check_learnable_relation(Oid relid, const char *funcname)
 				 errhint("%s() accepts tables, partitioned tables and materialized views: learning follows the statements that read them.",
 						 funcname)));
 
-	if (!pg_class_ownercheck(relid, GetUserId()) && !NdagIsAdmin(GetUserId()))
+	if (!NdagRelationOwnercheck(relid, GetUserId()) && !NdagIsAdmin(GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(relkind),
 					   get_rel_name(relid));
 }

@@ -42,6 +42,7 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "compat/compat_backend.h"
 #include "core/core.h"
 #include "healing/selfheal.h"
 #include "store.h"
@@ -240,8 +241,8 @@ may_repair(const NdagHealEvent *ev)
 	if (!ev->needs_owner)
 		return NULL;
 	StartTransactionCommand();
-	if (!pg_class_ownercheck(ev->relid, GetUserId()) &&
-		!pg_database_ownercheck(MyDatabaseId, GetUserId()))
+	if (!NdagRelationOwnercheck(ev->relid, GetUserId()) &&
+		!NdagDatabaseOwnercheck(MyDatabaseId, GetUserId()))
 		why = psprintf("permission denied: only the owner of %s or of the database may run it (SQLSTATE 42501)",
 					   ev->object);
 	CommitTransactionCommand();

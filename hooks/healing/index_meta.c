@@ -47,6 +47,7 @@
 
 #include "engine.h"
 #include "patterns.h"
+#include "compat/compat_backend.h"
 #include "core/core.h"
 #include "healing/selfheal.h"
 #include "store.h"
@@ -387,7 +388,7 @@ successor(const MetaRow *row)
 
 	if (row->name == NULL || !OidIsValid(row->relid))
 		return InvalidOid;
-	names = stringToQualifiedNameList(row->name);
+	names = NdagQualifiedNameList(row->name);
 	oid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
 	if (!OidIsValid(oid) || oid == row->indexrelid)
 		return InvalidOid;

@@ -10,8 +10,8 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "utils/queryjumble.h"
 
+#include "compat/compat_backend.h"
 #include "core/core.h"
 #include "init/init.h"
 #include "learning/learning.h"

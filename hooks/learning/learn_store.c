@@ -21,6 +21,7 @@
 #include "learn.h"
 #include "patterns.h"
 #include "ucb.h"
+#include "compat/compat_backend.h"
 #include "core/core.h"
 #include "healing/selfheal.h"
 #include "learning/learning.h"

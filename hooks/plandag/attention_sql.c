@@ -21,6 +21,7 @@
 
 #include "dag.h"
 #include "engine.h"
+#include "compat/compat_backend.h"
 #include "core/core.h"
 #include "plandag/plandag.h"
 
@@ -79,7 +80,7 @@ NdagPlanQueryText(const char *query_text)
 				 errhint("Pass a single SELECT, INSERT, UPDATE, DELETE or MERGE statement; utility commands have no plan.")));
 	query = linitial_node(Query, queries);
 	stmt = pg_plan_query(query, query_text, CURSOR_OPT_PARALLEL_OK, NULL);
-	ExecCheckRTPerms(stmt->rtable, true);
+	NdagCheckPlanPermissions(stmt);
 	return stmt;
 }
 

@@ -23,6 +23,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "compat/compat_planner.h"
 #include "core/core.h"
 #include "plandag/plandag.h"
 #include "planner/planner.h"
@@ -48,7 +49,7 @@ static void
 load_arms(uint64 generation)
 {
 	const StoreSchema *schema = StoreGetSchema(STORE_DBI_ARMS);
-	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_ARMS);
 	int			f_id = StoreSchemaFieldIndex(schema, "arm_id");
 	int			f_name = StoreSchemaFieldIndex(schema, "name");
 	int			f_settings = StoreSchemaFieldIndex(schema, "settings");
@@ -294,7 +295,8 @@ NdagPlanShapeHash(const PlannedStmt *stmt)
 
 /*
  * plan_forced
- *		Whether a plan node or one below it costs disable_cost or more.
+ *		Whether a plan node or one below it is one a setting disables
+ *		(costed at disable_cost or more before PostgreSQL 18).
  */
 static bool
 plan_forced(const Plan *plan)
@@ -304,7 +306,7 @@ plan_forced(const Plan *plan)
 
 	if (plan == NULL)
 		return false;
-	if (plan->startup_cost >= disable_cost || plan->total_cost >= disable_cost)
+	if (NdagPlanNodeDisabled(plan))
 		return true;
 	if (IsA(plan, Append))
 		children = ((const Append *) plan)->appendplans;

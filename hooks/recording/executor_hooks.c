@@ -46,6 +46,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "compat/compat_executor.h"
 #include "core/core.h"
 #include "planner/planner.h"
 #include "recording/recording.h"
@@ -219,16 +220,15 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
  *		Track the nesting level.
  */
 static void
-ndag_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-				 bool execute_once)
+ndag_ExecutorRun(NDAG_EXECUTOR_RUN_ARGS)
 {
 	nesting_level++;
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun(NDAG_EXECUTOR_RUN_PASS);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(NDAG_EXECUTOR_RUN_PASS);
 	}
 	PG_FINALLY();
 	{

@@ -20,7 +20,6 @@
 
 #include <math.h>
 
-#include "commands/explain.h"
 #include "executor/instrument.h"
 #include "miscadmin.h"
 #include "optimizer/planner.h"
@@ -30,6 +29,7 @@
 
 #include "embedding.h"
 #include "engine.h"
+#include "compat/compat_explain.h"
 #include "core/core.h"
 #include "plandag/plandag.h"
 #include "planner/planner.h"
@@ -386,6 +386,7 @@ ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 	instr_time	planduration;
 	BufferUsage bufusage_start;
 	BufferUsage bufusage;
+	NdagPlannerMemory planner_memory;
 	ExplainFigures fig;
 
 	if (prev_ExplainOneQuery)
@@ -395,6 +396,7 @@ ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 		return;
 	}
 
+	NdagPlannerMemoryStart(es, &planner_memory);
 	if (es->buffers)
 		bufusage_start = pgBufferUsage;
 	INSTR_TIME_SET_CURRENT(planstart);
@@ -402,14 +404,16 @@ ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 							!es->analyze);
 	INSTR_TIME_SET_CURRENT(planduration);
 	INSTR_TIME_SUBTRACT(planduration, planstart);
+	NdagPlannerMemoryStop(&planner_memory);
 	if (es->buffers)
 	{
 		memset(&bufusage, 0, sizeof(BufferUsage));
 		BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
 	}
 
-	ExplainOnePlan(plan, into, es, queryString, params, queryEnv,
-				   &planduration, (es->buffers ? &bufusage : NULL));
+	NdagExplainOnePlan(plan, into, es, queryString, params, queryEnv,
+					   &planduration, (es->buffers ? &bufusage : NULL),
+					   &planner_memory);
 
 	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || !NdagShmemReady() ||
 		plan->commandType == CMD_UTILITY || !NdagExtensionInstalled())

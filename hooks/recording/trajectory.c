@@ -21,6 +21,7 @@
 #include "executor/execdesc.h"
 #include "executor/instrument.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 #include "portability/instr_time.h"
 #include "utils/memutils.h"

@@ -61,6 +61,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 
+#include "compat/compat_executor.h"
 #include "core/core.h"
 #include "shadow/shadow.h"
 
@@ -179,7 +180,7 @@ shadow_query(ShadowRun *run, ParamListInfo params)
 		return NULL;
 	}
 	query = linitial_node(Query, queries);
-	if (query->queryId != run->entry->query_id)
+	if ((uint64) query->queryId != (uint64) run->entry->query_id)
 	{
 		run->outcome = SHADOW_CHANGED;
 		return NULL;
@@ -319,7 +320,7 @@ execute_plan(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	ExecutorStart(qd, 0);
 	PG_TRY();
 	{
-		ExecutorRun(qd, ForwardScanDirection, 0, true);
+		NdagExecutorRun(qd, ForwardScanDirection, 0);
 	}
 	PG_FINALLY();
 	{
