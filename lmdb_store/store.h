@@ -327,7 +327,11 @@ extern void StoreRestoreDiscardPending(void);	/* at abort */
 extern void StoreWalRegister(int rmid);	/* from _PG_init */
 extern bool StoreWalDbiLogged(StoreDbi dbi);
 extern uint64 StoreWalLastLsn(void);	/* 0: none */
-extern void StoreWalLogSnapshot(void);	/* after a restore; never fails */
+extern void StoreWalLogSnapshot(bool bump_generation);	/* never fails */
+extern bool StoreWalSnapshotDue(void);	/* a checkpoint since the last one */
+extern uint64 StoreWalSnapshotLsn(void);	/* 0: none */
+extern bool StoreTrusted(void); /* may the store decide plans */
+extern uint64 StoreTrustAfterLsn(void); /* 0: trusted */
 
 /*
  * Called in the startup process after redo applied a record to the store,

@@ -880,7 +880,7 @@ StoreRestoreApplyPending(void)
 	if (store_generation_hook != NULL)
 		store_generation_hook();
 	/* standbys and crash recovery take the restored state from WAL */
-	StoreWalLogSnapshot();
+	StoreWalLogSnapshot(true);
 	pfree(staged);
 }
 

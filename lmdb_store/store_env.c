@@ -496,6 +496,73 @@ StoreCreate(const char *path)
 	PG_END_TRY();
 }
 
+/* argument of store_write_at */
+typedef struct StoreWriteAtArg
+{
+	StoreWriteFn fn;
+	void	   *arg;
+} StoreWriteAtArg;
+
+/*
+ * store_write_at
+ *		Write function of StoreRunWriteAt: open every DBI, then run the
+ *		caller's function.
+ */
+static int
+store_write_at(MDB_txn *txn, void *arg)
+{
+	StoreWriteAtArg *a = (StoreWriteAtArg *) arg;
+
+	for (int i = 0; i < STORE_NUM_DBIS; i++)
+	{
+		int			rc = mdb_dbi_open(txn, StoreGetSchema((StoreDbi) i)->name,
+									  0, &store_dbis[i]);
+
+		if (rc != 0)
+			return rc;
+	}
+	return a->fn(txn, a->arg);
+}
+
+/*
+ * StoreRunWriteAt
+ *		Run fn in a write transaction of the verified store at path, synced
+ *		and closed again.  Only the server start calls this (in a child of
+ *		the postmaster, which StoreEnsureOpen refuses; as StoreCreate).
+ */
+void
+StoreRunWriteAt(const char *path, StoreWriteFn fn, void *arg, const char *what)
+{
+	MDB_env    *env = NULL;
+	StoreWriteAtArg warg;
+	int			rc;
+
+	rc = store_open_env(path, MDB_NOTLS, &env);
+	if (rc != 0)
+		StoreReportError(ERROR, rc, what);
+	store_env = env;
+	store_pid = MyProcPid;
+	store_path = pstrdup(path);
+	store_active_reads = 0;
+	store_remember_identity();
+	warg.fn = fn;
+	warg.arg = arg;
+	PG_TRY();
+	{
+		StoreRunWrite(store_write_at, &warg, 0, what);
+		rc = mdb_env_sync(env, 1);
+		if (rc != 0)
+			StoreReportError(ERROR, rc, what);
+	}
+	PG_FINALLY();
+	{
+		mdb_env_close(env);
+		store_env = NULL;
+		store_path = NULL;
+	}
+	PG_END_TRY();
+}
+
 /*
  * store_remember_identity
  *		Note which file this process has open (device and inode of

@@ -27,6 +27,10 @@
 
 /* prefix of the meta keys that are id counters (restore keeps the maximum) */
 #define STORE_META_COUNTER_PREFIX	"next_"
+/* meta keys of WAL replication (store_wal.c, store_trust.c) */
+#define STORE_META_WAL_LSN			"wal_lsn"
+#define STORE_META_SNAPSHOT_LSN		"snapshot_lsn"
+#define STORE_META_TRUST_AFTER		"trust_after_lsn"
 
 /* named DBIs beyond ours that an environment may hold (spare slots) */
 #define STORE_SPARE_DBIS			4
@@ -148,6 +152,17 @@ extern void StoreApplyOps(List *ops, bool bump_generation,
 /* ---------- store_wal.c ---------- */
 
 extern int	StoreWalLogOps(MDB_txn *txn, List *ops, bool bump_generation);
+
+/* ---------- store_trust.c: whether the store may decide plans ---------- */
+
+extern Size StoreTrustShmemSize(void);
+extern void StoreTrustShmemInit(void);
+extern void StoreTrustAtStart(void);	/* postmaster, after the check */
+extern void StoreTrustPublish(uint64 trust_after);
+extern int	StoreTrustGet(MDB_txn *txn, uint64 *trust_after);
+extern int	StoreTrustSet(MDB_txn *txn, uint64 trust_after);
+extern void StoreRunWriteAt(const char *path, StoreWriteFn fn, void *arg,
+							const char *what);	/* start-up child only */
 
 /* ---------- store_intent.c: the two phases of a transaction's writes ---------- */
 

@@ -4,7 +4,8 @@
  *	  The store at server start and after every crash restart: verified
  *	  before any process reads it, moved aside (quarantined) when it is
  *	  damaged, torn, of another format or of another cluster, and created
- *	  when there is none.  Also the shared counter of store switches.
+ *	  when there is none; then whether it may decide plans (store_trust.c).
+ *	  Also the shared counter of store switches.
  *
  * The postmaster runs StoreStartupCheck from its shared-memory start-up
  * hook, so it runs before the first start of any backend or worker and
@@ -54,7 +55,7 @@ typedef struct StoreStartupArg
 Size
 StoreShmemSize(void)
 {
-	return MAXALIGN(sizeof(StoreShared));
+	return add_size(MAXALIGN(sizeof(StoreShared)), StoreTrustShmemSize());
 }
 
 /*
@@ -70,6 +71,7 @@ StoreShmemInit(void)
 								   &found);
 	if (!found)
 		pg_atomic_init_u64(&store_shared->switches, 0);
+	StoreTrustShmemInit();
 }
 
 /*
@@ -199,8 +201,11 @@ store_create_at_start(StoreStartupArg *arg)
 				 errdetail_internal("%s", why ? why : ""),
 				 errhint("Queries run without learned state until the server is restarted with a writable store directory.")));
 	else
+	{
 		ereport(LOG,
 				(errmsg("neural_dag created an empty store at \"%s\"", arg->path)));
+		StoreTrustAtStart();
+	}
 }
 
 /*
@@ -234,6 +239,7 @@ StoreStartupCheck(void)
 		case STORE_VERIFY_OK:
 			ereport(DEBUG1,
 					(errmsg("neural_dag store at \"%s\" verified", arg.path)));
+			StoreTrustAtStart();
 			return;
 		case STORE_VERIFY_MISSING:
 			store_create_at_start(&arg);

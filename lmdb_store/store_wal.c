@@ -27,6 +27,17 @@
  * the store already holds (crash recovery from the last checkpoint, a
  * standby's store copied after the backup started) changes nothing.
  *
+ * Snapshots.  The learner logs the whole logged state (CLEAR of every
+ * logged DBI, PUT of each record and of the meta id counters: a record with
+ * the snapshot flag) after each checkpoint (StoreWalSnapshotDue: the redo
+ * pointer moved past the last snapshot), marked unimportant so that an idle
+ * server does not checkpoint for it; a restore logs one too.  A store copied
+ * by a base backup is untrusted (store_trust.c) until redo applies a
+ * snapshot that starts after the backup's start; while untrusted, redo
+ * applies every record whatever the stored LSN.  Redo keeps the larger of
+ * a logged id counter and the store's, so that a promoted standby hands out
+ * no id the primary handed out before its last snapshot.
+ *
  * Failures.  A write of the store never fails because of WAL: when the
  * record cannot be inserted (a record too large, no WAL allowed) the
  * operations are applied anyway, with a WARNING.  Redo never stops
@@ -52,11 +63,9 @@
 /* the only record type: operations applied to the store */
 #define XLOG_NDAG_STORE_APPLY	0x00
 
-/* flag byte of a record */
+/* flag bits of a record's first byte */
 #define WAL_FLAG_BUMP_GENERATION	0x01
-
-/* meta key of the end LSN of the last record applied (or logged) */
-#define STORE_META_WAL_LSN		"wal_lsn"
+#define WAL_FLAG_SNAPSHOT			0x02	/* the whole logged state */
 
 /* the resource manager id, or 0 when none is registered */
 static RmgrId store_rmgr_id = 0;
@@ -112,19 +121,67 @@ StoreWalDbiLogged(StoreDbi dbi)
 /*
  * store_wal_insert
  *		Insert and flush one record of the flag byte and body; the record's
- *		end LSN.  May fail.
+ *		end LSN.  An unimportant record does not make the next checkpoint
+ *		happen (as a periodic snapshot must not).  May fail.
  */
 static XLogRecPtr
-store_wal_insert(uint8 flags, const StringInfo body)
+store_wal_insert(uint8 flags, const StringInfo body, bool unimportant)
 {
 	XLogRecPtr	lsn;
 
 	XLogBeginInsert();
+	if (unimportant)
+		XLogSetRecordFlags(XLOG_MARK_UNIMPORTANT);
 	XLogRegisterData((char *) &flags, sizeof(flags));
 	XLogRegisterData(body->data, body->len);
 	lsn = XLogInsert(store_rmgr_id, XLOG_NDAG_STORE_APPLY);
 	XLogFlush(lsn);
 	return lsn;
+}
+
+/*
+ * store_wal_log
+ *		In txn: log ops (all to be logged) as one record with flags and
+ *		store its LSN in meta; a snapshot also becomes the snapshot in use
+ *		and makes the store trusted (*logged tells the caller to publish
+ *		that after its commit).  A failure to log is a WARNING, the write
+ *		goes on unlogged.  Returns 0 or an LMDB code.
+ */
+static int
+store_wal_log(MDB_txn *txn, List *ops, uint8 flags, bool unimportant,
+			  bool *logged)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	StringInfoData body;
+	volatile XLogRecPtr lsn = InvalidXLogRecPtr;
+	int			rc;
+
+	if (logged != NULL)
+		*logged = false;
+	initStringInfo(&body);
+	StoreOpsEncode(ops, &body);
+	PG_TRY();
+	{
+		lsn = store_wal_insert(flags, &body, unimportant);
+	}
+	PG_CATCH();
+	{
+		StoreWarnCaughtError(oldcxt,
+							 "The change of the learned state is applied on this server but not written to WAL: standbys and crash recovery do not see it.",
+							 "Check the server log; the next learning cycle writes the state again.");
+	}
+	PG_END_TRY();
+	pfree(body.data);
+	if (XLogRecPtrIsInvalid(lsn))
+		return 0;
+	rc = StoreMetaPut(txn, STORE_META_WAL_LSN, (int64) lsn);
+	if (rc == 0 && (flags & WAL_FLAG_SNAPSHOT))
+		rc = StoreMetaPut(txn, STORE_META_SNAPSHOT_LSN, (int64) lsn);
+	if (rc == 0 && (flags & WAL_FLAG_SNAPSHOT))
+		rc = StoreTrustSet(txn, 0);
+	if (rc == 0 && logged != NULL)
+		*logged = true;
+	return rc;
 }
 
 /*
@@ -138,11 +195,9 @@ store_wal_insert(uint8 flags, const StringInfo body)
 int
 StoreWalLogOps(MDB_txn *txn, List *ops, bool bump_generation)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
 	List	   *logged = NIL;
 	ListCell   *lc;
-	StringInfoData body;
-	volatile XLogRecPtr lsn = InvalidXLogRecPtr;
+	int			rc;
 
 	if (store_rmgr_id == 0 || RecoveryInProgress())
 		return 0;
@@ -155,41 +210,61 @@ StoreWalLogOps(MDB_txn *txn, List *ops, bool bump_generation)
 	}
 	if (logged == NIL)
 		return 0;
-
-	initStringInfo(&body);
-	StoreOpsEncode(logged, &body);
+	rc = store_wal_log(txn, logged,
+					   bump_generation ? WAL_FLAG_BUMP_GENERATION : 0,
+					   false, NULL);
 	list_free(logged);
-	PG_TRY();
-	{
-		lsn = store_wal_insert(bump_generation ? WAL_FLAG_BUMP_GENERATION : 0,
-							   &body);
-	}
-	PG_CATCH();
-	{
-		StoreWarnCaughtError(oldcxt,
-							 "The change of the learned state is applied on this server but not written to WAL: standbys and crash recovery do not see it.",
-							 "Check the server log; the next learning cycle writes the state again.");
-	}
-	PG_END_TRY();
-	pfree(body.data);
-	if (XLogRecPtrIsInvalid(lsn))
-		return 0;
-	return StoreMetaPut(txn, STORE_META_WAL_LSN, (int64) lsn);
+	return rc;
 }
 
 /* argument of store_wal_redo_write */
 typedef struct RedoArg
 {
+	XLogRecPtr	start_lsn;		/* start LSN of the record */
 	XLogRecPtr	lsn;			/* end LSN of the record */
 	List	   *ops;
-	bool		bump_generation;
+	uint8		flags;
 	bool		applied;		/* out: the store did not hold it yet */
+	bool		now_trusted;	/* out: a snapshot made the store trusted */
 } RedoArg;
+
+/*
+ * redo_counter
+ *		Apply a logged PUT of a meta id counter: the store keeps the larger
+ *		of its value and the logged one, so that ids handed out on the
+ *		primary are not handed out again after a promotion.
+ */
+static int
+redo_counter(MDB_txn *txn, const StoreOp *op)
+{
+	StoreValue	values[2];
+	int64		current = 0;
+	const char *why = NULL;
+	char	   *name;
+	int			rc;
+
+	if (op->kind != STORE_OP_PUT ||
+		!StoreRecordTryDecode(StoreGetSchema(STORE_DBI_META), op->value,
+							  op->valuelen, values, &why) ||
+		values[1].isnull)
+		return 0;
+	name = pnstrdup(values[0].data, values[0].len);
+	if (strncmp(name, STORE_META_COUNTER_PREFIX,
+				strlen(STORE_META_COUNTER_PREFIX)) != 0)
+		return 0;
+	rc = StoreMetaGet(txn, name, &current);
+	if (rc == MDB_NOTFOUND || (rc == 0 && current < values[1].v.i8))
+		rc = StoreMetaPut(txn, name, values[1].v.i8);
+	return rc;
+}
 
 /*
  * store_wal_redo_write
  *		Write function of redo: apply the record's operations unless the
- *		store holds them already, and stamp the store with its LSN.
+ *		store holds them already, and stamp the store with its LSN.  An
+ *		untrusted store (copied by a base backup) applies every record: a
+ *		snapshot logged after the backup's start replaces its state and
+ *		makes it trusted.
  */
 static int
 store_wal_redo_write(MDB_txn *txn, void *arg)
@@ -198,13 +273,21 @@ store_wal_redo_write(MDB_txn *txn, void *arg)
 	MemoryContext tmpcxt;
 	ListCell   *lc;
 	int64		stored = 0;
+	uint64		trust_after = 0;
 	int			rc;
 
 	a->applied = false;
+	a->now_trusted = false;
+	rc = StoreTrustGet(txn, &trust_after);
+	if (rc != 0)
+		return rc;
+	/* a start-up check that could not mark the store left it untrusted */
+	if (trust_after == 0)
+		trust_after = StoreTrustAfterLsn();
 	rc = StoreMetaGet(txn, STORE_META_WAL_LSN, &stored);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	if (rc == 0 && (XLogRecPtr) stored >= a->lsn)
+	if (trust_after == 0 && rc == 0 && (XLogRecPtr) stored >= a->lsn)
 		return 0;
 
 	tmpcxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -213,7 +296,12 @@ store_wal_redo_write(MDB_txn *txn, void *arg)
 	rc = 0;
 	foreach(lc, a->ops)
 	{
-		rc = StoreOpApply(txn, (const StoreOp *) lfirst(lc), tmpcxt);
+		const StoreOp *op = (const StoreOp *) lfirst(lc);
+
+		if (op->dbi == STORE_DBI_META)
+			rc = redo_counter(txn, op);
+		else
+			rc = StoreOpApply(txn, op, tmpcxt);
 		MemoryContextReset(tmpcxt);
 		if (rc != 0)
 			break;
@@ -221,7 +309,15 @@ store_wal_redo_write(MDB_txn *txn, void *arg)
 	MemoryContextDelete(tmpcxt);
 	if (rc == 0)
 		rc = StoreMetaPut(txn, STORE_META_WAL_LSN, (int64) a->lsn);
-	if (rc == 0 && a->bump_generation)
+	if (rc == 0 && (a->flags & WAL_FLAG_SNAPSHOT))
+		rc = StoreMetaPut(txn, STORE_META_SNAPSHOT_LSN, (int64) a->lsn);
+	if (rc == 0 && (a->flags & WAL_FLAG_SNAPSHOT) && trust_after != 0 &&
+		a->start_lsn > trust_after)
+	{
+		rc = StoreTrustSet(txn, 0);
+		a->now_trusted = (rc == 0);
+	}
+	if (rc == 0 && ((a->flags & WAL_FLAG_BUMP_GENERATION) || a->now_trusted))
 		rc = StoreBumpGenerationInTxn(txn, NULL);
 	if (rc == 0)
 		a->applied = true;
@@ -265,8 +361,9 @@ store_wal_redo(XLogReaderState *record)
 		copy = palloc(len);
 		memcpy(copy, data, len);
 		memset(&arg, 0, sizeof(arg));
+		arg.start_lsn = record->ReadRecPtr;
 		arg.lsn = record->EndRecPtr;
-		arg.bump_generation = (copy[0] & WAL_FLAG_BUMP_GENERATION) != 0;
+		arg.flags = (uint8) copy[0];
 		arg.ops = StoreOpsDecode(copy + 1, len - 1, &why);
 		if (arg.ops == NIL && why != NULL)
 			ereport(ERROR,
@@ -275,6 +372,13 @@ store_wal_redo(XLogReaderState *record)
 							LSN_FORMAT_ARGS(record->ReadRecPtr), why)));
 		StoreRunWrite(store_wal_redo_write, &arg, 0,
 					  "apply a WAL record to the neural_dag store");
+		if (arg.now_trusted)
+		{
+			StoreTrustPublish(0);
+			ereport(LOG,
+					(errmsg("neural_dag plans with the replicated learned state from the snapshot at %X/%X on",
+							LSN_FORMAT_ARGS(arg.start_lsn))));
+		}
 		if (arg.applied && store_replay_hook != NULL)
 		{
 			bool		written[STORE_NUM_DBIS] = {0};
@@ -312,7 +416,8 @@ store_wal_desc(StringInfo buf, XLogReaderState *record)
 
 	if (len < 1)
 		return;
-	appendStringInfo(buf, "generation %s",
+	appendStringInfo(buf, "%sgeneration %s",
+					 (data[0] & WAL_FLAG_SNAPSHOT) ? "snapshot; " : "",
 					 (data[0] & WAL_FLAG_BUMP_GENERATION) ? "bumped" : "kept");
 	ops = StoreOpsDecode(data + 1, len - 1, &why);
 	foreach(lc, ops)
@@ -353,14 +458,65 @@ StoreWalLastLsn(void)
 }
 
 /*
+ * snapshot_add_counters
+ *		Append a PUT of every meta id counter to *ops (redo keeps the larger
+ *		value, redo_counter).  0 or an LMDB code.
+ */
+static int
+snapshot_add_counters(MDB_txn *txn, List **ops)
+{
+	MDB_cursor *cursor;
+	MDB_val		key;
+	MDB_val		data;
+	size_t		prefix = strlen(STORE_META_COUNTER_PREFIX);
+	int			rc;
+
+	rc = mdb_cursor_open(txn, StoreDbiHandle(STORE_DBI_META), &cursor);
+	if (rc != 0)
+		return rc;
+	key.mv_data = (void *) STORE_META_COUNTER_PREFIX;
+	key.mv_size = prefix;
+	rc = mdb_cursor_get(cursor, &key, &data, MDB_SET_RANGE);
+	while (rc == 0 && key.mv_size >= prefix &&
+		   memcmp(key.mv_data, STORE_META_COUNTER_PREFIX, prefix) == 0)
+	{
+		StoreOp    *put = palloc0(sizeof(StoreOp));
+
+		put->kind = STORE_OP_PUT;
+		put->dbi = STORE_DBI_META;
+		put->key = palloc(key.mv_size);
+		memcpy(put->key, key.mv_data, key.mv_size);
+		put->keylen = key.mv_size;
+		put->value = palloc(data.mv_size);
+		memcpy(put->value, data.mv_data, data.mv_size);
+		put->valuelen = data.mv_size;
+		*ops = lappend(*ops, put);
+		rc = mdb_cursor_get(cursor, &key, &data, MDB_NEXT);
+	}
+	if (rc == MDB_NOTFOUND || rc == 0)
+		rc = 0;
+	mdb_cursor_close(cursor);
+	return rc;
+}
+
+/* argument of store_wal_snapshot_write */
+typedef struct SnapshotArg
+{
+	bool		bump_generation;	/* the state changed (a restore) */
+	bool		logged;			/* out */
+} SnapshotArg;
+
+/*
  * store_wal_snapshot_write
  *		Write function of StoreWalLogSnapshot: log, as one record, a CLEAR
- *		of every logged DBI followed by a PUT of each of its records, and
- *		bump the generation (the store itself changes in nothing else).
+ *		of every logged DBI followed by a PUT of each of its records and of
+ *		the id counters; with bump_generation bump the generation (the
+ *		store itself changes in nothing else).
  */
 static int
 store_wal_snapshot_write(MDB_txn *txn, void *arg)
 {
+	SnapshotArg *sarg = (SnapshotArg *) arg;
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
 											  "neural_dag WAL snapshot",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -368,6 +524,7 @@ store_wal_snapshot_write(MDB_txn *txn, void *arg)
 	List	   *ops = NIL;
 	int			rc = 0;
 
+	sarg->logged = false;
 	for (int i = 0; i < STORE_NUM_DBIS && rc == 0; i++)
 	{
 		StoreDbi	dbi = (StoreDbi) i;
@@ -408,8 +565,13 @@ store_wal_snapshot_write(MDB_txn *txn, void *arg)
 		mdb_cursor_close(cursor);
 	}
 	if (rc == 0)
-		rc = StoreWalLogOps(txn, ops, true);
+		rc = snapshot_add_counters(txn, &ops);
 	if (rc == 0)
+		rc = store_wal_log(txn, ops,
+						   WAL_FLAG_SNAPSHOT |
+						   (sarg->bump_generation ? WAL_FLAG_BUMP_GENERATION : 0),
+						   !sarg->bump_generation, &sarg->logged);
+	if (rc == 0 && sarg->bump_generation)
 		rc = StoreBumpGenerationInTxn(txn, NULL);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
@@ -418,28 +580,69 @@ store_wal_snapshot_write(MDB_txn *txn, void *arg)
 
 /*
  * StoreWalLogSnapshot
- *		Log the whole plan-deciding state of the store as it is now (after a
- *		restore replaced it), so that redo makes a standby's store, or the
- *		store after a crash, hold the same.  Never fails: an error is a
- *		WARNING.
+ *		Log the whole plan-deciding state of the store as it is now, so that
+ *		redo makes a standby's store, or the store after a crash, hold the
+ *		same: after a restore replaced it (bump_generation), and after each
+ *		checkpoint (StoreWalSnapshotDue), so that a server started from a
+ *		base backup finds a snapshot to trust.  Logging one also makes this
+ *		server's store trusted.  Never fails: an error is a WARNING.
  */
 void
-StoreWalLogSnapshot(void)
+StoreWalLogSnapshot(bool bump_generation)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
+	SnapshotArg arg;
 
 	if (store_rmgr_id == 0 || RecoveryInProgress())
 		return;
+	arg.bump_generation = bump_generation;
+	arg.logged = false;
 	PG_TRY();
 	{
-		StoreRunWrite(store_wal_snapshot_write, NULL, 0,
+		StoreRunWrite(store_wal_snapshot_write, &arg, 0,
 					  "write the neural_dag store's state to WAL");
+		if (arg.logged)
+			StoreTrustPublish(0);
 	}
 	PG_CATCH();
 	{
 		StoreWarnCaughtError(oldcxt,
-							 "The restored learned state is in this server's store but not in WAL: standbys keep their state.",
-							 "Run ruvector_dag_restore() again.");
+							 bump_generation ?
+							 "The restored learned state is in this server's store but not in WAL: standbys keep their state." :
+							 "The snapshot of the learned state is not in WAL: standbys made from a base backup wait for the next one.",
+							 bump_generation ? "Run ruvector_dag_restore() again." :
+							 "Check the server log; the learner tries again after the next checkpoint.");
 	}
 	PG_END_TRY();
+}
+
+/*
+ * StoreWalSnapshotLsn
+ *		The end LSN of the snapshot the store's state starts from (logged or
+ *		replayed), 0 if none.
+ */
+uint64
+StoreWalSnapshotLsn(void)
+{
+	int64		value;
+
+	if (!StoreMetaRead(STORE_META_SNAPSHOT_LSN, &value))
+		return 0;
+	return (uint64) value;
+}
+
+/*
+ * StoreWalSnapshotDue
+ *		Whether a primary should log a snapshot now: a checkpoint started
+ *		after the last one (its redo pointer moved past it), or the store is
+ *		not trusted yet (a promoted server from a base backup).
+ */
+bool
+StoreWalSnapshotDue(void)
+{
+	if (store_rmgr_id == 0 || RecoveryInProgress())
+		return false;
+	if (!StoreTrusted())
+		return true;
+	return StoreWalSnapshotLsn() < (uint64) GetRedoRecPtr();
 }

@@ -70,6 +70,10 @@ my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, 'idle', has_streaming => 1);
 $standby->start;
 $primary->wait_for_catchup($standby);
+# the copied store decides plans once the primary's snapshot is replayed
+ok($standby->poll_query_until('postgres',
+		q{SELECT ruvector_dag_status()->>'trusted'}, 'true'),
+	'the standby trusts its store after replaying a snapshot');
 is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't', 'the standby is in recovery');
 is($standby->safe_psql('postgres',
 		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'neural_dag%'}),

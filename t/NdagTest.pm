@@ -360,4 +360,75 @@ sub ndag_query_id
 
 push @NdagTest::EXPORT, qw(ndag_query_id);
 
+# ---------- WAL replication of the plan-deciding state ----------
+
+# ndag_wal_primary(NAME, EXTRA_CONF): a started primary that allows
+# streaming, preloads neural_dag (as ndag_node) and has the extension in
+# database postgres.
+sub ndag_wal_primary
+{
+	my ($name, $extra) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init(allows_streaming => 1);
+	$node->append_conf('postgresql.conf',
+		"shared_preload_libraries = 'neural_dag'\n"
+		  . "ruvector.dag_fast_query_ms = 0\n"
+		  . "ruvector.dag_detail_sample_rate = 1\n"
+		  . ($extra // ''));
+	$node->start;
+	$node->safe_psql('postgres', 'CREATE EXTENSION neural_dag');
+	return $node;
+}
+
+# ndag_wal_standby(PRIMARY, BACKUP, NAME, EXTRA_CONF): a started streaming
+# standby of PRIMARY from its backup BACKUP, applying learned arms in every
+# session.
+sub ndag_wal_standby
+{
+	my ($primary, $backup, $name, $extra) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init_from_backup($primary, $backup, has_streaming => 1);
+	$node->append_conf('postgresql.conf',
+		"ruvector.dag_mode = 'apply'\n" . ($extra // ''));
+	$node->start;
+	return $node;
+}
+
+# ndag_plan_state_sql(): SQL giving the plan-deciding state of the store
+# as one line: enabled tables, arms, patterns (best arm, pinned, disabled,
+# demoted arms) and the per-statement decisions and pins of ndag_queries.
+sub ndag_plan_state_sql
+{
+	return q{SELECT concat_ws(' | ',
+	(SELECT string_agg(relid::oid::text, ',' ORDER BY relid::oid) FROM ndag_tables),
+	(SELECT string_agg(concat_ws(':', arm_id, name, settings, enabled), ',' ORDER BY arm_id)
+		FROM ndag_arms),
+	(SELECT string_agg(concat_ws(':', dbid, pattern_id, best_arm, pinned, disabled,
+		demoted_arms::text), ',' ORDER BY dbid, pattern_id) FROM ndag_patterns),
+	(SELECT string_agg(concat_ws(':', dbid, query_id, class, decision, best_arm,
+		pinned_arm, forbidden_arms::text, frozen), ',' ORDER BY dbid, query_id, class)
+		FROM ndag_queries))};
+}
+
+# ndag_wait_same_state(PRIMARY, STANDBY, WHAT): wait (bounded) until
+# STANDBY's plan-deciding state equals PRIMARY's; true if it did.
+sub ndag_wait_same_state
+{
+	my ($primary, $standby, $what) = @_;
+	my $sql = ndag_plan_state_sql();
+	my ($p, $s) = ('', '');
+	my $ok = wait_for(
+		sub {
+			$p = $primary->safe_psql('postgres', $sql);
+			$s = $standby->safe_psql('postgres', $sql);
+			return $p eq $s;
+		},
+		$what);
+	diag("primary: $p\nstandby: $s") unless $ok;
+	return $ok;
+}
+
+push @NdagTest::EXPORT, qw(ndag_wal_primary ndag_wal_standby ndag_plan_state_sql
+  ndag_wait_same_state);
+
 1;

@@ -65,6 +65,7 @@ extern int	ndag_mode;					/* ruvector.dag_mode */
 extern char *ndag_data_directory;		/* ruvector.dag_data_directory */
 extern int	ndag_map_size_mb;			/* ruvector.dag_map_size, MB */
 extern int	ndag_rmgr_id;			/* ruvector.dag_rmgr_id */
+extern bool ndag_wal_snapshots;		/* ruvector.dag_wal_snapshots */
 extern char *ndag_attention_type;		/* ruvector.dag_attention_type */
 extern double ndag_attention_exploration;	/* ruvector.dag_attention_exploration */
 extern double ndag_ucb_c;				/* ruvector.dag_ucb_c */

@@ -22,6 +22,7 @@ int			ndag_mode = NDAG_MODE_LEARN;
 char	   *ndag_data_directory = NULL;
 int			ndag_map_size_mb = 1024;
 int			ndag_rmgr_id = STORE_RMGR_ID_DEFAULT;
+bool		ndag_wal_snapshots = true;
 char	   *ndag_attention_type = NULL;
 double		ndag_attention_exploration = 0.1;
 double		ndag_ucb_c = 1.414;
@@ -163,6 +164,14 @@ NdagDefineGucs(void)
 							STORE_RMGR_ID_DEFAULT, 128, 255,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("ruvector.dag_wal_snapshots",
+							 "Logs a snapshot of the plan-deciding state to WAL after each checkpoint.",
+							 "A server started from a base backup plans with the default plan until it replays one logged after the backup's start.",
+							 &ndag_wal_snapshots,
+							 true,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("ruvector.dag_attention_type",
 							   "DAG attention mechanism used to embed plans.",

@@ -296,6 +296,23 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 			appendStringInfo(&buf, ", \"wal_lsn\": \"%X/%X\"",
 							 (uint32) (lsn >> 32), (uint32) lsn);
 	}
+	/* the snapshot the state starts from, and whether it decides plans */
+	{
+		uint64		lsn = StoreWalSnapshotLsn();
+		uint64		after = StoreTrustAfterLsn();
+
+		if (lsn == 0)
+			appendStringInfoString(&buf, ", \"snapshot_lsn\": null");
+		else
+			appendStringInfo(&buf, ", \"snapshot_lsn\": \"%X/%X\"",
+							 (uint32) (lsn >> 32), (uint32) lsn);
+		appendStringInfo(&buf, ", \"trusted\": %s", after == 0 ? "true" : "false");
+		if (after == 0)
+			appendStringInfoString(&buf, ", \"trusted_after_lsn\": null");
+		else
+			appendStringInfo(&buf, ", \"trusted_after_lsn\": \"%X/%X\"",
+							 (uint32) (after >> 32), (uint32) after);
+	}
 
 	appendStringInfoString(&buf, ", \"entries\": {");
 	for (int i = 0; i < STORE_NUM_DBIS; i++)

@@ -979,6 +979,9 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	/* observe: plans untouched, nothing decided */
 	if (ndag_mode != NDAG_MODE_LEARN && ndag_mode != NDAG_MODE_APPLY)
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
+	/* a store copied by a base backup decides nothing yet (store_trust.c) */
+	if (!StoreTrusted())
+		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
 	/* statements decided before are ours; others are checked first */
 	if (NdagCachePeek(query_id) == NULL && !query_may_be_ours(parse))
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
@@ -1124,7 +1127,7 @@ NdagAdvise(PlannedStmt *default_plan, NdagDecision *advice)
 	Analysis	a;
 
 	init_decision(advice);
-	if (!statement_eligible(default_plan))
+	if (!StoreTrusted() || !statement_eligible(default_plan))
 		return false;
 	memset(&a, 0, sizeof(a));
 	a.d = advice;

@@ -34,6 +34,7 @@
 #include "plandag/plandag.h"
 #include "planner/planner.h"
 #include "recording/recording.h"
+#include "store.h"
 
 static ExplainOneQuery_hook_type prev_ExplainOneQuery = NULL;
 
@@ -326,6 +327,10 @@ explain_section(ExplainState *es, const ExplainFigures *fig)
 	else
 		ExplainPropertyText("Decision",
 							NdagDecisionSourceName(fig->decision.source), es);
+	if (!StoreTrusted())
+		ExplainPropertyText("Learned State",
+							"not trusted until a WAL snapshot after the base backup is replayed",
+							es);
 	if (fig->decided)
 		explain_decision(es, &fig->decision);
 	if (fig->advised && fig->advice.arm != 0)

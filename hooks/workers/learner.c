@@ -11,7 +11,8 @@
  * per-statement memory that changed to the store (query_store.c; once
  * more when the worker stops, so that a clean shutdown keeps it), and
  * launches a shadow worker when captured statements wait
- * (shadow_worker.c).
+ * (shadow_worker.c), and logs a snapshot of the plan-deciding state to WAL
+ * after each checkpoint (ruvector.dag_wal_snapshots, store_wal.c).
  *
  * It attaches to shared memory and, like the logical replication launcher,
  * connects to no database (the store is not in one) so that it shows in
@@ -153,6 +154,19 @@ static void
 shadow_step(void *arg)
 {
 	NdagShadowLaunchStep();
+}
+
+/*
+ * snapshot_step
+ *		Log a snapshot of the plan-deciding state when a checkpoint started
+ *		since the last one (store_wal.c), so that a standby started from a
+ *		base backup has one to trust.
+ */
+static void
+snapshot_step(void *arg)
+{
+	if (ndag_wal_snapshots && StoreWalSnapshotDue())
+		StoreWalLogSnapshot(false);
 }
 
 /*
@@ -303,6 +317,7 @@ ndag_learner_main(Datum main_arg)
 			learner_learn(loop_cxt);
 			last_cycle = GetCurrentTimestamp();
 		}
+		learner_run(loop_cxt, snapshot_step, NULL);
 	}
 	learner_run(loop_cxt, queries_step, NULL);
 	proc_exit(0);
