@@ -644,5 +644,6 @@ StoreWalSnapshotDue(void)
 		return false;
 	if (!StoreTrusted())
 		return true;
-	return StoreWalSnapshotLsn() < (uint64) GetRedoRecPtr();
+	/* a checkpoint whose redo starts at the snapshot's end came after it */
+	return StoreWalSnapshotLsn() <= (uint64) GetRedoRecPtr();
 }
