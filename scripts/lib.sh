@@ -82,3 +82,33 @@ CONF
 ndag_cluster_stop() {
 	as_pg pg_ctl -D "$1/data" -m fast -w stop >/dev/null 2>&1 || true
 }
+
+# ndag_fetch_upstream_source PACKAGE VERSION_PREFIX DIR: download into DIR
+# the upstream tarball (PACKAGE_*.orig.tar.*) of Debian's source package
+# PACKAGE from sid or trixie, the newest listed version that starts with
+# VERSION_PREFIX (empty: any) and is still served.  A private apt
+# configuration is used: the system's sources and lists are left alone.
+ndag_fetch_upstream_source() {
+	local pkg=$1 prefix=$2 dir=$3 apt_dir v
+	apt_dir=$(mktemp -d /tmp/ndag-apt.XXXXXX)
+	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$dir"
+	cat >"$apt_dir/src.sources" <<SRC
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: sid trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	local apt=(-o "Dir::Etc::sourcelist=$apt_dir/src.sources" -o Dir::Etc::sourceparts=-
+		-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache")
+	apt-get "${apt[@]}" update -qq
+	# only the upstream tarball is needed: a Debian part no longer served does not matter
+	for v in $(apt-cache "${apt[@]}" showsrc "$pkg" | sed -n 's/^Version: //p' | sort -V -r -u); do
+		[[ $v == "$prefix"* ]] || continue
+		(cd "$dir" && apt-get "${apt[@]}" source -qq --download-only "$pkg=$v" >/dev/null 2>&1) || true
+		ls "$dir/${pkg}_"*.orig.tar.* >/dev/null 2>&1 && break
+	done
+	rm -rf "$apt_dir"
+	ls "$dir/${pkg}_"*.orig.tar.* >/dev/null 2>&1 ||
+		{ echo "no $pkg${prefix:+ $prefix} source could be downloaded" >&2; return 1; }
+}

@@ -26,30 +26,14 @@ src="$work/source"
 # fetch_source_upstream: unpack the source of pg_config's exact version
 # into $src once, from the upstream tarball of Debian's source package
 fetch_source_upstream() {
-	local version apt_dir dl v
+	local version dl
 	version=$(pg_config --version | sed 's/^PostgreSQL //')
 	[ -f "$src/.version" ] && [ "$(cat "$src/.version")" = "$version" ] && return 0
-	apt_dir="$work/apt"
-	rm -rf "$apt_dir" && mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
-	cat >"$apt_dir/src.sources" <<SRC
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: sid trixie
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-	local apt=(-o "Dir::Etc::sourcelist=$apt_dir/src.sources" -o Dir::Etc::sourceparts=-
-		-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache")
-	apt-get "${apt[@]}" update -qq
 	dl="$work/download"
-	rm -rf "$dl" && mkdir -p "$dl"
-	for v in $(apt-cache "${apt[@]}" showsrc "postgresql-$major" | sed -n "s/^Version: \($version-.*\)/\1/p"); do
-		(cd "$dl" && apt-get "${apt[@]}" source -qq --download-only "postgresql-$major=$v" >/dev/null 2>&1) || true
-		ls "$dl"/postgresql-"${major}"_*.orig.tar.bz2 >/dev/null 2>&1 && break
-	done
-	ls "$dl"/postgresql-"${major}"_*.orig.tar.bz2 >/dev/null
+	rm -rf "$dl"
+	ndag_fetch_upstream_source "postgresql-$major" "$version-" "$dl"
 	tar -xjf "$dl"/postgresql-"${major}"_*.orig.tar.bz2 -C "$dl"
-	rm -rf "$src" && mv "$dl"/postgresql-"$major"*/ "$src" && rm -rf "$dl" "$apt_dir"
+	rm -rf "$src" && mv "$dl"/postgresql-"$major"*/ "$src" && rm -rf "$dl"
 	echo "$version" >"$src/.version"
 }
 

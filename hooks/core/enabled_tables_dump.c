@@ -20,7 +20,12 @@
  *
  * The rows are written with SPI as the table's owner (the extension's
  * owner): a table's owner may enable it without any right on the config
- * table.  Against the 0.1.0 SQL objects, which have no config table,
+ * table.  This is the one place where the extension acts with more than
+ * the caller's rights, and it is kept narrow: it is reached only after the
+ * caller passed the enable/disable rights check, the statement is a fixed
+ * INSERT or DELETE on the config table with the relation as a bound
+ * parameter, run under NdagRunSafeSql (search_path pg_catalog, pg_temp,
+ * qualified names and operators) with SECURITY_LOCAL_USERID_CHANGE.  Against the 0.1.0 SQL objects, which have no config table,
  * nothing is written.
  *
  *-------------------------------------------------------------------------

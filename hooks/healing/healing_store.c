@@ -80,8 +80,7 @@ set_text(StoreValue *v, const char *s)
 List *
 NdagHealEnabledRelids(void)
 {
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_TABLES);
-	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_TABLES);
 	int			relid = StoreFieldIndex(STORE_DBI_TABLES, "relid");
 	List	   *result = NIL;
 	StoreScan  *scan;
@@ -102,8 +101,7 @@ NdagHealEnabledRelids(void)
 void
 NdagHealPatternSummary(Oid relid, StringInfo out)
 {
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_PATTERNS);
-	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_PATTERNS);
 	int			relids = StoreFieldIndex(STORE_DBI_PATTERNS, "relids");
 	int			demoted = StoreFieldIndex(STORE_DBI_PATTERNS, "demoted_arms");
 	int			confidence = StoreFieldIndex(STORE_DBI_PATTERNS, "confidence");
@@ -249,8 +247,7 @@ drift_event(const DriftEntry *e)
 static List *
 detect_latency_drift(void)
 {
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_TRAJECTORIES);
-	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_TRAJECTORIES);
 	int			qid = StoreFieldIndex(STORE_DBI_TRAJECTORIES, "query_id");
 	int			exec = StoreFieldIndex(STORE_DBI_TRAJECTORIES, "exec_us");
 	HASHCTL		ctl;
@@ -422,11 +419,9 @@ NdagHealEventCounter(void)
 void
 NdagHealRecord(const NdagHealEvent *event)
 {
-	const StoreSchema *schema = StoreGetSchema(STORE_DBI_HEALING);
-	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_HEALING);
 	StoreBatch *batch;
 
-	null_values(values, schema->nfields);
 	StoreFieldSet(values, STORE_DBI_HEALING, "dbid")->v.oid = MyDatabaseId;
 	StoreFieldSet(values, STORE_DBI_HEALING, "event_id")->v.i8 = StoreNextId(EVENT_COUNTER);
 	StoreFieldSet(values, STORE_DBI_HEALING, "at")->v.ts = (TimestampTz) event->at;
@@ -545,8 +540,8 @@ int64
 NdagHealTrimEvents(int64 keep)
 {
 	const StoreSchema *schema = StoreGetSchema(STORE_DBI_HEALING);
-	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
-	StoreValue *key = palloc(sizeof(StoreValue) * schema->nfields);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_HEALING);
+	StoreValue *key = StoreRecordAlloc(STORE_DBI_HEALING);
 	int			eid = StoreFieldIndex(STORE_DBI_HEALING, "event_id");
 	int64		excess;
 	int64		done = 0;

@@ -49,7 +49,7 @@ static void
 load_arms(uint64 generation)
 {
 	const StoreSchema *schema = StoreGetSchema(STORE_DBI_ARMS);
-	StoreValue *values = palloc(sizeof(StoreValue) * schema->nfields);
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_ARMS);
 	int			f_id = StoreSchemaFieldIndex(schema, "arm_id");
 	int			f_name = StoreSchemaFieldIndex(schema, "name");
 	int			f_settings = StoreSchemaFieldIndex(schema, "settings");
