@@ -341,6 +341,9 @@ extern uint64 StoreTrustAfterLsn(void); /* 0: trusted */
 typedef void (*StoreReplayHook) (const bool *written);
 extern StoreReplayHook store_replay_hook;
 
+/* ruvector.dag_wal_trajectories: WAL-log recorded executions too */
+extern bool store_wal_trajectories;
+
 /* ---------- store_arms.c: the built-in planner-configuration catalogue ---------- */
 
 extern int	StoreArmsBuiltinCount(void);

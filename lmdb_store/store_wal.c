@@ -72,6 +72,7 @@ static RmgrId store_rmgr_id = 0;
 
 /* see store.h */
 StoreReplayHook store_replay_hook = NULL;
+bool		store_wal_trajectories = false;
 
 static void store_wal_redo(XLogReaderState *record);
 static void store_wal_desc(StringInfo buf, XLogReaderState *record);
@@ -116,6 +117,22 @@ StoreWalDbiLogged(StoreDbi dbi)
 		default:
 			return false;
 	}
+}
+
+/*
+ * wal_op_logged
+ *		Whether a write of dbi goes to WAL: the plan-deciding state, and the
+ *		recorded executions (trajectories, their plan nodes) when
+ *		ruvector.dag_wal_trajectories is on.  Snapshots hold only the
+ *		plan-deciding state.
+ */
+static bool
+wal_op_logged(StoreDbi dbi)
+{
+	if (StoreWalDbiLogged(dbi))
+		return true;
+	return store_wal_trajectories &&
+		(dbi == STORE_DBI_TRAJECTORIES || dbi == STORE_DBI_NODES);
 }
 
 /*
@@ -205,7 +222,7 @@ StoreWalLogOps(MDB_txn *txn, List *ops, bool bump_generation)
 	{
 		StoreOp    *op = (StoreOp *) lfirst(lc);
 
-		if (StoreWalDbiLogged(op->dbi))
+		if (wal_op_logged(op->dbi))
 			logged = lappend(logged, op);
 	}
 	if (logged == NIL)

@@ -165,6 +165,14 @@ NdagDefineGucs(void)
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("ruvector.dag_wal_trajectories",
+							 "WAL-logs the recorded executions (trajectories and their plan nodes) too.",
+							 "Off: standbys and crash recovery get the plan-deciding state only.",
+							 &store_wal_trajectories,
+							 false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomBoolVariable("ruvector.dag_wal_snapshots",
 							 "Logs a snapshot of the plan-deciding state to WAL after each checkpoint.",
 							 "A server started from a base backup plans with the default plan until it replays one logged after the backup's start.",
