@@ -42,7 +42,9 @@ lsn() { psql_q -c 'SELECT pg_current_wal_insert_lsn()'; }
 diff_bytes() { psql_q -c "SELECT pg_wal_lsn_diff('$2', '$1')::bigint"; }
 # ndag_bytes FROM TO: bytes of neural_dag's records (with headers) in [FROM, TO)
 ndag_bytes() {
-	as_pg pg_waldump --stats -p "$dir/data/pg_wal" -s "$1" -e "$2" 2>/dev/null |
+	# it stops with an error at the end of the WAL written so far, after
+	# printing the statistics
+	{ as_pg pg_waldump --stats -p "$dir/data/pg_wal" -s "$1" -e "$2" 2>/dev/null || true; } |
 		awk -v id="$rmgr_id" '{ gsub(/\([^)]*\)/, "") }
 			$1 ~ ("^custom0*" id "$") || $1 == "neural_dag" { print $NF; found = 1 }
 			END { if (!found) print 0 }' | head -1
@@ -94,7 +96,7 @@ measure() {
 	done
 	printf '  %-26s per 1,000 statements: neural_dag %d B (statements and their flush); whole run %d B WAL, neural_dag %d B (%.2f%%)\n' \
 		"$label" $((stmts_n * 1000 / (statements * cycles))) "$total_b" "$total_n" \
-		"$(awk -v n="$total_n" -v t="$total_b" 'BEGIN { print t > 0 ? 100 * n / t : 0 }')"
+		"$(awk -v n="$total_n" -v t="$total_b" 'BEGIN { print (t > 0 ? 100 * n / t : 0) }')"
 }
 
 echo "== WAL volume of neural_dag ($statements statements and a learning cycle, $cycles times)"
