@@ -317,6 +317,8 @@ extern NdagArmVerdict NdagQueryMemoryVerdict(Oid dbid, uint64 query_id,
 											 uint64 klass, int arm);
 extern uint64 NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
 									  uint64 enabled);
+extern uint64 NdagQueryMemoryProvenElsewhere(Oid dbid, uint64 query_id,
+											 uint64 klass);
 
 /* ---------- shadowable.c: statements shadow exploration may re-run ---------- */
 extern bool NdagShadowable(const struct Query *parse);

@@ -828,6 +828,46 @@ NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
 }
 
 /*
+ * NdagQueryMemoryProvenElsewhere
+ *		The arms proven faster (and neither demoted nor forbidden there) for
+ *		the statement's other parameter classes in shared memory: a gain
+ *		another class of the same statement showed is the likeliest one,
+ *		so shadow runs try these first.
+ */
+uint64
+NdagQueryMemoryProvenElsewhere(Oid dbid, uint64 query_id, uint64 klass)
+{
+	uint64		proven = 0;
+	uint32		h;
+	int			base;
+	uint32		start;
+
+	if (qm == NULL)
+		return 0;
+	h = statement_hash(dbid, query_id);
+	base = (h % qm->npartitions) * qm->part_slots;
+	start = h / qm->npartitions;
+	LWLockAcquire(statement_lock(h), LW_SHARED);
+	for (int p = 0; p < qm->probes; p++)
+	{
+		const QmSlot *s = &qm->slots[base + (start + p) % qm->part_slots];
+
+		if (s->dbid != dbid || s->query_id != query_id || s->klass == klass)
+			continue;
+		for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+		{
+			uint64		bit = UINT64CONST(1) << arm;
+
+			if (s->arms[arm].verdict == NDAG_VERDICT_FASTER &&
+				((s->demoted_mask | s->forbidden_mask) & bit) == 0)
+				proven |= bit;
+		}
+	}
+	LWLockRelease(statement_lock(h));
+	return proven;
+}
+
+/*
  * under_test
  *		Whether an open arm of the mask already has pairs, or is the
  *		statement's BTSP candidate: it is paired again at the next chance,
