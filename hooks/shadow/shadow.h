@@ -40,6 +40,7 @@ typedef enum NdagShadowCounter
 	NDAG_SHADOW_RUNS,			/* entries run */
 	NDAG_SHADOW_PAIRS,			/* pairs default / arm measured */
 	NDAG_SHADOW_DEFAULT_RUNS,	/* runs of the default plan they were measured against */
+	NDAG_SHADOW_BRACKETS,		/* brackets: arm runs between two default runs */
 	NDAG_SHADOW_TIMEOUTS,		/* runs stopped by their timeout */
 	NDAG_SHADOW_ERRORS,			/* entries whose run failed (privileges, objects gone) */
 	NDAG_SHADOW_SKIPPED,		/* entries dropped unrun or cut short */

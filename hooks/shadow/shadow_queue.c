@@ -57,6 +57,7 @@ static const char *const counter_names[NDAG_N_SHADOW_COUNTERS] = {
 	[NDAG_SHADOW_RUNS] = "shadow_runs",
 	[NDAG_SHADOW_PAIRS] = "shadow_pairs",
 	[NDAG_SHADOW_DEFAULT_RUNS] = "shadow_default_runs",
+	[NDAG_SHADOW_BRACKETS] = "shadow_brackets",
 	[NDAG_SHADOW_TIMEOUTS] = "shadow_timeouts",
 	[NDAG_SHADOW_ERRORS] = "shadow_errors",
 	[NDAG_SHADOW_SKIPPED] = "shadow_skipped",

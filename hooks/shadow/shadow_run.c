@@ -610,13 +610,15 @@ bracket_round(ShadowRun *run, RoundCall *call)
 	double		opening_ms;
 	double		default_ms;
 	instr_time	now;
+	int			processes;
 
 	if (query == NULL)
 		return;
 	(void) plan_bracket(run, call, query, params, false, &default_plan,
 						arm_plan);
 	run->serial = false;
-	if (NdagShadowBudget() < bracket_processes(call, default_plan, arm_plan))
+	processes = bracket_processes(call, default_plan, arm_plan);
+	if (processes > 1 && NdagShadowBudget() < processes)
 	{
 		PlannedStmt *serial_default;
 		PlannedStmt *serial_arm[SHADOW_BRACKET_ARMS];
@@ -646,6 +648,7 @@ bracket_round(ShadowRun *run, RoundCall *call)
 	if (!run_default(run, default_plan, params))
 		return;
 	run->brackets++;
+	NdagShadowCount(NDAG_SHADOW_BRACKETS, 1);
 
 	default_ms = sqrt(opening_ms * run->last_default_ms);
 	for (int i = 0; i < call->narms; i++)
