@@ -48,6 +48,7 @@
 
 #include "access/xact.h"
 #include "executor/executor.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/params.h"
@@ -234,6 +235,29 @@ candidate_cmp(const void *x, const void *y)
 }
 
 /*
+ * log_candidates
+ *		Say at DEBUG1 in which order the run tries its candidates (an arm
+ *		proven for another class of the statement marked with a star).
+ */
+static void
+log_candidates(const ShadowRun *run)
+{
+	StringInfoData order;
+
+	if (!message_level_is_interesting(DEBUG1))
+		return;
+	initStringInfo(&order);
+	for (int c = 0; c < run->ncand; c++)
+		appendStringInfo(&order, "%s%d%s", c > 0 ? " " : "", run->cand[c].arm,
+						 run->cand[c].proven_elsewhere ? "*" : "");
+	ereport(DEBUG1,
+			(errmsg("neural_dag shadow run of query %lld, class %016llx: candidate arms in order: %s",
+					(long long) run->entry->query_id,
+					(unsigned long long) run->klass, order.data)));
+	pfree(order.data);
+}
+
+/*
  * prepare_round
  *		Plan the default and each arm still open for the statement's class,
  *		tell the query memory what each plans to, and keep the usable ones
@@ -301,6 +325,7 @@ prepare_round(ShadowRun *run)
 	qsort(run->cand, run->ncand, sizeof(ShadowCandidate), candidate_cmp);
 	if (run->ncand == 0)
 		run->outcome = SHADOW_DONE;
+	log_candidates(run);
 }
 
 /*
