@@ -4,7 +4,7 @@
 # budget is a few thousandths of a CPU: without a floor every round would
 # buy a sleep of minutes (the 10-minute cap), as a bracket of large
 # statements did on a machine at load 13.  ruvector.dag_shadow_min_share
-# (0.1 CPU by default) is the floor: shadow runs keep making pairs, prove
+# (0.5 CPU by default) is the floor: shadow runs keep making pairs, prove
 # a clearly faster arm (no nested loop where the default's nested loop is
 # far slower) for one statement and, captured later, for another within a
 # bounded wait, while users' executions run the default plan only until
@@ -38,7 +38,7 @@ my @burners;
 push @burners, IPC::Run::start([ $^X, '-e', '1 while 1' ]) for 1 .. 6;
 END { local $?; $_->kill_kill for @burners; }
 
-is(sql('SHOW ruvector.dag_shadow_min_share'), '0.1', 'the minimum share is 0.1 CPU by default');
+is(sql('SHOW ruvector.dag_shadow_min_share'), '0.5', 'the minimum share is 0.5 CPU by default');
 
 sql(ndag_join_tables_sql('sl') . ndag_costly_hash_arm_sql()
 	  . ndag_explain_function_sql('sl'));

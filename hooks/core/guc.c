@@ -48,7 +48,7 @@ int			ndag_embedding_cache_size = 1024;
 /* shadow exploration */
 double		ndag_shadow_budget = -1.0;
 double		ndag_shadow_max_load = 1.0;
-double		ndag_shadow_min_share = 0.1;
+double		ndag_shadow_min_share = 0.5;
 double		ndag_shadow_timeout_factor = 2.0;
 double		ndag_shadow_default_timeout_factor = 10.0;
 
@@ -561,7 +561,7 @@ NdagDefineShadowGucs(void)
 							 "CPUs shadow runs may keep busy whatever the load, at most ruvector.dag_shadow_budget.",
 							 "The load shrinks the shadow budget down to this share of one CPU and no lower, so that learning goes on under a sustained load; it is the least the machine gives to shadow runs while statements wait.",
 							 &ndag_shadow_min_share,
-							 0.1, 0.0, 1024.0,
+							 0.5, 0.0, 1024.0,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
