@@ -8,7 +8,14 @@
  * Loading.  Nothing is loaded at connection: the copy is read at the first
  * statement that needs it (a decision or recording on an enabled table,
  * ruvector_dag_status()), so a backend that never touches an enabled table
- * never reads the store.  What is the same in every process (the HDC
+ * never reads the store.  The pattern bank (the records of every pattern,
+ * the larger part, growing with the patterns) is read only when a
+ * statement's decision matches patterns (NdagLearnedWithBank): not for a
+ * statement pinned or with an arm proven for it, nor in learn mode for one
+ * not worth exploring, whose pattern match would only name a candidate to
+ * explore (decision.c).  The bank is read in a transaction of its own; a
+ * store write between the two reads moves the epoch, and the next
+ * statement reloads both.  What is the same in every process (the HDC
  * encoder of the pattern bank, the cost model's fixed projection W0) is
  * built once in the postmaster (NdagLearnedStateInit) and inherited, so a
  * load only reads and decodes the database's records; the patterns'
@@ -81,6 +88,8 @@ static int	greedy_mechanism = NDAG_MECH_TOPOLOGICAL;
 /* failed loads */
 static uint64 failed_epoch = 0;
 static TimestampTz failed_at = 0;
+static uint64 bank_failed_epoch = 0;
+static TimestampTz bank_failed_at = 0;
 
 /* this backend's figures for ruvector_dag_status() */
 static uint64 backend_loads = 0;
@@ -165,10 +174,10 @@ typedef struct LoadCall
 
 /*
  * load_step
- *		Read the store's generation, the pattern bank, the cost model and
- *		the selector of st.dbid into call->cxt.  On an error what was read
- *		(the engine's objects are malloc'd) and the context are freed, and
- *		the error goes on.
+ *		Read the store's generation, the cost model and the selector of
+ *		st.dbid into call->cxt.  On an error what was read (the engine's
+ *		objects are malloc'd) and the context are freed, and the error goes
+ *		on.
  */
 static void
 load_step(void *arg)
@@ -180,14 +189,12 @@ load_step(void *arg)
 	{
 		StoreEnsureOpen();
 		call->generation = StoreGeneration();
-		NdagLearnLoadBank(&call->st);
 		call->model = NdagLearnLoadCostModel(call->st.dbid, false);
 		call->selector = NdagLearnLoadSelector(call->st.dbid, false);
 	}
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(oldcxt);
-		ndag_bank_free(call->st.bank);
 		ndag_cost_free(call->model);
 		ndag_ucb_free(call->selector);
 		MemoryContextDelete(call->cxt);
@@ -207,15 +214,11 @@ load_step(void *arg)
 static bool
 load_learned(uint64 epoch)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
 	LoadCall	call;
 	char		what[64];
-	uint64	   *demoted;
-	ListCell   *lc;
 
 	memset(&call, 0, sizeof(call));
 	call.st.dbid = MyDatabaseId;
-	call.st.matching_only = true;
 	call.cxt = AllocSetContextCreate(TopMemoryContext, "neural_dag learned state",
 									 ALLOCSET_DEFAULT_SIZES);
 	snprintf(what, sizeof(what), "load the learned state of database %u",
@@ -226,26 +229,12 @@ load_learned(uint64 epoch)
 		failed_at = GetCurrentTimestamp();
 		return false;
 	}
-	MemoryContextSwitchTo(call.cxt);
-
-	/* per bank index, the demoted arms of the pattern */
-	demoted = palloc0(sizeof(uint64) * Max(call.st.bank->count, 1));
-	foreach(lc, call.st.stored_ids)
-	{
-		int			i = ndag_bank_find(call.st.bank,
-									   (uint64_t) *(int64 *) lfirst(lc));
-
-		if (i >= 0)
-			demoted[i] = *(uint64 *) list_nth(call.st.stored_demoted,
-											  foreach_current_index(lc));
-	}
-	MemoryContextSwitchTo(oldcxt);
 
 	free_learned();
 	learned_cxt = call.cxt;
 	learned.generation = call.generation;
-	learned.bank = call.st.bank;
-	learned.demoted = demoted;
+	learned.bank = NULL;		/* NdagLearnedWithBank reads it */
+	learned.demoted = NULL;
 	learned.model = call.model;
 	learned_selector = call.selector;
 	greedy_mechanism = selector_greedy(call.selector);
@@ -258,7 +247,94 @@ load_learned(uint64 epoch)
 	learned_epoch = epoch;
 	learned_valid = true;
 	backend_loads++;
-	NdagLearnedCountLoad();
+	NdagLearnedCountLoad(false);
+	return true;
+}
+
+/* what load_bank reads, for NdagFallbackRun */
+typedef struct BankCall
+{
+	MemoryContext cxt;			/* a child of the copy's context */
+	LearnState	st;
+} BankCall;
+
+/*
+ * bank_step
+ *		Read the pattern bank of st.dbid (with its stored ids and demoted
+ *		arms) into call->cxt.  On an error the bank (malloc'd) and the
+ *		context are freed, and the error goes on.
+ */
+static void
+bank_step(void *arg)
+{
+	BankCall   *call = (BankCall *) arg;
+	MemoryContext oldcxt = MemoryContextSwitchTo(call->cxt);
+
+	PG_TRY();
+	{
+		StoreEnsureOpen();
+		NdagLearnLoadBank(&call->st);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		ndag_bank_free(call->st.bank);
+		MemoryContextDelete(call->cxt);
+		call->cxt = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * load_bank
+ *		Read the pattern bank into the loaded copy, with per pattern the
+ *		arms demoted for it.  On failure: a rate-limited WARNING, no bank,
+ *		false (tried again after LOAD_RETRY_S or when the epoch moves).
+ */
+static bool
+load_bank(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	BankCall	call;
+	char		what[64];
+	uint64	   *demoted;
+	ListCell   *lc;
+
+	if (bank_failed_at != 0 && bank_failed_epoch == learned_epoch &&
+		!TimestampDifferenceExceeds(bank_failed_at, GetCurrentTimestamp(),
+									LOAD_RETRY_S * 1000))
+		return false;
+	memset(&call, 0, sizeof(call));
+	call.st.dbid = MyDatabaseId;
+	call.st.matching_only = true;
+	call.cxt = AllocSetContextCreate(learned_cxt, "neural_dag pattern bank",
+									 ALLOCSET_DEFAULT_SIZES);
+	snprintf(what, sizeof(what), "load the learned patterns of database %u",
+			 call.st.dbid);
+	if (!NdagFallbackRun(NDAG_FALLBACK_LEARNED_STATE, what, bank_step, &call))
+	{
+		bank_failed_epoch = learned_epoch;
+		bank_failed_at = GetCurrentTimestamp();
+		return false;
+	}
+	MemoryContextSwitchTo(call.cxt);
+	demoted = palloc0(sizeof(uint64) * Max(call.st.bank->count, 1));
+	foreach(lc, call.st.stored_ids)
+	{
+		int			i = ndag_bank_find(call.st.bank,
+									   (uint64_t) *(int64 *) lfirst(lc));
+
+		if (i >= 0)
+			demoted[i] = *(uint64 *) list_nth(call.st.stored_demoted,
+											  foreach_current_index(lc));
+	}
+	MemoryContextSwitchTo(oldcxt);
+	learned.bank = call.st.bank;
+	learned.demoted = demoted;
+	bank_failed_at = 0;
+	NdagLearnedCountLoad(true);
 	return true;
 }
 
@@ -286,6 +362,22 @@ NdagLearnedCurrent(void)
 		return NULL;
 	failed_at = 0;
 	return &learned;
+}
+
+/*
+ * NdagLearnedWithBank
+ *		NdagLearnedCurrent with the pattern bank read too, for the decisions
+ *		that match patterns; the bank is NULL when it cannot be read (the
+ *		statement goes on without patterns).
+ */
+const NdagLearned *
+NdagLearnedWithBank(void)
+{
+	const NdagLearned *l = NdagLearnedCurrent();
+
+	if (l != NULL && l->bank == NULL)
+		(void) load_bank();
+	return l;
 }
 
 /*
@@ -349,8 +441,9 @@ demoted_arms(void)
 /*
  * NdagLearnedStatusCounters
  *		For ruvector_dag_status(): this backend's learned state as a
- *		planned statement would see it (loaded first if the generation
- *		moved: generation, patterns, loads so far, decision mechanism), the
+ *		planned statement would see it (loaded first, its pattern bank too,
+ *		if the generation moved: generation, patterns, loads so far,
+ *		decision mechanism), the
  *		HDC encoders and cost-model projections it drew itself instead of
  *		inheriting them (NdagLearnedStateInit), its instant steps and deltas
  *		flushed, and the cluster's instant-loop figures.
@@ -360,7 +453,7 @@ NdagLearnedStatusCounters(void *state)
 {
 	int			mechanism;
 
-	(void) NdagLearnedCurrent();
+	(void) NdagLearnedWithBank();
 	mechanism = NdagDecisionMechanism(NULL);
 	NdagStatusAddCounter(state, "learned_generation",
 						 learned_valid ? (int64) learned.generation : -1);
