@@ -17,8 +17,10 @@
  * store write between the two reads moves the epoch, and the next
  * statement reloads both.  What is the same in every process (the HDC
  * encoder of the pattern bank, the cost model's fixed projection W0) is
- * built once in the postmaster (NdagLearnedStateInit) and inherited, so a
- * load only reads and decodes the database's records; the patterns'
+ * built once in the postmaster (NdagLearnedStateInit) and inherited, and
+ * so is the instant loop's starting model of a database without a stored
+ * one (drawn from a fixed seed: each backend copies it instead of drawing
+ * it again), so a load only reads and decodes the database's records; the patterns'
  * hypervectors are not encoded unless the bank is large enough for
  * matching to use them (learn_load.c).
  *
@@ -91,17 +93,25 @@ static TimestampTz failed_at = 0;
 static uint64 bank_failed_epoch = 0;
 static TimestampTz bank_failed_at = 0;
 
+/*
+ * The instant loop's starting model where no model is stored, drawn in the
+ * postmaster at the ranks set then (NULL: out of memory there).
+ */
+static NdagCostModel *seed_model = NULL;
+
 /* this backend's figures for ruvector_dag_status() */
 static uint64 backend_loads = 0;
+static uint64 seed_models_drawn = 0;	/* starting models drawn, not copied */
 
 /*
  * NdagLearnedStateInit
  *		From _PG_init: store writes that move the generation bump the shared
  *		epoch; and what every process's learned state shares is built now,
  *		in the postmaster, so that backends inherit it instead of drawing it
- *		at their first load: the HDC encoder of the pattern banks and the
- *		fixed projection W0 of the cost model.  Out of memory here, each
- *		process draws its own as before.
+ *		at their first load: the HDC encoder of the pattern banks, the
+ *		fixed projection W0 of the cost model and the starting model of the
+ *		instant loop.  Out of memory here, each process draws its own as
+ *		before.
  */
 void
 NdagLearnedStateInit(void)
@@ -109,6 +119,25 @@ NdagLearnedStateInit(void)
 	store_generation_hook = NdagLearnedEpochBump;
 	(void) ndag_hdc_prepare();
 	(void) ndag_cost_prepare(LEARN_ARMS, LEARN_MODEL_SEED);
+	seed_model = ndag_cost_create(LEARN_ARMS, ndag_base_lora_rank,
+								  ndag_micro_lora_rank, LEARN_MODEL_SEED);
+}
+
+/*
+ * new_instant_model
+ *		The instant loop's starting model for a database without a stored
+ *		one: a copy of the postmaster's when the ranks are still those it
+ *		was drawn at, else drawn here (counted).  NULL when out of memory.
+ */
+static NdagCostModel *
+new_instant_model(void)
+{
+	if (seed_model != NULL && seed_model->base_rank == ndag_base_lora_rank &&
+		seed_model->micro_rank == ndag_micro_lora_rank)
+		return ndag_cost_copy(seed_model);
+	seed_models_drawn++;
+	return ndag_cost_create(LEARN_ARMS, ndag_base_lora_rank,
+							ndag_micro_lora_rank, LEARN_MODEL_SEED);
 }
 
 /*
@@ -239,9 +268,7 @@ load_learned(uint64 epoch)
 	learned_selector = call.selector;
 	greedy_mechanism = selector_greedy(call.selector);
 	/* without a stored model the instant loop starts from the cycle's seed */
-	instant_model = call.model != NULL ? call.model :
-		ndag_cost_create(LEARN_ARMS, ndag_base_lora_rank,
-						 ndag_micro_lora_rank, LEARN_MODEL_SEED);
+	instant_model = call.model != NULL ? call.model : new_instant_model();
 	NdagInstantAttach(instant_model, MyDatabaseId);
 	learned_dbid = MyDatabaseId;
 	learned_epoch = epoch;
@@ -463,6 +490,7 @@ NdagLearnedStatusCounters(void *state)
 	NdagStatusAddCounter(state, "learned_loads", (int64) backend_loads);
 	NdagStatusAddCounter(state, "fixed_state_draws",
 						 (int64) (ndag_hdc_encoder_draws() + ndag_cost_w0_draws()));
+	NdagStatusAddCounter(state, "seed_models_drawn", (int64) seed_models_drawn);
 	NdagStatusAddCounter(state, "decision_mechanism", mechanism);
 	NdagInstantStatusCounters(state);
 }
