@@ -4,7 +4,12 @@
  *	  EXPLAIN's interfaces across PostgreSQL versions.
  *
  * PostgreSQL 18 moved ExplainState to commands/explain_state.h and the
- * ExplainProperty and group functions to commands/explain_format.h;
+ * ExplainProperty and group functions to commands/explain_format.h, and
+ * lets an extension add EXPLAIN options (RegisterExtensionExplainOption)
+ * and print after each plan (explain_per_plan_hook): with
+ * NDAG_EXPLAIN_EXTENSIONS the section comes through those
+ * (explain_option.c); before 18 the ExplainOneQuery hook plans and explains
+ * the query itself and appends the section (explain_driver.c).
  * ExplainOnePlan takes the planner's memory counters from 17 (the MEMORY
  * option), which NdagPlannerMemoryStart/Stop measure as core's
  * standard_ExplainOneQuery does.
@@ -18,6 +23,9 @@
 #if PG_VERSION_NUM >= 180000
 #include "commands/explain_format.h"
 #include "commands/explain_state.h"
+#define NDAG_EXPLAIN_EXTENSIONS 1
+#else
+#define NDAG_EXPLAIN_EXTENSIONS 0
 #endif
 
 #include "utils/memutils.h"

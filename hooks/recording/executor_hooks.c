@@ -109,6 +109,26 @@ find_recording(QueryDesc *queryDesc)
 }
 
 /*
+ * NdagDetailedRecordingOf
+ *		The execution of stmt this backend records node by node, between
+ *		its ExecutorStart and its ExecutorEnd, or NULL (for EXPLAIN ANALYZE,
+ *		which prints its plan before ExecutorEnd records it).
+ */
+QueryDesc *
+NdagDetailedRecordingOf(const PlannedStmt *stmt)
+{
+	for (int i = 0; i < MAX_RECORDING; i++)
+	{
+		QueryDesc  *queryDesc = recordings[i].queryDesc;
+
+		if (queryDesc != NULL && recordings[i].detailed &&
+			queryDesc->plannedstmt == stmt)
+			return queryDesc;
+	}
+	return NULL;
+}
+
+/*
  * statement_eligible
  *		Whether this execution may be recorded; a failure to read the
  *		enabled tables is logged (rate-limited) and counted, and the

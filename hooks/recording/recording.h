@@ -16,8 +16,12 @@
  *	ring.c				the fixed-size shared ring of trajectories
  *	flush.c				ring -> store, latency baselines, ruvector_dag_flush(),
  *						the recording counters of ruvector_dag_status()
- *	explain_hook.c		the "Neural DAG" section of EXPLAIN (decision and, with
- *						ANALYZE, the recording just made)
+ *	explain_section.c	the "Neural DAG" section of EXPLAIN (decision and, with
+ *						ANALYZE, the execution's recording)
+ *	explain_option.c	from PostgreSQL 18: EXPLAIN (NEURAL_DAG) and the section
+ *						through PostgreSQL's per-plan EXPLAIN hook
+ *	explain_driver.c	before 18: an ExplainOneQuery hook that explains the
+ *						query as PostgreSQL does and appends the section
  *	drop_tracking.c		dropped tables, databases and the extension leave the
  *						store (the ring is flushed before a database is cleared)
  *	recorded.c			recorded executions read back from the store
@@ -112,6 +116,7 @@ extern void NdagRingUsage(uint64 *used, uint64 *capacity);
 /* ---------- executor_hooks.c, sampling.c ---------- */
 
 extern void NdagInstallExecutorHooks(void);
+extern struct QueryDesc *NdagDetailedRecordingOf(const struct PlannedStmt *stmt);
 extern bool NdagSampleStatement(uint64 query_id);
 extern bool NdagSampleDetail(void);
 extern bool NdagSampleTiming(void);
@@ -119,11 +124,21 @@ extern void NdagNoteLatency(uint64 query_id, double exec_ms);
 
 /* ---------- trajectory.c: one execution into the ring ---------- */
 
+/* what EXPLAIN ANALYZE shows of an execution's recording */
+typedef struct NdagRecordingFigures
+{
+	int			mechanism;		/* attention mechanism of the embedding */
+	int			n_nodes;		/* nodes of the plan */
+	double		embedding_norm;
+	double		exec_ms;		/* the execution's latency */
+} NdagRecordingFigures;
+
 extern void NdagRecordExecution(struct QueryDesc *queryDesc, double planning_us,
 								bool detailed);
-extern bool NdagLastRecording(const struct PlannedStmt *stmt, int *mechanism,
-							  int *n_nodes, double *embedding_norm);
-extern double NdagLastRecordingMs(const struct PlannedStmt *stmt);
+extern bool NdagLastRecording(const struct PlannedStmt *stmt,
+							  NdagRecordingFigures *figures);
+extern bool NdagUnfinishedRecording(struct PlannedStmt *stmt,
+									NdagRecordingFigures *figures);
 
 /* ---------- flush.c: ring -> store ---------- */
 
@@ -132,7 +147,21 @@ extern void NdagBaselineShmemInit(void);
 extern int64 NdagFlush(void);
 extern void NdagRecordingStatusCounters(void *state);
 
-/* ---------- explain_hook.c, drop_tracking.c ---------- */
+/* ---------- explain_section.c: the "Neural DAG" section of EXPLAIN ---------- */
+
+struct ExplainState;
+typedef struct NdagExplainFigures NdagExplainFigures;
+
+extern NdagExplainFigures *NdagExplainDescribe(struct PlannedStmt *plan,
+											   struct ExplainState *es,
+											   bool any_statement,
+											   bool execution_ended);
+extern void NdagExplainOpenSection(struct ExplainState *es);
+extern void NdagExplainProperties(struct ExplainState *es,
+								  const NdagExplainFigures *fig);
+extern void NdagExplainCloseSection(struct ExplainState *es);
+
+/* ---------- explain_driver.c or explain_option.c, drop_tracking.c ---------- */
 
 extern void NdagInstallExplainHook(void);
 extern void NdagInstallDropTracking(void);

@@ -48,10 +48,7 @@ static MemoryContext record_cxt = NULL;
 static struct
 {
 	const PlannedStmt *stmt;
-	int			mechanism;
-	int			n_nodes;
-	double		embedding_norm;
-	double		exec_ms;
+	NdagRecordingFigures figures;
 }			last_recording;
 
 /*
@@ -195,6 +192,25 @@ plan_indexes(const NdagPlanDag *pd, NdagRingEntry *traj)
 }
 
 /*
+ * recording_figures
+ *		What EXPLAIN ANALYZE shows of a recording: the decision's attention
+ *		mechanism and embedding norm, the plan's node count, the latency.
+ */
+static void
+recording_figures(const NdagDecision *d, const NdagPlanDag *pd, double exec_ms,
+				  NdagRecordingFigures *figures)
+{
+	double		sum = 0;
+
+	for (int i = 0; i < NDAG_EMBED_DIM; i++)
+		sum += (double) d->embedding[i] * d->embedding[i];
+	figures->mechanism = d->mechanism;
+	figures->n_nodes = pd->dag->n_nodes;
+	figures->embedding_norm = sqrt(sum);
+	figures->exec_ms = exec_ms;
+}
+
+/*
  * build_and_put
  *		The recording proper; runs in record_cxt and may raise errors.
  */
@@ -240,14 +256,7 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 		NdagCounterAdd(NDAG_COUNTER_TRUNCATED, 1);
 
 	last_recording.stmt = stmt;
-	last_recording.mechanism = mechanism;
-	last_recording.n_nodes = traj->n_plan_nodes;
-	last_recording.embedding_norm = 0;
-	last_recording.exec_ms = traj->exec_us / 1000.0;
-	for (int i = 0; i < NDAG_TRAJ_EMBED_DIM; i++)
-		last_recording.embedding_norm +=
-			(double) traj->embedding[i] * traj->embedding[i];
-	last_recording.embedding_norm = sqrt(last_recording.embedding_norm);
+	recording_figures(&d, pd, traj->exec_us / 1000.0, &last_recording.figures);
 
 	NdagRingPut(traj);
 	NdagUpdateTraces(pd->dag);
@@ -276,32 +285,48 @@ observe_latency(QueryDesc *queryDesc)
 
 /*
  * NdagLastRecording
- *		If the last execution this backend recorded ran stmt, its attention
- *		mechanism, node count and embedding norm.
+ *		If the last execution this backend recorded ran stmt, what EXPLAIN
+ *		ANALYZE shows of it.
  */
 bool
-NdagLastRecording(const PlannedStmt *stmt, int *mechanism, int *n_nodes,
-				  double *embedding_norm)
+NdagLastRecording(const PlannedStmt *stmt, NdagRecordingFigures *figures)
 {
 	if (stmt == NULL || last_recording.stmt != stmt)
 		return false;
-	*mechanism = last_recording.mechanism;
-	*n_nodes = last_recording.n_nodes;
-	*embedding_norm = last_recording.embedding_norm;
+	*figures = last_recording.figures;
 	return true;
 }
 
 /*
- * NdagLastRecordingMs
- *		If the last execution this backend recorded ran stmt, its latency
- *		in ms; NaN otherwise.
+ * NdagUnfinishedRecording
+ *		If this backend is recording an execution of stmt in detail that has
+ *		run but not reached its ExecutorEnd (where it is recorded), what
+ *		EXPLAIN ANALYZE will show of its recording: the same figures,
+ *		computed from the same decision, plan state and timer.  May raise
+ *		errors (the caller runs it inside NdagFallbackRun).
  */
-double
-NdagLastRecordingMs(const PlannedStmt *stmt)
+bool
+NdagUnfinishedRecording(PlannedStmt *stmt, NdagRecordingFigures *figures)
 {
-	if (stmt == NULL || last_recording.stmt != stmt)
-		return NAN;
-	return last_recording.exec_ms;
+	QueryDesc  *queryDesc = NdagDetailedRecordingOf(stmt);
+	Instrumentation *timer;
+	double		exec_s = 0;
+	NdagDecision d;
+
+	if (queryDesc == NULL)
+		return false;
+	/* the timer as InstrEndLoop will close it at ExecutorEnd */
+	timer = queryDesc->totaltime;
+	if (timer != NULL)
+	{
+		exec_s = timer->total;
+		if (timer->running)
+			exec_s += INSTR_TIME_GET_DOUBLE(timer->counter);
+	}
+	decision_of(stmt, &d);
+	recording_figures(&d, NdagPlanDagBuild(stmt, queryDesc->planstate),
+					  exec_s * 1000.0, figures);
+	return true;
 }
 
 /* build_and_put for NdagFallbackRun */

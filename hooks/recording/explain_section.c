@@ -1,18 +1,17 @@
 /*-------------------------------------------------------------------------
  *
- * explain_hook.c
- *	  EXPLAIN of a statement on an enabled table shows a "Neural DAG"
- *	  section after the plan: the mode, the attention mechanism and the
- *	  plan embedding's size, the decision taken (in observe mode, what
- *	  apply mode would decide).
+ * explain_section.c
+ *	  The "Neural DAG" section of EXPLAIN: the mode, the attention
+ *	  mechanism and the plan embedding's size, the decision taken (in
+ *	  observe mode, what apply mode would decide) and, with ANALYZE, what
+ *	  the recording of the execution shows.
  *
- * The hook plans and explains the query as PostgreSQL's ExplainOneQuery
- * does, then adds the section.  With ANALYZE the figures are those of the
- * execution just recorded; otherwise they come from the plan alone.
- * A database without the extension gets no section.  Statements recorded
- * only because of ruvector.dag_all_tables get no section, so that a regression run over every table sees unchanged
- * EXPLAIN output; another ExplainOneQuery hook installed before ours keeps
- * control and no section is added.
+ * The figures come from the plan alone, or with ANALYZE from the
+ * execution's recording: after ExecutorEnd the recording just made
+ * (explain_driver.c, before PostgreSQL 18), or before it the one under
+ * way, computed as ExecutorEnd will (explain_option.c, from 18).  Who
+ * prints the section and where is up to those two files; this one knows
+ * what it says.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,11 +19,7 @@
 
 #include <math.h>
 
-#include "executor/instrument.h"
 #include "miscadmin.h"
-#include "optimizer/planner.h"
-#include "portability/instr_time.h"
-#include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 
 #include "embedding.h"
@@ -35,11 +30,9 @@
 #include "planner/planner.h"
 #include "recording/recording.h"
 
-static ExplainOneQuery_hook_type prev_ExplainOneQuery = NULL;
-
 static const char *const mode_names[] = {"off", "observe", "learn", "apply"};
 
-typedef struct ExplainFigures
+struct NdagExplainFigures
 {
 	int			mechanism;
 	int			n_nodes;
@@ -50,7 +43,7 @@ typedef struct ExplainFigures
 	bool		advised;		/* observe mode: what apply mode would decide */
 	NdagDecision advice;
 	double		exec_ms;		/* recorded execution, NaN: none */
-} ExplainFigures;
+};
 
 /*
  * plan_figures
@@ -58,7 +51,7 @@ typedef struct ExplainFigures
  *		executed (or not recorded).
  */
 static void
-plan_figures(PlannedStmt *plan, ExplainFigures *fig)
+plan_figures(PlannedStmt *plan, NdagExplainFigures *fig)
 {
 	NdagPlanDag *pd = NdagPlanDagBuild(plan, NULL);
 	float		embedding[NDAG_EMBED_DIM];
@@ -77,38 +70,59 @@ plan_figures(PlannedStmt *plan, ExplainFigures *fig)
 	fig->recorded = false;
 }
 
-/* what explain_figures works on, for NdagFallbackRun */
+/* what figures_step works on, for NdagFallbackRun */
 typedef struct FiguresCall
 {
 	PlannedStmt *plan;
 	ExplainState *es;
-	ExplainFigures *fig;
-	bool		ours;			/* the statement touches an enabled table */
+	bool		any_statement;	/* a section even off the enabled tables */
+	bool		execution_ended;	/* ExecutorEnd ran (and recorded) */
+	NdagExplainFigures *fig;
+	bool		shown;			/* the statement gets a section */
 } FiguresCall;
 
 /*
+ * recording_of
+ *		With ANALYZE, what the execution's recording shows, if it was (or is
+ *		being) recorded in detail.
+ */
+static bool
+recording_of(FiguresCall *call, NdagRecordingFigures *recording)
+{
+	if (!call->es->analyze)
+		return false;
+	if (call->execution_ended)
+		return NdagLastRecording(call->plan, recording);
+	return NdagUnfinishedRecording(call->plan, recording);
+}
+
+/*
  * figures_step
- *		Whether the statement is ours, and then its figures.
+ *		Whether the statement gets a section, and then its figures.
  */
 static void
 figures_step(void *arg)
 {
 	FiguresCall *call = (FiguresCall *) arg;
-	ExplainFigures *fig = call->fig;
+	NdagExplainFigures *fig = call->fig;
+	NdagRecordingFigures recording;
+	bool		ours;
 
 	fig->exec_ms = NAN;
 	fig->decided = NdagPlanDecision(call->plan, &fig->decision);
-	call->ours = NdagStatementEligible(call->plan, false);
-	if (!call->ours)
+	ours = NdagStatementEligible(call->plan, false);
+	call->shown = ours || call->any_statement;
+	if (!call->shown)
 		return;
-	fig->advised = ndag_mode == NDAG_MODE_OBSERVE &&
+	fig->advised = ours && ndag_mode == NDAG_MODE_OBSERVE &&
 		NdagAdvise(call->plan, &fig->advice);
-	if (call->es->analyze &&
-		NdagLastRecording(call->plan, &fig->mechanism, &fig->n_nodes,
-						  &fig->embedding_norm))
+	if (recording_of(call, &recording))
 	{
 		fig->recorded = true;
-		fig->exec_ms = NdagLastRecordingMs(call->plan);
+		fig->mechanism = recording.mechanism;
+		fig->n_nodes = recording.n_nodes;
+		fig->embedding_norm = recording.embedding_norm;
+		fig->exec_ms = recording.exec_ms;
 	}
 	else
 	{
@@ -119,19 +133,36 @@ figures_step(void *arg)
 }
 
 /*
- * explain_figures
- *		Whether the statement gets a section (it touches an enabled table)
- *		and its figures.  A failure is logged (fallback.c) and counted, and
- *		EXPLAIN then shows no section.
+ * NdagExplainDescribe
+ *		The figures of the section of a statement EXPLAIN prints, or NULL
+ *		when it gets none: the extension is off or not installed in this
+ *		database, or the statement is a utility one or (unless
+ *		any_statement) touches no enabled table.  execution_ended says
+ *		whether the execution of EXPLAIN ANALYZE has reached ExecutorEnd.
+ *		A failure is logged (fallback.c) and counted, and EXPLAIN then shows
+ *		no section.  The result is allocated in CurrentMemoryContext.
  */
-static bool
-explain_figures(PlannedStmt *plan, ExplainState *es, ExplainFigures *fig)
+NdagExplainFigures *
+NdagExplainDescribe(PlannedStmt *plan, ExplainState *es, bool any_statement,
+					bool execution_ended)
 {
 	MemoryContext cxt;
 	MemoryContext oldcxt = CurrentMemoryContext;
-	FiguresCall call = {plan, es, fig, false};
+	NdagExplainFigures *fig;
+	FiguresCall call;
 	bool		ok;
 
+	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || !NdagShmemReady() ||
+		plan->commandType == CMD_UTILITY || !NdagExtensionInstalled())
+		return NULL;
+
+	fig = palloc0(sizeof(NdagExplainFigures));
+	call.plan = plan;
+	call.es = es;
+	call.any_statement = any_statement;
+	call.execution_ended = execution_ended;
+	call.fig = fig;
+	call.shown = false;
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag explain",
 								ALLOCSET_DEFAULT_SIZES);
 	HOLD_INTERRUPTS();
@@ -143,7 +174,12 @@ explain_figures(PlannedStmt *plan, ExplainState *es, ExplainFigures *fig)
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
 	RESUME_INTERRUPTS();
-	return ok && call.ours;
+	if (!ok || !call.shown)
+	{
+		pfree(fig);
+		return NULL;
+	}
+	return fig;
 }
 
 /* NdagArmGet for NdagFallbackRun */
@@ -244,64 +280,16 @@ explain_advice(ExplainState *es, const NdagDecision *advice)
 		ExplainPropertyFloat("Baseline Latency", "ms", advice->baseline_ms, 3, es);
 }
 
-/*
- * reopen_query_group
- *		Undo the close of the statement's "Query" group that ExplainOnePlan
- *		ended with, so that the section becomes a member of the statement's
- *		object (JSON, YAML) or element (XML) instead of one of its own.  As
- *		PostgreSQL 15's ExplainCloseGroup wrote it: JSON a newline, the
- *		indentation and "}", YAML nothing, XML the indentation and
- *		"</Query>" and a newline.  false, with nothing changed, when the
- *		output does not end that way.
- */
-static bool
-reopen_query_group(ExplainState *es)
-{
-	StringInfo	str = es->str;
-	int			n;
-
-	switch (es->format)
-	{
-		case EXPLAIN_FORMAT_JSON:
-			n = 1 + 2 * es->indent + 1;
-			if (str->len < n || str->data[str->len - n] != '\n' ||
-				str->data[str->len - 1] != '}')
-				return false;
-			break;
-		case EXPLAIN_FORMAT_XML:
-			n = 2 * es->indent + strlen("</Query>\n");
-			if (str->len < n ||
-				strcmp(str->data + str->len - strlen("</Query>\n"), "</Query>\n") != 0)
-				return false;
-			break;
-		case EXPLAIN_FORMAT_YAML:
-			n = 0;
-			break;
-		default:
-			return false;
-	}
-	str->len -= n;
-	str->data[str->len] = '\0';
-	/* the group has members: the next one is preceded by a separator */
-	if (es->format != EXPLAIN_FORMAT_XML)
-		es->grouping_stack = lcons_int(1, es->grouping_stack);
-	es->indent++;
-	return true;
-}
 
 /*
- * explain_section
- *		Print the "Neural DAG" section.  In text format it is a heading with
- *		indented properties; in the structured formats an object inside the
- *		statement's own (beside "Plan"), or after it when its output cannot
- *		be reopened.
+ * NdagExplainOpenSection
+ *		Start the section: in text format a heading whose properties are
+ *		indented under it, in the structured formats a "Neural DAG" object
+ *		(element in XML) inside the group now open.
  */
-static void
-explain_section(ExplainState *es, const ExplainFigures *fig)
+void
+NdagExplainOpenSection(ExplainState *es)
 {
-	const char *mechanism = ndag_mechanism_name(fig->mechanism);
-	bool		inside = false;
-
 	if (es->format == EXPLAIN_FORMAT_TEXT)
 	{
 		appendStringInfoSpaces(es->str, es->indent * 2);
@@ -309,13 +297,31 @@ explain_section(ExplainState *es, const ExplainFigures *fig)
 		es->indent++;
 	}
 	else
-	{
-		inside = reopen_query_group(es);
-		/* else JSON and YAML: an element of the top-level list */
-		if (!inside && es->format != EXPLAIN_FORMAT_XML)
-			ExplainOpenGroup("Neural DAG", NULL, true, es);
 		ExplainOpenGroup("Neural DAG", "Neural DAG", true, es);
-	}
+}
+
+/*
+ * NdagExplainCloseSection
+ *		End what NdagExplainOpenSection started.
+ */
+void
+NdagExplainCloseSection(ExplainState *es)
+{
+	if (es->format == EXPLAIN_FORMAT_TEXT)
+		es->indent--;
+	else
+		ExplainCloseGroup("Neural DAG", "Neural DAG", true, es);
+}
+
+/*
+ * NdagExplainProperties
+ *		The section's properties; with ANALYZE, whether the execution is
+ *		recorded and, for a decided plan, the latency recorded.
+ */
+void
+NdagExplainProperties(ExplainState *es, const NdagExplainFigures *fig)
+{
+	const char *mechanism = ndag_mechanism_name(fig->mechanism);
 
 	ExplainPropertyText("Mode", mode_names[ndag_mode], es);
 	ExplainPropertyText("Attention", mechanism ? mechanism : "unknown", es);
@@ -334,101 +340,4 @@ explain_section(ExplainState *es, const ExplainFigures *fig)
 		ExplainPropertyBool("Recorded", fig->recorded, es);
 	if (es->analyze && fig->decided && fig->recorded && isfinite(fig->exec_ms))
 		ExplainPropertyFloat("Executed Latency", "ms", fig->exec_ms, 3, es);
-
-	if (es->format == EXPLAIN_FORMAT_TEXT)
-		es->indent--;
-	else
-	{
-		ExplainCloseGroup("Neural DAG", "Neural DAG", true, es);
-		if (inside)
-			ExplainCloseGroup("Query", NULL, true, es);
-		else if (es->format != EXPLAIN_FORMAT_XML)
-			ExplainCloseGroup("Neural DAG", NULL, true, es);
-	}
-}
-
-/*
- * plan_for_explain
- *		pg_plan_query for EXPLAIN; without ANALYZE the plan will not run,
- *		so its planning uses no exploration turn (decision.c).
- */
-static PlannedStmt *
-plan_for_explain(Query *query, const char *queryString, int cursorOptions,
-				 ParamListInfo params, bool plain)
-{
-	PlannedStmt *volatile plan = NULL;
-	bool		previous = NdagSetPlainExplain(plain);
-
-	PG_TRY();
-	{
-		plan = pg_plan_query(query, queryString, cursorOptions, params);
-	}
-	PG_FINALLY();
-	{
-		NdagSetPlainExplain(previous);
-	}
-	PG_END_TRY();
-	return plan;
-}
-
-/*
- * ndag_ExplainOneQuery
- *		Plan and explain as PostgreSQL does, then add our section for a
- *		statement on an enabled table.
- */
-static void
-ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
-					 ExplainState *es, const char *queryString,
-					 ParamListInfo params, QueryEnvironment *queryEnv)
-{
-	PlannedStmt *plan;
-	instr_time	planstart;
-	instr_time	planduration;
-	BufferUsage bufusage_start;
-	BufferUsage bufusage;
-	NdagPlannerMemory planner_memory;
-	ExplainFigures fig;
-
-	if (prev_ExplainOneQuery)
-	{
-		prev_ExplainOneQuery(query, cursorOptions, into, es, queryString,
-							 params, queryEnv);
-		return;
-	}
-
-	NdagPlannerMemoryStart(es, &planner_memory);
-	if (es->buffers)
-		bufusage_start = pgBufferUsage;
-	INSTR_TIME_SET_CURRENT(planstart);
-	plan = plan_for_explain(query, queryString, cursorOptions, params,
-							!es->analyze);
-	INSTR_TIME_SET_CURRENT(planduration);
-	INSTR_TIME_SUBTRACT(planduration, planstart);
-	NdagPlannerMemoryStop(&planner_memory);
-	if (es->buffers)
-	{
-		memset(&bufusage, 0, sizeof(BufferUsage));
-		BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
-	}
-
-	NdagExplainOnePlan(plan, into, es, queryString, params, queryEnv,
-					   &planduration, (es->buffers ? &bufusage : NULL),
-					   &planner_memory);
-
-	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || !NdagShmemReady() ||
-		plan->commandType == CMD_UTILITY || !NdagExtensionInstalled())
-		return;
-	if (explain_figures(plan, es, &fig))
-		explain_section(es, &fig);
-}
-
-/*
- * NdagInstallExplainHook
- *		Chain the ExplainOneQuery hook (from _PG_init).
- */
-void
-NdagInstallExplainHook(void)
-{
-	prev_ExplainOneQuery = ExplainOneQuery_hook;
-	ExplainOneQuery_hook = ndag_ExplainOneQuery;
 }
