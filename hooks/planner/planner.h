@@ -174,6 +174,8 @@ typedef enum NdagRewriteCounter
 	NDAG_RW_FALLBACKS,
 	NDAG_RW_VALIDATIONS,
 	NDAG_RW_DECIDED_PINNED,
+	NDAG_RW_EXCLUSIVE_TURNS,	/* turns that took the query memory's lock
+								 * exclusively */
 	NDAG_N_RW_COUNTERS
 } NdagRewriteCounter;
 
