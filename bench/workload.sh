@@ -52,6 +52,8 @@
 #   NDAG_BENCH_SHADOW_WAIT  seconds to wait at most after each pass for shadow
 #                           exploration to take what the pass captured (default 0:
 #                           passes follow each other, shadow runs beside them only)
+#   NDAG_BENCH_LOAD         CPU-burning processes kept running for the whole run
+#                           (default 0), e.g. 4: learning under a sustained load
 #   NDAG_PG_BIN             PostgreSQL binaries to use (scripts/lib.sh); the
 #                           extension must be installed there
 set -euo pipefail
@@ -84,6 +86,10 @@ if [ -n "${NDAG_BENCH_EXPLORATION:-}" ]; then
 fi
 if [ -n "${NDAG_BENCH_GUCS:-}" ]; then
 	wl_set_gucs "$NDAG_BENCH_GUCS"
+fi
+if [ "${NDAG_BENCH_LOAD:-0}" -gt 0 ]; then
+	wl_load_start "$NDAG_BENCH_LOAD"
+	echo "== $NDAG_BENCH_LOAD CPU-burning processes run beside the workload until the end"
 fi
 echo "== throwaway cluster in $WL_DIR (port $WL_PORT), neural_dag and pg_stat_statements preloaded," \
 	"$(wl_psql postgres -At -c "SELECT count(*) FROM pg_settings WHERE name LIKE 'ruvector.%' AND source <> 'default'")" \

@@ -32,16 +32,6 @@ ok(wait_for(sub { ndag_status_counter($node, 'shadow_queued') == 0 }, 'an empty 
 	'the entry left the queue');
 is(ndag_status_counter($node, 'shadow_errors'), 0, 'no shadow run failed');
 ok(ndag_status_counter($node, 'shadow_ms') >= 0, 'the time spent is shown');
-{
-	my ($runs, $pairs, $defaults) = map { ndag_status_counter($node, $_) }
-	  qw(shadow_runs shadow_pairs shadow_default_runs);
-
-	# a bracket's closing default run opens the next one: at most one
-	# default run per bracket (>= one pair) and one opening run per entry run
-	ok($defaults >= 1 && $defaults <= $pairs + $runs,
-		"default runs are counted and shared ($defaults for $pairs pairs in $runs runs)");
-}
-
 # ---------- a bounded queue: the lightest statement goes ----------
 # 33 statements of different shapes (1 to 33 aggregates) captured while no
 # shadow run may start; the first one twice, which only weighs it in
@@ -76,6 +66,43 @@ ok(ndag_status_counter($node, 'shadow_captured') > $captured,
 ok(wait_for(sub { ndag_status_counter($node, 'shadow_queued') == 0 }, 'an empty queue'),
 	'and re-run');
 is(ndag_status_counter($node, 'shadow_errors'), 0, 'without an error');
+
+# ---------- brackets: the arms of a bracket share its default runs ----------
+# two arms, each far faster than the default nested loop, of a statement
+# of its own: every bracket takes both while both are open, and its closing
+# default run opens the next one, so one entry run of B brackets makes
+# B + 1 default runs for its pairs, where back-to-back pairs made one
+# default run per pair
+sql(q{INSERT INTO ndag_arms (name, settings) VALUES
+		('sr_hash', 'enable_nestloop=off, cpu_operator_cost=0.05'),
+		('sr_merge', 'enable_nestloop=off, enable_hashjoin=off');
+	  UPDATE ndag_arms SET enabled = false WHERE builtin AND arm_id <> 0;});
+my $q3 = "$q AND a.id <> 0";
+my %before = map { $_ => ndag_status_counter($node, $_) }
+  qw(shadow_runs shadow_pairs shadow_default_runs shadow_brackets);
+sql("$learn $q3");
+ok(wait_for(sub { ndag_status_counter($node, 'shadow_runs') > $before{shadow_runs} }, 'a run'),
+	'the statement is run in the background');
+ok( wait_for(
+		sub {
+			ndag_status_counter($node, 'shadow_queued') == 0
+			  && sql(q{SELECT count(*) FROM pg_stat_activity
+					  WHERE backend_type = 'neural_dag shadow'}) eq '0';
+		},
+		'the run to end'),
+	'its run ends');
+{
+	my %d = map { $_ => ndag_status_counter($node, $_) - $before{$_} } keys %before;
+
+	is($d{shadow_runs}, 1, 'in one entry run');
+	is($d{shadow_default_runs}, $d{shadow_brackets} + 1,
+		"$d{shadow_brackets} chained brackets made one default run more than brackets");
+	ok($d{shadow_pairs} >= $d{shadow_brackets} + 2,
+		"two brackets or more measured both arms ($d{shadow_pairs} pairs)");
+	ok($d{shadow_default_runs} < $d{shadow_pairs},
+		"fewer default runs ($d{shadow_default_runs}) than pairs ($d{shadow_pairs})");
+}
+is(ndag_status_counter($node, 'shadow_errors'), 0, 'no error');
 
 $node->stop;
 done_testing();

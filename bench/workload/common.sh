@@ -9,6 +9,7 @@
 
 WL_DIR=""
 WL_PORT=""
+WL_BURNERS=""
 
 # wl_cluster_start NAME: initdb and start a throwaway cluster; sets WL_DIR and
 # WL_PORT and removes the cluster when the calling shell exits
@@ -30,8 +31,28 @@ wl_cluster_remove() {
 		echo "== the server log of this run reports crashes:"
 		grep -B3 -A3 "terminated by signal\|TRAP:\|PANIC" "$WL_DIR/server.log" | head -40
 	fi
+	wl_load_stop
 	ndag_cluster_stop "$WL_DIR"
 	rm -rf "$WL_DIR"
+}
+
+# wl_load_start N: start N processes that burn CPU until wl_load_stop (or
+# the end of the calling shell), a sustained load beside the workload
+wl_load_start() {
+	local i
+	for i in $(seq 1 "$1"); do
+		perl -e '1 while 1' &
+		WL_BURNERS="$WL_BURNERS $!"
+	done
+}
+
+# wl_load_stop: stop the processes wl_load_start started
+wl_load_stop() {
+	local pid
+	for pid in $WL_BURNERS; do
+		kill "$pid" 2>/dev/null || true
+	done
+	WL_BURNERS=""
 }
 
 # wl_psql DB ARGS...: psql on the throwaway cluster, unaligned, quiet

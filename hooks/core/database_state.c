@@ -12,11 +12,10 @@
  * valid only while that epoch is current:
  *
  *	- the extension epoch (here) moves at the commit of a transaction that
- *	  created or dropped an extension or dropped a database
- *	  (extension_state.c), and when a backend sees the neural_dag_fdw
- *	  wrapper change (the syscache invalidation of CREATE and DROP
- *	  EXTENSION, which also covers a commit the hooks did not see, such as
- *	  COMMIT PREPARED);
+ *	  created or dropped an extension or dropped a database, after every
+ *	  COMMIT PREPARED (extension_state.c), and when a backend sees the
+ *	  neural_dag_fdw wrapper change (the syscache invalidation of CREATE
+ *	  and DROP EXTENSION);
  *	- the tables epoch (shmem.c) moves at the commit of every write of the
  *	  enabled tables (enabled_tables.c); a shared enabled-table set is
  *	  also dropped when the learned-state epoch moves (every store write

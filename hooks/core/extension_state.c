@@ -21,8 +21,10 @@
  * extension epoch does not move.  It moves at the commit of a transaction
  * that created or dropped an extension or dropped a database (the object
  * access hook below notes such a transaction, its commit callback moves
- * the epoch once the commit is visible), and whenever a backend sees the
- * neural_dag_fdw wrapper change.  A look-up made for the shared copy uses
+ * the epoch once the commit is visible), after every COMMIT PREPARED (the
+ * utility hook below: which prepared transaction changed extensions is
+ * not known there, and the commit is visible once the statement returns),
+ * and whenever a backend sees the neural_dag_fdw wrapper change.  A look-up made for the shared copy uses
  * a fresh catalog snapshot, taken after the epoch was read; a transaction
  * that creates or drops an extension itself, and a hot standby (which sees
  * the primary's changes only through invalidations), always look for
@@ -39,6 +41,8 @@
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
 #include "utils/inval.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -54,6 +58,7 @@ static bool installed = false;
 static bool extensions_changed = false;
 
 static object_access_hook_type prev_object_access_hook = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 /*
  * invalidate_installed
@@ -116,9 +121,37 @@ extension_xact_callback(XactEvent event, void *arg)
 }
 
 /*
+ * ndag_ProcessUtility
+ *		After COMMIT PREPARED, move the extension epoch: the prepared
+ *		transaction may have created or dropped an extension, and its
+ *		commit is visible now.  Its syscache invalidations reach the other
+ *		backends of the database only at their next transaction, and a new
+ *		backend never, so without this a new backend would keep taking the
+ *		shared answer looked up before the commit.
+ */
+static void
+ndag_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					bool readOnlyTree, ProcessUtilityContext context,
+					ParamListInfo params, QueryEnvironment *queryEnv,
+					DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+	if (IsA(stmt, TransactionStmt) &&
+		((TransactionStmt *) stmt)->kind == TRANS_STMT_COMMIT_PREPARED)
+		NdagExtensionEpochBump();
+}
+
+/*
  * NdagExtensionStateInit
- *		Register the invalidation callback, the object access hook and the
- *		transaction callback (from _PG_init).
+ *		Register the invalidation callback, the object access hook, the
+ *		transaction callback and the utility hook (from _PG_init).
  */
 void
 NdagExtensionStateInit(void)
@@ -128,6 +161,8 @@ NdagExtensionStateInit(void)
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = note_extension_change;
 	RegisterXactCallback(extension_xact_callback, NULL);
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = ndag_ProcessUtility;
 }
 
 /*

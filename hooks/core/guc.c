@@ -51,6 +51,7 @@ int			ndag_embedding_cache_size = 1024;
 /* shadow exploration */
 double		ndag_shadow_budget = -1.0;
 double		ndag_shadow_max_load = 1.0;
+double		ndag_shadow_min_share = 0.5;
 double		ndag_shadow_timeout_factor = 2.0;
 double		ndag_shadow_default_timeout_factor = 10.0;
 
@@ -580,6 +581,14 @@ NdagDefineShadowGucs(void)
 							 "Above it the shadow budget shrinks in proportion to the load (at twice this load, half the budget); 0 stops shadow runs whenever the machine is not idle.",
 							 &ndag_shadow_max_load,
 							 1.0, 0.0, 1e6,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_shadow_min_share",
+							 "CPUs shadow runs may keep busy whatever the load, at most ruvector.dag_shadow_budget.",
+							 "The load shrinks the shadow budget down to this share of one CPU and no lower, so that learning goes on under a sustained load; it is the least the machine gives to shadow runs while statements wait.",
+							 &ndag_shadow_min_share,
+							 0.5, 0.0, 1024.0,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 

@@ -104,6 +104,7 @@ typedef struct LearnedShared
 	pg_atomic_uint64 rejected_deltas;	/* pushes and merges (non-finite) */
 	pg_atomic_uint64 rejected_models;	/* training runs and writes */
 	pg_atomic_uint64 loads;		/* backends' loads of the learned state */
+	pg_atomic_uint64 bank_loads;	/* ... and of its pattern bank */
 	uint64		takes;			/* times the learner emptied slots (delta
 								 * lock) */
 	DeltaSlot	slots[DELTA_SLOTS];
@@ -160,6 +161,7 @@ NdagLearnedShmemInit(void)
 		pg_atomic_init_u64(&learned_shared->rejected_deltas, 0);
 		pg_atomic_init_u64(&learned_shared->rejected_models, 0);
 		pg_atomic_init_u64(&learned_shared->loads, 0);
+		pg_atomic_init_u64(&learned_shared->bank_loads, 0);
 		learned_shared->takes = 0;
 	}
 }
@@ -190,13 +192,15 @@ NdagLearnedCountRejected(NdagRejectedKind kind)
 
 /*
  * NdagLearnedCountLoad
- *		Count a backend's load of the learned state (learned_state.c).
+ *		Count a backend's load of the learned state, or with bank of its
+ *		pattern bank (learned_state.c).
  */
 void
-NdagLearnedCountLoad(void)
+NdagLearnedCountLoad(bool bank)
 {
 	if (learned_shared != NULL)
-		pg_atomic_fetch_add_u64(&learned_shared->loads, 1);
+		pg_atomic_fetch_add_u64(bank ? &learned_shared->bank_loads :
+								&learned_shared->loads, 1);
 }
 
 /*
@@ -638,4 +642,6 @@ NdagInstantStatusCounters(void *state)
 						 (int64) pg_atomic_read_u64(&learned_shared->rejected_models));
 	NdagStatusAddCounter(state, "learned_loads_all",
 						 (int64) pg_atomic_read_u64(&learned_shared->loads));
+	NdagStatusAddCounter(state, "learned_bank_loads_all",
+						 (int64) pg_atomic_read_u64(&learned_shared->bank_loads));
 }

@@ -8,10 +8,19 @@
  * Loading.  Nothing is loaded at connection: the copy is read at the first
  * statement that needs it (a decision or recording on an enabled table,
  * ruvector_dag_status()), so a backend that never touches an enabled table
- * never reads the store.  What is the same in every process (the HDC
+ * never reads the store.  The pattern bank (the records of every pattern,
+ * the larger part, growing with the patterns) is read only when a
+ * statement's decision matches patterns (NdagLearnedWithBank): not for a
+ * statement pinned or with an arm proven for it, nor in learn mode for one
+ * not worth exploring, whose pattern match would only name a candidate to
+ * explore (decision.c).  The bank is read in a transaction of its own; a
+ * store write between the two reads moves the epoch, and the next
+ * statement reloads both.  What is the same in every process (the HDC
  * encoder of the pattern bank, the cost model's fixed projection W0) is
- * built once in the postmaster (NdagLearnedStateInit) and inherited, so a
- * load only reads and decodes the database's records; the patterns'
+ * built once in the postmaster (NdagLearnedStateInit) and inherited, and
+ * so is the instant loop's starting model of a database without a stored
+ * one (drawn from a fixed seed: each backend copies it instead of drawing
+ * it again), so a load only reads and decodes the database's records; the patterns'
  * hypervectors are not encoded unless the bank is large enough for
  * matching to use them (learn_load.c).
  *
@@ -81,18 +90,28 @@ static int	greedy_mechanism = NDAG_MECH_TOPOLOGICAL;
 /* failed loads */
 static uint64 failed_epoch = 0;
 static TimestampTz failed_at = 0;
+static uint64 bank_failed_epoch = 0;
+static TimestampTz bank_failed_at = 0;
+
+/*
+ * The instant loop's starting model where no model is stored, drawn in the
+ * postmaster at the ranks set then (NULL: out of memory there).
+ */
+static NdagCostModel *seed_model = NULL;
 
 /* this backend's figures for ruvector_dag_status() */
 static uint64 backend_loads = 0;
+static uint64 seed_models_drawn = 0;	/* starting models drawn, not copied */
 
 /*
  * NdagLearnedStateInit
  *		From _PG_init: store writes that move the generation bump the shared
  *		epoch; and what every process's learned state shares is built now,
  *		in the postmaster, so that backends inherit it instead of drawing it
- *		at their first load: the HDC encoder of the pattern banks and the
- *		fixed projection W0 of the cost model.  Out of memory here, each
- *		process draws its own as before.
+ *		at their first load: the HDC encoder of the pattern banks, the
+ *		fixed projection W0 of the cost model and the starting model of the
+ *		instant loop.  Out of memory here, each process draws its own as
+ *		before.
  */
 void
 NdagLearnedStateInit(void)
@@ -100,6 +119,25 @@ NdagLearnedStateInit(void)
 	store_generation_hook = NdagLearnedEpochBump;
 	(void) ndag_hdc_prepare();
 	(void) ndag_cost_prepare(LEARN_ARMS, LEARN_MODEL_SEED);
+	seed_model = ndag_cost_create(LEARN_ARMS, ndag_base_lora_rank,
+								  ndag_micro_lora_rank, LEARN_MODEL_SEED);
+}
+
+/*
+ * new_instant_model
+ *		The instant loop's starting model for a database without a stored
+ *		one: a copy of the postmaster's when the ranks are still those it
+ *		was drawn at, else drawn here (counted).  NULL when out of memory.
+ */
+static NdagCostModel *
+new_instant_model(void)
+{
+	if (seed_model != NULL && seed_model->base_rank == ndag_base_lora_rank &&
+		seed_model->micro_rank == ndag_micro_lora_rank)
+		return ndag_cost_copy(seed_model);
+	seed_models_drawn++;
+	return ndag_cost_create(LEARN_ARMS, ndag_base_lora_rank,
+							ndag_micro_lora_rank, LEARN_MODEL_SEED);
 }
 
 /*
@@ -165,10 +203,10 @@ typedef struct LoadCall
 
 /*
  * load_step
- *		Read the store's generation, the pattern bank, the cost model and
- *		the selector of st.dbid into call->cxt.  On an error what was read
- *		(the engine's objects are malloc'd) and the context are freed, and
- *		the error goes on.
+ *		Read the store's generation, the cost model and the selector of
+ *		st.dbid into call->cxt.  On an error what was read (the engine's
+ *		objects are malloc'd) and the context are freed, and the error goes
+ *		on.
  */
 static void
 load_step(void *arg)
@@ -180,14 +218,12 @@ load_step(void *arg)
 	{
 		StoreEnsureOpen();
 		call->generation = StoreGeneration();
-		NdagLearnLoadBank(&call->st);
 		call->model = NdagLearnLoadCostModel(call->st.dbid, false);
 		call->selector = NdagLearnLoadSelector(call->st.dbid, false);
 	}
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(oldcxt);
-		ndag_bank_free(call->st.bank);
 		ndag_cost_free(call->model);
 		ndag_ucb_free(call->selector);
 		MemoryContextDelete(call->cxt);
@@ -207,15 +243,11 @@ load_step(void *arg)
 static bool
 load_learned(uint64 epoch)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
 	LoadCall	call;
 	char		what[64];
-	uint64	   *demoted;
-	ListCell   *lc;
 
 	memset(&call, 0, sizeof(call));
 	call.st.dbid = MyDatabaseId;
-	call.st.matching_only = true;
 	call.cxt = AllocSetContextCreate(TopMemoryContext, "neural_dag learned state",
 									 ALLOCSET_DEFAULT_SIZES);
 	snprintf(what, sizeof(what), "load the learned state of database %u",
@@ -226,9 +258,95 @@ load_learned(uint64 epoch)
 		failed_at = GetCurrentTimestamp();
 		return false;
 	}
-	MemoryContextSwitchTo(call.cxt);
 
-	/* per bank index, the demoted arms of the pattern */
+	free_learned();
+	learned_cxt = call.cxt;
+	learned.generation = call.generation;
+	learned.bank = NULL;		/* NdagLearnedWithBank reads it */
+	learned.demoted = NULL;
+	learned.model = call.model;
+	learned_selector = call.selector;
+	greedy_mechanism = selector_greedy(call.selector);
+	/* without a stored model the instant loop starts from the cycle's seed */
+	instant_model = call.model != NULL ? call.model : new_instant_model();
+	NdagInstantAttach(instant_model, MyDatabaseId);
+	learned_dbid = MyDatabaseId;
+	learned_epoch = epoch;
+	learned_valid = true;
+	backend_loads++;
+	NdagLearnedCountLoad(false);
+	return true;
+}
+
+/* what load_bank reads, for NdagFallbackRun */
+typedef struct BankCall
+{
+	MemoryContext cxt;			/* a child of the copy's context */
+	LearnState	st;
+} BankCall;
+
+/*
+ * bank_step
+ *		Read the pattern bank of st.dbid (with its stored ids and demoted
+ *		arms) into call->cxt.  On an error the bank (malloc'd) and the
+ *		context are freed, and the error goes on.
+ */
+static void
+bank_step(void *arg)
+{
+	BankCall   *call = (BankCall *) arg;
+	MemoryContext oldcxt = MemoryContextSwitchTo(call->cxt);
+
+	PG_TRY();
+	{
+		StoreEnsureOpen();
+		NdagLearnLoadBank(&call->st);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		ndag_bank_free(call->st.bank);
+		MemoryContextDelete(call->cxt);
+		call->cxt = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * load_bank
+ *		Read the pattern bank into the loaded copy, with per pattern the
+ *		arms demoted for it.  On failure: a rate-limited WARNING, no bank,
+ *		false (tried again after LOAD_RETRY_S or when the epoch moves).
+ */
+static bool
+load_bank(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	BankCall	call;
+	char		what[64];
+	uint64	   *demoted;
+	ListCell   *lc;
+
+	if (bank_failed_at != 0 && bank_failed_epoch == learned_epoch &&
+		!TimestampDifferenceExceeds(bank_failed_at, GetCurrentTimestamp(),
+									LOAD_RETRY_S * 1000))
+		return false;
+	memset(&call, 0, sizeof(call));
+	call.st.dbid = MyDatabaseId;
+	call.st.matching_only = true;
+	call.cxt = AllocSetContextCreate(learned_cxt, "neural_dag pattern bank",
+									 ALLOCSET_DEFAULT_SIZES);
+	snprintf(what, sizeof(what), "load the learned patterns of database %u",
+			 call.st.dbid);
+	if (!NdagFallbackRun(NDAG_FALLBACK_LEARNED_STATE, what, bank_step, &call))
+	{
+		bank_failed_epoch = learned_epoch;
+		bank_failed_at = GetCurrentTimestamp();
+		return false;
+	}
+	MemoryContextSwitchTo(call.cxt);
 	demoted = palloc0(sizeof(uint64) * Max(call.st.bank->count, 1));
 	foreach(lc, call.st.stored_ids)
 	{
@@ -240,25 +358,10 @@ load_learned(uint64 epoch)
 											  foreach_current_index(lc));
 	}
 	MemoryContextSwitchTo(oldcxt);
-
-	free_learned();
-	learned_cxt = call.cxt;
-	learned.generation = call.generation;
 	learned.bank = call.st.bank;
 	learned.demoted = demoted;
-	learned.model = call.model;
-	learned_selector = call.selector;
-	greedy_mechanism = selector_greedy(call.selector);
-	/* without a stored model the instant loop starts from the cycle's seed */
-	instant_model = call.model != NULL ? call.model :
-		ndag_cost_create(LEARN_ARMS, ndag_base_lora_rank,
-						 ndag_micro_lora_rank, LEARN_MODEL_SEED);
-	NdagInstantAttach(instant_model, MyDatabaseId);
-	learned_dbid = MyDatabaseId;
-	learned_epoch = epoch;
-	learned_valid = true;
-	backend_loads++;
-	NdagLearnedCountLoad();
+	bank_failed_at = 0;
+	NdagLearnedCountLoad(true);
 	return true;
 }
 
@@ -286,6 +389,22 @@ NdagLearnedCurrent(void)
 		return NULL;
 	failed_at = 0;
 	return &learned;
+}
+
+/*
+ * NdagLearnedWithBank
+ *		NdagLearnedCurrent with the pattern bank read too, for the decisions
+ *		that match patterns; the bank is NULL when it cannot be read (the
+ *		statement goes on without patterns).
+ */
+const NdagLearned *
+NdagLearnedWithBank(void)
+{
+	const NdagLearned *l = NdagLearnedCurrent();
+
+	if (l != NULL && l->bank == NULL)
+		(void) load_bank();
+	return l;
 }
 
 /*
@@ -349,8 +468,9 @@ demoted_arms(void)
 /*
  * NdagLearnedStatusCounters
  *		For ruvector_dag_status(): this backend's learned state as a
- *		planned statement would see it (loaded first if the generation
- *		moved: generation, patterns, loads so far, decision mechanism), the
+ *		planned statement would see it (loaded first, its pattern bank too,
+ *		if the generation moved: generation, patterns, loads so far,
+ *		decision mechanism), the
  *		HDC encoders and cost-model projections it drew itself instead of
  *		inheriting them (NdagLearnedStateInit), its instant steps and deltas
  *		flushed, and the cluster's instant-loop figures.
@@ -360,7 +480,7 @@ NdagLearnedStatusCounters(void *state)
 {
 	int			mechanism;
 
-	(void) NdagLearnedCurrent();
+	(void) NdagLearnedWithBank();
 	mechanism = NdagDecisionMechanism(NULL);
 	NdagStatusAddCounter(state, "learned_generation",
 						 learned_valid ? (int64) learned.generation : -1);
@@ -370,6 +490,7 @@ NdagLearnedStatusCounters(void *state)
 	NdagStatusAddCounter(state, "learned_loads", (int64) backend_loads);
 	NdagStatusAddCounter(state, "fixed_state_draws",
 						 (int64) (ndag_hdc_encoder_draws() + ndag_cost_w0_draws()));
+	NdagStatusAddCounter(state, "seed_models_drawn", (int64) seed_models_drawn);
 	NdagStatusAddCounter(state, "decision_mechanism", mechanism);
 	NdagInstantStatusCounters(state);
 }

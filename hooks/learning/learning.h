@@ -66,6 +66,8 @@ typedef struct NdagLearnSummary
  * The learned state of this backend's database as of a store generation:
  * the pattern bank, the cost model (NULL when none was trained yet) and
  * per pattern (index into bank->patterns) the mask of arms demoted for it.
+ * The bank and the masks are NULL until a statement needs them
+ * (NdagLearnedWithBank).
  */
 typedef struct NdagLearned
 {
@@ -82,6 +84,7 @@ extern void NdagLearnCycle(Oid dbid, NdagLearnSummary *summary);
 /* ---------- learned_state.c: this backend's copy of the learned state ---------- */
 
 extern const NdagLearned *NdagLearnedCurrent(void);
+extern const NdagLearned *NdagLearnedWithBank(void);
 extern int	NdagDecisionMechanism(const struct NdagDag *dag);
 extern double NdagPredictLn(const float *embedding, int arm);
 extern void NdagLearnedStateInit(void);

@@ -77,7 +77,7 @@ typedef enum NdagRejectedKind
 } NdagRejectedKind;
 
 extern void NdagLearnedCountRejected(NdagRejectedKind kind);
-extern void NdagLearnedCountLoad(void);
+extern void NdagLearnedCountLoad(bool bank);
 extern void NdagInstantAttach(NdagCostModel *model, Oid dbid);
 extern void NdagInstantDetach(void);
 extern void NdagInstantStatusCounters(void *state);

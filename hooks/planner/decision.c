@@ -14,7 +14,7 @@
  * fastest arm proven faster by paired runs on this statement class
  * (query_memory.c, engine/paired.c), (b) in apply mode, the nearest
  * learned pattern's arm (in learn mode only a candidate to prove first,
- * like a BTSP entry).  Then the turn of the execution: the default plan
+ * like a BTSP entry, matched only for a statement that may explore).  Then the turn of the execution: the default plan
  * now and then to re-validate an applied arm against, or in learn mode
  * an open arm right after a default run it is paired with: the arm under
  * test, candidates of patterns and BTSP, untried arms by their plan's
@@ -267,7 +267,7 @@ cosine(const float *x, const float *y)
 static bool
 arm_of_disabled_pattern(const Analysis *a, int arm)
 {
-	const NdagLearned *learned = NdagLearnedCurrent();
+	const NdagLearned *learned = NdagLearnedWithBank();
 
 	if (learned == NULL || learned->bank == NULL)
 		return false;
@@ -323,7 +323,7 @@ best_proven_arm(const Analysis *a)
 static bool
 match_pattern(Analysis *a)
 {
-	const NdagLearned *learned = NdagLearnedCurrent();
+	const NdagLearned *learned = NdagLearnedWithBank();
 	NdagMatch	m[MATCH_TOP_K];
 	int			n = 0;
 
@@ -381,6 +381,8 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	int			proven;
 	int			rc;
 	bool		learn = ndag_mode == NDAG_MODE_LEARN && !NdagPlanningPlainExplain();
+	bool		candidate_only;
+	bool		pattern_useful;
 
 	mechanism = NdagDecisionMechanism(pd->dag);
 	weights = NdagComputeScores(pd->dag, mechanism);
@@ -405,6 +407,17 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
 		predict_ms(d->embedding, 0);
 
+	/*
+	 * Where learning tries arms (learn mode on a primary, exploration on) a
+	 * pattern's arm is only a candidate to prove, which serves only an
+	 * execution that may explore: for a statement not worth it no pattern
+	 * is matched, nor the patterns read.
+	 */
+	candidate_only = learn && NdagMayWriteLearnedState() &&
+		ndag_exploration_mode != NDAG_EXPLORATION_OFF;
+	pattern_useful = !candidate_only || a->worth ||
+		a->stats.btsp_arm == NDAG_BTSP_EXPLORE || a->turn == NDAG_TURN_EXPLORE;
+
 	/* the DBA's pin: always, in learn and apply mode */
 	if (a->stats.pinned_arm != NDAG_QM_NOT_PINNED)
 	{
@@ -423,12 +436,8 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		d->confidence = 1.0;
 		d->gain = a->stats.pair_speedup[proven];
 	}
-	/*
-	 * (b) a learned pattern: a candidate to prove where learning tries
-	 * arms (learn mode on a primary, exploration on), else applied
-	 */
-	else if (match_pattern(a) && learn && NdagMayWriteLearnedState() &&
-			 ndag_exploration_mode != NDAG_EXPLORATION_OFF)
+	/* (b) a learned pattern: a candidate to prove, or applied (above) */
+	else if (pattern_useful && match_pattern(a) && candidate_only)
 	{
 		a->candidate = d->arm;
 		clear_to_default(d);

@@ -174,6 +174,8 @@ typedef enum NdagRewriteCounter
 	NDAG_RW_FALLBACKS,
 	NDAG_RW_VALIDATIONS,
 	NDAG_RW_DECIDED_PINNED,
+	NDAG_RW_EXCLUSIVE_TURNS,	/* turns that took the query memory's lock
+								 * exclusively */
 	NDAG_N_RW_COUNTERS
 } NdagRewriteCounter;
 
@@ -317,6 +319,8 @@ extern NdagArmVerdict NdagQueryMemoryVerdict(Oid dbid, uint64 query_id,
 											 uint64 klass, int arm);
 extern uint64 NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
 									  uint64 enabled);
+extern uint64 NdagQueryMemoryProvenElsewhere(Oid dbid, uint64 query_id,
+											 uint64 klass);
 
 /* ---------- shadowable.c: statements shadow exploration may re-run ---------- */
 extern bool NdagShadowable(const struct Query *parse);

@@ -23,6 +23,13 @@
  * also holds the DBA's controls (pinned arm, forbidden arms, frozen) and
  * whether it changed since the learner last flushed it.
  *
+ * Locking: a slot's fields change only under its partition's lock held
+ * exclusively, except last_used, used_at and total, which are atomics:
+ * the turn of a statement whose planning changes nothing else (no
+ * exploration or validation to draw, the same decision as last time,
+ * already dirty) counts itself under the lock held shared, so that
+ * backends planning the same statement do not queue behind each other.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -77,8 +84,8 @@ typedef struct QmSlot
 	Oid			dbid;			/* InvalidOid: free */
 	uint64		query_id;
 	uint64		klass;			/* parameter class */
-	uint64		last_used;		/* tick of the table */
-	TimestampTz used_at;		/* when last planned or observed */
+	pg_atomic_uint64 last_used; /* tick of the table */
+	pg_atomic_uint64 used_at;	/* TimestampTz: when last planned or observed */
 	bool		multi_class;	/* the query has other classes too */
 	bool		stored;			/* the store has a record of it */
 	bool		dirty;			/* changed since it was last flushed */
@@ -91,7 +98,7 @@ typedef struct QmSlot
 	float4		default_recent[QM_RECENT];	/* ring of the latest default runs, ms */
 	double		fresh_default_ms;	/* latest default run not paired yet */
 	double		fresh_default_at;	/* its time in seconds, 0: none */
-	uint32		total;
+	pg_atomic_uint32 total;		/* decisions that drew a turn */
 	uint32		explored;
 	uint32		since_validation;
 	uint64		same_mask;
@@ -145,11 +152,13 @@ typedef struct QmShared
 static QmShared *qm = NULL;
 
 static void query_memory_status(void *state);
+static void slot_clear(QmSlot *s);
 
 static const char *const counter_names[NDAG_N_RW_COUNTERS] = {
 	"cache_hits", "cache_misses", "decided_default", "decided_proven",
 	"decided_pattern", "decided_explore", "extra_plannings", "demotions",
-	"rewrite_fallbacks", "validation_runs", "decided_pinned"
+	"rewrite_fallbacks", "validation_runs", "decided_pinned",
+	"exclusive_turns"
 };
 
 /*
@@ -204,7 +213,8 @@ NdagQueryMemoryShmemInit(void)
 		qm->nslots = qm->npartitions * qm->part_slots;
 		qm->probes = Min(QM_PROBES, qm->part_slots);
 		qm->locks = GetNamedLWLockTranche(QM_TRANCHE);
-		memset(qm->slots, 0, sizeof(QmSlot) * qm->nslots);
+		for (int i = 0; i < qm->nslots; i++)
+			slot_clear(&qm->slots[i]);
 		pg_atomic_init_u64(&qm->tick, 0);
 		pg_atomic_init_u64(&qm->evictions, 0);
 		pg_atomic_init_u64(&qm->epoch, 1);
@@ -428,7 +438,7 @@ query_memory_status(void *state)
 static void
 forget_slot(QmSlot *s, void *arg)
 {
-	memset(s, 0, sizeof(QmSlot));
+	slot_clear(s);
 }
 
 /*
@@ -475,10 +485,23 @@ controlled(const QmSlot *s)
 static void
 touch(QmSlot *s, TimestampTz now)
 {
-	s->last_used = pg_atomic_add_fetch_u64(&qm->tick, 1);
+	pg_atomic_write_u64(&s->last_used, pg_atomic_add_fetch_u64(&qm->tick, 1));
 	if (now != 0)
-		s->used_at = now;
+		pg_atomic_write_u64(&s->used_at, (uint64) now);
 	s->dirty = true;
+}
+
+/*
+ * slot_clear
+ *		A free slot (its atomics initialised).
+ */
+static void
+slot_clear(QmSlot *s)
+{
+	memset(s, 0, sizeof(QmSlot));
+	pg_atomic_init_u64(&s->last_used, 0);
+	pg_atomic_init_u64(&s->used_at, 0);
+	pg_atomic_init_u32(&s->total, 0);
 }
 
 /*
@@ -488,7 +511,7 @@ touch(QmSlot *s, TimestampTz now)
 static void
 slot_init(QmSlot *s, Oid dbid, uint64 query_id, uint64 klass)
 {
-	memset(s, 0, sizeof(QmSlot));
+	slot_clear(s);
 	s->dbid = dbid;
 	s->query_id = query_id;
 	s->klass = klass;
@@ -529,7 +552,8 @@ slot_find(uint32 h, Oid dbid, uint64 query_id, uint64 klass, bool create)
 			continue;
 		if (s->dbid == InvalidOid || victim == NULL ||
 			(controlled(victim) && !controlled(s)) ||
-			(controlled(victim) == controlled(s) && s->last_used < victim->last_used))
+			(controlled(victim) == controlled(s) &&
+			 pg_atomic_read_u64(&s->last_used) < pg_atomic_read_u64(&victim->last_used)))
 			victim = s;
 	}
 	if (!create)
@@ -555,12 +579,13 @@ slot_find(uint32 h, Oid dbid, uint64 query_id, uint64 klass, bool create)
 }
 
 /*
- * btsp_current
- *		The slot's BTSP arm while its weight is above the threshold (faded
- *		entries are dropped); NDAG_QM_NO_BTSP otherwise.
+ * btsp_live
+ *		The slot's BTSP arm while its weight is above the threshold;
+ *		NDAG_QM_NO_BTSP otherwise.  Reads only (the lock held shared will
+ *		do).
  */
 static int
-btsp_current(QmSlot *s, double now, double *weight)
+btsp_live(const QmSlot *s, double now, double *weight)
 {
 	double		w;
 
@@ -568,13 +593,25 @@ btsp_current(QmSlot *s, double now, double *weight)
 		return NDAG_QM_NO_BTSP;
 	w = ndag_btsp_decay(1.0, s->btsp_stored_at, now, NDAG_BTSP_TAU_S);
 	if (!(w > NDAG_BTSP_THRESHOLD))
-	{
-		s->btsp_arm = NDAG_QM_NO_BTSP;
 		return NDAG_QM_NO_BTSP;
-	}
 	if (weight != NULL)
 		*weight = w;
 	return s->btsp_arm;
+}
+
+/*
+ * btsp_current
+ *		btsp_live, dropping a faded entry (caller holds the lock
+ *		exclusively).
+ */
+static int
+btsp_current(QmSlot *s, double now, double *weight)
+{
+	int			arm = btsp_live(s, now, weight);
+
+	if (arm == NDAG_QM_NO_BTSP)
+		s->btsp_arm = NDAG_QM_NO_BTSP;
+	return arm;
 }
 
 /*
@@ -639,15 +676,16 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 	if (qm == NULL)
 		return false;
 	h = statement_hash(dbid, query_id);
-	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
+	/* reads only: last_used is an atomic */
+	LWLockAcquire(statement_lock(h), LW_SHARED);
 	s = slot_find(h, dbid, query_id, klass, false);
 	if (s != NULL)
 	{
-		s->last_used = pg_atomic_add_fetch_u64(&qm->tick, 1);
+		pg_atomic_write_u64(&s->last_used, pg_atomic_add_fetch_u64(&qm->tick, 1));
 		out->default_n = s->default_n;
 		out->default_ms = default_median(s);
 		out->multi_class = s->multi_class;
-		out->total = s->total;
+		out->total = pg_atomic_read_u32(&s->total);
 		out->explored = s->explored;
 		out->same_mask = s->same_mask;
 		out->planned_mask = s->planned_mask;
@@ -656,7 +694,7 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 		out->pinned_arm = s->pinned_arm;
 		out->forbidden_mask = s->forbidden_mask;
 		out->frozen = s->frozen;
-		out->btsp_arm = btsp_current(s, now_seconds(), &out->btsp_weight);
+		out->btsp_arm = btsp_live(s, now_seconds(), &out->btsp_weight);
 		for (int arm = 0; arm < NDAG_MAX_ARMS; arm++)
 		{
 			const QmArm *a = &s->arms[arm];
@@ -828,6 +866,46 @@ NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
 }
 
 /*
+ * NdagQueryMemoryProvenElsewhere
+ *		The arms proven faster (and neither demoted nor forbidden there) for
+ *		the statement's other parameter classes in shared memory: a gain
+ *		another class of the same statement showed is the likeliest one,
+ *		so shadow runs try these first.
+ */
+uint64
+NdagQueryMemoryProvenElsewhere(Oid dbid, uint64 query_id, uint64 klass)
+{
+	uint64		proven = 0;
+	uint32		h;
+	int			base;
+	uint32		start;
+
+	if (qm == NULL)
+		return 0;
+	h = statement_hash(dbid, query_id);
+	base = (h % qm->npartitions) * qm->part_slots;
+	start = h / qm->npartitions;
+	LWLockAcquire(statement_lock(h), LW_SHARED);
+	for (int p = 0; p < qm->probes; p++)
+	{
+		const QmSlot *s = &qm->slots[base + (start + p) % qm->part_slots];
+
+		if (s->dbid != dbid || s->query_id != query_id || s->klass == klass)
+			continue;
+		for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+		{
+			uint64		bit = UINT64CONST(1) << arm;
+
+			if (s->arms[arm].verdict == NDAG_VERDICT_FASTER &&
+				((s->demoted_mask | s->forbidden_mask) & bit) == 0)
+				proven |= bit;
+		}
+	}
+	LWLockRelease(statement_lock(h));
+	return proven;
+}
+
+/*
  * under_test
  *		Whether an open arm of the mask already has pairs, or is the
  *		statement's BTSP candidate: it is paired again at the next chance,
@@ -844,6 +922,42 @@ under_test(QmSlot *s, uint64 open, double now)
 		if ((open & (UINT64CONST(1) << arm)) != 0 && s->arms[arm].pairs.n > 0)
 			return true;
 	return false;
+}
+
+/*
+ * turn_counted_shared
+ *		The turn of an execution whose decision is all it runs, counted
+ *		under the partition's lock held shared: when the class is known,
+ *		pinned or neither exploring nor validating an applied arm, already
+ *		dirty and drew the same decision last time, only the atomics
+ *		change (total, last_used, used_at).  False when the exclusive path
+ *		must run.
+ */
+static bool
+turn_counted_shared(uint32 h, Oid dbid, uint64 query_id, uint64 klass,
+					int applied_arm, int applied_source, bool may_explore,
+					TimestampTz now)
+{
+	QmSlot	   *s;
+	bool		counted = false;
+
+	/* an arm applied under the regression guard counts to its validation */
+	bool		plain = !may_explore &&
+		!(applied_arm > 0 && applied_arm < NDAG_MAX_ARMS && ndag_regression_guard);
+
+	LWLockAcquire(statement_lock(h), LW_SHARED);
+	s = slot_find(h, dbid, query_id, klass, false);
+	if (s != NULL && s->dirty && s->last_source == applied_source &&
+		s->last_arm == applied_arm &&
+		(plain || s->pinned_arm != NDAG_QM_NOT_PINNED))
+	{
+		pg_atomic_write_u64(&s->last_used, pg_atomic_add_fetch_u64(&qm->tick, 1));
+		pg_atomic_write_u64(&s->used_at, (uint64) now);
+		pg_atomic_fetch_add_u32(&s->total, 1);
+		counted = true;
+	}
+	LWLockRelease(statement_lock(h));
+	return counted;
 }
 
 /*
@@ -880,10 +994,14 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
 	if (qm == NULL || !NdagMayWriteLearnedState())
 		return NDAG_TURN_DECIDED;
 	h = statement_hash(dbid, query_id);
+	if (turn_counted_shared(h, dbid, query_id, klass, applied_arm,
+							applied_source, may_explore, ts))
+		return NDAG_TURN_DECIDED;
+	NdagRewriteCount(NDAG_RW_EXCLUSIVE_TURNS, 1);
 	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
 	s = slot_find(h, dbid, query_id, klass, true);
 	touch(s, ts);
-	s->total++;
+	pg_atomic_fetch_add_u32(&s->total, 1);
 	s->last_source = (int8) applied_source;
 	s->last_arm = (int16) applied_arm;
 	if (s->pinned_arm != NDAG_QM_NOT_PINNED)
@@ -905,7 +1023,8 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
 				explore = true;
 			}
 			else
-				explore = (double) s->explored < 1.0 + fraction * (double) s->total - 1e-9;
+				explore = (double) s->explored <
+					1.0 + fraction * (double) pg_atomic_read_u32(&s->total) - 1e-9;
 		}
 		fresh = fresh_default(s, now);
 	}
@@ -1237,7 +1356,7 @@ next_decision(const QmSlot *s, uint64 enabled, int *arm)
  *		(palloc'd).
  */
 static void
-slot_record(const QmSlot *s, uint64 enabled, NdagQueryRecord *r)
+slot_record(QmSlot *s, uint64 enabled, NdagQueryRecord *r)
 {
 	QmPacked   *p = palloc0(sizeof(QmPacked));
 	double		speedup;
@@ -1258,13 +1377,13 @@ slot_record(const QmSlot *s, uint64 enabled, NdagQueryRecord *r)
 	r->pinned_arm = s->pinned_arm;
 	r->forbidden_mask = s->forbidden_mask;
 	r->frozen = s->frozen;
-	r->last_used = s->used_at;
+	r->last_used = (TimestampTz) pg_atomic_read_u64(&s->used_at);
 
 	p->magic = QM_PACKED_MAGIC;
 	p->size = sizeof(QmPacked);
 	p->default_n = s->default_n;
 	memcpy(p->default_recent, s->default_recent, sizeof(p->default_recent));
-	p->total = s->total;
+	p->total = pg_atomic_read_u32(&s->total);
 	p->explored = s->explored;
 	p->since_validation = s->since_validation;
 	p->same_mask = s->same_mask;
@@ -1351,14 +1470,14 @@ NdagQueryMemoryLoad(const NdagQueryRecord *r)
 		s->pinned_arm = r->pinned_arm;
 		s->forbidden_mask = r->forbidden_mask;
 		s->frozen = r->frozen;
-		s->used_at = r->last_used;
+		pg_atomic_write_u64(&s->used_at, (uint64) r->last_used);
 		s->stored = true;
 		if (p != NULL && r->state_len == sizeof(QmPacked) &&
 			p->magic == QM_PACKED_MAGIC && p->size == sizeof(QmPacked))
 		{
 			s->default_n = p->default_n;
 			memcpy(s->default_recent, p->default_recent, sizeof(s->default_recent));
-			s->total = p->total;
+			pg_atomic_write_u32(&s->total, p->total);
 			s->explored = p->explored;
 			s->since_validation = p->since_validation;
 			s->same_mask = p->same_mask;
@@ -1369,7 +1488,7 @@ NdagQueryMemoryLoad(const NdagQueryRecord *r)
 			s->last_arm = (int16) p->last_arm;
 			memcpy(s->arms, p->arms, sizeof(s->arms));
 		}
-		s->last_used = pg_atomic_add_fetch_u64(&qm->tick, 1);
+		pg_atomic_write_u64(&s->last_used, pg_atomic_add_fetch_u64(&qm->tick, 1));
 		installed = true;
 	}
 	LWLockRelease(statement_lock(h));
@@ -1418,7 +1537,7 @@ sync_slot(QmSlot *s, void *arg)
 			hi = mid - 1;
 	}
 	if (r == NULL)
-		memset(s, 0, sizeof(QmSlot));
+		slot_clear(s);
 	else if (s->pinned_arm != r->pinned_arm ||
 			 s->forbidden_mask != r->forbidden_mask ||
 			 s->frozen != r->frozen)

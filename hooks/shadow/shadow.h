@@ -29,6 +29,7 @@
 #define NDAG_SHADOW_QUEUE_ENTRIES	32	/* statements waiting at most */
 #define NDAG_SHADOW_ENTRY_BYTES		8192	/* text, parameters, search_path */
 #define NDAG_SHADOW_MAX_PAIRS		40	/* pairs one run of an entry may use */
+#define NDAG_SHADOW_WINDOW_S		60	/* the budget window of one statement's default run, s */
 
 /* ---------- types ---------- */
 
@@ -39,10 +40,13 @@ typedef enum NdagShadowCounter
 	NDAG_SHADOW_RUNS,			/* entries run */
 	NDAG_SHADOW_PAIRS,			/* pairs default / arm measured */
 	NDAG_SHADOW_DEFAULT_RUNS,	/* runs of the default plan they were measured against */
+	NDAG_SHADOW_BRACKETS,		/* brackets: arm runs between two default runs */
 	NDAG_SHADOW_TIMEOUTS,		/* runs stopped by their timeout */
 	NDAG_SHADOW_ERRORS,			/* entries whose run failed (privileges, objects gone) */
 	NDAG_SHADOW_SKIPPED,		/* entries dropped unrun or cut short */
 	NDAG_SHADOW_MS,				/* time spent in shadow runs, ms */
+	NDAG_SHADOW_SERIAL_PAIRS,	/* pairs screened without parallel workers */
+	NDAG_SHADOW_DEFERRED,		/* entries passed over: default run above the window */
 	NDAG_N_SHADOW_COUNTERS
 } NdagShadowCounter;
 
@@ -106,7 +110,8 @@ extern bool NdagShadowHeaviestWaiting(Oid *dbid, Oid *userid);
 extern uint32 NdagShadowAssign(Oid dbid, Oid userid);
 extern void NdagShadowUnassign(uint32 launch);
 extern int	NdagShadowDropAssigned(uint32 launch);
-extern bool NdagShadowTake(Oid dbid, Oid userid, NdagShadowEntry *out);
+extern bool NdagShadowTake(Oid dbid, Oid userid, double window_ms,
+						   NdagShadowEntry *out);
 extern void NdagShadowReset(Oid dbid);
 extern void NdagShadowCount(NdagShadowCounter counter, uint64 n);
 extern void NdagShadowStatusCounters(void *state);
@@ -121,6 +126,7 @@ extern void NdagShadowSessionSettings(void);
 /* ---------- shadow_capacity.c ---------- */
 
 extern double NdagShadowBudget(void);
+extern double NdagShadowBudgetWindowMs(void);
 extern void NdagShadowAccountLoad(double processes);
 extern double NdagShadowOwnLoadNow(void);
 

@@ -5,7 +5,7 @@
  *	  ruvector.dag_shadow_budget (-1: a quarter of the machine's, at least
  *	  one) while the 1-minute load average per CPU, not counting the shadow
  *	  runs' own processes, is at most ruvector.dag_shadow_max_load, fewer in
- *	  proportion above it.
+ *	  proportion above it, never fewer than ruvector.dag_shadow_min_share.
  *
  * The shadow runs' own share is followed the way the kernel follows the
  * load: an exponential average over a minute of the processes they kept
@@ -96,9 +96,11 @@ configured_cpus(long ncpu)
  *		The CPUs shadow runs may keep busy now (the worker and its parallel
  *		workers): the configured budget, times ruvector.dag_shadow_max_load
  *		over the load average per CPU (without the shadow runs' own share)
- *		when that is higher, so that a busy machine slows shadow runs down
- *		without stopping learning (a system that reports no load average
- *		counts as idle).  0 stops them.
+ *		when that is higher, so that a busy machine slows shadow runs down,
+ *		but never below ruvector.dag_shadow_min_share (nor above the
+ *		configured budget), so that a sustained load does not stop learning
+ *		(a system that reports no load average counts as idle).  0 stops
+ *		them.
  */
 double
 NdagShadowBudget(void)
@@ -106,6 +108,7 @@ NdagShadowBudget(void)
 	double		load[1];
 	long		ncpu = Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
 	double		cpus = configured_cpus(ncpu);
+	double		floor_cpus = Min(cpus, ndag_shadow_min_share);
 	double		per_cpu;
 
 	if (!(cpus > 0))
@@ -115,5 +118,18 @@ NdagShadowBudget(void)
 	per_cpu = Max(load[0] - NdagShadowOwnLoadNow(), 0.0) / (double) ncpu;
 	if (per_cpu <= ndag_shadow_max_load)
 		return cpus;
-	return cpus * ndag_shadow_max_load / per_cpu;
+	return Max(floor_cpus, cpus * ndag_shadow_max_load / per_cpu);
+}
+
+/*
+ * NdagShadowBudgetWindowMs
+ *		The CPU time, in ms, the budget of the moment grants over
+ *		NDAG_SHADOW_WINDOW_S seconds: a statement whose default run takes
+ *		longer is deferred while others wait (NdagShadowTake), so that one
+ *		huge statement does not take the budget of many small ones.
+ */
+double
+NdagShadowBudgetWindowMs(void)
+{
+	return NdagShadowBudget() * NDAG_SHADOW_WINDOW_S * 1000.0;
 }

@@ -57,10 +57,13 @@ static const char *const counter_names[NDAG_N_SHADOW_COUNTERS] = {
 	[NDAG_SHADOW_RUNS] = "shadow_runs",
 	[NDAG_SHADOW_PAIRS] = "shadow_pairs",
 	[NDAG_SHADOW_DEFAULT_RUNS] = "shadow_default_runs",
+	[NDAG_SHADOW_BRACKETS] = "shadow_brackets",
 	[NDAG_SHADOW_TIMEOUTS] = "shadow_timeouts",
 	[NDAG_SHADOW_ERRORS] = "shadow_errors",
 	[NDAG_SHADOW_SKIPPED] = "shadow_skipped",
 	[NDAG_SHADOW_MS] = "shadow_ms",
+	[NDAG_SHADOW_SERIAL_PAIRS] = "shadow_serial_pairs",
+	[NDAG_SHADOW_DEFERRED] = "shadow_deferred",
 };
 
 /*
@@ -429,29 +432,47 @@ NdagShadowDropAssigned(uint32 launch)
 
 /*
  * NdagShadowTake
- *		Copy the heaviest entry of a database and role into *out and
- *		remove it from the queue; false when there is none.
+ *		Take the heaviest waiting entry of a database and role out of the
+ *		queue into *out; false when none waits.  An entry whose default run
+ *		took longer than window_ms (the CPU time the budget grants over its
+ *		window) is deferred: it is taken only when no other entry of the
+ *		database and role waits, so that one huge statement does not hold
+ *		up many small ones (each pass over one counts as deferred).
  */
 bool
-NdagShadowTake(Oid dbid, Oid userid, NdagShadowEntry *out)
+NdagShadowTake(Oid dbid, Oid userid, double window_ms, NdagShadowEntry *out)
 {
 	int			best = -1;
+	int			best_fitting = -1;
+	int			deferred = 0;
 
 	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
 	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
 	{
 		NdagShadowEntry *e = &shadow->entries[i];
 
-		if (shadow->used[i] && e->dbid == dbid && e->userid == userid &&
-			(best < 0 || e->weight_ms > shadow->entries[best].weight_ms))
+		if (!shadow->used[i] || e->dbid != dbid || e->userid != userid)
+			continue;
+		if (best < 0 || e->weight_ms > shadow->entries[best].weight_ms)
 			best = i;
+		if (e->default_ms > window_ms)
+			deferred++;
+		else if (best_fitting < 0 ||
+				 e->weight_ms > shadow->entries[best_fitting].weight_ms)
+			best_fitting = i;
 	}
+	if (best_fitting >= 0)
+		best = best_fitting;
+	else
+		deferred = 0;
 	if (best >= 0)
 	{
 		memcpy(out, &shadow->entries[best], sizeof(NdagShadowEntry));
 		shadow->used[best] = false;
 	}
 	LWLockRelease(shadow->queue_lock);
+	if (deferred > 0)
+		NdagShadowCount(NDAG_SHADOW_DEFERRED, deferred);
 	return best >= 0;
 }
 

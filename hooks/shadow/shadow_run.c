@@ -19,8 +19,9 @@
  * captured execution's, and a verdict holds for the class it was measured
  * on),
  * tells the query memory what each plans to (like the default, forced
- * past disable_cost, estimated cost ratio) and orders the usable arms by
- * that ratio, lowest first.  Each later round is one bracket: up to
+ * past disable_cost, estimated cost ratio) and orders the usable arms:
+ * those proven faster for another parameter class of the statement first,
+ * then by that ratio, lowest first.  Each later round is one bracket: up to
  * SHADOW_BRACKET_ARMS candidates, taken in turn so that each gets its
  * first pair early, run between two default runs (the opening one is the
  * previous bracket's closing run while fresh), each in a subtransaction
@@ -47,6 +48,7 @@
 
 #include "access/xact.h"
 #include "executor/executor.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/params.h"
@@ -91,10 +93,14 @@ static const char *const outcome_names[] = {
 	"cut short", "failed"
 };
 
-/* a usable arm and its plan's estimated cost over the default plan's */
+/*
+ * a usable arm, whether another parameter class of the statement proved
+ * it, and its plan's estimated cost over the default plan's
+ */
 typedef struct ShadowCandidate
 {
 	int			arm;
+	bool		proven_elsewhere;
 	double		cost_ratio;
 } ShadowCandidate;
 
@@ -112,6 +118,8 @@ typedef struct ShadowRun
 	int			brackets;		/* brackets run for the entry */
 	double		last_default_ms;	/* the default's latest run, ms */
 	instr_time	last_default_at;	/* its end, zero: none yet */
+	bool		last_default_serial;	/* it ran without parallel workers */
+	bool		serial;			/* the current bracket is screened serially */
 	double		round_busy_ms;	/* the last round */
 	double		round_worker_ms;	/* its runs' ms times their parallel workers */
 } ShadowRun;
@@ -210,7 +218,8 @@ plan_arm(ShadowRun *run, int arm_id, Query *query, ParamListInfo params)
 
 /*
  * candidate_cmp
- *		Lowest estimated cost ratio first, ties by arm id.
+ *		Arms proven for another parameter class of the statement first,
+ *		then lowest estimated cost ratio first, ties by arm id.
  */
 static int
 candidate_cmp(const void *x, const void *y)
@@ -218,9 +227,34 @@ candidate_cmp(const void *x, const void *y)
 	const ShadowCandidate *a = x;
 	const ShadowCandidate *b = y;
 
+	if (a->proven_elsewhere != b->proven_elsewhere)
+		return a->proven_elsewhere ? -1 : 1;
 	if (a->cost_ratio != b->cost_ratio)
 		return a->cost_ratio < b->cost_ratio ? -1 : 1;
 	return a->arm - b->arm;
+}
+
+/*
+ * log_candidates
+ *		Say at DEBUG1 in which order the run tries its candidates (an arm
+ *		proven for another class of the statement marked with a star).
+ */
+static void
+log_candidates(const ShadowRun *run)
+{
+	StringInfoData order;
+
+	if (!message_level_is_interesting(DEBUG1))
+		return;
+	initStringInfo(&order);
+	for (int c = 0; c < run->ncand; c++)
+		appendStringInfo(&order, "%s%d%s", c > 0 ? " " : "", run->cand[c].arm,
+						 run->cand[c].proven_elsewhere ? "*" : "");
+	ereport(DEBUG1,
+			(errmsg("neural_dag shadow run of query %lld, class %016llx: candidate arms in order: %s",
+					(long long) run->entry->query_id,
+					(unsigned long long) run->klass, order.data)));
+	pfree(order.data);
 }
 
 /*
@@ -229,7 +263,8 @@ candidate_cmp(const void *x, const void *y)
  *		tell the query memory what each plans to, and keep the usable ones
  *		(a plan of their own, not forced past disable_cost, not estimated
  *		costlier than ruvector.dag_explore_max_cost_ratio times the
- *		default) ordered by estimated cost ratio.
+ *		default): those proven for another class of the statement first,
+ *		then by estimated cost ratio.
  */
 static void
 prepare_round(ShadowRun *run)
@@ -243,6 +278,7 @@ prepare_round(ShadowRun *run)
 	bool		default_forced;
 	double		default_cost;
 	uint64		open;
+	uint64		proven_elsewhere;
 
 	if (query == NULL)
 		return;
@@ -255,6 +291,8 @@ prepare_round(ShadowRun *run)
 	run->klass = shapes[0];
 	open = NdagQueryMemoryOpenArms(e->dbid, e->query_id, run->klass,
 								   NdagArmsEnabledMask());
+	proven_elsewhere = NdagQueryMemoryProvenElsewhere(e->dbid, e->query_id,
+													  run->klass);
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
 		PlannedStmt *plan;
@@ -279,12 +317,63 @@ prepare_round(ShadowRun *run)
 			continue;
 		shapes[nshapes++] = shape;
 		run->cand[run->ncand].arm = arm;
+		run->cand[run->ncand].proven_elsewhere =
+			(proven_elsewhere & (UINT64CONST(1) << arm)) != 0;
 		run->cand[run->ncand].cost_ratio = ratio;
 		run->ncand++;
 	}
 	qsort(run->cand, run->ncand, sizeof(ShadowCandidate), candidate_cmp);
 	if (run->ncand == 0)
 		run->outcome = SHADOW_DONE;
+	log_candidates(run);
+}
+
+/*
+ * add_planned_workers
+ *		Add the parallel workers planned by the Gather and Gather Merge
+ *		nodes of a plan tree (through appends and subquery scans) to
+ *		*count.
+ */
+static void
+add_planned_workers(Plan *plan, int *count)
+{
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return;
+	if (IsA(plan, Gather))
+		*count += ((Gather *) plan)->num_workers;
+	else if (IsA(plan, GatherMerge))
+		*count += ((GatherMerge *) plan)->num_workers;
+	else if (IsA(plan, Append))
+		foreach(lc, ((Append *) plan)->appendplans)
+			add_planned_workers(lfirst(lc), count);
+	else if (IsA(plan, MergeAppend))
+		foreach(lc, ((MergeAppend *) plan)->mergeplans)
+			add_planned_workers(lfirst(lc), count);
+	else if (IsA(plan, SubqueryScan))
+		add_planned_workers(((SubqueryScan *) plan)->subplan, count);
+	add_planned_workers(plan->lefttree, count);
+	add_planned_workers(plan->righttree, count);
+}
+
+/*
+ * planned_processes
+ *		The processes a run of a plan would keep busy: the worker and the
+ *		parallel workers its Gather nodes plan for (its subplans' too).
+ */
+static int
+planned_processes(PlannedStmt *plan)
+{
+	int			workers = 0;
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return 1;
+	add_planned_workers(plan->planTree, &workers);
+	foreach(lc, plan->subplans)
+		add_planned_workers(lfirst(lc), &workers);
+	return 1 + workers;
 }
 
 /*
@@ -452,23 +541,87 @@ run_default(ShadowRun *run, PlannedStmt *plan, ParamListInfo params)
 		return false;
 	}
 	run->last_default_ms = def.ms;
+	run->last_default_serial = run->serial;
 	INSTR_TIME_SET_CURRENT(run->last_default_at);
 	return true;
+}
+
+/*
+ * plan_bracket
+ *		Plan the default and the call's arms (NULL, verdict not faster, for
+ *		an arm gone), without parallel workers when serial: under
+ *		max_parallel_workers_per_gather = 0 for every plan of the bracket
+ *		alike, so that its pairs stay fair.  False when serial and an arm
+ *		then plans like the default (its difference needs parallel
+ *		workers): the bracket must run as planned for the users.
+ */
+static bool
+plan_bracket(ShadowRun *run, RoundCall *call, Query *query,
+			 ParamListInfo params, bool serial, PlannedStmt **default_plan,
+			 PlannedStmt **arm_plan)
+{
+	int			nest = NewGUCNestLevel();
+	bool		distinct = true;
+
+	if (serial)
+		(void) set_config_option("max_parallel_workers_per_gather", "0",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+	PG_TRY();
+	{
+		*default_plan = NdagPlanDefault(copyObject(query), run->text,
+										CURSOR_OPT_PARALLEL_OK, params);
+		for (int i = 0; i < call->narms; i++)
+		{
+			arm_plan[i] = plan_arm(run, call->arms[i], query, params);
+			if (arm_plan[i] == NULL)
+				call->verdict[i] = NDAG_VERDICT_NOT_FASTER;
+			else if (serial &&
+					 NdagPlanShapeHash(arm_plan[i]) == NdagPlanShapeHash(*default_plan))
+				distinct = false;
+		}
+	}
+	PG_FINALLY();
+	{
+		AtEOXact_GUC(true, nest);
+	}
+	PG_END_TRY();
+	return distinct;
+}
+
+/*
+ * bracket_processes
+ *		The most processes a run of the bracket's plans would keep busy.
+ */
+static int
+bracket_processes(const RoundCall *call, PlannedStmt *default_plan,
+				  PlannedStmt **arm_plan)
+{
+	int			most = planned_processes(default_plan);
+
+	for (int i = 0; i < call->narms; i++)
+		if (arm_plan[i] != NULL)
+			most = Max(most, planned_processes(arm_plan[i]));
+	return most;
 }
 
 /*
  * bracket_round
  *		One bracket for the round's candidates: their arm runs between two
  *		runs of the default plan (the first one is the previous bracket's
- *		closing run when it is still fresh), the arms' order alternating
- *		from bracket to bracket.  Each arm is paired with the geometric mean
- *		of the two default runs around it, so that a load that rises or
- *		falls through the bracket weighs on both sides of its pair alike;
- *		a default run serves every arm of its bracket and the next bracket.
- *		An arm's timeout is ruvector.dag_shadow_timeout_factor times the
- *		opening default run.  The pairs go to the query memory, whose
- *		verdicts are returned in call (OPEN also when the round ended the
- *		run).
+ *		closing run when it is still fresh and planned alike), the arms'
+ *		order alternating from bracket to bracket.  Each arm is paired with
+ *		the geometric mean of the two default runs around it, so that a
+ *		load that rises or falls through the bracket weighs on both sides
+ *		of its pair alike; a default run serves every arm of its bracket
+ *		and the next bracket.  When the budget of the moment is below the
+ *		processes a parallel run of the bracket would take, every plan of
+ *		the bracket is planned without parallel workers (a cheaper
+ *		screening, fair to both sides), unless an arm differs from the
+ *		default only with them.  An arm's timeout is
+ *		ruvector.dag_shadow_timeout_factor times the opening default run.
+ *		The pairs go to the query memory, whose verdicts are returned in
+ *		call (OPEN also when the round ended the run).
  */
 static void
 bracket_round(ShadowRun *run, RoundCall *call)
@@ -482,20 +635,31 @@ bracket_round(ShadowRun *run, RoundCall *call)
 	double		opening_ms;
 	double		default_ms;
 	instr_time	now;
+	int			processes;
 
 	if (query == NULL)
 		return;
-	default_plan = NdagPlanDefault(copyObject(query), run->text,
-								   CURSOR_OPT_PARALLEL_OK, params);
-	for (int i = 0; i < call->narms; i++)
+	(void) plan_bracket(run, call, query, params, false, &default_plan,
+						arm_plan);
+	run->serial = false;
+	processes = bracket_processes(call, default_plan, arm_plan);
+	if (processes > 1 && NdagShadowBudget() < processes)
 	{
-		arm_plan[i] = plan_arm(run, call->arms[i], query, params);
-		if (arm_plan[i] == NULL)
-			call->verdict[i] = NDAG_VERDICT_NOT_FASTER;
+		PlannedStmt *serial_default;
+		PlannedStmt *serial_arm[SHADOW_BRACKET_ARMS];
+
+		if (plan_bracket(run, call, query, params, true, &serial_default,
+						 serial_arm))
+		{
+			default_plan = serial_default;
+			memcpy(arm_plan, serial_arm, sizeof(arm_plan));
+			run->serial = true;
+		}
 	}
 
 	INSTR_TIME_SET_CURRENT(now);
-	if (!default_fresh(run, now) && !run_default(run, default_plan, params))
+	if ((!default_fresh(run, now) || run->last_default_serial != run->serial) &&
+		!run_default(run, default_plan, params))
 		return;
 	opening_ms = run->last_default_ms;
 	for (int k = 0; k < call->narms; k++)
@@ -509,6 +673,7 @@ bracket_round(ShadowRun *run, RoundCall *call)
 	if (!run_default(run, default_plan, params))
 		return;
 	run->brackets++;
+	NdagShadowCount(NDAG_SHADOW_BRACKETS, 1);
 
 	default_ms = sqrt(opening_ms * run->last_default_ms);
 	for (int i = 0; i < call->narms; i++)
@@ -517,6 +682,8 @@ bracket_round(ShadowRun *run, RoundCall *call)
 			continue;
 		run->pairs++;
 		NdagShadowCount(NDAG_SHADOW_PAIRS, 1);
+		if (run->serial)
+			NdagShadowCount(NDAG_SHADOW_SERIAL_PAIRS, 1);
 		if (alt[i].timed_out)
 			NdagShadowCount(NDAG_SHADOW_TIMEOUTS, 1);
 		call->verdict[i] = NdagQueryMemoryAddPair(e->dbid, e->query_id, run->klass,

@@ -3,7 +3,8 @@
  * shadow_worker.c
  *	  The shadow workers: a dynamic background worker connected to one
  *	  database as one role runs the captured statements of that database
- *	  and role (shadow/), heaviest first, then exits.  The learner launches
+ *	  and role (shadow/), heaviest first (one whose default run is longer
+ *	  than the budget grants over a minute after the others), then exits.  The learner launches
  *	  one when statements wait and no shadow worker runs.
  *
  * One shadow worker runs at a time in the cluster, so that together they
@@ -245,7 +246,8 @@ ndag_shadow_worker_main(Datum main_arg)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (!shadow_pace(0, 0, NULL) ||
-			!NdagShadowTake(launch.dbid, launch.userid, entry))
+			!NdagShadowTake(launch.dbid, launch.userid,
+							NdagShadowBudgetWindowMs(), entry))
 			break;
 		MemoryContextSwitchTo(cxt);
 		pgstat_report_activity(STATE_RUNNING, "neural_dag shadow run");

@@ -1,0 +1,112 @@
+# Shadow learning goes on under a sustained load.  CPU-burning processes
+# started by the test keep the 2-core machine loaded for the whole test,
+# and ruvector.dag_shadow_max_load is set so low that the load-shrunk
+# budget is a few thousandths of a CPU: without a floor every round would
+# buy a sleep of minutes (the 10-minute cap), as a bracket of large
+# statements did on a machine at load 13.  ruvector.dag_shadow_min_share
+# (0.5 CPU by default) is the floor: shadow runs keep making pairs, prove
+# a clearly faster arm (no nested loop where the default's nested loop is
+# far slower) for one statement and, captured later, for another within a
+# bounded wait, while users' executions run the default plan only until
+# the arm is proven.  A statement whose plans are parallel is screened
+# without parallel workers on both sides of its pairs while the budget is
+# below the processes a parallel run would take.
+use strict;
+use warnings;
+use IPC::Run;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use lib 't';
+use NdagTest;
+
+my $node = ndag_node('shadow_sustained_load',
+	"ruvector.dag_shadow_max_load = 0.001\n");
+
+# sql(SQL): the output of SQL in one session
+sub sql
+{
+	return $node->safe_psql('postgres', shift);
+}
+
+# counter(NAME): a counter of ruvector_dag_status()
+sub counter
+{
+	return ndag_status_counter($node, shift);
+}
+
+my @burners;
+push @burners, IPC::Run::start([ $^X, '-e', '1 while 1' ]) for 1 .. 6;
+END { local $?; $_->kill_kill for @burners; }
+
+is(sql('SHOW ruvector.dag_shadow_min_share'), '0.5', 'the minimum share is 0.5 CPU by default');
+
+sql(ndag_join_tables_sql('sl') . ndag_costly_hash_arm_sql()
+	  . ndag_explain_function_sql('sl'));
+my $arm = sql("SELECT arm_id FROM ndag_arms WHERE name = 'costly_hash'");
+my ($q1, $q2) = ndag_join_queries('sl');
+my $shadow = ndag_shadow_settings();
+
+is(sql("SET ruvector.dag_mode = 'observe'; SELECT sl_explain('$q1')->>'Join'"),
+	'Nested Loop', 'the default plan is a nested loop');
+
+# proven_by_shadow(Q, WHAT): run Q once as a user, then wait (bounded) for
+# shadow runs to prove the arm for it; whether EXPLAIN then shows it
+sub proven_by_shadow
+{
+	my ($q, $what) = @_;
+	sql("$shadow $q");
+	return wait_for(
+		sub {
+			sql("$shadow SELECT sl_explain('$q')->>'Decision'") eq 'proven';
+		},
+		$what);
+}
+
+# users(WHERE): the recorded user executions matching WHERE
+sub users
+{
+	sql('SELECT ruvector_dag_flush()');
+	return sql('SELECT count(*) FROM ndag_trajectories WHERE ' . shift);
+}
+
+ok(proven_by_shadow($q1, 'the first statement proven'),
+	'under the load, shadow runs prove the faster arm of a statement');
+my $pairs = counter('shadow_pairs');
+ok($pairs >= 2, "over paired runs ($pairs)");
+is(users('arm <> 0'), '0', "the user's execution ran the default plan only");
+
+ok(proven_by_shadow($q2, 'the second statement proven'),
+	'and keep making pairs: a statement captured later is proven too');
+ok(counter('shadow_pairs') >= $pairs + 2, 'over pairs of its own');
+is(users('arm <> 0'), '0', "users' executions ran no unproven arm");
+sql("$shadow $q1; $q2;");
+is(users("decision = 'proven' AND arm = $arm"), '2', 'once proven, users run the arm');
+is(users("arm <> 0 AND decision <> 'proven'"), '0', 'and no other');
+is(counter('shadow_errors'), 0, 'no shadow run failed');
+is(counter('shadow_serial_pairs'), 0, 'plans without parallel workers are run as they are');
+note('shadow time ' . counter('shadow_ms') . ' ms, own load '
+	  . counter('shadow_own_load_pct') . '%');
+
+# ---------- a parallel plan is screened serially while the budget is short ----------
+# every scan of sl_p plans parallel, and an arm of its own (sorted
+# grouping) changes the plan without touching its parallelism
+sql(q{
+	CREATE TABLE sl_p AS SELECT g AS id, g % 5000 AS k FROM generate_series(1, 300000) g;
+	ANALYZE sl_p;
+	SELECT ruvector_enable_neural_dag('sl_p');
+	ALTER ROLE postgres SET parallel_setup_cost = 0;
+	ALTER ROLE postgres SET parallel_tuple_cost = 0;
+	ALTER ROLE postgres SET min_parallel_table_scan_size = 0;
+	INSERT INTO ndag_arms (name, settings) VALUES ('sl_sorted', 'enable_hashagg=off');
+});
+my $qp = 'SELECT k, count(*) FROM sl_p GROUP BY k';
+like(sql("EXPLAIN (COSTS OFF) $qp"), qr/Gather/, 'the statement plans parallel');
+my $serial = counter('shadow_serial_pairs');
+sql("$shadow $qp");
+ok(wait_for(sub { counter('shadow_serial_pairs') > $serial }, 'serial pairs'),
+	'its pairs run without parallel workers while the budget is below the processes a parallel run takes');
+ok(wait_for(sub { counter('shadow_queued') == 0 }, 'an empty queue'), 'its run ends');
+is(counter('shadow_errors'), 0, 'without an error');
+
+$node->stop;
+done_testing();

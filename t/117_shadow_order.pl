@@ -1,0 +1,71 @@
+# Shadow runs try first the arms proven for another parameter class of the
+# same statement.  On the skewed data of t/107, k = 0 learns (inline) that
+# a merge join (arm so_merge, the only one enabled) beats its default
+# nested loop.  Then an arm whose cost settings make every plan look cheap
+# (so_flat: its estimated cost ratio is far below 1) is added, and the rare
+# constant, the same statement in another class (a hash join by default),
+# is captured in shadow mode: its run lists so_merge first among its
+# candidates (the DEBUG1 line of the order), where the estimated cost ratio
+# alone would put so_flat first.
+use strict;
+use warnings;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use lib 't';
+use NdagTest;
+
+my $node = ndag_node('shadow_order',
+	"ruvector.dag_shadow_budget = 1\nruvector.dag_shadow_max_load = 1000000\n"
+	  . "log_min_messages = debug1\n");
+
+# sql(SQL): the output of SQL in one session
+sub sql
+{
+	return $node->safe_psql('postgres', shift);
+}
+
+sql(q{
+	CREATE TABLE so_a AS
+		SELECT g AS id, CASE WHEN g % 2 = 1 THEN 0 ELSE g END AS k,
+			g % 200 AS x, g % 200 AS y, g % 200 AS z
+		FROM generate_series(1, 100000) g;
+	CREATE TABLE so_b AS SELECT g AS id, g % 1000 AS v FROM generate_series(1, 20000) g;
+	CREATE INDEX so_a_x ON so_a (x);
+	CREATE INDEX so_a_k ON so_a (k);
+	ANALYZE so_a, so_b;
+	SELECT ruvector_enable_neural_dag('so_a'), ruvector_enable_neural_dag('so_b');
+	UPDATE ndag_arms SET enabled = false WHERE builtin AND arm_id <> 0;
+	INSERT INTO ndag_arms (name, settings)
+		VALUES ('so_merge', 'enable_nestloop=off, enable_hashjoin=off');
+} . ndag_explain_function_sql('so') . ndag_run_function_sql('so'));
+
+my $template = 'SELECT a.id, c.n FROM so_a a JOIN (SELECT v, count(*) AS n FROM so_b GROUP BY v) c '
+  . 'ON c.v = a.id WHERE a.k = %d AND a.x = 1 AND a.y = 1 AND a.z = 1';
+my $frequent = sprintf($template, 0);
+my $rare = sprintf($template, 4002);
+my $query_id = ndag_query_id($node, $frequent);
+is(ndag_query_id($node, $rare), $query_id, 'both constants are one statement');
+
+my $arm = sql("SELECT arm_id FROM ndag_arms WHERE name = 'so_merge'");
+is(ndag_learn_until_proven($node, 'so', $frequent, 'an arm proven for k = 0'),
+	"$arm (so_merge)", 'k = 0 proved so_merge');
+sql(q{INSERT INTO ndag_arms (name, settings) VALUES ('so_flat',
+	'enable_indexscan=off, enable_bitmapscan=off, seq_page_cost=0.01, cpu_tuple_cost=0.0001, cpu_operator_cost=0.0001')});
+my $flat = sql("SELECT arm_id FROM ndag_arms WHERE name = 'so_flat'");
+
+my $offset = -s $node->logfile;
+sql(ndag_shadow_settings() . " $rare");
+my $order;
+ok( wait_for(
+		sub {
+			($order) = ndag_log_since($node, $offset) =~
+			  /shadow run of query -?\d+, class [0-9a-f]+: candidate arms in order: ([0-9* ]*)/;
+			return defined $order;
+		},
+		'the rare constant run in the background'),
+	'the rare constant is run in the background');
+note("candidate order: $order");
+is($order, "$arm* $flat", 'the arm proven for k = 0 is its first candidate, before the cheaper-looking one');
+
+$node->stop;
+done_testing();
