@@ -455,23 +455,18 @@ store_init_new(MDB_txn *txn, void *arg)
 }
 
 /*
- * StoreCreate
- *		Create an empty store in directory path, which must not hold one
- *		yet, and close it again.  Only the server start calls this (in a
- *		child of the postmaster, store_startup.c).
+ * store_run_private
+ *		Open the store environment at path for this process alone, run fn
+ *		in one write transaction, sync and close it again.  The server start
+ *		does this (in a child of the postmaster) for StoreCreate and
+ *		StoreRunWriteAt.
  */
-void
-StoreCreate(const char *path)
+static void
+store_run_private(const char *path, StoreWriteFn fn, void *arg, const char *what)
 {
 	MDB_env    *env = NULL;
-	char	   *what = psprintf("create the neural_dag store at \"%s\"", path);
 	int			rc;
 
-	if (pg_mkdir_p(pstrdup(path), pg_dir_create_mode & S_IRWXU) != 0 &&
-		errno != EEXIST)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not create directory \"%s\": %m", path)));
 	rc = store_open_env(path, MDB_NOTLS, &env);
 	if (rc != 0)
 		StoreReportError(ERROR, rc, what);
@@ -482,7 +477,7 @@ StoreCreate(const char *path)
 	store_remember_identity();
 	PG_TRY();
 	{
-		StoreRunWrite(store_init_new, NULL, 0, what);
+		StoreRunWrite(fn, arg, 0, what);
 		rc = mdb_env_sync(env, 1);
 		if (rc != 0)
 			StoreReportError(ERROR, rc, what);
@@ -494,6 +489,25 @@ StoreCreate(const char *path)
 		store_path = NULL;
 	}
 	PG_END_TRY();
+}
+
+/*
+ * StoreCreate
+ *		Create an empty store in directory path, which must not hold one
+ *		yet, and close it again.  Only the server start calls this (in a
+ *		child of the postmaster, store_startup.c).
+ */
+void
+StoreCreate(const char *path)
+{
+	char	   *what = psprintf("create the neural_dag store at \"%s\"", path);
+
+	if (pg_mkdir_p(pstrdup(path), pg_dir_create_mode & S_IRWXU) != 0 &&
+		errno != EEXIST)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", path)));
+	store_run_private(path, store_init_new, NULL, what);
 }
 
 /* argument of store_write_at */
@@ -533,34 +547,11 @@ store_write_at(MDB_txn *txn, void *arg)
 void
 StoreRunWriteAt(const char *path, StoreWriteFn fn, void *arg, const char *what)
 {
-	MDB_env    *env = NULL;
 	StoreWriteAtArg warg;
-	int			rc;
 
-	rc = store_open_env(path, MDB_NOTLS, &env);
-	if (rc != 0)
-		StoreReportError(ERROR, rc, what);
-	store_env = env;
-	store_pid = MyProcPid;
-	store_path = pstrdup(path);
-	store_active_reads = 0;
-	store_remember_identity();
 	warg.fn = fn;
 	warg.arg = arg;
-	PG_TRY();
-	{
-		StoreRunWrite(store_write_at, &warg, 0, what);
-		rc = mdb_env_sync(env, 1);
-		if (rc != 0)
-			StoreReportError(ERROR, rc, what);
-	}
-	PG_FINALLY();
-	{
-		mdb_env_close(env);
-		store_env = NULL;
-		store_path = NULL;
-	}
-	PG_END_TRY();
+	store_run_private(path, store_write_at, &warg, what);
 }
 
 /*

@@ -475,6 +475,26 @@ StoreWalLastLsn(void)
 }
 
 /*
+ * put_op_copy
+ *		A PUT of dbi with copies of an LMDB key and value, for a snapshot.
+ */
+static StoreOp *
+put_op_copy(StoreDbi dbi, const MDB_val *key, const MDB_val *data)
+{
+	StoreOp    *put = palloc0(sizeof(StoreOp));
+
+	put->kind = STORE_OP_PUT;
+	put->dbi = dbi;
+	put->key = palloc(key->mv_size);
+	memcpy(put->key, key->mv_data, key->mv_size);
+	put->keylen = key->mv_size;
+	put->value = palloc(data->mv_size);
+	memcpy(put->value, data->mv_data, data->mv_size);
+	put->valuelen = data->mv_size;
+	return put;
+}
+
+/*
  * snapshot_add_counters
  *		Append a PUT of every meta id counter to *ops (redo keeps the larger
  *		value, redo_counter).  0 or an LMDB code.
@@ -497,17 +517,7 @@ snapshot_add_counters(MDB_txn *txn, List **ops)
 	while (rc == 0 && key.mv_size >= prefix &&
 		   memcmp(key.mv_data, STORE_META_COUNTER_PREFIX, prefix) == 0)
 	{
-		StoreOp    *put = palloc0(sizeof(StoreOp));
-
-		put->kind = STORE_OP_PUT;
-		put->dbi = STORE_DBI_META;
-		put->key = palloc(key.mv_size);
-		memcpy(put->key, key.mv_data, key.mv_size);
-		put->keylen = key.mv_size;
-		put->value = palloc(data.mv_size);
-		memcpy(put->value, data.mv_data, data.mv_size);
-		put->valuelen = data.mv_size;
-		*ops = lappend(*ops, put);
+		*ops = lappend(*ops, put_op_copy(STORE_DBI_META, &key, &data));
 		rc = mdb_cursor_get(cursor, &key, &data, MDB_NEXT);
 	}
 	if (rc == MDB_NOTFOUND || rc == 0)
@@ -564,17 +574,7 @@ store_wal_snapshot_write(MDB_txn *txn, void *arg)
 		rc = mdb_cursor_get(cursor, &key, &data, MDB_FIRST);
 		while (rc == 0)
 		{
-			StoreOp    *put = palloc0(sizeof(StoreOp));
-
-			put->kind = STORE_OP_PUT;
-			put->dbi = dbi;
-			put->key = palloc(key.mv_size);
-			memcpy(put->key, key.mv_data, key.mv_size);
-			put->keylen = key.mv_size;
-			put->value = palloc(data.mv_size);
-			memcpy(put->value, data.mv_data, data.mv_size);
-			put->valuelen = data.mv_size;
-			ops = lappend(ops, put);
+			ops = lappend(ops, put_op_copy(dbi, &key, &data));
 			rc = mdb_cursor_get(cursor, &key, &data, MDB_NEXT);
 		}
 		if (rc == MDB_NOTFOUND)

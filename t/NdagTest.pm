@@ -11,13 +11,14 @@ use Exporter 'import';
 our @EXPORT = qw(ndag_node sql_state wait_for ndag_dbi_root ndag_write_file_bytes
   ndag_log_since);
 
-# ndag_node(NAME, EXTRA_CONF): a started cluster preloading neural_dag, with
+# ndag_node(NAME, EXTRA_CONF, INIT_OPTIONS...): a started cluster (initdb
+# with INIT_OPTIONS, e.g. allows_streaming => 1) preloading neural_dag, with
 # the extension created in database postgres.
 sub ndag_node
 {
-	my ($name, $extra) = @_;
+	my ($name, $extra, %init) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
+	$node->init(%init);
 	$node->append_conf('postgresql.conf',
 		"shared_preload_libraries = 'neural_dag'\n"
 		  # the tests count recordings exactly: no thinning of fast statements
@@ -368,16 +369,7 @@ push @NdagTest::EXPORT, qw(ndag_query_id);
 sub ndag_wal_primary
 {
 	my ($name, $extra) = @_;
-	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init(allows_streaming => 1);
-	$node->append_conf('postgresql.conf',
-		"shared_preload_libraries = 'neural_dag'\n"
-		  . "ruvector.dag_fast_query_ms = 0\n"
-		  . "ruvector.dag_detail_sample_rate = 1\n"
-		  . ($extra // ''));
-	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION neural_dag');
-	return $node;
+	return ndag_node($name, $extra, allows_streaming => 1);
 }
 
 # ndag_wal_standby(PRIMARY, BACKUP, NAME, EXTRA_CONF): a started streaming
