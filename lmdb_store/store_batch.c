@@ -165,12 +165,22 @@ store_clear(MDB_txn *txn, const StoreOp *op)
 }
 
 /*
+ * same_bytes
+ *		Whether the stored value data holds exactly len bytes at bytes.
+ */
+static bool
+same_bytes(const MDB_val *data, const void *bytes, size_t len)
+{
+	return data->mv_size == len && memcmp(data->mv_data, bytes, len) == 0;
+}
+
+/*
  * store_patch
  *		Replace the changed fields of the stored record; a record that is
- *		gone is left gone.
+ *		gone is left gone.  *changed: whether the stored bytes changed.
  */
 static int
-store_patch(MDB_txn *txn, const StoreOp *op)
+store_patch(MDB_txn *txn, const StoreOp *op, bool *changed)
 {
 	const StoreSchema *schema = StoreGetSchema(op->dbi);
 	MDB_dbi		dbi = StoreDbiHandle(op->dbi);
@@ -180,6 +190,7 @@ store_patch(MDB_txn *txn, const StoreOp *op)
 	MDB_val		data;
 	int			rc;
 
+	*changed = false;
 	key.mv_data = op->key;
 	key.mv_size = op->keylen;
 	rc = mdb_get(txn, dbi, &key, &data);
@@ -197,22 +208,55 @@ store_patch(MDB_txn *txn, const StoreOp *op)
 	}
 	initStringInfo(&buf);
 	StoreRecordEncode(schema, values, &buf);
+	if (same_bytes(&data, buf.data, buf.len))
+		return 0;
+	*changed = true;
 	data.mv_data = buf.data;
 	data.mv_size = buf.len;
 	return mdb_put(txn, dbi, &key, &data, 0);
 }
 
 /*
- * StoreOpApply
- *		Apply one operation in a write transaction; scratch memory goes to
- *		tmpcxt, which the caller resets.
+ * store_put
+ *		Insert or replace a whole record, unless the store holds these very
+ *		bytes already.  *changed: whether the stored bytes changed.
  */
-int
-StoreOpApply(MDB_txn *txn, const StoreOp *op, MemoryContext tmpcxt)
+static int
+store_put(MDB_txn *txn, const StoreOp *op, bool *changed)
 {
+	MDB_dbi		dbi = StoreDbiHandle(op->dbi);
 	MDB_val		key;
 	MDB_val		data;
+	int			rc;
+
+	*changed = false;
+	key.mv_data = op->key;
+	key.mv_size = op->keylen;
+	rc = mdb_get(txn, dbi, &key, &data);
+	if (rc == 0 && same_bytes(&data, op->value, op->valuelen))
+		return 0;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	*changed = true;
+	data.mv_data = op->value;
+	data.mv_size = op->valuelen;
+	return mdb_put(txn, dbi, &key, &data, 0);
+}
+
+/*
+ * StoreOpApply
+ *		Apply one operation in a write transaction; scratch memory goes to
+ *		tmpcxt, which the caller resets.  *changed (if not NULL): whether
+ *		the store changed, false for a PUT or PATCH that leaves a record's
+ *		bytes as they were or a DELETE of a missing key.
+ */
+int
+StoreOpApply(MDB_txn *txn, const StoreOp *op, MemoryContext tmpcxt,
+			 bool *changed)
+{
+	MDB_val		key;
 	MemoryContext oldcxt;
+	bool		did_change = true;
 	int			rc = 0;
 
 	key.mv_data = op->key;
@@ -220,24 +264,27 @@ StoreOpApply(MDB_txn *txn, const StoreOp *op, MemoryContext tmpcxt)
 	switch (op->kind)
 	{
 		case STORE_OP_PUT:
-			data.mv_data = op->value;
-			data.mv_size = op->valuelen;
-			rc = mdb_put(txn, StoreDbiHandle(op->dbi), &key, &data, 0);
+			rc = store_put(txn, op, &did_change);
 			break;
 		case STORE_OP_PATCH:
 			oldcxt = MemoryContextSwitchTo(tmpcxt);
-			rc = store_patch(txn, op);
+			rc = store_patch(txn, op, &did_change);
 			MemoryContextSwitchTo(oldcxt);
 			break;
 		case STORE_OP_DELETE:
 			rc = mdb_del(txn, StoreDbiHandle(op->dbi), &key, NULL);
 			if (rc == MDB_NOTFOUND)
+			{
+				did_change = false;
 				rc = 0;
+			}
 			break;
 		case STORE_OP_CLEAR:
 			rc = store_clear(txn, op);
 			break;
 	}
+	if (changed != NULL)
+		*changed = did_change;
 	return rc;
 }
 
@@ -251,14 +298,17 @@ typedef struct StoreApplyArg
 /*
  * store_apply_ops
  *		Write function: apply every operation in order, WAL-log those of
- *		the plan-deciding state (store_wal.c), then bump the generation if
- *		asked.
+ *		the plan-deciding state that changed the store (store_wal.c: an
+ *		operation that left the store as it was is not logged, so that a
+ *		flush that rewrites unchanged records writes no WAL), then bump the
+ *		generation if asked.
  */
 static int
 store_apply_ops(MDB_txn *txn, void *arg)
 {
 	StoreApplyArg *a = (StoreApplyArg *) arg;
 	MemoryContext tmpcxt;
+	List	   *changing = NIL;
 	ListCell   *lc;
 	int			rc = 0;
 
@@ -267,15 +317,20 @@ store_apply_ops(MDB_txn *txn, void *arg)
 								   ALLOCSET_SMALL_SIZES);
 	foreach(lc, a->ops)
 	{
-		rc = StoreOpApply(txn, (StoreOp *) lfirst(lc), tmpcxt);
+		bool		changed;
+
+		rc = StoreOpApply(txn, (StoreOp *) lfirst(lc), tmpcxt, &changed);
 		MemoryContextReset(tmpcxt);
 		if (rc != 0)
 			break;
+		if (changed)
+			changing = lappend(changing, lfirst(lc));
 	}
 	if (rc == 0)
-		rc = StoreWalLogOps(txn, a->ops, a->bump_generation);
+		rc = StoreWalLogOps(txn, changing, a->bump_generation);
 	if (rc == 0 && a->bump_generation)
 		rc = StoreBumpGenerationInTxn(txn, NULL);
+	list_free(changing);
 	MemoryContextDelete(tmpcxt);
 	return rc;
 }

@@ -996,7 +996,9 @@ typedef struct StoreNextIdArg
 
 /*
  * store_next_id
- *		Write function of StoreNextId: hand out the counter, store it + 1.
+ *		Write function of StoreNextId: hand out the counter, store it + 1
+ *		and WAL-log the new value (redo keeps the larger value, so that a
+ *		promoted standby never hands the id out again).
  */
 static int
 store_next_id(MDB_txn *txn, void *arg)
@@ -1016,7 +1018,11 @@ store_next_id(MDB_txn *txn, void *arg)
 		ereport(ERROR,
 				(errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
 				 errmsg("neural_dag counter \"%s\" reached its maximum", a->counter)));
-	return StoreMetaPut(txn, a->counter, a->value + 1);
+	rc = StoreMetaPut(txn, a->counter, a->value + 1);
+	if (rc == 0)
+		rc = StoreWalLogOps(txn, list_make1(StoreMetaPutOp(a->counter, a->value + 1)),
+							false);
+	return rc;
 }
 
 /*

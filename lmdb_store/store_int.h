@@ -91,6 +91,7 @@ extern void StoreRunWrite(StoreWriteFn fn, void *arg, uint64 min_growth,
 						  const char *what);
 extern int	StoreMetaGet(MDB_txn *txn, const char *name, int64 *value);
 extern int	StoreMetaPut(MDB_txn *txn, const char *name, int64 value);
+extern StoreOp *StoreMetaPutOp(const char *name, int64 value);
 extern int	StorePutRecord(MDB_txn *txn, StoreDbi dbi,
 						   const StoreValue *values);
 extern int	StorePutRecordInto(MDB_txn *txn, MDB_dbi handle, StoreDbi dbi,
@@ -145,7 +146,7 @@ extern StoreOp *StoreOpMake(MemoryContext cxt, StoreOpKind kind,
 							StoreDbi dbi, const StoreValue *values,
 							const bool *changed, Oid dbid);
 extern int	StoreOpApply(MDB_txn *txn, const StoreOp *op,
-						 MemoryContext tmpcxt);
+						 MemoryContext tmpcxt, bool *changed);
 extern void StoreApplyOps(List *ops, bool bump_generation,
 						  const char *what);
 

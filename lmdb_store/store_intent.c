@@ -382,7 +382,7 @@ apply_ops(MDB_txn *txn, List *ops, MemoryContext tmpcxt)
 
 	foreach(lc, ops)
 	{
-		rc = StoreOpApply(txn, (const StoreOp *) lfirst(lc), tmpcxt);
+		rc = StoreOpApply(txn, (const StoreOp *) lfirst(lc), tmpcxt, NULL);
 		MemoryContextReset(tmpcxt);
 		if (rc != 0)
 			break;

@@ -59,6 +59,21 @@ StoreBatchMetaPut(StoreBatch *batch, const char *name, int64 value)
 }
 
 /*
+ * StoreMetaPutOp
+ *		A PUT of meta counter name = value, built in the current memory
+ *		context (to WAL-log a counter written outside a batch).
+ */
+StoreOp *
+StoreMetaPutOp(const char *name, int64 value)
+{
+	StoreValue *values = meta_record(name);
+
+	StoreFieldSet(values, STORE_DBI_META, "value")->v.i8 = value;
+	return StoreOpMake(CurrentMemoryContext, STORE_OP_PUT, STORE_DBI_META,
+					   values, NULL, InvalidOid);
+}
+
+/*
  * StoreBatchMetaDelete
  *		Queue the removal of meta counter name in batch.
  */

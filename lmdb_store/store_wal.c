@@ -56,6 +56,7 @@
 #include "access/xlog_internal.h"
 #include "access/xloginsert.h"
 #include "access/xlogreader.h"
+#include "common/pg_lzcompress.h"
 #include "utils/memutils.h"
 
 #include "store_int.h"
@@ -66,6 +67,7 @@
 /* flag bits of a record's first byte */
 #define WAL_FLAG_BUMP_GENERATION	0x01
 #define WAL_FLAG_SNAPSHOT			0x02	/* the whole logged state */
+#define WAL_FLAG_COMPRESSED			0x04	/* body: raw length, then pglz */
 
 /* the resource manager id, or 0 when none is registered */
 static RmgrId store_rmgr_id = 0;
@@ -120,25 +122,71 @@ StoreWalDbiLogged(StoreDbi dbi)
 }
 
 /*
- * wal_op_logged
- *		Whether a write of dbi goes to WAL: the plan-deciding state, and the
- *		recorded executions (trajectories, their plan nodes) when
- *		ruvector.dag_wal_trajectories is on.  Snapshots hold only the
- *		plan-deciding state.
+ * meta_counter_put
+ *		Whether op is a PUT of a meta id counter ("next_..."), which redo
+ *		applies by keeping the larger value (redo_counter).
  */
 static bool
-wal_op_logged(StoreDbi dbi)
+meta_counter_put(const StoreOp *op)
 {
-	if (StoreWalDbiLogged(dbi))
+	size_t		prefix = strlen(STORE_META_COUNTER_PREFIX);
+
+	return op->dbi == STORE_DBI_META && op->kind == STORE_OP_PUT &&
+		op->values != NULL && !op->values[0].isnull &&
+		op->values[0].len >= prefix &&
+		memcmp(op->values[0].data, STORE_META_COUNTER_PREFIX, prefix) == 0;
+}
+
+/*
+ * wal_op_logged
+ *		Whether a write goes to WAL: the plan-deciding state, the meta id
+ *		counters (so that a promoted standby hands out no id the primary
+ *		handed out, even one whose record is deleted since), and the
+ *		recorded executions (trajectories, their plan nodes) when
+ *		ruvector.dag_wal_trajectories is on.  Snapshots hold only the
+ *		plan-deciding state and the counters.
+ */
+static bool
+wal_op_logged(const StoreOp *op)
+{
+	if (StoreWalDbiLogged(op->dbi) || meta_counter_put(op))
 		return true;
 	return store_wal_trajectories &&
-		(dbi == STORE_DBI_TRAJECTORIES || dbi == STORE_DBI_NODES);
+		(op->dbi == STORE_DBI_TRAJECTORIES || op->dbi == STORE_DBI_NODES);
+}
+
+/*
+ * wal_body_compress
+ *		Replace body (the encoded operations) by its pglz compression, its
+ *		raw length first, when that is smaller: the records of the learned
+ *		state are mostly sparse arrays.  True if it did.
+ */
+static bool
+wal_body_compress(StringInfo body)
+{
+	int32		rawlen = body->len;
+	char	   *out = palloc(sizeof(int32) + PGLZ_MAX_OUTPUT(rawlen));
+	int32		len;
+
+	len = pglz_compress(body->data, rawlen, out + sizeof(int32),
+						PGLZ_strategy_default);
+	if (len < 0 || len + (int32) sizeof(int32) >= rawlen)
+	{
+		pfree(out);
+		return false;
+	}
+	memcpy(out, &rawlen, sizeof(int32));
+	pfree(body->data);
+	body->data = out;
+	body->len = len + sizeof(int32);
+	body->maxlen = body->len;
+	return true;
 }
 
 /*
  * store_wal_insert
- *		Insert and flush one record of the flag byte and body; the record's
- *		end LSN.  An unimportant record does not make the next checkpoint
+ *		Insert and flush one record of the flag byte and body (compressed
+ *		in place when that makes it smaller); the record's end LSN.  An unimportant record does not make the next checkpoint
  *		happen (as a periodic snapshot must not).  May fail.
  */
 static XLogRecPtr
@@ -146,6 +194,8 @@ store_wal_insert(uint8 flags, const StringInfo body, bool unimportant)
 {
 	XLogRecPtr	lsn;
 
+	if (wal_body_compress(body))
+		flags |= WAL_FLAG_COMPRESSED;
 	XLogBeginInsert();
 	if (unimportant)
 		XLogSetRecordFlags(XLOG_MARK_UNIMPORTANT);
@@ -204,9 +254,9 @@ store_wal_log(MDB_txn *txn, List *ops, uint8 flags, bool unimportant,
 /*
  * StoreWalLogOps
  *		In the write transaction txn that applies ops: log the operations
- *		of ops on logged DBIs (with bump_generation) and store the record's
- *		LSN in meta.  Returns 0 or an LMDB code; a failure to log is a
- *		WARNING, the write goes on unlogged.  Nothing on a server in
+ *		of ops that go to WAL (wal_op_logged; with bump_generation) and
+ *		store the record's LSN in meta.  Returns 0 or an LMDB code; a
+ *		failure to log is a WARNING, the write goes on unlogged.  Nothing on a server in
  *		recovery or without the resource manager.
  */
 int
@@ -222,7 +272,7 @@ StoreWalLogOps(MDB_txn *txn, List *ops, bool bump_generation)
 	{
 		StoreOp    *op = (StoreOp *) lfirst(lc);
 
-		if (wal_op_logged(op->dbi))
+		if (wal_op_logged(op))
 			logged = lappend(logged, op);
 	}
 	if (logged == NIL)
@@ -318,7 +368,7 @@ store_wal_redo_write(MDB_txn *txn, void *arg)
 		if (op->dbi == STORE_DBI_META)
 			rc = redo_counter(txn, op);
 		else
-			rc = StoreOpApply(txn, op, tmpcxt);
+			rc = StoreOpApply(txn, op, tmpcxt, NULL);
 		MemoryContextReset(tmpcxt);
 		if (rc != 0)
 			break;
@@ -339,6 +389,41 @@ store_wal_redo_write(MDB_txn *txn, void *arg)
 	if (rc == 0)
 		a->applied = true;
 	return rc;
+}
+
+/*
+ * wal_record_ops
+ *		The operations of a record's data (its flag byte first; the rest
+ *		compressed with WAL_FLAG_COMPRESSED), NIL with *why set when they
+ *		cannot be decoded.  Never errors out (rm_desc calls it too).
+ */
+static List *
+wal_record_ops(const char *data, size_t len, const char **why)
+{
+	int32		rawlen;
+	char	   *raw;
+
+	if (!(data[0] & WAL_FLAG_COMPRESSED))
+		return StoreOpsDecode(data + 1, len - 1, why);
+	if (len < 1 + sizeof(int32))
+	{
+		*why = "the compressed record is truncated";
+		return NIL;
+	}
+	memcpy(&rawlen, data + 1, sizeof(int32));
+	if (rawlen <= 0 || (Size) rawlen > MaxAllocSize)
+	{
+		*why = "the compressed record has a bad length";
+		return NIL;
+	}
+	raw = palloc(rawlen);
+	if (pglz_decompress(data + 1 + sizeof(int32), len - 1 - sizeof(int32),
+						raw, rawlen, true) != rawlen)
+	{
+		*why = "the compressed record cannot be decompressed";
+		return NIL;
+	}
+	return StoreOpsDecode(raw, rawlen, why);
 }
 
 /*
@@ -381,7 +466,7 @@ store_wal_redo(XLogReaderState *record)
 		arg.start_lsn = record->ReadRecPtr;
 		arg.lsn = record->EndRecPtr;
 		arg.flags = (uint8) copy[0];
-		arg.ops = StoreOpsDecode(copy + 1, len - 1, &why);
+		arg.ops = wal_record_ops(copy, len, &why);
 		if (arg.ops == NIL && why != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
@@ -436,7 +521,9 @@ store_wal_desc(StringInfo buf, XLogReaderState *record)
 	appendStringInfo(buf, "%sgeneration %s",
 					 (data[0] & WAL_FLAG_SNAPSHOT) ? "snapshot; " : "",
 					 (data[0] & WAL_FLAG_BUMP_GENERATION) ? "bumped" : "kept");
-	ops = StoreOpsDecode(data + 1, len - 1, &why);
+	if (data[0] & WAL_FLAG_COMPRESSED)
+		appendStringInfoString(buf, "; compressed");
+	ops = wal_record_ops(data, len, &why);
 	foreach(lc, ops)
 		counts[((StoreOp *) lfirst(lc))->dbi]++;
 	for (int i = 0; i < STORE_NUM_DBIS; i++)
