@@ -64,6 +64,43 @@ ok($standby->poll_query_until('postgres', $counters, $primary_counters),
   or diag('standby: ' . $standby->safe_psql('postgres', $counters));
 ok(ndag_wait_same_state($primary, $standby, 'the standby has the primary\'s state'),
 	'the standby has the primary\'s plan-deciding state');
+
+# ids handed out after that snapshot whose records are gone before the
+# promotion: an arm id of a rolled-back INSERT, pattern ids of patterns
+# learned and then deleted; the standby's counters move past them anyway
+my $snapshot_lsn = $primary->safe_psql('postgres',
+	q{SELECT ruvector_dag_status()->>'snapshot_lsn'});
+$primary->safe_psql('postgres', q{
+	BEGIN;
+	INSERT INTO ndag_arms (name, settings) VALUES ('rolled_back', 'enable_nestloop=off');
+	ROLLBACK;
+});
+my $rolled_back_arm = $primary->safe_psql('postgres',
+	q{SELECT (ruvector_dag_status()->'counters'->>'next_arm_id')::int - 1});
+my $patterns_before = $primary->safe_psql('postgres',
+	q{SELECT coalesce(max(pattern_id), 0) FROM ndag_patterns});
+$primary->safe_psql('postgres', 'DELETE FROM ndag_patterns');
+my $j = 4;
+ok( wait_for(
+		sub {
+			cycle($primary, $j++);
+			return $primary->safe_psql('postgres',
+				"SELECT count(*) FROM ndag_patterns WHERE pattern_id > $patterns_before") > 0;
+		},
+		'new patterns learned on the primary after its snapshot'),
+	'the primary learns patterns with new ids after its snapshot');
+$primary->safe_psql('postgres', 'DELETE FROM ndag_patterns');
+# (a checkpoint of its own would log a snapshot with the counters)
+diag('the primary logged another snapshot meanwhile')
+  if $primary->safe_psql('postgres',
+	q{SELECT ruvector_dag_status()->>'snapshot_lsn'}) ne $snapshot_lsn;
+$primary_counters = $primary->safe_psql('postgres', $counters);
+ok($standby->poll_query_until('postgres', $counters, $primary_counters),
+	"the standby follows the counters moved after the primary's last snapshot ($primary_counters)")
+  or diag('standby: ' . $standby->safe_psql('postgres', $counters));
+ok(ndag_wait_same_state($primary, $standby, 'the standby has the primary\'s state'),
+	'the standby has the primary\'s state after the deletions');
+
 my $primary_arms = $primary->safe_psql('postgres', 'SELECT max(arm_id) FROM ndag_arms');
 my $primary_patterns = $primary->safe_psql('postgres',
 	q{SELECT coalesce(string_agg(pattern_id::text, ',' ORDER BY pattern_id), '')
@@ -80,6 +117,10 @@ $standby->safe_psql('postgres',
 cmp_ok($standby->safe_psql('postgres',
 		q{SELECT arm_id FROM ndag_arms WHERE name = 'after_promotion'}),
 	'>', $primary_arms, 'an arm added after the promotion takes an id the primary never gave');
+cmp_ok($standby->safe_psql('postgres',
+		q{SELECT arm_id FROM ndag_arms WHERE name = 'after_promotion'}),
+	'>', $rolled_back_arm,
+	'not even the id of an arm the primary rolled back after its last snapshot');
 
 # the promoted server learns new patterns, with ids the primary never gave
 my $next_pattern = $primary->safe_psql('postgres',
