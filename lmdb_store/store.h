@@ -177,6 +177,8 @@ extern void StoreRecordDecode(const StoreSchema *schema,
 extern bool StoreRecordTryDecode(const StoreSchema *schema,
 								 const void *data, size_t len,
 								 StoreValue *values, const char **why);
+extern bool StoreKeyTryDecode(const StoreSchema *schema, const char *key,
+							  size_t len, StoreValue *values);
 extern void StoreKeyEncode(const StoreSchema *schema,
 						   const StoreValue *values, StringInfo out);
 extern void StoreValuesCopy(const StoreSchema *schema, StoreValue *values);
@@ -334,11 +336,26 @@ extern bool StoreTrusted(void); /* may the store decide plans */
 extern uint64 StoreTrustAfterLsn(void); /* 0: trusted */
 
 /*
- * Called in the startup process after redo applied a record to the store,
- * with written[dbi] for each DBI the record changed, so that what shared
- * memory caches of them is dropped.  Must not fail.
+ * One write of a replayed WAL record: its DBI and the key fields of the
+ * record it wrote (key: a record of the DBI's schema with the key fields
+ * set), or key NULL when it may have written many (a CLEAR of database
+ * dbid, InvalidOid: of all; a key that does not decode).
  */
-typedef void (*StoreReplayHook) (const bool *written);
+typedef struct StoreReplayedWrite
+{
+	StoreDbi	dbi;
+	Oid			dbid;
+	const StoreValue *key;
+} StoreReplayedWrite;
+
+/*
+ * Called in the startup process after redo applied a record to the store,
+ * with written[dbi] for each DBI the record changed and its writes[], so
+ * that what shared memory caches of them is dropped.  Must not fail.
+ */
+typedef void (*StoreReplayHook) (const bool *written,
+								 const StoreReplayedWrite *writes,
+								 int nwrites);
 extern StoreReplayHook store_replay_hook;
 
 /* ruvector.dag_wal_trajectories: WAL-log recorded executions too */

@@ -500,6 +500,73 @@ StoreKeyEncode(const StoreSchema *schema, const StoreValue *values,
 }
 
 /*
+ * store_read_be
+ *		The nbytes at p read big-endian.
+ */
+static uint64
+store_read_be(const unsigned char *p, int nbytes)
+{
+	uint64		v = 0;
+
+	for (int i = 0; i < nbytes; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/*
+ * StoreKeyTryDecode
+ *		Set the key fields of values[] (a record of schema, other fields
+ *		untouched) from an encoded key; text points into key.  False when
+ *		the key does not decode (a text key field that is not the last one
+ *		cannot be delimited).
+ */
+bool
+StoreKeyTryDecode(const StoreSchema *schema, const char *key, size_t len,
+				  StoreValue *values)
+{
+	const unsigned char *p = (const unsigned char *) key;
+	const unsigned char *end = p + len;
+
+	for (int k = 0; k < schema->nkeys; k++)
+	{
+		StoreValue *v = &values[schema->key_fields[k]];
+
+		v->isnull = false;
+		switch (schema->fields[schema->key_fields[k]].type)
+		{
+			case STORE_INT4:
+				if (end - p < 4)
+					return false;
+				v->v.i4 = (int32) ((uint32) store_read_be(p, 4) ^ UINT64CONST(0x80000000));
+				p += 4;
+				break;
+			case STORE_INT8:
+				if (end - p < 8)
+					return false;
+				v->v.i8 = (int64) (store_read_be(p, 8) ^ UINT64CONST(0x8000000000000000));
+				p += 8;
+				break;
+			case STORE_OID:
+				if (end - p < 4)
+					return false;
+				v->v.oid = (Oid) store_read_be(p, 4);
+				p += 4;
+				break;
+			case STORE_TEXT:
+				if (k != schema->nkeys - 1)
+					return false;
+				v->data = p;
+				v->len = end - p;
+				p = end;
+				break;
+			default:
+				return false;
+		}
+	}
+	return p == end;
+}
+
+/*
  * StoreValuesCopy
  *		Replace every data pointer of values[] by a palloc'd copy in the
  *		current memory context, so that the values outlive the transaction

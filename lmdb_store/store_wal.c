@@ -427,6 +427,42 @@ wal_record_ops(const char *data, size_t len, const char **why)
 }
 
 /*
+ * call_replay_hook
+ *		Tell store_replay_hook what the applied operations ops wrote: the
+ *		DBIs and each operation's key (store.h, StoreReplayedWrite).
+ */
+static void
+call_replay_hook(List *ops)
+{
+	bool		written[STORE_NUM_DBIS] = {0};
+	StoreReplayedWrite *writes = palloc0(sizeof(StoreReplayedWrite) *
+										 Max(list_length(ops), 1));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, ops)
+	{
+		const StoreOp *op = (const StoreOp *) lfirst(lc);
+		const StoreSchema *schema = StoreGetSchema(op->dbi);
+		StoreReplayedWrite *w = &writes[n++];
+
+		written[op->dbi] = true;
+		w->dbi = op->dbi;
+		w->dbid = op->dbid;
+		if (op->kind != STORE_OP_CLEAR)
+		{
+			StoreValue *key = StoreRecordAlloc(op->dbi);
+
+			if (StoreKeyTryDecode(schema, op->key, op->keylen, key))
+				w->key = key;
+			else
+				w->dbid = InvalidOid;
+		}
+	}
+	store_replay_hook(written, writes, n);
+}
+
+/*
  * store_wal_redo
  *		rm_redo: apply a record to this server's store.  Never fails: an
  *		error is a WARNING and the record is skipped.
@@ -482,14 +518,7 @@ store_wal_redo(XLogReaderState *record)
 							LSN_FORMAT_ARGS(arg.start_lsn))));
 		}
 		if (arg.applied && store_replay_hook != NULL)
-		{
-			bool		written[STORE_NUM_DBIS] = {0};
-			ListCell   *lc;
-
-			foreach(lc, arg.ops)
-				written[((StoreOp *) lfirst(lc))->dbi] = true;
-			store_replay_hook(written);
-		}
+			call_replay_hook(arg.ops);
 	}
 	PG_CATCH();
 	{

@@ -72,7 +72,8 @@ tables_committed(const bool *written)
  *		recovery); tell every backend.
  */
 static void
-tables_replayed(const bool *written)
+tables_replayed(const bool *written, const StoreReplayedWrite *writes,
+				int nwrites)
 {
 	if (written[STORE_DBI_TABLES])
 		NdagTablesEpochBump();

@@ -247,6 +247,7 @@ extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass,
 									   int arm, bool same, double cost_ratio,
 									   bool forced);
 extern void NdagQueryMemoryReset(Oid dbid);
+extern void NdagQueryMemoryForgetStatement(Oid dbid, uint64 query_id);
 extern int64 NdagQueryMemoryCount(Oid dbid);
 extern void NdagRewriteEpochBump(void);
 

@@ -457,6 +457,33 @@ NdagQueryMemoryReset(Oid dbid)
 }
 
 /*
+ * forget_if_statement
+ *		for_each_slot visitor: free a slot of the statement *arg (a query
+ *		id), whatever its class.
+ */
+static void
+forget_if_statement(QmSlot *s, void *arg)
+{
+	if (s->query_id == *(const uint64 *) arg)
+		slot_clear(s);
+}
+
+/*
+ * NdagQueryMemoryForgetStatement
+ *		Forget every class of one statement of database dbid and move its
+ *		epoch, so that it is loaded again from the store at its next
+ *		planning and the decisions backends cached from it are dropped.
+ */
+void
+NdagQueryMemoryForgetStatement(Oid dbid, uint64 query_id)
+{
+	if (qm == NULL || !OidIsValid(dbid))
+		return;
+	for_each_slot(dbid, LW_EXCLUSIVE, forget_if_statement, &query_id);
+	pg_atomic_fetch_add_u64(statement_bucket(dbid, query_id), 1);
+}
+
+/*
  * now_seconds
  *		The clock of BTSP entries and of pairing.
  */

@@ -356,19 +356,37 @@ queries_committed(const bool *written)
 
 /*
  * queries_replayed
- *		store_replay_hook: redo (a standby, crash recovery) changed the
- *		per-statement records or what decides them: the shared table
- *		forgets every statement, which is loaded again from the store at
- *		its next planning.
+ *		store_replay_hook: redo (a standby, crash recovery) wrote
+ *		per-statement records (ndag_queries, BTSP entries): the shared table
+ *		forgets the statements they are of, which are loaded again from the
+ *		store at their next planning; a clear forgets the statements of its
+ *		database (of all).  A replayed pattern is of no statement's memory:
+ *		the decisions backends cached from patterns go with the generation
+ *		its record moves.
  */
 static void
-queries_replayed(const bool *written)
+queries_replayed(const bool *written, const StoreReplayedWrite *writes,
+				 int nwrites)
 {
 	if (prev_replay_hook != NULL)
-		prev_replay_hook(written);
-	if (written[STORE_DBI_QUERIES] || written[STORE_DBI_BTSP] ||
-		written[STORE_DBI_PATTERNS])
-		NdagQueryMemoryReset(InvalidOid);
+		prev_replay_hook(written, writes, nwrites);
+	for (int i = 0; i < nwrites; i++)
+	{
+		const StoreReplayedWrite *w = &writes[i];
+		Oid			dbid;
+		uint64		query_id;
+
+		if (w->dbi != STORE_DBI_QUERIES && w->dbi != STORE_DBI_BTSP)
+			continue;
+		if (w->key == NULL)
+		{
+			NdagQueryMemoryReset(w->dbid);
+			continue;
+		}
+		dbid = StoreFieldGet(w->key, w->dbi, "dbid")->v.oid;
+		query_id = (uint64) StoreFieldGet(w->key, w->dbi, "query_id")->v.i8;
+		NdagQueryMemoryForgetStatement(dbid, query_id);
+	}
 }
 
 /*
