@@ -142,3 +142,15 @@ bench_server_settle() {
 		sleep 0.1
 	done
 }
+
+# bench_ndag_wal_bytes PGWAL RMGR_ID FROM TO: bytes of neural_dag's WAL
+# records (headers included) between LSNs FROM and TO in the WAL directory
+# PGWAL, from pg_waldump --stats (run as the server's user)
+bench_ndag_wal_bytes() {
+	# pg_waldump stops with an error at the end of the WAL written so far,
+	# after printing the statistics
+	{ as_pg pg_waldump --stats -p "$1" -s "$3" -e "$4" 2>/dev/null || true; } |
+		awk -v id="$2" '{ gsub(/\([^)]*\)/, "") }
+			$1 ~ ("^custom0*" id "$") || $1 == "neural_dag" { print $NF; found = 1 }
+			END { if (!found) print 0 }' | head -1
+}

@@ -41,14 +41,7 @@ SQL
 lsn() { psql_q -c 'SELECT pg_current_wal_insert_lsn()'; }
 diff_bytes() { psql_q -c "SELECT pg_wal_lsn_diff('$2', '$1')::bigint"; }
 # ndag_bytes FROM TO: bytes of neural_dag's records (with headers) in [FROM, TO)
-ndag_bytes() {
-	# it stops with an error at the end of the WAL written so far, after
-	# printing the statistics
-	{ as_pg pg_waldump --stats -p "$dir/data/pg_wal" -s "$1" -e "$2" 2>/dev/null || true; } |
-		awk -v id="$rmgr_id" '{ gsub(/\([^)]*\)/, "") }
-			$1 ~ ("^custom0*" id "$") || $1 == "neural_dag" { print $NF; found = 1 }
-			END { if (!found) print 0 }' | head -1
-}
+ndag_bytes() { bench_ndag_wal_bytes "$dir/data/pg_wal" "$rmgr_id" "$1" "$2"; }
 
 # one workload run of $statements statements (six shapes in turn)
 workload_sql() {

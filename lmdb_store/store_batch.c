@@ -165,13 +165,41 @@ store_clear(MDB_txn *txn, const StoreOp *op)
 }
 
 /*
- * same_bytes
- *		Whether the stored value data holds exactly len bytes at bytes.
+ * current_value
+ *		Look up the stored value of op's key into *data: 0, MDB_NOTFOUND or
+ *		another LMDB code.
  */
-static bool
-same_bytes(const MDB_val *data, const void *bytes, size_t len)
+static int
+current_value(MDB_txn *txn, const StoreOp *op, MDB_val *data)
 {
-	return data->mv_size == len && memcmp(data->mv_data, bytes, len) == 0;
+	MDB_val		key;
+
+	key.mv_data = op->key;
+	key.mv_size = op->keylen;
+	return mdb_get(txn, StoreDbiHandle(op->dbi), &key, data);
+}
+
+/*
+ * put_unless_same
+ *		Store len bytes under op's key unless current (the stored value,
+ *		NULL if none) holds them already; *changed says whether it did.
+ */
+static int
+put_unless_same(MDB_txn *txn, const StoreOp *op, const MDB_val *current,
+				const void *bytes, size_t len, bool *changed)
+{
+	MDB_val		key;
+	MDB_val		data;
+
+	*changed = current == NULL || current->mv_size != len ||
+		memcmp(current->mv_data, bytes, len) != 0;
+	if (!*changed)
+		return 0;
+	key.mv_data = op->key;
+	key.mv_size = op->keylen;
+	data.mv_data = (void *) bytes;
+	data.mv_size = len;
+	return mdb_put(txn, StoreDbiHandle(op->dbi), &key, &data, 0);
 }
 
 /*
@@ -183,17 +211,13 @@ static int
 store_patch(MDB_txn *txn, const StoreOp *op, bool *changed)
 {
 	const StoreSchema *schema = StoreGetSchema(op->dbi);
-	MDB_dbi		dbi = StoreDbiHandle(op->dbi);
 	StoreValue *values;
 	StringInfoData buf;
-	MDB_val		key;
 	MDB_val		data;
 	int			rc;
 
 	*changed = false;
-	key.mv_data = op->key;
-	key.mv_size = op->keylen;
-	rc = mdb_get(txn, dbi, &key, &data);
+	rc = current_value(txn, op, &data);
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -208,12 +232,7 @@ store_patch(MDB_txn *txn, const StoreOp *op, bool *changed)
 	}
 	initStringInfo(&buf);
 	StoreRecordEncode(schema, values, &buf);
-	if (same_bytes(&data, buf.data, buf.len))
-		return 0;
-	*changed = true;
-	data.mv_data = buf.data;
-	data.mv_size = buf.len;
-	return mdb_put(txn, dbi, &key, &data, 0);
+	return put_unless_same(txn, op, &data, buf.data, buf.len, changed);
 }
 
 /*
@@ -224,23 +243,15 @@ store_patch(MDB_txn *txn, const StoreOp *op, bool *changed)
 static int
 store_put(MDB_txn *txn, const StoreOp *op, bool *changed)
 {
-	MDB_dbi		dbi = StoreDbiHandle(op->dbi);
-	MDB_val		key;
 	MDB_val		data;
 	int			rc;
 
 	*changed = false;
-	key.mv_data = op->key;
-	key.mv_size = op->keylen;
-	rc = mdb_get(txn, dbi, &key, &data);
-	if (rc == 0 && same_bytes(&data, op->value, op->valuelen))
-		return 0;
+	rc = current_value(txn, op, &data);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	*changed = true;
-	data.mv_data = op->value;
-	data.mv_size = op->valuelen;
-	return mdb_put(txn, dbi, &key, &data, 0);
+	return put_unless_same(txn, op, rc == 0 ? &data : NULL,
+						   op->value, op->valuelen, changed);
 }
 
 /*

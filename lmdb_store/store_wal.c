@@ -12,11 +12,24 @@
  * StoreIntentResolve).  Its body is the intent encoding of the operations
  * on the logged DBIs (tables, arms, patterns, models, btsp, index_meta,
  * queries; not meta, trajectories, nodes, hdc, healing), preceded by a
- * flag byte (bump the generation).  So redo is one generic "apply this
- * list of operations", whatever made it: a DBA's edit, a reset (a CLEAR),
- * a learning cycle, a restore (logged once the restored store is in
- * place, StoreWalLogSnapshot: CLEAR of every logged DBI and PUT of every
- * record; a crash between the two leaves the restore out of WAL).
+ * flag byte (bump the generation; the body is compressed).  So redo is
+ * one generic "apply this list of operations", whatever made it: a DBA's
+ * edit, a reset (a CLEAR), a learning cycle, a restore (logged once the
+ * restored store is in place, StoreWalLogSnapshot: CLEAR of every logged
+ * DBI and PUT of every record; a crash between the two leaves the restore
+ * out of WAL).
+ *
+ * Volume.  The learner rewrites records every second (the per-statement
+ * memory) and at every learning cycle; a batch's operation that leaves the
+ * store's bytes as they were is not logged (store_batch.c), and a body is
+ * pglz-compressed when that makes it smaller (the per-statement state is
+ * mostly zeroed per-arm slots).
+ *
+ * Id counters.  A PUT of a meta id counter ("next_...") in a batch, and
+ * every id StoreNextId hands out, is logged too; redo keeps the larger of
+ * the logged and the stored value (redo_counter), so that a promoted
+ * standby hands out no id the primary handed out, even one whose record
+ * was deleted or rolled back since.
  *
  * Order and idempotence.  The record is inserted while the LMDB writer lock
  * is held, so WAL order is the order in which the writes reach the store;
