@@ -11,7 +11,8 @@
  * (store_intent.c: settled at XACT_EVENT_COMMIT, or later by
  * StoreIntentResolve).  Its body is the intent encoding of the operations
  * on the logged DBIs (tables, arms, patterns, models, btsp, index_meta,
- * queries; not meta, trajectories, nodes, hdc, healing), preceded by a
+ * queries; of meta only the id counters; trajectories and nodes only
+ * with ruvector.dag_wal_trajectories; never hdc, healing), preceded by a
  * flag byte (bump the generation; the body is compressed).  So redo is
  * one generic "apply this list of operations", whatever made it: a DBA's
  * edit, a reset (a CLEAR), a learning cycle, a restore (logged once the
@@ -199,8 +200,9 @@ wal_body_compress(StringInfo body)
 /*
  * store_wal_insert
  *		Insert and flush one record of the flag byte and body (compressed
- *		in place when that makes it smaller); the record's end LSN.  An unimportant record does not make the next checkpoint
- *		happen (as a periodic snapshot must not).  May fail.
+ *		in place when that makes it smaller); the record's end LSN.  An
+ *		unimportant record does not make the next checkpoint happen (as a
+ *		periodic snapshot must not).  May fail.
  */
 static XLogRecPtr
 store_wal_insert(uint8 flags, const StringInfo body, bool unimportant)
@@ -269,8 +271,8 @@ store_wal_log(MDB_txn *txn, List *ops, uint8 flags, bool unimportant,
  *		In the write transaction txn that applies ops: log the operations
  *		of ops that go to WAL (wal_op_logged; with bump_generation) and
  *		store the record's LSN in meta.  Returns 0 or an LMDB code; a
- *		failure to log is a WARNING, the write goes on unlogged.  Nothing on a server in
- *		recovery or without the resource manager.
+ *		failure to log is a WARNING, the write goes on unlogged.  Nothing
+ *		on a server in recovery or without the resource manager.
  */
 int
 StoreWalLogOps(MDB_txn *txn, List *ops, bool bump_generation)
