@@ -10,8 +10,13 @@
  * statements is what makes the overhead visible on short-query workloads.
  * So once a queryId has been recorded a few times in this backend with a
  * mean latency below ruvector.dag_fast_query_ms, only the fraction
- * ruvector.dag_fast_sample_rate of its executions is recorded; the first
- * executions, and every slow statement, are recorded at the full rate.
+ * ruvector.dag_fast_sample_rate of its executions is recorded; every slow
+ * statement is recorded at the full rate.  Until this backend has recorded
+ * a statement that often, the mean another backend published for it
+ * (fast_statements.c) decides, so that a new connection does not record
+ * its first executions of a statement known to be fast at the full rate;
+ * only a statement no backend has judged yet is recorded fully from the
+ * start.  A backend publishes its own mean once it has judged a statement.
  *
  * Of the statements recorded, the fraction ruvector.dag_detail_sample_rate
  * is also instrumented node by node and kept as a trajectory, and of those
@@ -74,14 +79,18 @@ bool
 NdagSampleStatement(uint64 query_id)
 {
 	LatencySlot *slot;
+	double		mean_ms;
 
 	if (!draw(ndag_sample_rate))
 		return false;
 	if (ndag_fast_query_ms <= 0 || query_id == 0)
 		return true;
 	slot = latency_slot(query_id);
-	if (slot->query_id != query_id || slot->recorded < FAST_WARMUP ||
-		slot->mean_ms >= ndag_fast_query_ms)
+	if (slot->query_id == query_id && slot->recorded >= FAST_WARMUP)
+		mean_ms = slot->mean_ms;
+	else if (!NdagFastStatementMean(query_id, &mean_ms))
+		return true;
+	if (mean_ms >= ndag_fast_query_ms)
 		return true;
 	return draw(ndag_fast_sample_rate);
 }
@@ -109,7 +118,8 @@ NdagSampleTiming(void)
 
 /*
  * NdagNoteLatency
- *		Remember the execution time of a recorded top-level statement.
+ *		Remember the execution time of a recorded top-level statement, and
+ *		share the mean once it has been recorded often enough to judge.
  */
 void
 NdagNoteLatency(uint64 query_id, double exec_ms)
@@ -129,4 +139,6 @@ NdagNoteLatency(uint64 query_id, double exec_ms)
 	/* a plain mean while warming up, then an exponential one */
 	slot->mean_ms += (exec_ms - slot->mean_ms) /
 		Min(slot->recorded, (uint32) (FAST_WARMUP * 4));
+	if (slot->recorded >= FAST_WARMUP)
+		NdagFastStatementPublish(query_id, slot->mean_ms);
 }
