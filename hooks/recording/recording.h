@@ -145,8 +145,11 @@ typedef struct NdagRecordingFigures
 
 extern void NdagRecordExecution(struct QueryDesc *queryDesc, double planning_us,
 								bool detailed);
+#if defined(NDAG_EXPLAIN_EXTENSIONS) && !NDAG_EXPLAIN_EXTENSIONS
+/* before PostgreSQL 18 only (compat/compat_explain.h, included first) */
 extern bool NdagLastRecording(const struct PlannedStmt *stmt,
 							  NdagRecordingFigures *figures);
+#endif
 extern bool NdagUnfinishedRecording(struct PlannedStmt *stmt,
 									NdagRecordingFigures *figures);
 
