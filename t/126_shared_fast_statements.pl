@@ -1,16 +1,20 @@
-# Fast statements are thinned in new backends too: once a backend has
-# recorded a statement often enough to judge it fast, a new connection's
-# first executions of it are sampled as that backend's are, not at the full
-# rate (the judgement is shared, ruvector.dag_fast_query_ms).  Counted
-# exactly: ruvector.dag_fast_sample_rate = 0 records no thinned execution,
-# and a fast statement is one under 1 s, whatever the machine's load.
-#  1. The first backend records the statement's first 8 executions (its
-#     warm-up), then none.
+# Fast statements are thinned in new backends too: a statement's recordings
+# are counted and their mean latency kept for the whole cluster, so once
+# backends have recorded a statement often enough to know it is fast, a new
+# connection's first executions of it are sampled as an old one's are, not
+# at the full rate; and backends that each run a statement once (a
+# connection per transaction) count together.  Counted exactly:
+# ruvector.dag_fast_sample_rate = 0 records no thinned execution, and a
+# fast statement is one under 1 s, whatever the machine's load.
+#  1. The first backend records the statement's first 8 executions, then
+#     none.
 #  2. A new backend records none of its executions of that statement.
 #  3. A new backend whose ruvector.dag_fast_query_ms is below the shared
 #     mean records every execution (each backend judges with its own
-#     threshold); so does a new backend running a statement no backend has
-#     judged yet.
+#     threshold); so does a new backend running a statement not recorded
+#     8 times yet.
+#  4. Backends running a new statement once each: the first 8 record it,
+#     the next ones do not.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -53,7 +57,16 @@ is(run(5, $q), 0, 'nor does the next one');
 is(run(5, $q, "SET ruvector.dag_fast_query_ms = 0.001;\n"), 5,
 	'a backend whose threshold is below the shared mean records every execution');
 is(run(5, 'SELECT count(*) FROM fs_t WHERE k = 4 AND id > 0'), 5,
-	'a statement no backend has judged is recorded at the full rate');
+	'a statement not recorded 8 times yet is recorded at the full rate');
+
+# ---------- 4. one execution per backend ----------
+my $once = 'SELECT count(*) FROM fs_t WHERE k = 5 AND id < 900';
+my $sampled = 0;
+$sampled += run(1, $once) for 1 .. 8;
+is($sampled, 8, 'eight backends running a new statement once record it each');
+$sampled = 0;
+$sampled += run(1, $once) for 1 .. 3;
+is($sampled, 0, 'the next backends do not record it');
 
 $node->stop;
 done_testing();

@@ -255,10 +255,12 @@ run_load(LoadCall *call, MemoryContext parent)
 
 	call->st.dbid = MyDatabaseId;
 	call->st.matching_only = call->bank;
-	call->cxt = AllocSetContextCreate(parent,
-									  call->bank ? "neural_dag pattern bank" :
-									  "neural_dag learned state",
-									  ALLOCSET_DEFAULT_SIZES);
+	if (call->bank)
+		call->cxt = AllocSetContextCreate(parent, "neural_dag pattern bank",
+										  ALLOCSET_DEFAULT_SIZES);
+	else
+		call->cxt = AllocSetContextCreate(parent, "neural_dag learned state",
+										  ALLOCSET_DEFAULT_SIZES);
 	snprintf(what, sizeof(what), "load the learned %s of database %u",
 			 call->bank ? "patterns" : "state", call->st.dbid);
 	return NdagFallbackRun(NDAG_FALLBACK_LEARNED_STATE, what, load_step, call);

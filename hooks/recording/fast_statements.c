@@ -1,28 +1,31 @@
 /*-------------------------------------------------------------------------
  *
  * fast_statements.c
- *	  What the backends know of their statements' latencies, shared: per
- *	  (database, queryId), the mean latency a backend that has recorded
- *	  the statement often enough has seen, so that a new backend samples a
- *	  statement known to be fast as an old one does (sampling.c) instead of
- *	  recording its first executions at the full rate.
+ *	  The statements' latencies, shared by the backends: per (database,
+ *	  queryId), how many recordings have been seen (up to a cap) and their
+ *	  running mean latency, so that whether a statement is fast is known
+ *	  cluster-wide (sampling.c) and a new backend samples it as an old one
+ *	  does instead of recording its first executions at the full rate.
  *
- * Without it every new connection starts cold: its first executions of a
- * sub-millisecond statement are all recorded, which is what a connection
- * per transaction (pgbench -C) pays on every transaction.
+ * Kept per backend, every new connection started cold: its first
+ * executions of a sub-millisecond statement were all recorded, which is
+ * what a connection per transaction (pgbench -C) paid on every
+ * transaction, and such a backend never recorded enough to judge anything.
  *
  * A table of FAST_SLOTS 64-bit atomic words, direct-mapped by the
- * statement's key: the key's high bits and the mean latency in
- * microseconds packed in one word, so that a word is read and written
- * whole without a lock.  A collision overwrites (the statement that lost
- * its slot is sampled cold again in new backends, as without the table);
- * a key's low bits choose the slot and are not stored, so two statements
- * share a word's tag only if they agree in every bit: a mistake would only
- * sample a statement at another rate.  Each backend compares the mean with
- * its own ruvector.dag_fast_query_ms.  A backend writes its slot only when
- * the mean it publishes moved by more than a quarter or the slot holds
- * another statement: fast statements are recorded at 1 % of their runs,
- * so writes are rare and the cache line is mostly read.
+ * statement's key; a word packs the key's high bits (its tag), the count
+ * and the mean in microseconds, so that it is read and written whole
+ * without a lock (compare-and-exchange, a few tries, then the recording is
+ * left out: this only steers sampling).  A collision overwrites: the
+ * statement that lost its slot starts counting again, as a new backend
+ * did before.  The key's low bits choose the slot and are not stored, so
+ * two statements share a word only if they agree in every bit; a mistake
+ * would only sample a statement at another rate.  Each backend compares
+ * the mean with its own ruvector.dag_fast_query_ms.  Once the count is at
+ * its cap, a recording that would barely move the mean (under an eighth,
+ * the same side of the threshold) writes nothing: the words of statements
+ * recorded at the full rate (slow ones) are then mostly read, and fast
+ * ones are recorded at 1 % of their executions.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,12 +41,16 @@
 #include "core/core.h"
 #include "recording/recording.h"
 
-/* slots of the table (a power of two: the low bits of a key choose one) */
-#define FAST_SLOTS			4096
-/* bits of a word holding the mean latency in microseconds (max ~1 s) */
-#define FAST_MEAN_BITS		20
+/* slots of the table (the low bits of a key choose one) */
+#define FAST_SLOTS			16384
+/* a word: tag (high bits of the key) | count | mean in microseconds */
+#define FAST_MEAN_BITS		20	/* means up to ~1 s; longer saturate */
+#define FAST_COUNT_BITS		5	/* counts up to 31 */
 #define FAST_MEAN_MAX		((UINT64CONST(1) << FAST_MEAN_BITS) - 1)
-#define FAST_TAG_MASK		(~FAST_MEAN_MAX)
+#define FAST_COUNT_MAX		((UINT64CONST(1) << FAST_COUNT_BITS) - 1)
+#define FAST_TAG_SHIFT		(FAST_MEAN_BITS + FAST_COUNT_BITS)
+#define FAST_TAG_MASK		(~((UINT64CONST(1) << FAST_TAG_SHIFT) - 1))
+#define FAST_CAS_TRIES		4
 
 static pg_atomic_uint64 *fast_slots = NULL;
 
@@ -77,8 +84,8 @@ NdagFastStatementsShmemInit(void)
 
 /*
  * statement_key
- *		The statement's key: its queryId mixed with this database, never 0
- *		in its tag bits for a queryId that is not 0.
+ *		The statement's key: its queryId mixed with this database, with a
+ *		tag that is never 0 (a word of 0 is a free slot).
  */
 static uint64
 statement_key(uint64 query_id)
@@ -101,13 +108,19 @@ statement_slot(uint64 key)
 	return &fast_slots[key % FAST_SLOTS];
 }
 
+/* the parts of a word */
+#define WORD_COUNT(w)	(((w) >> FAST_MEAN_BITS) & FAST_COUNT_MAX)
+#define WORD_MEAN_US(w) ((w) & FAST_MEAN_MAX)
+
 /*
  * NdagFastStatementMean
- *		The mean latency (ms) a backend published for this statement of this
- *		database; false when none is known (or no shared memory).
+ *		How many recordings of this statement of this database the backends
+ *		have seen (at most 31) and their mean latency in ms (infinite when
+ *		too long to keep); false when the table holds none (or there is no
+ *		shared memory).
  */
 bool
-NdagFastStatementMean(uint64 query_id, double *mean_ms)
+NdagFastStatementMean(uint64 query_id, uint32 *count, double *mean_ms)
 {
 	uint64		key;
 	uint64		word;
@@ -118,41 +131,56 @@ NdagFastStatementMean(uint64 query_id, double *mean_ms)
 	word = pg_atomic_read_u64(statement_slot(key));
 	if (word == 0 || (word & FAST_TAG_MASK) != (key & FAST_TAG_MASK))
 		return false;
-	/* a mean too long for its bits reads as slow at any threshold */
-	if ((word & FAST_MEAN_MAX) == FAST_MEAN_MAX)
+	*count = (uint32) WORD_COUNT(word);
+	if (WORD_MEAN_US(word) == FAST_MEAN_MAX)
 		*mean_ms = get_float8_infinity();
 	else
-		*mean_ms = (double) (word & FAST_MEAN_MAX) / 1000.0;
+		*mean_ms = (double) WORD_MEAN_US(word) / 1000.0;
 	return true;
 }
 
 /*
- * NdagFastStatementPublish
- *		Publish the mean latency (ms) this backend has seen for a statement
- *		it recorded often enough to judge; skipped when the slot already
- *		says about as much (within a quarter, and on the same side of this
- *		backend's ruvector.dag_fast_query_ms).
+ * NdagFastStatementNote
+ *		Add one recorded execution of exec_ms to its statement's count and
+ *		mean: a plain mean while counting, then an exponential one; nothing
+ *		written when a counted statement's mean would barely move.
  */
 void
-NdagFastStatementPublish(uint64 query_id, double mean_ms)
+NdagFastStatementNote(uint64 query_id, double exec_ms)
 {
 	uint64		key;
 	pg_atomic_uint64 *slot;
 	uint64		word;
-	uint64		mean_us;
-	uint64		old_us;
+	double		exec_us;
 	double		fast_us = ndag_fast_query_ms * 1000.0;
 
-	if (fast_slots == NULL || query_id == 0 || !(mean_ms >= 0))
+	if (fast_slots == NULL || query_id == 0 || !(exec_ms >= 0))
 		return;
 	key = statement_key(query_id);
 	slot = statement_slot(key);
-	mean_us = (uint64) Min(mean_ms * 1000.0, (double) FAST_MEAN_MAX);
+	exec_us = Min(exec_ms * 1000.0, (double) FAST_MEAN_MAX);
 	word = pg_atomic_read_u64(slot);
-	old_us = word & FAST_MEAN_MAX;
-	if (word != 0 && (word & FAST_TAG_MASK) == (key & FAST_TAG_MASK) &&
-		mean_us * 4 <= old_us * 5 && mean_us * 5 >= old_us * 4 &&
-		(mean_us < fast_us) == (old_us < fast_us))
-		return;
-	pg_atomic_write_u64(slot, (key & FAST_TAG_MASK) | mean_us);
+	for (int try = 0; try < FAST_CAS_TRIES; try++)
+	{
+		uint64		count = 1;
+		double		mean_us = exec_us;
+		uint64		new_word;
+
+		if (word != 0 && (word & FAST_TAG_MASK) == (key & FAST_TAG_MASK))
+		{
+			uint64		old_us = WORD_MEAN_US(word);
+
+			count = Min(WORD_COUNT(word) + 1, FAST_COUNT_MAX);
+			mean_us = old_us + (exec_us - old_us) / count;
+			if (WORD_COUNT(word) == FAST_COUNT_MAX &&
+				fabs(mean_us - old_us) * 8 <= old_us &&
+				(mean_us < fast_us) == (old_us < fast_us))
+				return;
+		}
+		new_word = (key & FAST_TAG_MASK) | (count << FAST_MEAN_BITS) |
+			(uint64) Min(rint(mean_us), (double) FAST_MEAN_MAX);
+		if (new_word == word ||
+			pg_atomic_compare_exchange_u64(slot, &word, new_word))
+			return;
+	}
 }
