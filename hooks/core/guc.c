@@ -305,7 +305,7 @@ NdagDefineGucs(void)
 
 	DefineCustomRealVariable("ruvector.dag_fast_query_ms",
 							 "Mean latency (ms) under which a statement counts as fast and is recorded less often.",
-							 "After a few recordings in a backend, statements faster than this are recorded at ruvector.dag_fast_sample_rate times the sample rate; 0 records them like any other.",
+							 "After a few recordings (by any backends: the count and mean are shared), statements faster than this are recorded at ruvector.dag_fast_sample_rate times the sample rate, in every backend from its first execution; 0 records them like any other.",
 							 &ndag_fast_query_ms,
 							 1.0, 0.0, 1e6,
 							 PGC_USERSET, 0,

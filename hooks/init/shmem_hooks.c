@@ -3,10 +3,10 @@
  * shmem_hooks.c
  *	  The module's shared memory: shmem_request_hook asks for the space and
  *	  LWLocks of every folder (core's shared state, the ring, the latency
- *	  baselines, the query memory, the shadow queue, the instant loop's
- *	  slots, the worker guard, the store), shmem_startup_hook creates or
- *	  attaches them.  Only this folder knows them all, so that no folder
- *	  has to know those above it.
+ *	  baselines, the statements' shared latencies, the query memory, the
+ *	  shadow queue, the instant loop's slots, the worker guard, the
+ *	  store), shmem_startup_hook creates or attaches them.  Only this
+ *	  folder knows them all, so that no folder has to know those above it.
  *
  * Space is requested from shmem_request_hook and initialised from
  * shmem_startup_hook, as pg_stat_statements does; after a crash restart the
@@ -46,6 +46,7 @@ ndag_shmem_request(void)
 	NdagSharedShmemRequest();
 	RequestAddinShmemSpace(NdagRingShmemSize());
 	RequestAddinShmemSpace(NdagBaselineShmemSize());
+	RequestAddinShmemSpace(NdagFastStatementsShmemSize());
 	NdagQueryMemoryShmemRequest();
 	NdagShadowShmemRequest();
 	RequestAddinShmemSpace(NdagLearnedShmemSize());
@@ -71,6 +72,7 @@ ndag_shmem_startup(void)
 	NdagSharedShmemInit();
 	NdagRingShmemInit();
 	NdagBaselineShmemInit();
+	NdagFastStatementsShmemInit();
 	NdagQueryMemoryShmemInit();
 	NdagShadowShmemInit();
 	NdagLearnedShmemInit();

@@ -191,11 +191,12 @@ free_learned(void)
 	learned_valid = false;
 }
 
-/* what load_learned reads, for NdagFallbackRun */
+/* what load_learned or load_bank reads, for NdagFallbackRun */
 typedef struct LoadCall
 {
-	MemoryContext cxt;			/* the new copy's context; NULL once freed */
-	LearnState	st;
+	bool		bank;			/* the pattern bank, else the rest */
+	MemoryContext cxt;			/* what is read goes here; NULL once freed */
+	LearnState	st;				/* the database; the bank read */
 	NdagCostModel *model;
 	NdagUcb    *selector;
 	uint64		generation;
@@ -203,8 +204,9 @@ typedef struct LoadCall
 
 /*
  * load_step
- *		Read the store's generation, the cost model and the selector of
- *		st.dbid into call->cxt.  On an error what was read (the engine's
+ *		Read into call->cxt either the pattern bank of st.dbid (with its
+ *		stored ids and demoted arms) or the store's generation, the cost
+ *		model and the selector.  On an error what was read (the engine's
  *		objects are malloc'd) and the context are freed, and the error goes
  *		on.
  */
@@ -217,13 +219,19 @@ load_step(void *arg)
 	PG_TRY();
 	{
 		StoreEnsureOpen();
-		call->generation = StoreGeneration();
-		call->model = NdagLearnLoadCostModel(call->st.dbid, false);
-		call->selector = NdagLearnLoadSelector(call->st.dbid, false);
+		if (call->bank)
+			NdagLearnLoadBank(&call->st);
+		else
+		{
+			call->generation = StoreGeneration();
+			call->model = NdagLearnLoadCostModel(call->st.dbid, false);
+			call->selector = NdagLearnLoadSelector(call->st.dbid, false);
+		}
 	}
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(oldcxt);
+		ndag_bank_free(call->st.bank);
 		ndag_cost_free(call->model);
 		ndag_ucb_free(call->selector);
 		MemoryContextDelete(call->cxt);
@@ -232,6 +240,30 @@ load_step(void *arg)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * run_load
+ *		Run load_step for call (bank set or not by the caller) in a new
+ *		context under parent, for MyDatabaseId; false when it failed (a
+ *		rate-limited WARNING, fallback.c).
+ */
+static bool
+run_load(LoadCall *call, MemoryContext parent)
+{
+	char		what[64];
+
+	call->st.dbid = MyDatabaseId;
+	call->st.matching_only = call->bank;
+	if (call->bank)
+		call->cxt = AllocSetContextCreate(parent, "neural_dag pattern bank",
+										  ALLOCSET_DEFAULT_SIZES);
+	else
+		call->cxt = AllocSetContextCreate(parent, "neural_dag learned state",
+										  ALLOCSET_DEFAULT_SIZES);
+	snprintf(what, sizeof(what), "load the learned %s of database %u",
+			 call->bank ? "patterns" : "state", call->st.dbid);
+	return NdagFallbackRun(NDAG_FALLBACK_LEARNED_STATE, what, load_step, call);
 }
 
 /*
@@ -244,15 +276,9 @@ static bool
 load_learned(uint64 epoch)
 {
 	LoadCall	call;
-	char		what[64];
 
 	memset(&call, 0, sizeof(call));
-	call.st.dbid = MyDatabaseId;
-	call.cxt = AllocSetContextCreate(TopMemoryContext, "neural_dag learned state",
-									 ALLOCSET_DEFAULT_SIZES);
-	snprintf(what, sizeof(what), "load the learned state of database %u",
-			 call.st.dbid);
-	if (!NdagFallbackRun(NDAG_FALLBACK_LEARNED_STATE, what, load_step, &call))
+	if (!run_load(&call, TopMemoryContext))
 	{
 		failed_epoch = epoch;
 		failed_at = GetCurrentTimestamp();
@@ -278,42 +304,6 @@ load_learned(uint64 epoch)
 	return true;
 }
 
-/* what load_bank reads, for NdagFallbackRun */
-typedef struct BankCall
-{
-	MemoryContext cxt;			/* a child of the copy's context */
-	LearnState	st;
-} BankCall;
-
-/*
- * bank_step
- *		Read the pattern bank of st.dbid (with its stored ids and demoted
- *		arms) into call->cxt.  On an error the bank (malloc'd) and the
- *		context are freed, and the error goes on.
- */
-static void
-bank_step(void *arg)
-{
-	BankCall   *call = (BankCall *) arg;
-	MemoryContext oldcxt = MemoryContextSwitchTo(call->cxt);
-
-	PG_TRY();
-	{
-		StoreEnsureOpen();
-		NdagLearnLoadBank(&call->st);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		ndag_bank_free(call->st.bank);
-		MemoryContextDelete(call->cxt);
-		call->cxt = NULL;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcxt);
-}
-
 /*
  * load_bank
  *		Read the pattern bank into the loaded copy, with per pattern the
@@ -324,8 +314,7 @@ static bool
 load_bank(void)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
-	BankCall	call;
-	char		what[64];
+	LoadCall	call;
 	uint64	   *demoted;
 	ListCell   *lc;
 
@@ -334,13 +323,8 @@ load_bank(void)
 									LOAD_RETRY_S * 1000))
 		return false;
 	memset(&call, 0, sizeof(call));
-	call.st.dbid = MyDatabaseId;
-	call.st.matching_only = true;
-	call.cxt = AllocSetContextCreate(learned_cxt, "neural_dag pattern bank",
-									 ALLOCSET_DEFAULT_SIZES);
-	snprintf(what, sizeof(what), "load the learned patterns of database %u",
-			 call.st.dbid);
-	if (!NdagFallbackRun(NDAG_FALLBACK_LEARNED_STATE, what, bank_step, &call))
+	call.bank = true;
+	if (!run_load(&call, learned_cxt))
 	{
 		bank_failed_epoch = learned_epoch;
 		bank_failed_at = GetCurrentTimestamp();

@@ -316,8 +316,8 @@ ndag_ExecutorEnd(QueryDesc *queryDesc)
 	{
 		NdagRecordExecution(queryDesc, rec->planning_us, rec->detailed);
 		if (nesting_level == 0 && queryDesc->totaltime != NULL)
-			NdagNoteLatency(queryDesc->plannedstmt->queryId,
-							queryDesc->totaltime->total * 1000.0);
+			NdagFastStatementNote(queryDesc->plannedstmt->queryId,
+								  queryDesc->totaltime->total * 1000.0);
 		/* statements run by functions too (EXECUTE of a query text) */
 		if (queryDesc->totaltime != NULL)
 			capture_for_shadow(queryDesc);

@@ -92,8 +92,10 @@ recording_of(FiguresCall *call, NdagRecordingFigures *recording)
 {
 	if (!call->es->analyze)
 		return false;
+#if !NDAG_EXPLAIN_EXTENSIONS
 	if (call->execution_ended)
 		return NdagLastRecording(call->plan, recording);
+#endif
 	return NdagUnfinishedRecording(call->plan, recording);
 }
 

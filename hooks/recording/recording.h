@@ -11,6 +11,9 @@
  *	executor_hooks.c	ExecutorStart/Run/Finish/End: which executions are
  *						recorded, their instrumentation, the recording
  *	sampling.c			which statements are recorded (sample rates)
+ *	fast_statements.c	the statements' recordings counted and their mean
+ *						latencies, shared: a statement is known to be fast
+ *						in every backend, a new one too
  *	trajectory.c		one detailed execution -> one ring entry; every
  *						recorded execution feeds the planner's query memory
  *	ring.c				the fixed-size shared ring of trajectories
@@ -120,7 +123,14 @@ extern struct QueryDesc *NdagDetailedRecordingOf(const struct PlannedStmt *stmt)
 extern bool NdagSampleStatement(uint64 query_id);
 extern bool NdagSampleDetail(void);
 extern bool NdagSampleTiming(void);
-extern void NdagNoteLatency(uint64 query_id, double exec_ms);
+
+/* ---------- fast_statements.c: shared statement latencies ---------- */
+
+extern Size NdagFastStatementsShmemSize(void);
+extern void NdagFastStatementsShmemInit(void);
+extern bool NdagFastStatementMean(uint64 query_id, uint32 *count,
+								  double *mean_ms);
+extern void NdagFastStatementNote(uint64 query_id, double exec_ms);
 
 /* ---------- trajectory.c: one execution into the ring ---------- */
 
@@ -135,8 +145,11 @@ typedef struct NdagRecordingFigures
 
 extern void NdagRecordExecution(struct QueryDesc *queryDesc, double planning_us,
 								bool detailed);
+#if defined(NDAG_EXPLAIN_EXTENSIONS) && !NDAG_EXPLAIN_EXTENSIONS
+/* before PostgreSQL 18 only (compat/compat_explain.h, included first) */
 extern bool NdagLastRecording(const struct PlannedStmt *stmt,
 							  NdagRecordingFigures *figures);
+#endif
 extern bool NdagUnfinishedRecording(struct PlannedStmt *stmt,
 									NdagRecordingFigures *figures);
 

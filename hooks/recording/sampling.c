@@ -2,16 +2,18 @@
  *
  * sampling.c
  *	  Which top-level statements are recorded: ruvector.dag_sample_rate,
- *	  thinned for statements this backend has seen to be fast.
+ *	  thinned for statements known to be fast.
  *
  * A statement that reliably runs in well under a millisecond has nothing
  * to gain from a different plan, while recording it costs a fixed few
  * microseconds plus the learner's work: recording every execution of such
  * statements is what makes the overhead visible on short-query workloads.
- * So once a queryId has been recorded a few times in this backend with a
- * mean latency below ruvector.dag_fast_query_ms, only the fraction
- * ruvector.dag_fast_sample_rate of its executions is recorded; the first
- * executions, and every slow statement, are recorded at the full rate.
+ * So once a queryId has been recorded a few times (by any backends: the
+ * count and mean are shared, fast_statements.c) with a mean latency below
+ * ruvector.dag_fast_query_ms, only the fraction
+ * ruvector.dag_fast_sample_rate of its executions is recorded, in every
+ * backend, a new one from its first execution; the first executions, and
+ * every slow statement, are recorded at the full rate.
  *
  * Of the statements recorded, the fraction ruvector.dag_detail_sample_rate
  * is also instrumented node by node and kept as a trajectory, and of those
@@ -22,8 +24,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "common/pg_prng.h"
 
 #include "core/core.h"
@@ -31,28 +31,6 @@
 
 /* recordings of a queryId before its latency decides its sampling */
 #define FAST_WARMUP			8
-
-/* per-backend latency memory: direct-mapped, a collision overwrites */
-#define LATENCY_SLOTS		1024
-
-typedef struct LatencySlot
-{
-	uint64		query_id;		/* 0: free */
-	uint32		recorded;		/* recordings seen */
-	double		mean_ms;		/* running mean of execution time */
-} LatencySlot;
-
-static LatencySlot latency_slots[LATENCY_SLOTS];
-
-/*
- * latency_slot
- *		The slot of a queryId.
- */
-static LatencySlot *
-latency_slot(uint64 query_id)
-{
-	return &latency_slots[(query_id ^ (query_id >> 29)) % LATENCY_SLOTS];
-}
 
 /*
  * draw
@@ -73,15 +51,14 @@ draw(double rate)
 bool
 NdagSampleStatement(uint64 query_id)
 {
-	LatencySlot *slot;
+	uint32		recorded;
+	double		mean_ms;
 
 	if (!draw(ndag_sample_rate))
 		return false;
-	if (ndag_fast_query_ms <= 0 || query_id == 0)
-		return true;
-	slot = latency_slot(query_id);
-	if (slot->query_id != query_id || slot->recorded < FAST_WARMUP ||
-		slot->mean_ms >= ndag_fast_query_ms)
+	if (ndag_fast_query_ms <= 0 ||
+		!NdagFastStatementMean(query_id, &recorded, &mean_ms) ||
+		recorded < FAST_WARMUP || mean_ms >= ndag_fast_query_ms)
 		return true;
 	return draw(ndag_fast_sample_rate);
 }
@@ -105,28 +82,4 @@ bool
 NdagSampleTiming(void)
 {
 	return draw(ndag_timing_sample_rate);
-}
-
-/*
- * NdagNoteLatency
- *		Remember the execution time of a recorded top-level statement.
- */
-void
-NdagNoteLatency(uint64 query_id, double exec_ms)
-{
-	LatencySlot *slot;
-
-	if (query_id == 0 || exec_ms < 0 || isnan(exec_ms))
-		return;
-	slot = latency_slot(query_id);
-	if (slot->query_id != query_id)
-	{
-		slot->query_id = query_id;
-		slot->recorded = 0;
-		slot->mean_ms = 0;
-	}
-	slot->recorded++;
-	/* a plain mean while warming up, then an exponential one */
-	slot->mean_ms += (exec_ms - slot->mean_ms) /
-		Min(slot->recorded, (uint32) (FAST_WARMUP * 4));
 }

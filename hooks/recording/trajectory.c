@@ -30,6 +30,7 @@
 #include "dag.h"
 #include "embedding.h"
 #include "engine.h"
+#include "compat/compat_explain.h"
 #include "core/core.h"
 #include "plandag/plandag.h"
 #include "learning/learning.h"
@@ -43,13 +44,6 @@ StaticAssertDecl(NDAG_TRAJ_EMBED_DIM == NDAG_EMBED_DIM,
 #define DEFAULT_ARM		0
 
 static MemoryContext record_cxt = NULL;
-
-/* what the last recording of this backend found, for EXPLAIN ANALYZE */
-static struct
-{
-	const PlannedStmt *stmt;
-	NdagRecordingFigures figures;
-}			last_recording;
 
 /*
  * statement_relids
@@ -210,6 +204,50 @@ recording_figures(const NdagDecision *d, const NdagPlanDag *pd, double exec_ms,
 	figures->exec_ms = exec_ms;
 }
 
+#if !NDAG_EXPLAIN_EXTENSIONS
+/*
+ * Before PostgreSQL 18 the EXPLAIN section is printed after ExecutorEnd
+ * recorded the execution (explain_driver.c), so it shows what the last
+ * recording of this backend found; from 18 it is printed before, from the
+ * execution still running (NdagUnfinishedRecording).
+ */
+static struct
+{
+	const PlannedStmt *stmt;	/* NULL: none */
+	NdagRecordingFigures figures;
+}			last_recording;
+
+/*
+ * remember_recording
+ *		Keep what EXPLAIN ANALYZE shows of the recording of stmt just made
+ *		(stmt NULL: forget the last one).
+ */
+static void
+remember_recording(const PlannedStmt *stmt, const NdagDecision *d,
+				   const NdagPlanDag *pd, double exec_ms)
+{
+	last_recording.stmt = stmt;
+	if (stmt != NULL)
+		recording_figures(d, pd, exec_ms, &last_recording.figures);
+}
+
+/*
+ * NdagLastRecording
+ *		If the last execution this backend recorded ran stmt, what EXPLAIN
+ *		ANALYZE shows of it.
+ */
+bool
+NdagLastRecording(const PlannedStmt *stmt, NdagRecordingFigures *figures)
+{
+	if (stmt == NULL || last_recording.stmt != stmt)
+		return false;
+	*figures = last_recording.figures;
+	return true;
+}
+#else
+#define remember_recording(stmt, d, pd, exec_ms) ((void) 0)
+#endif							/* !NDAG_EXPLAIN_EXTENSIONS */
+
 /*
  * build_and_put
  *		The recording proper; runs in record_cxt and may raise errors.
@@ -255,8 +293,7 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 	if (traj->n_plan_nodes > traj->n_nodes)
 		NdagCounterAdd(NDAG_COUNTER_TRUNCATED, 1);
 
-	last_recording.stmt = stmt;
-	recording_figures(&d, pd, traj->exec_us / 1000.0, &last_recording.figures);
+	remember_recording(stmt, &d, pd, traj->exec_us / 1000.0);
 
 	NdagRingPut(traj);
 	NdagUpdateTraces(pd->dag);
@@ -281,20 +318,6 @@ observe_latency(QueryDesc *queryDesc)
 	decision_of(queryDesc->plannedstmt, &d);
 	NdagDecisionObserve(queryDesc->plannedstmt->queryId, &d,
 						queryDesc->totaltime->total * 1000.0);
-}
-
-/*
- * NdagLastRecording
- *		If the last execution this backend recorded ran stmt, what EXPLAIN
- *		ANALYZE shows of it.
- */
-bool
-NdagLastRecording(const PlannedStmt *stmt, NdagRecordingFigures *figures)
-{
-	if (stmt == NULL || last_recording.stmt != stmt)
-		return false;
-	*figures = last_recording.figures;
-	return true;
 }
 
 /*
@@ -376,7 +399,7 @@ NdagRecordExecution(QueryDesc *queryDesc, double planning_us, bool detailed)
 
 	HOLD_INTERRUPTS();
 	MemoryContextSwitchTo(record_cxt);
-	last_recording.stmt = NULL;
+	remember_recording(NULL, NULL, NULL, 0);
 	call.queryDesc = queryDesc;
 	call.planning_us = planning_us;
 	call.detailed = detailed;

@@ -1,0 +1,72 @@
+# Fast statements are thinned in new backends too: a statement's recordings
+# are counted and their mean latency kept for the whole cluster, so once
+# backends have recorded a statement often enough to know it is fast, a new
+# connection's first executions of it are sampled as an old one's are, not
+# at the full rate; and backends that each run a statement once (a
+# connection per transaction) count together.  Counted exactly:
+# ruvector.dag_fast_sample_rate = 0 records no thinned execution, and a
+# fast statement is one under 1 s, whatever the machine's load.
+#  1. The first backend records the statement's first 8 executions, then
+#     none.
+#  2. A new backend records none of its executions of that statement.
+#  3. A new backend whose ruvector.dag_fast_query_ms is below the shared
+#     mean records every execution (each backend judges with its own
+#     threshold); so does a new backend running a statement not recorded
+#     8 times yet.
+#  4. Backends running a new statement once each: the first 8 record it,
+#     the next ones do not.
+use strict;
+use warnings;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use lib 't';
+use NdagTest;
+
+my $node = ndag_node('shared_fast_statements',
+	"ruvector.dag_fast_query_ms = 1000\n"
+	  . "ruvector.dag_fast_sample_rate = 0\n"
+	  . "ruvector.dag_exploration = 0\n"
+	  . "ruvector.dag_healing_enabled = off\n");
+
+$node->safe_psql('postgres', q{
+	CREATE TABLE fs_t AS SELECT g AS id, g % 10 AS k FROM generate_series(1, 1000) g;
+	ANALYZE fs_t;
+	SELECT ruvector_enable_neural_dag('fs_t');
+});
+
+my $q = 'SELECT count(*) FROM fs_t WHERE k = 3';
+
+# run(N, QUERY, SETTINGS): QUERY N times as top-level statements of one new
+# session (after SETTINGS); the recordings it sampled
+sub run
+{
+	my ($n, $query, $settings) = @_;
+	my $before = ndag_status_counter($node, 'sampled');
+	$node->safe_psql('postgres', ($settings // '') . "$query;\n" x $n);
+	return ndag_status_counter($node, 'sampled') - $before;
+}
+
+# ---------- 1. the first backend: warm-up, then thinned ----------
+is(run(12, $q), 8, 'the first backend records the first 8 executions only');
+
+# ---------- 2. a new backend: thinned from its first execution ----------
+is(run(5, $q), 0, 'a new backend records no execution of the known-fast statement');
+is(run(5, $q), 0, 'nor does the next one');
+
+# ---------- 3. its own threshold; statements not judged yet ----------
+is(run(5, $q, "SET ruvector.dag_fast_query_ms = 0.001;\n"), 5,
+	'a backend whose threshold is below the shared mean records every execution');
+is(run(5, 'SELECT count(*) FROM fs_t WHERE k = 4 AND id > 0'), 5,
+	'a statement not recorded 8 times yet is recorded at the full rate');
+
+# ---------- 4. one execution per backend ----------
+my $once = 'SELECT count(*) FROM fs_t WHERE k = 5 AND id < 900';
+my $sampled = 0;
+$sampled += run(1, $once) for 1 .. 8;
+is($sampled, 8, 'eight backends running a new statement once record it each');
+$sampled = 0;
+$sampled += run(1, $once) for 1 .. 3;
+is($sampled, 0, 'the next backends do not record it');
+
+$node->stop;
+done_testing();
