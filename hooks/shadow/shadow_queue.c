@@ -570,7 +570,7 @@ NdagShadowTake(uint32 launch, double available_ms, double capacity_ms,
 	int			deferred = 0;
 
 	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
-	for (int l = 0; l < lengthof(limits) && best < 0; l++)
+	for (int l = 0; l < (int) lengthof(limits) && best < 0; l++)
 	{
 		deferred = 0;
 		for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
