@@ -6,6 +6,8 @@
 # still open, instead of one statement taking the pairs of the other.  The
 # account of shadow time shows what it holds: nothing while the budget is
 # 0, a full minute of the budget once it is 1 CPU and nothing was spent.
+# A statement whose arms all got their verdict while it waited (explored
+# inline meanwhile) leaves the queue unrun.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -31,7 +33,8 @@ sub counter
 
 # four arms that each plan the join their own way, none of them much
 # slower than the default's nested loop
-sql(ndag_join_tables_sql('pc') . ndag_costly_hash_arm_sql() . q{
+sql(ndag_join_tables_sql('pc') . ndag_costly_hash_arm_sql()
+	  . ndag_explain_function_sql('pc') . ndag_run_function_sql('pc') . q{
 	INSERT INTO ndag_arms (name, settings) VALUES
 		('pc_hash', 'enable_nestloop=off, enable_mergejoin=off'),
 		('pc_merge', 'enable_nestloop=off, enable_hashjoin=off'),
@@ -67,6 +70,22 @@ is(counter('shadow_skipped'), 2, 'and was cut short with arms still open');
 is(counter('shadow_errors'), 0, 'no shadow run failed');
 ok( wait_for(sub { counter('shadow_budget_ms_available') == 60000 }, 'a full account'),
 	'idle, the account refills to a minute of the budget');
+
+# ---------- decided while it waited: dropped unrun ----------
+sql('ALTER SYSTEM SET ruvector.dag_shadow_budget = 0');
+sql("UPDATE ndag_arms SET enabled = false WHERE name LIKE 'pc\\_%'");
+sql('SELECT pg_reload_conf()');
+(my $q3 = $q1) =~ s/^SELECT a\.id, c\.n /SELECT c.n, a.id /;
+sql("$shadow $q3");
+is(counter('shadow_queued'), 1, 'a third statement waits');
+like(ndag_learn_until_proven($node, 'pc', $q3, 'the third statement proven inline'),
+	qr/costly_hash/, 'its only arm is proven inline meanwhile');
+sql('ALTER SYSTEM SET ruvector.dag_shadow_budget = 1');
+sql('SELECT pg_reload_conf()');
+ok(wait_for(sub { counter('shadow_decided') == 1 && counter('shadow_queued') == 0 },
+		'the decided statement dropped'),
+	'the shadow worker drops it');
+is(counter('shadow_runs'), 2, 'without running it');
 
 $node->stop;
 done_testing();
