@@ -206,8 +206,8 @@ shadow_pace(double busy_ms, double processes, void *arg)
 /*
  * entry_decided
  *		Whether every arm of the entry's class has its verdict by now (a run
- *		of the statement for another role, or a user's execution under an
- *		applied arm, decided them while it waited).
+ *		of the statement for another role, or inline exploration, decided
+ *		them while it waited).
  */
 static bool
 entry_decided(const NdagShadowEntry *entry)
