@@ -19,17 +19,10 @@ my $node = ndag_node('shadow_pairs_cap',
 	"ruvector.dag_shadow_budget = 0\nruvector.dag_shadow_max_load = 1000000\n"
 	  . "ruvector.dag_shadow_max_pairs = 3\nruvector.dag_explore_max_cost_ratio = '1e15'\n");
 
-# sql(SQL): the output of SQL in one session
-sub sql
-{
-	return $node->safe_psql('postgres', shift);
-}
-
-# counter(NAME): a counter of ruvector_dag_status()
-sub counter
-{
-	return ndag_status_counter($node, shift);
-}
+# sql(SQL): the output of SQL in one session; counter(NAME): a counter of
+# ruvector_dag_status()
+sub sql { return $node->safe_psql('postgres', shift); }
+sub counter { return ndag_status_counter($node, shift); }
 
 # four arms that each plan the join their own way, none of them much
 # slower than the default's nested loop
