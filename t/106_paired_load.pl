@@ -9,7 +9,6 @@
 # the arm.
 use strict;
 use warnings;
-use IPC::Run;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use lib 't';
@@ -28,25 +27,6 @@ sub counter
 {
 	return ndag_status_counter($node, shift);
 }
-
-my @burners;
-
-# load_on(N): N processes burning CPU until load_off()
-sub load_on
-{
-	my ($n) = @_;
-	push @burners, IPC::Run::start([ $^X, '-e', '1 while 1' ]) for 1 .. $n;
-	return;
-}
-
-# load_off(): stop the burners
-sub load_off
-{
-	$_->kill_kill for @burners;
-	@burners = ();
-	return;
-}
-END { load_off(); }
 
 sql(ndag_join_tables_sql('pl') . ndag_explain_function_sql('pl')
 	  . ndag_run_function_sql('pl') . q{
@@ -67,9 +47,9 @@ like(sql("SET enable_hashagg = off; SET max_parallel_workers_per_gather = 0;
 like(sql("SET max_parallel_workers_per_gather = 0; EXPLAIN (COSTS OFF) $groups"),
 	qr/HashAggregate/, 'the default plan hashes');
 
-load_on(8);
+ndag_burn_cpu(8);
 sql("$learn SET ruvector.dag_exploration_mode = 'off'; SELECT pl_run('$groups', 7)");
-load_off();
+ndag_stop_burning();
 my $not_faster = counter('query_memory_not_faster');
 sql("$learn SELECT pl_run('$groups', 12); SELECT ruvector_dag_flush()");
 my $arm_runs = sql("SELECT count(*) FROM ndag_trajectories WHERE arm = $slow_arm");
@@ -98,10 +78,10 @@ my ($q) = ndag_join_queries('pl');
 my $arm = ndag_learn_until_proven($node, 'pl', $q, 'an arm proven faster for the join');
 my $demotions = counter('demotions');
 my $validations = counter('validation_runs');
-load_on(6);
+ndag_burn_cpu(6);
 sql("SET ruvector.dag_mode = 'learn'; SET ruvector.dag_exploration_mode = 'off';
 	SELECT pl_run('$q', 80)");
-load_off();
+ndag_stop_burning();
 ok(counter('validation_runs') - $validations >= 4,
 	're-validation ran the default plan under load at least four times');
 is(counter('demotions') - $demotions, 0, 'the load demoted nothing');

@@ -13,7 +13,6 @@
 # below the processes a parallel run would take.
 use strict;
 use warnings;
-use IPC::Run;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use lib 't';
@@ -34,9 +33,7 @@ sub counter
 	return ndag_status_counter($node, shift);
 }
 
-my @burners;
-push @burners, IPC::Run::start([ $^X, '-e', '1 while 1' ]) for 1 .. 6;
-END { local $?; $_->kill_kill for @burners; }
+ndag_burn_cpu(6);
 
 is(sql('SHOW ruvector.dag_shadow_min_share'), '0.5', 'the minimum share is 0.5 CPU by default');
 

@@ -1,12 +1,13 @@
 # One huge statement does not take the shadow budget of the small ones.
-# With ruvector.dag_shadow_budget = 0.01 CPU, the budget grants 600 ms of
-# CPU over its one-minute window.  A heavy join (a default run of a second
-# or more) and a light one (tens of ms, whose default nested loop a custom
-# arm beats by far) are captured while no shadow run may start; the heavy
-# one weighs more and would be run first, its bracket of seconds buying a
-# sleep of many minutes.  Its default run being longer than the window, it
-# is deferred: the light statement is run first and proven within a
-# bounded wait, and the heavy one is passed over (shadow_deferred).
+# With ruvector.dag_shadow_budget = 0.01 CPU, the account of shadow time
+# holds at most 600 ms of CPU (a minute of the budget).  A heavy join (a
+# default run of a second or more) and a light one (tens of ms, whose
+# default nested loop a custom arm beats by far) are captured while no
+# shadow run may start; the heavy one weighs more and would be run first,
+# its bracket of seconds buying a sleep of many minutes.  Its default run
+# being longer than the account can hold, it is deferred: the light
+# statement is run first and proven within a bounded wait, and the heavy
+# one is passed over (shadow_deferred).
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -45,7 +46,7 @@ sql("$shadow $light");
 is(counter('shadow_queued'), 2, 'both statements wait');
 sql('SELECT ruvector_dag_flush()');
 my $heavy_ms = sql('SELECT round(max(exec_us) / 1000) FROM ndag_trajectories');
-cmp_ok($heavy_ms, '>', 600, "the heavy statement's default run ($heavy_ms ms) is longer than the window");
+cmp_ok($heavy_ms, '>', 600, "the heavy statement's default run ($heavy_ms ms) is longer than the account holds");
 
 # ---------- the light one goes first ----------
 sql('ALTER SYSTEM SET ruvector.dag_shadow_budget = 0.01');

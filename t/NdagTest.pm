@@ -7,6 +7,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Exporter 'import';
+use IPC::Run;
 
 our @EXPORT = qw(ndag_node sql_state wait_for ndag_dbi_root ndag_write_file_bytes
   ndag_log_since);
@@ -422,5 +423,31 @@ sub ndag_wait_same_state
 
 push @NdagTest::EXPORT, qw(ndag_wal_primary ndag_wal_standby ndag_plan_state_sql
   ndag_wait_same_state);
+
+
+# ---------- load ----------
+
+my @cpu_burners;
+
+# ndag_burn_cpu(N): start N processes that keep a CPU busy each, until
+# ndag_stop_burning() or the end of the test.
+sub ndag_burn_cpu
+{
+	my ($n) = @_;
+	push @cpu_burners, IPC::Run::start([ $^X, '-e', '1 while 1' ]) for 1 .. $n;
+	return;
+}
+
+# ndag_stop_burning(): stop the processes ndag_burn_cpu started.
+sub ndag_stop_burning
+{
+	$_->kill_kill for @cpu_burners;
+	@cpu_burners = ();
+	return;
+}
+
+END { local $?; ndag_stop_burning(); }
+
+push @NdagTest::EXPORT, qw(ndag_burn_cpu ndag_stop_burning);
 
 1;

@@ -120,6 +120,7 @@ extern int	ndag_embedding_cache_size;	/* ruvector.dag_embedding_cache_size */
 extern double ndag_shadow_budget;		/* ruvector.dag_shadow_budget, CPUs (-1 auto) */
 extern double ndag_shadow_max_load;		/* ruvector.dag_shadow_max_load, per CPU */
 extern double ndag_shadow_min_share;	/* ruvector.dag_shadow_min_share, CPUs */
+extern int	ndag_shadow_max_pairs;	/* ruvector.dag_shadow_max_pairs */
 extern double ndag_shadow_timeout_factor;	/* ruvector.dag_shadow_timeout_factor */
 extern double ndag_shadow_default_timeout_factor;	/* ruvector.dag_shadow_default_timeout_factor */
 

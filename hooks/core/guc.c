@@ -52,6 +52,7 @@ int			ndag_embedding_cache_size = 1024;
 double		ndag_shadow_budget = -1.0;
 double		ndag_shadow_max_load = 1.0;
 double		ndag_shadow_min_share = 0.5;
+int			ndag_shadow_max_pairs = 16;
 double		ndag_shadow_timeout_factor = 2.0;
 double		ndag_shadow_default_timeout_factor = 10.0;
 
@@ -591,6 +592,14 @@ NdagDefineShadowGucs(void)
 							 0.5, 0.0, 1024.0,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_shadow_max_pairs",
+							"Pairs default / arm one shadow run of a statement may make.",
+							"The run stops there, so that one statement does not take a whole launch of the shadow worker; its arms still open are tried again when the statement is captured again.",
+							&ndag_shadow_max_pairs,
+							16, 1, 1000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
 
 	DefineCustomRealVariable("ruvector.dag_shadow_timeout_factor",
 							 "Timeout of a shadow run of an arm, as a multiple of the default plan's run just before.",

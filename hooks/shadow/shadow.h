@@ -9,10 +9,14 @@
  *
  *	shadow_queue.c		the shared queue of captured statements (weights,
  *						eviction of the lightest), the capture at
- *						ExecutorEnd, the counters of ruvector_dag_status()
+ *						ExecutorEnd, whose turn it is (the slice of entries
+ *						a launch serves, the database and role served least
+ *						recently next), the counters of ruvector_dag_status()
  *	shadow_run.c		one entry's shadow run: parse and check again, plan
  *						the default and each open arm, run the pairs
- *	shadow_capacity.c	whether the machine has spare capacity (load)
+ *	shadow_capacity.c	whether the machine has spare capacity (load), and
+ *						the account of shadow time (refilled at the budget,
+ *						spent by the runs)
  *
  * Uses core/ and planner/.  Includers include postgres.h first.
  *
@@ -22,14 +26,15 @@
 #define NDAG_SHADOW_H
 
 #include "datatype/timestamp.h"
+#include "storage/spin.h"
 #include "planner/planner.h"
 
 /* ---------- constants ---------- */
 
 #define NDAG_SHADOW_QUEUE_ENTRIES	32	/* statements waiting at most */
 #define NDAG_SHADOW_ENTRY_BYTES		8192	/* text, parameters, search_path */
-#define NDAG_SHADOW_MAX_PAIRS		40	/* pairs one run of an entry may use */
-#define NDAG_SHADOW_WINDOW_S		60	/* the budget window of one statement's default run, s */
+#define NDAG_SHADOW_SLICE_ENTRIES	4	/* entries one worker launch serves at most */
+#define NDAG_SHADOW_ACCOUNT_S		60	/* the account holds at most this many seconds of the budget */
 
 /* ---------- types ---------- */
 
@@ -46,7 +51,9 @@ typedef enum NdagShadowCounter
 	NDAG_SHADOW_SKIPPED,		/* entries dropped unrun or cut short */
 	NDAG_SHADOW_MS,				/* time spent in shadow runs, ms */
 	NDAG_SHADOW_SERIAL_PAIRS,	/* pairs screened without parallel workers */
-	NDAG_SHADOW_DEFERRED,		/* entries passed over: default run above the window */
+	NDAG_SHADOW_DEFERRED,		/* entries passed over: default run above what the account holds */
+	NDAG_SHADOW_LAUNCHES,		/* shadow workers launched */
+	NDAG_SHADOW_DECIDED,		/* entries dropped unrun: every arm decided meanwhile */
 	NDAG_N_SHADOW_COUNTERS
 } NdagShadowCounter;
 
@@ -82,6 +89,20 @@ typedef struct NdagShadowLoad
 	TimestampTz at;				/* when it was last brought up to date */
 } NdagShadowLoad;
 
+/*
+ * The account of shadow time, in ms of CPU: refilled at the budget of the
+ * moment (NdagShadowBudget) times the wall-clock time, up to
+ * NDAG_SHADOW_ACCOUNT_S seconds of it, and debited with each round's busy
+ * time times the processes it kept running (shadow_capacity.c; at == 0:
+ * never used, full).  mutex guards both fields.
+ */
+typedef struct NdagShadowAccount
+{
+	slock_t		mutex;
+	double		balance_ms;		/* may go below 0 after a round */
+	TimestampTz at;				/* when it was last refilled */
+} NdagShadowAccount;
+
 /* what a worker is told at launch (bgw_extra) */
 typedef struct NdagShadowLaunch
 {
@@ -106,16 +127,17 @@ extern void NdagShadowShmemRequest(void);
 extern void NdagShadowShmemInit(void);
 extern void NdagShadowCapture(struct QueryDesc *queryDesc,
 							  const NdagDecision *decision, double exec_ms);
-extern bool NdagShadowHeaviestWaiting(Oid *dbid, Oid *userid);
-extern uint32 NdagShadowAssign(Oid dbid, Oid userid);
 extern void NdagShadowUnassign(uint32 launch);
 extern int	NdagShadowDropAssigned(uint32 launch);
-extern bool NdagShadowTake(Oid dbid, Oid userid, double window_ms,
-						   NdagShadowEntry *out);
+extern bool NdagShadowTake(uint32 launch, double available_ms,
+						   double capacity_ms, NdagShadowEntry *out);
 extern void NdagShadowReset(Oid dbid);
 extern void NdagShadowCount(NdagShadowCounter counter, uint64 n);
 extern void NdagShadowStatusCounters(void *state);
 extern NdagShadowLoad *NdagShadowOwnLoad(void);
+extern NdagShadowAccount *NdagShadowOwnAccount(void);
+extern bool NdagShadowNextToServe(Oid *dbid, Oid *userid);
+extern uint32 NdagShadowAssign(Oid dbid, Oid userid);
 
 /* ---------- shadow_run.c ---------- */
 
@@ -126,7 +148,9 @@ extern void NdagShadowSessionSettings(void);
 /* ---------- shadow_capacity.c ---------- */
 
 extern double NdagShadowBudget(void);
-extern double NdagShadowBudgetWindowMs(void);
+extern double NdagShadowAccountCapacityMs(void);
+extern double NdagShadowAccountAvailableMs(void);
+extern void NdagShadowAccountSpend(double cpu_ms);
 extern void NdagShadowAccountLoad(double processes);
 extern double NdagShadowOwnLoadNow(void);
 

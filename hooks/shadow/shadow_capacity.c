@@ -122,14 +122,86 @@ NdagShadowBudget(void)
 }
 
 /*
- * NdagShadowBudgetWindowMs
- *		The CPU time, in ms, the budget of the moment grants over
- *		NDAG_SHADOW_WINDOW_S seconds: a statement whose default run takes
- *		longer is deferred while others wait (NdagShadowTake), so that one
- *		huge statement does not take the budget of many small ones.
+ * capacity_at
+ *		The most the account holds under a budget of `budget` CPUs, in ms
+ *		of CPU.
+ */
+static double
+capacity_at(double budget)
+{
+	return budget * NDAG_SHADOW_ACCOUNT_S * 1000.0;
+}
+
+/*
+ * NdagShadowAccountCapacityMs
+ *		The most the account holds: NDAG_SHADOW_ACCOUNT_S seconds of the
+ *		budget of the moment, in ms of CPU.  A statement whose default run
+ *		is longer is deferred while others wait (NdagShadowTake).
  */
 double
-NdagShadowBudgetWindowMs(void)
+NdagShadowAccountCapacityMs(void)
 {
-	return NdagShadowBudget() * NDAG_SHADOW_WINDOW_S * 1000.0;
+	return capacity_at(NdagShadowBudget());
+}
+
+/*
+ * balance_now
+ *		What the account holds at `now`, refilled at `budget` CPUs since it
+ *		was last refilled, within capacity_ms (a new account is full).
+ *		Caller holds the account's mutex.
+ */
+static double
+balance_now(const NdagShadowAccount *account, TimestampTz now, double budget,
+			double capacity_ms)
+{
+	double		elapsed_ms;
+
+	if (account->at == 0)
+		return capacity_ms;
+	elapsed_ms = now > account->at ? (double) (now - account->at) / 1000.0 : 0.0;
+	return Min(capacity_ms, account->balance_ms + budget * elapsed_ms);
+}
+
+/*
+ * NdagShadowAccountAvailableMs
+ *		What the account of shadow time holds now, in ms of CPU (below 0
+ *		while a round's spending is being paid back).
+ */
+double
+NdagShadowAccountAvailableMs(void)
+{
+	NdagShadowAccount *account = NdagShadowOwnAccount();
+	double		budget = NdagShadowBudget();
+	double		capacity_ms = capacity_at(budget);
+	TimestampTz now = GetCurrentTimestamp();
+	double		balance;
+
+	if (account == NULL)
+		return 0;
+	SpinLockAcquire(&account->mutex);
+	balance = balance_now(account, now, budget, capacity_ms);
+	SpinLockRelease(&account->mutex);
+	return balance;
+}
+
+/*
+ * NdagShadowAccountSpend
+ *		Refill the account up to now, then debit it with cpu_ms (a round's
+ *		busy time times the processes it kept running).
+ */
+void
+NdagShadowAccountSpend(double cpu_ms)
+{
+	NdagShadowAccount *account = NdagShadowOwnAccount();
+	double		budget = NdagShadowBudget();
+	double		capacity_ms = capacity_at(budget);
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (account == NULL)
+		return;
+	SpinLockAcquire(&account->mutex);
+	account->balance_ms = balance_now(account, now, budget, capacity_ms) -
+		Max(cpu_ms, 0.0);
+	account->at = now;
+	SpinLockRelease(&account->mutex);
 }

@@ -13,11 +13,21 @@
  * when the worker launched for it could not run it, or when
  * ruvector_dag_reset() clears its database.
  *
+ * Turns: one shadow worker runs at a time, for one database and role, and
+ * a launch serves a slice only: the NDAG_SHADOW_SLICE_ENTRIES heaviest
+ * entries of its database and role waiting when it was launched (entries
+ * captured meanwhile wait for a later launch).  The next launch is for the
+ * database and role served least recently among those waiting (never
+ * served first; the heaviest entry breaks a tie), so that a database whose
+ * workload keeps capturing statements cannot hold the worker while
+ * another waits.
+ *
  * The statements' text stays in shared memory only: nothing shows it
  * (ruvector_dag_status() shows counts only).
  *
- * Locking: queue_lock guards every field of the entries and used[];
- * counters are atomics.
+ * Locking: queue_lock guards every field of the entries, used[],
+ * next_launch and served[]; counters are atomics; the account has its own
+ * spinlock (shadow_capacity.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -33,12 +43,21 @@
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/float.h"
 #include "utils/timestamp.h"
 
 #include "core/core.h"
 #include "shadow/shadow.h"
 
 #define SHADOW_TRANCHE		"neural_dag shadow"
+
+/* when a database and role were last served: the number of that launch */
+typedef struct ShadowServed
+{
+	Oid			dbid;
+	Oid			userid;
+	uint32		launch;			/* 0: a free record */
+} ShadowServed;
 
 typedef struct ShadowShared
 {
@@ -47,6 +66,8 @@ typedef struct ShadowShared
 	bool		used[NDAG_SHADOW_QUEUE_ENTRIES];
 	pg_atomic_uint64 counters[NDAG_N_SHADOW_COUNTERS];
 	NdagShadowLoad own_load;	/* see shadow_capacity.c */
+	NdagShadowAccount account;	/* see shadow_capacity.c */
+	ShadowServed served[NDAG_SHADOW_QUEUE_ENTRIES];
 	NdagShadowEntry entries[NDAG_SHADOW_QUEUE_ENTRIES];
 } ShadowShared;
 
@@ -64,6 +85,8 @@ static const char *const counter_names[NDAG_N_SHADOW_COUNTERS] = {
 	[NDAG_SHADOW_MS] = "shadow_ms",
 	[NDAG_SHADOW_SERIAL_PAIRS] = "shadow_serial_pairs",
 	[NDAG_SHADOW_DEFERRED] = "shadow_deferred",
+	[NDAG_SHADOW_LAUNCHES] = "shadow_launches",
+	[NDAG_SHADOW_DECIDED] = "shadow_decided",
 };
 
 /*
@@ -104,6 +127,7 @@ NdagShadowShmemInit(void)
 		shadow->queue_lock = &(GetNamedLWLockTranche(SHADOW_TRANCHE))[0].lock;
 		for (int i = 0; i < NDAG_N_SHADOW_COUNTERS; i++)
 			pg_atomic_init_u64(&shadow->counters[i], 0);
+		SpinLockInit(&shadow->account.mutex);
 	}
 }
 
@@ -116,6 +140,17 @@ NdagShadowLoad *
 NdagShadowOwnLoad(void)
 {
 	return shadow != NULL ? &shadow->own_load : NULL;
+}
+
+/*
+ * NdagShadowOwnAccount
+ *		The account of shadow time, kept in the queue's shared memory so
+ *		that it outlives one worker (shadow_capacity.c).
+ */
+NdagShadowAccount *
+NdagShadowOwnAccount(void)
+{
+	return shadow != NULL ? &shadow->account : NULL;
 }
 
 /*
@@ -335,24 +370,81 @@ NdagShadowCapture(QueryDesc *queryDesc, const NdagDecision *decision,
 }
 
 /*
- * NdagShadowHeaviestWaiting
- *		The database and role of the heaviest entry no worker was launched
- *		for; false when there is none.
+ * served_launch
+ *		The launch that last served a database and role, 0 if none did (or
+ *		its record was reused).  Caller holds the lock.
+ */
+static uint32
+served_launch(Oid dbid, Oid userid)
+{
+	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+	{
+		ShadowServed *r = &shadow->served[i];
+
+		if (r->launch != 0 && r->dbid == dbid && r->userid == userid)
+			return r->launch;
+	}
+	return 0;
+}
+
+/*
+ * record_served
+ *		Remember that a launch serves a database and role, in its record or
+ *		in the one served longest ago.  Caller holds the lock exclusively.
+ */
+static void
+record_served(Oid dbid, Oid userid, uint32 launch)
+{
+	int			oldest = 0;
+
+	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+	{
+		ShadowServed *r = &shadow->served[i];
+
+		if (r->launch != 0 && r->dbid == dbid && r->userid == userid)
+		{
+			oldest = i;
+			break;
+		}
+		if (r->launch < shadow->served[oldest].launch)
+			oldest = i;
+	}
+	shadow->served[oldest].dbid = dbid;
+	shadow->served[oldest].userid = userid;
+	shadow->served[oldest].launch = launch;
+}
+
+/*
+ * NdagShadowNextToServe
+ *		The database and role the next launch is for: among those with an
+ *		entry no launch was for, the one served least recently (never
+ *		first), the one with the heaviest such entry on a tie; false when
+ *		none waits.
  */
 bool
-NdagShadowHeaviestWaiting(Oid *dbid, Oid *userid)
+NdagShadowNextToServe(Oid *dbid, Oid *userid)
 {
 	int			best = -1;
+	uint32		best_served = 0;
 
 	if (shadow == NULL)
 		return false;
 	LWLockAcquire(shadow->queue_lock, LW_SHARED);
 	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
 	{
-		if (shadow->used[i] && shadow->entries[i].launch == 0 &&
-			(best < 0 ||
-			 shadow->entries[i].weight_ms > shadow->entries[best].weight_ms))
+		NdagShadowEntry *e = &shadow->entries[i];
+		uint32		served;
+
+		if (!shadow->used[i] || e->launch != 0)
+			continue;
+		served = served_launch(e->dbid, e->userid);
+		if (best < 0 || served < best_served ||
+			(served == best_served &&
+			 e->weight_ms > shadow->entries[best].weight_ms))
+		{
 			best = i;
+			best_served = served;
+		}
 	}
 	if (best >= 0)
 	{
@@ -364,9 +456,33 @@ NdagShadowHeaviestWaiting(Oid *dbid, Oid *userid)
 }
 
 /*
+ * heaviest_unassigned
+ *		The heaviest entry of a database and role no launch was for, or -1.
+ *		Caller holds the lock.
+ */
+static int
+heaviest_unassigned(Oid dbid, Oid userid)
+{
+	int			best = -1;
+
+	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+	{
+		NdagShadowEntry *e = &shadow->entries[i];
+
+		if (shadow->used[i] && e->launch == 0 && e->dbid == dbid &&
+			e->userid == userid &&
+			(best < 0 || e->weight_ms > shadow->entries[best].weight_ms))
+			best = i;
+	}
+	return best;
+}
+
+/*
  * NdagShadowAssign
- *		Give a new launch number to the entries of a database and role now
- *		waiting: the worker about to be launched for them answers for them.
+ *		Give a new launch number to the slice of a database and role the
+ *		worker about to be launched answers for: its
+ *		NDAG_SHADOW_SLICE_ENTRIES heaviest entries now waiting.  The
+ *		database and role count as served by it from now.
  */
 uint32
 NdagShadowAssign(Oid dbid, Oid userid)
@@ -374,16 +490,19 @@ NdagShadowAssign(Oid dbid, Oid userid)
 	uint32		launch;
 
 	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
+	/* numbers grow: a smaller one was given earlier (0 is never given) */
 	if (++shadow->next_launch == 0)
 		shadow->next_launch = 1;
 	launch = shadow->next_launch;
-	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+	for (int n = 0; n < NDAG_SHADOW_SLICE_ENTRIES; n++)
 	{
-		NdagShadowEntry *e = &shadow->entries[i];
+		int			i = heaviest_unassigned(dbid, userid);
 
-		if (shadow->used[i] && e->dbid == dbid && e->userid == userid)
-			e->launch = launch;
+		if (i < 0)
+			break;
+		shadow->entries[i].launch = launch;
 	}
+	record_served(dbid, userid, launch);
 	LWLockRelease(shadow->queue_lock);
 	return launch;
 }
@@ -432,39 +551,40 @@ NdagShadowDropAssigned(uint32 launch)
 
 /*
  * NdagShadowTake
- *		Take the heaviest waiting entry of a database and role out of the
- *		queue into *out; false when none waits.  An entry whose default run
- *		took longer than window_ms (the CPU time the budget grants over its
- *		window) is deferred: it is taken only when no other entry of the
- *		database and role waits, so that one huge statement does not hold
- *		up many small ones (each pass over one counts as deferred).
+ *		Take the heaviest entry of a launch's slice out of the queue into
+ *		*out; false when none is left.  The account of shadow time decides
+ *		between them: the heaviest whose default run the account holds now
+ *		(available_ms) goes first; when it holds none of them, the heaviest
+ *		whose default run the account can hold at all (capacity_ms), the
+ *		worker waiting for it to refill; an entry longer than that only when
+ *		no other is left, so that one huge statement does not take the
+ *		budget of many small ones.  Each entry passed over for being longer
+ *		counts as deferred.
  */
 bool
-NdagShadowTake(Oid dbid, Oid userid, double window_ms, NdagShadowEntry *out)
+NdagShadowTake(uint32 launch, double available_ms, double capacity_ms,
+			   NdagShadowEntry *out)
 {
+	const double limits[] = {available_ms, capacity_ms, get_float8_infinity()};
 	int			best = -1;
-	int			best_fitting = -1;
 	int			deferred = 0;
 
 	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
-	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+	for (int l = 0; l < (int) lengthof(limits) && best < 0; l++)
 	{
-		NdagShadowEntry *e = &shadow->entries[i];
-
-		if (!shadow->used[i] || e->dbid != dbid || e->userid != userid)
-			continue;
-		if (best < 0 || e->weight_ms > shadow->entries[best].weight_ms)
-			best = i;
-		if (e->default_ms > window_ms)
-			deferred++;
-		else if (best_fitting < 0 ||
-				 e->weight_ms > shadow->entries[best_fitting].weight_ms)
-			best_fitting = i;
-	}
-	if (best_fitting >= 0)
-		best = best_fitting;
-	else
 		deferred = 0;
+		for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
+		{
+			NdagShadowEntry *e = &shadow->entries[i];
+
+			if (!shadow->used[i] || e->launch != launch)
+				continue;
+			if (e->default_ms > limits[l])
+				deferred++;
+			else if (best < 0 || e->weight_ms > shadow->entries[best].weight_ms)
+				best = i;
+		}
+	}
 	if (best >= 0)
 	{
 		memcpy(out, &shadow->entries[best], sizeof(NdagShadowEntry));
@@ -496,8 +616,9 @@ NdagShadowReset(Oid dbid)
 
 /*
  * NdagShadowStatusCounters
- *		The counters of ruvector_dag_status(), and shadow_queued: the
- *		entries waiting now.
+ *		The counters of ruvector_dag_status(), shadow_queued (the entries
+ *		waiting now), shadow_own_load_pct and shadow_budget_ms_available
+ *		(what the account of shadow time holds now).
  */
 void
 NdagShadowStatusCounters(void *state)
@@ -518,4 +639,6 @@ NdagShadowStatusCounters(void *state)
 	NdagStatusAddCounter(state, "shadow_queued", queued);
 	NdagStatusAddCounter(state, "shadow_own_load_pct",
 						 (int64) rint(100.0 * NdagShadowOwnLoadNow()));
+	NdagStatusAddCounter(state, "shadow_budget_ms_available",
+						 (int64) floor(NdagShadowAccountAvailableMs()));
 }

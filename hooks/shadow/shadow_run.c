@@ -33,7 +33,9 @@
  * timeout is a result), the default's a generous
  * ruvector.dag_shadow_default_timeout_factor times its captured time.
  * Pairs go to NdagQueryMemoryAddPair until every candidate's verdict is in
- * or the run's NDAG_SHADOW_MAX_PAIRS are used.  Between rounds the
+ * or the run's ruvector.dag_shadow_max_pairs are used (the last bracket
+ * takes fewer arms if it must), so that one statement does not take the
+ * slice of the worker's launch from the others.  Between rounds the
  * caller's pace function keeps the worker within its budget, outside any
  * transaction (no lock is held while it sleeps).
  *
@@ -793,16 +795,16 @@ count_outcome(const ShadowRun *run)
 
 /*
  * next_bracket
- *		The next candidates still open, up to SHADOW_BRACKET_ARMS, taken in
- *		turn from *next onwards (wrapping), so that every candidate gets its
- *		first pair before any gets a third; their number (0: none left).
+ *		The next candidates still open, up to most_arms, taken in turn from
+ *		*next onwards (wrapping), so that every candidate gets its first
+ *		pair before any gets a third; their number (0: none left).
  */
 static int
 next_bracket(const ShadowRun *run, const bool *closed, int *next,
-			 RoundCall *call)
+			 int most_arms, RoundCall *call)
 {
 	call->narms = 0;
-	for (int k = 0; k < run->ncand && call->narms < SHADOW_BRACKET_ARMS; k++)
+	for (int k = 0; k < run->ncand && call->narms < most_arms; k++)
 	{
 		int			c = (*next + k) % run->ncand;
 
@@ -821,8 +823,9 @@ next_bracket(const ShadowRun *run, const bool *closed, int *next,
  *		Run a captured statement's brackets: prepare, then the candidates in
  *		turn (next_bracket), each until its verdict is in, calling pace
  *		after each round with the time it took (the run stops when pace
- *		says so), within NDAG_SHADOW_MAX_PAIRS pairs.  Errors are logged
- *		and counted, never raised.
+ *		says so), within ruvector.dag_shadow_max_pairs pairs (the run is
+ *		then cut short while arms are still open).  Errors are logged and
+ *		counted, never raised.
  */
 void
 NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
@@ -849,11 +852,15 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 	memset(&call, 0, sizeof(call));
 	memset(closed, 0, sizeof(closed));
 	shadow_round(run, &call);
-	while (run->outcome == SHADOW_GOING &&
-		   next_bracket(run, closed, &next, &call) > 0)
+	while (run->outcome == SHADOW_GOING)
 	{
-		if (!pace(run->round_busy_ms, round_processes(run), pace_arg) ||
-			run->pairs + call.narms > NDAG_SHADOW_MAX_PAIRS)
+		int			room = ndag_shadow_max_pairs - run->pairs;
+
+		if (next_bracket(run, closed, &next,
+						 Max(Min(SHADOW_BRACKET_ARMS, room), 1), &call) == 0)
+			break;
+		if (room <= 0 ||
+			!pace(run->round_busy_ms, round_processes(run), pace_arg))
 		{
 			run->outcome = SHADOW_CUT_SHORT;
 			break;

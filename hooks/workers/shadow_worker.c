@@ -2,19 +2,22 @@
  *
  * shadow_worker.c
  *	  The shadow workers: a dynamic background worker connected to one
- *	  database as one role runs the captured statements of that database
- *	  and role (shadow/), heaviest first (one whose default run is longer
- *	  than the budget grants over a minute after the others), then exits.  The learner launches
- *	  one when statements wait and no shadow worker runs.
+ *	  database as one role runs a slice of the captured statements of that
+ *	  database and role (shadow/: the heaviest few waiting when it was
+ *	  launched), heaviest first (one whose default run is longer than the
+ *	  account of shadow time can hold after the others), then exits.  The
+ *	  learner launches one when statements wait and no shadow worker runs,
+ *	  for the database and role served least recently, so that each
+ *	  waiting database and role gets its turn.
  *
  * One shadow worker runs at a time in the cluster, so that together they
- * keep within ruvector.dag_shadow_budget CPUs: after each round the worker
- * sleeps (on its latch) long enough for its busy time, times the processes
- * it kept running (itself and its parallel workers), to stay within that
- * many CPUs of the time, and it stops when the load average per
- * CPU goes above ruvector.dag_shadow_max_load (its entries wait for the
- * next launch).  Nothing is launched on a standby, nor while the budget is
- * 0.
+ * keep within ruvector.dag_shadow_budget CPUs: each round is debited from
+ * the account of shadow time (shadow_capacity.c) with its busy time times
+ * the processes it kept running (itself and its parallel workers), and the
+ * worker sleeps (on its latch) while the account is below 0, and before a
+ * statement while the account holds less than its default run.  A run
+ * stops when the budget of the moment is 0 (its entries wait for the next
+ * launch).  Nothing is launched on a standby, nor while the budget is 0.
  *
  * The worker connects as the role that ran the statements: a role that may
  * no longer log in (or was dropped) makes the connection fail, and the
@@ -24,6 +27,8 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/xact.h"
 #include "commands/extension.h"
@@ -44,9 +49,9 @@
 
 #define SHADOW_WORKER_NAME	"neural_dag shadow"
 
-/* the longest sleep after one round (ms) */
+/* the longest sleep waiting for the account (ms) */
 #define SHADOW_MAX_SLEEP_MS	600000.0
-/* the budget is looked at again at least this often while the worker sleeps (ms) */
+/* the account is looked at again at least this often while the worker sleeps (ms) */
 #define SHADOW_SLEEP_STEP_MS	5000.0
 
 StaticAssertDecl(sizeof(NdagShadowLaunch) <= BGW_EXTRALEN,
@@ -89,9 +94,8 @@ launch_worker(const NdagShadowLaunch *launch)
  * NdagShadowLaunchStep
  *		From the learner's loop: when the shadow worker it launched has
  *		stopped, drop the entries it left assigned (it could not run them);
- *		when none runs, statements wait, the budget is not 0 and the
- *		machine has capacity to spare, launch one for the database and role
- *		of the heaviest waiting statement.
+ *		when none runs, statements wait and the budget is not 0, launch one
+ *		for the database and role whose turn it is (NdagShadowNextToServe).
  */
 void
 NdagShadowLaunchStep(void)
@@ -110,7 +114,7 @@ NdagShadowLaunchStep(void)
 		shadow_handle = NULL;
 	}
 	if (!NdagMayWriteLearnedState() || !(NdagShadowBudget() > 0) ||
-		!NdagShadowHeaviestWaiting(&launch.dbid, &launch.userid))
+		!NdagShadowNextToServe(&launch.dbid, &launch.userid))
 		return;
 	launch.launch = NdagShadowAssign(launch.dbid, launch.userid);
 	shadow_handle = launch_worker(&launch);
@@ -122,6 +126,7 @@ NdagShadowLaunchStep(void)
 		return;
 	}
 	shadow_launch = launch.launch;
+	NdagShadowCount(NDAG_SHADOW_LAUNCHES, 1);
 }
 
 /*
@@ -139,49 +144,81 @@ serve_reload(void)
 }
 
 /*
- * shadow_pace
- *		After a round that kept the worker and `processes` processes on
- *		average (its parallel workers included) busy busy_ms: account them
- *		in the shadow runs' own load, sleep on the latch so that busy time
- *		times those processes stays within the CPUs of the budget of the
- *		moment (NdagShadowBudget, looked at again every
- *		SHADOW_SLEEP_STEP_MS while it sleeps), then say whether the run may go on (the budget not 0).
+ * wait_for_account
+ *		Sleep on the latch until the account of shadow time holds need_ms
+ *		(looked at again every SHADOW_SLEEP_STEP_MS, so that a budget that
+ *		changes with the load shortens or lengthens the sleep), at most
+ *		SHADOW_MAX_SLEEP_MS; false when the budget of the moment is 0.
  *		Signals are served while it sleeps.
  */
 static bool
-shadow_pace(double busy_ms, double processes, void *arg)
+wait_for_account(double need_ms)
 {
-	TimestampTz start;
-	double		budget;
+	TimestampTz start = GetCurrentTimestamp();
 
-	CHECK_FOR_INTERRUPTS();
-	serve_reload();
-	NdagShadowAccountLoad(processes);
-	start = GetCurrentTimestamp();
 	for (;;)
 	{
+		double		budget = NdagShadowBudget();
+		double		missing_ms;
 		long		slept_ms;
-		double		sleep_ms;
 
-		/* the budget of the moment: a load that changes shortens or lengthens the sleep */
-		budget = NdagShadowBudget();
 		if (!(budget > 0))
 			return false;
-		/* busy_ms kept `processes` CPUs busy: sleep until that is budget CPUs */
-		sleep_ms = Min(SHADOW_MAX_SLEEP_MS,
-					   Max(busy_ms * (Max(processes, 1.0) / budget - 1.0), 0.0));
+		missing_ms = need_ms - NdagShadowAccountAvailableMs();
 		slept_ms = TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
-		if (slept_ms >= sleep_ms)
-			break;
+		if (!(missing_ms > 0) || slept_ms >= SHADOW_MAX_SLEEP_MS)
+			return true;
+		/* the account refills at `budget` ms of CPU per ms */
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 (long) Min(sleep_ms - slept_ms, SHADOW_SLEEP_STEP_MS),
+						 (long) ceil(Min(missing_ms / budget,
+										 Min(SHADOW_SLEEP_STEP_MS,
+											 SHADOW_MAX_SLEEP_MS - slept_ms))),
 						 PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		serve_reload();
 	}
+}
+
+/*
+ * shadow_pace
+ *		After a round that kept the worker and `processes` processes on
+ *		average (its parallel workers included) busy busy_ms: account them
+ *		in the shadow runs' own load, debit the account of shadow time with
+ *		busy_ms times those processes, and sleep until the account is back
+ *		to 0; whether the run may go on (the budget not 0).
+ */
+static bool
+shadow_pace(double busy_ms, double processes, void *arg)
+{
+	bool		go_on;
+
+	CHECK_FOR_INTERRUPTS();
+	serve_reload();
+	NdagShadowAccountLoad(processes);
+	if (busy_ms > 0)
+		NdagShadowAccountSpend(busy_ms * Max(processes, 1.0));
+	go_on = wait_for_account(0);
 	NdagShadowAccountLoad(0);
-	return NdagShadowBudget() > 0;
+	return go_on;
+}
+
+/*
+ * entry_decided
+ *		Whether every arm of the entry's class has its verdict by now (a run
+ *		of the statement for another role, or inline exploration, decided
+ *		them while it waited).
+ */
+static bool
+entry_decided(const NdagShadowEntry *entry)
+{
+	bool		decided;
+
+	StartTransactionCommand();
+	decided = NdagQueryMemoryOpenArms(entry->dbid, entry->query_id,
+									  entry->klass, NdagArmsEnabledMask()) == 0;
+	CommitTransactionCommand();
+	return decided;
 }
 
 /*
@@ -213,8 +250,9 @@ unassign_at_exit(int code, Datum arg)
 /*
  * ndag_shadow_worker_main
  *		Entry point of a shadow worker: bgw_extra is the NdagShadowLaunch.
- *		Run the entries of its database and role, heaviest first, while
- *		the budget and the load allow, then exit.
+ *		Run the entries of its launch's slice, heaviest first (an entry
+ *		whose arms were all decided meanwhile is dropped unrun), while the
+ *		budget allows, then exit.
  */
 void
 ndag_shadow_worker_main(Datum main_arg)
@@ -246,9 +284,21 @@ ndag_shadow_worker_main(Datum main_arg)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (!shadow_pace(0, 0, NULL) ||
-			!NdagShadowTake(launch.dbid, launch.userid,
-							NdagShadowBudgetWindowMs(), entry))
+			!NdagShadowTake(launch.launch, NdagShadowAccountAvailableMs(),
+							NdagShadowAccountCapacityMs(), entry))
 			break;
+		if (entry_decided(entry))
+		{
+			NdagShadowCount(NDAG_SHADOW_DECIDED, 1);
+			continue;
+		}
+		/* its first default run is paid for before it starts */
+		if (!wait_for_account(Min(entry->default_ms,
+								  NdagShadowAccountCapacityMs())))
+		{
+			NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
+			break;
+		}
 		MemoryContextSwitchTo(cxt);
 		pgstat_report_activity(STATE_RUNNING, "neural_dag shadow run");
 		NdagShadowRunEntry(entry, shadow_pace, NULL);
