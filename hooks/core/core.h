@@ -124,6 +124,7 @@ extern double ndag_shadow_max_load;		/* ruvector.dag_shadow_max_load, per CPU */
 extern double ndag_shadow_min_share;	/* ruvector.dag_shadow_min_share, CPUs */
 extern double ndag_shadow_timeout_factor;	/* ruvector.dag_shadow_timeout_factor */
 extern int	ndag_shadow_nice;		/* ruvector.dag_shadow_nice */
+extern double ndag_shadow_max_cost_ratio;	/* ruvector.dag_shadow_max_cost_ratio */
 extern int	ndag_process_nice;		/* ruvector.dag_process_nice (hidden) */
 extern double ndag_shadow_default_timeout_factor;	/* ruvector.dag_shadow_default_timeout_factor */
 

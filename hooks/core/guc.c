@@ -54,6 +54,7 @@ double		ndag_shadow_max_load = 1.0;
 double		ndag_shadow_min_share = 0.5;
 double		ndag_shadow_timeout_factor = 2.0;
 int			ndag_shadow_nice = 10;
+double		ndag_shadow_max_cost_ratio = 1000.0;
 int			ndag_process_nice = 0;
 double		ndag_shadow_default_timeout_factor = 10.0;
 
@@ -599,6 +600,14 @@ NdagDefineShadowGucs(void)
 							 "An arm stopped by this timeout is a result: it is not faster.",
 							 &ndag_shadow_timeout_factor,
 							 2.0, 1.0, 1000.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_shadow_max_cost_ratio",
+							 "Shadow runs never try an arm whose plan is estimated costlier than this many times the default plan.",
+							 "Higher than ruvector.dag_explore_max_cost_ratio, which caps users' executions: a shadow run's timeout bounds what a slow arm costs, and plans estimated far costlier than the default are often the faster ones where the estimates are wrong.  They are tried last.",
+							 &ndag_shadow_max_cost_ratio,
+							 1000.0, 1.0, 1e15,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
