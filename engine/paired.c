@@ -72,9 +72,12 @@ margin(const NdagPaired *p)
 /*
  * ndag_paired_verdict
  *		Refuted at once when the mean says the arm is NDAG_PAIRED_REFUTE
- *		times slower; proven from 2 pairs when every pair was
- *		NDAG_PAIRED_CLEAR times faster (a gain no run-to-run noise makes
- *		twice); from NDAG_PAIRED_MIN pairs faster when the upper bound of
+ *		times slower, and from 2 pairs when it says NDAG_PAIRED_FUTILE
+ *		times slower (an arm that must be 1.05x faster to count is not
+ *		worth more pairs: most arms lose, and their pairs are most of the
+ *		shadow budget); proven from 2 pairs when every pair was
+ *		NDAG_PAIRED_CLEAR times faster (a gain run-to-run noise does not
+ *		make twice); from NDAG_PAIRED_MIN pairs faster when the upper bound of
  *		the mean log ratio is below -ln NDAG_PAIRED_MIN_GAIN, not faster
  *		when its lower bound is above it, when the mean says the arm is not
  *		faster at all (futile: it will not reach the gain), or after
@@ -89,6 +92,8 @@ ndag_paired_verdict(const NdagPaired *p)
 	if (p->n == 0)
 		return NDAG_PAIRED_OPEN;
 	if (p->mean >= log(NDAG_PAIRED_REFUTE) - 1e-6)
+		return NDAG_PAIRED_NOT_FASTER;
+	if (p->n >= 2 && p->mean >= log(NDAG_PAIRED_FUTILE) - 1e-6)
 		return NDAG_PAIRED_NOT_FASTER;
 	if (p->n >= 2 && p->max <= -log(NDAG_PAIRED_CLEAR))
 		return NDAG_PAIRED_FASTER;

@@ -22,8 +22,9 @@
 #define NDAG_PAIRED_MIN			3	/* pairs before any verdict but refutation */
 #define NDAG_PAIRED_MAX			6	/* pairs after which an unproven arm is not faster */
 #define NDAG_PAIRED_MIN_GAIN	1.05	/* proven faster: at least this speed-up */
-#define NDAG_PAIRED_REFUTE		2.0 /* one pair (or the mean) this much slower refutes at once */
-#define NDAG_PAIRED_CLEAR		2.0 /* every one of 2+ pairs this much faster proves at once */
+#define NDAG_PAIRED_REFUTE		1.5 /* one pair (or the mean) this much slower refutes at once */
+#define NDAG_PAIRED_FUTILE		1.15	/* from 2 pairs, a mean this much slower refutes */
+#define NDAG_PAIRED_CLEAR		1.5 /* every one of 2+ pairs this much faster proves at once */
 #define NDAG_PAIRED_MIN_SD		0.03	/* floor of the pairs' standard deviation, ln units */
 
 /* the verdict of the pairs of one arm */

@@ -21,6 +21,8 @@
  *						checked for fdw/ and applied by planner/
  *	store_functions.c	admin SQL functions: enable/disable a table, status,
  *						reset, backup, restore
+ *	process_priority.c	the nice value of shadow runs and their parallel
+ *						workers
  *
  * Includers include postgres.h first.
  *
@@ -122,6 +124,9 @@ extern double ndag_shadow_max_load;		/* ruvector.dag_shadow_max_load, per CPU */
 extern double ndag_shadow_min_share;	/* ruvector.dag_shadow_min_share, CPUs */
 extern int	ndag_shadow_max_pairs;	/* ruvector.dag_shadow_max_pairs */
 extern double ndag_shadow_timeout_factor;	/* ruvector.dag_shadow_timeout_factor */
+extern int	ndag_shadow_nice;		/* ruvector.dag_shadow_nice */
+extern double ndag_shadow_max_cost_ratio;	/* ruvector.dag_shadow_max_cost_ratio */
+extern int	ndag_process_nice;		/* ruvector.dag_process_nice (hidden) */
 extern double ndag_shadow_default_timeout_factor;	/* ruvector.dag_shadow_default_timeout_factor */
 
 extern void NdagDefineGucs(void);
@@ -181,6 +186,11 @@ extern void NdagFallbackStatusCounters(void *state);
 /* ---------- engine_error.c: engine status codes as errors ---------- */
 
 extern void NdagEngineCheck(int rc, const char *what);
+
+/* ---------- process_priority.c: the nice value of shadow runs ---------- */
+
+extern void NdagProcessNiceAssign(int newval, void *extra);
+extern void NdagLowerOwnPriority(void);
 
 /* ---------- store_functions.c ---------- */
 

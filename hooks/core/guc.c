@@ -54,6 +54,9 @@ double		ndag_shadow_max_load = 1.0;
 double		ndag_shadow_min_share = 0.5;
 int			ndag_shadow_max_pairs = 16;
 double		ndag_shadow_timeout_factor = 2.0;
+int			ndag_shadow_nice = 10;
+double		ndag_shadow_max_cost_ratio = 1000.0;
+int			ndag_process_nice = 0;
 double		ndag_shadow_default_timeout_factor = 10.0;
 
 /* self-healing */
@@ -608,6 +611,31 @@ NdagDefineShadowGucs(void)
 							 2.0, 1.0, 1000.0,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("ruvector.dag_shadow_max_cost_ratio",
+							 "Shadow runs never try an arm whose plan is estimated costlier than this many times the default plan.",
+							 "Higher than ruvector.dag_explore_max_cost_ratio, which caps users' executions: a shadow run's timeout bounds what a slow arm costs, and plans estimated far costlier than the default are often the faster ones where the estimates are wrong.  They are tried last.",
+							 &ndag_shadow_max_cost_ratio,
+							 1000.0, 1.0, 1e15,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_shadow_nice",
+							"Nice value of shadow runs (the shadow worker and its parallel workers).",
+							"The kernel gives users' processes the CPU before processes of a higher nice value, so a shadow run under way slows a user's statement little; 0 runs them at the server's own priority.",
+							&ndag_shadow_nice,
+							10, 0, 19,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ruvector.dag_process_nice",
+							"Nice value this session's process and its parallel workers are raised to.",
+							"Set by shadow workers to ruvector.dag_shadow_nice; a parallel worker takes it from its leader.  A nice value is only ever raised.",
+							&ndag_process_nice,
+							0, 0, 19,
+							PGC_SUSET,
+							GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							NULL, NdagProcessNiceAssign, NULL);
 
 	DefineCustomRealVariable("ruvector.dag_shadow_default_timeout_factor",
 							 "Timeout of a shadow run of the default plan, as a multiple of its captured time (at least 1 s).",

@@ -602,7 +602,7 @@ rank_candidates(const Analysis *a, int decided_arm, Candidate *out)
 		if ((a->enabled & bit) == 0 || arm == decided_arm ||
 			a->stats.verdict[arm] != NDAG_VERDICT_OPEN ||
 			!NdagArmExplorable(a->stats.same_mask, a->stats.forced_mask,
-							   ratio, arm))
+							   ratio, arm, ndag_explore_max_cost_ratio))
 			continue;
 		c = &out[n++];
 		c->arm = arm;
@@ -783,7 +783,7 @@ replanned_explorable(const Analysis *a, uint64 query_id, int arm,
 	NdagQueryMemoryMarkPlanned(MyDatabaseId, query_id, a->klass, arm, same,
 							   ratio, forced);
 	return NdagArmExplorable(same ? bit : 0, forced ? bit : 0,
-							 (float4) ratio, arm);
+							 (float4) ratio, arm, ndag_explore_max_cost_ratio);
 }
 
 /*

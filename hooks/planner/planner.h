@@ -242,7 +242,7 @@ extern NdagTurn NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass,
 									int applied_source, bool may_explore,
 									double fraction);
 extern bool NdagArmExplorable(uint64 same_mask, uint64 forced_mask,
-							  float4 cost_ratio, int arm);
+							  float4 cost_ratio, int arm, double max_ratio);
 extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass,
 									   int arm, bool same, double cost_ratio,
 									   bool forced);

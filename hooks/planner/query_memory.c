@@ -825,29 +825,32 @@ NdagQueryMemoryList(Oid dbid, NdagQueryClass **out)
  * NdagArmExplorable
  *		Whether exploration may run an arm planned for a query: its plan
  *		differs from the default's (and from other arms'), was not forced
- *		past disable_cost, and is not estimated costlier than
- *		ruvector.dag_explore_max_cost_ratio times the default plan (a ratio
- *		of 0 is unknown: the arm is planned again before it runs).
+ *		past disable_cost, and is not estimated costlier than max_ratio
+ *		times the default plan (a ratio of 0 is unknown: the arm is planned
+ *		again before it runs).  max_ratio is
+ *		ruvector.dag_explore_max_cost_ratio for a user's execution,
+ *		ruvector.dag_shadow_max_cost_ratio for a shadow run (whose timeout
+ *		bounds what a slow arm costs).
  */
 bool
 NdagArmExplorable(uint64 same_mask, uint64 forced_mask, float4 cost_ratio,
-				  int arm)
+				  int arm, double max_ratio)
 {
 	uint64		bit = UINT64CONST(1) << arm;
 
 	return (same_mask & bit) == 0 && (forced_mask & bit) == 0 &&
-		!(cost_ratio > ndag_explore_max_cost_ratio);
+		!(cost_ratio > max_ratio);
 }
 
 /*
  * open_arms
  *		The usable arms of a statement class whose verdict is still open:
- *		never planned for it, or explorable (NdagArmExplorable).  None for
- *		a class the DBA pinned or froze; never a forbidden arm.  Caller
- *		holds the lock.
+ *		never planned for it, or explorable (NdagArmExplorable with
+ *		max_ratio).  None for a class the DBA pinned or froze; never a
+ *		forbidden arm.  Caller holds the lock.
  */
 static uint64
-open_arms(const QmSlot *s, uint64 enabled)
+open_arms(const QmSlot *s, uint64 enabled, double max_ratio)
 {
 	uint64		usable = enabled & ~s->demoted_mask & ~s->forbidden_mask &
 		~UINT64CONST(1);
@@ -863,7 +866,7 @@ open_arms(const QmSlot *s, uint64 enabled)
 			continue;
 		if ((s->planned_mask & bit) == 0 ||
 			NdagArmExplorable(s->same_mask, s->forced_mask,
-							  s->arms[arm].cost_ratio, arm))
+							  s->arms[arm].cost_ratio, arm, max_ratio))
 			open |= bit;
 	}
 	return open;
@@ -871,7 +874,8 @@ open_arms(const QmSlot *s, uint64 enabled)
 
 /*
  * NdagQueryMemoryOpenArms
- *		open_arms() of a statement class (every usable arm when nothing is
+ *		open_arms() of a statement class for shadow runs (cap
+ *		ruvector.dag_shadow_max_cost_ratio; every usable arm when nothing is
  *		known of it).
  */
 uint64
@@ -887,7 +891,8 @@ NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
 	h = statement_hash(dbid, query_id);
 	LWLockAcquire(statement_lock(h), LW_SHARED);
 	s = slot_find(h, dbid, query_id, klass, false);
-	open = s != NULL ? open_arms(s, enabled) : enabled & ~UINT64CONST(1);
+	open = s != NULL ? open_arms(s, enabled, ndag_shadow_max_cost_ratio) :
+		enabled & ~UINT64CONST(1);
 	LWLockRelease(statement_lock(h));
 	return open;
 }
@@ -1038,7 +1043,8 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
 	}
 	if (may_explore && s->default_n > 0)
 	{
-		uint64		open = open_arms(s, enabled) & ~(UINT64CONST(1) << applied_arm);
+		uint64		open = open_arms(s, enabled, ndag_explore_max_cost_ratio) &
+			~(UINT64CONST(1) << applied_arm);
 
 		if (open != 0)
 		{

@@ -264,7 +264,7 @@ log_candidates(const ShadowRun *run)
  *		Plan the default and each arm still open for the statement's class,
  *		tell the query memory what each plans to, and keep the usable ones
  *		(a plan of their own, not forced past disable_cost, not estimated
- *		costlier than ruvector.dag_explore_max_cost_ratio times the
+ *		costlier than ruvector.dag_shadow_max_cost_ratio times the
  *		default): those proven for another class of the statement first,
  *		then by estimated cost ratio.
  */
@@ -315,7 +315,7 @@ prepare_round(ShadowRun *run)
 		ratio = NdagPlanCostRatio(default_cost, plan);
 		NdagQueryMemoryMarkPlanned(e->dbid, e->query_id, run->klass, arm, same,
 								   ratio, forced);
-		if (same || forced || ratio > ndag_explore_max_cost_ratio)
+		if (same || forced || ratio > ndag_shadow_max_cost_ratio)
 			continue;
 		shapes[nshapes++] = shape;
 		run->cand[run->ncand].arm = arm;

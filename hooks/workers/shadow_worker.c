@@ -273,6 +273,7 @@ ndag_shadow_worker_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(launch.dbid, launch.userid, 0);
 	pgstat_report_appname(SHADOW_WORKER_NAME);
 	NdagShadowSessionSettings();
+	NdagLowerOwnPriority();
 	on_shmem_exit(unassign_at_exit, UInt32GetDatum(launch.launch));
 	if (!has_extension())
 		proc_exit(0);
