@@ -16,7 +16,7 @@
  *						the default and each open arm, run the pairs
  *	shadow_capacity.c	whether the machine has spare capacity (load), and
  *						the account of shadow time (refilled at the budget,
- *						spent by the runs)
+ *						charged with the CPU time the runs took)
  *
  * Uses core/ and planner/.  Includers include postgres.h first.
  *
@@ -54,6 +54,7 @@ typedef enum NdagShadowCounter
 	NDAG_SHADOW_DEFERRED,		/* entries passed over: default run above what the account holds */
 	NDAG_SHADOW_LAUNCHES,		/* shadow workers launched */
 	NDAG_SHADOW_DECIDED,		/* entries dropped unrun: every arm decided meanwhile */
+	NDAG_SHADOW_CPU_MS,			/* CPU time the account was charged, ms */
 	NDAG_N_SHADOW_COUNTERS
 } NdagShadowCounter;
 
@@ -113,10 +114,13 @@ typedef struct NdagShadowLaunch
 
 /*
  * Called by a shadow run after each transaction of pairs with the time it
- * was busy; returns false when the run must stop (shutdown, no spare
- * capacity).  The worker sleeps in it to keep within its budget.
+ * was busy, the processes it kept running meanwhile and the CPU time it
+ * took (its own, and its parallel workers' busy time); returns false when
+ * the run must stop (shutdown, no spare capacity).  The worker sleeps in
+ * it to keep within its budget.
  */
-typedef bool (*NdagShadowPace) (double busy_ms, double processes, void *arg);
+typedef bool (*NdagShadowPace) (double busy_ms, double processes,
+								double cpu_ms, void *arg);
 
 struct QueryDesc;
 
@@ -153,5 +157,6 @@ extern double NdagShadowAccountAvailableMs(void);
 extern void NdagShadowAccountSpend(double cpu_ms);
 extern void NdagShadowAccountLoad(double processes);
 extern double NdagShadowOwnLoadNow(void);
+extern double NdagShadowProcessCpuMs(void);
 
 #endif							/* NDAG_SHADOW_H */

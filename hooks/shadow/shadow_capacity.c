@@ -13,12 +13,19 @@
  * it was busy, none while it slept or no worker ran).  Without it a shadow
  * run of a parallel plan would count itself as load and slow itself down.
  *
+ * The account is charged with the CPU time the runs took (the worker's
+ * own, read from the kernel), not their wall-clock time: a shadow run at
+ * its nice value on a busy machine waits for the CPU most of its time, and
+ * charging that wait would shrink the budget a second time, on top of the
+ * load's own shrinking.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "utils/timestamp.h"
@@ -76,6 +83,22 @@ NdagShadowAccountLoad(double processes)
 	keep = decay(own, now);
 	own->processes = own->processes * keep + Max(processes, 0.0) * (1.0 - keep);
 	own->at = now;
+}
+
+/*
+ * NdagShadowProcessCpuMs
+ *		The CPU time this process has taken so far (user and system), ms;
+ *		0 when the kernel does not say.
+ */
+double
+NdagShadowProcessCpuMs(void)
+{
+	struct rusage usage;
+
+	if (getrusage(RUSAGE_SELF, &usage) != 0)
+		return 0;
+	return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000.0 +
+		(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000.0;
 }
 
 /*
@@ -186,8 +209,9 @@ NdagShadowAccountAvailableMs(void)
 
 /*
  * NdagShadowAccountSpend
- *		Refill the account up to now, then debit it with cpu_ms (a round's
- *		busy time times the processes it kept running).
+ *		Refill the account up to now, then debit it with cpu_ms (the CPU
+ *		time a round took: the worker's own and its parallel workers' busy
+ *		time), counted in shadow_cpu_ms.
  */
 void
 NdagShadowAccountSpend(double cpu_ms)
@@ -204,4 +228,5 @@ NdagShadowAccountSpend(double cpu_ms)
 		Max(cpu_ms, 0.0);
 	account->at = now;
 	SpinLockRelease(&account->mutex);
+	NdagShadowCount(NDAG_SHADOW_CPU_MS, (uint64) rint(Max(cpu_ms, 0.0)));
 }

@@ -87,6 +87,7 @@ static const char *const counter_names[NDAG_N_SHADOW_COUNTERS] = {
 	[NDAG_SHADOW_DEFERRED] = "shadow_deferred",
 	[NDAG_SHADOW_LAUNCHES] = "shadow_launches",
 	[NDAG_SHADOW_DECIDED] = "shadow_decided",
+	[NDAG_SHADOW_CPU_MS] = "shadow_cpu_ms",
 };
 
 /*

@@ -36,8 +36,9 @@
  * or the run's ruvector.dag_shadow_max_pairs are used (the last bracket
  * takes fewer arms if it must), so that one statement does not take the
  * slice of the worker's launch from the others.  Between rounds the
- * caller's pace function keeps the worker within its budget, outside any
- * transaction (no lock is held while it sleeps).
+ * caller's pace function keeps the worker within its budget (the CPU time
+ * each round took), outside any transaction (no lock is held while it
+ * sleeps).
  *
  * An error in a round (permission denied, an object gone, a write
  * refused) ends the entry's run: it is logged and counted, never retried.
@@ -122,8 +123,9 @@ typedef struct ShadowRun
 	instr_time	last_default_at;	/* its end, zero: none yet */
 	bool		last_default_serial;	/* it ran without parallel workers */
 	bool		serial;			/* the current bracket is screened serially */
-	double		round_busy_ms;	/* the last round */
+	double		round_busy_ms;	/* the last round, wall-clock */
 	double		round_worker_ms;	/* its runs' ms times their parallel workers */
+	double		round_cpu_ms;	/* its CPU time: the worker's own, and round_worker_ms */
 } ShadowRun;
 
 /* one execution's measure */
@@ -698,7 +700,10 @@ bracket_round(ShadowRun *run, RoundCall *call)
  * shadow_round
  *		One round in a read-only transaction of its own, under the captured
  *		search_path, locks waited for at most the default's timeout; an
- *		error ends the run (logged, counted).  The time it took is counted.
+ *		error ends the run (logged, counted).  The time it took is counted,
+ *		and the CPU time it took kept for the account: the worker's own,
+ *		and its parallel workers' busy time (their CPU time is not known
+ *		here).
  */
 static void
 shadow_round(ShadowRun *run, RoundCall *call)
@@ -711,6 +716,7 @@ shadow_round(ShadowRun *run, RoundCall *call)
 	snprintf(lock_timeout, sizeof(lock_timeout), "%d",
 			 (int) Min(default_timeout_ms(run->entry), (double) INT_MAX));
 	run->round_worker_ms = 0;
+	run->round_cpu_ms = -NdagShadowProcessCpuMs();
 	INSTR_TIME_SET_CURRENT(start);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -752,6 +758,7 @@ shadow_round(ShadowRun *run, RoundCall *call)
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 	run->round_busy_ms = INSTR_TIME_GET_MILLISEC(duration);
+	run->round_cpu_ms += NdagShadowProcessCpuMs() + run->round_worker_ms;
 	NdagShadowCount(NDAG_SHADOW_MS, (uint64) run->round_busy_ms);
 }
 
@@ -860,7 +867,8 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 						 Max(Min(SHADOW_BRACKET_ARMS, room), 1), &call) == 0)
 			break;
 		if (room <= 0 ||
-			!pace(run->round_busy_ms, round_processes(run), pace_arg))
+			!pace(run->round_busy_ms, round_processes(run), run->round_cpu_ms,
+				  pace_arg))
 		{
 			run->outcome = SHADOW_CUT_SHORT;
 			break;
@@ -882,7 +890,8 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 			(errmsg("neural_dag shadow run of query %lld: %d candidate arms, %d pairs, %s",
 					(long long) entry->query_id, run->ncand, run->pairs,
 					outcome_names[run->outcome])));
-	(void) pace(run->round_busy_ms, round_processes(run), pace_arg);
+	(void) pace(run->round_busy_ms, round_processes(run), run->round_cpu_ms,
+				pace_arg);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
 }

@@ -12,8 +12,8 @@
  *
  * One shadow worker runs at a time in the cluster, so that together they
  * keep within ruvector.dag_shadow_budget CPUs: each round is debited from
- * the account of shadow time (shadow_capacity.c) with its busy time times
- * the processes it kept running (itself and its parallel workers), and the
+ * the account of shadow time (shadow_capacity.c) with the CPU time it took
+ * (its own, and its parallel workers' busy time), and the
  * worker sleeps (on its latch) while the account is below 0, and before a
  * statement while the account holds less than its default run.  A run
  * stops when the budget of the moment is 0 (its entries wait for the next
@@ -182,14 +182,16 @@ wait_for_account(double need_ms)
 
 /*
  * shadow_pace
- *		After a round that kept the worker and `processes` processes on
- *		average (its parallel workers included) busy busy_ms: account them
- *		in the shadow runs' own load, debit the account of shadow time with
- *		busy_ms times those processes, and sleep until the account is back
- *		to 0; whether the run may go on (the budget not 0).
+ *		After a round that kept `processes` processes on average (its
+ *		parallel workers included) busy busy_ms and took cpu_ms of CPU:
+ *		account the processes in the shadow runs' own load, debit the
+ *		account of shadow time with the CPU time (not the wall-clock time:
+ *		at its nice value on a busy machine the worker waits for the CPU
+ *		most of the time), and sleep until the account is back to 0;
+ *		whether the run may go on (the budget not 0).
  */
 static bool
-shadow_pace(double busy_ms, double processes, void *arg)
+shadow_pace(double busy_ms, double processes, double cpu_ms, void *arg)
 {
 	bool		go_on;
 
@@ -197,7 +199,7 @@ shadow_pace(double busy_ms, double processes, void *arg)
 	serve_reload();
 	NdagShadowAccountLoad(processes);
 	if (busy_ms > 0)
-		NdagShadowAccountSpend(busy_ms * Max(processes, 1.0));
+		NdagShadowAccountSpend(cpu_ms);
 	go_on = wait_for_account(0);
 	NdagShadowAccountLoad(0);
 	return go_on;
@@ -284,7 +286,7 @@ ndag_shadow_worker_main(Datum main_arg)
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!shadow_pace(0, 0, NULL) ||
+		if (!shadow_pace(0, 0, 0, NULL) ||
 			!NdagShadowTake(launch.launch, NdagShadowAccountAvailableMs(),
 							NdagShadowAccountCapacityMs(), entry))
 			break;
