@@ -277,3 +277,40 @@ SELECT t.workload, t.round, t.users_ms, t.stock_ms, t.users_ms / nullif(t.stock_
   FROM tot t
   LEFT JOIN worst w USING (workload, round)
   LEFT JOIN shadow sh USING (workload, round);
+
+/*
+ * bench_decision_state: per shape of a workload, what apply mode decides
+ * for it now (EXPLAIN, which explores nothing: its parameter class,
+ * decision and arm) and that class's row of ndag_queries (decision, best
+ * arm, runs per arm, demoted arms), so that a statement left on the
+ * default plan can be told apart: never tried, tried and not proven,
+ * proven for another class, demoted.
+ */
+CREATE OR REPLACE FUNCTION bench_decision_state(w text)
+RETURNS TABLE (shape text, class text, decision text, arm text,
+			   memory text, runs_per_arm integer[], demoted integer[])
+LANGUAGE plpgsql AS $$
+DECLARE
+	s		record;
+	j		json;
+BEGIN
+	SET LOCAL ruvector.dag_mode = apply;
+	FOR s IN SELECT b.shape, b.query, b.query_id FROM bench_shape b
+			  WHERE b.workload = w ORDER BY b.shape LOOP
+		EXECUTE 'EXPLAIN (FORMAT JSON) ' || s.query INTO j;
+		shape := s.shape;
+		class := j->0->'Neural DAG'->>'Parameter Class';
+		decision := j->0->'Neural DAG'->>'Decision';
+		arm := j->0->'Neural DAG'->>'Arm';
+		SELECT q.decision || ' (' || q.decision_source || '), best ' ||
+			   coalesce((SELECT a.name FROM ndag_arms a WHERE a.arm_id = q.best_arm), '-'),
+			   q.runs_per_arm, q.demoted_arms
+		  INTO memory, runs_per_arm, demoted
+		  FROM ndag_queries q
+		 WHERE q.query_id = s.query_id
+		   AND lpad(to_hex(q.class), 16, '0') = class;
+		RETURN NEXT;
+		memory := NULL; runs_per_arm := NULL; demoted := NULL;
+	END LOOP;
+END
+$$;

@@ -150,6 +150,10 @@ SELECT round AS pass, round(users_ms::numeric, 1) AS users_ms, round(stock_ms::n
 	   worst_shape, worst_arm, timed_out, shadow
   FROM bench_pass WHERE workload = :'w' ORDER BY round;
 
+\echo '== decisions at the end, per shape: what apply mode decides now (EXPLAIN: parameter class, decision,'
+\echo '   arm) and the class in ndag_queries (decision, best arm, runs per arm from the default on, demoted arms)'
+SELECT * FROM bench_decision_state(:'w');
+
 -- one line for the summary of all workloads (psql variable summary: the
 -- file to write it to)
 \pset format unaligned
