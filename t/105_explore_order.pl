@@ -25,32 +25,11 @@ sub sql
 	return $node->safe_psql('postgres', shift);
 }
 
-sql(q{
-	CREATE TABLE eo_small AS
-		SELECT g * 200 AS id, g % 100 AS x FROM generate_series(1, 1000) g;
-	CREATE TABLE eo_big AS
-		SELECT g AS id, repeat('p', 50) AS pad FROM generate_series(1, 200000) g;
-	ALTER TABLE eo_big ADD PRIMARY KEY (id);
-	ANALYZE eo_small, eo_big;
-	SELECT ruvector_enable_neural_dag('eo_small'), ruvector_enable_neural_dag('eo_big');
+sql(ndag_small_big_tables_sql('eo') . q{
 	INSERT INTO ndag_arms (name, settings)
 		VALUES ('forced_seqscan', 'enable_seqscan=off, enable_nestloop=off');
 	UPDATE ndag_arms SET enabled = false
 		WHERE builtin AND arm_id NOT IN (0, 1, 5);
-	CREATE FUNCTION eo_cost(settings text, q text) RETURNS float8
-	LANGUAGE plpgsql AS $$
-	DECLARE
-		j json;
-	BEGIN
-		SET ruvector.dag_mode = off;
-		IF settings <> '' THEN
-			EXECUTE settings;
-		END IF;
-		EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
-		RESET ALL;
-		RETURN (j->0->'Plan'->>'Total Cost')::float8;
-	END
-	$$;
 	-- whether the plan under these settings has a node they disable:
 	-- costed at disable_cost up to PostgreSQL 17, "Disabled" from 18
 	CREATE FUNCTION eo_forced(settings text, q text) RETURNS boolean
@@ -66,7 +45,7 @@ sql(q{
 			OR j::text LIKE '%"Disabled": true%';
 	END
 	$$;
-} . ndag_run_function_sql('eo'));
+} . ndag_plan_cost_sql('eo') . ndag_run_function_sql('eo'));
 my $forced = sql("SELECT arm_id FROM ndag_arms WHERE name = 'forced_seqscan'");
 
 my $q = 'SELECT count(b.pad) FROM eo_small s JOIN eo_big b ON b.id = s.id WHERE s.x = 1';

@@ -30,15 +30,12 @@ sub counter
 	return ndag_status_counter($node, shift);
 }
 
-# run_ended(RUNS): whether more than RUNS shadow runs were made, no
-# statement waits and no shadow worker runs
+# run_ended(RUNS): whether more than RUNS shadow runs were made and the
+# shadow worker is idle
 sub run_ended
 {
 	my ($runs) = @_;
-	return counter('shadow_runs') > $runs
-	  && counter('shadow_queued') == 0
-	  && sql(q{SELECT count(*) FROM pg_stat_activity
-			  WHERE backend_type = 'neural_dag shadow'}) eq '0';
+	return counter('shadow_runs') > $runs && ndag_shadow_idle($node);
 }
 
 # ran_arm(ARM, Q): users' recorded executions of Q's statement under ARM
@@ -50,30 +47,9 @@ sub ran_arm
 	return sql("SELECT count(*) FROM ndag_trajectories WHERE arm = $arm AND query_id = $id");
 }
 
-sql(q{
-	CREATE TABLE cc_small AS
-		SELECT g * 200 AS id, g % 100 AS x FROM generate_series(1, 1000) g;
-	CREATE TABLE cc_big AS
-		SELECT g AS id, repeat('p', 50) AS pad FROM generate_series(1, 200000) g;
-	ALTER TABLE cc_big ADD PRIMARY KEY (id);
-	ANALYZE cc_small, cc_big;
-	SELECT ruvector_enable_neural_dag('cc_small'), ruvector_enable_neural_dag('cc_big');
+sql(ndag_small_big_tables_sql('cc') . q{
 	UPDATE ndag_arms SET enabled = false WHERE builtin AND arm_id NOT IN (0, 1);
-	CREATE FUNCTION cc_cost(settings text, q text) RETURNS float8
-	LANGUAGE plpgsql AS $$
-	DECLARE
-		j json;
-	BEGIN
-		SET ruvector.dag_mode = off;
-		IF settings <> '' THEN
-			EXECUTE settings;
-		END IF;
-		EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
-		RESET ALL;
-		RETURN (j->0->'Plan'->>'Total Cost')::float8;
-	END
-	$$;
-} . ndag_run_function_sql('cc'));
+} . ndag_plan_cost_sql('cc') . ndag_run_function_sql('cc'));
 is(sql("SELECT name FROM ndag_arms WHERE arm_id = 1"), 'no_nestloop', 'arm 1 is no_nestloop');
 
 my $q = 'SELECT count(b.pad) FROM cc_small s JOIN cc_big b ON b.id = s.id WHERE s.x = 1';

@@ -34,14 +34,6 @@ sub counter
 	return ndag_status_counter($node, shift);
 }
 
-# run_ended(): whether no statement waits and no shadow worker runs
-sub run_ended
-{
-	return counter('shadow_queued') == 0
-	  && sql(q{SELECT count(*) FROM pg_stat_activity
-			  WHERE backend_type = 'neural_dag shadow'}) eq '0';
-}
-
 sql(ndag_join_tables_sql('ca'));
 my ($q) = ndag_join_queries('ca');
 my $shadow = ndag_shadow_settings();
@@ -64,7 +56,7 @@ ok( $node->poll_query_until('postgres',
 	'the CPU-busy statements run');
 
 sql("$shadow $q");
-ok(wait_for(sub { counter('shadow_runs') >= 1 && run_ended() }, 'the shadow run to end'),
+ok(wait_for(sub { counter('shadow_runs') >= 1 && ndag_shadow_idle($node) }, 'the shadow run to end'),
 	'the captured statement was run in the background');
 my $pairs = counter('shadow_pairs');
 my $wall = counter('shadow_ms');

@@ -299,6 +299,65 @@ sub ndag_shadow_settings
 
 push @NdagTest::EXPORT, qw(ndag_shadow_settings);
 
+# ndag_shadow_idle(NODE): whether no captured statement waits and no
+# shadow worker runs.
+sub ndag_shadow_idle
+{
+	my ($node) = @_;
+	return ndag_status_counter($node, 'shadow_queued') == 0
+	  && $node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity
+			WHERE backend_type = 'neural_dag shadow'}) eq '0';
+}
+
+push @NdagTest::EXPORT, qw(ndag_shadow_idle);
+
+# ndag_plan_cost_sql(PREFIX): SQL that creates PREFIX_cost(settings, q):
+# the estimated total cost of q's plan (ruvector.dag_mode off) after the
+# SET commands in settings ('' for none).
+sub ndag_plan_cost_sql
+{
+	my ($p) = @_;
+	return qq{
+	CREATE FUNCTION ${p}_cost(settings text, q text) RETURNS float8
+	LANGUAGE plpgsql AS \$\$
+	DECLARE
+		j json;
+	BEGIN
+		SET ruvector.dag_mode = off;
+		IF settings <> '' THEN
+			EXECUTE settings;
+		END IF;
+		EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
+		RESET ALL;
+		RETURN (j->0->'Plan'->>'Total Cost')::float8;
+	END
+	\$\$;
+};
+}
+
+push @NdagTest::EXPORT, qw(ndag_plan_cost_sql);
+
+# ndag_small_big_tables_sql(PREFIX): SQL that creates and analyzes
+# PREFIX_small (1000 rows, no index) and PREFIX_big (200000 rows, primary
+# key id), enabled for learning: joined by id with a filter on
+# PREFIX_small.x, a nested loop over index scans by default, and a plan
+# estimated far costlier without nested loops.
+sub ndag_small_big_tables_sql
+{
+	my ($p) = @_;
+	return qq{
+	CREATE TABLE ${p}_small AS
+		SELECT g * 200 AS id, g % 100 AS x FROM generate_series(1, 1000) g;
+	CREATE TABLE ${p}_big AS
+		SELECT g AS id, repeat('p', 50) AS pad FROM generate_series(1, 200000) g;
+	ALTER TABLE ${p}_big ADD PRIMARY KEY (id);
+	ANALYZE ${p}_small, ${p}_big;
+	SELECT ruvector_enable_neural_dag('${p}_small'), ruvector_enable_neural_dag('${p}_big');
+};
+}
+
+push @NdagTest::EXPORT, qw(ndag_small_big_tables_sql);
+
 # ndag_explore_conf(): postgresql.conf lines for a server that learns and
 # explores every statement (ndag_explore_settings for every session).
 sub ndag_explore_conf
