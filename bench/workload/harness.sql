@@ -308,7 +308,7 @@ BEGIN
 		  INTO memory, runs_per_arm, demoted
 		  FROM ndag_queries q
 		 WHERE q.query_id = s.query_id
-		   AND lpad(to_hex(q.class), 16, '0') = class;
+		   AND lpad(to_hex(q.class), 16, '0') = bench_decision_state.class;
 		RETURN NEXT;
 		memory := NULL; runs_per_arm := NULL; demoted := NULL;
 	END LOOP;
