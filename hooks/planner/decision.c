@@ -404,8 +404,6 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		~a->stats.forbidden_mask & ~UINT64CONST(1);
 	a->worth = (a->stats.default_n > 0 && a->stats.default_ms > ndag_min_latency) ||
 		a->default_cost > ndag_min_cost;
-	/* a class never measured is worth shadowing if this execution is slow */
-	d->capture_min_ms = a->worth ? 0 : ndag_min_latency;
 	d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
 		predict_ms(d->embedding, 0);
 
@@ -459,14 +457,10 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 
 	/*
 	 * the turn: in learn mode exploration inline, unless shadow exploration
-	 * takes the statement; worth it, or a BTSP "explore" entry.  Shadow
-	 * exploration also takes a class whose default plan never ran yet, an
-	 * execution of it longer than ruvector.dag_min_latency being captured
-	 * (capture_min_ms), so that the first execution of a slow statement
-	 * is not lost to it.
+	 * takes the statement; worth it, or a BTSP "explore" entry
 	 */
 	a->shadow = learn && ndag_exploration_mode == NDAG_EXPLORATION_SHADOW &&
-		shadowable && (a->worth || a->stats.default_n == 0);
+		shadowable && a->worth;
 	a->may_explore = learn && ndag_max_candidates > 0 &&
 		(ndag_exploration_mode == NDAG_EXPLORATION_INLINE ||
 		 (ndag_exploration_mode == NDAG_EXPLORATION_SHADOW && !shadowable)) &&

@@ -80,7 +80,6 @@ typedef struct NdagDecision
 	float4		embedding[NDAG_TRAJ_EMBED_DIM];
 	uint64		klass;			/* parameter class: the default plan's shape hash */
 	bool		shadow_capture; /* ran the default; shadow exploration wants its text */
-	double		capture_min_ms; /* ... if the execution took longer (0: any) */
 	bool		validation;		/* the default plan run to pair an arm with */
 } NdagDecision;
 

@@ -270,8 +270,7 @@ statement_text(QueryDesc *queryDesc, int *len)
 /*
  * capture_step
  *		Queue the statement, or weigh it in when it is queued already,
- *		while its class still has an open arm and the execution took longer
- *		than the decision's capture_min_ms; a statement too large for an
+ *		while its class still has an open arm; a statement too large for an
  *		entry, or lighter than every entry of a full queue, is counted as
  *		skipped.
  */
@@ -292,9 +291,6 @@ capture_step(void *arg)
 	char	   *p;
 	int			slot;
 
-	if (call->decision->capture_min_ms > 0 &&
-		!(call->exec_ms > call->decision->capture_min_ms))
-		return;
 	/* a plan kept by the plan cache may outlive its class's open arms */
 	if (NdagQueryMemoryOpenArms(MyDatabaseId, query_id, klass,
 								NdagArmsEnabledMask()) == 0)
