@@ -94,6 +94,7 @@ sql(q{
 	INSERT INTO ndag_arms (name, settings)
 		VALUES ('sp_nestloop', 'enable_hashjoin=off, enable_mergejoin=off');
 	ALTER SYSTEM SET ruvector.dag_explore_max_cost_ratio = 1e15;
+	ALTER SYSTEM SET ruvector.dag_shadow_max_cost_ratio = 1e15;
 	SELECT pg_reload_conf();
 });
 my $slow = sql("SELECT arm_id FROM ndag_arms WHERE name = 'sp_nestloop'");
