@@ -321,7 +321,7 @@ extern void StoreRestoreInit(void);	/* from StoreInit: xact callbacks */
 extern void StoreRestoreApplyPending(void); /* at commit; never fails */
 extern void StoreRestoreDiscardPending(void);	/* at abort */
 
-/* ---------- store_wal.c: the custom WAL resource manager ---------- */
+/* ---------- store_wal*.c: the custom WAL resource manager ---------- */
 
 /* the default of ruvector.dag_rmgr_id (custom range 128-255) */
 #define STORE_RMGR_ID_DEFAULT	173

@@ -14,6 +14,8 @@
 
 #include <lmdb.h>
 
+#include "access/rmgr.h"
+#include "access/xlogdefs.h"
 #include "nodes/pg_list.h"
 
 #include "store.h"
@@ -150,9 +152,24 @@ extern int	StoreOpApply(MDB_txn *txn, const StoreOp *op,
 extern void StoreApplyOps(List *ops, bool bump_generation,
 						  const char *what);
 
-/* ---------- store_wal.c ---------- */
+/* ---------- store_wal.c, store_wal_record.c, store_wal_redo.c ---------- */
+
+/* the only record type: operations applied to the store */
+#define XLOG_NDAG_STORE_APPLY	0x00
+
+/* flag bits of a record's first byte */
+#define WAL_FLAG_BUMP_GENERATION	0x01
+#define WAL_FLAG_SNAPSHOT			0x02	/* the whole logged state */
+#define WAL_FLAG_COMPRESSED			0x04	/* body: raw length, then pglz */
+
+/* the resource manager id, or 0 when none is registered */
+extern RmgrId store_wal_rmgr_id;
 
 extern int	StoreWalLogOps(MDB_txn *txn, List *ops, bool bump_generation);
+extern XLogRecPtr StoreWalInsert(uint8 flags, const StringInfo body,
+								 bool unimportant);	/* may fail */
+extern List *StoreWalRecordOps(const char *data, size_t len,
+							   const char **why);	/* never fails */
 
 /* ---------- store_trust.c: whether the store may decide plans ---------- */
 

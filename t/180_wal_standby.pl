@@ -1,9 +1,11 @@
 # The plan-deciding state reaches a streaming standby through WAL (the
 # custom resource manager): a standby made from a base backup taken before
 # anything was learned sees, after a bounded wait, each change the primary
-# commits: tables enabled, a custom arm, the learned patterns, a pattern
+# commits: tables enabled, a custom arm, the learned patterns and the arm
+# learned for a statement (the standby's EXPLAIN shows it), a pattern
 # disabled, a statement's arm pinned through ndag_queries (the standby's
-# EXPLAIN shows the pinned arm), a restore of a backup taken before the pin
+# EXPLAIN shows the pinned arm), an arm forbidden for a statement (the
+# standby's EXPLAIN no longer shows it), a restore of a backup taken before the pin
 # and a reset.  ruvector_dag_status() shows
 # the LSN of the last change the store holds, on both sides.
 use strict;
@@ -81,6 +83,15 @@ my $pattern_rows = q{SELECT coalesce(string_agg(concat_ws(':', pattern_id, best_
 my $learned = $primary->safe_psql('postgres', $pattern_rows);
 on_standby($pattern_rows, $learned, "the learned patterns reached the standby ($learned)");
 
+# the arm the primary learned for the statement is the standby's arm too
+my $explain_q = "SELECT e->>'Decision' || ' ' || (e->>'Arm') FROM wl_explain('$q') e";
+my $learned_plan = $primary->safe_psql('postgres',
+	"SET ruvector.dag_mode = 'apply'; $explain_q");
+like($learned_plan, qr/ \Q$arm (costly_hash)\E$/,
+	"the primary plans the statement under the learned arm ($learned_plan)");
+on_standby($explain_q, $learned_plan,
+	"the standby's EXPLAIN shows the arm learned on the primary");
+
 my $pid = $primary->safe_psql('postgres',
 	'SELECT min(pattern_id) FROM ndag_patterns WHERE best_arm <> 0');
 $primary->safe_psql('postgres',
@@ -116,6 +127,15 @@ on_standby("SELECT pinned_arm FROM ndag_queries WHERE query_id = $qid", $arm,
 my $explain = "SELECT e->>'Decision' || ' ' || (e->>'Arm') FROM wl_explain('$qp') e";
 on_standby($explain, "pinned $arm (costly_hash)",
 	"the standby's EXPLAIN shows the arm pinned on the primary");
+
+# ---------- an arm forbidden for a statement ----------
+my $qid_q = ndag_query_id($primary, $q);
+$primary->safe_psql('postgres',
+	"UPDATE ndag_queries SET forbidden_arms = ARRAY[$arm] WHERE query_id = $qid_q");
+on_standby("SELECT bool_and(forbidden_arms = ARRAY[$arm]) FROM ndag_queries WHERE query_id = $qid_q",
+	't', 'the arm forbidden on the primary is forbidden on the standby');
+on_standby("SELECT (e->>'Arm') IS DISTINCT FROM '$arm (costly_hash)' FROM wl_explain('$q') e",
+	't', "the standby's EXPLAIN no longer applies the forbidden arm");
 
 # ---------- the LSN of the last change, on both sides ----------
 my $status_lsn = q{SELECT ruvector_dag_status()->>'wal_lsn'};

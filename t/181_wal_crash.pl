@@ -1,7 +1,8 @@
 # Crash recovery trusts the WAL, not the store file: the store is put back
 # to a copy taken before a pin and a custom arm were committed, the server
 # crashes (immediate stop), and redo of neural_dag's WAL records brings the
-# store to the logged state; ruvector_dag_status() shows the LSN of the
+# store to the logged state, down to the patterns, models and decisions of
+# a learning cycle run right before the crash; ruvector_dag_status() shows the LSN of the
 # last applied change.  No checkpoint can come between the copy and the
 # crash (checkpoint_timeout of a day), so redo starts before the changes.
 use strict;
@@ -54,6 +55,22 @@ is($node->safe_psql('postgres', $state), "$arm 1", 'the pin and the arm are comm
 my $lsn = $node->safe_psql('postgres', q{SELECT ruvector_dag_status()->>'wal_lsn'});
 like($lsn, qr{^[0-9A-F]+/[0-9A-F]+$}, "the status shows the last logged change ($lsn)");
 
+# a learning cycle right before the crash: what it wrote (patterns, models,
+# per-statement decisions) is only in the WAL and the newer store
+$node->safe_psql('postgres', ndag_explore_settings() . qq{
+	SELECT wc_run('$q', 6);
+	SELECT ruvector_dag_flush();
+	SELECT ruvector_dag_learn();
+});
+my $learned_state = ndag_plan_state_sql() . q{ || ' | ' || (SELECT string_agg(
+	concat_ws(':', name, dbid, version, updates, loss, trained_at), ',' ORDER BY name, dbid)
+	FROM ndag_models)};
+my $before_crash = $node->safe_psql('postgres', $learned_state);
+cmp_ok($node->safe_psql('postgres', 'SELECT count(*) FROM ndag_patterns'), '>', 0,
+	'the learning cycle stored patterns');
+cmp_ok($node->safe_psql('postgres', 'SELECT count(*) FROM ndag_models'), '>', 0,
+	'the learning cycle stored models');
+
 # crash, and put the older store file in place before recovery
 $node->stop('immediate');
 copy("$copy/data.mdb", "$store/data.mdb") or die "copy back: $!";
@@ -61,6 +78,8 @@ $node->start;
 
 is($node->safe_psql('postgres', $state), "$arm 1",
 	'after crash recovery the store holds the pin and the arm from WAL');
+is($node->safe_psql('postgres', $learned_state), $before_crash,
+	'after crash recovery the store holds exactly the state the learning cycle logged');
 is($node->safe_psql('postgres',
 		"SELECT pg_lsn(ruvector_dag_status()->>'wal_lsn') >= '$lsn'"),
 	't', 'the status shows a replayed LSN at least that of the last change');

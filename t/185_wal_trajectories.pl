@@ -1,6 +1,8 @@
 # ruvector.dag_wal_trajectories: off by default, recorded executions stay
 # on the primary; on, they reach the standby through WAL with the
-# plan-deciding state.
+# plan-deciding state.  The primary runs the resource manager under a
+# ruvector.dag_rmgr_id other than the default (the standby gets the
+# setting with its base backup): its records carry that id in the WAL.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -9,11 +11,13 @@ use Test::More;
 use lib 't';
 use NdagTest;
 
-my $primary = ndag_wal_primary('wt_primary');
+my $primary = ndag_wal_primary('wt_primary', "ruvector.dag_rmgr_id = 200\n");
 $primary->safe_psql('postgres', ndag_join_tables_sql('wt') . ndag_run_function_sql('wt'));
 my ($q) = ndag_join_queries('wt');
 $primary->backup('b');
 my $standby = ndag_wal_standby($primary, 'b', 'wt_standby');
+# WAL from here on is kept (the backup's checkpoint recycled the older)
+my $wal_start = $primary->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
 my $count = 'SELECT count(*) FROM ndag_trajectories';
 
 # run(N): N recorded executions, flushed to the store
@@ -49,6 +53,15 @@ is($standby->safe_psql('postgres', 'SELECT min(traj_id) FROM ndag_trajectories')
 	$primary->safe_psql('postgres',
 		"SELECT traj_id FROM ndag_trajectories ORDER BY traj_id OFFSET $off LIMIT 1"),
 	'the standby\'s first trajectory is the first recorded after the change');
+
+# the records went to WAL under the resource manager id of the setting
+is($standby->safe_psql('postgres', 'SHOW ruvector.dag_rmgr_id'), '200',
+	'the standby runs the resource manager under the primary\'s id');
+my $wal_end = $primary->safe_psql('postgres', 'SELECT pg_current_wal_flush_lsn()');
+my ($stats) = run_command(['pg_waldump', '--stats', '-p', $primary->data_dir . '/pg_wal',
+	'-s', $wal_start, '-e', $wal_end]);
+like($stats, qr/^custom200\s+[1-9]/m, 'the records carry resource manager id 200');
+unlike($stats, qr/^custom173\s/m, 'none carries the default id');
 
 $standby->stop;
 $primary->stop;

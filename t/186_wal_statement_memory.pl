@@ -2,7 +2,10 @@
 # statement it is of: after the primary freezes one statement through
 # ndag_queries, the standby's shared per-statement memory still holds the
 # other statement (query_memory_entries), and the frozen one is loaded
-# again, with its new control, at its next planning.
+# again, with its new control, at its next planning.  A replayed snapshot
+# (a restore on the primary: a clear of every per-statement store, then
+# every record) empties the database's memory once, and the statements
+# are loaded again from the replayed store.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -65,6 +68,25 @@ cmp_ok(ndag_status_counter($standby, 'query_memory_controlled'), '>=', 1,
 	'the forgotten statement is loaded again with its new control');
 is(ndag_status_counter($standby, 'query_memory_entries'), $before,
 	'both statements are in memory again');
+
+# ---------- a replayed snapshot empties the memory once ----------
+
+my $backup_file = $primary->basedir . '/frozen.ndag';
+$primary->safe_psql('postgres', "SELECT ruvector_dag_backup('$backup_file')");
+my $snapshots = $standby->safe_psql('postgres',
+	"SELECT ruvector_dag_status()->>'snapshot_lsn'");
+$primary->safe_psql('postgres', "SELECT ruvector_dag_restore('$backup_file')");
+$lsn = $primary->safe_psql('postgres', 'SELECT pg_current_wal_insert_lsn()');
+$primary->wait_for_catchup($standby, 'replay', $lsn);
+isnt($standby->safe_psql('postgres', "SELECT ruvector_dag_status()->>'snapshot_lsn'"),
+	$snapshots, 'the standby replayed the snapshot of the restore');
+is(ndag_status_counter($standby, 'query_memory_entries'), '0',
+	"the replayed snapshot empties the standby's memory");
+$standby->safe_psql('postgres', "SELECT sm_run('$q', 1); SELECT sm_run('$q2', 1);");
+is(ndag_status_counter($standby, 'query_memory_entries'), $before,
+	'both statements are loaded again from the replayed store');
+cmp_ok(ndag_status_counter($standby, 'query_memory_controlled'), '>=', 1,
+	'the frozen statement keeps its control through the snapshot');
 
 $standby->stop;
 $primary->stop;

@@ -306,6 +306,43 @@ statement_lock(uint32 h)
 }
 
 /*
+ * window_slot
+ *		Slot p (0 .. probes - 1) of the probe window of a statement of hash
+ *		h: the only slots where that statement's classes can live.
+ */
+static QmSlot *
+window_slot(uint32 h, int p)
+{
+	int			base = (h % qm->npartitions) * qm->part_slots;
+	uint32		start = h / qm->npartitions;
+
+	return &qm->slots[base + (start + p) % qm->part_slots];
+}
+
+/*
+ * for_each_statement_slot
+ *		Call visit on every slot of statement query_id of database dbid,
+ *		whatever its class: its probe window only, under its partition's
+ *		lock taken in mode.
+ */
+static void
+for_each_statement_slot(Oid dbid, uint64 query_id, LWLockMode mode,
+						QmSlotVisitor visit, void *arg)
+{
+	uint32		h = statement_hash(dbid, query_id);
+
+	LWLockAcquire(statement_lock(h), mode);
+	for (int p = 0; p < qm->probes; p++)
+	{
+		QmSlot	   *s = window_slot(h, p);
+
+		if (s->dbid == dbid && s->query_id == query_id)
+			visit(s, arg);
+	}
+	LWLockRelease(statement_lock(h));
+}
+
+/*
  * statement_bucket
  *		The epoch bucket of a statement of a database.
  */
@@ -457,29 +494,18 @@ NdagQueryMemoryReset(Oid dbid)
 }
 
 /*
- * forget_if_statement
- *		for_each_slot visitor: free a slot of the statement *arg (a query
- *		id), whatever its class.
- */
-static void
-forget_if_statement(QmSlot *s, void *arg)
-{
-	if (s->query_id == *(const uint64 *) arg)
-		slot_clear(s);
-}
-
-/*
  * NdagQueryMemoryForgetStatement
- *		Forget every class of one statement of database dbid and move its
- *		epoch, so that it is loaded again from the store at its next
- *		planning and the decisions backends cached from it are dropped.
+ *		Forget every class of one statement of database dbid (its probe
+ *		window only) and move its epoch, so that it is loaded again from
+ *		the store at its next planning and the decisions backends cached
+ *		from it are dropped.
  */
 void
 NdagQueryMemoryForgetStatement(Oid dbid, uint64 query_id)
 {
 	if (qm == NULL || !OidIsValid(dbid))
 		return;
-	for_each_slot(dbid, LW_EXCLUSIVE, forget_if_statement, &query_id);
+	for_each_statement_slot(dbid, query_id, LW_EXCLUSIVE, forget_slot, NULL);
 	pg_atomic_fetch_add_u64(statement_bucket(dbid, query_id), 1);
 }
 
@@ -560,14 +586,12 @@ slot_init(QmSlot *s, Oid dbid, uint64 query_id, uint64 klass)
 static QmSlot *
 slot_find(uint32 h, Oid dbid, uint64 query_id, uint64 klass, bool create)
 {
-	int			base = (h % qm->npartitions) * qm->part_slots;
-	uint32		start = h / qm->npartitions;
 	QmSlot	   *victim = NULL;
 	bool		siblings = false;
 
 	for (int p = 0; p < qm->probes; p++)
 	{
-		QmSlot	   *s = &qm->slots[base + (start + p) % qm->part_slots];
+		QmSlot	   *s = window_slot(h, p);
 
 		if (s->dbid == dbid && s->query_id == query_id)
 		{
@@ -596,7 +620,7 @@ slot_find(uint32 h, Oid dbid, uint64 query_id, uint64 klass, bool create)
 		victim->multi_class = true;
 		for (int p = 0; p < qm->probes; p++)
 		{
-			QmSlot	   *s = &qm->slots[base + (start + p) % qm->part_slots];
+			QmSlot	   *s = window_slot(h, p);
 
 			if (s->dbid == dbid && s->query_id == query_id)
 				s->multi_class = true;
@@ -897,6 +921,36 @@ NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
 	return open;
 }
 
+/* argument of add_if_proven_elsewhere */
+typedef struct ProvenElsewhere
+{
+	uint64		klass;			/* the class asking */
+	uint64		proven;			/* out: arms proven in its other classes */
+} ProvenElsewhere;
+
+/*
+ * add_if_proven_elsewhere
+ *		for_each_statement_slot visitor: add to the ProvenElsewhere *arg the
+ *		arms proven faster, and neither demoted nor forbidden, in a class
+ *		other than its own.
+ */
+static void
+add_if_proven_elsewhere(QmSlot *s, void *arg)
+{
+	ProvenElsewhere *pe = (ProvenElsewhere *) arg;
+
+	if (s->klass == pe->klass)
+		return;
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		uint64		bit = UINT64CONST(1) << arm;
+
+		if (s->arms[arm].verdict == NDAG_VERDICT_FASTER &&
+			((s->demoted_mask | s->forbidden_mask) & bit) == 0)
+			pe->proven |= bit;
+	}
+}
+
 /*
  * NdagQueryMemoryProvenElsewhere
  *		The arms proven faster (and neither demoted nor forbidden there) for
@@ -907,34 +961,13 @@ NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
 uint64
 NdagQueryMemoryProvenElsewhere(Oid dbid, uint64 query_id, uint64 klass)
 {
-	uint64		proven = 0;
-	uint32		h;
-	int			base;
-	uint32		start;
+	ProvenElsewhere pe = {klass, 0};
 
 	if (qm == NULL)
 		return 0;
-	h = statement_hash(dbid, query_id);
-	base = (h % qm->npartitions) * qm->part_slots;
-	start = h / qm->npartitions;
-	LWLockAcquire(statement_lock(h), LW_SHARED);
-	for (int p = 0; p < qm->probes; p++)
-	{
-		const QmSlot *s = &qm->slots[base + (start + p) % qm->part_slots];
-
-		if (s->dbid != dbid || s->query_id != query_id || s->klass == klass)
-			continue;
-		for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
-		{
-			uint64		bit = UINT64CONST(1) << arm;
-
-			if (s->arms[arm].verdict == NDAG_VERDICT_FASTER &&
-				((s->demoted_mask | s->forbidden_mask) & bit) == 0)
-				proven |= bit;
-		}
-	}
-	LWLockRelease(statement_lock(h));
-	return proven;
+	for_each_statement_slot(dbid, query_id, LW_SHARED, add_if_proven_elsewhere,
+							&pe);
+	return pe.proven;
 }
 
 /*

@@ -19,6 +19,7 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "nodes/pg_list.h"
 #include "utils/memutils.h"
 
 #include "core/core.h"
@@ -355,12 +356,51 @@ queries_committed(const bool *written)
 }
 
 /*
+ * per_statement_write
+ *		Whether a replayed write is of per-statement records (ndag_queries,
+ *		BTSP entries), which the shared table caches.
+ */
+static bool
+per_statement_write(const StoreReplayedWrite *w)
+{
+	return w->dbi == STORE_DBI_QUERIES || w->dbi == STORE_DBI_BTSP;
+}
+
+/*
+ * replayed_clears
+ *		What the clears (and undecodable keys) among a replayed record's
+ *		per-statement writes reset: *all when one is of every database,
+ *		else the list of the databases they are of.
+ */
+static List *
+replayed_clears(const StoreReplayedWrite *writes, int nwrites, bool *all)
+{
+	List	   *dbids = NIL;
+
+	*all = false;
+	for (int i = 0; i < nwrites; i++)
+	{
+		const StoreReplayedWrite *w = &writes[i];
+
+		if (!per_statement_write(w) || w->key != NULL)
+			continue;
+		if (!OidIsValid(w->dbid))
+			*all = true;
+		else
+			dbids = list_append_unique_oid(dbids, w->dbid);
+	}
+	return dbids;
+}
+
+/*
  * queries_replayed
  *		store_replay_hook: redo (a standby, crash recovery) wrote
  *		per-statement records (ndag_queries, BTSP entries): the shared table
  *		forgets the statements they are of, which are loaded again from the
  *		store at their next planning; a clear forgets the statements of its
- *		database (of all).  A replayed pattern is of no statement's memory:
+ *		database (of all), and then the record's writes of the databases it
+ *		cleared need no forget of their own (a snapshot: one reset, not one
+ *		per statement).  A replayed pattern is of no statement's memory:
  *		the decisions backends cached from patterns go with the generation
  *		its record moves.
  */
@@ -368,25 +408,37 @@ static void
 queries_replayed(const bool *written, const StoreReplayedWrite *writes,
 				 int nwrites)
 {
+	bool		all;
+	List	   *cleared;
+	ListCell   *lc;
+
 	if (prev_replay_hook != NULL)
 		prev_replay_hook(written, writes, nwrites);
+	if (!written[STORE_DBI_QUERIES] && !written[STORE_DBI_BTSP])
+		return;
+	cleared = replayed_clears(writes, nwrites, &all);
+	if (all)
+	{
+		NdagQueryMemoryReset(InvalidOid);
+		return;
+	}
+	foreach(lc, cleared)
+		NdagQueryMemoryReset(lfirst_oid(lc));
 	for (int i = 0; i < nwrites; i++)
 	{
 		const StoreReplayedWrite *w = &writes[i];
 		Oid			dbid;
 		uint64		query_id;
 
-		if (w->dbi != STORE_DBI_QUERIES && w->dbi != STORE_DBI_BTSP)
+		if (!per_statement_write(w) || w->key == NULL)
 			continue;
-		if (w->key == NULL)
-		{
-			NdagQueryMemoryReset(w->dbid);
-			continue;
-		}
 		dbid = StoreFieldGet(w->key, w->dbi, "dbid")->v.oid;
+		if (list_member_oid(cleared, dbid))
+			continue;
 		query_id = (uint64) StoreFieldGet(w->key, w->dbi, "query_id")->v.i8;
 		NdagQueryMemoryForgetStatement(dbid, query_id);
 	}
+	list_free(cleared);
 }
 
 /*
