@@ -76,8 +76,10 @@ ndag_shmem_startup(void)
 	NdagBaselineShmemInit();
 	NdagFastStatementsShmemInit();
 	NdagQueryMemoryShmemInit();
+	NdagRewriteCountersShmemInit();
 	NdagShadowShmemInit();
 	NdagLearnedShmemInit();
+	NdagSharedModelShmemInit();
 	NdagWorkerGuardShmemInit();
 	NdagFallbackShmemInit();
 	NdagDatabaseStateShmemInit();
