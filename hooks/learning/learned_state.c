@@ -94,12 +94,15 @@ static NdagUcb *learned_selector = NULL;	/* may be NULL */
 static int	greedy_mechanism = NDAG_MECH_TOPOLOGICAL;
 
 /* failed loads */
-static uint64 failed_epoch = 0;
-static TimestampTz failed_at = 0;
-static uint64 bank_failed_epoch = 0;
-static TimestampTz bank_failed_at = 0;
-static uint64 model_failed_epoch = 0;
-static TimestampTz model_failed_at = 0;
+typedef struct LoadFailure
+{
+	uint64		epoch;			/* the shared epoch it failed at */
+	TimestampTz at;				/* 0: the last load did not fail */
+} LoadFailure;
+
+static LoadFailure state_failure;
+static LoadFailure bank_failure;
+static LoadFailure model_failure;
 static bool model_loaded = false;	/* learned.model is what is stored */
 
 /*
@@ -130,6 +133,30 @@ NdagLearnedStateInit(void)
 	(void) ndag_cost_prepare(LEARN_ARMS, LEARN_MODEL_SEED);
 	seed_model = ndag_cost_create(LEARN_ARMS, ndag_base_lora_rank,
 								  ndag_micro_lora_rank, LEARN_MODEL_SEED);
+}
+
+/*
+ * load_failed_recently
+ *		Whether a load failed at this epoch less than LOAD_RETRY_S ago (it
+ *		is not tried again before).
+ */
+static bool
+load_failed_recently(const LoadFailure *f, uint64 epoch)
+{
+	return f->at != 0 && f->epoch == epoch &&
+		!TimestampDifferenceExceeds(f->at, GetCurrentTimestamp(),
+									LOAD_RETRY_S * 1000);
+}
+
+/*
+ * note_load_failure
+ *		Remember that a load failed now, at this epoch.
+ */
+static void
+note_load_failure(LoadFailure *f, uint64 epoch)
+{
+	f->epoch = epoch;
+	f->at = GetCurrentTimestamp();
 }
 
 /*
@@ -300,8 +327,7 @@ load_learned(uint64 epoch)
 	memset(&call, 0, sizeof(call));
 	if (!run_load(&call, TopMemoryContext))
 	{
-		failed_epoch = epoch;
-		failed_at = GetCurrentTimestamp();
+		note_load_failure(&state_failure, epoch);
 		return false;
 	}
 
@@ -335,16 +361,13 @@ load_bank(void)
 	uint64	   *demoted;
 	ListCell   *lc;
 
-	if (bank_failed_at != 0 && bank_failed_epoch == learned_epoch &&
-		!TimestampDifferenceExceeds(bank_failed_at, GetCurrentTimestamp(),
-									LOAD_RETRY_S * 1000))
+	if (load_failed_recently(&bank_failure, learned_epoch))
 		return false;
 	memset(&call, 0, sizeof(call));
 	call.part = LOAD_BANK;
 	if (!run_load(&call, learned_cxt))
 	{
-		bank_failed_epoch = learned_epoch;
-		bank_failed_at = GetCurrentTimestamp();
+		note_load_failure(&bank_failure, learned_epoch);
 		return false;
 	}
 	MemoryContextSwitchTo(call.cxt);
@@ -361,7 +384,7 @@ load_bank(void)
 	MemoryContextSwitchTo(oldcxt);
 	learned.bank = call.st.bank;
 	learned.demoted = demoted;
-	bank_failed_at = 0;
+	bank_failure.at = 0;
 	NdagLearnedCountLoad(NDAG_LOADED_BANK);
 	return true;
 }
@@ -379,16 +402,13 @@ load_model(void)
 {
 	LoadCall	call;
 
-	if (model_failed_at != 0 && model_failed_epoch == learned_epoch &&
-		!TimestampDifferenceExceeds(model_failed_at, GetCurrentTimestamp(),
-									LOAD_RETRY_S * 1000))
+	if (load_failed_recently(&model_failure, learned_epoch))
 		return false;
 	memset(&call, 0, sizeof(call));
 	call.part = LOAD_MODEL;
 	if (!run_load(&call, learned_cxt))
 	{
-		model_failed_epoch = learned_epoch;
-		model_failed_at = GetCurrentTimestamp();
+		note_load_failure(&model_failure, learned_epoch);
 		return false;
 	}
 	learned.model = call.model;
@@ -397,7 +417,7 @@ load_model(void)
 	instant_model = call.model != NULL ? call.model : new_instant_model();
 	NdagInstantAttach(instant_model, MyDatabaseId);
 	model_loaded = true;
-	model_failed_at = 0;
+	model_failure.at = 0;
 	NdagLearnedCountLoad(NDAG_LOADED_MODEL);
 	return true;
 }
@@ -418,13 +438,11 @@ NdagLearnedCurrent(void)
 	epoch = NdagLearnedEpoch();
 	if (learned_valid && learned_epoch == epoch && learned_dbid == MyDatabaseId)
 		return &learned;
-	if (failed_at != 0 && failed_epoch == epoch &&
-		!TimestampDifferenceExceeds(failed_at, GetCurrentTimestamp(),
-									LOAD_RETRY_S * 1000))
+	if (load_failed_recently(&state_failure, epoch))
 		return NULL;
 	if (!load_learned(epoch))
 		return NULL;
-	failed_at = 0;
+	state_failure.at = 0;
 	return &learned;
 }
 
