@@ -269,10 +269,7 @@ load_step(void *arg)
 		if (call->part == LOAD_BANK)
 			NdagLearnLoadBank(&call->st);
 		else if (call->part == LOAD_MODEL)
-		{
-			call->generation = StoreGeneration();
 			call->model = NdagLearnLoadCostModel(call->st.dbid, false);
-		}
 		else
 		{
 			call->generation = StoreGeneration();
@@ -412,7 +409,9 @@ load_model(void)
 		return false;
 	}
 	learned.model = call.model;
-	NdagSharedModelPublish(MyDatabaseId, call.generation, call.model);
+	/* shared only if the model read is the one of the loaded epoch */
+	if (NdagLearnedEpoch() == learned_epoch)
+		NdagSharedModelPublish(MyDatabaseId, learned_epoch, call.model);
 	/* without a stored model the instant loop starts from the cycle's seed */
 	instant_model = call.model != NULL ? call.model : new_instant_model();
 	NdagInstantAttach(instant_model, MyDatabaseId);
@@ -517,7 +516,7 @@ NdagPredictLn(const float *embedding, int arm)
 		return get_float8_nan();
 	if (!model_loaded)
 	{
-		switch (NdagSharedModelPredict(MyDatabaseId, l->generation,
+		switch (NdagSharedModelPredict(MyDatabaseId, learned_epoch,
 									   embedding, arm, &y))
 		{
 			case SHARED_MODEL_HIT:

@@ -110,10 +110,10 @@ typedef enum NdagSharedModelResult
 	SHARED_MODEL_HIT			/* predicted */
 } NdagSharedModelResult;
 
-extern NdagSharedModelResult NdagSharedModelPredict(Oid dbid, uint64 generation,
+extern NdagSharedModelResult NdagSharedModelPredict(Oid dbid, uint64 epoch,
 													const float *embedding,
 													int arm, double *y);
-extern void NdagSharedModelPublish(Oid dbid, uint64 generation,
+extern void NdagSharedModelPublish(Oid dbid, uint64 epoch,
 								   const NdagCostModel *model);
 
 #endif							/* NDAG_HOOKS_LEARNING_INT_H */

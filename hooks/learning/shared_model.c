@@ -10,8 +10,9 @@
  * stored model into a backend's own copy (checks, allocation, W_eff) is
  * the larger part of a short connection's learning cost, and it is the
  * same work in every backend of a database until the model changes.  So
- * the first backend that decodes a database's model (as of a store
- * generation) also copies its parameters and W_eff here, and the others
+ * the first backend that decodes a database's model (as of a learned-state
+ * epoch: NdagLearnedEpoch, which moves with every store write that changes
+ * the learned state, a reset or a restore) also copies its parameters and W_eff here, and the others
  * predict from that copy under a shared lock until they need a copy of
  * their own: the instant loop trains one, from a recorded execution in
  * learn mode (learned_state.c).  A slot also says when no model is stored.
@@ -52,7 +53,7 @@
 typedef struct SharedModelSlot
 {
 	Oid			dbid;			/* InvalidOid: empty */
-	uint64		generation;		/* the store generation it was read at */
+	uint64		epoch;			/* the learned-state epoch it was read at */
 	bool		stored;			/* a model is stored; else nothing below */
 	int			n_arms;
 	int			base_rank;
@@ -121,13 +122,13 @@ slot_lock(Oid dbid)
 
 /*
  * NdagSharedModelPredict
- *		The prediction of database dbid's model as stored at generation, if
+ *		The prediction of database dbid's model as stored at epoch, if
  *		its slot holds it: SHARED_MODEL_HIT with *y set (NaN for an arm out
  *		of range), SHARED_MODEL_NONE when no model is stored,
  *		SHARED_MODEL_MISS when the slot holds something else.
  */
 NdagSharedModelResult
-NdagSharedModelPredict(Oid dbid, uint64 generation, const float *embedding,
+NdagSharedModelPredict(Oid dbid, uint64 epoch, const float *embedding,
 					   int arm, double *y)
 {
 	SharedModelSlot *s;
@@ -138,7 +139,7 @@ NdagSharedModelPredict(Oid dbid, uint64 generation, const float *embedding,
 		return SHARED_MODEL_MISS;
 	s = &shared_models->slots[dbid % SHARED_MODEL_SLOTS];
 	LWLockAcquire(slot_lock(dbid), LW_SHARED);
-	if (s->dbid == dbid && s->generation == generation)
+	if (s->dbid == dbid && s->epoch == epoch)
 	{
 		NdagCostModel view;
 
@@ -157,12 +158,12 @@ NdagSharedModelPredict(Oid dbid, uint64 generation, const float *embedding,
 
 /*
  * NdagSharedModelPublish
- *		Put database dbid's model as stored at generation (NULL: none
- *		stored) into its slot, unless the slot already holds a newer
- *		generation of it or the model does not fit.
+ *		Put database dbid's model as stored at epoch (NULL: none stored)
+ *		into its slot, unless the slot already holds that model at a later
+ *		epoch or the model does not fit.
  */
 void
-NdagSharedModelPublish(Oid dbid, uint64 generation, const NdagCostModel *model)
+NdagSharedModelPublish(Oid dbid, uint64 epoch, const NdagCostModel *model)
 {
 	SharedModelSlot *s;
 	size_t		w_floats;
@@ -174,10 +175,10 @@ NdagSharedModelPublish(Oid dbid, uint64 generation, const NdagCostModel *model)
 		return;
 	s = &shared_models->slots[dbid % SHARED_MODEL_SLOTS];
 	LWLockAcquire(slot_lock(dbid), LW_EXCLUSIVE);
-	if (s->dbid != dbid || s->generation < generation)
+	if (s->dbid != dbid || s->epoch < epoch)
 	{
 		s->dbid = dbid;
-		s->generation = generation;
+		s->epoch = epoch;
 		s->stored = model != NULL;
 		if (model != NULL)
 		{
