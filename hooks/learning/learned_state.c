@@ -345,6 +345,29 @@ load_learned(uint64 epoch)
 }
 
 /*
+ * load_part
+ *		Read a part of the learned state (the pattern bank or the cost
+ *		model) of the loaded epoch into call, under the loaded copy's
+ *		context, unless reading it failed at this epoch less than
+ *		LOAD_RETRY_S ago; false when not read (failure noted).
+ */
+static bool
+load_part(LoadCall *call, LoadPart part, LoadFailure *failure)
+{
+	if (load_failed_recently(failure, learned_epoch))
+		return false;
+	memset(call, 0, sizeof(*call));
+	call->part = part;
+	if (!run_load(call, learned_cxt))
+	{
+		note_load_failure(failure, learned_epoch);
+		return false;
+	}
+	failure->at = 0;
+	return true;
+}
+
+/*
  * load_bank
  *		Read the pattern bank into the loaded copy, with per pattern the
  *		arms demoted for it.  On failure: a rate-limited WARNING, no bank,
@@ -358,15 +381,8 @@ load_bank(void)
 	uint64	   *demoted;
 	ListCell   *lc;
 
-	if (load_failed_recently(&bank_failure, learned_epoch))
+	if (!load_part(&call, LOAD_BANK, &bank_failure))
 		return false;
-	memset(&call, 0, sizeof(call));
-	call.part = LOAD_BANK;
-	if (!run_load(&call, learned_cxt))
-	{
-		note_load_failure(&bank_failure, learned_epoch);
-		return false;
-	}
 	MemoryContextSwitchTo(call.cxt);
 	demoted = palloc0(sizeof(uint64) * Max(call.st.bank->count, 1));
 	foreach(lc, call.st.stored_ids)
@@ -381,7 +397,6 @@ load_bank(void)
 	MemoryContextSwitchTo(oldcxt);
 	learned.bank = call.st.bank;
 	learned.demoted = demoted;
-	bank_failure.at = 0;
 	NdagLearnedCountLoad(NDAG_LOADED_BANK);
 	return true;
 }
@@ -399,15 +414,8 @@ load_model(void)
 {
 	LoadCall	call;
 
-	if (load_failed_recently(&model_failure, learned_epoch))
+	if (!load_part(&call, LOAD_MODEL, &model_failure))
 		return false;
-	memset(&call, 0, sizeof(call));
-	call.part = LOAD_MODEL;
-	if (!run_load(&call, learned_cxt))
-	{
-		note_load_failure(&model_failure, learned_epoch);
-		return false;
-	}
 	learned.model = call.model;
 	/* shared only if the model read is the one of the loaded epoch */
 	if (NdagLearnedEpoch() == learned_epoch)
@@ -416,7 +424,6 @@ load_model(void)
 	instant_model = call.model != NULL ? call.model : new_instant_model();
 	NdagInstantAttach(instant_model, MyDatabaseId);
 	model_loaded = true;
-	model_failure.at = 0;
 	NdagLearnedCountLoad(NDAG_LOADED_MODEL);
 	return true;
 }
