@@ -151,7 +151,7 @@ ndag_cost_alloc(int n_arms, int base_rank, int micro_rank, uint64_t seed)
 	wsize = (size_t) m->hidden * m->in_dim;
 	m->params = calloc((size_t) m->n_params, sizeof(float));
 	m->w_eff = malloc(wsize * sizeof(float));
-	m->scratch = malloc(sizeof(float) * (size_t) (4 * m->hidden + 2 * NDAG_COST_MAX_RANK));
+	m->scratch = malloc(sizeof(float) * NDAG_COST_SCRATCH);
 	if (m->params == NULL || m->w_eff == NULL || m->scratch == NULL)
 	{
 		ndag_cost_free(m);
@@ -297,6 +297,34 @@ ndag_cost_forward_one(NdagCostModel *m, const float *emb, int arm,
 		y += (double) p[m->off_v + j] * h[j];
 	}
 	return y;
+}
+
+/*
+ * ndag_cost_view
+ *		Make *view a model of the given shape that reads its parameters and
+ *		W_eff where they already are (a copy shared by several processes)
+ *		and works in the caller's scratch (NDAG_COST_SCRATCH floats): for
+ *		ndag_cost_predict only, never written, never freed.
+ *		NDAG_ERR_ARG when n_params is not the shape's.
+ */
+int
+ndag_cost_view(NdagCostModel *view, int n_arms, int base_rank, int micro_rank,
+			   int n_params, const float *params, const float *w_eff,
+			   float *scratch)
+{
+	memset(view, 0, sizeof(*view));
+	view->n_arms = n_arms;
+	view->in_dim = NDAG_EMBED_DIM + n_arms;
+	view->hidden = NDAG_COST_HIDDEN;
+	view->base_rank = base_rank;
+	view->micro_rank = micro_rank;
+	ndag_cost_layout(view);
+	if (n_params != view->n_params)
+		return NDAG_ERR_ARG;
+	view->params = (float *) params;
+	view->w_eff = (float *) w_eff;
+	view->scratch = scratch;
+	return NDAG_OK;
 }
 
 /*

@@ -17,6 +17,8 @@
 #define NDAG_COST_HIDDEN			64	/* hidden units H */
 #define NDAG_COST_MAX_ARMS			NDAG_MAX_ARMS	/* arms of the one-hot part of x */
 #define NDAG_COST_MAX_RANK			32	/* largest LoRA rank */
+/* floats of a model's single-sample work space */
+#define NDAG_COST_SCRATCH			(4 * NDAG_COST_HIDDEN + 2 * NDAG_COST_MAX_RANK)
 #define NDAG_COST_BASE_RANK			8	/* default BaseLoRA rank */
 #define NDAG_COST_MICRO_RANK		2	/* default MicroLoRA rank */
 #define NDAG_COST_INSTANT_LR		0.002	/* default instant-loop learning rate */
@@ -214,6 +216,16 @@ extern bool ndag_cost_is_finite(const NdagCostModel *model);
  */
 extern int	ndag_cost_predict(NdagCostModel *model, const float *embedding,
 							  int arm, double *y);
+
+/*
+ * A read-only model for ndag_cost_predict over parameters (n_params) and
+ * W_eff (hidden x in_dim) held elsewhere, with the caller's scratch
+ * (NDAG_COST_SCRATCH floats).  Not to be freed.  NDAG_ERR_ARG when
+ * n_params is not the shape's.
+ */
+extern int	ndag_cost_view(NdagCostModel *view, int n_arms, int base_rank,
+						   int micro_rank, int n_params, const float *params,
+						   const float *w_eff, float *scratch);
 
 /*
  * Predictions for n samples (embeddings n x NDAG_EMBED_DIM row-major, arms

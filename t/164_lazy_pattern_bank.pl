@@ -1,8 +1,11 @@
 # A backend reads its database's pattern bank only for a decision that
 # matches patterns: not for a statement that goes to the default plan
-# anyway in learn mode because it is not worth exploring.  The cluster's
-# learned_loads_all counts loads of the learned state (cost model,
-# selector), learned_bank_loads_all loads of the pattern bank.
+# anyway in learn mode because it is not worth exploring; and it decodes
+# the cost model only for a prediction or an instant-loop step: not for a
+# statement that is planned but not recorded.  The cluster's
+# learned_loads_all counts loads of the learned state (generation,
+# selector), learned_bank_loads_all loads of the pattern bank,
+# learned_model_loads_all decodes of the cost model.
 #  1. A new session's statement on an enabled table in learn mode, below
 #     ruvector.dag_min_cost and ruvector.dag_min_latency: the learned state
 #     is loaded, the pattern bank is not.
@@ -10,6 +13,12 @@
 #     loaded.
 #  3. Worth exploring in learn mode (inline): the bank is loaded.
 #  4. ruvector_dag_status() still reports the patterns of the copy.
+#  5. A new session's statement planned through a decision but not
+#     recorded (ruvector.dag_sample_rate = 0): the learned state is
+#     loaded, the cost model is not decoded (its predictions come from
+#     the copy an earlier session decoded and shared).
+#  6. The same statement recorded (the instant loop trains the model): the
+#     cost model is decoded.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -27,16 +36,18 @@ $node->safe_psql('postgres', q{
 	SELECT ruvector_enable_neural_dag('lb');
 });
 
-# loads(): the cluster's loads of the learned state and of pattern banks,
-# read by a new session (whose own status call loads both once)
+# loads(): the cluster's loads of the learned state, of pattern banks and
+# of cost models, read by a new session (whose own status call loads the
+# state and the bank once, not the model)
 sub loads
 {
 	my $row = $node->safe_psql('postgres', q{
 		SELECT concat_ws('|', c->>'learned_loads_all',
-						 coalesce(c->>'learned_bank_loads_all', 'absent'))
+						 coalesce(c->>'learned_bank_loads_all', 'absent'),
+						 coalesce(c->>'learned_model_loads_all', 'absent'))
 		FROM (SELECT ruvector_dag_status()->'counters' AS c) s});
 	my %c;
-	@c{qw(state bank)} = split /\|/, $row;
+	@c{qw(state bank model)} = split /\|/, $row;
 	return \%c;
 }
 
@@ -70,6 +81,41 @@ is($c3->{bank} - $c2->{bank}, 2,
 is($node->safe_psql('postgres',
 	q{SELECT ruvector_dag_status()->'counters' ? 'learned_patterns'}),
 	't', 'ruvector_dag_status() reports learned_patterns');
+
+# ---------- 5. planned, not recorded: the shared decoded model ----------
+my $c5 = loads();
+isnt($c5->{model}, 'absent', 'ruvector_dag_status() counts cost model loads');
+my $decided = ndag_status_counter($node, 'decided_default');
+# the first session to decode the model at a store generation shares it;
+# a new session after it predicts from that copy (a learning cycle in
+# between moves the generation: then a later one does)
+my $c6;
+ok( wait_for(
+		sub {
+			my $before = loads();
+			$node->safe_psql('postgres', q{
+				SET ruvector.dag_sample_rate = 0;
+				SELECT count(*) FROM lb WHERE k = 5});
+			$c6 = loads();
+			return $c6->{model} ne 'absent'
+			  && $c6->{model} == $before->{model}
+			  && $c6->{state} - $before->{state} >= 2;
+		},
+		'a new session that decodes no cost model'),
+	'a new session not recorded loads the learned state but predicts '
+	  . 'from the shared decoded model, decoding none itself');
+cmp_ok(ndag_status_counter($node, 'decided_default'), '>', $decided,
+	'its statements were planned through a decision');
+
+# ---------- 6. recorded: the model is decoded ----------
+$node->safe_psql('postgres', q{
+	SET ruvector.dag_sample_rate = 1;
+	SELECT count(*) FROM lb WHERE k = 6;
+	SELECT count(*) FROM lb WHERE k = 6;
+	SELECT count(*) FROM lb WHERE k = 6});
+my $c7 = loads();
+cmp_ok($c7->{model} - $c6->{model}, '>=', 1,
+	'a recording session decoded the cost model');
 
 $node->stop;
 done_testing();

@@ -48,8 +48,10 @@ ndag_shmem_request(void)
 	RequestAddinShmemSpace(NdagBaselineShmemSize());
 	RequestAddinShmemSpace(NdagFastStatementsShmemSize());
 	NdagQueryMemoryShmemRequest();
+	RequestAddinShmemSpace(NdagRewriteCountersShmemSize());
 	NdagShadowShmemRequest();
 	RequestAddinShmemSpace(NdagLearnedShmemSize());
+	NdagSharedModelShmemRequest();
 	RequestAddinShmemSpace(NdagWorkerGuardShmemSize());
 	RequestAddinShmemSpace(NdagFallbackShmemSize());
 	RequestAddinShmemSpace(NdagDatabaseStateShmemSize());
@@ -74,8 +76,10 @@ ndag_shmem_startup(void)
 	NdagBaselineShmemInit();
 	NdagFastStatementsShmemInit();
 	NdagQueryMemoryShmemInit();
+	NdagRewriteCountersShmemInit();
 	NdagShadowShmemInit();
 	NdagLearnedShmemInit();
+	NdagSharedModelShmemInit();
 	NdagWorkerGuardShmemInit();
 	NdagFallbackShmemInit();
 	NdagDatabaseStateShmemInit();

@@ -104,7 +104,8 @@ typedef struct LearnedShared
 	pg_atomic_uint64 rejected_deltas;	/* pushes and merges (non-finite) */
 	pg_atomic_uint64 rejected_models;	/* training runs and writes */
 	pg_atomic_uint64 loads;		/* backends' loads of the learned state */
-	pg_atomic_uint64 bank_loads;	/* ... and of its pattern bank */
+	pg_atomic_uint64 bank_loads;	/* ... of its pattern bank */
+	pg_atomic_uint64 model_loads;	/* ... of its cost model */
 	uint64		takes;			/* times the learner emptied slots (delta
 								 * lock) */
 	DeltaSlot	slots[DELTA_SLOTS];
@@ -162,6 +163,7 @@ NdagLearnedShmemInit(void)
 		pg_atomic_init_u64(&learned_shared->rejected_models, 0);
 		pg_atomic_init_u64(&learned_shared->loads, 0);
 		pg_atomic_init_u64(&learned_shared->bank_loads, 0);
+		pg_atomic_init_u64(&learned_shared->model_loads, 0);
 		learned_shared->takes = 0;
 	}
 }
@@ -192,15 +194,20 @@ NdagLearnedCountRejected(NdagRejectedKind kind)
 
 /*
  * NdagLearnedCountLoad
- *		Count a backend's load of the learned state, or with bank of its
- *		pattern bank (learned_state.c).
+ *		Count a backend's load of a part of the learned state
+ *		(learned_state.c).
  */
 void
-NdagLearnedCountLoad(bool bank)
+NdagLearnedCountLoad(NdagLoadedPart part)
 {
-	if (learned_shared != NULL)
-		pg_atomic_fetch_add_u64(bank ? &learned_shared->bank_loads :
-								&learned_shared->loads, 1);
+	if (learned_shared == NULL)
+		return;
+	if (part == NDAG_LOADED_BANK)
+		pg_atomic_fetch_add_u64(&learned_shared->bank_loads, 1);
+	else if (part == NDAG_LOADED_MODEL)
+		pg_atomic_fetch_add_u64(&learned_shared->model_loads, 1);
+	else
+		pg_atomic_fetch_add_u64(&learned_shared->loads, 1);
 }
 
 /*
@@ -372,7 +379,7 @@ NdagInstantLearn(int context, int mechanism, const float *embedding, int arm,
 		arm < 0 || arm >= LEARN_ARMS ||
 		mechanism < 0 || mechanism >= NDAG_N_MECHANISMS)
 		return;
-	learned = NdagLearnedCurrent();
+	learned = NdagLearnedWithModel();
 	if (learned == NULL || instant_model == NULL)
 		return;
 	target = log(exec_ms);
@@ -644,4 +651,6 @@ NdagInstantStatusCounters(void *state)
 						 (int64) pg_atomic_read_u64(&learned_shared->loads));
 	NdagStatusAddCounter(state, "learned_bank_loads_all",
 						 (int64) pg_atomic_read_u64(&learned_shared->bank_loads));
+	NdagStatusAddCounter(state, "learned_model_loads_all",
+						 (int64) pg_atomic_read_u64(&learned_shared->model_loads));
 }

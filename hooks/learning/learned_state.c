@@ -8,7 +8,13 @@
  * Loading.  Nothing is loaded at connection: the copy is read at the first
  * statement that needs it (a decision or recording on an enabled table,
  * ruvector_dag_status()), so a backend that never touches an enabled table
- * never reads the store.  The pattern bank (the records of every pattern,
+ * never reads the store.  That first read takes only the store's
+ * generation and the attention selector (what picks the decision
+ * mechanism).  The cost model is decoded only when a prediction or an
+ * instant-loop step needs it (NdagLearnedWithModel): an exploring decision
+ * ranking its candidates, or a recorded execution; a backend whose
+ * statements are all planned from the cache or not recorded (a short
+ * connection running a known-fast statement) never decodes it.  The pattern bank (the records of every pattern,
  * the larger part, growing with the patterns) is read only when a
  * statement's decision matches patterns (NdagLearnedWithBank): not for a
  * statement pinned or with an arm proven for it, nor in learn mode for one
@@ -88,10 +94,16 @@ static NdagUcb *learned_selector = NULL;	/* may be NULL */
 static int	greedy_mechanism = NDAG_MECH_TOPOLOGICAL;
 
 /* failed loads */
-static uint64 failed_epoch = 0;
-static TimestampTz failed_at = 0;
-static uint64 bank_failed_epoch = 0;
-static TimestampTz bank_failed_at = 0;
+typedef struct LoadFailure
+{
+	uint64		epoch;			/* the shared epoch it failed at */
+	TimestampTz at;				/* 0: the last load did not fail */
+} LoadFailure;
+
+static LoadFailure state_failure;
+static LoadFailure bank_failure;
+static LoadFailure model_failure;
+static bool model_loaded = false;	/* learned.model is what is stored */
 
 /*
  * The instant loop's starting model where no model is stored, drawn in the
@@ -121,6 +133,30 @@ NdagLearnedStateInit(void)
 	(void) ndag_cost_prepare(LEARN_ARMS, LEARN_MODEL_SEED);
 	seed_model = ndag_cost_create(LEARN_ARMS, ndag_base_lora_rank,
 								  ndag_micro_lora_rank, LEARN_MODEL_SEED);
+}
+
+/*
+ * load_failed_recently
+ *		Whether a load failed at this epoch less than LOAD_RETRY_S ago (it
+ *		is not tried again before).
+ */
+static bool
+load_failed_recently(const LoadFailure *f, uint64 epoch)
+{
+	return f->at != 0 && f->epoch == epoch &&
+		!TimestampDifferenceExceeds(f->at, GetCurrentTimestamp(),
+									LOAD_RETRY_S * 1000);
+}
+
+/*
+ * note_load_failure
+ *		Remember that a load failed now, at this epoch.
+ */
+static void
+note_load_failure(LoadFailure *f, uint64 epoch)
+{
+	f->epoch = epoch;
+	f->at = GetCurrentTimestamp();
 }
 
 /*
@@ -189,12 +225,23 @@ free_learned(void)
 	learned_selector = NULL;
 	learned_cxt = NULL;
 	learned_valid = false;
+	model_loaded = false;
 }
 
-/* what load_learned or load_bank reads, for NdagFallbackRun */
+/* the part of the learned state a load reads */
+typedef enum LoadPart
+{
+	LOAD_STATE,					/* the store's generation, the selector */
+	LOAD_BANK,					/* the pattern bank */
+	LOAD_MODEL					/* the cost model */
+} LoadPart;
+
+static const char *const load_part_names[] = {"state", "patterns", "cost model"};
+
+/* what load_learned, load_bank or load_model reads, for NdagFallbackRun */
 typedef struct LoadCall
 {
-	bool		bank;			/* the pattern bank, else the rest */
+	LoadPart	part;
 	MemoryContext cxt;			/* what is read goes here; NULL once freed */
 	LearnState	st;				/* the database; the bank read */
 	NdagCostModel *model;
@@ -204,9 +251,9 @@ typedef struct LoadCall
 
 /*
  * load_step
- *		Read into call->cxt either the pattern bank of st.dbid (with its
- *		stored ids and demoted arms) or the store's generation, the cost
- *		model and the selector.  On an error what was read (the engine's
+ *		Read into call->cxt the pattern bank of st.dbid (with its stored ids
+ *		and demoted arms), its cost model, or the store's generation and
+ *		the selector.  On an error what was read (the engine's
  *		objects are malloc'd) and the context are freed, and the error goes
  *		on.
  */
@@ -219,12 +266,13 @@ load_step(void *arg)
 	PG_TRY();
 	{
 		StoreEnsureOpen();
-		if (call->bank)
+		if (call->part == LOAD_BANK)
 			NdagLearnLoadBank(&call->st);
+		else if (call->part == LOAD_MODEL)
+			call->model = NdagLearnLoadCostModel(call->st.dbid, false);
 		else
 		{
 			call->generation = StoreGeneration();
-			call->model = NdagLearnLoadCostModel(call->st.dbid, false);
 			call->selector = NdagLearnLoadSelector(call->st.dbid, false);
 		}
 	}
@@ -244,7 +292,7 @@ load_step(void *arg)
 
 /*
  * run_load
- *		Run load_step for call (bank set or not by the caller) in a new
+ *		Run load_step for call (its part set by the caller) in a new
  *		context under parent, for MyDatabaseId; false when it failed (a
  *		rate-limited WARNING, fallback.c).
  */
@@ -254,15 +302,11 @@ run_load(LoadCall *call, MemoryContext parent)
 	char		what[64];
 
 	call->st.dbid = MyDatabaseId;
-	call->st.matching_only = call->bank;
-	if (call->bank)
-		call->cxt = AllocSetContextCreate(parent, "neural_dag pattern bank",
-										  ALLOCSET_DEFAULT_SIZES);
-	else
-		call->cxt = AllocSetContextCreate(parent, "neural_dag learned state",
-										  ALLOCSET_DEFAULT_SIZES);
+	call->st.matching_only = call->part == LOAD_BANK;
+	call->cxt = AllocSetContextCreate(parent, "neural_dag learned state",
+									  ALLOCSET_DEFAULT_SIZES);
 	snprintf(what, sizeof(what), "load the learned %s of database %u",
-			 call->bank ? "patterns" : "state", call->st.dbid);
+			 load_part_names[call->part], call->st.dbid);
 	return NdagFallbackRun(NDAG_FALLBACK_LEARNED_STATE, what, load_step, call);
 }
 
@@ -280,8 +324,7 @@ load_learned(uint64 epoch)
 	memset(&call, 0, sizeof(call));
 	if (!run_load(&call, TopMemoryContext))
 	{
-		failed_epoch = epoch;
-		failed_at = GetCurrentTimestamp();
+		note_load_failure(&state_failure, epoch);
 		return false;
 	}
 
@@ -290,17 +333,37 @@ load_learned(uint64 epoch)
 	learned.generation = call.generation;
 	learned.bank = NULL;		/* NdagLearnedWithBank reads it */
 	learned.demoted = NULL;
-	learned.model = call.model;
+	learned.model = NULL;		/* NdagLearnedWithModel reads it */
 	learned_selector = call.selector;
 	greedy_mechanism = selector_greedy(call.selector);
-	/* without a stored model the instant loop starts from the cycle's seed */
-	instant_model = call.model != NULL ? call.model : new_instant_model();
-	NdagInstantAttach(instant_model, MyDatabaseId);
 	learned_dbid = MyDatabaseId;
 	learned_epoch = epoch;
 	learned_valid = true;
 	backend_loads++;
-	NdagLearnedCountLoad(false);
+	NdagLearnedCountLoad(NDAG_LOADED_STATE);
+	return true;
+}
+
+/*
+ * load_part
+ *		Read a part of the learned state (the pattern bank or the cost
+ *		model) of the loaded epoch into call, under the loaded copy's
+ *		context, unless reading it failed at this epoch less than
+ *		LOAD_RETRY_S ago; false when not read (failure noted).
+ */
+static bool
+load_part(LoadCall *call, LoadPart part, LoadFailure *failure)
+{
+	if (load_failed_recently(failure, learned_epoch))
+		return false;
+	memset(call, 0, sizeof(*call));
+	call->part = part;
+	if (!run_load(call, learned_cxt))
+	{
+		note_load_failure(failure, learned_epoch);
+		return false;
+	}
+	failure->at = 0;
 	return true;
 }
 
@@ -318,18 +381,8 @@ load_bank(void)
 	uint64	   *demoted;
 	ListCell   *lc;
 
-	if (bank_failed_at != 0 && bank_failed_epoch == learned_epoch &&
-		!TimestampDifferenceExceeds(bank_failed_at, GetCurrentTimestamp(),
-									LOAD_RETRY_S * 1000))
+	if (!load_part(&call, LOAD_BANK, &bank_failure))
 		return false;
-	memset(&call, 0, sizeof(call));
-	call.bank = true;
-	if (!run_load(&call, learned_cxt))
-	{
-		bank_failed_epoch = learned_epoch;
-		bank_failed_at = GetCurrentTimestamp();
-		return false;
-	}
 	MemoryContextSwitchTo(call.cxt);
 	demoted = palloc0(sizeof(uint64) * Max(call.st.bank->count, 1));
 	foreach(lc, call.st.stored_ids)
@@ -344,8 +397,34 @@ load_bank(void)
 	MemoryContextSwitchTo(oldcxt);
 	learned.bank = call.st.bank;
 	learned.demoted = demoted;
-	bank_failed_at = 0;
-	NdagLearnedCountLoad(true);
+	NdagLearnedCountLoad(NDAG_LOADED_BANK);
+	return true;
+}
+
+/*
+ * load_model
+ *		Decode the stored cost model into the loaded copy and let the
+ *		instant loop train it (without a stored model, a copy of the
+ *		cycle's starting model).  On failure: a rate-limited WARNING, no
+ *		model, false (tried again after LOAD_RETRY_S or when the epoch
+ *		moves).
+ */
+static bool
+load_model(void)
+{
+	LoadCall	call;
+
+	if (!load_part(&call, LOAD_MODEL, &model_failure))
+		return false;
+	learned.model = call.model;
+	/* shared only if the model read is the one of the loaded epoch */
+	if (NdagLearnedEpoch() == learned_epoch)
+		NdagSharedModelPublish(MyDatabaseId, learned_epoch, call.model);
+	/* without a stored model the instant loop starts from the cycle's seed */
+	instant_model = call.model != NULL ? call.model : new_instant_model();
+	NdagInstantAttach(instant_model, MyDatabaseId);
+	model_loaded = true;
+	NdagLearnedCountLoad(NDAG_LOADED_MODEL);
 	return true;
 }
 
@@ -365,13 +444,11 @@ NdagLearnedCurrent(void)
 	epoch = NdagLearnedEpoch();
 	if (learned_valid && learned_epoch == epoch && learned_dbid == MyDatabaseId)
 		return &learned;
-	if (failed_at != 0 && failed_epoch == epoch &&
-		!TimestampDifferenceExceeds(failed_at, GetCurrentTimestamp(),
-									LOAD_RETRY_S * 1000))
+	if (load_failed_recently(&state_failure, epoch))
 		return NULL;
 	if (!load_learned(epoch))
 		return NULL;
-	failed_at = 0;
+	state_failure.at = 0;
 	return &learned;
 }
 
@@ -388,6 +465,22 @@ NdagLearnedWithBank(void)
 
 	if (l != NULL && l->bank == NULL)
 		(void) load_bank();
+	return l;
+}
+
+/*
+ * NdagLearnedWithModel
+ *		NdagLearnedCurrent with the cost model decoded too, for predictions
+ *		and the instant loop; the model is NULL when none is stored or it
+ *		cannot be read.
+ */
+const NdagLearned *
+NdagLearnedWithModel(void)
+{
+	const NdagLearned *l = NdagLearnedCurrent();
+
+	if (l != NULL && !model_loaded)
+		(void) load_model();
 	return l;
 }
 
@@ -416,15 +509,33 @@ NdagDecisionMechanism(const struct NdagDag *dag)
  * NdagPredictLn
  *		The cost model's ln(latency ms) for an embedding (of the decision
  *		mechanism) and arm; NaN when no model was stored yet or the arm is
- *		out of range.
+ *		out of range.  Until this backend decodes a copy of its own (for
+ *		the instant loop), from the database's shared decoded model when it
+ *		is there (shared_model.c); else the copy is decoded now.
  */
 double
 NdagPredictLn(const float *embedding, int arm)
 {
 	const NdagLearned *l = NdagLearnedCurrent();
-	double		y;
+	double		y = get_float8_nan();
 
-	if (l == NULL || l->model == NULL || embedding == NULL ||
+	if (l == NULL || embedding == NULL)
+		return get_float8_nan();
+	if (!model_loaded)
+	{
+		switch (NdagSharedModelPredict(MyDatabaseId, learned_epoch,
+									   embedding, arm, &y))
+		{
+			case SHARED_MODEL_HIT:
+				return isfinite(y) ? y : get_float8_nan();
+			case SHARED_MODEL_NONE:
+				return get_float8_nan();
+			case SHARED_MODEL_MISS:
+				l = NdagLearnedWithModel();
+				break;
+		}
+	}
+	if (l == NULL || l->model == NULL ||
 		arm < 0 || arm >= l->model->n_arms)
 		return get_float8_nan();
 	if (ndag_cost_predict(instant_model, embedding, arm, &y) != NDAG_OK ||

@@ -15,6 +15,8 @@
  *	instant_loop.c		the copy's instant training after each execution,
  *						and the shared slots through which its deltas reach
  *						the learner's merge
+ *	shared_model.c		decoded cost models shared by a database's backends,
+ *						which predict from them until they train a copy
  *	learning_int.h		what these files share among themselves only
  *
  * Uses core/, plandag/ and healing/ (the index metadata of patterns).
@@ -67,7 +69,8 @@ typedef struct NdagLearnSummary
  * the pattern bank, the cost model (NULL when none was trained yet) and
  * per pattern (index into bank->patterns) the mask of arms demoted for it.
  * The bank and the masks are NULL until a statement needs them
- * (NdagLearnedWithBank).
+ * (NdagLearnedWithBank), the model until a prediction or the instant loop
+ * needs it (NdagLearnedWithModel).
  */
 typedef struct NdagLearned
 {
@@ -85,10 +88,17 @@ extern void NdagLearnCycle(Oid dbid, NdagLearnSummary *summary);
 
 extern const NdagLearned *NdagLearnedCurrent(void);
 extern const NdagLearned *NdagLearnedWithBank(void);
+extern const NdagLearned *NdagLearnedWithModel(void);
 extern int	NdagDecisionMechanism(const struct NdagDag *dag);
 extern double NdagPredictLn(const float *embedding, int arm);
 extern void NdagLearnedStateInit(void);
 extern void NdagLearnedStatusCounters(void *state);
+
+/* ---------- shared_model.c: decoded cost models in shared memory ---------- */
+
+extern Size NdagSharedModelShmemSize(void);
+extern void NdagSharedModelShmemRequest(void);
+extern void NdagSharedModelShmemInit(void);
 
 /* ---------- instant_loop.c: instant training, shared deltas, the learner's merge ---------- */
 

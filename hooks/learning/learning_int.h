@@ -77,7 +77,15 @@ typedef enum NdagRejectedKind
 } NdagRejectedKind;
 
 extern void NdagLearnedCountRejected(NdagRejectedKind kind);
-extern void NdagLearnedCountLoad(bool bank);
+/* what a backend loaded of its database's learned state */
+typedef enum NdagLoadedPart
+{
+	NDAG_LOADED_STATE,			/* the generation and the selector */
+	NDAG_LOADED_BANK,			/* the pattern bank */
+	NDAG_LOADED_MODEL			/* the cost model */
+} NdagLoadedPart;
+
+extern void NdagLearnedCountLoad(NdagLoadedPart part);
 extern void NdagInstantAttach(NdagCostModel *model, Oid dbid);
 extern void NdagInstantDetach(void);
 extern void NdagInstantStatusCounters(void *state);
@@ -93,5 +101,19 @@ extern void NdagLearnPutModelState(StoreBatch *batch, Oid dbid, const char *name
 								   bool exists, TimestampTz now);
 extern char *NdagLearnSelectorBytes(const NdagUcb *ucb, size_t *len,
 									int64 *pulls);
+
+/* shared_model.c: decoded cost models shared by a database's backends */
+typedef enum NdagSharedModelResult
+{
+	SHARED_MODEL_MISS,			/* the slot holds another model */
+	SHARED_MODEL_NONE,			/* no model is stored */
+	SHARED_MODEL_HIT			/* predicted */
+} NdagSharedModelResult;
+
+extern NdagSharedModelResult NdagSharedModelPredict(Oid dbid, uint64 epoch,
+													const float *embedding,
+													int arm, double *y);
+extern void NdagSharedModelPublish(Oid dbid, uint64 epoch,
+								   const NdagCostModel *model);
 
 #endif							/* NDAG_HOOKS_LEARNING_INT_H */

@@ -19,6 +19,7 @@
  *						DBA's controls (pin, forbidden arms, frozen)
  *	query_store.c		that state in the store (ndag_queries): flush, load,
  *						committed edits, validation of the controls
+ *	rewrite_counters.c	the rewriter's counters, striped over cache lines
  *	shadowable.c		which statements shadow exploration may re-run
  *	advice_sql.c		ruvector_dag_advice(): statements with a proven arm
  *	regression_guard.c	what an execution teaches: demotions of arms that
@@ -160,7 +161,7 @@ extern NdagCacheEntry *NdagCacheStore(uint64 query_id, uint64 generation,
 extern NdagCacheEntry *NdagCachePeek(uint64 query_id);
 extern void NdagCacheForget(uint64 query_id);
 
-/* ---------- query_memory.c: shared per-query state ---------- */
+/* ---------- rewrite_counters.c: the rewriter's counters ---------- */
 typedef enum NdagRewriteCounter
 {
 	NDAG_RW_CACHE_HITS,
@@ -178,6 +179,13 @@ typedef enum NdagRewriteCounter
 								 * exclusively */
 	NDAG_N_RW_COUNTERS
 } NdagRewriteCounter;
+
+extern Size NdagRewriteCountersShmemSize(void);
+extern void NdagRewriteCountersShmemInit(void);
+extern void NdagRewriteCount(NdagRewriteCounter counter, uint64 n);
+extern void NdagRewriteStatusCounters(void *state);
+
+/* ---------- query_memory.c: shared per-query state ---------- */
 
 #define NDAG_QM_NO_BTSP			(-2)	/* btsp_arm: nothing remembered */
 #define NDAG_QM_NOT_PINNED		(-1)	/* pinned_arm: none */
@@ -233,8 +241,7 @@ extern void NdagQueryMemoryShmemRequest(void);
 extern void NdagQueryMemoryShmemInit(void);
 extern uint64 NdagRewriteEpoch(void);
 extern uint64 NdagStatementEpoch(Oid dbid, uint64 query_id);
-extern void NdagRewriteCount(NdagRewriteCounter counter, uint64 n);
-extern void NdagRewriteStatusCounters(void *state);
+extern void NdagQueryMemoryStatusCounters(void *state);
 extern bool NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 							   NdagQueryStats *out);
 extern NdagTurn NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass,

@@ -6,8 +6,8 @@
  *	  budget, arms known to plan like the default, each arm plan's estimated
  *	  cost against the default's, arms forced past disable_cost, demoted
  *	  arms, the BTSP
- *	  one-shot entry and the regression guard's streak.  Also the
- *	  rewriter's counters, an epoch per group of statements that moves when
+ *	  one-shot entry and the regression guard's streak.  Also an epoch
+ *	  per group of statements that moves when
  *	  a verdict of one of them changes, and a global epoch that moves when
  *	  the whole memory of a database is reset: whenever a decision that
  *	  backends may have cached becomes wrong (a demotion, a BTSP entry).
@@ -145,21 +145,12 @@ typedef struct QmShared
 	pg_atomic_uint64 epoch;
 	pg_atomic_uint64 evictions;
 	pg_atomic_uint64 statement_epochs[QM_EPOCH_BUCKETS];
-	pg_atomic_uint64 counters[NDAG_N_RW_COUNTERS];
 	QmSlot		slots[FLEXIBLE_ARRAY_MEMBER];
 } QmShared;
 
 static QmShared *qm = NULL;
 
-static void query_memory_status(void *state);
 static void slot_clear(QmSlot *s);
-
-static const char *const counter_names[NDAG_N_RW_COUNTERS] = {
-	"cache_hits", "cache_misses", "decided_default", "decided_proven",
-	"decided_pattern", "decided_explore", "extra_plannings", "demotions",
-	"rewrite_fallbacks", "validation_runs", "decided_pinned",
-	"exclusive_turns"
-};
 
 /*
  * partitions_for
@@ -220,8 +211,6 @@ NdagQueryMemoryShmemInit(void)
 		pg_atomic_init_u64(&qm->epoch, 1);
 		for (int i = 0; i < QM_EPOCH_BUCKETS; i++)
 			pg_atomic_init_u64(&qm->statement_epochs[i], 1);
-		for (int i = 0; i < NDAG_N_RW_COUNTERS; i++)
-			pg_atomic_init_u64(&qm->counters[i], 0);
 	}
 }
 
@@ -363,41 +352,7 @@ NdagStatementEpoch(Oid dbid, uint64 query_id)
 	return qm != NULL ? pg_atomic_read_u64(statement_bucket(dbid, query_id)) : 0;
 }
 
-/*
- * NdagRewriteCount
- *		Add to a rewriter counter.
- */
-void
-NdagRewriteCount(NdagRewriteCounter counter, uint64 n)
-{
-	if (qm != NULL)
-		pg_atomic_fetch_add_u64(&qm->counters[counter], (int64) n);
-}
-
-/*
- * NdagRewriteStatusCounters
- *		The rewriter's counters for ruvector_dag_status(), with the
- *		embedding cache's hit rate in per mille.
- */
-void
-NdagRewriteStatusCounters(void *state)
-{
-	uint64		hits;
-	uint64		misses;
-
-	if (qm == NULL)
-		return;
-	for (int c = 0; c < NDAG_N_RW_COUNTERS; c++)
-		NdagStatusAddCounter(state, counter_names[c],
-							 (int64) pg_atomic_read_u64(&qm->counters[c]));
-	hits = pg_atomic_read_u64(&qm->counters[NDAG_RW_CACHE_HITS]);
-	misses = pg_atomic_read_u64(&qm->counters[NDAG_RW_CACHE_MISSES]);
-	NdagStatusAddCounter(state, "cache_hit_permille",
-						 hits + misses > 0 ? (int64) (1000 * hits / (hits + misses)) : 0);
-	query_memory_status(state);
-}
-
-/* what query_memory_status adds up */
+/* what NdagQueryMemoryStatusCounters adds up */
 typedef struct QmTotals
 {
 	int64		entries;
@@ -438,18 +393,20 @@ add_to_totals(QmSlot *s, void *arg)
 }
 
 /*
- * query_memory_status
+ * NdagQueryMemoryStatusCounters
  *		What the table holds for the current database: statement classes,
  *		those with a default baseline, arm measurements, pairs, arms proven
  *		faster and not faster, explorations counted, demoted arms, BTSP
  *		entries and classes under the DBA's controls; and the table's size
  *		and evictions (all databases).
  */
-static void
-query_memory_status(void *state)
+void
+NdagQueryMemoryStatusCounters(void *state)
 {
 	QmTotals	t;
 
+	if (qm == NULL)
+		return;
 	memset(&t, 0, sizeof(t));
 	if (OidIsValid(MyDatabaseId))
 		for_each_slot(MyDatabaseId, LW_SHARED, add_to_totals, &t);

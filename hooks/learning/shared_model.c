@@ -1,0 +1,195 @@
+/*-------------------------------------------------------------------------
+ *
+ * shared_model.c
+ *	  Decoded cost models shared by the backends of a database, so that a
+ *	  new backend predicts without decoding the stored model itself.
+ *
+ * Every planned statement on an enabled table asks the cost model for a
+ * prediction (the baseline of a statement without default runs, the
+ * latency shown by EXPLAIN and kept with the trajectory).  Decoding the
+ * stored model into a backend's own copy (checks, allocation, W_eff) is
+ * the larger part of a short connection's learning cost, and it is the
+ * same work in every backend of a database until the model changes.  So
+ * the first backend that decodes a database's model (as of a learned-state
+ * epoch: NdagLearnedEpoch, which moves with every store write that changes
+ * the learned state, a reset or a restore) also copies its parameters and W_eff here, and the others
+ * predict from that copy under a shared lock until they need a copy of
+ * their own: the instant loop trains one, from a recorded execution in
+ * learn mode (learned_state.c).  A slot also says when no model is stored.
+ *
+ * SHARED_MODEL_SLOTS slots, a database's chosen by its oid (a database
+ * whose slot another holds decodes its own copies, as before); each slot
+ * has its own LWLock, held shared to predict and exclusively to publish.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "nodes/pg_list.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/float.h"
+#include "utils/timestamp.h"
+
+#include "costmodel.h"
+#include "engine.h"
+#include "learn.h"
+#include "patterns.h"
+#include "ucb.h"
+#include "core/core.h"
+#include "plandag/plandag.h"
+#include "learning/learning.h"
+#include "store.h"
+#include "learning/learning_int.h"
+
+#define SHARED_MODEL_SLOTS		8
+#define SHARED_MODEL_TRANCHE	"neural_dag shared models"
+/* floats of the largest model: parameters at the largest ranks, W_eff */
+#define SHARED_MODEL_FLOATS \
+	((2 * NDAG_COST_MAX_RANK * (NDAG_EMBED_DIM + LEARN_ARMS)) + \
+	 (2 * NDAG_COST_HIDDEN * NDAG_COST_MAX_RANK) + 2 * NDAG_COST_HIDDEN + 1 + \
+	 NDAG_COST_HIDDEN * (NDAG_EMBED_DIM + LEARN_ARMS))
+
+typedef struct SharedModelSlot
+{
+	Oid			dbid;			/* InvalidOid: empty */
+	uint64		epoch;			/* the learned-state epoch it was read at */
+	bool		stored;			/* a model is stored; else nothing below */
+	int			n_arms;
+	int			base_rank;
+	int			micro_rank;
+	int			n_params;
+	float		data[SHARED_MODEL_FLOATS];	/* params, then W_eff */
+} SharedModelSlot;
+
+typedef struct SharedModels
+{
+	LWLockPadded *locks;
+	SharedModelSlot slots[SHARED_MODEL_SLOTS];
+} SharedModels;
+
+static SharedModels *shared_models = NULL;
+
+/*
+ * NdagSharedModelShmemSize
+ *		Bytes of the slots.
+ */
+Size
+NdagSharedModelShmemSize(void)
+{
+	return sizeof(SharedModels);
+}
+
+/*
+ * NdagSharedModelShmemRequest
+ *		Ask for the slots and their locks (from shmem_request_hook).
+ */
+void
+NdagSharedModelShmemRequest(void)
+{
+	RequestAddinShmemSpace(NdagSharedModelShmemSize());
+	RequestNamedLWLockTranche(SHARED_MODEL_TRANCHE, SHARED_MODEL_SLOTS);
+}
+
+/*
+ * NdagSharedModelShmemInit
+ *		Create or attach to the slots (under AddinShmemInitLock).
+ */
+void
+NdagSharedModelShmemInit(void)
+{
+	bool		found;
+
+	shared_models = ShmemInitStruct("neural_dag shared models",
+									NdagSharedModelShmemSize(), &found);
+	if (!found)
+	{
+		shared_models->locks = GetNamedLWLockTranche(SHARED_MODEL_TRANCHE);
+		for (int i = 0; i < SHARED_MODEL_SLOTS; i++)
+			shared_models->slots[i].dbid = InvalidOid;
+	}
+}
+
+/*
+ * slot_lock
+ *		The lock of a database's slot.
+ */
+static LWLock *
+slot_lock(Oid dbid)
+{
+	return &shared_models->locks[dbid % SHARED_MODEL_SLOTS].lock;
+}
+
+/*
+ * NdagSharedModelPredict
+ *		The prediction of database dbid's model as stored at epoch, if
+ *		its slot holds it: SHARED_MODEL_HIT with *y set (NaN for an arm out
+ *		of range), SHARED_MODEL_NONE when no model is stored,
+ *		SHARED_MODEL_MISS when the slot holds something else.
+ */
+NdagSharedModelResult
+NdagSharedModelPredict(Oid dbid, uint64 epoch, const float *embedding,
+					   int arm, double *y)
+{
+	SharedModelSlot *s;
+	NdagSharedModelResult result = SHARED_MODEL_MISS;
+	float		scratch[NDAG_COST_SCRATCH];
+
+	if (shared_models == NULL)
+		return SHARED_MODEL_MISS;
+	s = &shared_models->slots[dbid % SHARED_MODEL_SLOTS];
+	LWLockAcquire(slot_lock(dbid), LW_SHARED);
+	if (s->dbid == dbid && s->epoch == epoch)
+	{
+		NdagCostModel view;
+
+		result = s->stored ? SHARED_MODEL_HIT : SHARED_MODEL_NONE;
+		*y = get_float8_nan();
+		if (s->stored && arm >= 0 && arm < s->n_arms &&
+			ndag_cost_view(&view, s->n_arms, s->base_rank, s->micro_rank,
+						   s->n_params, s->data, s->data + s->n_params,
+						   scratch) == NDAG_OK &&
+			ndag_cost_predict(&view, embedding, arm, y) != NDAG_OK)
+			*y = get_float8_nan();
+	}
+	LWLockRelease(slot_lock(dbid));
+	return result;
+}
+
+/*
+ * NdagSharedModelPublish
+ *		Put database dbid's model as stored at epoch (NULL: none stored)
+ *		into its slot, unless the slot already holds that model at a later
+ *		epoch or the model does not fit.
+ */
+void
+NdagSharedModelPublish(Oid dbid, uint64 epoch, const NdagCostModel *model)
+{
+	SharedModelSlot *s;
+	size_t		w_floats;
+
+	if (shared_models == NULL)
+		return;
+	w_floats = model != NULL ? (size_t) model->hidden * model->in_dim : 0;
+	if (model != NULL && (size_t) model->n_params + w_floats > SHARED_MODEL_FLOATS)
+		return;
+	s = &shared_models->slots[dbid % SHARED_MODEL_SLOTS];
+	LWLockAcquire(slot_lock(dbid), LW_EXCLUSIVE);
+	if (s->dbid != dbid || s->epoch < epoch)
+	{
+		s->dbid = dbid;
+		s->epoch = epoch;
+		s->stored = model != NULL;
+		if (model != NULL)
+		{
+			s->n_arms = model->n_arms;
+			s->base_rank = model->base_rank;
+			s->micro_rank = model->micro_rank;
+			s->n_params = model->n_params;
+			memcpy(s->data, model->params, sizeof(float) * model->n_params);
+			memcpy(s->data + model->n_params, model->w_eff,
+				   sizeof(float) * w_floats);
+		}
+	}
+	LWLockRelease(slot_lock(dbid));
+}
