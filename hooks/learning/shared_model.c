@@ -17,6 +17,13 @@
  * their own: the instant loop trains one, from a recorded execution in
  * learn mode (learned_state.c).  A slot also says when no model is stored.
  *
+ * A backend does not predict in the slot itself: every planned statement
+ * on an enabled table predicts at least once, and a shared LWLock taken
+ * that often by every backend of a database is a contended cache line.
+ * The first prediction at an epoch copies the slot (a few tens of kB)
+ * into this backend under the shared lock and builds the engine's view of
+ * it once; later predictions at that epoch read the copy without a lock.
+ *
  * SHARED_MODEL_SLOTS slots, a database's chosen by its oid (a database
  * whose slot another holds decodes its own copies, as before); each slot
  * has its own LWLock, held shared to predict and exclusively to publish.
@@ -29,6 +36,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/float.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "costmodel.h"
@@ -69,6 +77,20 @@ typedef struct SharedModels
 } SharedModels;
 
 static SharedModels *shared_models = NULL;
+
+/* this backend's copy of its database's slot, as of one epoch */
+typedef struct LocalModelCopy
+{
+	Oid			dbid;			/* InvalidOid: none */
+	uint64		epoch;
+	bool		stored;			/* a model is stored; else no view */
+	bool		viewable;		/* view is usable for predictions */
+	NdagCostModel view;			/* over data and scratch */
+	float	   *data;			/* params, then W_eff (TopMemoryContext) */
+	float		scratch[NDAG_COST_SCRATCH];
+} LocalModelCopy;
+
+static LocalModelCopy local_copy = {InvalidOid};
 
 /*
  * NdagSharedModelShmemSize
@@ -121,39 +143,83 @@ slot_lock(Oid dbid)
 }
 
 /*
+ * copy_slot
+ *		Copy database dbid's slot into local_copy if it holds the model of
+ *		epoch, and build the engine's view of the copy; false when the slot
+ *		holds something else (or out of memory: the caller decodes its own
+ *		model).  The shared lock is held only for the copy.
+ */
+static bool
+copy_slot(Oid dbid, uint64 epoch)
+{
+	SharedModelSlot *s = &shared_models->slots[dbid % SHARED_MODEL_SLOTS];
+	bool		copied = false;
+	int			n_arms = 0;
+	int			base_rank = 0;
+	int			micro_rank = 0;
+	int			n_params = 0;
+
+	/* the largest model's size, allocated once: nothing to resize later */
+	if (local_copy.data == NULL)
+		local_copy.data = MemoryContextAllocExtended(TopMemoryContext,
+													 sizeof(float) * SHARED_MODEL_FLOATS,
+													 MCXT_ALLOC_NO_OOM);
+	if (local_copy.data == NULL)
+		return false;
+	LWLockAcquire(slot_lock(dbid), LW_SHARED);
+	if (s->dbid == dbid && s->epoch == epoch)
+	{
+		copied = true;
+		local_copy.stored = s->stored;
+		if (s->stored)
+		{
+			n_arms = s->n_arms;
+			base_rank = s->base_rank;
+			micro_rank = s->micro_rank;
+			n_params = s->n_params;
+			/* Publish checked that parameters and W_eff fit */
+			memcpy(local_copy.data, s->data, sizeof(float) *
+				   ((size_t) n_params +
+					(size_t) NDAG_COST_HIDDEN * (NDAG_EMBED_DIM + n_arms)));
+		}
+	}
+	LWLockRelease(slot_lock(dbid));
+	if (!copied)
+		return false;
+	local_copy.dbid = dbid;
+	local_copy.epoch = epoch;
+	local_copy.viewable = local_copy.stored &&
+		ndag_cost_view(&local_copy.view, n_arms, base_rank, micro_rank,
+					   n_params, local_copy.data, local_copy.data + n_params,
+					   local_copy.scratch) == NDAG_OK;
+	return true;
+}
+
+/*
  * NdagSharedModelPredict
  *		The prediction of database dbid's model as stored at epoch, if
  *		its slot holds it: SHARED_MODEL_HIT with *y set (NaN for an arm out
  *		of range), SHARED_MODEL_NONE when no model is stored,
- *		SHARED_MODEL_MISS when the slot holds something else.
+ *		SHARED_MODEL_MISS when the slot holds something else.  Predicts
+ *		from this backend's copy of the slot, taken at the first
+ *		prediction of an epoch.
  */
 NdagSharedModelResult
 NdagSharedModelPredict(Oid dbid, uint64 epoch, const float *embedding,
 					   int arm, double *y)
 {
-	SharedModelSlot *s;
-	NdagSharedModelResult result = SHARED_MODEL_MISS;
-	float		scratch[NDAG_COST_SCRATCH];
-
 	if (shared_models == NULL)
 		return SHARED_MODEL_MISS;
-	s = &shared_models->slots[dbid % SHARED_MODEL_SLOTS];
-	LWLockAcquire(slot_lock(dbid), LW_SHARED);
-	if (s->dbid == dbid && s->epoch == epoch)
-	{
-		NdagCostModel view;
-
-		result = s->stored ? SHARED_MODEL_HIT : SHARED_MODEL_NONE;
+	if ((local_copy.dbid != dbid || local_copy.epoch != epoch) &&
+		!copy_slot(dbid, epoch))
+		return SHARED_MODEL_MISS;
+	if (!local_copy.stored)
+		return SHARED_MODEL_NONE;
+	*y = get_float8_nan();
+	if (local_copy.viewable && arm >= 0 && arm < local_copy.view.n_arms &&
+		ndag_cost_predict(&local_copy.view, embedding, arm, y) != NDAG_OK)
 		*y = get_float8_nan();
-		if (s->stored && arm >= 0 && arm < s->n_arms &&
-			ndag_cost_view(&view, s->n_arms, s->base_rank, s->micro_rank,
-						   s->n_params, s->data, s->data + s->n_params,
-						   scratch) == NDAG_OK &&
-			ndag_cost_predict(&view, embedding, arm, y) != NDAG_OK)
-			*y = get_float8_nan();
-	}
-	LWLockRelease(slot_lock(dbid));
-	return result;
+	return SHARED_MODEL_HIT;
 }
 
 /*
