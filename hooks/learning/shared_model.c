@@ -17,12 +17,15 @@
  * their own: the instant loop trains one, from a recorded execution in
  * learn mode (learned_state.c).  A slot also says when no model is stored.
  *
- * A backend does not predict in the slot itself: every planned statement
- * on an enabled table predicts at least once, and a shared LWLock taken
- * that often by every backend of a database is a contended cache line.
- * The first prediction at an epoch copies the slot (a few tens of kB)
- * into this backend under the shared lock and builds the engine's view of
- * it once; later predictions at that epoch read the copy without a lock.
+ * A long-lived backend does not keep predicting in the slot: every planned
+ * statement on an enabled table predicts at least once, and a shared
+ * LWLock taken that often by every backend of a database is a contended
+ * cache line.  After PREDICTIONS_BEFORE_COPY predictions at an epoch the
+ * backend copies the slot (a few tens of kB) under the shared lock, builds
+ * the engine's view of it once, and predicts from its copy without a lock
+ * until the epoch moves.  The first few are made in the slot because a
+ * short connection (one or two statements) would pay more for the copy's
+ * fresh pages than for the lock.
  *
  * SHARED_MODEL_SLOTS slots, a database's chosen by its oid (a database
  * whose slot another holds decodes its own copies, as before); each slot
@@ -52,6 +55,7 @@
 
 #define SHARED_MODEL_SLOTS		8
 #define SHARED_MODEL_TRANCHE	"neural_dag shared models"
+#define PREDICTIONS_BEFORE_COPY	16	/* in the slot, then from a copy */
 /* floats of the largest model: parameters at the largest ranks, W_eff */
 #define SHARED_MODEL_FLOATS \
 	((2 * NDAG_COST_MAX_RANK * (NDAG_EMBED_DIM + LEARN_ARMS)) + \
@@ -91,6 +95,11 @@ typedef struct LocalModelCopy
 } LocalModelCopy;
 
 static LocalModelCopy local_copy = {InvalidOid};
+
+/* predictions made in the slot, at in_slot_epoch of in_slot_dbid */
+static Oid	in_slot_dbid = InvalidOid;
+static uint64 in_slot_epoch = 0;
+static int	in_slot_predictions = 0;
 
 /*
  * NdagSharedModelShmemSize
@@ -196,13 +205,57 @@ copy_slot(Oid dbid, uint64 epoch)
 }
 
 /*
+ * predict_with
+ *		The prediction of a stored model's view for an arm into *y, NaN
+ *		when the arm is out of range or the view is not usable.
+ */
+static void
+predict_with(NdagCostModel *view, bool viewable, const float *embedding,
+			 int arm, double *y)
+{
+	*y = get_float8_nan();
+	if (viewable && arm >= 0 && arm < view->n_arms &&
+		ndag_cost_predict(view, embedding, arm, y) != NDAG_OK)
+		*y = get_float8_nan();
+}
+
+/*
+ * predict_in_slot
+ *		NdagSharedModelPredict in the slot itself, under its shared lock.
+ */
+static NdagSharedModelResult
+predict_in_slot(Oid dbid, uint64 epoch, const float *embedding, int arm,
+				double *y)
+{
+	SharedModelSlot *s = &shared_models->slots[dbid % SHARED_MODEL_SLOTS];
+	NdagSharedModelResult result = SHARED_MODEL_MISS;
+
+	LWLockAcquire(slot_lock(dbid), LW_SHARED);
+	if (s->dbid == dbid && s->epoch == epoch)
+	{
+		NdagCostModel view;
+
+		result = s->stored ? SHARED_MODEL_HIT : SHARED_MODEL_NONE;
+		if (s->stored)
+			predict_with(&view,
+						 ndag_cost_view(&view, s->n_arms, s->base_rank,
+										s->micro_rank, s->n_params, s->data,
+										s->data + s->n_params,
+										local_copy.scratch) == NDAG_OK,
+						 embedding, arm, y);
+	}
+	LWLockRelease(slot_lock(dbid));
+	return result;
+}
+
+/*
  * NdagSharedModelPredict
  *		The prediction of database dbid's model as stored at epoch, if
  *		its slot holds it: SHARED_MODEL_HIT with *y set (NaN for an arm out
  *		of range), SHARED_MODEL_NONE when no model is stored,
- *		SHARED_MODEL_MISS when the slot holds something else.  Predicts
- *		from this backend's copy of the slot, taken at the first
- *		prediction of an epoch.
+ *		SHARED_MODEL_MISS when the slot holds something else.  The first
+ *		PREDICTIONS_BEFORE_COPY of an epoch are made in the slot, the
+ *		others from this backend's copy of it.
  */
 NdagSharedModelResult
 NdagSharedModelPredict(Oid dbid, uint64 epoch, const float *embedding,
@@ -210,15 +263,22 @@ NdagSharedModelPredict(Oid dbid, uint64 epoch, const float *embedding,
 {
 	if (shared_models == NULL)
 		return SHARED_MODEL_MISS;
-	if ((local_copy.dbid != dbid || local_copy.epoch != epoch) &&
-		!copy_slot(dbid, epoch))
-		return SHARED_MODEL_MISS;
+	if (local_copy.dbid != dbid || local_copy.epoch != epoch)
+	{
+		if (in_slot_dbid != dbid || in_slot_epoch != epoch)
+		{
+			in_slot_dbid = dbid;
+			in_slot_epoch = epoch;
+			in_slot_predictions = 0;
+		}
+		if (++in_slot_predictions <= PREDICTIONS_BEFORE_COPY)
+			return predict_in_slot(dbid, epoch, embedding, arm, y);
+		if (!copy_slot(dbid, epoch))
+			return SHARED_MODEL_MISS;
+	}
 	if (!local_copy.stored)
 		return SHARED_MODEL_NONE;
-	*y = get_float8_nan();
-	if (local_copy.viewable && arm >= 0 && arm < local_copy.view.n_arms &&
-		ndag_cost_predict(&local_copy.view, embedding, arm, y) != NDAG_OK)
-		*y = get_float8_nan();
+	predict_with(&local_copy.view, local_copy.viewable, embedding, arm, y);
 	return SHARED_MODEL_HIT;
 }
 
