@@ -19,6 +19,9 @@
 #     the copy an earlier session decoded and shared).
 #  6. The same statement recorded (the instant loop trains the model): the
 #     cost model is decoded.
+#  7. A statement not worth exploring whose default runs far slower than
+#     the stored cost model predicts (a BTSP "explore" entry): a new
+#     session's execution of it in learn mode does not read the bank.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -116,6 +119,30 @@ $node->safe_psql('postgres', q{
 my $c7 = loads();
 cmp_ok($c7->{model} - $c6->{model}, '>=', 1,
 	'a recording session decoded the cost model');
+
+# ---------- 7. a BTSP "explore" entry, not worth exploring ----------
+# a stored cost model, learned from short lb statements
+$node->safe_psql('postgres', 'SET ruvector.dag_sample_rate = 1; '
+	  . join('', map { "SELECT count(*) FROM lb WHERE k = $_; " } (0 .. 9) x 3)
+	  . 'SELECT ruvector_dag_flush(); SELECT ruvector_dag_learn()');
+# a join of 40,000 rows runs far slower than those: its default runs are
+# recorded until their median is 3x the model's prediction
+my $slow = 'SELECT count(*) FROM lb a, lb b WHERE a.k = 7 AND b.k = 7';
+ok( wait_for(
+		sub {
+			$node->safe_psql('postgres',
+				"SET ruvector.dag_sample_rate = 1; $slow; $slow; $slow");
+			return ndag_status_counter($node, 'query_memory_btsp') >= 1;
+		},
+		'a BTSP entry'),
+	'the slow statement got a BTSP "explore" entry');
+my $c8 = loads();
+$node->safe_psql('postgres', $slow);
+my $c9 = loads();
+cmp_ok($c9->{state} - $c8->{state}, '>=', 2,
+	'the slow statement\'s session loaded the learned state');
+is($c9->{bank} - $c8->{bank}, 1,
+	'but not the pattern bank: the BTSP entry does not make it worth exploring');
 
 $node->stop;
 done_testing();

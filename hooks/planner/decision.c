@@ -411,12 +411,16 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	 * Where learning tries arms (learn mode on a primary, exploration on) a
 	 * pattern's arm is only a candidate to prove, which serves only an
 	 * execution that may explore: for a statement not worth it no pattern
-	 * is matched, nor the patterns read.
+	 * is matched, nor the patterns read.  A BTSP "explore" entry (its
+	 * default ran far slower than predicted) hastens the exploration of a
+	 * statement worth it but does not make one worth it: a statement
+	 * below both ruvector.dag_min_latency and ruvector.dag_min_cost cannot
+	 * gain what trying arms costs (a 0.03 ms pgbench -S statement 3x slower
+	 * than a prediction of 0.01 ms read every new backend's pattern bank).
 	 */
 	candidate_only = learn && NdagMayWriteLearnedState() &&
 		ndag_exploration_mode != NDAG_EXPLORATION_OFF;
-	pattern_useful = !candidate_only || a->worth ||
-		a->stats.btsp_arm == NDAG_BTSP_EXPLORE || a->turn == NDAG_TURN_EXPLORE;
+	pattern_useful = !candidate_only || a->worth || a->turn == NDAG_TURN_EXPLORE;
 
 	/* the DBA's pin: always, in learn and apply mode */
 	if (a->stats.pinned_arm != NDAG_QM_NOT_PINNED)
@@ -457,14 +461,14 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 
 	/*
 	 * the turn: in learn mode exploration inline, unless shadow exploration
-	 * takes the statement; worth it, or a BTSP "explore" entry
+	 * takes the statement; only a statement worth it
 	 */
 	a->shadow = learn && ndag_exploration_mode == NDAG_EXPLORATION_SHADOW &&
 		shadowable && a->worth;
 	a->may_explore = learn && ndag_max_candidates > 0 &&
 		(ndag_exploration_mode == NDAG_EXPLORATION_INLINE ||
 		 (ndag_exploration_mode == NDAG_EXPLORATION_SHADOW && !shadowable)) &&
-		(a->worth || a->stats.btsp_arm == NDAG_BTSP_EXPLORE);
+		a->worth;
 	if (!turn_drawn)
 		a->turn = NdagPlanningPlainExplain() ? NDAG_TURN_DECIDED :
 			NdagQueryMemoryTurn(MyDatabaseId, query_id, a->klass,
