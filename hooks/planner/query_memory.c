@@ -67,6 +67,8 @@
 #define QM_VALIDATE_EVERY	16
 /* ... and an applied arm not proven for the statement (a pattern's) this often */
 #define QM_VALIDATE_UNPROVEN 4
+/* used_at (ndag_queries.last_used) moves in steps of this, in microseconds */
+#define QM_USED_AT_GRAIN_US	100000
 
 /* one arm of one statement class */
 typedef struct QmArm
@@ -502,6 +504,35 @@ touch(QmSlot *s, TimestampTz now)
 }
 
 /*
+ * touch_tick
+ *		The LRU half of touch() for a slot under its partition's lock held
+ *		shared: a slot that holds the table's newest tick is already the
+ *		most recently used, and is not written again.  Backends planning a
+ *		hot statement would otherwise all write the table's tick (one cache
+ *		line for the whole cluster) and the slot at every planning.
+ */
+static void
+touch_tick(QmSlot *s)
+{
+	if (pg_atomic_read_u64(&s->last_used) != pg_atomic_read_u64(&qm->tick))
+		pg_atomic_write_u64(&s->last_used, pg_atomic_add_fetch_u64(&qm->tick, 1));
+}
+
+/*
+ * touch_shared
+ *		touch() under the partition's lock held shared (the slot is dirty
+ *		already): touch_tick, and used_at (ndag_queries.last_used) moved
+ *		in steps of QM_USED_AT_GRAIN_US, for the same reason.
+ */
+static void
+touch_shared(QmSlot *s, TimestampTz now)
+{
+	touch_tick(s);
+	if (now - (TimestampTz) pg_atomic_read_u64(&s->used_at) >= QM_USED_AT_GRAIN_US)
+		pg_atomic_write_u64(&s->used_at, (uint64) now);
+}
+
+/*
  * slot_clear
  *		A free slot (its atomics initialised).
  */
@@ -689,7 +720,7 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 	s = slot_find(h, dbid, query_id, klass, false);
 	if (s != NULL)
 	{
-		pg_atomic_write_u64(&s->last_used, pg_atomic_add_fetch_u64(&qm->tick, 1));
+		touch_tick(s);
 		out->default_n = s->default_n;
 		out->default_ms = default_median(s);
 		out->multi_class = s->multi_class;
@@ -973,8 +1004,7 @@ turn_counted_shared(uint32 h, Oid dbid, uint64 query_id, uint64 klass,
 		s->last_arm == applied_arm &&
 		(plain || s->pinned_arm != NDAG_QM_NOT_PINNED))
 	{
-		pg_atomic_write_u64(&s->last_used, pg_atomic_add_fetch_u64(&qm->tick, 1));
-		pg_atomic_write_u64(&s->used_at, (uint64) now);
+		touch_shared(s, now);
 		pg_atomic_fetch_add_u32(&s->total, 1);
 		counted = true;
 	}
