@@ -17,6 +17,9 @@
 #     recorded (ruvector.dag_sample_rate = 0): the learned state is
 #     loaded, the cost model is not decoded (its predictions come from
 #     the copy an earlier session decoded and shared).
+#     A session planning many statements that way predicts from a copy
+#     of the shared model after its first 16 predictions (counted in
+#     shared_model_copies), still decoding none itself.
 #  6. The same statement recorded (the instant loop trains the model): the
 #     cost model is decoded.
 #  7. A statement not worth exploring whose default runs far slower than
@@ -109,6 +112,25 @@ ok( wait_for(
 	  . 'from the shared decoded model, decoding none itself');
 cmp_ok(ndag_status_counter($node, 'decided_default'), '>', $decided,
 	'its statements were planned through a decision');
+
+# 20 statements of different shapes, each planned through a decision (two
+# predictions each) in one session not recorded
+my $many = join('', map {
+		'SELECT ' . join(', ', ('count(*)') x $_) . ' FROM lb WHERE k = 5; '
+	} (1 .. 20));
+my $copies;
+ok( wait_for(
+		sub {
+			my $before = loads();
+			$copies = $node->safe_psql('postgres',
+				"SET ruvector.dag_sample_rate = 0; $many"
+				  . q{SELECT ruvector_dag_status()->'counters'->>'shared_model_copies'});
+			$copies = (split /\n/, $copies)[-1];
+			return $copies >= 1 && loads()->{model} == $before->{model};
+		},
+		'a session that copies the shared model'),
+	'a session planning many statements predicts from its copy of the '
+	  . 'shared model, decoding none itself');
 
 # ---------- 6. recorded: the model is decoded ----------
 $node->safe_psql('postgres', q{

@@ -567,8 +567,9 @@ demoted_arms(void)
  *		if the generation moved: generation, patterns, loads so far,
  *		decision mechanism), the
  *		HDC encoders and cost-model projections it drew itself instead of
- *		inheriting them (NdagLearnedStateInit), its instant steps and deltas
- *		flushed, and the cluster's instant-loop figures.
+ *		inheriting them (NdagLearnedStateInit), the shared model's slot
+ *		copies it took, its instant steps and deltas flushed, and the
+ *		cluster's instant-loop figures.
  */
 void
 NdagLearnedStatusCounters(void *state)
@@ -586,6 +587,8 @@ NdagLearnedStatusCounters(void *state)
 	NdagStatusAddCounter(state, "fixed_state_draws",
 						 (int64) (ndag_hdc_encoder_draws() + ndag_cost_w0_draws()));
 	NdagStatusAddCounter(state, "seed_models_drawn", (int64) seed_models_drawn);
+	NdagStatusAddCounter(state, "shared_model_copies",
+						 (int64) NdagSharedModelCopies());
 	NdagStatusAddCounter(state, "decision_mechanism", mechanism);
 	NdagInstantStatusCounters(state);
 }

@@ -115,5 +115,6 @@ extern NdagSharedModelResult NdagSharedModelPredict(Oid dbid, uint64 epoch,
 													int arm, double *y);
 extern void NdagSharedModelPublish(Oid dbid, uint64 epoch,
 								   const NdagCostModel *model);
+extern uint64 NdagSharedModelCopies(void);
 
 #endif							/* NDAG_HOOKS_LEARNING_INT_H */

@@ -101,6 +101,9 @@ static Oid	in_slot_dbid = InvalidOid;
 static uint64 in_slot_epoch = 0;
 static int	in_slot_predictions = 0;
 
+/* copies of a slot this backend took, for ruvector_dag_status() */
+static uint64 slot_copies = 0;
+
 /*
  * NdagSharedModelShmemSize
  *		Bytes of the slots.
@@ -197,6 +200,7 @@ copy_slot(Oid dbid, uint64 epoch)
 		return false;
 	local_copy.dbid = dbid;
 	local_copy.epoch = epoch;
+	slot_copies++;
 	local_copy.viewable = local_copy.stored &&
 		ndag_cost_view(&local_copy.view, n_arms, base_rank, micro_rank,
 					   n_params, local_copy.data, local_copy.data + n_params,
@@ -280,6 +284,17 @@ NdagSharedModelPredict(Oid dbid, uint64 epoch, const float *embedding,
 		return SHARED_MODEL_NONE;
 	predict_with(&local_copy.view, local_copy.viewable, embedding, arm, y);
 	return SHARED_MODEL_HIT;
+}
+
+/*
+ * NdagSharedModelCopies
+ *		How many times this backend copied its database's slot to predict
+ *		without the lock.
+ */
+uint64
+NdagSharedModelCopies(void)
+{
+	return slot_copies;
 }
 
 /*
