@@ -490,6 +490,21 @@ controlled(const QmSlot *s)
 }
 
 /*
+ * touch_tick
+ *		A slot was used now, for the LRU choice: it gets the table's next
+ *		tick, unless it holds the newest one already (it is the most
+ *		recently used), so that backends planning a hot statement under
+ *		the partition's lock held shared do not all write the table's tick
+ *		(one cache line for the whole cluster) and the slot every time.
+ */
+static void
+touch_tick(QmSlot *s)
+{
+	if (pg_atomic_read_u64(&s->last_used) != pg_atomic_read_u64(&qm->tick))
+		pg_atomic_write_u64(&s->last_used, pg_atomic_add_fetch_u64(&qm->tick, 1));
+}
+
+/*
  * touch
  *		A slot was used now: the table's tick for the LRU choice, the
  *		wall-clock time for ndag_queries.last_used, dirty for the flush.
@@ -497,25 +512,10 @@ controlled(const QmSlot *s)
 static void
 touch(QmSlot *s, TimestampTz now)
 {
-	pg_atomic_write_u64(&s->last_used, pg_atomic_add_fetch_u64(&qm->tick, 1));
+	touch_tick(s);
 	if (now != 0)
 		pg_atomic_write_u64(&s->used_at, (uint64) now);
 	s->dirty = true;
-}
-
-/*
- * touch_tick
- *		The LRU half of touch() for a slot under its partition's lock held
- *		shared: a slot that holds the table's newest tick is already the
- *		most recently used, and is not written again.  Backends planning a
- *		hot statement would otherwise all write the table's tick (one cache
- *		line for the whole cluster) and the slot at every planning.
- */
-static void
-touch_tick(QmSlot *s)
-{
-	if (pg_atomic_read_u64(&s->last_used) != pg_atomic_read_u64(&qm->tick))
-		pg_atomic_write_u64(&s->last_used, pg_atomic_add_fetch_u64(&qm->tick, 1));
 }
 
 /*
@@ -1541,7 +1541,7 @@ NdagQueryMemoryLoad(const NdagQueryRecord *r)
 			s->last_arm = (int16) p->last_arm;
 			memcpy(s->arms, p->arms, sizeof(s->arms));
 		}
-		pg_atomic_write_u64(&s->last_used, pg_atomic_add_fetch_u64(&qm->tick, 1));
+		touch_tick(s);
 		installed = true;
 	}
 	LWLockRelease(statement_lock(h));
