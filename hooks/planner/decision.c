@@ -87,6 +87,8 @@ typedef struct Analysis
 	int			candidate;		/* pattern's or BTSP's arm to prove first, 0 none */
 	uint64		query_id;
 	uint64		klass;
+	uint64		param_hash;		/* NdagParamSetHash of the planning */
+	int			bucket;			/* its rows bucket, 0 not measured */
 	NdagQueryStats stats;
 	uint64		enabled;		/* usable arms (enabled, not demoted, not forbidden) */
 } Analysis;
@@ -394,8 +396,11 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	a->default_cost = plan->planTree->total_cost;
 
 	a->query_id = query_id;
-	a->klass = NdagPlanShapeHash(plan);
+	a->klass = NdagParamClass(NdagPlanShapeHash(plan), a->bucket);
 	d->klass = a->klass;
+	d->param_hash = a->param_hash;
+	d->rows_bucket = a->bucket;
+	d->measure_class = a->bucket == 0;
 	/* nothing in shared memory: after a restart or an eviction, the store's */
 	if (!NdagQueryMemoryGet(MyDatabaseId, query_id, a->klass, &a->stats) &&
 		NdagQueryStoreLoad(MyDatabaseId, query_id, a->klass))
@@ -428,6 +433,13 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 			a->stats.verdict[d->arm] == NDAG_VERDICT_FASTER)
 			d->gain = a->stats.pair_speedup[d->arm];
 	}
+
+	/*
+	 * a parameter set whose rows were never measured runs the default plan
+	 * (and is measured): what other constants proved does not apply to it
+	 */
+	else if (a->bucket == 0)
+		proven = 0;
 	/* (a) the arm proven faster on this statement class */
 	else if ((proven = best_proven_arm(a)) != 0)
 	{
@@ -448,8 +460,12 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		(a->enabled & (UINT64CONST(1) << a->stats.btsp_arm)) != 0 &&
 		a->stats.verdict[a->stats.btsp_arm] == NDAG_VERDICT_OPEN)
 		a->candidate = a->stats.btsp_arm;
-	/* a pinned or frozen statement explores nothing, inline or shadow */
-	if (a->stats.pinned_arm != NDAG_QM_NOT_PINNED || a->stats.frozen)
+	/*
+	 * a pinned or frozen statement explores nothing, inline or shadow, nor
+	 * does a parameter set not measured yet
+	 */
+	if (a->stats.pinned_arm != NDAG_QM_NOT_PINNED || a->stats.frozen ||
+		a->bucket == 0)
 	{
 		a->candidate = 0;
 		learn = false;
@@ -466,7 +482,8 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		 (ndag_exploration_mode == NDAG_EXPLORATION_SHADOW && !shadowable)) &&
 		(a->worth || a->stats.btsp_arm == NDAG_BTSP_EXPLORE);
 	if (!turn_drawn)
-		a->turn = NdagPlanningPlainExplain() ? NDAG_TURN_DECIDED :
+		a->turn = NdagPlanningPlainExplain() || a->bucket == 0 ?
+			NDAG_TURN_DECIDED :
 			NdagQueryMemoryTurn(MyDatabaseId, query_id, a->klass,
 								NdagArmsEnabledMask(), d->arm, d->source,
 								a->may_explore, ndag_exploration);
@@ -981,29 +998,37 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	bool		turn_drawn = false;
 	bool		shadowable;
 	bool		eligible;
+	uint64		param_hash;
+	int			bucket;
 
 	*decided = false;
 	init_decision(decision);
 
-	/* observe: plans untouched, nothing decided */
-	if (ndag_mode != NDAG_MODE_LEARN && ndag_mode != NDAG_MODE_APPLY)
-		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
-	/* a store copied by a base backup decides nothing yet (store_trust.c) */
-	if (!StoreTrusted())
+	/* not learn nor apply: plans untouched, nothing decided */
+	if ((ndag_mode != NDAG_MODE_LEARN && ndag_mode != NDAG_MODE_APPLY &&
+		 ndag_mode != NDAG_MODE_OBSERVE) || !StoreTrusted())
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
 	/* statements decided before are ours; others are checked first */
 	if (NdagCachePeek(query_id) == NULL && !query_may_be_ours(parse))
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
+	param_hash = NdagParamSetHash(parse, boundParams);
+	bucket = NdagParamBucketGet(MyDatabaseId, query_id, param_hash);
+	decision->param_hash = param_hash;
+	decision->rows_bucket = bucket;
+	/* observe: planned by default, the bucket kept for EXPLAIN's advice */
+	if (ndag_mode == NDAG_MODE_OBSERVE)
+		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
 	cache_keys(query_id, &generation, &epoch);
 
 	entry = NdagCacheLookup(query_id, generation, epoch);
-	if (entry != NULL && !entry->multi_class)
+	if (entry != NULL && !entry->multi_class && entry->rows_bucket == bucket)
 	{
 		NdagRewriteCount(NDAG_RW_CACHE_HITS, 1);
 		*decision = entry->decision;
 		decision->cache_hit = true;
 		decision->extra_plannings = 0;
-		if (!NdagPlanningPlainExplain())
+		decision->param_hash = param_hash;
+		if (!NdagPlanningPlainExplain() && bucket != 0)
 			turn = NdagQueryMemoryTurn(MyDatabaseId, query_id, entry->klass,
 									   NdagArmsEnabledMask(), decision->arm,
 									   decision->source, entry->may_explore,
@@ -1054,6 +1079,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	memset(&a, 0, sizeof(a));
 	a.d = decision;
 	a.turn = turn;
+	a.param_hash = param_hash;
+	a.bucket = bucket;
 	if (!analyse_safely(default_plan, query_id, shadowable, turn_drawn, &a))
 	{
 		init_decision(decision);
@@ -1111,6 +1138,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	entry->shadow = a.shadow;
 	entry->multi_class = a.stats.multi_class;
 	entry->klass = a.klass;
+	entry->rows_bucket = a.bucket;
 	entry->default_cost = a.default_cost;
 	entry->decision = base;
 	entry->decision.cache_hit = false;
@@ -1141,6 +1169,7 @@ NdagAdvise(PlannedStmt *default_plan, NdagDecision *advice)
 	memset(&a, 0, sizeof(a));
 	a.d = advice;
 	a.turn = NDAG_TURN_DECIDED;
+	a.bucket = NdagPlanRowsBucket(default_plan);
 	if (!analyse_safely(default_plan, default_plan->queryId, false, true, &a))
 	{
 		init_decision(advice);

@@ -32,6 +32,7 @@ typedef struct PlannedInfo
 	bool		time_taken;
 	bool		decided;
 	double		planning_us;
+	int			rows_bucket;	/* of its parameter set, decided or not */
 	NdagDecision decision;
 } PlannedInfo;
 
@@ -90,7 +91,7 @@ NdagPlanDefault(Query *parse, const char *query_string, int cursorOptions,
  */
 static void
 remember(const PlannedStmt *stmt, double planning_us,
-		 const NdagDecision *decision)
+		 const NdagDecision *decision, int rows_bucket)
 {
 	PlannedInfo *info;
 
@@ -106,6 +107,7 @@ remember(const PlannedStmt *stmt, double planning_us,
 	info->time_taken = false;
 	info->planning_us = planning_us;
 	info->decided = decision != NULL;
+	info->rows_bucket = rows_bucket;
 	if (decision != NULL)
 		info->decision = *decision;
 }
@@ -137,7 +139,7 @@ ndag_planner(Query *parse, const char *query_string, int cursorOptions,
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 	remember(result, INSTR_TIME_GET_DOUBLE(duration) * 1000000.0,
-			 decided ? &decision : NULL);
+			 decided ? &decision : NULL, decision.rows_bucket);
 	return result;
 }
 
@@ -181,6 +183,22 @@ NdagPlanDecision(const PlannedStmt *stmt, NdagDecision *decision)
 		}
 	}
 	return false;
+}
+
+/*
+ * NdagPlanRowsBucket
+ *		The rows bucket of the parameter set stmt was planned for (observe
+ *		mode included), 0 when not measured or not remembered.
+ */
+int
+NdagPlanRowsBucket(const PlannedStmt *stmt)
+{
+	for (int i = 0; i < PLANNED_STMTS; i++)
+	{
+		if (planned[i].stmt == stmt && stmt != NULL)
+			return planned[i].rows_bucket;
+	}
+	return 0;
 }
 
 /*

@@ -447,6 +447,8 @@ NdagQueryMemoryReset(Oid dbid)
 	if (qm == NULL)
 		return;
 	for_each_slot(dbid, LW_EXCLUSIVE, forget_slot, NULL);
+	/* the parameter sets' buckets are measured again (all databases') */
+	NdagParamClassReset();
 	pg_atomic_fetch_add_u64(&qm->epoch, 1);
 }
 

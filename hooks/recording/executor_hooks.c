@@ -178,6 +178,21 @@ instrument_recording(QueryDesc *queryDesc)
 }
 
 /*
+ * measures_class
+ *		Whether an execution runs the default plan for a parameter set whose
+ *		rows were never measured: it counts rows node by node (not time), so
+ *		that its parameter class is known from then on (param_class.c).
+ */
+static bool
+measures_class(QueryDesc *queryDesc)
+{
+	NdagDecision d;
+
+	return NdagPlanDecision(queryDesc->plannedstmt, &d) && d.measure_class &&
+		d.arm == DEFAULT_ARM;
+}
+
+/*
  * ndag_ExecutorStart
  *		Instrument a sampled eligible execution before it starts.
  */
@@ -201,6 +216,8 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		NdagCounterAdd(NDAG_COUNTER_SAMPLED, 1);
 		if (top_detailed)
 			instrument_recording(queryDesc);
+		else if (measures_class(queryDesc))
+			queryDesc->instrument_options |= INSTRUMENT_ROWS;
 	}
 
 	if (prev_ExecutorStart)
