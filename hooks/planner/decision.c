@@ -1131,6 +1131,12 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	count_decision(decision);
 	NdagRewriteCount(NDAG_RW_EXTRA_PLANNINGS, decision->extra_plannings);
 
+	/*
+	 * a plain EXPLAIN in learn mode decides without exploring (and would
+	 * apply a pattern's arm it only shows): not a decision for executions
+	 */
+	if (NdagPlanningPlainExplain() && ndag_mode == NDAG_MODE_LEARN)
+		return plan;
 	/* an explored arm is not the decision: the entry keeps the one beneath */
 	entry = NdagCacheStore(query_id, generation, epoch);
 	entry->worth = a.worth;
