@@ -433,13 +433,6 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 			a->stats.verdict[d->arm] == NDAG_VERDICT_FASTER)
 			d->gain = a->stats.pair_speedup[d->arm];
 	}
-
-	/*
-	 * a parameter set whose rows were never measured runs the default plan
-	 * (and is measured): what other constants proved does not apply to it
-	 */
-	else if (a->bucket == 0)
-		proven = 0;
 	/* (a) the arm proven faster on this statement class */
 	else if ((proven = best_proven_arm(a)) != 0)
 	{
@@ -462,7 +455,9 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		a->candidate = a->stats.btsp_arm;
 	/*
 	 * a pinned or frozen statement explores nothing, inline or shadow, nor
-	 * does a parameter set not measured yet
+	 * does a parameter set not measured yet: its class is its default
+	 * plan's shape alone, whose pairs would mix constants (its first
+	 * recorded run measures it)
 	 */
 	if (a->stats.pinned_arm != NDAG_QM_NOT_PINNED || a->stats.frozen ||
 		a->bucket == 0)
@@ -1000,6 +995,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	bool		eligible;
 	uint64		param_hash;
 	int			bucket;
+	uint32		class_tag;
 
 	*decided = false;
 	init_decision(decision);
@@ -1012,7 +1008,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	if (NdagCachePeek(query_id) == NULL && !query_may_be_ours(parse))
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
 	param_hash = NdagParamSetHash(parse, boundParams);
-	bucket = NdagParamBucketGet(MyDatabaseId, query_id, param_hash);
+	bucket = NdagParamBucketGet(MyDatabaseId, query_id, param_hash,
+								&class_tag);
 	decision->param_hash = param_hash;
 	decision->rows_bucket = bucket;
 	/* observe: planned by default, the bucket kept for EXPLAIN's advice */
@@ -1020,8 +1017,15 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
 	cache_keys(query_id, &generation, &epoch);
 
+	/*
+	 * the cached decision serves a parameter set of its bucket; for a
+	 * statement whose constants plan in several shapes, only one whose
+	 * latest planning found the cached class
+	 */
 	entry = NdagCacheLookup(query_id, generation, epoch);
-	if (entry != NULL && !entry->multi_class && entry->rows_bucket == bucket)
+	if (entry != NULL && entry->rows_bucket == bucket &&
+		(!entry->multi_class ||
+		 (bucket != 0 && class_tag == (uint32) entry->klass)))
 	{
 		NdagRewriteCount(NDAG_RW_CACHE_HITS, 1);
 		*decision = entry->decision;
@@ -1089,6 +1093,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	if (turn_drawn)
 		decision->cache_hit = true;
 	*decided = true;
+	if (bucket != 0 && class_tag != (uint32) a.klass)
+		NdagParamBucketPut(MyDatabaseId, query_id, param_hash, bucket, a.klass);
 
 	/* the decision without the turn is what the cache keeps */
 	base = *decision;

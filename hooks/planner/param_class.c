@@ -10,13 +10,17 @@
  * once measured, the bucket of the rows the default plan produced for the
  * parameter set: the rows of its topmost join (the rows the constant
  * selects, whatever aggregate sits above), else of its largest scan, in
- * powers of 4.  The bucket is measured by the first recorded default run
- * of a parameter set (that run alone is instrumented with row counts) and
- * kept in a direct-mapped table of PARAM_SLOTS 64-bit words, each the
- * parameter set's key and its bucket in one atomic word: no lock, a
- * collision only costs one more measurement.  A parameter set whose
- * bucket is not known runs the default plan (or the DBA's pin): nothing
- * measured on other constants is applied to it.
+ * powers of 4 (the topmost join's rows are the whole join's, whatever plan
+ * produced them).  The bucket is measured by the first recorded run of a
+ * parameter set (that run alone is instrumented with row counts) and
+ * kept in a direct-mapped table of PARAM_SLOTS 64-bit words, each a tag of
+ * the parameter set's key, its bucket and the low 32 bits of the class its
+ * latest planning found, in one atomic word: no lock, a collision only
+ * costs one more measurement.  The class lets a backend take a statement
+ * whose constants plan in several shapes from its Embedding Cache when
+ * the parameter set's class is the cached one.  A parameter set whose
+ * bucket is not known is decided as the class of its default plan's shape
+ * alone (the pin, a pattern's arm in apply mode) and explores nothing.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,9 +42,11 @@
 
 /* parameter sets remembered (a power of 2) */
 #define PARAM_SLOTS			8192
-/* the low bits of a word hold the bucket, the others the key */
-#define PARAM_BUCKET_BITS	8
-#define PARAM_BUCKET_MASK	((UINT64CONST(1) << PARAM_BUCKET_BITS) - 1)
+/* a word: key tag (24 bits), bucket (8 bits), class tag (32 bits) */
+#define PARAM_TAG_SHIFT		40
+#define PARAM_BUCKET_SHIFT	32
+#define PARAM_BUCKET_MASK	UINT64CONST(0xff)
+#define PARAM_CLASS_MASK	UINT64CONST(0xffffffff)
 
 typedef struct ParamClassShared
 {
@@ -174,37 +180,45 @@ param_key(Oid dbid, uint64 query_id, uint64 param_hash)
 /*
  * NdagParamBucketGet
  *		The rows bucket measured for a parameter set (1 or more), 0 when
- *		not known.
+ *		not known; with class_tag, the low 32 bits of the class its latest
+ *		planning found (0: none).
  */
 int
-NdagParamBucketGet(Oid dbid, uint64 query_id, uint64 param_hash)
+NdagParamBucketGet(Oid dbid, uint64 query_id, uint64 param_hash,
+				   uint32 *class_tag)
 {
 	uint64		key = param_key(dbid, query_id, param_hash);
 	uint64		word;
 
+	if (class_tag != NULL)
+		*class_tag = 0;
 	if (pc == NULL)
 		return 0;
 	word = pg_atomic_read_u64(&pc->slots[key & (PARAM_SLOTS - 1)]);
-	if ((word & ~PARAM_BUCKET_MASK) != (key & ~PARAM_BUCKET_MASK))
+	if ((word >> PARAM_TAG_SHIFT) != (key >> PARAM_TAG_SHIFT))
 		return 0;
-	return (int) (word & PARAM_BUCKET_MASK);
+	if (class_tag != NULL)
+		*class_tag = (uint32) (word & PARAM_CLASS_MASK);
+	return (int) ((word >> PARAM_BUCKET_SHIFT) & PARAM_BUCKET_MASK);
 }
 
 /*
  * NdagParamBucketPut
- *		Remember the rows bucket of a parameter set (it replaces whatever
- *		parameter set shared its slot).
+ *		Remember the rows bucket of a parameter set and the class it makes
+ *		(it replaces whatever parameter set shared its slot).
  */
 void
-NdagParamBucketPut(Oid dbid, uint64 query_id, uint64 param_hash, int bucket)
+NdagParamBucketPut(Oid dbid, uint64 query_id, uint64 param_hash, int bucket,
+				   uint64 klass)
 {
 	uint64		key = param_key(dbid, query_id, param_hash);
 
 	if (pc == NULL || bucket <= 0)
 		return;
 	pg_atomic_write_u64(&pc->slots[key & (PARAM_SLOTS - 1)],
-						(key & ~PARAM_BUCKET_MASK) |
-						((uint64) Min(bucket, (int) PARAM_BUCKET_MASK)));
+						((key >> PARAM_TAG_SHIFT) << PARAM_TAG_SHIFT) |
+						((uint64) Min(bucket, (int) PARAM_BUCKET_MASK) << PARAM_BUCKET_SHIFT) |
+						(klass & PARAM_CLASS_MASK));
 }
 
 /*
@@ -230,7 +244,8 @@ NdagParamClassOf(Oid dbid, uint64 query_id, uint64 shape, Query *parse,
 {
 	return NdagParamClass(shape,
 						  NdagParamBucketGet(dbid, query_id,
-											 NdagParamSetHash(parse, params)));
+											 NdagParamSetHash(parse, params),
+											 NULL));
 }
 
 /* what the plan state walk found */

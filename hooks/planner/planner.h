@@ -176,9 +176,10 @@ extern void NdagParamClassShmemInit(void);
 extern void NdagParamClassReset(void);
 extern uint64 NdagParamSetHash(struct Query *parse,
 							   struct ParamListInfoData *boundParams);
-extern int	NdagParamBucketGet(Oid dbid, uint64 query_id, uint64 param_hash);
+extern int	NdagParamBucketGet(Oid dbid, uint64 query_id, uint64 param_hash,
+							   uint32 *class_tag);
 extern void NdagParamBucketPut(Oid dbid, uint64 query_id, uint64 param_hash,
-							   int bucket);
+							   int bucket, uint64 klass);
 extern uint64 NdagParamClass(uint64 shape, int bucket);
 extern uint64 NdagParamClassOf(Oid dbid, uint64 query_id, uint64 shape,
 							   struct Query *parse,

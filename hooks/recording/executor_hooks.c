@@ -179,17 +179,16 @@ instrument_recording(QueryDesc *queryDesc)
 
 /*
  * measures_class
- *		Whether an execution runs the default plan for a parameter set whose
- *		rows were never measured: it counts rows node by node (not time), so
- *		that its parameter class is known from then on (param_class.c).
+ *		Whether an execution is of a parameter set whose rows were never
+ *		measured: it counts rows node by node (not time), so that its
+ *		parameter class is known from then on (param_class.c).
  */
 static bool
 measures_class(QueryDesc *queryDesc)
 {
 	NdagDecision d;
 
-	return NdagPlanDecision(queryDesc->plannedstmt, &d) && d.measure_class &&
-		d.arm == DEFAULT_ARM;
+	return NdagPlanDecision(queryDesc->plannedstmt, &d) && d.measure_class;
 }
 
 /*

@@ -163,23 +163,24 @@ decision_of(PlannedStmt *stmt, NdagDecision *d)
 
 /*
  * measured_class
- *		A default run planned to measure its parameter set: the rows bucket
- *		its plan produced is remembered, and the run counts for the class
- *		it makes (the default plan's shape and that bucket).
+ *		A run planned to measure its parameter set: the rows bucket its plan
+ *		produced is remembered, and the run counts for the class it makes
+ *		(the default plan's shape and that bucket).  The rows of the topmost
+ *		join are the whole join's, whichever plan produced them.
  */
 static void
 measured_class(QueryDesc *queryDesc, NdagDecision *d)
 {
 	int			bucket;
 
-	if (!d->measure_class || d->arm != DEFAULT_ARM)
+	if (!d->measure_class)
 		return;
 	bucket = NdagParamRowsBucket(queryDesc->planstate);
 	if (bucket == 0)
 		return;
-	NdagParamBucketPut(MyDatabaseId, queryDesc->plannedstmt->queryId,
-					   d->param_hash, bucket);
 	d->klass = NdagParamClass(d->klass, bucket);
+	NdagParamBucketPut(MyDatabaseId, queryDesc->plannedstmt->queryId,
+					   d->param_hash, bucket, d->klass);
 	d->rows_bucket = bucket;
 	d->measure_class = false;
 }
