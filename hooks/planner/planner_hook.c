@@ -205,8 +205,10 @@ NdagPlanRowsBucket(const PlannedStmt *stmt)
  * NdagPlanDecisionByShape
  *		The decision of an arm's plan of query_id whose shape is shape: a
  *		copy of a plan this backend decided (the plan cache copies the plans
- *		it keeps), found among the remembered plans or in the Embedding
- *		Cache; false when none matches (then the plan is a default one).
+ *		it keeps), found among the remembered plans (the latest first: an
+ *		older one may be an exploration of the arm before it was proven) or
+ *		in the Embedding Cache; false when none matches (then the plan is a
+ *		default one).
  */
 bool
 NdagPlanDecisionByShape(uint64 query_id, uint64 shape, NdagDecision *decision)
@@ -215,9 +217,9 @@ NdagPlanDecisionByShape(uint64 query_id, uint64 shape, NdagDecision *decision)
 
 	if (shape == 0)
 		return false;
-	for (int i = 0; i < PLANNED_STMTS; i++)
+	for (int k = 1; k <= PLANNED_STMTS; k++)
 	{
-		const PlannedInfo *info = &planned[i];
+		const PlannedInfo *info = &planned[(planned_next + PLANNED_STMTS - k) % PLANNED_STMTS];
 
 		if (info->stmt != NULL && info->decided &&
 			info->query_id == query_id && info->decision.shape == shape)
