@@ -143,8 +143,9 @@ hash_consts(Node *node, void *arg)
 /*
  * NdagParamSetHash
  *		The hash of a statement's constants and bound parameter values (the
- *		parameter set).  Parameters fetched by a hook (PL/pgSQL's) are left
- *		out: their values are not in the list.
+ *		parameter set).  Parameters a hook fetches (PL/pgSQL's variables)
+ *		are fetched speculatively, as the planner's constant folding does;
+ *		one the hook does not give is hashed as unknown.
  */
 uint64
 NdagParamSetHash(Query *parse, ParamListInfo boundParams)
@@ -152,18 +153,29 @@ NdagParamSetHash(Query *parse, ParamListInfo boundParams)
 	uint64		h = UINT64CONST(0x6a09e667f3bcc908);
 
 	(void) query_tree_walker(parse, hash_consts, &h, 0);
-	if (boundParams != NULL && boundParams->paramFetch == NULL)
-		for (int i = 0; i < boundParams->numParams; i++)
-		{
-			ParamExternData *p = &boundParams->params[i];
-			int16		typlen = 0;
-			bool		byval = true;
+	if (boundParams == NULL)
+		return h;
+	for (int i = 0; i < boundParams->numParams; i++)
+	{
+		ParamExternData workspace;
+		ParamExternData *p;
+		int16		typlen = 0;
+		bool		byval = true;
 
-			if (OidIsValid(p->ptype) && !p->isnull)
-				get_typlenbyval(p->ptype, &typlen, &byval);
-			h = hash_datum(h, p->ptype, p->isnull || !OidIsValid(p->ptype),
-						   p->value, byval, typlen);
+		if (boundParams->paramFetch != NULL)
+			p = boundParams->paramFetch(boundParams, i + 1, true, &workspace);
+		else
+			p = &boundParams->params[i];
+		if (p == NULL)
+		{
+			h = hash_combine64(h, UINT64CONST(0xbb67ae8584caa73b));
+			continue;
 		}
+		if (OidIsValid(p->ptype) && !p->isnull)
+			get_typlenbyval(p->ptype, &typlen, &byval);
+		h = hash_datum(h, p->ptype, p->isnull || !OidIsValid(p->ptype),
+					   p->value, byval, typlen);
+	}
 	return h;
 }
 
