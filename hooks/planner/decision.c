@@ -453,18 +453,21 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		(a->enabled & (UINT64CONST(1) << a->stats.btsp_arm)) != 0 &&
 		a->stats.verdict[a->stats.btsp_arm] == NDAG_VERDICT_OPEN)
 		a->candidate = a->stats.btsp_arm;
-	/*
-	 * a pinned or frozen statement explores nothing, inline or shadow, nor
-	 * does a parameter set not measured yet: its class is its default
-	 * plan's shape alone, whose pairs would mix constants (its first
-	 * recorded run measures it)
-	 */
-	if (a->stats.pinned_arm != NDAG_QM_NOT_PINNED || a->stats.frozen ||
-		a->bucket == 0)
+	/* a pinned or frozen statement explores nothing, inline or shadow */
+	if (a->stats.pinned_arm != NDAG_QM_NOT_PINNED || a->stats.frozen)
 	{
 		a->candidate = 0;
 		learn = false;
 	}
+
+	/*
+	 * nor inline does a parameter set not measured yet: its class is its
+	 * default plan's shape alone, whose pairs would mix constants (its
+	 * first recorded run measures it, and is captured for shadow runs
+	 * under the class it measured)
+	 */
+	if (a->bucket == 0)
+		a->candidate = 0;
 
 	/*
 	 * the turn: in learn mode exploration inline, unless shadow exploration
@@ -472,7 +475,7 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	 */
 	a->shadow = learn && ndag_exploration_mode == NDAG_EXPLORATION_SHADOW &&
 		shadowable && a->worth;
-	a->may_explore = learn && ndag_max_candidates > 0 &&
+	a->may_explore = learn && a->bucket != 0 && ndag_max_candidates > 0 &&
 		(ndag_exploration_mode == NDAG_EXPLORATION_INLINE ||
 		 (ndag_exploration_mode == NDAG_EXPLORATION_SHADOW && !shadowable)) &&
 		(a->worth || a->stats.btsp_arm == NDAG_BTSP_EXPLORE);

@@ -30,6 +30,7 @@
 
 #include "common/hashfn.h"
 #include "executor/instrument.h"
+#include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/params.h"
@@ -258,6 +259,26 @@ NdagParamClassOf(Oid dbid, uint64 query_id, uint64 shape, Query *parse,
 						  NdagParamBucketGet(dbid, query_id,
 											 NdagParamSetHash(parse, params),
 											 NULL));
+}
+
+/*
+ * NdagParamClassMeasured
+ *		A decision made for a parameter set not measured then: its class
+ *		and bucket as measured since (by its own run), if they are.
+ */
+void
+NdagParamClassMeasured(uint64 query_id, NdagDecision *d)
+{
+	int			bucket;
+
+	if (!d->measure_class)
+		return;
+	bucket = NdagParamBucketGet(MyDatabaseId, query_id, d->param_hash, NULL);
+	if (bucket == 0)
+		return;
+	d->klass = NdagParamClass(d->klass, bucket);
+	d->rows_bucket = bucket;
+	d->measure_class = false;
 }
 
 /* what the plan state walk found */

@@ -310,6 +310,8 @@ capture_for_shadow(QueryDesc *queryDesc)
 	if (!NdagPlanDecision(queryDesc->plannedstmt, &decision) ||
 		!decision.shadow_capture || decision.arm != DEFAULT_ARM)
 		return;
+	/* a run that measured its parameter set goes under the class it made */
+	NdagParamClassMeasured(queryDesc->plannedstmt->queryId, &decision);
 	NdagShadowCapture(queryDesc, &decision,
 					  queryDesc->totaltime->total * 1000.0);
 }

@@ -178,11 +178,10 @@ measured_class(QueryDesc *queryDesc, NdagDecision *d)
 	bucket = NdagParamRowsBucket(queryDesc->planstate);
 	if (bucket == 0)
 		return;
-	d->klass = NdagParamClass(d->klass, bucket);
 	NdagParamBucketPut(MyDatabaseId, queryDesc->plannedstmt->queryId,
-					   d->param_hash, bucket, d->klass);
-	d->rows_bucket = bucket;
-	d->measure_class = false;
+					   d->param_hash, bucket,
+					   NdagParamClass(d->klass, bucket));
+	NdagParamClassMeasured(queryDesc->plannedstmt->queryId, d);
 }
 
 /*
