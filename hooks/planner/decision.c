@@ -1003,9 +1003,13 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	*decided = false;
 	init_decision(decision);
 
-	/* not learn nor apply: plans untouched, nothing decided */
+	/*
+	 * not learn nor apply: plans untouched, nothing decided (in observe
+	 * mode an EXPLAIN's parameter set is looked up for its advice)
+	 */
 	if ((ndag_mode != NDAG_MODE_LEARN && ndag_mode != NDAG_MODE_APPLY &&
-		 ndag_mode != NDAG_MODE_OBSERVE) || !StoreTrusted())
+		 !(ndag_mode == NDAG_MODE_OBSERVE && NdagPlanningExplain())) ||
+		!StoreTrusted())
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
 	/* statements decided before are ours; others are checked first */
 	if (NdagCachePeek(query_id) == NULL && !query_may_be_ours(parse))

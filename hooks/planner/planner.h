@@ -98,7 +98,16 @@ struct ParamListInfoData;
 /* ---------- planner_hook.c ---------- */
 
 extern void NdagInstallPlannerHook(void);
-extern bool NdagSetPlainExplain(bool on);
+/* what the planner hook plans for */
+typedef enum NdagPlanningFor
+{
+	NDAG_PLANNING_STATEMENT,	/* a statement to run */
+	NDAG_PLANNING_EXPLAIN_ANALYZE,	/* an EXPLAIN ANALYZE */
+	NDAG_PLANNING_PLAIN_EXPLAIN /* an EXPLAIN that will not run it */
+} NdagPlanningFor;
+
+extern int	NdagSetPlanningFor(int what);
+extern bool NdagPlanningExplain(void);
 extern bool NdagPlanningPlainExplain(void);
 extern double NdagTakePlanningTime(const struct PlannedStmt *stmt);
 extern struct PlannedStmt *NdagPlanDefault(struct Query *parse,

@@ -41,22 +41,35 @@ static int	planned_next = 0;
 
 static planner_hook_type prev_planner_hook = NULL;
 
-/* planning for an EXPLAIN without ANALYZE: nothing is explored or counted */
-static bool planning_plain_explain = false;
+/*
+ * what is being planned: a statement, or for an EXPLAIN (ANALYZE), or for
+ * a plain EXPLAIN (nothing is explored or counted)
+ */
+static int	planning_for = NDAG_PLANNING_STATEMENT;
 
 /*
- * NdagSetPlainExplain
- *		Say whether what is planned next is for an EXPLAIN that will not
- *		run it (the EXPLAIN hook, around its planning); returns the previous
- *		value for the caller to put back.
+ * NdagSetPlanningFor
+ *		Say what is planned next (NdagPlanningFor; the EXPLAIN hooks, around
+ *		their planning); returns the previous value for the caller to put
+ *		back.
+ */
+int
+NdagSetPlanningFor(int what)
+{
+	int			previous = planning_for;
+
+	planning_for = what;
+	return previous;
+}
+
+/*
+ * NdagPlanningExplain
+ *		Whether this backend plans for an EXPLAIN, with or without ANALYZE.
  */
 bool
-NdagSetPlainExplain(bool on)
+NdagPlanningExplain(void)
 {
-	bool		previous = planning_plain_explain;
-
-	planning_plain_explain = on;
-	return previous;
+	return planning_for != NDAG_PLANNING_STATEMENT;
 }
 
 /*
@@ -67,7 +80,7 @@ NdagSetPlainExplain(bool on)
 bool
 NdagPlanningPlainExplain(void)
 {
-	return planning_plain_explain;
+	return planning_for == NDAG_PLANNING_PLAIN_EXPLAIN;
 }
 
 /*
