@@ -142,5 +142,13 @@ isnt(sql("$learn SELECT ps_explain('$seldom')->>'Arm'"), $often_arm,
 is(sql("$learn SELECT ps_explain('$often')->>'Arm'"), $often_arm,
 	'the frequent item keeps its arm');
 
+# ---------- 5. a reset of the per-statement memory forgets the buckets ----------
+sql("SELECT ruvector_dag_reset('queries')");
+is(sql("$learn SELECT ps_explain('$often')->>'Parameter Rows'"), 'not measured',
+	'after a reset the parameter set is measured again');
+sql("$learn SELECT ps_run('$often', 1)");
+is(sql("$learn SELECT ps_explain('$often')->>'Parameter Rows'"), $rows_often,
+	'by its next run');
+
 $node->stop;
 done_testing();

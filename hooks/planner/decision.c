@@ -6,10 +6,12 @@
  *	  teach is in regression_guard.c).
  *
  * A decision holds for a statement (queryId) and its parameter class (the
- * shape of its default plan), so that parameter sets whose plans differ
- * are decided apart.  A statement found in the Embedding Cache is planned
- * once: under its cached arm, or by default (a query with several classes
- * is never taken from the cache).  Otherwise the default plan is made,
+ * shape of its default plan and the rows bucket its parameter set's
+ * default plan produced, param_class.c), so that parameter sets whose
+ * plans differ, or whose best plans differ though the planner estimates
+ * them alike, are decided apart.  A statement found in the Embedding Cache
+ * is planned once: under its cached arm, or by default (a query with
+ * several classes only for a parameter set of the cached class).  Otherwise the default plan is made,
  * its DAG embedded with the decision mechanism, and in order: (a) the
  * fastest arm proven faster by paired runs on this statement class
  * (query_memory.c, engine/paired.c), (b) in apply mode, the nearest
