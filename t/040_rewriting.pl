@@ -7,8 +7,8 @@
 # compile plans whose estimated cost is above the default plan's and below
 # the arm's: applied by the pattern to a statement of the same shape, the
 # arm now runs far slower than that statement's default plan on the pairs
-# of re-validation (a default run every fourth execution, the arm's next
-# run paired with it), and is demoted (query memory, the pattern's
+# of re-validation (a default run every other execution while the arm is
+# not proven for the statement, the arm's next run paired with it), and is demoted (query memory, the pattern's
 # demoted_arms, an ndag_healing event), after which the statement plans by
 # default again.  Before that, a third statement of the same shape, on
 # which no row qualifies (the nested loop has nothing to rescan), explores

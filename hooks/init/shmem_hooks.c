@@ -49,6 +49,7 @@ ndag_shmem_request(void)
 	RequestAddinShmemSpace(NdagFastStatementsShmemSize());
 	NdagQueryMemoryShmemRequest();
 	RequestAddinShmemSpace(NdagRewriteCountersShmemSize());
+	RequestAddinShmemSpace(NdagParamClassShmemSize());
 	NdagShadowShmemRequest();
 	RequestAddinShmemSpace(NdagLearnedShmemSize());
 	NdagSharedModelShmemRequest();
@@ -77,6 +78,7 @@ ndag_shmem_startup(void)
 	NdagFastStatementsShmemInit();
 	NdagQueryMemoryShmemInit();
 	NdagRewriteCountersShmemInit();
+	NdagParamClassShmemInit();
 	NdagShadowShmemInit();
 	NdagLearnedShmemInit();
 	NdagSharedModelShmemInit();

@@ -6,10 +6,12 @@
  *	  teach is in regression_guard.c).
  *
  * A decision holds for a statement (queryId) and its parameter class (the
- * shape of its default plan), so that parameter sets whose plans differ
- * are decided apart.  A statement found in the Embedding Cache is planned
- * once: under its cached arm, or by default (a query with several classes
- * is never taken from the cache).  Otherwise the default plan is made,
+ * shape of its default plan and the rows bucket its parameter set's
+ * default plan produced, param_class.c), so that parameter sets whose
+ * plans differ, or whose best plans differ though the planner estimates
+ * them alike, are decided apart.  A statement found in the Embedding Cache
+ * is planned once: under its cached arm, or by default (a query with
+ * several classes only for a parameter set of the cached class).  Otherwise the default plan is made,
  * its DAG embedded with the decision mechanism, and in order: (a) the
  * fastest arm proven faster by paired runs on this statement class
  * (query_memory.c, engine/paired.c), (b) in apply mode, the nearest
@@ -87,6 +89,8 @@ typedef struct Analysis
 	int			candidate;		/* pattern's or BTSP's arm to prove first, 0 none */
 	uint64		query_id;
 	uint64		klass;
+	uint64		param_hash;		/* NdagParamSetHash of the planning */
+	int			bucket;			/* its rows bucket, 0 not measured */
 	NdagQueryStats stats;
 	uint64		enabled;		/* usable arms (enabled, not demoted, not forbidden) */
 } Analysis;
@@ -394,8 +398,11 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	a->default_cost = plan->planTree->total_cost;
 
 	a->query_id = query_id;
-	a->klass = NdagPlanShapeHash(plan);
+	a->klass = NdagParamClass(NdagPlanShapeHash(plan), a->bucket);
 	d->klass = a->klass;
+	d->param_hash = a->param_hash;
+	d->rows_bucket = a->bucket;
+	d->measure_class = a->bucket == 0;
 	/* nothing in shared memory: after a restart or an eviction, the store's */
 	if (!NdagQueryMemoryGet(MyDatabaseId, query_id, a->klass, &a->stats) &&
 		NdagQueryStoreLoad(MyDatabaseId, query_id, a->klass))
@@ -460,17 +467,27 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	}
 
 	/*
+	 * nor inline does a parameter set not measured yet: its class is its
+	 * default plan's shape alone, whose pairs would mix constants (its
+	 * first recorded run measures it, and is captured for shadow runs
+	 * under the class it measured)
+	 */
+	if (a->bucket == 0)
+		a->candidate = 0;
+
+	/*
 	 * the turn: in learn mode exploration inline, unless shadow exploration
 	 * takes the statement; only a statement worth it
 	 */
 	a->shadow = learn && ndag_exploration_mode == NDAG_EXPLORATION_SHADOW &&
 		shadowable && a->worth;
-	a->may_explore = learn && ndag_max_candidates > 0 &&
+	a->may_explore = learn && a->bucket != 0 && ndag_max_candidates > 0 &&
 		(ndag_exploration_mode == NDAG_EXPLORATION_INLINE ||
 		 (ndag_exploration_mode == NDAG_EXPLORATION_SHADOW && !shadowable)) &&
 		a->worth;
 	if (!turn_drawn)
-		a->turn = NdagPlanningPlainExplain() ? NDAG_TURN_DECIDED :
+		a->turn = NdagPlanningPlainExplain() || a->bucket == 0 ?
+			NDAG_TURN_DECIDED :
 			NdagQueryMemoryTurn(MyDatabaseId, query_id, a->klass,
 								NdagArmsEnabledMask(), d->arm, d->source,
 								a->may_explore, ndag_exploration);
@@ -985,29 +1002,50 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	bool		turn_drawn = false;
 	bool		shadowable;
 	bool		eligible;
+	uint64		param_hash;
+	int			bucket;
+	uint32		class_tag;
 
 	*decided = false;
 	init_decision(decision);
 
-	/* observe: plans untouched, nothing decided */
-	if (ndag_mode != NDAG_MODE_LEARN && ndag_mode != NDAG_MODE_APPLY)
-		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
-	/* a store copied by a base backup decides nothing yet (store_trust.c) */
-	if (!StoreTrusted())
+	/*
+	 * not learn nor apply: plans untouched, nothing decided (in observe
+	 * mode an EXPLAIN's parameter set is looked up for its advice)
+	 */
+	if ((ndag_mode != NDAG_MODE_LEARN && ndag_mode != NDAG_MODE_APPLY &&
+		 !(ndag_mode == NDAG_MODE_OBSERVE && NdagPlanningExplain())) ||
+		!StoreTrusted())
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
 	/* statements decided before are ours; others are checked first */
 	if (NdagCachePeek(query_id) == NULL && !query_may_be_ours(parse))
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
+	param_hash = NdagParamSetHash(parse, boundParams);
+	bucket = NdagParamBucketGet(MyDatabaseId, query_id, param_hash,
+								&class_tag);
+	decision->param_hash = param_hash;
+	decision->rows_bucket = bucket;
+	/* observe: planned by default, the bucket kept for EXPLAIN's advice */
+	if (ndag_mode == NDAG_MODE_OBSERVE)
+		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
 	cache_keys(query_id, &generation, &epoch);
 
+	/*
+	 * the cached decision serves a parameter set of its bucket; for a
+	 * statement whose constants plan in several shapes, only one whose
+	 * latest planning found the cached class
+	 */
 	entry = NdagCacheLookup(query_id, generation, epoch);
-	if (entry != NULL && !entry->multi_class)
+	if (entry != NULL && entry->rows_bucket == bucket &&
+		(!entry->multi_class ||
+		 (bucket != 0 && class_tag == (uint32) entry->klass)))
 	{
 		NdagRewriteCount(NDAG_RW_CACHE_HITS, 1);
 		*decision = entry->decision;
 		decision->cache_hit = true;
 		decision->extra_plannings = 0;
-		if (!NdagPlanningPlainExplain())
+		decision->param_hash = param_hash;
+		if (!NdagPlanningPlainExplain() && bucket != 0)
 			turn = NdagQueryMemoryTurn(MyDatabaseId, query_id, entry->klass,
 									   NdagArmsEnabledMask(), decision->arm,
 									   decision->source, entry->may_explore,
@@ -1058,6 +1096,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	memset(&a, 0, sizeof(a));
 	a.d = decision;
 	a.turn = turn;
+	a.param_hash = param_hash;
+	a.bucket = bucket;
 	if (!analyse_safely(default_plan, query_id, shadowable, turn_drawn, &a))
 	{
 		init_decision(decision);
@@ -1066,6 +1106,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	if (turn_drawn)
 		decision->cache_hit = true;
 	*decided = true;
+	if (bucket != 0 && class_tag != (uint32) a.klass)
+		NdagParamBucketPut(MyDatabaseId, query_id, param_hash, bucket, a.klass);
 
 	/* the decision without the turn is what the cache keeps */
 	base = *decision;
@@ -1108,6 +1150,12 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	count_decision(decision);
 	NdagRewriteCount(NDAG_RW_EXTRA_PLANNINGS, decision->extra_plannings);
 
+	/*
+	 * a plain EXPLAIN in learn mode decides without exploring (and would
+	 * apply a pattern's arm it only shows): not a decision for executions
+	 */
+	if (NdagPlanningPlainExplain() && ndag_mode == NDAG_MODE_LEARN)
+		return plan;
 	/* an explored arm is not the decision: the entry keeps the one beneath */
 	entry = NdagCacheStore(query_id, generation, epoch);
 	entry->worth = a.worth;
@@ -1115,6 +1163,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	entry->shadow = a.shadow;
 	entry->multi_class = a.stats.multi_class;
 	entry->klass = a.klass;
+	entry->rows_bucket = a.bucket;
 	entry->default_cost = a.default_cost;
 	entry->decision = base;
 	entry->decision.cache_hit = false;
@@ -1145,6 +1194,7 @@ NdagAdvise(PlannedStmt *default_plan, NdagDecision *advice)
 	memset(&a, 0, sizeof(a));
 	a.d = advice;
 	a.turn = NDAG_TURN_DECIDED;
+	a.bucket = NdagPlanRowsBucket(default_plan);
 	if (!analyse_safely(default_plan, default_plan->queryId, false, true, &a))
 	{
 		init_decision(advice);

@@ -14,6 +14,8 @@
  *						nest level of its own; the shape hash of a plan;
  *						plans forced past disable_cost
  *	embedding_cache.c	per-backend LRU of decisions by (queryId, database)
+ *	param_class.c		runtime parameter classes: the rows bucket each
+ *						parameter set's default plan produced
  *	query_memory.c		shared per-query state: baselines, per-arm statistics,
  *						exploration budget, demotions, BTSP entries, the
  *						DBA's controls (pin, forbidden arms, frozen)
@@ -79,7 +81,11 @@ typedef struct NdagDecision
 	int16		mechanism;		/* of the embedding */
 	int			context;		/* attention context of the default DAG */
 	float4		embedding[NDAG_TRAJ_EMBED_DIM];
-	uint64		klass;			/* parameter class: the default plan's shape hash */
+	uint64		klass;			/* parameter class: NdagParamClass of the default
+								 * plan's shape and the rows bucket */
+	uint64		param_hash;		/* NdagParamSetHash of its constants */
+	int			rows_bucket;	/* of its parameter set, 0 not measured */
+	bool		measure_class;	/* count the default plan's rows for the bucket */
 	bool		shadow_capture; /* ran the default; shadow exploration wants its text */
 	bool		validation;		/* the default plan run to pair an arm with */
 } NdagDecision;
@@ -92,7 +98,16 @@ struct ParamListInfoData;
 /* ---------- planner_hook.c ---------- */
 
 extern void NdagInstallPlannerHook(void);
-extern bool NdagSetPlainExplain(bool on);
+/* what the planner hook plans for */
+typedef enum NdagPlanningFor
+{
+	NDAG_PLANNING_STATEMENT,	/* a statement to run */
+	NDAG_PLANNING_EXPLAIN_ANALYZE,	/* an EXPLAIN ANALYZE */
+	NDAG_PLANNING_PLAIN_EXPLAIN /* an EXPLAIN that will not run it */
+} NdagPlanningFor;
+
+extern int	NdagSetPlanningFor(int what);
+extern bool NdagPlanningExplain(void);
 extern bool NdagPlanningPlainExplain(void);
 extern double NdagTakePlanningTime(const struct PlannedStmt *stmt);
 extern struct PlannedStmt *NdagPlanDefault(struct Query *parse,
@@ -101,6 +116,7 @@ extern struct PlannedStmt *NdagPlanDefault(struct Query *parse,
 										   struct ParamListInfoData *boundParams);
 extern bool NdagPlanDecision(const struct PlannedStmt *stmt,
 							 NdagDecision *decision);
+extern int	NdagPlanRowsBucket(const struct PlannedStmt *stmt);
 extern bool NdagPlanDecisionByShape(uint64 query_id, uint64 shape,
 									NdagDecision *decision);
 
@@ -150,6 +166,7 @@ typedef struct NdagCacheEntry
 	bool		shadow;			/* shadow exploration may capture it */
 	bool		multi_class;	/* several parameter classes: decide each planning */
 	uint64		klass;			/* parameter class decided for */
+	int			rows_bucket;	/* ... and its parameter set's rows bucket */
 	double		default_cost;
 	NdagDecision decision;
 } NdagCacheEntry;
@@ -160,6 +177,24 @@ extern NdagCacheEntry *NdagCacheStore(uint64 query_id, uint64 generation,
 									  uint64 epoch);
 extern NdagCacheEntry *NdagCachePeek(uint64 query_id);
 extern void NdagCacheForget(uint64 query_id);
+
+/* ---------- param_class.c: runtime parameter classes ---------- */
+struct PlanState;
+extern Size NdagParamClassShmemSize(void);
+extern void NdagParamClassShmemInit(void);
+extern void NdagParamClassReset(void);
+extern uint64 NdagParamSetHash(struct Query *parse,
+							   struct ParamListInfoData *boundParams);
+extern int	NdagParamBucketGet(Oid dbid, uint64 query_id, uint64 param_hash,
+							   uint32 *class_tag);
+extern void NdagParamBucketPut(Oid dbid, uint64 query_id, uint64 param_hash,
+							   int bucket, uint64 klass);
+extern uint64 NdagParamClass(uint64 shape, int bucket);
+extern uint64 NdagParamClassOf(Oid dbid, uint64 query_id, uint64 shape,
+							   struct Query *parse,
+							   struct ParamListInfoData *params);
+extern int	NdagParamRowsBucket(struct PlanState *planstate);
+extern void NdagParamClassMeasured(uint64 query_id, NdagDecision *d);
 
 /* ---------- rewrite_counters.c: the rewriter's counters ---------- */
 typedef enum NdagRewriteCounter

@@ -32,6 +32,7 @@ typedef struct PlannedInfo
 	bool		time_taken;
 	bool		decided;
 	double		planning_us;
+	int			rows_bucket;	/* of its parameter set, decided or not */
 	NdagDecision decision;
 } PlannedInfo;
 
@@ -40,22 +41,35 @@ static int	planned_next = 0;
 
 static planner_hook_type prev_planner_hook = NULL;
 
-/* planning for an EXPLAIN without ANALYZE: nothing is explored or counted */
-static bool planning_plain_explain = false;
+/*
+ * what is being planned: a statement, or for an EXPLAIN (ANALYZE), or for
+ * a plain EXPLAIN (nothing is explored or counted)
+ */
+static int	planning_for = NDAG_PLANNING_STATEMENT;
 
 /*
- * NdagSetPlainExplain
- *		Say whether what is planned next is for an EXPLAIN that will not
- *		run it (the EXPLAIN hook, around its planning); returns the previous
- *		value for the caller to put back.
+ * NdagSetPlanningFor
+ *		Say what is planned next (NdagPlanningFor; the EXPLAIN hooks, around
+ *		their planning); returns the previous value for the caller to put
+ *		back.
+ */
+int
+NdagSetPlanningFor(int what)
+{
+	int			previous = planning_for;
+
+	planning_for = what;
+	return previous;
+}
+
+/*
+ * NdagPlanningExplain
+ *		Whether this backend plans for an EXPLAIN, with or without ANALYZE.
  */
 bool
-NdagSetPlainExplain(bool on)
+NdagPlanningExplain(void)
 {
-	bool		previous = planning_plain_explain;
-
-	planning_plain_explain = on;
-	return previous;
+	return planning_for != NDAG_PLANNING_STATEMENT;
 }
 
 /*
@@ -66,7 +80,7 @@ NdagSetPlainExplain(bool on)
 bool
 NdagPlanningPlainExplain(void)
 {
-	return planning_plain_explain;
+	return planning_for == NDAG_PLANNING_PLAIN_EXPLAIN;
 }
 
 /*
@@ -90,7 +104,7 @@ NdagPlanDefault(Query *parse, const char *query_string, int cursorOptions,
  */
 static void
 remember(const PlannedStmt *stmt, double planning_us,
-		 const NdagDecision *decision)
+		 const NdagDecision *decision, int rows_bucket)
 {
 	PlannedInfo *info;
 
@@ -106,6 +120,7 @@ remember(const PlannedStmt *stmt, double planning_us,
 	info->time_taken = false;
 	info->planning_us = planning_us;
 	info->decided = decision != NULL;
+	info->rows_bucket = rows_bucket;
 	if (decision != NULL)
 		info->decision = *decision;
 }
@@ -137,7 +152,7 @@ ndag_planner(Query *parse, const char *query_string, int cursorOptions,
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 	remember(result, INSTR_TIME_GET_DOUBLE(duration) * 1000000.0,
-			 decided ? &decision : NULL);
+			 decided ? &decision : NULL, decision.rows_bucket);
 	return result;
 }
 
@@ -184,11 +199,29 @@ NdagPlanDecision(const PlannedStmt *stmt, NdagDecision *decision)
 }
 
 /*
+ * NdagPlanRowsBucket
+ *		The rows bucket of the parameter set stmt was planned for (observe
+ *		mode included), 0 when not measured or not remembered.
+ */
+int
+NdagPlanRowsBucket(const PlannedStmt *stmt)
+{
+	for (int i = 0; i < PLANNED_STMTS; i++)
+	{
+		if (planned[i].stmt == stmt && stmt != NULL)
+			return planned[i].rows_bucket;
+	}
+	return 0;
+}
+
+/*
  * NdagPlanDecisionByShape
  *		The decision of an arm's plan of query_id whose shape is shape: a
  *		copy of a plan this backend decided (the plan cache copies the plans
- *		it keeps), found among the remembered plans or in the Embedding
- *		Cache; false when none matches (then the plan is a default one).
+ *		it keeps), found among the remembered plans (the latest first: an
+ *		older one may be an exploration of the arm before it was proven) or
+ *		in the Embedding Cache; false when none matches (then the plan is a
+ *		default one).
  */
 bool
 NdagPlanDecisionByShape(uint64 query_id, uint64 shape, NdagDecision *decision)
@@ -197,9 +230,9 @@ NdagPlanDecisionByShape(uint64 query_id, uint64 shape, NdagDecision *decision)
 
 	if (shape == 0)
 		return false;
-	for (int i = 0; i < PLANNED_STMTS; i++)
+	for (int k = 1; k <= PLANNED_STMTS; k++)
 	{
-		const PlannedInfo *info = &planned[i];
+		const PlannedInfo *info = &planned[(planned_next + PLANNED_STMTS - k) % PLANNED_STMTS];
 
 		if (info->stmt != NULL && info->decided &&
 			info->query_id == query_id && info->decision.shape == shape)

@@ -65,8 +65,13 @@
 #define QM_PAIR_WINDOW_RUNS 10.0
 /* an applied arm is re-validated against the default every this many executions */
 #define QM_VALIDATE_EVERY	16
-/* ... and an applied arm not proven for the statement (a pattern's) this often */
-#define QM_VALIDATE_UNPROVEN 4
+/*
+ * ... and an applied arm not proven for the statement (a pattern's) every
+ * other execution: its runs alternate with the default plan's until its
+ * pairs prove or refute it (one or two pairs refute an arm 1.5x or 1.15x
+ * slower), so that an unproven arm slows down at most a few executions
+ */
+#define QM_VALIDATE_UNPROVEN 2
 /* used_at (ndag_queries.last_used) moves in steps of this, in microseconds */
 #define QM_USED_AT_GRAIN_US	100000
 
@@ -449,6 +454,8 @@ NdagQueryMemoryReset(Oid dbid)
 	if (qm == NULL)
 		return;
 	for_each_slot(dbid, LW_EXCLUSIVE, forget_slot, NULL);
+	/* the parameter sets' buckets are measured again (all databases') */
+	NdagParamClassReset();
 	pg_atomic_fetch_add_u64(&qm->epoch, 1);
 }
 

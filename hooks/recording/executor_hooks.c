@@ -178,6 +178,20 @@ instrument_recording(QueryDesc *queryDesc)
 }
 
 /*
+ * measures_class
+ *		Whether an execution is of a parameter set whose rows were never
+ *		measured: it counts rows node by node (not time), so that its
+ *		parameter class is known from then on (param_class.c).
+ */
+static bool
+measures_class(QueryDesc *queryDesc)
+{
+	NdagDecision d;
+
+	return NdagPlanDecision(queryDesc->plannedstmt, &d) && d.measure_class;
+}
+
+/*
  * ndag_ExecutorStart
  *		Instrument a sampled eligible execution before it starts.
  */
@@ -201,6 +215,8 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		NdagCounterAdd(NDAG_COUNTER_SAMPLED, 1);
 		if (top_detailed)
 			instrument_recording(queryDesc);
+		else if (measures_class(queryDesc))
+			queryDesc->instrument_options |= INSTRUMENT_ROWS;
 	}
 
 	if (prev_ExecutorStart)
@@ -294,6 +310,8 @@ capture_for_shadow(QueryDesc *queryDesc)
 	if (!NdagPlanDecision(queryDesc->plannedstmt, &decision) ||
 		!decision.shadow_capture || decision.arm != DEFAULT_ARM)
 		return;
+	/* a run that measured its parameter set goes under the class it made */
+	NdagParamClassMeasured(queryDesc->plannedstmt->queryId, &decision);
 	NdagShadowCapture(queryDesc, &decision,
 					  queryDesc->totaltime->total * 1000.0);
 }

@@ -119,7 +119,8 @@ plan_for_explain(Query *query, const char *queryString, int cursorOptions,
 				 ParamListInfo params, bool plain)
 {
 	PlannedStmt *volatile plan = NULL;
-	bool		previous = NdagSetPlainExplain(plain);
+	int			previous = NdagSetPlanningFor(plain ? NDAG_PLANNING_PLAIN_EXPLAIN :
+												  NDAG_PLANNING_EXPLAIN_ANALYZE);
 
 	PG_TRY();
 	{
@@ -127,7 +128,7 @@ plan_for_explain(Query *query, const char *queryString, int cursorOptions,
 	}
 	PG_FINALLY();
 	{
-		NdagSetPlainExplain(previous);
+		NdagSetPlanningFor(previous);
 	}
 	PG_END_TRY();
 	return plan;

@@ -151,10 +151,11 @@ ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 					 ExplainState *es, const char *queryString,
 					 ParamListInfo params, QueryEnvironment *queryEnv)
 {
-	bool		previous;
+	int			previous;
 
 	explain_options(es)->of_query = true;
-	previous = NdagSetPlainExplain(!es->analyze);
+	previous = NdagSetPlanningFor(es->analyze ? NDAG_PLANNING_EXPLAIN_ANALYZE :
+								  NDAG_PLANNING_PLAIN_EXPLAIN);
 	PG_TRY();
 	{
 		if (prev_ExplainOneQuery)
@@ -166,7 +167,7 @@ ndag_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 	}
 	PG_FINALLY();
 	{
-		NdagSetPlainExplain(previous);
+		NdagSetPlanningFor(previous);
 	}
 	PG_END_TRY();
 }

@@ -260,6 +260,12 @@ explain_decision(ExplainState *es, const NdagDecision *d)
 	if (d->klass != 0)
 		ExplainPropertyText("Parameter Class",
 							psprintf("%016llx", (unsigned long long) d->klass), es);
+	if (d->rows_bucket > 0)
+		ExplainPropertyText("Parameter Rows",
+							psprintf("%.0f to %.0f", pow(4, d->rows_bucket - 1) - 1,
+									 pow(4, d->rows_bucket) - 2), es);
+	else if (d->measure_class)
+		ExplainPropertyText("Parameter Rows", "not measured", es);
 	if (d->validation)
 		ExplainPropertyBool("Paired Default Run", true, es);
 	ExplainPropertyBool("Cache Hit", d->cache_hit, es);

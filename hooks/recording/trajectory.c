@@ -162,6 +162,29 @@ decision_of(PlannedStmt *stmt, NdagDecision *d)
 }
 
 /*
+ * measured_class
+ *		A run planned to measure its parameter set: the rows bucket its plan
+ *		produced is remembered, and the run counts for the class it makes
+ *		(the default plan's shape and that bucket).  The rows of the topmost
+ *		join are the whole join's, whichever plan produced them.
+ */
+static void
+measured_class(QueryDesc *queryDesc, NdagDecision *d)
+{
+	int			bucket;
+
+	if (!d->measure_class)
+		return;
+	bucket = NdagParamRowsBucket(queryDesc->planstate);
+	if (bucket == 0)
+		return;
+	NdagParamBucketPut(MyDatabaseId, queryDesc->plannedstmt->queryId,
+					   d->param_hash, bucket,
+					   NdagParamClass(d->klass, bucket));
+	NdagParamClassMeasured(queryDesc->plannedstmt->queryId, d);
+}
+
+/*
  * plan_indexes
  *		The distinct indexes the plan's index, index-only and bitmap index
  *		scans use, at most NDAG_TRAJ_MAX_INDEXES of them (the index
@@ -298,7 +321,10 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 	NdagRingPut(traj);
 	NdagUpdateTraces(pd->dag);
 	if (queryDesc->totaltime != NULL)
+	{
+		measured_class(queryDesc, &d);
 		NdagDecisionObserve(stmt->queryId, &d, traj->exec_us / 1000.0);
+	}
 }
 
 /*
@@ -316,6 +342,7 @@ observe_latency(QueryDesc *queryDesc)
 		return;
 	InstrEndLoop(queryDesc->totaltime);
 	decision_of(queryDesc->plannedstmt, &d);
+	measured_class(queryDesc, &d);
 	NdagDecisionObserve(queryDesc->plannedstmt->queryId, &d,
 						queryDesc->totaltime->total * 1000.0);
 }

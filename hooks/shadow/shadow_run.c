@@ -291,8 +291,12 @@ prepare_round(ShadowRun *run)
 	default_forced = NdagPlanForced(default_plan);
 	default_cost = default_plan->planTree->total_cost;
 	shapes[nshapes++] = NdagPlanShapeHash(default_plan);
-	/* the class is the default plan's shape where the pairs are measured */
-	run->klass = shapes[0];
+	/*
+	 * the class: the default plan's shape where the pairs are measured and
+	 * the rows bucket of the captured parameter set
+	 */
+	run->klass = NdagParamClassOf(e->dbid, e->query_id, shapes[0], query,
+								  params);
 	open = NdagQueryMemoryOpenArms(e->dbid, e->query_id, run->klass,
 								   NdagArmsEnabledMask());
 	proven_elsewhere = NdagQueryMemoryProvenElsewhere(e->dbid, e->query_id,
