@@ -6,9 +6,12 @@
  *
  * The queue has NDAG_SHADOW_QUEUE_ENTRIES entries of a fixed size; a
  * statement is one entry per (database, role, queryId, parameter class).
- * Capturing a statement already queued only adds the execution's time to
- * its weight, so that the statements costing the server most are run
- * first.  When the queue is full the lightest entry goes (the new one, if
+ * Capturing a statement already queued adds the execution's time to its
+ * weight, so that the statements costing the server most are run first,
+ * and keeps its text and parameters when they differ from those the entry
+ * holds (up to NDAG_SHADOW_CAPTURES, the oldest replaced in turn), so that
+ * its run measures the parameter sets the class runs, not the first one
+ * captured only.  When the queue is full the lightest entry goes (the new one, if
  * it is the lightest).  An entry leaves the queue when a worker takes it,
  * when the worker launched for it could not run it, or when
  * ruvector_dag_reset() clears its database.
@@ -185,24 +188,6 @@ find_entry(Oid dbid, Oid userid, uint64 query_id, uint64 klass)
 }
 
 /*
- * weigh_in
- *		If the statement is queued, add exec_ms to its weight; whether it
- *		was.
- */
-static bool
-weigh_in(Oid dbid, Oid userid, uint64 query_id, uint64 klass, double exec_ms)
-{
-	int			i;
-
-	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
-	i = find_entry(dbid, userid, query_id, klass);
-	if (i >= 0)
-		shadow->entries[i].weight_ms += exec_ms;
-	LWLockRelease(shadow->queue_lock);
-	return i >= 0;
-}
-
-/*
  * free_slot
  *		A free entry, or the lightest one when it is lighter than weight_ms
  *		(its statement is dropped and counted as skipped); -1 when the new
@@ -269,10 +254,12 @@ statement_text(QueryDesc *queryDesc, int *len)
 
 /*
  * capture_step
- *		Queue the statement, or weigh it in when it is queued already,
- *		while its class still has an open arm; a statement too large for an
- *		entry, or lighter than every entry of a full queue, is counted as
- *		skipped.
+ *		Queue the statement while its class still has an open arm: a new
+ *		entry, or one more capture of a queued one (its text and
+ *		parameters kept when they differ from those it holds,
+ *		shadow_entry.c), whose weight the execution adds to.  A statement
+ *		too large for an entry, or lighter than every entry of a full
+ *		queue, is counted as skipped.
  */
 static void
 capture_step(void *arg)
@@ -285,9 +272,8 @@ capture_step(void *arg)
 	const char *text;
 	const char *path = namespace_search_path ? namespace_search_path : "";
 	int			text_len;
-	int			path_len = strlen(path);
 	Size		params_len;
-	char	   *buf;
+	char	   *params;
 	char	   *p;
 	int			slot;
 
@@ -295,32 +281,32 @@ capture_step(void *arg)
 	if (NdagQueryMemoryOpenArms(MyDatabaseId, query_id, klass,
 								NdagArmsEnabledMask()) == 0)
 		return;
-	if (weigh_in(MyDatabaseId, userid, query_id, klass, call->exec_ms))
-	{
-		NdagShadowCount(NDAG_SHADOW_CAPTURED, 1);
-		return;
-	}
 
 	text = statement_text(queryDesc, &text_len);
 	params_len = EstimateParamListSpace(queryDesc->params);
 	if (text == NULL || text_len == 0 ||
-		(Size) text_len + 1 + params_len + path_len + 1 > NDAG_SHADOW_ENTRY_BYTES)
+		strlen(path) + 1 + (Size) text_len + 1 + params_len > NDAG_SHADOW_ENTRY_BYTES)
 	{
 		NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
 		return;
 	}
-	buf = palloc(text_len + 1 + params_len + path_len + 1);
-	memcpy(buf, text, text_len);
-	buf[text_len] = '\0';
-	p = buf + text_len + 1;
+	params = palloc(params_len);
+	p = params;
 	SerializeParamList(queryDesc->params, &p);
-	Assert(p == buf + text_len + 1 + params_len);
-	memcpy(p, path, path_len + 1);
+	Assert(p == params + params_len);
 
 	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
 	slot = find_entry(MyDatabaseId, userid, query_id, klass);
 	if (slot >= 0)
-		shadow->entries[slot].weight_ms += call->exec_ms;
+	{
+		NdagShadowEntry *e = &shadow->entries[slot];
+
+		e->weight_ms += call->exec_ms;
+		/* a search_path of its own would need an entry of its own */
+		if (strcmp(NdagShadowEntryPath(e), path) == 0)
+			(void) NdagShadowEntryAddCapture(e, text, text_len, params,
+											 (int) params_len, call->exec_ms);
+	}
 	else if ((slot = free_slot(call->exec_ms)) < 0)
 		NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
 	else
@@ -332,18 +318,17 @@ capture_step(void *arg)
 		e->query_id = query_id;
 		e->klass = klass;
 		e->weight_ms = call->exec_ms;
-		e->default_ms = call->exec_ms;
 		e->enqueued_at = GetCurrentTimestamp();
 		e->launch = 0;
-		e->text_len = text_len;
-		e->params_len = (int) params_len;
-		e->path_len = path_len;
-		memcpy(e->data, buf, text_len + 1 + params_len + path_len + 1);
+		/* it fits: checked above */
+		(void) NdagShadowEntryInit(e, path);
+		(void) NdagShadowEntryAddCapture(e, text, text_len, params,
+										 (int) params_len, call->exec_ms);
 		shadow->used[slot] = true;
 		slot = -2;				/* a new entry: the learner launches a worker */
 	}
 	LWLockRelease(shadow->queue_lock);
-	pfree(buf);
+	pfree(params);
 	if (slot != -1)
 		NdagShadowCount(NDAG_SHADOW_CAPTURED, 1);
 	if (slot == -2)

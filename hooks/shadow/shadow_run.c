@@ -21,7 +21,10 @@
  * tells the query memory what each plans to (like the default, forced
  * past disable_cost, estimated cost ratio) and orders the usable arms:
  * those proven faster for another parameter class of the statement first,
- * then by that ratio, lowest first.  Each later round is one bracket: up to
+ * then by that ratio, lowest first; of the entry's other captures (other
+ * constants or parameters) it keeps those whose default plan is of the
+ * same class, and the brackets take them in turn, one per cycle over the
+ * candidates.  Each later round is one bracket: up to
  * SHADOW_BRACKET_ARMS candidates, taken in turn so that each gets its
  * first pair early, run between two default runs (the opening one is the
  * previous bracket's closing run while fresh), each in a subtransaction
@@ -111,8 +114,12 @@ typedef struct ShadowCandidate
 typedef struct ShadowRun
 {
 	const NdagShadowEntry *entry;
-	char	   *text;			/* the statement (run context) */
-	char	   *search_path;
+	const char *text;			/* the statement of the round's capture */
+	const char *search_path;
+	int			capture;		/* the round's capture of the entry */
+	int			usable[NDAG_SHADOW_CAPTURES];	/* captures of the class, in turn */
+	int			nusable;
+	int			last_default_capture;	/* the capture last_default_ms measured */
 	int			outcome;		/* ShadowOutcome */
 	uint64		klass;			/* parameter class its pairs are for */
 	ShadowCandidate cand[NDAG_MAX_ARMS];
@@ -150,15 +157,16 @@ NdagShadowSessionSettings(void)
 }
 
 /*
- * entry_params
- *		The entry's bound parameters, restored in the current context.
+ * use_capture
+ *		Make capture c of the entry the one the round parses and runs; its
+ *		bound parameters, restored in the current context.
  */
 static ParamListInfo
-entry_params(const NdagShadowEntry *entry)
+use_capture(ShadowRun *run, int c)
 {
-	char	   *p = (char *) entry->data + entry->text_len + 1;
-
-	return RestoreParamList(&p);
+	run->capture = c;
+	run->text = NdagShadowEntryText(run->entry, c);
+	return NdagShadowEntryParams(run->entry, c);
 }
 
 /*
@@ -262,6 +270,37 @@ log_candidates(const ShadowRun *run)
 }
 
 /*
+ * keep_class_captures
+ *		The captures the run takes in turn: the first, and every other one
+ *		whose default plan is of the run's class (planned now: another
+ *		parameter set may plan otherwise, and a verdict holds for the class
+ *		it was measured on).  Leaves the first capture in use.
+ */
+static void
+keep_class_captures(ShadowRun *run)
+{
+	run->usable[0] = 0;
+	run->nusable = 1;
+	for (int c = 1; c < run->entry->ncaptures; c++)
+	{
+		ParamListInfo params = use_capture(run, c);
+		Query	   *query = shadow_query(run, params);
+
+		if (query == NULL)
+		{
+			/* that capture only is unusable */
+			run->outcome = SHADOW_GOING;
+			continue;
+		}
+		if (NdagPlanShapeHash(NdagPlanDefault(query, run->text,
+											  CURSOR_OPT_PARALLEL_OK,
+											  params)) == run->klass)
+			run->usable[run->nusable++] = c;
+	}
+	(void) use_capture(run, 0);
+}
+
+/*
  * prepare_round
  *		Plan the default and each arm still open for the statement's class,
  *		tell the query memory what each plans to, and keep the usable ones
@@ -274,7 +313,7 @@ static void
 prepare_round(ShadowRun *run)
 {
 	const NdagShadowEntry *e = run->entry;
-	ParamListInfo params = entry_params(e);
+	ParamListInfo params = use_capture(run, 0);
 	Query	   *query = shadow_query(run, params);
 	PlannedStmt *default_plan;
 	uint64		shapes[NDAG_MAX_ARMS];
@@ -329,6 +368,8 @@ prepare_round(ShadowRun *run)
 	qsort(run->cand, run->ncand, sizeof(ShadowCandidate), candidate_cmp);
 	if (run->ncand == 0)
 		run->outcome = SHADOW_DONE;
+	else
+		keep_class_captures(run);
 	log_candidates(run);
 }
 
@@ -546,6 +587,7 @@ run_default(ShadowRun *run, PlannedStmt *plan, ParamListInfo params)
 	}
 	run->last_default_ms = def.ms;
 	run->last_default_serial = run->serial;
+	run->last_default_capture = run->capture;
 	INSTR_TIME_SET_CURRENT(run->last_default_at);
 	return true;
 }
@@ -610,6 +652,24 @@ bracket_processes(const RoundCall *call, PlannedStmt *default_plan,
 }
 
 /*
+ * bracket_capture
+ *		The capture a bracket runs: the usable captures in turn, one per
+ *		cycle over the candidates (each candidate's first pair on the
+ *		first capture, its second on the next, ...), so that brackets
+ *		chain on one capture's default runs within a cycle.
+ */
+static int
+bracket_capture(const ShadowRun *run)
+{
+	int			per_cycle = Max((run->ncand + SHADOW_BRACKET_ARMS - 1) /
+								SHADOW_BRACKET_ARMS, 1);
+
+	if (run->nusable <= 1)
+		return 0;
+	return run->usable[(run->brackets / per_cycle) % run->nusable];
+}
+
+/*
  * bracket_round
  *		One bracket for the round's candidates: their arm runs between two
  *		runs of the default plan (the first one is the previous bracket's
@@ -631,7 +691,7 @@ static void
 bracket_round(ShadowRun *run, RoundCall *call)
 {
 	const NdagShadowEntry *e = run->entry;
-	ParamListInfo params = entry_params(e);
+	ParamListInfo params = use_capture(run, bracket_capture(run));
 	Query	   *query = shadow_query(run, params);
 	PlannedStmt *default_plan;
 	PlannedStmt *arm_plan[SHADOW_BRACKET_ARMS];
@@ -662,7 +722,8 @@ bracket_round(ShadowRun *run, RoundCall *call)
 	}
 
 	INSTR_TIME_SET_CURRENT(now);
-	if ((!default_fresh(run, now) || run->last_default_serial != run->serial) &&
+	if ((!default_fresh(run, now) || run->last_default_serial != run->serial ||
+		 run->last_default_capture != run->capture) &&
 		!run_default(run, default_plan, params))
 		return;
 	opening_ms = run->last_default_ms;
@@ -850,9 +911,10 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 	oldcxt = MemoryContextSwitchTo(cxt);
 	run = palloc0(sizeof(ShadowRun));
 	run->entry = entry;
-	run->text = pstrdup(entry->data);
-	run->search_path = pstrdup(entry->data + entry->text_len + 1 +
-							   entry->params_len);
+	run->text = NdagShadowEntryText(entry, 0);
+	run->search_path = NdagShadowEntryPath(entry);
+	run->nusable = 1;
+	run->last_default_capture = -1;
 	run->outcome = SHADOW_GOING;
 	NdagShadowCount(NDAG_SHADOW_RUNS, 1);
 
@@ -887,8 +949,9 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 		run->outcome = SHADOW_DONE;
 	count_outcome(run);
 	ereport(DEBUG1,
-			(errmsg("neural_dag shadow run of query %lld: %d candidate arms, %d pairs, %s",
+			(errmsg("neural_dag shadow run of query %lld: %d candidate arms, %d pairs, %d of %d captures, %s",
 					(long long) entry->query_id, run->ncand, run->pairs,
+					run->nusable, entry->ncaptures,
 					outcome_names[run->outcome])));
 	(void) pace(run->round_busy_ms, round_processes(run), run->round_cpu_ms,
 				pace_arg);
