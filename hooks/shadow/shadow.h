@@ -58,6 +58,7 @@ typedef enum NdagShadowCounter
 	NDAG_SHADOW_LAUNCHES,		/* shadow workers launched */
 	NDAG_SHADOW_DECIDED,		/* entries dropped unrun: every arm decided meanwhile */
 	NDAG_SHADOW_CPU_MS,			/* CPU time the account was charged, ms */
+	NDAG_SHADOW_YIELDED,		/* runs that proved an arm and gave way, arms still open */
 	NDAG_N_SHADOW_COUNTERS
 } NdagShadowCounter;
 
@@ -143,6 +144,7 @@ extern int	NdagShadowDropAssigned(uint32 launch);
 extern bool NdagShadowTake(uint32 launch, double available_ms,
 						   double capacity_ms, NdagShadowEntry *out);
 extern void NdagShadowReset(Oid dbid);
+extern void NdagShadowRequeue(const NdagShadowEntry *entry, double weight_ms);
 extern void NdagShadowCount(NdagShadowCounter counter, uint64 n);
 extern void NdagShadowStatusCounters(void *state);
 extern NdagShadowLoad *NdagShadowOwnLoad(void);
@@ -163,8 +165,8 @@ extern struct ParamListInfoData *NdagShadowEntryParams(const NdagShadowEntry *e,
 
 /* ---------- shadow_run.c ---------- */
 
-extern void NdagShadowRunEntry(const NdagShadowEntry *entry,
-							   NdagShadowPace pace, void *pace_arg);
+extern double NdagShadowRunEntry(const NdagShadowEntry *entry,
+								 NdagShadowPace pace, void *pace_arg);
 extern void NdagShadowSessionSettings(void);
 
 /* ---------- shadow_capacity.c ---------- */

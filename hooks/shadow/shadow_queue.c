@@ -91,6 +91,7 @@ static const char *const counter_names[NDAG_N_SHADOW_COUNTERS] = {
 	[NDAG_SHADOW_LAUNCHES] = "shadow_launches",
 	[NDAG_SHADOW_DECIDED] = "shadow_decided",
 	[NDAG_SHADOW_CPU_MS] = "shadow_cpu_ms",
+	[NDAG_SHADOW_YIELDED] = "shadow_yielded",
 };
 
 /*
@@ -580,6 +581,35 @@ NdagShadowTake(uint32 launch, double available_ms, double capacity_ms,
 	if (deferred > 0)
 		NdagShadowCount(NDAG_SHADOW_DEFERRED, deferred);
 	return best >= 0;
+}
+
+/*
+ * NdagShadowRequeue
+ *		Put an entry whose run yielded back into the queue, waiting for a
+ *		later launch, with weight_ms: a capture of its class queued
+ *		meanwhile takes the weight in instead.  When the queue is full it
+ *		goes like a new capture would (free_slot).
+ */
+void
+NdagShadowRequeue(const NdagShadowEntry *entry, double weight_ms)
+{
+	int			slot;
+
+	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
+	slot = find_entry(entry->dbid, entry->userid, entry->query_id,
+					  entry->klass);
+	if (slot >= 0)
+		shadow->entries[slot].weight_ms += weight_ms;
+	else if ((slot = free_slot(weight_ms)) >= 0)
+	{
+		memcpy(&shadow->entries[slot], entry, sizeof(NdagShadowEntry));
+		shadow->entries[slot].weight_ms = weight_ms;
+		shadow->entries[slot].launch = 0;
+		shadow->used[slot] = true;
+	}
+	else
+		NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
+	LWLockRelease(shadow->queue_lock);
 }
 
 /*

@@ -38,7 +38,11 @@
  * Pairs go to NdagQueryMemoryAddPair until every candidate's verdict is in
  * or the run's ruvector.dag_shadow_max_pairs are used (the last bracket
  * takes fewer arms if it must), so that one statement does not take the
- * slice of the worker's launch from the others.  Between rounds the
+ * slice of the worker's launch from the others.  A bracket that proves an arm
+ * faster while other candidates are open ends the run (it yields; the
+ * worker puts the entry back into the queue, lighter by the arm's
+ * speed-up), so that a statement with a gain in hand gives way to those
+ * without one.  Between rounds the
  * caller's pace function keeps the worker within its budget (the CPU time
  * each round took), outside any transaction (no lock is held while it
  * sleeps).
@@ -91,12 +95,13 @@ typedef enum ShadowOutcome
 	SHADOW_NOT_SHADOWABLE,		/* no longer a plain SELECT without side effects */
 	SHADOW_DEFAULT_TIMED_OUT,	/* the default plan ran past its timeout */
 	SHADOW_CUT_SHORT,			/* budget, shutdown or load */
-	SHADOW_FAILED				/* a round raised an error */
+	SHADOW_FAILED,				/* a round raised an error */
+	SHADOW_YIELDED				/* an arm proven, others open: back to the queue */
 } ShadowOutcome;
 
 static const char *const outcome_names[] = {
 	"going", "done", "changed", "not shadowable", "default timed out",
-	"cut short", "failed"
+	"cut short", "failed", "yielded"
 };
 
 /*
@@ -125,6 +130,7 @@ typedef struct ShadowRun
 	ShadowCandidate cand[NDAG_MAX_ARMS];
 	int			ncand;
 	int			pairs;			/* pairs run for the entry */
+	double		proven_speedup; /* of the arm the run proved faster, 0 none */
 	int			brackets;		/* brackets run for the entry */
 	double		last_default_ms;	/* the default's latest run, ms */
 	instr_time	last_default_at;	/* its end, zero: none yet */
@@ -858,6 +864,9 @@ count_outcome(const ShadowRun *run)
 		case SHADOW_CUT_SHORT:
 			NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
 			break;
+		case SHADOW_YIELDED:
+			NdagShadowCount(NDAG_SHADOW_YIELDED, 1);
+			break;
 	}
 }
 
@@ -887,15 +896,51 @@ next_bracket(const ShadowRun *run, const bool *closed, int *next,
 }
 
 /*
+ * note_proven
+ *		Remember the largest paired speed-up of the arms the run proved
+ *		faster (at least 1: the query memory's figure, should it be gone).
+ */
+static void
+note_proven(ShadowRun *run, int arm)
+{
+	NdagQueryStats stats;
+	double		speedup = 1.0;
+
+	if (NdagQueryMemoryGet(run->entry->dbid, run->entry->query_id, run->klass,
+						   &stats) &&
+		stats.pair_speedup[arm] > 1.0)
+		speedup = stats.pair_speedup[arm];
+	run->proven_speedup = Max(run->proven_speedup, speedup);
+}
+
+/*
+ * any_open
+ *		Whether a candidate of the run still waits for its verdict.
+ */
+static bool
+any_open(const ShadowRun *run, const bool *closed)
+{
+	for (int c = 0; c < run->ncand; c++)
+		if (!closed[c])
+			return true;
+	return false;
+}
+
+/*
  * NdagShadowRunEntry
  *		Run a captured statement's brackets: prepare, then the candidates in
  *		turn (next_bracket), each until its verdict is in, calling pace
  *		after each round with the time it took (the run stops when pace
  *		says so), within ruvector.dag_shadow_max_pairs pairs (the run is
- *		then cut short while arms are still open).  Errors are logged and
- *		counted, never raised.
+ *		then cut short while arms are still open).  Once a bracket proves
+ *		an arm faster while other candidates are still open, the run
+ *		yields: users' executions run that arm from now on, and the
+ *		statement's other arms wait behind the statements that have no
+ *		gain yet.  Returns the proven arm's paired speed-up when it
+ *		yielded (the caller puts the entry back into the queue), else 0.
+ *		Errors are logged and counted, never raised.
  */
-void
+double
 NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 				   void *pace_arg)
 {
@@ -905,6 +950,7 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 	RoundCall	call;
 	bool		closed[NDAG_MAX_ARMS];
 	int			next = 0;
+	double		yielded;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag shadow run",
 								ALLOCSET_DEFAULT_SIZES);
@@ -940,10 +986,15 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 		{
 			if (call.verdict[i] == NDAG_VERDICT_OPEN)
 				continue;
+			if (call.verdict[i] == NDAG_VERDICT_FASTER)
+				note_proven(run, call.arms[i]);
 			for (int c = 0; c < run->ncand; c++)
 				if (run->cand[c].arm == call.arms[i])
 					closed[c] = true;
 		}
+		if (run->outcome == SHADOW_GOING && run->proven_speedup > 0 &&
+			any_open(run, closed))
+			run->outcome = SHADOW_YIELDED;
 	}
 	if (run->outcome == SHADOW_GOING)
 		run->outcome = SHADOW_DONE;
@@ -955,6 +1006,8 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 					outcome_names[run->outcome])));
 	(void) pace(run->round_busy_ms, round_processes(run), run->round_cpu_ms,
 				pace_arg);
+	yielded = run->outcome == SHADOW_YIELDED ? run->proven_speedup : 0;
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
+	return yielded;
 }
