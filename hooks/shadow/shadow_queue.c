@@ -11,10 +11,11 @@
  * and keeps its text and parameters when they differ from those the entry
  * holds (up to NDAG_SHADOW_CAPTURES, the oldest replaced in turn), so that
  * its run measures the parameter sets the class runs, not the first one
- * captured only.  When the queue is full the lightest entry goes (the new one, if
- * it is the lightest).  An entry leaves the queue when a worker takes it,
- * when the worker launched for it could not run it, or when
- * ruvector_dag_reset() clears its database.
+ * captured only.  When the queue is full the lightest entry goes (the new
+ * one, if it is the lightest).  A run that proved an arm and gave way puts
+ * its entry back (NdagShadowRequeue).  An entry leaves the queue when a
+ * worker takes it, when the worker launched for it could not run it, or
+ * when ruvector_dag_reset() clears its database.
  *
  * Turns: one shadow worker runs at a time, for one database and role, and
  * a launch serves a slice only: the NDAG_SHADOW_SLICE_ENTRIES heaviest
