@@ -145,6 +145,7 @@ extern bool NdagShadowTake(uint32 launch, double available_ms,
 						   double capacity_ms, NdagShadowEntry *out);
 extern void NdagShadowReset(Oid dbid);
 extern void NdagShadowRequeue(const NdagShadowEntry *entry, double weight_ms);
+extern bool NdagShadowOthersWait(const NdagShadowEntry *entry);
 extern void NdagShadowCount(NdagShadowCounter counter, uint64 n);
 extern void NdagShadowStatusCounters(void *state);
 extern NdagShadowLoad *NdagShadowOwnLoad(void);

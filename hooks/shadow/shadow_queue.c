@@ -614,6 +614,29 @@ NdagShadowRequeue(const NdagShadowEntry *entry, double weight_ms)
 }
 
 /*
+ * NdagShadowOthersWait
+ *		Whether the queue holds a statement other than the entry's (any
+ *		database or role): what a run that proved an arm gives way to.
+ */
+bool
+NdagShadowOthersWait(const NdagShadowEntry *entry)
+{
+	bool		found = false;
+
+	LWLockAcquire(shadow->queue_lock, LW_SHARED);
+	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES && !found; i++)
+	{
+		NdagShadowEntry *e = &shadow->entries[i];
+
+		found = shadow->used[i] &&
+			!(e->dbid == entry->dbid && e->userid == entry->userid &&
+			  e->query_id == entry->query_id && e->klass == entry->klass);
+	}
+	LWLockRelease(shadow->queue_lock);
+	return found;
+}
+
+/*
  * NdagShadowReset
  *		Forget the entries of a database (ruvector_dag_reset()).
  */

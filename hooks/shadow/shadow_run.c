@@ -39,10 +39,10 @@
  * or the run's ruvector.dag_shadow_max_pairs are used (the last bracket
  * takes fewer arms if it must), so that one statement does not take the
  * slice of the worker's launch from the others.  A bracket that proves an arm
- * faster while other candidates are open ends the run (it yields; the
- * worker puts the entry back into the queue, lighter by the arm's
- * speed-up), so that a statement with a gain in hand gives way to those
- * without one.  Between rounds the
+ * faster while other candidates are open and other statements wait in the
+ * queue ends the run (it yields; the worker puts the entry back into the
+ * queue, lighter by the arm's speed-up), so that a statement with a gain
+ * in hand gives way to those without one.  Between rounds the
  * caller's pace function keeps the worker within its budget (the CPU time
  * each round took), outside any transaction (no lock is held while it
  * sleeps).
@@ -933,8 +933,8 @@ any_open(const ShadowRun *run, const bool *closed)
  *		after each round with the time it took (the run stops when pace
  *		says so), within ruvector.dag_shadow_max_pairs pairs (the run is
  *		then cut short while arms are still open).  Once a bracket proves
- *		an arm faster while other candidates are still open, the run
- *		yields: users' executions run that arm from now on, and the
+ *		an arm faster while other candidates are still open and other
+ *		statements wait in the queue, the run yields: users' executions run that arm from now on, and the
  *		statement's other arms wait behind the statements that have no
  *		gain yet.  Returns the proven arm's paired speed-up when it
  *		yielded (the caller puts the entry back into the queue), else 0.
@@ -993,7 +993,7 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 					closed[c] = true;
 		}
 		if (run->outcome == SHADOW_GOING && run->proven_speedup > 0 &&
-			any_open(run, closed))
+			any_open(run, closed) && NdagShadowOthersWait(entry))
 			run->outcome = SHADOW_YIELDED;
 	}
 	if (run->outcome == SHADOW_GOING)
