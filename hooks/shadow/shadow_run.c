@@ -992,8 +992,10 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 				if (run->cand[c].arm == call.arms[i])
 					closed[c] = true;
 		}
+		/* at its pairs cap the run is cut short instead (below) */
 		if (run->outcome == SHADOW_GOING && run->proven_speedup > 0 &&
-			any_open(run, closed) && NdagShadowOthersWait(entry))
+			run->pairs < ndag_shadow_max_pairs && any_open(run, closed) &&
+			NdagShadowOthersWait(entry))
 			run->outcome = SHADOW_YIELDED;
 	}
 	if (run->outcome == SHADOW_GOING)
