@@ -168,7 +168,8 @@ NdagShadowEntryText(const NdagShadowEntry *e, int c)
 ParamListInfo
 NdagShadowEntryParams(const NdagShadowEntry *e, int c)
 {
-	char	   *p = (char *) e->data + capture_offset(e, c) + e->text_len[c] + 1;
+	char	   *p = (char *) e->data + capture_offset(e, c) +
+		e->text_len[c] + 1;
 
 	return RestoreParamList(&p);
 }

@@ -287,7 +287,8 @@ capture_step(void *arg)
 	text = statement_text(queryDesc, &text_len);
 	params_len = EstimateParamListSpace(queryDesc->params);
 	if (text == NULL || text_len == 0 ||
-		strlen(path) + 1 + (Size) text_len + 1 + params_len > NDAG_SHADOW_ENTRY_BYTES)
+		strlen(path) + 1 + (Size) text_len + 1 + params_len >
+		NDAG_SHADOW_ENTRY_BYTES)
 	{
 		NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
 		return;
