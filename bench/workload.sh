@@ -54,6 +54,8 @@
 #                           passes follow each other, shadow runs beside them only)
 #   NDAG_BENCH_LOAD         CPU-burning processes kept running for the whole run
 #                           (default 0), e.g. 4: learning under a sustained load
+#   NDAG_BENCH_SERVER_LOG   file the server log is copied to when the cluster is removed
+#                           (default: not kept)
 #   NDAG_PG_BIN             PostgreSQL binaries to use (scripts/lib.sh); the
 #                           extension must be installed there
 set -euo pipefail

@@ -33,6 +33,9 @@ wl_cluster_remove() {
 	fi
 	wl_load_stop
 	ndag_cluster_stop "$WL_DIR"
+	if [ -n "${NDAG_BENCH_SERVER_LOG:-}" ]; then
+		cp "$WL_DIR/server.log" "$NDAG_BENCH_SERVER_LOG" 2>/dev/null || true
+	fi
 	rm -rf "$WL_DIR"
 }
 

@@ -12,6 +12,8 @@
  *						ExecutorEnd, whose turn it is (the slice of entries
  *						a launch serves, the database and role served least
  *						recently next), the counters of ruvector_dag_status()
+ *	shadow_entry.c		the layout of an entry: the search_path, then up to
+ *						NDAG_SHADOW_CAPTURES captures (text, parameters)
  *	shadow_run.c		one entry's shadow run: parse and check again, plan
  *						the default and each open arm, run the pairs
  *	shadow_capacity.c	whether the machine has spare capacity (load), and
@@ -32,7 +34,8 @@
 /* ---------- constants ---------- */
 
 #define NDAG_SHADOW_QUEUE_ENTRIES	32	/* statements waiting at most */
-#define NDAG_SHADOW_ENTRY_BYTES		8192	/* text, parameters, search_path */
+#define NDAG_SHADOW_ENTRY_BYTES		8192	/* search_path, texts, parameters */
+#define NDAG_SHADOW_CAPTURES		4	/* parameter sets an entry keeps, run in turn */
 #define NDAG_SHADOW_SLICE_ENTRIES	4	/* entries one worker launch serves at most */
 #define NDAG_SHADOW_ACCOUNT_S		60	/* the account holds at most this many seconds of the budget */
 
@@ -55,13 +58,14 @@ typedef enum NdagShadowCounter
 	NDAG_SHADOW_LAUNCHES,		/* shadow workers launched */
 	NDAG_SHADOW_DECIDED,		/* entries dropped unrun: every arm decided meanwhile */
 	NDAG_SHADOW_CPU_MS,			/* CPU time the account was charged, ms */
+	NDAG_SHADOW_YIELDED,		/* runs that proved an arm and gave way, arms still open */
 	NDAG_N_SHADOW_COUNTERS
 } NdagShadowCounter;
 
 /*
- * One captured statement: who ran it where, its class, its own text, its
- * bound parameters (SerializeParamList) and the session's search_path, in
- * data[]: text, '\0', parameters, search_path, '\0'.
+ * One captured statement class: who ran it where, its class, and in
+ * data[] the session's search_path, '\0', then each capture: its own
+ * text, '\0', its bound parameters (SerializeParamList) (shadow_entry.c)
  */
 typedef struct NdagShadowEntry
 {
@@ -70,12 +74,16 @@ typedef struct NdagShadowEntry
 	uint64		query_id;
 	uint64		klass;			/* parameter class (NdagDecision.klass) */
 	double		weight_ms;		/* default-plan time seen while queued */
-	double		default_ms;		/* the captured execution's time */
+	double		default_ms;		/* the longest capture's time */
 	TimestampTz enqueued_at;
 	uint32		launch;			/* the worker launch it waits for, 0 none */
-	int			text_len;
-	int			params_len;
 	int			path_len;
+	int			ncaptures;		/* captures held */
+	int			next_capture;	/* the one a new capture replaces once full */
+	int			capture_len[NDAG_SHADOW_CAPTURES];	/* text, '\0', parameters */
+	int			text_len[NDAG_SHADOW_CAPTURES];
+	uint32		capture_hash[NDAG_SHADOW_CAPTURES];
+	double		capture_ms[NDAG_SHADOW_CAPTURES];	/* its latest execution's time */
 	char		data[NDAG_SHADOW_ENTRY_BYTES];
 } NdagShadowEntry;
 
@@ -136,6 +144,8 @@ extern int	NdagShadowDropAssigned(uint32 launch);
 extern bool NdagShadowTake(uint32 launch, double available_ms,
 						   double capacity_ms, NdagShadowEntry *out);
 extern void NdagShadowReset(Oid dbid);
+extern void NdagShadowRequeue(const NdagShadowEntry *entry, double weight_ms);
+extern bool NdagShadowOthersWait(const NdagShadowEntry *entry);
 extern void NdagShadowCount(NdagShadowCounter counter, uint64 n);
 extern void NdagShadowStatusCounters(void *state);
 extern NdagShadowLoad *NdagShadowOwnLoad(void);
@@ -143,10 +153,21 @@ extern NdagShadowAccount *NdagShadowOwnAccount(void);
 extern bool NdagShadowNextToServe(Oid *dbid, Oid *userid);
 extern uint32 NdagShadowAssign(Oid dbid, Oid userid);
 
+/* ---------- shadow_entry.c ---------- */
+
+extern bool NdagShadowEntryInit(NdagShadowEntry *e, const char *path);
+extern bool NdagShadowEntryAddCapture(NdagShadowEntry *e, const char *text,
+									  int text_len, const char *params,
+									  int params_len, double exec_ms);
+extern const char *NdagShadowEntryPath(const NdagShadowEntry *e);
+extern const char *NdagShadowEntryText(const NdagShadowEntry *e, int c);
+extern struct ParamListInfoData *NdagShadowEntryParams(const NdagShadowEntry *e,
+													  int c);
+
 /* ---------- shadow_run.c ---------- */
 
-extern void NdagShadowRunEntry(const NdagShadowEntry *entry,
-							   NdagShadowPace pace, void *pace_arg);
+extern double NdagShadowRunEntry(const NdagShadowEntry *entry,
+								 NdagShadowPace pace, void *pace_arg);
 extern void NdagShadowSessionSettings(void);
 
 /* ---------- shadow_capacity.c ---------- */

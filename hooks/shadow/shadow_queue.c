@@ -6,12 +6,16 @@
  *
  * The queue has NDAG_SHADOW_QUEUE_ENTRIES entries of a fixed size; a
  * statement is one entry per (database, role, queryId, parameter class).
- * Capturing a statement already queued only adds the execution's time to
- * its weight, so that the statements costing the server most are run
- * first.  When the queue is full the lightest entry goes (the new one, if
- * it is the lightest).  An entry leaves the queue when a worker takes it,
- * when the worker launched for it could not run it, or when
- * ruvector_dag_reset() clears its database.
+ * Capturing a statement already queued adds the execution's time to its
+ * weight, so that the statements costing the server most are run first,
+ * and keeps its text and parameters when they differ from those the entry
+ * holds (up to NDAG_SHADOW_CAPTURES, the oldest replaced in turn), so that
+ * its run measures the parameter sets the class runs, not the first one
+ * captured only.  When the queue is full the lightest entry goes (the new
+ * one, if it is the lightest).  A run that proved an arm and gave way puts
+ * its entry back (NdagShadowRequeue).  An entry leaves the queue when a
+ * worker takes it, when the worker launched for it could not run it, or
+ * when ruvector_dag_reset() clears its database.
  *
  * Turns: one shadow worker runs at a time, for one database and role, and
  * a launch serves a slice only: the NDAG_SHADOW_SLICE_ENTRIES heaviest
@@ -88,6 +92,7 @@ static const char *const counter_names[NDAG_N_SHADOW_COUNTERS] = {
 	[NDAG_SHADOW_LAUNCHES] = "shadow_launches",
 	[NDAG_SHADOW_DECIDED] = "shadow_decided",
 	[NDAG_SHADOW_CPU_MS] = "shadow_cpu_ms",
+	[NDAG_SHADOW_YIELDED] = "shadow_yielded",
 };
 
 /*
@@ -185,24 +190,6 @@ find_entry(Oid dbid, Oid userid, uint64 query_id, uint64 klass)
 }
 
 /*
- * weigh_in
- *		If the statement is queued, add exec_ms to its weight; whether it
- *		was.
- */
-static bool
-weigh_in(Oid dbid, Oid userid, uint64 query_id, uint64 klass, double exec_ms)
-{
-	int			i;
-
-	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
-	i = find_entry(dbid, userid, query_id, klass);
-	if (i >= 0)
-		shadow->entries[i].weight_ms += exec_ms;
-	LWLockRelease(shadow->queue_lock);
-	return i >= 0;
-}
-
-/*
  * free_slot
  *		A free entry, or the lightest one when it is lighter than weight_ms
  *		(its statement is dropped and counted as skipped); -1 when the new
@@ -269,10 +256,12 @@ statement_text(QueryDesc *queryDesc, int *len)
 
 /*
  * capture_step
- *		Queue the statement, or weigh it in when it is queued already,
- *		while its class still has an open arm; a statement too large for an
- *		entry, or lighter than every entry of a full queue, is counted as
- *		skipped.
+ *		Queue the statement while its class still has an open arm: a new
+ *		entry, or one more capture of a queued one (its text and
+ *		parameters kept when they differ from those it holds,
+ *		shadow_entry.c), whose weight the execution adds to.  A statement
+ *		too large for an entry, or lighter than every entry of a full
+ *		queue, is counted as skipped.
  */
 static void
 capture_step(void *arg)
@@ -285,9 +274,8 @@ capture_step(void *arg)
 	const char *text;
 	const char *path = namespace_search_path ? namespace_search_path : "";
 	int			text_len;
-	int			path_len = strlen(path);
 	Size		params_len;
-	char	   *buf;
+	char	   *params;
 	char	   *p;
 	int			slot;
 
@@ -295,32 +283,33 @@ capture_step(void *arg)
 	if (NdagQueryMemoryOpenArms(MyDatabaseId, query_id, klass,
 								NdagArmsEnabledMask()) == 0)
 		return;
-	if (weigh_in(MyDatabaseId, userid, query_id, klass, call->exec_ms))
-	{
-		NdagShadowCount(NDAG_SHADOW_CAPTURED, 1);
-		return;
-	}
 
 	text = statement_text(queryDesc, &text_len);
 	params_len = EstimateParamListSpace(queryDesc->params);
 	if (text == NULL || text_len == 0 ||
-		(Size) text_len + 1 + params_len + path_len + 1 > NDAG_SHADOW_ENTRY_BYTES)
+		strlen(path) + 1 + (Size) text_len + 1 + params_len >
+		NDAG_SHADOW_ENTRY_BYTES)
 	{
 		NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
 		return;
 	}
-	buf = palloc(text_len + 1 + params_len + path_len + 1);
-	memcpy(buf, text, text_len);
-	buf[text_len] = '\0';
-	p = buf + text_len + 1;
+	params = palloc(params_len);
+	p = params;
 	SerializeParamList(queryDesc->params, &p);
-	Assert(p == buf + text_len + 1 + params_len);
-	memcpy(p, path, path_len + 1);
+	Assert(p == params + params_len);
 
 	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
 	slot = find_entry(MyDatabaseId, userid, query_id, klass);
 	if (slot >= 0)
-		shadow->entries[slot].weight_ms += call->exec_ms;
+	{
+		NdagShadowEntry *e = &shadow->entries[slot];
+
+		e->weight_ms += call->exec_ms;
+		/* a search_path of its own would need an entry of its own */
+		if (strcmp(NdagShadowEntryPath(e), path) == 0)
+			(void) NdagShadowEntryAddCapture(e, text, text_len, params,
+											 (int) params_len, call->exec_ms);
+	}
 	else if ((slot = free_slot(call->exec_ms)) < 0)
 		NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
 	else
@@ -332,18 +321,17 @@ capture_step(void *arg)
 		e->query_id = query_id;
 		e->klass = klass;
 		e->weight_ms = call->exec_ms;
-		e->default_ms = call->exec_ms;
 		e->enqueued_at = GetCurrentTimestamp();
 		e->launch = 0;
-		e->text_len = text_len;
-		e->params_len = (int) params_len;
-		e->path_len = path_len;
-		memcpy(e->data, buf, text_len + 1 + params_len + path_len + 1);
+		/* it fits: checked above */
+		(void) NdagShadowEntryInit(e, path);
+		(void) NdagShadowEntryAddCapture(e, text, text_len, params,
+										 (int) params_len, call->exec_ms);
 		shadow->used[slot] = true;
 		slot = -2;				/* a new entry: the learner launches a worker */
 	}
 	LWLockRelease(shadow->queue_lock);
-	pfree(buf);
+	pfree(params);
 	if (slot != -1)
 		NdagShadowCount(NDAG_SHADOW_CAPTURED, 1);
 	if (slot == -2)
@@ -595,6 +583,58 @@ NdagShadowTake(uint32 launch, double available_ms, double capacity_ms,
 	if (deferred > 0)
 		NdagShadowCount(NDAG_SHADOW_DEFERRED, deferred);
 	return best >= 0;
+}
+
+/*
+ * NdagShadowRequeue
+ *		Put an entry whose run yielded back into the queue, waiting for a
+ *		later launch, with weight_ms: a capture of its class queued
+ *		meanwhile takes the weight in instead.  When the queue is full it
+ *		goes like a new capture would (free_slot).
+ */
+void
+NdagShadowRequeue(const NdagShadowEntry *entry, double weight_ms)
+{
+	int			slot;
+
+	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
+	slot = find_entry(entry->dbid, entry->userid, entry->query_id,
+					  entry->klass);
+	if (slot >= 0)
+		shadow->entries[slot].weight_ms += weight_ms;
+	else if ((slot = free_slot(weight_ms)) >= 0)
+	{
+		memcpy(&shadow->entries[slot], entry, sizeof(NdagShadowEntry));
+		shadow->entries[slot].weight_ms = weight_ms;
+		shadow->entries[slot].launch = 0;
+		shadow->used[slot] = true;
+	}
+	else
+		NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
+	LWLockRelease(shadow->queue_lock);
+}
+
+/*
+ * NdagShadowOthersWait
+ *		Whether the queue holds a statement other than the entry's (any
+ *		database or role): what a run that proved an arm gives way to.
+ */
+bool
+NdagShadowOthersWait(const NdagShadowEntry *entry)
+{
+	bool		found = false;
+
+	LWLockAcquire(shadow->queue_lock, LW_SHARED);
+	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES && !found; i++)
+	{
+		NdagShadowEntry *e = &shadow->entries[i];
+
+		found = shadow->used[i] &&
+			!(e->dbid == entry->dbid && e->userid == entry->userid &&
+			  e->query_id == entry->query_id && e->klass == entry->klass);
+	}
+	LWLockRelease(shadow->queue_lock);
+	return found;
 }
 
 /*

@@ -21,7 +21,10 @@
  * tells the query memory what each plans to (like the default, forced
  * past disable_cost, estimated cost ratio) and orders the usable arms:
  * those proven faster for another parameter class of the statement first,
- * then by that ratio, lowest first.  Each later round is one bracket: up to
+ * then by that ratio, lowest first; of the entry's other captures (other
+ * constants or parameters) it keeps those whose default plan is of the
+ * same class, and the brackets take them in turn, one per cycle over the
+ * candidates.  Each later round is one bracket: up to
  * SHADOW_BRACKET_ARMS candidates, taken in turn so that each gets its
  * first pair early, run between two default runs (the opening one is the
  * previous bracket's closing run while fresh), each in a subtransaction
@@ -35,7 +38,11 @@
  * Pairs go to NdagQueryMemoryAddPair until every candidate's verdict is in
  * or the run's ruvector.dag_shadow_max_pairs are used (the last bracket
  * takes fewer arms if it must), so that one statement does not take the
- * slice of the worker's launch from the others.  Between rounds the
+ * slice of the worker's launch from the others.  A bracket that proves an arm
+ * faster while other candidates are open and other statements wait in the
+ * queue ends the run (it yields; the worker puts the entry back into the
+ * queue, lighter by the arm's speed-up), so that a statement with a gain
+ * in hand gives way to those without one.  Between rounds the
  * caller's pace function keeps the worker within its budget (the CPU time
  * each round took), outside any transaction (no lock is held while it
  * sleeps).
@@ -88,12 +95,13 @@ typedef enum ShadowOutcome
 	SHADOW_NOT_SHADOWABLE,		/* no longer a plain SELECT without side effects */
 	SHADOW_DEFAULT_TIMED_OUT,	/* the default plan ran past its timeout */
 	SHADOW_CUT_SHORT,			/* budget, shutdown or load */
-	SHADOW_FAILED				/* a round raised an error */
+	SHADOW_FAILED,				/* a round raised an error */
+	SHADOW_YIELDED				/* an arm proven, others open: back to the queue */
 } ShadowOutcome;
 
 static const char *const outcome_names[] = {
 	"going", "done", "changed", "not shadowable", "default timed out",
-	"cut short", "failed"
+	"cut short", "failed", "yielded"
 };
 
 /*
@@ -111,13 +119,18 @@ typedef struct ShadowCandidate
 typedef struct ShadowRun
 {
 	const NdagShadowEntry *entry;
-	char	   *text;			/* the statement (run context) */
-	char	   *search_path;
+	const char *text;			/* the statement of the round's capture */
+	const char *search_path;
+	int			capture;		/* the round's capture of the entry */
+	int			usable[NDAG_SHADOW_CAPTURES];	/* captures of the class, in turn */
+	int			nusable;
+	int			last_default_capture;	/* the capture last_default_ms measured */
 	int			outcome;		/* ShadowOutcome */
 	uint64		klass;			/* parameter class its pairs are for */
 	ShadowCandidate cand[NDAG_MAX_ARMS];
 	int			ncand;
 	int			pairs;			/* pairs run for the entry */
+	double		proven_speedup; /* of the arm the run proved faster, 0 none */
 	int			brackets;		/* brackets run for the entry */
 	double		last_default_ms;	/* the default's latest run, ms */
 	instr_time	last_default_at;	/* its end, zero: none yet */
@@ -150,15 +163,16 @@ NdagShadowSessionSettings(void)
 }
 
 /*
- * entry_params
- *		The entry's bound parameters, restored in the current context.
+ * use_capture
+ *		Make capture c of the entry the one the round parses and runs; its
+ *		bound parameters, restored in the current context.
  */
 static ParamListInfo
-entry_params(const NdagShadowEntry *entry)
+use_capture(ShadowRun *run, int c)
 {
-	char	   *p = (char *) entry->data + entry->text_len + 1;
-
-	return RestoreParamList(&p);
+	run->capture = c;
+	run->text = NdagShadowEntryText(run->entry, c);
+	return NdagShadowEntryParams(run->entry, c);
 }
 
 /*
@@ -262,6 +276,37 @@ log_candidates(const ShadowRun *run)
 }
 
 /*
+ * keep_class_captures
+ *		The captures the run takes in turn: the first, and every other one
+ *		whose default plan is of the run's class (planned now: another
+ *		parameter set may plan otherwise, and a verdict holds for the class
+ *		it was measured on).  Leaves the first capture in use.
+ */
+static void
+keep_class_captures(ShadowRun *run)
+{
+	run->usable[0] = 0;
+	run->nusable = 1;
+	for (int c = 1; c < run->entry->ncaptures; c++)
+	{
+		ParamListInfo params = use_capture(run, c);
+		Query	   *query = shadow_query(run, params);
+
+		if (query == NULL)
+		{
+			/* that capture only is unusable */
+			run->outcome = SHADOW_GOING;
+			continue;
+		}
+		if (NdagPlanShapeHash(NdagPlanDefault(query, run->text,
+											  CURSOR_OPT_PARALLEL_OK,
+											  params)) == run->klass)
+			run->usable[run->nusable++] = c;
+	}
+	(void) use_capture(run, 0);
+}
+
+/*
  * prepare_round
  *		Plan the default and each arm still open for the statement's class,
  *		tell the query memory what each plans to, and keep the usable ones
@@ -274,7 +319,7 @@ static void
 prepare_round(ShadowRun *run)
 {
 	const NdagShadowEntry *e = run->entry;
-	ParamListInfo params = entry_params(e);
+	ParamListInfo params = use_capture(run, 0);
 	Query	   *query = shadow_query(run, params);
 	PlannedStmt *default_plan;
 	uint64		shapes[NDAG_MAX_ARMS];
@@ -333,6 +378,8 @@ prepare_round(ShadowRun *run)
 	qsort(run->cand, run->ncand, sizeof(ShadowCandidate), candidate_cmp);
 	if (run->ncand == 0)
 		run->outcome = SHADOW_DONE;
+	else
+		keep_class_captures(run);
 	log_candidates(run);
 }
 
@@ -550,6 +597,7 @@ run_default(ShadowRun *run, PlannedStmt *plan, ParamListInfo params)
 	}
 	run->last_default_ms = def.ms;
 	run->last_default_serial = run->serial;
+	run->last_default_capture = run->capture;
 	INSTR_TIME_SET_CURRENT(run->last_default_at);
 	return true;
 }
@@ -614,6 +662,24 @@ bracket_processes(const RoundCall *call, PlannedStmt *default_plan,
 }
 
 /*
+ * bracket_capture
+ *		The capture a bracket runs: the usable captures in turn, one per
+ *		cycle over the candidates (each candidate's first pair on the
+ *		first capture, its second on the next, ...), so that brackets
+ *		chain on one capture's default runs within a cycle.
+ */
+static int
+bracket_capture(const ShadowRun *run)
+{
+	int			per_cycle = Max((run->ncand + SHADOW_BRACKET_ARMS - 1) /
+								SHADOW_BRACKET_ARMS, 1);
+
+	if (run->nusable <= 1)
+		return 0;
+	return run->usable[(run->brackets / per_cycle) % run->nusable];
+}
+
+/*
  * bracket_round
  *		One bracket for the round's candidates: their arm runs between two
  *		runs of the default plan (the first one is the previous bracket's
@@ -635,7 +701,7 @@ static void
 bracket_round(ShadowRun *run, RoundCall *call)
 {
 	const NdagShadowEntry *e = run->entry;
-	ParamListInfo params = entry_params(e);
+	ParamListInfo params = use_capture(run, bracket_capture(run));
 	Query	   *query = shadow_query(run, params);
 	PlannedStmt *default_plan;
 	PlannedStmt *arm_plan[SHADOW_BRACKET_ARMS];
@@ -666,7 +732,8 @@ bracket_round(ShadowRun *run, RoundCall *call)
 	}
 
 	INSTR_TIME_SET_CURRENT(now);
-	if ((!default_fresh(run, now) || run->last_default_serial != run->serial) &&
+	if ((!default_fresh(run, now) || run->last_default_serial != run->serial ||
+		 run->last_default_capture != run->capture) &&
 		!run_default(run, default_plan, params))
 		return;
 	opening_ms = run->last_default_ms;
@@ -801,6 +868,9 @@ count_outcome(const ShadowRun *run)
 		case SHADOW_CUT_SHORT:
 			NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
 			break;
+		case SHADOW_YIELDED:
+			NdagShadowCount(NDAG_SHADOW_YIELDED, 1);
+			break;
 	}
 }
 
@@ -830,15 +900,51 @@ next_bracket(const ShadowRun *run, const bool *closed, int *next,
 }
 
 /*
+ * note_proven
+ *		Remember the largest paired speed-up of the arms the run proved
+ *		faster (at least 1: the query memory's figure, should it be gone).
+ */
+static void
+note_proven(ShadowRun *run, int arm)
+{
+	NdagQueryStats stats;
+	double		speedup = 1.0;
+
+	if (NdagQueryMemoryGet(run->entry->dbid, run->entry->query_id, run->klass,
+						   &stats) &&
+		stats.pair_speedup[arm] > 1.0)
+		speedup = stats.pair_speedup[arm];
+	run->proven_speedup = Max(run->proven_speedup, speedup);
+}
+
+/*
+ * any_open
+ *		Whether a candidate of the run still waits for its verdict.
+ */
+static bool
+any_open(const ShadowRun *run, const bool *closed)
+{
+	for (int c = 0; c < run->ncand; c++)
+		if (!closed[c])
+			return true;
+	return false;
+}
+
+/*
  * NdagShadowRunEntry
  *		Run a captured statement's brackets: prepare, then the candidates in
  *		turn (next_bracket), each until its verdict is in, calling pace
  *		after each round with the time it took (the run stops when pace
  *		says so), within ruvector.dag_shadow_max_pairs pairs (the run is
- *		then cut short while arms are still open).  Errors are logged and
- *		counted, never raised.
+ *		then cut short while arms are still open).  Once a bracket proves
+ *		an arm faster while other candidates are still open and other
+ *		statements wait in the queue, the run yields: users' executions run that arm from now on, and the
+ *		statement's other arms wait behind the statements that have no
+ *		gain yet.  Returns the proven arm's paired speed-up when it
+ *		yielded (the caller puts the entry back into the queue), else 0.
+ *		Errors are logged and counted, never raised.
  */
-void
+double
 NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 				   void *pace_arg)
 {
@@ -848,15 +954,17 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 	RoundCall	call;
 	bool		closed[NDAG_MAX_ARMS];
 	int			next = 0;
+	double		yielded;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag shadow run",
 								ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(cxt);
 	run = palloc0(sizeof(ShadowRun));
 	run->entry = entry;
-	run->text = pstrdup(entry->data);
-	run->search_path = pstrdup(entry->data + entry->text_len + 1 +
-							   entry->params_len);
+	run->text = NdagShadowEntryText(entry, 0);
+	run->search_path = NdagShadowEntryPath(entry);
+	run->nusable = 1;
+	run->last_default_capture = -1;
 	run->outcome = SHADOW_GOING;
 	NdagShadowCount(NDAG_SHADOW_RUNS, 1);
 
@@ -882,20 +990,30 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 		{
 			if (call.verdict[i] == NDAG_VERDICT_OPEN)
 				continue;
+			if (call.verdict[i] == NDAG_VERDICT_FASTER)
+				note_proven(run, call.arms[i]);
 			for (int c = 0; c < run->ncand; c++)
 				if (run->cand[c].arm == call.arms[i])
 					closed[c] = true;
 		}
+		/* at its pairs cap the run is cut short instead (below) */
+		if (run->outcome == SHADOW_GOING && run->proven_speedup > 0 &&
+			run->pairs < ndag_shadow_max_pairs && any_open(run, closed) &&
+			NdagShadowOthersWait(entry))
+			run->outcome = SHADOW_YIELDED;
 	}
 	if (run->outcome == SHADOW_GOING)
 		run->outcome = SHADOW_DONE;
 	count_outcome(run);
 	ereport(DEBUG1,
-			(errmsg("neural_dag shadow run of query %lld: %d candidate arms, %d pairs, %s",
+			(errmsg("neural_dag shadow run of query %lld: %d candidate arms, %d pairs, %d of %d captures, %s",
 					(long long) entry->query_id, run->ncand, run->pairs,
+					run->nusable, entry->ncaptures,
 					outcome_names[run->outcome])));
 	(void) pace(run->round_busy_ms, round_processes(run), run->round_cpu_ms,
 				pace_arg);
+	yielded = run->outcome == SHADOW_YIELDED ? run->proven_speedup : 0;
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
+	return yielded;
 }

@@ -262,6 +262,7 @@ ndag_shadow_worker_main(Datum main_arg)
 	NdagShadowLaunch launch;
 	NdagShadowEntry *entry;
 	MemoryContext cxt;
+	double		speedup;
 
 	memcpy(&launch, MyBgworkerEntry->bgw_extra, sizeof(NdagShadowLaunch));
 
@@ -304,8 +305,11 @@ ndag_shadow_worker_main(Datum main_arg)
 		}
 		MemoryContextSwitchTo(cxt);
 		pgstat_report_activity(STATE_RUNNING, "neural_dag shadow run");
-		NdagShadowRunEntry(entry, shadow_pace, NULL);
+		speedup = NdagShadowRunEntry(entry, shadow_pace, NULL);
 		pgstat_report_activity(STATE_IDLE, NULL);
+		/* its other arms wait behind statements costing more now */
+		if (speedup > 0)
+			NdagShadowRequeue(entry, entry->weight_ms / speedup);
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(cxt);
 	}
