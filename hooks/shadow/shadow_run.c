@@ -276,11 +276,28 @@ log_candidates(const ShadowRun *run)
 }
 
 /*
+ * capture_class
+ *		The parameter class of the capture in use: its default plan's shape
+ *		and the rows bucket its parameter set measured.
+ */
+static uint64
+capture_class(const ShadowRun *run, Query *query, ParamListInfo params)
+{
+	uint64		shape = NdagPlanShapeHash(NdagPlanDefault(query, run->text,
+														  CURSOR_OPT_PARALLEL_OK,
+														  params));
+
+	return NdagParamClassOf(run->entry->dbid, run->entry->query_id, shape,
+							query, params);
+}
+
+/*
  * keep_class_captures
  *		The captures the run takes in turn: the first, and every other one
- *		whose default plan is of the run's class (planned now: another
- *		parameter set may plan otherwise, and a verdict holds for the class
- *		it was measured on).  Leaves the first capture in use.
+ *		of the run's class (its default plan planned now, another parameter
+ *		set may plan otherwise, and the rows bucket its parameter set
+ *		measured: a verdict holds for the class it was measured on).
+ *		Leaves the first capture in use.
  */
 static void
 keep_class_captures(ShadowRun *run)
@@ -298,9 +315,7 @@ keep_class_captures(ShadowRun *run)
 			run->outcome = SHADOW_GOING;
 			continue;
 		}
-		if (NdagPlanShapeHash(NdagPlanDefault(query, run->text,
-											  CURSOR_OPT_PARALLEL_OK,
-											  params)) == run->klass)
+		if (capture_class(run, query, params) == run->klass)
 			run->usable[run->nusable++] = c;
 	}
 	(void) use_capture(run, 0);
