@@ -91,6 +91,7 @@ typedef struct Analysis
 	uint64		klass;
 	uint64		param_hash;		/* NdagParamSetHash of the planning */
 	int			bucket;			/* its rows bucket, 0 not measured */
+	bool		measuring;		/* not measured: this run measures it */
 	NdagQueryStats stats;
 	uint64		enabled;		/* usable arms (enabled, not demoted, not forbidden) */
 } Analysis;
@@ -368,6 +369,38 @@ match_pattern(Analysis *a)
 	return false;
 }
 
+/* rows buckets looked for among a statement's known classes */
+#define KNOWN_BUCKETS		16
+
+/*
+ * only_known_bucket
+ *		For a parameter set not measured (a new one, or after a restart
+ *		emptied the table of buckets): the bucket of the statement's only
+ *		class of this default plan shape in shared memory or the store, so
+ *		that its pin or proven arm holds from its first run; 0 when it has
+ *		none or several (then the shape's class alone, by default).
+ */
+static int
+only_known_bucket(uint64 query_id, uint64 shape)
+{
+	NdagQueryStats stats;
+	int			found = 0;
+
+	for (int b = 1; b <= KNOWN_BUCKETS; b++)
+	{
+		uint64		klass = NdagParamClass(shape, b);
+
+		if (NdagQueryMemoryGet(MyDatabaseId, query_id, klass, &stats) ||
+			NdagQueryStoreLoad(MyDatabaseId, query_id, klass))
+		{
+			if (found != 0)
+				return 0;
+			found = b;
+		}
+	}
+	return found;
+}
+
 /*
  * analyse
  *		Embed the default plan and take steps (a) and (b); draw the
@@ -398,11 +431,15 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	a->default_cost = plan->planTree->total_cost;
 
 	a->query_id = query_id;
-	a->klass = NdagParamClass(NdagPlanShapeHash(plan), a->bucket);
+	d->default_shape = NdagPlanShapeHash(plan);
+	a->measuring = a->bucket == 0;
+	if (a->measuring)
+		a->bucket = only_known_bucket(query_id, d->default_shape);
+	a->klass = NdagParamClass(d->default_shape, a->bucket);
 	d->klass = a->klass;
 	d->param_hash = a->param_hash;
 	d->rows_bucket = a->bucket;
-	d->measure_class = a->bucket == 0;
+	d->measure_class = a->measuring;
 	/* nothing in shared memory: after a restart or an eviction, the store's */
 	if (!NdagQueryMemoryGet(MyDatabaseId, query_id, a->klass, &a->stats) &&
 		NdagQueryStoreLoad(MyDatabaseId, query_id, a->klass))
@@ -472,7 +509,7 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	 * first recorded run measures it, and is captured for shadow runs
 	 * under the class it measured)
 	 */
-	if (a->bucket == 0)
+	if (a->measuring)
 		a->candidate = 0;
 
 	/*
@@ -481,12 +518,12 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	 */
 	a->shadow = learn && ndag_exploration_mode == NDAG_EXPLORATION_SHADOW &&
 		shadowable && a->worth;
-	a->may_explore = learn && a->bucket != 0 && ndag_max_candidates > 0 &&
+	a->may_explore = learn && !a->measuring && ndag_max_candidates > 0 &&
 		(ndag_exploration_mode == NDAG_EXPLORATION_INLINE ||
 		 (ndag_exploration_mode == NDAG_EXPLORATION_SHADOW && !shadowable)) &&
 		a->worth;
 	if (!turn_drawn)
-		a->turn = NdagPlanningPlainExplain() || a->bucket == 0 ?
+		a->turn = NdagPlanningPlainExplain() || a->measuring ?
 			NDAG_TURN_DECIDED :
 			NdagQueryMemoryTurn(MyDatabaseId, query_id, a->klass,
 								NdagArmsEnabledMask(), d->arm, d->source,

@@ -276,7 +276,7 @@ NdagParamClassMeasured(uint64 query_id, NdagDecision *d)
 	bucket = NdagParamBucketGet(MyDatabaseId, query_id, d->param_hash, NULL);
 	if (bucket == 0)
 		return;
-	d->klass = NdagParamClass(d->klass, bucket);
+	d->klass = NdagParamClass(d->default_shape, bucket);
 	d->rows_bucket = bucket;
 	d->measure_class = false;
 }

@@ -83,6 +83,7 @@ typedef struct NdagDecision
 	float4		embedding[NDAG_TRAJ_EMBED_DIM];
 	uint64		klass;			/* parameter class: NdagParamClass of the default
 								 * plan's shape and the rows bucket */
+	uint64		default_shape;	/* NdagPlanShapeHash of the default plan */
 	uint64		param_hash;		/* NdagParamSetHash of its constants */
 	int			rows_bucket;	/* of its parameter set, 0 not measured */
 	bool		measure_class;	/* count the default plan's rows for the bucket */

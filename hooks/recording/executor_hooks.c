@@ -199,6 +199,7 @@ static void
 ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	Recording  *rec = NULL;
+	bool		measuring = false;
 
 	/* a top-level statement draws; the statements it runs follow it */
 	if (nesting_level == 0)
@@ -215,8 +216,11 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		NdagCounterAdd(NDAG_COUNTER_SAMPLED, 1);
 		if (top_detailed)
 			instrument_recording(queryDesc);
-		else if (measures_class(queryDesc))
+		else if (queryDesc->instrument_options == 0 && measures_class(queryDesc))
+		{
 			queryDesc->instrument_options |= INSTRUMENT_ROWS;
+			measuring = true;
+		}
 	}
 
 	if (prev_ExecutorStart)
@@ -243,7 +247,8 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		/* nodes another module instruments anyway are recorded too */
 		rec->detailed = top_detailed ||
 			(queryDesc->planstate != NULL &&
-			 queryDesc->planstate->instrument != NULL);
+			 queryDesc->planstate->instrument != NULL &&
+			 (!measuring || queryDesc->instrument_options != INSTRUMENT_ROWS));
 		rec->cb.func = forget_recording;
 		rec->cb.arg = rec;
 		MemoryContextRegisterResetCallback(queryDesc->estate->es_query_cxt,

@@ -180,7 +180,7 @@ measured_class(QueryDesc *queryDesc, NdagDecision *d)
 		return;
 	NdagParamBucketPut(MyDatabaseId, queryDesc->plannedstmt->queryId,
 					   d->param_hash, bucket,
-					   NdagParamClass(d->klass, bucket));
+					   NdagParamClass(d->default_shape, bucket));
 	NdagParamClassMeasured(queryDesc->plannedstmt->queryId, d);
 }
 
