@@ -18,7 +18,8 @@
 # join produced for the parameter set, measured by the set's first default
 # run: before it EXPLAIN says the rows are not measured and the default
 # plan runs; after it the two constants are in different classes, and the
-# arm proven for the frequent item is not applied to the rare one.
+# arm proven for the frequent item is not applied to the rare one.  A
+# statement not worth exploring is one class of its shape and never measured.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -149,6 +150,26 @@ is(sql("$learn SELECT ps_explain('$often')->>'Parameter Rows'"), 'not measured',
 sql("$learn SELECT ps_run('$often', 1)");
 is(sql("$learn SELECT ps_explain('$often')->>'Parameter Rows'"), $rows_often,
 	'by its next run');
+
+# ---------- 6. a statement that cannot gain counts no rows ----------
+# a count over ps_cust by an expression the planner cannot estimate (one
+# plan for every constant), estimated far below ruvector.dag_min_cost and
+# faster than ruvector.dag_min_latency: the first run measures its
+# parameter set; once its default runs are known to be that fast, another
+# parameter set is decided as that class and its runs count no rows
+my $count = 'SELECT count(*) FROM ps_cust WHERE cust_id %% 1000 < %d';
+my ($few, $most) = (sprintf($count, 1), sprintf($count, 999));
+my $cheap = "SET ruvector.dag_mode = 'learn'; SET ruvector.dag_min_latency = 1000;";
+sql("$cheap SELECT ps_run('$few', 3)");
+my $rows_few = sql("$cheap SELECT ps_explain('$few')->>'Parameter Rows'");
+is($rows_few, '15 to 62', 'the first run measured its 50 rows');
+sql("$cheap SELECT ps_run('$most', 2)");
+is(sql("$cheap SELECT ps_explain('$most')->>'Parameter Rows'"), $rows_few,
+	'the runs of another parameter set of a statement known not to gain did not measure its rows');
+my $worth = "$cheap SET ruvector.dag_min_cost = 0;";
+sql("$worth SELECT ps_run('$most', 1)");
+is(sql("$worth SELECT ps_explain('$most')->>'Parameter Rows'"), '16383 to 65534',
+	'once the statement is worth exploring, its next run measures its 49,950 rows');
 
 $node->stop;
 done_testing();

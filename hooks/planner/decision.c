@@ -448,6 +448,15 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		~a->stats.forbidden_mask & ~UINT64CONST(1);
 	a->worth = (a->stats.default_n > 0 && a->stats.default_ms > ndag_min_latency) ||
 		a->default_cost > ndag_min_cost;
+
+	/*
+	 * a statement known not to gain (its default runs below
+	 * ruvector.dag_min_latency, its cost below ruvector.dag_min_cost) has
+	 * nothing to decide apart: its parameter sets are not measured (no row
+	 * counting, one class); a statement never run is, once
+	 */
+	if (!a->worth && a->stats.default_n > 0)
+		a->measuring = d->measure_class = false;
 	d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
 		predict_ms(d->embedding, 0);
 

@@ -264,8 +264,10 @@ explain_decision(ExplainState *es, const NdagDecision *d)
 		ExplainPropertyText("Parameter Rows",
 							psprintf("%.0f to %.0f", pow(4, d->rows_bucket - 1) - 1,
 									 pow(4, d->rows_bucket) - 2), es);
-	else if (d->measure_class)
-		ExplainPropertyText("Parameter Rows", "not measured", es);
+	else if (d->klass != 0)
+		ExplainPropertyText("Parameter Rows",
+							d->measure_class ? "not measured" :
+							"not measured (not worth exploring)", es);
 	if (d->validation)
 		ExplainPropertyBool("Paired Default Run", true, es);
 	ExplainPropertyBool("Cache Hit", d->cache_hit, es);
