@@ -1202,6 +1202,14 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	 */
 	if (NdagPlanningPlainExplain() && ndag_mode == NDAG_MODE_LEARN)
 		return plan;
+
+	/*
+	 * nor is the decision of a run that measures its parameter set: its
+	 * class is only assumed, and it may not explore (the measured runs
+	 * that follow are decided on their own class)
+	 */
+	if (a.measuring)
+		return plan;
 	/* an explored arm is not the decision: the entry keeps the one beneath */
 	entry = NdagCacheStore(query_id, generation, epoch);
 	entry->worth = a.worth;
