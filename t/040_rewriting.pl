@@ -82,8 +82,16 @@ diag(sql("SELECT string_agg(arm || ':' || decision || ':' || round(exec_us / 100
 	ORDER BY traj_id) FROM ndag_trajectories WHERE query_id = $qid3"));
 my $e3 = sql("$jit SET ruvector.dag_mode = 'apply'; SET ruvector.dag_confidence_threshold = 0;
 	SELECT rw_explain('$q3')");
-unlike($e3, qr/"Arm": "$arm /, 'the pattern does not apply the arm where it measured slower');
-like($e3, qr/"Join": "Nested Loop"/, 'that statement keeps its default plan');
+SKIP:
+{
+	# without JIT (a server built without LLVM) the arm is about as fast
+	# as the default plan on this statement, and a pattern's arm not
+	# measured slower is applied (and validated against the default)
+	skip 'JIT is not available: the arm is not slower on the third statement', 2
+	  unless sql('SELECT pg_jit_available()') eq 't';
+	unlike($e3, qr/"Arm": "$arm /, 'the pattern does not apply the arm where it measured slower');
+	like($e3, qr/"Join": "Nested Loop"/, 'that statement keeps its default plan');
+}
 like( sql("SET ruvector.dag_mode = 'apply'; SET ruvector.dag_confidence_threshold = 0;
 		SELECT rw_explain('$q2')"),
 	qr/"Decision": "pattern"/, 'while the pattern still applies to the variant that never ran it');
