@@ -143,6 +143,14 @@ isnt(sql("$learn SELECT ps_explain('$seldom')->>'Arm'"), $often_arm,
 is(sql("$learn SELECT ps_explain('$often')->>'Arm'"), $often_arm,
 	'the frequent item keeps its arm');
 
+# one backend planning the two item names in turn keeps a decision for
+# each class: after the first planning of each, both are cache hits
+is( sql("SET ruvector.dag_mode = 'apply'; SELECT concat_ws(' ',
+		ps_explain('$often')->>'Cache Hit', ps_explain('$seldom')->>'Cache Hit',
+		ps_explain('$often')->>'Cache Hit', ps_explain('$seldom')->>'Cache Hit')"),
+	'false false true true',
+	'the Embedding Cache keeps the decisions of both classes of the statement');
+
 # ---------- 5. a reset of the per-statement memory forgets the buckets ----------
 sql("SELECT ruvector_dag_reset('queries')");
 is(sql("$learn SELECT ps_explain('$often')->>'Parameter Rows'"), 'not measured',

@@ -1064,7 +1064,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 		!StoreTrusted())
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
 	/* statements decided before are ours; others are checked first */
-	if (NdagCachePeek(query_id) == NULL && !query_may_be_ours(parse))
+	if (!NdagCacheKnown(query_id) && !query_may_be_ours(parse))
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
 	param_hash = NdagParamSetHash(parse, boundParams);
 	bucket = NdagParamBucketGet(MyDatabaseId, query_id, param_hash,
@@ -1081,10 +1081,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	 * statement whose constants plan in several shapes, only one whose
 	 * latest planning found the cached class
 	 */
-	entry = NdagCacheLookup(query_id, generation, epoch);
-	if (entry != NULL && entry->rows_bucket == bucket &&
-		(!entry->multi_class ||
-		 (bucket != 0 && class_tag == (uint32) entry->klass)))
+	entry = NdagCacheLookup(query_id, generation, epoch, bucket, class_tag);
+	if (entry != NULL)
 	{
 		NdagRewriteCount(NDAG_RW_CACHE_HITS, 1);
 		*decision = entry->decision;
@@ -1211,12 +1209,11 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	if (a.measuring)
 		return plan;
 	/* an explored arm is not the decision: the entry keeps the one beneath */
-	entry = NdagCacheStore(query_id, generation, epoch);
+	entry = NdagCacheStore(query_id, generation, epoch, a.klass);
 	entry->worth = a.worth;
 	entry->may_explore = a.may_explore;
 	entry->shadow = a.shadow;
 	entry->multi_class = a.stats.multi_class;
-	entry->klass = a.klass;
 	entry->rows_bucket = a.bucket;
 	entry->default_cost = a.default_cost;
 	entry->decision = base;

@@ -6,12 +6,15 @@
  *	  and the decision taken, so that a statement decided before is planned
  *	  once, directly under its arm, without building its DAG again.
  *
- * An entry remembers the store generation and the epoch (enabled tables
- * and rewriter epochs combined) it was decided under; a lookup under
- * another one drops it, as the learned state, the enabled tables or a
- * demotion may have changed the decision.  At most
- * ruvector.dag_embedding_cache_size entries are kept; the least recently
- * used goes first.
+ * A statement's slot keeps the decisions of up to CACHE_CLASSES of its
+ * parameter classes (a statement whose constants fall in several classes,
+ * taking turns, is then not decided anew at each planning); a lookup
+ * finds the one that serves the parameter set planned.  A slot remembers
+ * the store generation and the epoch (enabled tables and rewriter epochs
+ * combined) it was decided under; a lookup under another one drops it, as
+ * the learned state, the enabled tables or a demotion may have changed
+ * the decisions.  At most ruvector.dag_embedding_cache_size statements
+ * are kept; the least recently used goes first.
  *
  *-------------------------------------------------------------------------
  */
@@ -31,11 +34,18 @@ typedef struct CacheKey
 	Oid			dbid;
 } CacheKey;
 
+/* parameter classes of one statement whose decisions a slot keeps */
+#define CACHE_CLASSES		4
+
 typedef struct CacheSlot
 {
 	CacheKey	key;			/* hash key: first */
 	dlist_node	lru;			/* most recent at the head */
-	NdagCacheEntry entry;
+	uint64		generation;		/* store generation when decided */
+	uint64		epoch;			/* tables and rewrite epochs when decided */
+	int			nentries;		/* decisions kept */
+	int			next;			/* the one a new class replaces when full */
+	NdagCacheEntry entries[CACHE_CLASSES];
 } CacheSlot;
 
 static HTAB *cache = NULL;
@@ -95,44 +105,81 @@ cache_trim(CacheSlot *keep)
 }
 
 /*
- * NdagCacheLookup
- *		The entry of a query decided under this generation and epoch, now
- *		the most recently used; NULL when absent or stale (then dropped).
+ * find_slot
+ *		The slot of a query in this database, NULL when absent.
  */
-NdagCacheEntry *
-NdagCacheLookup(uint64 query_id, uint64 generation, uint64 epoch)
+static CacheSlot *
+find_slot(uint64 query_id)
 {
 	CacheKey	key;
+
+	if (cache == NULL)
+		return NULL;
+	memset(&key, 0, sizeof(key));
+	key.query_id = query_id;
+	key.dbid = MyDatabaseId;
+	return hash_search(cache, &key, HASH_FIND, NULL);
+}
+
+/*
+ * serves
+ *		Whether a kept decision serves a parameter set of this rows bucket
+ *		whose latest planning found class_tag: of its bucket, and for a
+ *		statement of several classes, of the class its latest planning found.
+ */
+static bool
+serves(const NdagCacheEntry *e, int bucket, uint32 class_tag)
+{
+	return e->rows_bucket == bucket &&
+		(!e->multi_class || (bucket != 0 && class_tag == (uint32) e->klass));
+}
+
+/*
+ * NdagCacheLookup
+ *		The decision kept for a query under this generation and epoch that
+ *		serves a parameter set of this rows bucket and class tag (see
+ *		serves), its statement now the most recently used; NULL when none
+ *		(a stale slot is dropped).
+ */
+NdagCacheEntry *
+NdagCacheLookup(uint64 query_id, uint64 generation, uint64 epoch,
+				int bucket, uint32 class_tag)
+{
 	CacheSlot  *slot;
 
 	cache_init();
 	cache_trim(NULL);
-	memset(&key, 0, sizeof(key));
-	key.query_id = query_id;
-	key.dbid = MyDatabaseId;
-	slot = hash_search(cache, &key, HASH_FIND, NULL);
+	slot = find_slot(query_id);
 	if (slot == NULL)
 		return NULL;
-	if (slot->entry.generation != generation || slot->entry.epoch != epoch)
+	if (slot->generation != generation || slot->epoch != epoch)
 	{
 		cache_remove(slot);
 		return NULL;
 	}
 	dlist_move_head(&lru_list, &slot->lru);
-	return &slot->entry;
+	for (int i = 0; i < slot->nentries; i++)
+	{
+		if (serves(&slot->entries[i], bucket, class_tag))
+			return &slot->entries[i];
+	}
+	return NULL;
 }
 
 /*
  * NdagCacheStore
- *		The entry of a query, created (or reset) for this generation and
- *		epoch; the caller fills it in.  Evicts the least recently used
- *		entries beyond ruvector.dag_embedding_cache_size.
+ *		The decision of a query's parameter class klass, created (or reset)
+ *		for this generation and epoch; the caller fills it in.  A slot of
+ *		another generation or epoch starts empty; a full slot gives up its
+ *		classes in turn.  Evicts the least recently used statements beyond
+ *		ruvector.dag_embedding_cache_size.
  */
 NdagCacheEntry *
-NdagCacheStore(uint64 query_id, uint64 generation, uint64 epoch)
+NdagCacheStore(uint64 query_id, uint64 generation, uint64 epoch, uint64 klass)
 {
 	CacheKey	key;
 	CacheSlot  *slot;
+	NdagCacheEntry *e = NULL;
 	bool		found;
 
 	cache_init();
@@ -147,52 +194,99 @@ NdagCacheStore(uint64 query_id, uint64 generation, uint64 epoch)
 		dlist_push_head(&lru_list, &slot->lru);
 		cache_count++;
 	}
-	memset(&slot->entry, 0, sizeof(NdagCacheEntry));
-	slot->entry.query_id = query_id;
-	slot->entry.dbid = MyDatabaseId;
-	slot->entry.generation = generation;
-	slot->entry.epoch = epoch;
+	if (!found || slot->generation != generation || slot->epoch != epoch)
+	{
+		slot->generation = generation;
+		slot->epoch = epoch;
+		slot->nentries = 0;
+		slot->next = 0;
+	}
+	for (int i = 0; i < slot->nentries && e == NULL; i++)
+	{
+		if (slot->entries[i].klass == klass)
+			e = &slot->entries[i];
+	}
+	if (e == NULL && slot->nentries < CACHE_CLASSES)
+		e = &slot->entries[slot->nentries++];
+	else if (e == NULL)
+	{
+		e = &slot->entries[slot->next];
+		slot->next = (slot->next + 1) % CACHE_CLASSES;
+	}
+	memset(e, 0, sizeof(NdagCacheEntry));
+	e->query_id = query_id;
+	e->dbid = MyDatabaseId;
+	e->generation = generation;
+	e->epoch = epoch;
+	e->klass = klass;
 
 	cache_trim(slot);
-	return &slot->entry;
+	return e;
+}
+
+/*
+ * NdagCacheKnown
+ *		Whether this backend keeps a decision of a query, whatever it was
+ *		decided under (the query was found ours before).
+ */
+bool
+NdagCacheKnown(uint64 query_id)
+{
+	CacheSlot  *slot = find_slot(query_id);
+
+	return slot != NULL && slot->nentries > 0;
 }
 
 /*
  * NdagCachePeek
- *		A query's entry whatever it was decided under, LRU order untouched;
- *		NULL when absent.
+ *		The decision kept for a query's parameter class klass whatever it
+ *		was decided under, LRU order untouched; NULL when absent.
  */
 NdagCacheEntry *
-NdagCachePeek(uint64 query_id)
+NdagCachePeek(uint64 query_id, uint64 klass)
 {
-	CacheKey	key;
-	CacheSlot  *slot;
+	CacheSlot  *slot = find_slot(query_id);
 
-	if (cache == NULL)
-		return NULL;
-	memset(&key, 0, sizeof(key));
-	key.query_id = query_id;
-	key.dbid = MyDatabaseId;
-	slot = hash_search(cache, &key, HASH_FIND, NULL);
-	return slot != NULL ? &slot->entry : NULL;
+	for (int i = 0; slot != NULL && i < slot->nentries; i++)
+	{
+		if (slot->entries[i].klass == klass)
+			return &slot->entries[i];
+	}
+	return NULL;
+}
+
+/*
+ * NdagCacheDecisionByShape
+ *		A decision kept for a query that runs an arm whose plan has this
+ *		shape, into *decision; false when none.
+ */
+bool
+NdagCacheDecisionByShape(uint64 query_id, uint64 shape, NdagDecision *decision)
+{
+	CacheSlot  *slot = find_slot(query_id);
+
+	for (int i = 0; slot != NULL && i < slot->nentries; i++)
+	{
+		const NdagCacheEntry *e = &slot->entries[i];
+
+		if (e->decision.arm != 0 && e->decision.shape == shape)
+		{
+			*decision = e->decision;
+			return true;
+		}
+	}
+	return false;
 }
 
 /*
  * NdagCacheForget
- *		Drop a query's entry, if any.
+ *		Drop a query's decisions, of every class, if any.
  */
 void
 NdagCacheForget(uint64 query_id)
 {
-	CacheKey	key;
-	CacheSlot  *slot;
+	CacheSlot  *slot = find_slot(query_id);
 
-	if (cache == NULL)
-		return;
-	memset(&key, 0, sizeof(key));
-	key.query_id = query_id;
-	key.dbid = MyDatabaseId;
-	slot = hash_search(cache, &key, HASH_FIND, NULL);
 	if (slot != NULL)
 		cache_remove(slot);
 }

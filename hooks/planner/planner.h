@@ -13,7 +13,8 @@
  *	replan.c			the arms catalogue; planning under an arm in a GUC
  *						nest level of its own; the shape hash of a plan;
  *						plans forced past disable_cost
- *	embedding_cache.c	per-backend LRU of decisions by (queryId, database)
+ *	embedding_cache.c	per-backend LRU of decisions by (queryId, database),
+ *						a few parameter classes each
  *	param_class.c		runtime parameter classes: the rows bucket each
  *						parameter set's default plan produced
  *	query_memory.c		shared per-query state: baselines, per-arm statistics,
@@ -173,10 +174,14 @@ typedef struct NdagCacheEntry
 } NdagCacheEntry;
 
 extern NdagCacheEntry *NdagCacheLookup(uint64 query_id, uint64 generation,
-									   uint64 epoch);
+									   uint64 epoch, int bucket,
+									   uint32 class_tag);
 extern NdagCacheEntry *NdagCacheStore(uint64 query_id, uint64 generation,
-									  uint64 epoch);
-extern NdagCacheEntry *NdagCachePeek(uint64 query_id);
+									  uint64 epoch, uint64 klass);
+extern bool NdagCacheKnown(uint64 query_id);
+extern NdagCacheEntry *NdagCachePeek(uint64 query_id, uint64 klass);
+extern bool NdagCacheDecisionByShape(uint64 query_id, uint64 shape,
+									 NdagDecision *decision);
 extern void NdagCacheForget(uint64 query_id);
 
 /* ---------- param_class.c: runtime parameter classes ---------- */

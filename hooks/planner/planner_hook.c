@@ -226,8 +226,6 @@ NdagPlanRowsBucket(const PlannedStmt *stmt)
 bool
 NdagPlanDecisionByShape(uint64 query_id, uint64 shape, NdagDecision *decision)
 {
-	NdagCacheEntry *entry;
-
 	if (shape == 0)
 		return false;
 	for (int k = 1; k <= PLANNED_STMTS; k++)
@@ -241,13 +239,7 @@ NdagPlanDecisionByShape(uint64 query_id, uint64 shape, NdagDecision *decision)
 			return true;
 		}
 	}
-	entry = NdagCachePeek(query_id);
-	if (entry != NULL && entry->decision.arm != 0 && entry->decision.shape == shape)
-	{
-		*decision = entry->decision;
-		return true;
-	}
-	return false;
+	return NdagCacheDecisionByShape(query_id, shape, decision);
 }
 
 /*

@@ -143,7 +143,7 @@ NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms)
 	else if (d->arm == 0 &&
 			 (isfinite(obs.baseline_ms) ? obs.baseline_ms : exec_ms) > ndag_min_latency)
 	{
-		NdagCacheEntry *entry = NdagCachePeek(query_id);
+		NdagCacheEntry *entry = NdagCachePeek(query_id, d->klass);
 
 		/* a slow median default makes it worth exploring: decide anew */
 		if (entry != NULL && !entry->worth)
