@@ -11,6 +11,7 @@
 #  2. The same statement worth exploring (inline exploration): its turns
 #     take the lock exclusively (they may explore).
 #  3. ndag_queries still shows the class, its use counted.
+#  1b. Plannings with constants never seen hit the Embedding Cache.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -65,6 +66,17 @@ my $exclusive = $after->{exclusive} - $before->{exclusive};
 cmp_ok($plannings, '>=', 60, "the statement was planned $plannings times");
 cmp_ok($exclusive, '<', $plannings / 2,
 	"only $exclusive of those turns took the lock exclusively");
+
+# ---------- 1b. new constants each planning: the Embedding Cache serves them ----------
+# a statement not worth exploring measures no parameter set, so a planning
+# with constants never seen is served by the decision the backend keeps
+my $hits = q{SELECT (ruvector_dag_status()->'counters'->>'cache_hits')::bigint};
+my $hits0 = $node->safe_psql('postgres', $hits);
+$node->safe_psql('postgres',
+	join('', map { "SELECT count(*) FROM st WHERE id = $_;\n" } 1 .. 30));
+my $new_constant_hits = $node->safe_psql('postgres', $hits) - $hits0;
+cmp_ok($new_constant_hits, '>=', 25,
+	"$new_constant_hits of 30 plannings with new constants were Embedding Cache hits");
 
 # ---------- 2. worth exploring: turns under the exclusive lock ----------
 $before = counters();

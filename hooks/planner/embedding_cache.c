@@ -124,13 +124,16 @@ find_slot(uint64 query_id)
 /*
  * serves
  *		Whether a kept decision serves a parameter set of this rows bucket
- *		whose latest planning found class_tag: of its bucket, and for a
- *		statement of several classes, of the class its latest planning found.
+ *		whose latest planning found class_tag: of its bucket, or not
+ *		measured when the statement is not worth exploring (its parameter
+ *		sets are not measured: decision.c decides them as the kept class),
+ *		and for a statement of several classes, of the class its latest
+ *		planning found.
  */
 static bool
 serves(const NdagCacheEntry *e, int bucket, uint32 class_tag)
 {
-	return e->rows_bucket == bucket &&
+	return (e->rows_bucket == bucket || (bucket == 0 && !e->worth)) &&
 		(!e->multi_class || (bucket != 0 && class_tag == (uint32) e->klass));
 }
 
