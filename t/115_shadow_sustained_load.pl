@@ -10,7 +10,8 @@
 # bounded wait, while users' executions run the default plan only until
 # the arm is proven.  A statement whose plans are parallel is screened
 # without parallel workers on both sides of its pairs while the budget is
-# below the processes a parallel run would take.
+# below the processes a parallel run would take; an arm that passes is
+# proven only by pairs run with the workers, as users run it.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -84,25 +85,38 @@ is(counter('shadow_serial_pairs'), 0, 'plans without parallel workers are run as
 note('shadow time ' . counter('shadow_ms') . ' ms, own load '
 	  . counter('shadow_own_load_pct') . '%');
 
-# ---------- a parallel plan is screened serially while the budget is short ----------
-# every scan of sl_p plans parallel, and an arm of its own (sorted
-# grouping) changes the plan without touching its parallelism
+# ---------- a parallel plan: screened serially, proven as users run it ----------
+# with parallel plans made cheap, a third join statement plans a parallel
+# hash join; the budget is below the processes its parallel run takes, so
+# its pairs are screened without parallel workers first, and the arm that
+# passes the screening is proven only by pairs run with the workers, as
+# users run it.  Screened alone, costly_hash would be proven: serially
+# the default is the slow nested loop, but with the workers it is a hash
+# join like costly_hash's.  The arm serial_hash (a hash join without
+# workers) is faster either way.
 sql(q{
-	CREATE TABLE sl_p AS SELECT g AS id, g % 5000 AS k FROM generate_series(1, 300000) g;
-	ANALYZE sl_p;
-	SELECT ruvector_enable_neural_dag('sl_p');
 	ALTER ROLE postgres SET parallel_setup_cost = 0;
 	ALTER ROLE postgres SET parallel_tuple_cost = 0;
 	ALTER ROLE postgres SET min_parallel_table_scan_size = 0;
-	INSERT INTO ndag_arms (name, settings) VALUES ('sl_sorted', 'enable_hashagg=off');
+	ALTER ROLE postgres SET min_parallel_index_scan_size = 0;
+	UPDATE ndag_arms SET enabled = false WHERE name = 'costly_hash';
+	INSERT INTO ndag_arms (name, settings) VALUES ('serial_hash',
+		'enable_nestloop=off, cpu_operator_cost=0.05, max_parallel_workers_per_gather=0');
 });
-my $qp = 'SELECT k, count(*) FROM sl_p GROUP BY k';
+my $serial_arm = sql("SELECT arm_id FROM ndag_arms WHERE name = 'serial_hash'");
+my $qp = "$q1 AND a.id >= 0";
 like(sql("EXPLAIN (COSTS OFF) $qp"), qr/Gather/, 'the statement plans parallel');
 my $serial = counter('shadow_serial_pairs');
-sql("$shadow $qp");
-ok(wait_for(sub { counter('shadow_serial_pairs') > $serial }, 'serial pairs'),
-	'its pairs run without parallel workers while the budget is below the processes a parallel run takes');
-ok(wait_for(sub { counter('shadow_queued') == 0 }, 'an empty queue'), 'its run ends');
+my $screened = counter('shadow_screened');
+$pairs = counter('shadow_pairs');
+ok(proven_by_shadow($qp, 'the parallel statement proven'),
+	'the arm of the parallel statement is proven');
+like(sql("$shadow SELECT sl_explain('$qp')->>'Arm'"), qr/^$serial_arm /, 'serial_hash');
+my $serial_now = counter('shadow_serial_pairs') - $serial;
+my $full_now = counter('shadow_pairs') - $pairs - $serial_now;
+ok($serial_now >= 2, "screened without parallel workers first ($serial_now serial pairs)");
+ok(counter('shadow_screened') > $screened, 'the arm passed its screening');
+ok($full_now >= 2, "then proven by pairs run with parallel workers ($full_now)");
 is(counter('shadow_errors'), 0, 'without an error');
 
 $node->stop;

@@ -364,6 +364,8 @@ extern NdagArmVerdict NdagQueryMemoryAddPair(Oid dbid, uint64 query_id,
 											 uint64 klass, int arm,
 											 double default_ms, double arm_ms,
 											 bool arm_timed_out);
+extern NdagArmVerdict NdagQueryMemoryRefute(Oid dbid, uint64 query_id,
+											uint64 klass, int arm);
 extern NdagArmVerdict NdagQueryMemoryVerdict(Oid dbid, uint64 query_id,
 											 uint64 klass, int arm);
 extern uint64 NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,

@@ -1146,6 +1146,20 @@ NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass, int arm,
 }
 
 /*
+ * refute
+ *		An open arm proven not faster: its verdict, and a BTSP memory of it
+ *		forgotten.  Caller holds the lock exclusively.
+ */
+static void
+refute(QmSlot *s, int arm, NdagQueryObserved *out)
+{
+	s->arms[arm].verdict = NDAG_VERDICT_NOT_FASTER;
+	if (s->btsp_arm == arm)
+		s->btsp_arm = NDAG_QM_NO_BTSP;
+	out->refuted = true;
+}
+
+/*
  * pair_record
  *		One pair of runs of an arm and the default: an open arm's pairs
  *		decide its verdict (a timed-out arm is not faster at once); a
@@ -1183,26 +1197,32 @@ pair_record(QmSlot *s, int arm, double default_ms, double arm_ms,
 	}
 	if (a->verdict != NDAG_VERDICT_OPEN)
 		return;
-	if (timed_out)
-		a->verdict = NDAG_VERDICT_NOT_FASTER;
-	else
-	{
+	if (!timed_out)
 		ndag_paired_add(&a->pairs, arm_ms, default_ms);
-		a->verdict = (uint8) ndag_paired_verdict(&a->pairs);
-	}
 	out->pairs = a->pairs.n;
 	out->speedup = ndag_paired_speedup(&a->pairs);
-	if (a->verdict == NDAG_VERDICT_FASTER)
+	if (timed_out || ndag_paired_verdict(&a->pairs) == NDAG_PAIRED_NOT_FASTER)
+		refute(s, arm, out);
+	else if (ndag_paired_verdict(&a->pairs) == NDAG_PAIRED_FASTER)
 	{
+		a->verdict = NDAG_VERDICT_FASTER;
 		memset(&a->validation, 0, sizeof(NdagPaired));
 		out->proven = true;
 	}
-	else if (a->verdict == NDAG_VERDICT_NOT_FASTER)
-	{
-		if (s->btsp_arm == arm)
-			s->btsp_arm = NDAG_QM_NO_BTSP;
-		out->refuted = true;
-	}
+}
+
+/*
+ * verdict_moved
+ *		After a verdict changed (out): the statement's epoch moves, so that
+ *		cached decisions of it are made again; a demotion is counted.
+ */
+static void
+verdict_moved(Oid dbid, uint64 query_id, const NdagQueryObserved *out)
+{
+	if (out->proven || out->refuted || out->demoted)
+		pg_atomic_fetch_add_u64(statement_bucket(dbid, query_id), 1);
+	if (out->demoted)
+		NdagRewriteCount(NDAG_RW_DEMOTIONS, 1);
 }
 
 /*
@@ -1231,10 +1251,37 @@ NdagQueryMemoryAddPair(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	pair_record(s, arm, default_ms, arm_ms, arm_timed_out, &out);
 	verdict = (NdagArmVerdict) s->arms[arm].verdict;
 	LWLockRelease(statement_lock(h));
-	if (out.proven || out.refuted || out.demoted)
-		pg_atomic_fetch_add_u64(statement_bucket(dbid, query_id), 1);
-	if (out.demoted)
-		NdagRewriteCount(NDAG_RW_DEMOTIONS, 1);
+	verdict_moved(dbid, query_id, &out);
+	return verdict;
+}
+
+/*
+ * NdagQueryMemoryRefute
+ *		An arm still open for a statement class found not faster by pairs
+ *		the caller judged itself (shadow pairs screened without parallel
+ *		workers): its verdict becomes not faster.  Returns the arm's
+ *		verdict after it.
+ */
+NdagArmVerdict
+NdagQueryMemoryRefute(Oid dbid, uint64 query_id, uint64 klass, int arm)
+{
+	NdagQueryObserved out;
+	QmSlot	   *s;
+	NdagArmVerdict verdict;
+	uint32		h;
+
+	memset(&out, 0, sizeof(out));
+	if (qm == NULL || arm <= 0 || arm >= NDAG_MAX_ARMS)
+		return NDAG_VERDICT_OPEN;
+	h = statement_hash(dbid, query_id);
+	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
+	s = slot_find(h, dbid, query_id, klass, true);
+	touch(s, 0);
+	if (s->arms[arm].verdict == NDAG_VERDICT_OPEN)
+		refute(s, arm, &out);
+	verdict = (NdagArmVerdict) s->arms[arm].verdict;
+	LWLockRelease(statement_lock(h));
+	verdict_moved(dbid, query_id, &out);
 	return verdict;
 }
 
@@ -1279,7 +1326,6 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	TimestampTz ts = GetCurrentTimestamp();
 	double		now = (double) ts / 1000000.0;
 	double		baseline;
-	bool		bump = false;
 	int			verdict;
 	uint32		h;
 
@@ -1340,13 +1386,8 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 			s->fresh_default_at = 0;
 		}
 	}
-	bump = out->proven || out->refuted || out->demoted;
 	LWLockRelease(statement_lock(h));
-
-	if (bump)
-		pg_atomic_fetch_add_u64(statement_bucket(dbid, query_id), 1);
-	if (out->demoted)
-		NdagRewriteCount(NDAG_RW_DEMOTIONS, 1);
+	verdict_moved(dbid, query_id, out);
 }
 
 /*

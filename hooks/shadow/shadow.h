@@ -59,6 +59,7 @@ typedef enum NdagShadowCounter
 	NDAG_SHADOW_DECIDED,		/* entries dropped unrun: every arm decided meanwhile */
 	NDAG_SHADOW_CPU_MS,			/* CPU time the account was charged, ms */
 	NDAG_SHADOW_YIELDED,		/* runs that proved an arm and gave way, arms still open */
+	NDAG_SHADOW_SCREENED,		/* arms faster in serial pairs, then paired as users run them */
 	NDAG_N_SHADOW_COUNTERS
 } NdagShadowCounter;
 

@@ -35,6 +35,10 @@
  * ruvector.dag_shadow_timeout_factor times the opening default run (a
  * timeout is a result), the default's a generous
  * ruvector.dag_shadow_default_timeout_factor times its captured time.
+ * While the budget is below the processes a parallel plan of the bracket
+ * takes, the bracket is screened without parallel workers on both sides:
+ * those pairs stay with the run, refute an arm, or pass it on to brackets
+ * run as users run the plans, whose pairs alone can prove it.
  * Pairs go to NdagQueryMemoryAddPair until every candidate's verdict is in
  * or the run's ruvector.dag_shadow_max_pairs are used (the last bracket
  * takes fewer arms if it must), so that one statement does not take the
@@ -73,6 +77,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
 
+#include "paired.h"
 #include "compat/compat_executor.h"
 #include "core/core.h"
 #include "shadow/shadow.h"
@@ -106,13 +111,16 @@ static const char *const outcome_names[] = {
 
 /*
  * a usable arm, whether another parameter class of the statement proved
- * it, and its plan's estimated cost over the default plan's
+ * it, its plan's estimated cost over the default plan's, and its pairs
+ * screened without parallel workers (screened: they found it faster)
  */
 typedef struct ShadowCandidate
 {
 	int			arm;
 	bool		proven_elsewhere;
 	double		cost_ratio;
+	NdagPaired	serial_pairs;
+	bool		screened;
 } ShadowCandidate;
 
 /* one entry's run */
@@ -695,6 +703,73 @@ bracket_capture(const ShadowRun *run)
 }
 
 /*
+ * run_candidate
+ *		The run's candidate of an arm, NULL when it is none.
+ */
+static ShadowCandidate *
+run_candidate(ShadowRun *run, int arm)
+{
+	for (int c = 0; c < run->ncand; c++)
+		if (run->cand[c].arm == arm)
+			return &run->cand[c];
+	return NULL;
+}
+
+/*
+ * call_screened
+ *		Whether an arm of the call passed its serial screening: its
+ *		bracket then runs as users run the plans.
+ */
+static bool
+call_screened(ShadowRun *run, const RoundCall *call)
+{
+	for (int i = 0; i < call->narms; i++)
+	{
+		ShadowCandidate *c = run_candidate(run, call->arms[i]);
+
+		if (c != NULL && c->screened)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * screen_pair
+ *		One pair of a bracket screened without parallel workers, kept by
+ *		the run and never a proof: the users run the plans with their
+ *		parallel workers, which can change which plan is faster.  Serial
+ *		pairs that find the arm not faster refute it for the class (fair
+ *		to both sides, and not worth the CPUs of parallel pairs); serial
+ *		pairs that find it faster make it screened: its later brackets
+ *		run as users run them, and only their pairs, in the query memory,
+ *		can prove it.  Returns the arm's verdict (open while screened).
+ */
+static NdagArmVerdict
+screen_pair(ShadowRun *run, int arm, double default_ms,
+			const ShadowTiming *alt)
+{
+	ShadowCandidate *c = run_candidate(run, arm);
+	int			verdict = NDAG_PAIRED_NOT_FASTER;
+
+	if (c == NULL)
+		return NDAG_VERDICT_OPEN;
+	if (!alt->timed_out)
+	{
+		ndag_paired_add(&c->serial_pairs, alt->ms, default_ms);
+		verdict = ndag_paired_verdict(&c->serial_pairs);
+	}
+	if (verdict == NDAG_PAIRED_NOT_FASTER)
+		return NdagQueryMemoryRefute(run->entry->dbid, run->entry->query_id,
+									 run->klass, arm);
+	if (verdict == NDAG_PAIRED_FASTER && !c->screened)
+	{
+		c->screened = true;
+		NdagShadowCount(NDAG_SHADOW_SCREENED, 1);
+	}
+	return NDAG_VERDICT_OPEN;
+}
+
+/*
  * bracket_round
  *		One bracket for the round's candidates: their arm runs between two
  *		runs of the default plan (the first one is the previous bracket's
@@ -706,10 +781,11 @@ bracket_capture(const ShadowRun *run)
  *		and the next bracket.  When the budget of the moment is below the
  *		processes a parallel run of the bracket would take, every plan of
  *		the bracket is planned without parallel workers (a cheaper
- *		screening, fair to both sides), unless an arm differs from the
- *		default only with them.  An arm's timeout is
- *		ruvector.dag_shadow_timeout_factor times the opening default run.
- *		The pairs go to the query memory, whose verdicts are returned in
+ *		screening, fair to both sides: screen_pair), unless an arm differs
+ *		from the default only with them or an arm of the call passed its
+ *		screening.  An arm's timeout is ruvector.dag_shadow_timeout_factor
+ *		times the opening default run.  The pairs of a bracket run as
+ *		users run it go to the query memory.  The verdicts are returned in
  *		call (OPEN also when the round ended the run).
  */
 static void
@@ -732,7 +808,8 @@ bracket_round(ShadowRun *run, RoundCall *call)
 						arm_plan);
 	run->serial = false;
 	processes = bracket_processes(call, default_plan, arm_plan);
-	if (processes > 1 && NdagShadowBudget() < processes)
+	if (processes > 1 && NdagShadowBudget() < processes &&
+		!call_screened(run, call))
 	{
 		PlannedStmt *serial_default;
 		PlannedStmt *serial_arm[SHADOW_BRACKET_ARMS];
@@ -772,13 +849,19 @@ bracket_round(ShadowRun *run, RoundCall *call)
 			continue;
 		run->pairs++;
 		NdagShadowCount(NDAG_SHADOW_PAIRS, 1);
-		if (run->serial)
-			NdagShadowCount(NDAG_SHADOW_SERIAL_PAIRS, 1);
 		if (alt[i].timed_out)
 			NdagShadowCount(NDAG_SHADOW_TIMEOUTS, 1);
-		call->verdict[i] = NdagQueryMemoryAddPair(e->dbid, e->query_id, run->klass,
-												  call->arms[i], default_ms,
-												  alt[i].ms, alt[i].timed_out);
+		if (run->serial)
+		{
+			NdagShadowCount(NDAG_SHADOW_SERIAL_PAIRS, 1);
+			call->verdict[i] = screen_pair(run, call->arms[i], default_ms,
+										   &alt[i]);
+		}
+		else
+			call->verdict[i] = NdagQueryMemoryAddPair(e->dbid, e->query_id,
+													  run->klass, call->arms[i],
+													  default_ms, alt[i].ms,
+													  alt[i].timed_out);
 	}
 }
 
@@ -1003,13 +1086,14 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 		shadow_round(run, &call);
 		for (int i = 0; i < call.narms; i++)
 		{
+			ShadowCandidate *c = run_candidate(run, call.arms[i]);
+
 			if (call.verdict[i] == NDAG_VERDICT_OPEN)
 				continue;
 			if (call.verdict[i] == NDAG_VERDICT_FASTER)
 				note_proven(run, call.arms[i]);
-			for (int c = 0; c < run->ncand; c++)
-				if (run->cand[c].arm == call.arms[i])
-					closed[c] = true;
+			if (c != NULL)
+				closed[c - run->cand] = true;
 		}
 		/* at its pairs cap the run is cut short instead (below) */
 		if (run->outcome == SHADOW_GOING && run->proven_speedup > 0 &&
