@@ -335,6 +335,8 @@ extern void NdagQueryMemorySync(Oid dbid, const NdagQueryRecord *records,
 extern void NdagQueryStoreInit(void);
 extern void NdagQueryStoreFlush(Oid dbid);
 extern bool NdagQueryStoreLoad(Oid dbid, uint64 query_id, uint64 klass);
+extern void NdagQueryStoreLoadAmong(Oid dbid, uint64 query_id,
+									const uint64 *klasses, int n, bool *found);
 extern void NdagQueryMemoryForget(Oid dbid);
 extern void NdagQueryStoreCommitted(Oid dbid);
 extern void NdagQueryControlsCheck(const int *pinned_arm,

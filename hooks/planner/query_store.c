@@ -254,6 +254,43 @@ NdagQueryStoreLoad(Oid dbid, uint64 query_id, uint64 klass)
 }
 
 /*
+ * NdagQueryStoreLoadAmong
+ *		Of a statement's classes klasses[0..n-1], load those the store has
+ *		(committed records) and the shared table does not hold, in one scan
+ *		of the statement's records; found[i]: the store has klasses[i].
+ */
+void
+NdagQueryStoreLoadAmong(Oid dbid, uint64 query_id, const uint64 *klasses,
+						int n, bool *found)
+{
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_QUERIES);
+	int			f_class = StoreFieldIndex(STORE_DBI_QUERIES, "class");
+	StoreKeyRange range;
+	StoreScan  *scan;
+
+	memset(found, 0, sizeof(bool) * n);
+	memset(&range, 0, sizeof(range));
+	range.has_lower = range.has_upper = true;
+	range.lower_inclusive = range.upper_inclusive = true;
+	range.lower.v.i8 = range.upper.v.i8 = (int64) query_id;
+	scan = StoreScanBegin(STORE_DBI_QUERIES, dbid, &range, false);
+	while (StoreScanNext(scan, values))
+	{
+		for (int i = 0; i < n; i++)
+		{
+			NdagQueryRecord r;
+
+			if (found[i] || (uint64) values[f_class].v.i8 != klasses[i])
+				continue;
+			found[i] = true;
+			values_record(values, &r);
+			(void) NdagQueryMemoryLoad(&r);
+		}
+	}
+	StoreScanEnd(scan);
+}
+
+/*
  * NdagQueryMemoryForget
  *		Forget every statement class of database dbid when the transaction
  *		commits: its records in the store, then (commit hook) the shared
