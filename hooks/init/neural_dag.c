@@ -28,13 +28,15 @@ void		_PG_init(void);
 /*
  * reset_statement_state
  *		What a committed ruvector_dag_reset() of a database also clears:
- *		its statements' query memory and its captured statements.
+ *		its captured statements (the shadow runs under way stop first, so
+ *		that their pairs do not outlive the reset) and its statements'
+ *		query memory.
  */
 static void
 reset_statement_state(Oid dbid)
 {
-	NdagQueryMemoryReset(dbid);
 	NdagShadowReset(dbid);
+	NdagQueryMemoryReset(dbid);
 }
 
 /*

@@ -78,6 +78,7 @@ typedef struct NdagShadowEntry
 	double		default_ms;		/* the longest capture's time */
 	TimestampTz enqueued_at;
 	uint32		launch;			/* the worker launch it waits for, 0 none */
+	uint64		resets_at_take; /* the resets committed when it was taken */
 	int			path_len;
 	int			ncaptures;		/* captures held */
 	int			next_capture;	/* the one a new capture replaces once full */
@@ -146,6 +147,7 @@ extern bool NdagShadowTake(uint32 launch, double available_ms,
 						   double capacity_ms, NdagShadowEntry *out);
 extern void NdagShadowReset(Oid dbid);
 extern void NdagShadowRequeue(const NdagShadowEntry *entry, double weight_ms);
+extern bool NdagShadowResetSince(const NdagShadowEntry *entry);
 extern bool NdagShadowOthersWait(const NdagShadowEntry *entry);
 extern void NdagShadowCount(NdagShadowCounter counter, uint64 n);
 extern void NdagShadowStatusCounters(void *state);

@@ -68,6 +68,7 @@ typedef struct ShadowShared
 	LWLock	   *queue_lock;
 	uint32		next_launch;	/* the last launch number given */
 	bool		used[NDAG_SHADOW_QUEUE_ENTRIES];
+	pg_atomic_uint64 resets;	/* committed ruvector_dag_reset() calls */
 	pg_atomic_uint64 counters[NDAG_N_SHADOW_COUNTERS];
 	NdagShadowLoad own_load;	/* see shadow_capacity.c */
 	NdagShadowAccount account;	/* see shadow_capacity.c */
@@ -134,6 +135,7 @@ NdagShadowShmemInit(void)
 		shadow->queue_lock = &(GetNamedLWLockTranche(SHADOW_TRANCHE))[0].lock;
 		for (int i = 0; i < NDAG_N_SHADOW_COUNTERS; i++)
 			pg_atomic_init_u64(&shadow->counters[i], 0);
+		pg_atomic_init_u64(&shadow->resets, 0);
 		SpinLockInit(&shadow->account.mutex);
 	}
 }
@@ -578,6 +580,7 @@ NdagShadowTake(uint32 launch, double available_ms, double capacity_ms,
 	if (best >= 0)
 	{
 		memcpy(out, &shadow->entries[best], sizeof(NdagShadowEntry));
+		out->resets_at_take = pg_atomic_read_u64(&shadow->resets);
 		shadow->used[best] = false;
 	}
 	LWLockRelease(shadow->queue_lock);
@@ -591,13 +594,20 @@ NdagShadowTake(uint32 launch, double available_ms, double capacity_ms,
  *		Put an entry whose run yielded back into the queue, waiting for a
  *		later launch, with weight_ms: a capture of its class queued
  *		meanwhile takes the weight in instead.  When the queue is full it
- *		goes like a new capture would (free_slot).
+ *		goes like a new capture would (free_slot).  An entry taken before a
+ *		ruvector_dag_reset() committed is dropped, as the reset dropped the
+ *		queued ones.
  */
 void
 NdagShadowRequeue(const NdagShadowEntry *entry, double weight_ms)
 {
 	int			slot;
 
+	if (NdagShadowResetSince(entry))
+	{
+		NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
+		return;
+	}
 	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
 	slot = find_entry(entry->dbid, entry->userid, entry->query_id,
 					  entry->klass);
@@ -639,14 +649,28 @@ NdagShadowOthersWait(const NdagShadowEntry *entry)
 }
 
 /*
+ * NdagShadowResetSince
+ *		Whether a ruvector_dag_reset() committed since the entry was taken
+ *		from the queue (of any database: what its run learns next would
+ *		outlive the reset, so the run stops).
+ */
+bool
+NdagShadowResetSince(const NdagShadowEntry *entry)
+{
+	return pg_atomic_read_u64(&shadow->resets) != entry->resets_at_take;
+}
+
+/*
  * NdagShadowReset
- *		Forget the entries of a database (ruvector_dag_reset()).
+ *		Forget the entries of a database (ruvector_dag_reset()); the runs
+ *		under way stop (NdagShadowResetSince).
  */
 void
 NdagShadowReset(Oid dbid)
 {
 	if (shadow == NULL)
 		return;
+	pg_atomic_fetch_add_u64(&shadow->resets, 1);
 	LWLockAcquire(shadow->queue_lock, LW_EXCLUSIVE);
 	for (int i = 0; i < NDAG_SHADOW_QUEUE_ENTRIES; i++)
 	{

@@ -101,12 +101,13 @@ typedef enum ShadowOutcome
 	SHADOW_DEFAULT_TIMED_OUT,	/* the default plan ran past its timeout */
 	SHADOW_CUT_SHORT,			/* budget, shutdown or load */
 	SHADOW_FAILED,				/* a round raised an error */
-	SHADOW_YIELDED				/* an arm proven, others open: back to the queue */
+	SHADOW_YIELDED,				/* an arm proven, others open: back to the queue */
+	SHADOW_RESET				/* ruvector_dag_reset() committed meanwhile */
 } ShadowOutcome;
 
 static const char *const outcome_names[] = {
 	"going", "done", "changed", "not shadowable", "default timed out",
-	"cut short", "failed", "yielded"
+	"cut short", "failed", "yielded", "reset"
 };
 
 /*
@@ -841,6 +842,12 @@ bracket_round(ShadowRun *run, RoundCall *call)
 		return;
 	run->brackets++;
 	NdagShadowCount(NDAG_SHADOW_BRACKETS, 1);
+	/* a reset committed meanwhile forgot what the pairs would go to */
+	if (NdagShadowResetSince(e))
+	{
+		run->outcome = SHADOW_RESET;
+		return;
+	}
 
 	default_ms = sqrt(opening_ms * run->last_default_ms);
 	for (int i = 0; i < call->narms; i++)
@@ -964,6 +971,7 @@ count_outcome(const ShadowRun *run)
 		case SHADOW_CHANGED:
 		case SHADOW_NOT_SHADOWABLE:
 		case SHADOW_CUT_SHORT:
+		case SHADOW_RESET:
 			NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
 			break;
 		case SHADOW_YIELDED:
