@@ -334,6 +334,7 @@ extern void NdagQueryMemorySync(Oid dbid, const NdagQueryRecord *records,
 /* ---------- query_store.c: the query memory in the store (ndag_queries) ---------- */
 extern void NdagQueryStoreInit(void);
 extern void NdagQueryStoreFlush(Oid dbid);
+extern struct LWLock *NdagQueryMemoryFlushLock(void);
 extern bool NdagQueryStoreLoad(Oid dbid, uint64 query_id, uint64 klass);
 extern void NdagQueryStoreLoadAmong(Oid dbid, uint64 query_id,
 									const uint64 *klasses, int n, bool *found);

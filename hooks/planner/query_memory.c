@@ -21,7 +21,8 @@
  * store (query_store.c) at its next planning.  Every operation is a few
  * dozen instructions on one slot under its partition's lock.  Each slot
  * also holds the DBA's controls (pinned arm, forbidden arms, frozen) and
- * whether it changed since the learner last flushed it.
+ * whether it changed since the learner last flushed it; the slots as
+ * records of the store are query_memory_records.c's.
  *
  * Locking: a slot's fields change only under its partition's lock held
  * exclusively, except last_used, used_at and total, which are atomics:
@@ -49,6 +50,7 @@
 #include "paired.h"
 #include "core/core.h"
 #include "planner/planner.h"
+#include "planner/query_memory_int.h"
 
 #define QM_PROBES			16
 /* lock partitions at most (fewer for small tables: QM_PROBES slots each at least) */
@@ -57,8 +59,6 @@
 /* statement epochs: a verdict change drops the cached decisions of its bucket only */
 #define QM_EPOCH_BUCKETS	4096
 
-/* default runs whose median is the statement's baseline */
-#define QM_RECENT			7
 /* a default run pairs with an arm run at most this long after it ... */
 #define QM_PAIR_WINDOW_S	10.0
 /* ... or this many times the statement's default latency, if longer */
@@ -75,72 +75,6 @@
 /* used_at (ndag_queries.last_used) moves in steps of this, in microseconds */
 #define QM_USED_AT_GRAIN_US	100000
 
-/* one arm of one statement class */
-typedef struct QmArm
-{
-	uint32		runs;			/* executions measured under the arm */
-	float4		mean_ln;		/* their mean ln ms */
-	float4		cost_ratio;		/* estimated cost / default's, 0 unknown */
-	uint8		verdict;		/* NdagArmVerdict */
-	NdagPaired	pairs;			/* pairs that decide the verdict */
-	NdagPaired	validation;		/* pairs since it was proven faster */
-} QmArm;
-
-typedef struct QmSlot
-{
-	Oid			dbid;			/* InvalidOid: free */
-	uint64		query_id;
-	uint64		klass;			/* parameter class */
-	pg_atomic_uint64 last_used; /* tick of the table */
-	pg_atomic_uint64 used_at;	/* TimestampTz: when last planned or observed */
-	bool		multi_class;	/* the query has other classes too */
-	bool		stored;			/* the store has a record of it */
-	bool		dirty;			/* changed since it was last flushed */
-	bool		frozen;			/* DBA: no exploration */
-	int32		pinned_arm;		/* DBA: always this arm, NDAG_QM_NOT_PINNED none */
-	uint64		forbidden_mask; /* DBA: never these arms */
-	int8		last_source;	/* the latest decision drawn: NdagDecisionSource */
-	int16		last_arm;		/* ... and its arm */
-	uint32		default_n;
-	float4		default_recent[QM_RECENT];	/* ring of the latest default runs, ms */
-	double		fresh_default_ms;	/* latest default run not paired yet */
-	double		fresh_default_at;	/* its time in seconds, 0: none */
-	pg_atomic_uint32 total;		/* decisions that drew a turn */
-	uint32		explored;
-	uint32		since_validation;
-	uint64		same_mask;
-	uint64		planned_mask;
-	uint64		forced_mask;
-	uint64		demoted_mask;
-	int32		btsp_arm;		/* NDAG_QM_NO_BTSP: none */
-	double		btsp_stored_at; /* seconds */
-	QmArm		arms[NDAG_MAX_ARMS];
-} QmSlot;
-
-/*
- * The statistics of a slot as the store keeps them (the record's "state"):
- * native layout, the store being this cluster's only; magic and size tell
- * a record of another layout, whose statistics are then not loaded.
- */
-#define QM_PACKED_MAGIC		0x4e514d31	/* "NQM1" */
-typedef struct QmPacked
-{
-	uint32		magic;
-	uint32		size;			/* sizeof(QmPacked) */
-	uint32		default_n;
-	float4		default_recent[QM_RECENT];
-	uint32		total;
-	uint32		explored;
-	uint32		since_validation;
-	uint64		same_mask;
-	uint64		planned_mask;
-	uint64		forced_mask;
-	uint64		demoted_mask;
-	int32		last_source;
-	int32		last_arm;
-	QmArm		arms[NDAG_MAX_ARMS];
-} QmPacked;
-
 typedef struct QmShared
 {
 	int			nslots;			/* npartitions * part_slots */
@@ -156,8 +90,6 @@ typedef struct QmShared
 } QmShared;
 
 static QmShared *qm = NULL;
-
-static void slot_clear(QmSlot *s);
 
 /*
  * partitions_for
@@ -190,7 +122,8 @@ void
 NdagQueryMemoryShmemRequest(void)
 {
 	RequestAddinShmemSpace(NdagQueryMemoryShmemSize());
-	RequestNamedLWLockTranche(QM_TRANCHE, partitions_for(ndag_query_memory_size));
+	/* the partitions' locks, then the flush lock */
+	RequestNamedLWLockTranche(QM_TRANCHE, partitions_for(ndag_query_memory_size) + 1);
 }
 
 /*
@@ -212,7 +145,7 @@ NdagQueryMemoryShmemInit(void)
 		qm->probes = Min(QM_PROBES, qm->part_slots);
 		qm->locks = GetNamedLWLockTranche(QM_TRANCHE);
 		for (int i = 0; i < qm->nslots; i++)
-			slot_clear(&qm->slots[i]);
+			NdagQmSlotClear(&qm->slots[i]);
 		pg_atomic_init_u64(&qm->tick, 0);
 		pg_atomic_init_u64(&qm->evictions, 0);
 		pg_atomic_init_u64(&qm->epoch, 1);
@@ -244,12 +177,35 @@ NdagRewriteEpochBump(void)
 }
 
 /*
- * statement_hash
+ * NdagQueryMemoryFlushLock
+ *		The lock a flush of the table to the store holds from collecting
+ *		the changed slots to committing them, so that a concurrent flush
+ *		(a scan of ndag_queries) waits for them to be in the store.  NULL
+ *		when the table is not attached.
+ */
+LWLock *
+NdagQueryMemoryFlushLock(void)
+{
+	return qm != NULL ? &qm->locks[qm->npartitions].lock : NULL;
+}
+
+/*
+ * NdagQmAttached
+ *		Whether this process has the table (it is created at startup).
+ */
+bool
+NdagQmAttached(void)
+{
+	return qm != NULL;
+}
+
+/*
+ * NdagQmStatementHash
  *		The hash of a statement of a database: it picks the statement's
  *		partition, probe window and epoch bucket.
  */
-static uint32
-statement_hash(Oid dbid, uint64 query_id)
+uint32
+NdagQmStatementHash(Oid dbid, uint64 query_id)
 {
 	return hash_bytes_uint32((uint32) query_id ^ (uint32) (query_id >> 32)) ^ dbid;
 }
@@ -264,16 +220,13 @@ partition_lock(int partition)
 	return &qm->locks[partition].lock;
 }
 
-/* what for_each_slot does with one slot */
-typedef void (*QmSlotVisitor) (QmSlot *s, void *arg);
-
 /*
- * for_each_slot
+ * NdagQmForEachSlot
  *		Call visit on every slot in use of database dbid (InvalidOid: of
  *		every database), each partition under its lock taken in mode.
  */
-static void
-for_each_slot(Oid dbid, LWLockMode mode, QmSlotVisitor visit, void *arg)
+void
+NdagQmForEachSlot(Oid dbid, LWLockMode mode, QmSlotVisitor visit, void *arg)
 {
 	if (qm == NULL)
 		return;
@@ -292,11 +245,11 @@ for_each_slot(Oid dbid, LWLockMode mode, QmSlotVisitor visit, void *arg)
 }
 
 /*
- * statement_lock
+ * NdagQmStatementLock
  *		The lock of the partition a statement hashes to.
  */
-static LWLock *
-statement_lock(uint32 h)
+LWLock *
+NdagQmStatementLock(uint32 h)
 {
 	return partition_lock(h % qm->npartitions);
 }
@@ -325,9 +278,9 @@ static void
 for_each_statement_slot(Oid dbid, uint64 query_id, LWLockMode mode,
 						QmSlotVisitor visit, void *arg)
 {
-	uint32		h = statement_hash(dbid, query_id);
+	uint32		h = NdagQmStatementHash(dbid, query_id);
 
-	LWLockAcquire(statement_lock(h), mode);
+	LWLockAcquire(NdagQmStatementLock(h), mode);
 	for (int p = 0; p < qm->probes; p++)
 	{
 		QmSlot	   *s = window_slot(h, p);
@@ -335,17 +288,17 @@ for_each_statement_slot(Oid dbid, uint64 query_id, LWLockMode mode,
 		if (s->dbid == dbid && s->query_id == query_id)
 			visit(s, arg);
 	}
-	LWLockRelease(statement_lock(h));
+	LWLockRelease(NdagQmStatementLock(h));
 }
 
 /*
- * statement_bucket
+ * NdagQmStatementBucket
  *		The epoch bucket of a statement of a database.
  */
-static pg_atomic_uint64 *
-statement_bucket(Oid dbid, uint64 query_id)
+pg_atomic_uint64 *
+NdagQmStatementBucket(Oid dbid, uint64 query_id)
 {
-	return &qm->statement_epochs[statement_hash(dbid, query_id) % QM_EPOCH_BUCKETS];
+	return &qm->statement_epochs[NdagQmStatementHash(dbid, query_id) % QM_EPOCH_BUCKETS];
 }
 
 /*
@@ -356,7 +309,7 @@ statement_bucket(Oid dbid, uint64 query_id)
 uint64
 NdagStatementEpoch(Oid dbid, uint64 query_id)
 {
-	return qm != NULL ? pg_atomic_read_u64(statement_bucket(dbid, query_id)) : 0;
+	return qm != NULL ? pg_atomic_read_u64(NdagQmStatementBucket(dbid, query_id)) : 0;
 }
 
 /* what NdagQueryMemoryStatusCounters adds up */
@@ -376,7 +329,7 @@ typedef struct QmTotals
 
 /*
  * add_to_totals
- *		for_each_slot visitor: add a slot to a QmTotals.
+ *		NdagQmForEachSlot visitor: add a slot to a QmTotals.
  */
 static void
 add_to_totals(QmSlot *s, void *arg)
@@ -416,7 +369,7 @@ NdagQueryMemoryStatusCounters(void *state)
 		return;
 	memset(&t, 0, sizeof(t));
 	if (OidIsValid(MyDatabaseId))
-		for_each_slot(MyDatabaseId, LW_SHARED, add_to_totals, &t);
+		NdagQmForEachSlot(MyDatabaseId, LW_SHARED, add_to_totals, &t);
 	NdagStatusAddCounter(state, "query_memory_entries", t.entries);
 	NdagStatusAddCounter(state, "query_memory_baselines", t.baselines);
 	NdagStatusAddCounter(state, "query_memory_arm_runs", t.arm_runs);
@@ -434,12 +387,12 @@ NdagQueryMemoryStatusCounters(void *state)
 
 /*
  * forget_slot
- *		for_each_slot visitor: free a slot.
+ *		NdagQmForEachSlot visitor: free a slot.
  */
 static void
 forget_slot(QmSlot *s, void *arg)
 {
-	slot_clear(s);
+	NdagQmSlotClear(s);
 }
 
 /*
@@ -453,7 +406,7 @@ NdagQueryMemoryReset(Oid dbid)
 {
 	if (qm == NULL)
 		return;
-	for_each_slot(dbid, LW_EXCLUSIVE, forget_slot, NULL);
+	NdagQmForEachSlot(dbid, LW_EXCLUSIVE, forget_slot, NULL);
 	/* the parameter sets' buckets are measured again (all databases') */
 	NdagParamClassReset();
 	pg_atomic_fetch_add_u64(&qm->epoch, 1);
@@ -472,7 +425,7 @@ NdagQueryMemoryForgetStatement(Oid dbid, uint64 query_id)
 	if (qm == NULL || !OidIsValid(dbid))
 		return;
 	for_each_statement_slot(dbid, query_id, LW_EXCLUSIVE, forget_slot, NULL);
-	pg_atomic_fetch_add_u64(statement_bucket(dbid, query_id), 1);
+	pg_atomic_fetch_add_u64(NdagQmStatementBucket(dbid, query_id), 1);
 }
 
 /*
@@ -497,15 +450,15 @@ controlled(const QmSlot *s)
 }
 
 /*
- * touch_tick
+ * NdagQmTouchTick
  *		A slot was used now, for the LRU choice: it gets the table's next
  *		tick, unless it holds the newest one already (it is the most
  *		recently used), so that backends planning a hot statement under
  *		the partition's lock held shared do not all write the table's tick
  *		(one cache line for the whole cluster) and the slot every time.
  */
-static void
-touch_tick(QmSlot *s)
+void
+NdagQmTouchTick(QmSlot *s)
 {
 	if (pg_atomic_read_u64(&s->last_used) != pg_atomic_read_u64(&qm->tick))
 		pg_atomic_write_u64(&s->last_used, pg_atomic_add_fetch_u64(&qm->tick, 1));
@@ -519,7 +472,7 @@ touch_tick(QmSlot *s)
 static void
 touch(QmSlot *s, TimestampTz now)
 {
-	touch_tick(s);
+	NdagQmTouchTick(s);
 	if (now != 0)
 		pg_atomic_write_u64(&s->used_at, (uint64) now);
 	s->dirty = true;
@@ -528,23 +481,23 @@ touch(QmSlot *s, TimestampTz now)
 /*
  * touch_shared
  *		touch() under the partition's lock held shared (the slot is dirty
- *		already): touch_tick, and used_at (ndag_queries.last_used) moved
+ *		already): NdagQmTouchTick, and used_at (ndag_queries.last_used) moved
  *		in steps of QM_USED_AT_GRAIN_US, for the same reason.
  */
 static void
 touch_shared(QmSlot *s, TimestampTz now)
 {
-	touch_tick(s);
+	NdagQmTouchTick(s);
 	if (now - (TimestampTz) pg_atomic_read_u64(&s->used_at) >= QM_USED_AT_GRAIN_US)
 		pg_atomic_write_u64(&s->used_at, (uint64) now);
 }
 
 /*
- * slot_clear
+ * NdagQmSlotClear
  *		A free slot (its atomics initialised).
  */
-static void
-slot_clear(QmSlot *s)
+void
+NdagQmSlotClear(QmSlot *s)
 {
 	memset(s, 0, sizeof(QmSlot));
 	pg_atomic_init_u64(&s->last_used, 0);
@@ -559,7 +512,7 @@ slot_clear(QmSlot *s)
 static void
 slot_init(QmSlot *s, Oid dbid, uint64 query_id, uint64 klass)
 {
-	slot_clear(s);
+	NdagQmSlotClear(s);
 	s->dbid = dbid;
 	s->query_id = query_id;
 	s->klass = klass;
@@ -568,7 +521,7 @@ slot_init(QmSlot *s, Oid dbid, uint64 query_id, uint64 klass)
 }
 
 /*
- * slot_find
+ * NdagQmSlotFind
  *		The slot of a statement class, or with create a new one (a free
  *		slot of the probe window, else its least recently used, one
  *		without the DBA's controls if there is such: an eviction, counted,
@@ -576,10 +529,10 @@ slot_init(QmSlot *s, Oid dbid, uint64 query_id, uint64 klass)
  *		the store); NULL when absent.  The classes of one query share its
  *		partition and probe window, so a new class marks the query's other
  *		classes, and itself, multi_class.  Caller holds the partition's lock
- *		(exclusively to create); h is statement_hash(dbid, query_id).
+ *		(exclusively to create); h is NdagQmStatementHash(dbid, query_id).
  */
-static QmSlot *
-slot_find(uint32 h, Oid dbid, uint64 query_id, uint64 klass, bool create)
+QmSlot *
+NdagQmSlotFind(uint32 h, Oid dbid, uint64 query_id, uint64 klass, bool create)
 {
 	QmSlot	   *victim = NULL;
 	bool		siblings = false;
@@ -661,12 +614,12 @@ btsp_current(QmSlot *s, double now, double *weight)
 }
 
 /*
- * default_median
+ * NdagQmDefaultMedian
  *		The median of the statement's latest default runs (not one slow
  *		run under load), NaN before the first.
  */
-static double
-default_median(const QmSlot *s)
+double
+NdagQmDefaultMedian(const QmSlot *s)
 {
 	int			n = Min(s->default_n, QM_RECENT);
 	float4		v[QM_RECENT];
@@ -695,7 +648,7 @@ static bool
 fresh_default(const QmSlot *s, double now)
 {
 	double		window = QM_PAIR_WINDOW_S;
-	double		median = default_median(s);
+	double		median = NdagQmDefaultMedian(s);
 
 	if (!(s->fresh_default_at > 0))
 		return false;
@@ -721,15 +674,15 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 	out->default_ms = NAN;
 	if (qm == NULL)
 		return false;
-	h = statement_hash(dbid, query_id);
+	h = NdagQmStatementHash(dbid, query_id);
 	/* reads only: last_used is an atomic */
-	LWLockAcquire(statement_lock(h), LW_SHARED);
-	s = slot_find(h, dbid, query_id, klass, false);
+	LWLockAcquire(NdagQmStatementLock(h), LW_SHARED);
+	s = NdagQmSlotFind(h, dbid, query_id, klass, false);
 	if (s != NULL)
 	{
-		touch_tick(s);
+		NdagQmTouchTick(s);
 		out->default_n = s->default_n;
-		out->default_ms = default_median(s);
+		out->default_ms = NdagQmDefaultMedian(s);
 		out->multi_class = s->multi_class;
 		out->total = pg_atomic_read_u32(&s->total);
 		out->explored = s->explored;
@@ -753,17 +706,17 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 			out->pair_speedup[arm] = (float4) ndag_paired_speedup(&a->pairs);
 		}
 	}
-	LWLockRelease(statement_lock(h));
+	LWLockRelease(NdagQmStatementLock(h));
 	return s != NULL;
 }
 
 /*
- * best_proven
+ * NdagQmBestProven
  *		The arm of usable (a mask) proven faster on a slot with the largest
  *		paired speed-up; 0 when none.
  */
-static int
-best_proven(const QmSlot *s, uint64 usable, double *speedup)
+int
+NdagQmBestProven(const QmSlot *s, uint64 usable, double *speedup)
 {
 	int			best = 0;
 
@@ -791,7 +744,7 @@ typedef struct QmCopies
 
 /*
  * copy_if_proven
- *		for_each_slot visitor: copy a slot with an arm proven faster and not
+ *		NdagQmForEachSlot visitor: copy a slot with an arm proven faster and not
  *		forbidden into a QmCopies.
  */
 static void
@@ -800,7 +753,7 @@ copy_if_proven(QmSlot *s, void *arg)
 	QmCopies   *c = arg;
 	double		speedup;
 
-	if (best_proven(s, ~s->forbidden_mask, &speedup) == 0)
+	if (NdagQmBestProven(s, ~s->forbidden_mask, &speedup) == 0)
 		return;
 	if (c->n > 0 && c->n % 16 == 0)
 		c->slots = repalloc(c->slots, sizeof(QmSlot) * (c->n + 16));
@@ -822,7 +775,7 @@ NdagQueryMemoryList(Oid dbid, NdagQueryClass **out)
 	if (qm == NULL)
 		return 0;
 	if (OidIsValid(dbid))
-		for_each_slot(dbid, LW_SHARED, copy_if_proven, &copies);
+		NdagQmForEachSlot(dbid, LW_SHARED, copy_if_proven, &copies);
 	n = copies.n;
 	*out = palloc(sizeof(NdagQueryClass) * Max(n, 1));
 	for (int i = 0; i < n; i++)
@@ -832,8 +785,8 @@ NdagQueryMemoryList(Oid dbid, NdagQueryClass **out)
 
 		c->query_id = s->query_id;
 		c->klass = s->klass;
-		c->default_ms = default_median(s);
-		c->best_arm = best_proven(s, ~s->forbidden_mask, &c->speedup);
+		c->default_ms = NdagQmDefaultMedian(s);
+		c->best_arm = NdagQmBestProven(s, ~s->forbidden_mask, &c->speedup);
 		c->pairs = c->best_arm != 0 ? s->arms[c->best_arm].pairs.n : 0;
 	}
 	pfree(copies.slots);
@@ -907,12 +860,12 @@ NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
 
 	if (qm == NULL)
 		return 0;
-	h = statement_hash(dbid, query_id);
-	LWLockAcquire(statement_lock(h), LW_SHARED);
-	s = slot_find(h, dbid, query_id, klass, false);
+	h = NdagQmStatementHash(dbid, query_id);
+	LWLockAcquire(NdagQmStatementLock(h), LW_SHARED);
+	s = NdagQmSlotFind(h, dbid, query_id, klass, false);
 	open = s != NULL ? open_arms(s, enabled, ndag_shadow_max_cost_ratio) :
 		enabled & ~UINT64CONST(1);
-	LWLockRelease(statement_lock(h));
+	LWLockRelease(NdagQmStatementLock(h));
 	return open;
 }
 
@@ -1005,8 +958,8 @@ turn_counted_shared(uint32 h, Oid dbid, uint64 query_id, uint64 klass,
 	bool		plain = !may_explore &&
 		!(applied_arm > 0 && applied_arm < NDAG_MAX_ARMS && ndag_regression_guard);
 
-	LWLockAcquire(statement_lock(h), LW_SHARED);
-	s = slot_find(h, dbid, query_id, klass, false);
+	LWLockAcquire(NdagQmStatementLock(h), LW_SHARED);
+	s = NdagQmSlotFind(h, dbid, query_id, klass, false);
 	if (s != NULL && s->dirty && s->last_source == applied_source &&
 		s->last_arm == applied_arm &&
 		(plain || s->pinned_arm != NDAG_QM_NOT_PINNED))
@@ -1015,7 +968,7 @@ turn_counted_shared(uint32 h, Oid dbid, uint64 query_id, uint64 klass,
 		pg_atomic_fetch_add_u32(&s->total, 1);
 		counted = true;
 	}
-	LWLockRelease(statement_lock(h));
+	LWLockRelease(NdagQmStatementLock(h));
 	return counted;
 }
 
@@ -1052,20 +1005,20 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
 
 	if (qm == NULL || !NdagMayWriteLearnedState())
 		return NDAG_TURN_DECIDED;
-	h = statement_hash(dbid, query_id);
+	h = NdagQmStatementHash(dbid, query_id);
 	if (turn_counted_shared(h, dbid, query_id, klass, applied_arm,
 							applied_source, may_explore, ts))
 		return NDAG_TURN_DECIDED;
 	NdagRewriteCount(NDAG_RW_EXCLUSIVE_TURNS, 1);
-	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
-	s = slot_find(h, dbid, query_id, klass, true);
+	LWLockAcquire(NdagQmStatementLock(h), LW_EXCLUSIVE);
+	s = NdagQmSlotFind(h, dbid, query_id, klass, true);
 	touch(s, ts);
 	pg_atomic_fetch_add_u32(&s->total, 1);
 	s->last_source = (int8) applied_source;
 	s->last_arm = (int16) applied_arm;
 	if (s->pinned_arm != NDAG_QM_NOT_PINNED)
 	{
-		LWLockRelease(statement_lock(h));
+		LWLockRelease(NdagQmStatementLock(h));
 		return NDAG_TURN_DECIDED;
 	}
 	if (may_explore && s->default_n > 0)
@@ -1108,7 +1061,7 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
 		s->explored++;
 		turn = NDAG_TURN_EXPLORE;
 	}
-	LWLockRelease(statement_lock(h));
+	LWLockRelease(NdagQmStatementLock(h));
 	return turn;
 }
 
@@ -1129,9 +1082,9 @@ NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass, int arm,
 
 	if (qm == NULL || arm <= 0 || arm >= NDAG_MAX_ARMS)
 		return;
-	h = statement_hash(dbid, query_id);
-	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
-	s = slot_find(h, dbid, query_id, klass, true);
+	h = NdagQmStatementHash(dbid, query_id);
+	LWLockAcquire(NdagQmStatementLock(h), LW_EXCLUSIVE);
+	s = NdagQmSlotFind(h, dbid, query_id, klass, true);
 	touch(s, 0);
 	s->planned_mask |= UINT64CONST(1) << arm;
 	if (same)
@@ -1142,7 +1095,7 @@ NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass, int arm,
 		s->forced_mask &= ~(UINT64CONST(1) << arm);
 	if (cost_ratio > 0)
 		s->arms[arm].cost_ratio = (float4) cost_ratio;
-	LWLockRelease(statement_lock(h));
+	LWLockRelease(NdagQmStatementLock(h));
 }
 
 /*
@@ -1220,7 +1173,7 @@ static void
 verdict_moved(Oid dbid, uint64 query_id, const NdagQueryObserved *out)
 {
 	if (out->proven || out->refuted || out->demoted)
-		pg_atomic_fetch_add_u64(statement_bucket(dbid, query_id), 1);
+		pg_atomic_fetch_add_u64(NdagQmStatementBucket(dbid, query_id), 1);
 	if (out->demoted)
 		NdagRewriteCount(NDAG_RW_DEMOTIONS, 1);
 }
@@ -1244,13 +1197,13 @@ NdagQueryMemoryAddPair(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	memset(&out, 0, sizeof(out));
 	if (qm == NULL || arm <= 0 || arm >= NDAG_MAX_ARMS)
 		return NDAG_VERDICT_OPEN;
-	h = statement_hash(dbid, query_id);
-	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
-	s = slot_find(h, dbid, query_id, klass, true);
+	h = NdagQmStatementHash(dbid, query_id);
+	LWLockAcquire(NdagQmStatementLock(h), LW_EXCLUSIVE);
+	s = NdagQmSlotFind(h, dbid, query_id, klass, true);
 	touch(s, 0);
 	pair_record(s, arm, default_ms, arm_ms, arm_timed_out, &out);
 	verdict = (NdagArmVerdict) s->arms[arm].verdict;
-	LWLockRelease(statement_lock(h));
+	LWLockRelease(NdagQmStatementLock(h));
 	verdict_moved(dbid, query_id, &out);
 	return verdict;
 }
@@ -1273,14 +1226,14 @@ NdagQueryMemoryRefute(Oid dbid, uint64 query_id, uint64 klass, int arm)
 	memset(&out, 0, sizeof(out));
 	if (qm == NULL || arm <= 0 || arm >= NDAG_MAX_ARMS)
 		return NDAG_VERDICT_OPEN;
-	h = statement_hash(dbid, query_id);
-	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
-	s = slot_find(h, dbid, query_id, klass, true);
+	h = NdagQmStatementHash(dbid, query_id);
+	LWLockAcquire(NdagQmStatementLock(h), LW_EXCLUSIVE);
+	s = NdagQmSlotFind(h, dbid, query_id, klass, true);
 	touch(s, 0);
 	if (s->arms[arm].verdict == NDAG_VERDICT_OPEN)
 		refute(s, arm, &out);
 	verdict = (NdagArmVerdict) s->arms[arm].verdict;
-	LWLockRelease(statement_lock(h));
+	LWLockRelease(NdagQmStatementLock(h));
 	verdict_moved(dbid, query_id, &out);
 	return verdict;
 }
@@ -1298,12 +1251,12 @@ NdagQueryMemoryVerdict(Oid dbid, uint64 query_id, uint64 klass, int arm)
 
 	if (qm == NULL || arm <= 0 || arm >= NDAG_MAX_ARMS)
 		return NDAG_VERDICT_OPEN;
-	h = statement_hash(dbid, query_id);
-	LWLockAcquire(statement_lock(h), LW_SHARED);
-	s = slot_find(h, dbid, query_id, klass, false);
+	h = NdagQmStatementHash(dbid, query_id);
+	LWLockAcquire(NdagQmStatementLock(h), LW_SHARED);
+	s = NdagQmSlotFind(h, dbid, query_id, klass, false);
 	if (s != NULL)
 		verdict = (NdagArmVerdict) s->arms[arm].verdict;
-	LWLockRelease(statement_lock(h));
+	LWLockRelease(NdagQmStatementLock(h));
 	return verdict;
 }
 
@@ -1334,11 +1287,11 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	out->speedup = NAN;
 	if (qm == NULL || arm < 0 || arm >= NDAG_MAX_ARMS || !(exec_ms >= 0))
 		return;
-	h = statement_hash(dbid, query_id);
-	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
-	s = slot_find(h, dbid, query_id, klass, true);
+	h = NdagQmStatementHash(dbid, query_id);
+	LWLockAcquire(NdagQmStatementLock(h), LW_EXCLUSIVE);
+	s = NdagQmSlotFind(h, dbid, query_id, klass, true);
 	touch(s, ts);
-	baseline = default_median(s);
+	baseline = NdagQmDefaultMedian(s);
 	out->baseline_ms = baseline;
 	if (arm == 0)
 	{
@@ -1353,7 +1306,7 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	 * under load grants no exploration
 	 */
 	verdict = ndag_btsp_judge(btsp_current(s, now, NULL), arm,
-							  arm == 0 ? default_median(s) : exec_ms,
+							  arm == 0 ? NdagQmDefaultMedian(s) : exec_ms,
 							  baseline, predicted_default_ln,
 							  NDAG_BTSP_SPEEDUP, NDAG_BTSP_SLOWDOWN_LN);
 	if (verdict == NDAG_BTSP_FORGET)
@@ -1386,13 +1339,13 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 			s->fresh_default_at = 0;
 		}
 	}
-	LWLockRelease(statement_lock(h));
+	LWLockRelease(NdagQmStatementLock(h));
 	verdict_moved(dbid, query_id, out);
 }
 
 /*
  * count_slot
- *		for_each_slot visitor: count a slot in *(int64 *) arg.
+ *		NdagQmForEachSlot visitor: count a slot in *(int64 *) arg.
  */
 static void
 count_slot(QmSlot *s, void *arg)
@@ -1413,260 +1366,6 @@ NdagQueryMemoryCount(Oid dbid)
 	if (qm == NULL)
 		return 0;
 	if (OidIsValid(dbid))
-		for_each_slot(dbid, LW_SHARED, count_slot, &n);
+		NdagQmForEachSlot(dbid, LW_SHARED, count_slot, &n);
 	return n;
-}
-
-/* ---------- persistence: what query_store.c flushes and loads ---------- */
-
-/*
- * next_decision
- *		What the next planning of a slot's class would do, as far as the
- *		table knows (a pattern match needs the plan: the latest decision
- *		drawn stands for it): the pin, the best usable proven arm, the
- *		latest pattern arm still allowed, else the default plan.
- */
-static int
-next_decision(const QmSlot *s, uint64 enabled, int *arm)
-{
-	uint64		usable = enabled & ~s->demoted_mask & ~s->forbidden_mask;
-	double		speedup;
-
-	if (s->pinned_arm != NDAG_QM_NOT_PINNED)
-	{
-		*arm = s->pinned_arm;
-		return NDAG_DECISION_PINNED;
-	}
-	*arm = best_proven(s, usable, &speedup);
-	if (*arm != 0)
-		return NDAG_DECISION_PROVEN;
-	if (s->last_source == NDAG_DECISION_PATTERN && s->last_arm > 0 &&
-		s->last_arm < NDAG_MAX_ARMS &&
-		(usable & (UINT64CONST(1) << s->last_arm)) != 0)
-	{
-		*arm = s->last_arm;
-		return NDAG_DECISION_PATTERN;
-	}
-	*arm = 0;
-	return NDAG_DECISION_DEFAULT;
-}
-
-/*
- * slot_record
- *		A slot as ndag_queries shows it, with its statistics packed
- *		(palloc'd).
- */
-static void
-slot_record(QmSlot *s, uint64 enabled, NdagQueryRecord *r)
-{
-	QmPacked   *p = palloc0(sizeof(QmPacked));
-	double		speedup;
-
-	memset(r, 0, sizeof(NdagQueryRecord));
-	r->dbid = s->dbid;
-	r->query_id = s->query_id;
-	r->klass = s->klass;
-	r->stored = s->stored;
-	r->decision_source = next_decision(s, enabled, &r->decision_arm);
-	r->default_median_ms = default_median(s);
-	r->best_arm = best_proven(s, ~s->demoted_mask, &speedup);
-	r->best_arm_ms = r->best_arm != 0 ? exp(s->arms[r->best_arm].mean_ln) : NAN;
-	r->runs[0] = s->default_n;
-	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
-		r->runs[arm] = s->arms[arm].runs;
-	r->demoted_mask = s->demoted_mask;
-	r->pinned_arm = s->pinned_arm;
-	r->forbidden_mask = s->forbidden_mask;
-	r->frozen = s->frozen;
-	r->last_used = (TimestampTz) pg_atomic_read_u64(&s->used_at);
-
-	p->magic = QM_PACKED_MAGIC;
-	p->size = sizeof(QmPacked);
-	p->default_n = s->default_n;
-	memcpy(p->default_recent, s->default_recent, sizeof(p->default_recent));
-	p->total = pg_atomic_read_u32(&s->total);
-	p->explored = s->explored;
-	p->since_validation = s->since_validation;
-	p->same_mask = s->same_mask;
-	p->planned_mask = s->planned_mask;
-	p->forced_mask = s->forced_mask;
-	p->demoted_mask = s->demoted_mask;
-	p->last_source = s->last_source;
-	p->last_arm = s->last_arm;
-	memcpy(p->arms, s->arms, sizeof(p->arms));
-	r->state = p;
-	r->state_len = sizeof(QmPacked);
-}
-
-/* records collected from the table */
-typedef struct QmCollect
-{
-	uint64		enabled;		/* the catalogue's enabled arms */
-	NdagQueryRecord *records;	/* palloc'd */
-	int			n;
-	int			size;
-} QmCollect;
-
-/*
- * collect_if_dirty
- *		for_each_slot visitor: a slot changed since it was last collected
- *		goes into a QmCollect as a record, and counts as flushed and stored.
- */
-static void
-collect_if_dirty(QmSlot *s, void *arg)
-{
-	QmCollect  *c = arg;
-
-	if (!s->dirty)
-		return;
-	if (c->n == c->size)
-	{
-		c->size *= 2;
-		c->records = repalloc(c->records, sizeof(NdagQueryRecord) * c->size);
-	}
-	slot_record(s, c->enabled, &c->records[c->n++]);
-	s->dirty = false;
-	s->stored = true;
-}
-
-/*
- * NdagQueryMemoryCollect
- *		Records of the slots of database dbid (InvalidOid: all) that
- *		changed since they were last collected, in a palloc'd array; their
- *		number.  They count as flushed and stored
- *		from now on.  enabled is the catalogue's enabled arms.
- */
-int
-NdagQueryMemoryCollect(Oid dbid, uint64 enabled, NdagQueryRecord **out)
-{
-	QmCollect	c = {enabled, palloc(sizeof(NdagQueryRecord) * 16), 0, 16};
-
-	for_each_slot(dbid, LW_EXCLUSIVE, collect_if_dirty, &c);
-	*out = c.records;
-	return c.n;
-}
-
-/*
- * NdagQueryMemoryLoad
- *		Install a stored record's class (its controls, and its statistics
- *		when state is of this build's layout) unless the table has it
- *		already.  True when it was installed.
- */
-bool
-NdagQueryMemoryLoad(const NdagQueryRecord *r)
-{
-	QmSlot	   *s;
-	uint32		h;
-	bool		installed = false;
-
-	if (qm == NULL || !OidIsValid(r->dbid))
-		return false;
-	h = statement_hash(r->dbid, r->query_id);
-	LWLockAcquire(statement_lock(h), LW_EXCLUSIVE);
-	if (slot_find(h, r->dbid, r->query_id, r->klass, false) == NULL)
-	{
-		const QmPacked *p = (const QmPacked *) r->state;
-
-		s = slot_find(h, r->dbid, r->query_id, r->klass, true);
-		s->pinned_arm = r->pinned_arm;
-		s->forbidden_mask = r->forbidden_mask;
-		s->frozen = r->frozen;
-		pg_atomic_write_u64(&s->used_at, (uint64) r->last_used);
-		s->stored = true;
-		if (p != NULL && r->state_len == sizeof(QmPacked) &&
-			p->magic == QM_PACKED_MAGIC && p->size == sizeof(QmPacked))
-		{
-			s->default_n = p->default_n;
-			memcpy(s->default_recent, p->default_recent, sizeof(s->default_recent));
-			pg_atomic_write_u32(&s->total, p->total);
-			s->explored = p->explored;
-			s->since_validation = p->since_validation;
-			s->same_mask = p->same_mask;
-			s->planned_mask = p->planned_mask;
-			s->forced_mask = p->forced_mask;
-			s->demoted_mask = p->demoted_mask;
-			s->last_source = (int8) p->last_source;
-			s->last_arm = (int16) p->last_arm;
-			memcpy(s->arms, p->arms, sizeof(s->arms));
-		}
-		touch_tick(s);
-		installed = true;
-	}
-	LWLockRelease(statement_lock(h));
-	if (installed)
-		pg_atomic_fetch_add_u64(statement_bucket(r->dbid, r->query_id), 1);
-	return installed;
-}
-
-/* the records a sync compares the slots with */
-typedef struct QmSync
-{
-	const NdagQueryRecord *records;	/* sorted by query_id, then klass */
-	int			n;
-} QmSync;
-
-/*
- * sync_slot
- *		for_each_slot visitor: a stored slot takes the controls of its
- *		record in a QmSync (and is flushed again when they changed), or is
- *		forgotten when it has none.
- */
-static void
-sync_slot(QmSlot *s, void *arg)
-{
-	const QmSync *sync = arg;
-	const NdagQueryRecord *r = NULL;
-	int			lo = 0;
-	int			hi = sync->n - 1;
-
-	if (!s->stored)
-		return;
-	while (lo <= hi)
-	{
-		int			mid = (lo + hi) / 2;
-		const NdagQueryRecord *m = &sync->records[mid];
-
-		if (m->query_id == s->query_id && m->klass == s->klass)
-		{
-			r = m;
-			break;
-		}
-		if (m->query_id < s->query_id ||
-			(m->query_id == s->query_id && m->klass < s->klass))
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	if (r == NULL)
-		slot_clear(s);
-	else if (s->pinned_arm != r->pinned_arm ||
-			 s->forbidden_mask != r->forbidden_mask ||
-			 s->frozen != r->frozen)
-	{
-		s->pinned_arm = r->pinned_arm;
-		s->forbidden_mask = r->forbidden_mask;
-		s->frozen = r->frozen;
-		s->dirty = true;		/* its next decision changed */
-	}
-}
-
-/*
- * NdagQueryMemorySync
- *		After a committed edit of database dbid's records: every stored
- *		slot of the database takes the controls of its record among
- *		records[] (sorted by query_id, then klass, unsigned), and is
- *		flushed again when they changed (its next decision did); a
- *		stored slot without a record was deleted and is forgotten.  Every
- *		backend's cached decisions are dropped.
- */
-void
-NdagQueryMemorySync(Oid dbid, const NdagQueryRecord *records, int n)
-{
-	QmSync		sync = {records, n};
-
-	if (qm == NULL)
-		return;
-	if (OidIsValid(dbid))
-		for_each_slot(dbid, LW_EXCLUSIVE, sync_slot, &sync);
-	pg_atomic_fetch_add_u64(&qm->epoch, 1);
 }

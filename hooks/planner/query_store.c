@@ -20,6 +20,7 @@
 
 #include "miscadmin.h"
 #include "nodes/pg_list.h"
+#include "storage/lwlock.h"
 #include "utils/memutils.h"
 
 #include "core/core.h"
@@ -192,25 +193,18 @@ values_record(const StoreValue *values, NdagQueryRecord *r)
 }
 
 /*
- * NdagQueryStoreFlush
- *		Write the statement classes of database dbid (InvalidOid: every
- *		database) that changed since their last flush to the store now,
- *		in one write transaction: a new
- *		class as a whole record, a stored one patched but for its controls.
- *		Nothing on a standby.
+ * flush_collected
+ *		Collect database dbid's slots changed since their last flush and
+ *		write them in one write transaction.
  */
-void
-NdagQueryStoreFlush(Oid dbid)
+static void
+flush_collected(Oid dbid)
 {
 	NdagQueryRecord *records;
 	StoreBatch *batch;
 	bool	   *changed;
-	int			n;
+	int			n = NdagQueryMemoryCollect(dbid, NdagArmsEnabledMask(), &records);
 
-	if (!NdagMayWriteLearnedState())
-		return;
-	StoreEnsureOpen();
-	n = NdagQueryMemoryCollect(dbid, NdagArmsEnabledMask(), &records);
 	if (n == 0)
 		return;
 	changed = palloc0(sizeof(bool) *
@@ -229,6 +223,40 @@ NdagQueryStoreFlush(Oid dbid)
 			StoreBatchPut(batch, STORE_DBI_QUERIES, values);
 	}
 	StoreBatchApply(batch);
+}
+
+/*
+ * NdagQueryStoreFlush
+ *		Write the statement classes of database dbid (InvalidOid: every
+ *		database) that changed since their last flush to the store now,
+ *		in one write transaction: a new
+ *		class as a whole record, a stored one patched but for its controls.
+ *		Nothing on a standby.
+ */
+void
+NdagQueryStoreFlush(Oid dbid)
+{
+	LWLock	   *lock = NdagQueryMemoryFlushLock();
+
+	if (!NdagMayWriteLearnedState() || lock == NULL)
+		return;
+	StoreEnsureOpen();
+
+	/*
+	 * a flush under way (the learner's) has collected its slots already:
+	 * wait until they are in the store, so that a scan of ndag_queries
+	 * after this flush shows them
+	 */
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	PG_TRY();
+	{
+		flush_collected(dbid);
+	}
+	PG_FINALLY();
+	{
+		LWLockRelease(lock);
+	}
+	PG_END_TRY();
 }
 
 /*
