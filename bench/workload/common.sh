@@ -21,7 +21,8 @@ wl_cluster_start() {
 	ndag_cluster_start "$WL_DIR" "$WL_PORT" "shared_buffers = 512MB
 max_wal_size = 4GB
 pg_stat_statements.track = all
-pg_stat_statements.track_planning = on"
+pg_stat_statements.track_planning = on
+${NDAG_BENCH_CONF:-}"
 }
 
 # wl_cluster_remove: stop and remove the throwaway cluster; first print what

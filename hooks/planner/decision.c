@@ -85,6 +85,7 @@ typedef struct Analysis
 	bool		worth;
 	bool		may_explore;	/* inline exploration allowed */
 	bool		shadow;			/* shadow exploration may capture it */
+	bool		shadow_if_slow; /* ... if its run shows it worth it */
 	NdagTurn	turn;			/* what this execution runs besides the decision */
 	int			candidate;		/* pattern's or BTSP's arm to prove first, 0 none */
 	uint64		query_id;
@@ -538,6 +539,14 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	 */
 	a->shadow = learn && ndag_exploration_mode == NDAG_EXPLORATION_SHADOW &&
 		shadowable && a->worth;
+
+	/*
+	 * a class never run is worth it when its first run is slow enough:
+	 * that run is captured then (executor end), not one pass later
+	 */
+	a->shadow_if_slow = learn &&
+		ndag_exploration_mode == NDAG_EXPLORATION_SHADOW && shadowable &&
+		!a->worth && a->stats.default_n == 0;
 	a->may_explore = learn && !a->measuring && ndag_max_candidates > 0 &&
 		(ndag_exploration_mode == NDAG_EXPLORATION_INLINE ||
 		 (ndag_exploration_mode == NDAG_EXPLORATION_SHADOW && !shadowable)) &&
@@ -956,16 +965,46 @@ run_default_for_pairing(NdagDecision *d)
 }
 
 /*
+ * class_open
+ *		Whether a statement class still has an arm without its verdict.
+ */
+static bool
+class_open(uint64 query_id, uint64 klass)
+{
+	return NdagQueryMemoryOpenArms(MyDatabaseId, query_id, klass,
+								   NdagArmsEnabledMask()) != 0;
+}
+
+/*
  * want_capture
  *		Whether shadow exploration wants the text of a statement about to
- *		run its default plan: its class still has an open arm.
+ *		run its default plan (shadow: it may capture the statement): its
+ *		class still has an open arm.
  */
 static bool
 want_capture(bool shadow, uint64 query_id, uint64 klass, const NdagDecision *d)
 {
 	return shadow && d->arm == 0 && !NdagPlanningPlainExplain() &&
-		NdagQueryMemoryOpenArms(MyDatabaseId, query_id, klass,
-								NdagArmsEnabledMask()) != 0;
+		class_open(query_id, klass);
+}
+
+/*
+ * NdagDecisionWantsCapture
+ *		Whether a run of the default plan that took exec_ms goes to shadow
+ *		exploration's queue: its decision asked for it, or its class had
+ *		never run and this run took over ruvector.dag_min_latency (worth
+ *		exploring from its first run, not one run later), its class still
+ *		having an open arm.
+ */
+bool
+NdagDecisionWantsCapture(uint64 query_id, const NdagDecision *d,
+						 double exec_ms)
+{
+	if (d->arm != 0)
+		return false;
+	return d->shadow_capture ||
+		(d->shadow_if_slow && exec_ms > ndag_min_latency &&
+		 class_open(query_id, d->klass));
 }
 
 /*
@@ -1129,6 +1168,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 			*decided = true;
 			decision->shadow_capture = want_capture(entry->shadow, query_id,
 													entry->klass, decision);
+			decision->shadow_if_slow = entry->shadow_if_slow &&
+				decision->arm == 0 && !NdagPlanningPlainExplain();
 			count_decision(decision);
 			return NdagPlanDefault(parse, query_string, cursorOptions,
 								   boundParams);
@@ -1196,6 +1237,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 		plan = default_plan;
 		decision->shadow_capture = want_capture(a.shadow, query_id, a.klass,
 												decision);
+		decision->shadow_if_slow = a.shadow_if_slow &&
+			!NdagPlanningPlainExplain();
 	}
 	else
 	{
@@ -1224,6 +1267,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	entry->worth = a.worth;
 	entry->may_explore = a.may_explore;
 	entry->shadow = a.shadow;
+	entry->shadow_if_slow = a.shadow_if_slow;
 	entry->multi_class = a.stats.multi_class;
 	entry->rows_bucket = a.bucket;
 	entry->default_cost = a.default_cost;
@@ -1231,6 +1275,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	entry->decision.cache_hit = false;
 	entry->decision.extra_plannings = 0;
 	entry->decision.shadow_capture = false;
+	entry->decision.shadow_if_slow = false;
 	entry->decision.validation = false;
 	entry->decision.shape = base.arm != 0 && decision->arm == base.arm ?
 		decision->shape : 0;

@@ -89,6 +89,7 @@ typedef struct NdagDecision
 	int			rows_bucket;	/* of its parameter set, 0 not measured */
 	bool		measure_class;	/* count the default plan's rows for the bucket */
 	bool		shadow_capture; /* ran the default; shadow exploration wants its text */
+	bool		shadow_if_slow; /* ... if it runs over ruvector.dag_min_latency */
 	bool		validation;		/* the default plan run to pair an arm with */
 } NdagDecision;
 
@@ -111,6 +112,8 @@ typedef enum NdagPlanningFor
 extern int	NdagSetPlanningFor(int what);
 extern bool NdagPlanningExplain(void);
 extern bool NdagPlanningPlainExplain(void);
+extern bool NdagDecisionWantsCapture(uint64 query_id, const NdagDecision *d,
+									 double exec_ms);
 extern double NdagTakePlanningTime(const struct PlannedStmt *stmt);
 extern struct PlannedStmt *NdagPlanDefault(struct Query *parse,
 										   const char *query_string,
@@ -166,6 +169,7 @@ typedef struct NdagCacheEntry
 	bool		worth;			/* exploration may pay off (learn mode) */
 	bool		may_explore;	/* inline exploration allowed (learn mode) */
 	bool		shadow;			/* shadow exploration may capture it */
+	bool		shadow_if_slow; /* ... if its run shows it worth it */
 	bool		multi_class;	/* several parameter classes: decide each planning */
 	uint64		klass;			/* parameter class decided for */
 	int			rows_bucket;	/* ... and its parameter set's rows bucket */

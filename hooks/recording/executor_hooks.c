@@ -303,22 +303,25 @@ ndag_ExecutorFinish(QueryDesc *queryDesc)
 /*
  * capture_for_shadow
  *		An execution of the default plan whose decision asked for it goes
- *		to shadow exploration's queue (a statement whose text cannot run on
- *		its own, as PL/pgSQL's static SQL naming its variables, fails its
- *		re-parse in the worker and is dropped there).
+ *		to shadow exploration's queue, and so does the first run of a
+ *		statement class that took over ruvector.dag_min_latency (a
+ *		statement whose text cannot run on its own, as PL/pgSQL's static
+ *		SQL naming its variables, fails its re-parse in the worker and is
+ *		dropped there).
  */
 static void
 capture_for_shadow(QueryDesc *queryDesc)
 {
 	NdagDecision decision;
+	double		exec_ms = queryDesc->totaltime->total * 1000.0;
 
 	if (!NdagPlanDecision(queryDesc->plannedstmt, &decision) ||
-		!decision.shadow_capture || decision.arm != DEFAULT_ARM)
+		!NdagDecisionWantsCapture(queryDesc->plannedstmt->queryId, &decision,
+								  exec_ms))
 		return;
 	/* a run that measured its parameter set goes under the class it made */
 	NdagParamClassMeasured(queryDesc->plannedstmt->queryId, &decision);
-	NdagShadowCapture(queryDesc, &decision,
-					  queryDesc->totaltime->total * 1000.0);
+	NdagShadowCapture(queryDesc, &decision, exec_ms);
 }
 
 /*
