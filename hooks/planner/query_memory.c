@@ -1178,16 +1178,24 @@ verdict_moved(Oid dbid, uint64 query_id, const NdagQueryObserved *out)
 		NdagRewriteCount(NDAG_RW_DEMOTIONS, 1);
 }
 
+/* what update_arm does to an arm: a pair of runs, or a refutation */
+typedef struct QmArmUpdate
+{
+	bool		refute;			/* refute it if it is still open */
+	double		default_ms;		/* else the pair */
+	double		arm_ms;
+	bool		arm_timed_out;
+} QmArmUpdate;
+
 /*
- * NdagQueryMemoryAddPair
- *		One pair of runs made back to back by the caller (shadow
- *		exploration): pair_record, the statement's epoch moved when a
- *		verdict changed.
- *		Returns the arm's verdict after it.
+ * update_arm
+ *		Apply an update to an arm of a statement class under its lock, then
+ *		move the statement's epoch when a verdict changed.  Returns the
+ *		arm's verdict after it.
  */
-NdagArmVerdict
-NdagQueryMemoryAddPair(Oid dbid, uint64 query_id, uint64 klass, int arm,
-					   double default_ms, double arm_ms, bool arm_timed_out)
+static NdagArmVerdict
+update_arm(Oid dbid, uint64 query_id, uint64 klass, int arm,
+		   const QmArmUpdate *u)
 {
 	NdagQueryObserved out;
 	QmSlot	   *s;
@@ -1201,11 +1209,30 @@ NdagQueryMemoryAddPair(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	LWLockAcquire(NdagQmStatementLock(h), LW_EXCLUSIVE);
 	s = NdagQmSlotFind(h, dbid, query_id, klass, true);
 	touch(s, 0);
-	pair_record(s, arm, default_ms, arm_ms, arm_timed_out, &out);
+	if (!u->refute)
+		pair_record(s, arm, u->default_ms, u->arm_ms, u->arm_timed_out, &out);
+	else if (s->arms[arm].verdict == NDAG_VERDICT_OPEN)
+		refute(s, arm, &out);
 	verdict = (NdagArmVerdict) s->arms[arm].verdict;
 	LWLockRelease(NdagQmStatementLock(h));
 	verdict_moved(dbid, query_id, &out);
 	return verdict;
+}
+
+/*
+ * NdagQueryMemoryAddPair
+ *		One pair of runs made back to back by the caller (shadow
+ *		exploration): pair_record, the statement's epoch moved when a
+ *		verdict changed.
+ *		Returns the arm's verdict after it.
+ */
+NdagArmVerdict
+NdagQueryMemoryAddPair(Oid dbid, uint64 query_id, uint64 klass, int arm,
+					   double default_ms, double arm_ms, bool arm_timed_out)
+{
+	QmArmUpdate u = {false, default_ms, arm_ms, arm_timed_out};
+
+	return update_arm(dbid, query_id, klass, arm, &u);
 }
 
 /*
@@ -1218,24 +1245,9 @@ NdagQueryMemoryAddPair(Oid dbid, uint64 query_id, uint64 klass, int arm,
 NdagArmVerdict
 NdagQueryMemoryRefute(Oid dbid, uint64 query_id, uint64 klass, int arm)
 {
-	NdagQueryObserved out;
-	QmSlot	   *s;
-	NdagArmVerdict verdict;
-	uint32		h;
+	QmArmUpdate u = {true, 0, 0, false};
 
-	memset(&out, 0, sizeof(out));
-	if (qm == NULL || arm <= 0 || arm >= NDAG_MAX_ARMS)
-		return NDAG_VERDICT_OPEN;
-	h = NdagQmStatementHash(dbid, query_id);
-	LWLockAcquire(NdagQmStatementLock(h), LW_EXCLUSIVE);
-	s = NdagQmSlotFind(h, dbid, query_id, klass, true);
-	touch(s, 0);
-	if (s->arms[arm].verdict == NDAG_VERDICT_OPEN)
-		refute(s, arm, &out);
-	verdict = (NdagArmVerdict) s->arms[arm].verdict;
-	LWLockRelease(NdagQmStatementLock(h));
-	verdict_moved(dbid, query_id, &out);
-	return verdict;
+	return update_arm(dbid, query_id, klass, arm, &u);
 }
 
 /*
