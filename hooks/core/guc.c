@@ -42,7 +42,7 @@ double		ndag_min_cost = 10000.0;
 double		ndag_exploration = 0.1;
 int			ndag_exploration_mode = NDAG_EXPLORATION_SHADOW;
 bool		ndag_regression_guard = true;
-int			ndag_max_candidates = 3;
+int			ndag_max_candidates = 2;
 double		ndag_explore_max_cost_ratio = 10.0;
 int			ndag_query_memory_size = 2048;
 double		ndag_confidence_threshold = 0.8;
@@ -255,7 +255,7 @@ NdagDefineGucs(void)
 							"Arms planned at most besides the default when a statement is explored.",
 							NULL,
 							&ndag_max_candidates,
-							3, 0, 16,
+							2, 0, 16,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 
