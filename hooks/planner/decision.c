@@ -379,26 +379,29 @@ match_pattern(Analysis *a)
  *		emptied the table of buckets): the bucket of the statement's only
  *		class of this default plan shape in shared memory or the store, so
  *		that its pin or proven arm holds from its first run; 0 when it has
- *		none or several (then the shape's class alone, by default).  The
- *		store is read in one scan of the statement's records.
+ *		none or several (then the shape's class alone, by default).  Shared
+ *		memory is read in one pass, the store in one scan of the
+ *		statement's records.
  */
 static int
 only_known_bucket(uint64 query_id, uint64 shape)
 {
-	NdagQueryStats stats;
 	uint64		klasses[KNOWN_BUCKETS];
+	bool		in_memory[KNOWN_BUCKETS];
 	bool		in_store[KNOWN_BUCKETS];
 	int			found = 0;
 
 	for (int b = 1; b <= KNOWN_BUCKETS; b++)
-	{
 		klasses[b - 1] = NdagParamClass(shape, b);
-		if (NdagQueryMemoryGet(MyDatabaseId, query_id, klasses[b - 1], &stats))
-		{
-			if (found != 0)
-				return 0;
-			found = b;
-		}
+	NdagQueryMemoryClassesOf(MyDatabaseId, query_id, klasses, KNOWN_BUCKETS,
+							 in_memory);
+	for (int b = 1; b <= KNOWN_BUCKETS; b++)
+	{
+		if (!in_memory[b - 1])
+			continue;
+		if (found != 0)
+			return 0;
+		found = b;
 	}
 	NdagQueryStoreLoadAmong(MyDatabaseId, query_id, klasses, KNOWN_BUCKETS,
 							in_store);

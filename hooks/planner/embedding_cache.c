@@ -45,7 +45,8 @@ typedef struct CacheSlot
 	uint64		epoch;			/* tables and rewrite epochs when decided */
 	int			nentries;		/* decisions kept */
 	int			next;			/* the one a new class replaces when full */
-	NdagCacheEntry entries[CACHE_CLASSES];
+	/* allocated as needed (most statements have one class), NULL: not yet */
+	NdagCacheEntry *entries[CACHE_CLASSES];
 } CacheSlot;
 
 static HTAB *cache = NULL;
@@ -80,6 +81,9 @@ cache_remove(CacheSlot *slot)
 {
 	CacheKey	key = slot->key;
 
+	for (int i = 0; i < CACHE_CLASSES; i++)
+		if (slot->entries[i] != NULL)
+			pfree(slot->entries[i]);
 	dlist_delete(&slot->lru);
 	hash_search(cache, &key, HASH_REMOVE, NULL);
 	cache_count--;
@@ -163,8 +167,8 @@ NdagCacheLookup(uint64 query_id, uint64 generation, uint64 epoch,
 	dlist_move_head(&lru_list, &slot->lru);
 	for (int i = 0; i < slot->nentries; i++)
 	{
-		if (serves(&slot->entries[i], bucket, class_tag))
-			return &slot->entries[i];
+		if (serves(slot->entries[i], bucket, class_tag))
+			return slot->entries[i];
 	}
 	return NULL;
 }
@@ -195,6 +199,7 @@ NdagCacheStore(uint64 query_id, uint64 generation, uint64 epoch, uint64 klass)
 	else
 	{
 		dlist_push_head(&lru_list, &slot->lru);
+		memset(slot->entries, 0, sizeof(slot->entries));
 		cache_count++;
 	}
 	if (!found || slot->generation != generation || slot->epoch != epoch)
@@ -206,14 +211,19 @@ NdagCacheStore(uint64 query_id, uint64 generation, uint64 epoch, uint64 klass)
 	}
 	for (int i = 0; i < slot->nentries && e == NULL; i++)
 	{
-		if (slot->entries[i].klass == klass)
-			e = &slot->entries[i];
+		if (slot->entries[i]->klass == klass)
+			e = slot->entries[i];
 	}
 	if (e == NULL && slot->nentries < CACHE_CLASSES)
-		e = &slot->entries[slot->nentries++];
+	{
+		if (slot->entries[slot->nentries] == NULL)
+			slot->entries[slot->nentries] =
+				MemoryContextAlloc(TopMemoryContext, sizeof(NdagCacheEntry));
+		e = slot->entries[slot->nentries++];
+	}
 	else if (e == NULL)
 	{
-		e = &slot->entries[slot->next];
+		e = slot->entries[slot->next];
 		slot->next = (slot->next + 1) % CACHE_CLASSES;
 	}
 	memset(e, 0, sizeof(NdagCacheEntry));
@@ -252,8 +262,8 @@ NdagCachePeek(uint64 query_id, uint64 klass)
 
 	for (int i = 0; slot != NULL && i < slot->nentries; i++)
 	{
-		if (slot->entries[i].klass == klass)
-			return &slot->entries[i];
+		if (slot->entries[i]->klass == klass)
+			return slot->entries[i];
 	}
 	return NULL;
 }
@@ -270,7 +280,7 @@ NdagCacheDecisionByShape(uint64 query_id, uint64 shape, NdagDecision *decision)
 
 	for (int i = 0; slot != NULL && i < slot->nentries; i++)
 	{
-		const NdagCacheEntry *e = &slot->entries[i];
+		const NdagCacheEntry *e = slot->entries[i];
 
 		if (e->decision.arm != 0 && e->decision.shape == shape)
 		{

@@ -371,6 +371,9 @@ extern NdagArmVerdict NdagQueryMemoryAddPair(Oid dbid, uint64 query_id,
 											 uint64 klass, int arm,
 											 double default_ms, double arm_ms,
 											 bool arm_timed_out);
+extern void NdagQueryMemoryClassesOf(Oid dbid, uint64 query_id,
+									 const uint64 *klasses, int n,
+									 bool *found);
 extern NdagArmVerdict NdagQueryMemoryRefute(Oid dbid, uint64 query_id,
 											uint64 klass, int arm);
 extern NdagArmVerdict NdagQueryMemoryVerdict(Oid dbid, uint64 query_id,

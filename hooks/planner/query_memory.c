@@ -710,6 +710,46 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 	return s != NULL;
 }
 
+/* the classes NdagQueryMemoryClassesOf looks for, and which it found */
+typedef struct QmClassesOf
+{
+	const uint64 *klasses;
+	int			n;
+	bool	   *found;
+} QmClassesOf;
+
+/*
+ * mark_class
+ *		for_each_statement_slot visitor: mark the slot's class in a
+ *		QmClassesOf when it is one of its classes.
+ */
+static void
+mark_class(QmSlot *s, void *arg)
+{
+	QmClassesOf *c = arg;
+
+	for (int i = 0; i < c->n; i++)
+		if (s->klass == c->klasses[i])
+			c->found[i] = true;
+}
+
+/*
+ * NdagQueryMemoryClassesOf
+ *		Which of a statement's classes klasses[0..n-1] the table holds
+ *		(found[i]), in one pass over the statement's probe window under its
+ *		lock, where a look-up per class takes the lock each time.
+ */
+void
+NdagQueryMemoryClassesOf(Oid dbid, uint64 query_id, const uint64 *klasses,
+						 int n, bool *found)
+{
+	QmClassesOf c = {klasses, n, found};
+
+	memset(found, 0, sizeof(bool) * n);
+	if (qm != NULL)
+		for_each_statement_slot(dbid, query_id, LW_SHARED, mark_class, &c);
+}
+
 /*
  * NdagQmBestProven
  *		The arm of usable (a mask) proven faster on a slot with the largest
