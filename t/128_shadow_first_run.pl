@@ -3,7 +3,8 @@
 # was on record when it was planned (no default run yet, its estimated
 # cost below ruvector.dag_min_cost): before, it was captured only at its
 # next run, a whole pass of a workload later.  A first run under
-# ruvector.dag_min_latency is not captured.  The budget is 0 so that the
+# ruvector.dag_min_latency is not captured, nor is a later slow run of a
+# statement whose first run was fast.  The budget is 0 so that the
 # captured statements stay in the queue.
 use strict;
 use warnings;
@@ -36,6 +37,17 @@ is(counter('shadow_queued'), 1, 'and waits for a shadow run');
 # a lookup of one row by its index: far under 5 ms
 sql("$learn SELECT id FROM fr_a WHERE x = 7 AND y = 7 AND z = 7 LIMIT 1");
 is(counter('shadow_captured'), 1, 'the first run of a fast statement is not');
+
+# a statement whose first run is fast, run again in the same session (its
+# decision in the session's Embedding Cache) while something makes it slow:
+# the median of its runs says it is not worth exploring, so the slow run is
+# not captured (before, the decision made before its first run still asked
+# for any slow run)
+my $varying = "SELECT count(*) FROM (SELECT id FROM fr_a WHERE x = 7 AND y = 7 AND z = 7 "
+  . "LIMIT 1) one, generate_series(1, current_setting('fr.rows')::int) g";
+sql("$learn SET fr.rows = '1'; $varying; SET fr.rows = '3000000'; $varying;");
+is(counter('shadow_captured'), 1,
+	'a run slowed after a fast first run does not capture the statement');
 
 $node->stop;
 done_testing();
