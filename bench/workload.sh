@@ -1,7 +1,9 @@
 #!/bin/bash
 # The workload benchmark (make bench-workload), from an empty learned state
 # at the server's default settings, on four workloads, each in its own
-# database of one throwaway cluster:
+# database of one throwaway cluster (a workload's per-statement memory is
+# reset once it is measured, so that its statements still waiting for shadow
+# runs do not take the next workload's shadow time):
 #   demo   skewed, correlated data on which PostgreSQL's estimates are wrong
 #   tpch   a TPC-H-like workload not tuned to the extension, one parameter
 #          set per template
@@ -19,7 +21,8 @@
 #       with stock (recorded, and not recorded).
 # Per pass it prints the users' total against the stock total of the same
 # pass, the worst single learn-mode execution against its statement's stock
-# median (and the arm it ran), and the growth of the shadow_* counters of
+# median (and the arm it ran) next to the worst stock execution of the pass
+# against the same medians (the machine's own noise), and the growth of the shadow_* counters of
 # ruvector_dag_status() ("n/a" when the server has none).  At steady state:
 # speed-up, fraction of the oracle's gain, and the statements over 1.1x
 # slower than stock after rechecking each with more pairs taking turns.
@@ -143,13 +146,17 @@ for w in $workloads; do
 	echo "== planning time: median of $plans plannings (EXPLAIN) per statement, mode off and apply"
 	wl_plan_times "$w" "$w" "$plans"
 	wl_psql "$w" -v w="$w" -v summary="$WL_DIR/summary.$w" -f bench/workload/report.sql
+	# its statements still waiting for shadow runs would take the shadow
+	# worker's time from the next workload's learning: forget them
+	wl_psql "$w" -At -c "SELECT ruvector_dag_reset('queries')" >/dev/null
 	echo "== workload $w done after $(($(date +%s) - started)) s"
 done
 
 echo
 echo "======== summary (apply = apply mode recorded; gain share = (stock - apply) / (stock - oracle);"
 echo "         slower = statements > 1.1x stock after rechecks; users/stock = first / last pass;"
-echo "         worst = worst learn-mode execution / its stock median, statement and pass)"
+echo "         worst = worst learn-mode execution / its stock median, statement and pass, and in"
+echo "         brackets the worst stock execution of any pass / its stock median: the machine's noise)"
 {
 	echo "workload|statements|stock ms|apply ms|speed-up|oracle|gain share|slower|users/stock|worst|shadow"
 	for w in $workloads; do

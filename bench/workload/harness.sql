@@ -223,7 +223,8 @@ $$;
  * pass taking turns with it; the worst single learn-mode execution over its
  * shape's stock median (the stock executions before learning and of the
  * passes so far), with the arm and decision of its trajectory (recorded
- * during that execution); executions cut by the timeout (their time counts
+ * during that execution), and the worst stock execution of the pass over
+ * the same medians (what the machine's own noise gives); executions cut by the timeout (their time counts
  * as a lower bound); and how much each shadow_* status counter grew over the
  * pass and its learning cycle ('n/a' when the server has none).
  */
@@ -255,6 +256,12 @@ worst AS (
 	 WHERE e.phase = 'learn'
 	 ORDER BY e.workload, e.round, e.ms / nullif(m.ms, 0) DESC NULLS LAST
 ),
+worst_stock AS (
+	SELECT e.workload, e.round, max(e.ms / nullif(m.ms, 0)) AS ratio
+	  FROM bench_exec e JOIN stock_med m USING (workload, round, shape)
+	 WHERE e.phase = 'pass_stock' AND NOT e.timed_out
+	 GROUP BY 1, 2
+),
 shadow AS (
 	SELECT s.workload, s.round,
 		   (SELECT string_agg(k.key || ' ' || trim_scale(round(k.value::text::numeric -
@@ -266,7 +273,7 @@ shadow AS (
 	 WHERE s.at = 'start'
 )
 SELECT t.workload, t.round, t.users_ms, t.stock_ms, t.users_ms / nullif(t.stock_ms, 0) AS users_vs_stock,
-	   w.ratio AS worst_ratio, w.shape AS worst_shape,
+	   w.ratio AS worst_ratio, w.shape AS worst_shape, ws.ratio AS worst_stock_ratio,
 	   (SELECT coalesce(a.name, tr.arm::text) || ' ' || coalesce(tr.decision, '?')
 		  FROM ndag_trajectories tr
 		  JOIN bench_shape b ON b.workload = w.workload AND b.shape = w.shape AND b.query_id = tr.query_id
@@ -276,6 +283,7 @@ SELECT t.workload, t.round, t.users_ms, t.stock_ms, t.users_ms / nullif(t.stock_
 	   t.timed_out, coalesce(nullif(sh.grew, ''), 'n/a') AS shadow
   FROM tot t
   LEFT JOIN worst w USING (workload, round)
+  LEFT JOIN worst_stock ws USING (workload, round)
   LEFT JOIN shadow sh USING (workload, round);
 
 /*

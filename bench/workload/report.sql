@@ -144,10 +144,11 @@ SELECT * FROM (VALUES
 ) v(figure, value);
 
 \echo '== learn passes: the users'' total (learn mode) against stock taking turns in the same pass; the worst single'
-\echo '   learn-mode execution against its shape''s stock median; growth of the shadow_* status counters'
+\echo '   learn-mode execution against its shape''s stock median, and the worst stock execution of the pass'
+\echo '   (the noise of the machine: A against A); growth of the shadow_* status counters'
 SELECT round AS pass, round(users_ms::numeric, 1) AS users_ms, round(stock_ms::numeric, 1) AS stock_ms,
 	   round(users_vs_stock::numeric, 2) AS "users/stock", round(worst_ratio::numeric, 2) AS worst_x,
-	   worst_shape, worst_arm, timed_out, shadow
+	   worst_shape, worst_arm, round(worst_stock_ratio::numeric, 2) AS worst_stock_x, timed_out, shadow
   FROM bench_pass WHERE workload = :'w' ORDER BY round;
 
 \echo '== decisions at the end, per shape: what apply mode decides now (EXPLAIN: parameter class, decision,'
@@ -169,7 +170,9 @@ p AS (
 		   (SELECT round(users_vs_stock::numeric, 2) FROM bench_pass
 			 WHERE workload = :'w' ORDER BY bench_pass.round DESC LIMIT 1) AS last,
 		   (SELECT round(worst_ratio::numeric, 1) || 'x ' || worst_shape || ' p' || round
-			  FROM bench_pass WHERE workload = :'w' ORDER BY worst_ratio DESC NULLS LAST LIMIT 1) AS worst,
+			  FROM bench_pass WHERE workload = :'w' ORDER BY worst_ratio DESC NULLS LAST LIMIT 1) ||
+		   ' (stock ' || (SELECT round(max(worst_stock_ratio)::numeric, 1) FROM bench_pass
+						  WHERE workload = :'w') || 'x)' AS worst,
 		   (SELECT CASE WHEN bool_and(shadow = 'n/a') THEN 'n/a'
 						ELSE string_agg(shadow, '; ' ORDER BY round) END
 			  FROM bench_pass WHERE workload = :'w') AS shadow
