@@ -2,8 +2,9 @@
 # The workload benchmark (make bench-workload), from an empty learned state
 # at the server's default settings, on four workloads, each in its own
 # database of one throwaway cluster (a workload's per-statement memory is
-# reset once it is measured, so that its statements still waiting for shadow
-# runs do not take the next workload's shadow time):
+# reset once it is measured, and the next one starts learning once shadow
+# exploration is idle and its account of shadow time out of debt, so that
+# one workload's learning does not spend the next one's shadow time):
 #   demo   skewed, correlated data on which PostgreSQL's estimates are wrong
 #   tpch   a TPC-H-like workload not tuned to the extension, one parameter
 #          set per template
@@ -129,6 +130,10 @@ for w in $workloads; do
 	wl_phase "$w" "$w" oracle 0 "$oracle_reps" off "$timeout" oracle
 	wl_psql "$w" -v w="$w" -f bench/workload/oracle.sql
 
+	# the shadow time an earlier workload spent is not this one's to wait for
+	t0=$SECONDS
+	wl_shadow_idle "$w" 120 account
+	echo "== shadow exploration idle, its account out of debt, after $((SECONDS - t0)) s"
 	echo "== (c) neural_dag from scratch: $rounds passes, each statement $round_reps time(s) in learn mode taking"
 	echo "   turns with stock, ruvector_dag_learn() after each pass"
 	for r in $(seq 1 "$rounds"); do

@@ -137,15 +137,27 @@ wl_set_guc() {
 
 # wl_round_line DB WORKLOAD ROUND: run a learning cycle and print one line:
 # the round's total latency (sum of the shapes' medians), the decisions
+# wl_shadow_idle DB SECONDS [ACCOUNT]: wait (at most SECONDS) until shadow
+# exploration has taken every statement it captured and no shadow worker
+# runs; with ACCOUNT, also until its account of shadow time is not in debt
+# (a bracket of large parallel statements may leave it so for a while)
+wl_shadow_idle() {
+	local db=$1 limit=$2 account=${3:-} start=$SECONDS
+	local debt="0"
+	[ -n "$account" ] && debt="(coalesce((c->>'shadow_budget_ms_available')::float8, 0) < 0)::int"
+	while [ $((SECONDS - start)) -lt "$limit" ]; do
+		[ "$(wl_psql "$db" -At -c "SELECT coalesce((c->>'shadow_queued')::int, 0) + $debt
+			+ (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'neural_dag shadow')
+			FROM (SELECT ruvector_dag_status()->'counters' AS c) s")" = 0 ] && break
+		sleep 1
+	done
+}
+
 # wl_shadow_settle DB SECONDS: wait (at most SECONDS) until shadow exploration
 # has taken every statement it captured, then print what its runs did so far
 wl_shadow_settle() {
 	local db=$1 limit=$2 start=$SECONDS
-	while [ $((SECONDS - start)) -lt "$limit" ]; do
-		[ "$(wl_psql "$db" -At -c "SELECT coalesce((ruvector_dag_status()->'counters'->>'shadow_queued')::int, 0)
-			+ (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'neural_dag shadow')")" = 0 ] && break
-		sleep 1
-	done
+	wl_shadow_idle "$db" "$limit"
 	wl_psql "$db" -At -c "SELECT format('   shadow exploration so far: %s runs, %s pairs, %s timeouts, %s ms (waited %s s)',
 		c->>'shadow_runs', c->>'shadow_pairs', c->>'shadow_timeouts', c->>'shadow_ms', $((SECONDS - start)))
 		FROM (SELECT ruvector_dag_status()->'counters' AS c) s"

@@ -1119,22 +1119,37 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	/* statements decided before are ours; others are checked first */
 	if (!NdagCacheKnown(query_id) && !query_may_be_ours(parse))
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
-	param_hash = NdagParamSetHash(parse, boundParams);
-	bucket = NdagParamBucketGet(MyDatabaseId, query_id, param_hash,
-								&class_tag);
-	decision->param_hash = param_hash;
-	decision->rows_bucket = bucket;
 	/* observe: planned by default, the bucket kept for EXPLAIN's advice */
 	if (ndag_mode == NDAG_MODE_OBSERVE)
+	{
+		decision->param_hash = NdagParamSetHash(parse, boundParams);
+		decision->rows_bucket = NdagParamBucketGet(MyDatabaseId, query_id,
+												   decision->param_hash, NULL);
 		return NdagPlanDefault(parse, query_string, cursorOptions, boundParams);
+	}
 	cache_keys(query_id, &generation, &epoch);
 
 	/*
-	 * the cached decision serves a parameter set of its bucket; for a
+	 * a statement settled on its default plan for every parameter set is
+	 * served without looking at its parameter set (what that costs is most
+	 * of the extension's planning time of a pgbench -S statement); else the
+	 * cached decision serves a parameter set of its bucket, and for a
 	 * statement whose constants plan in several shapes, only one whose
 	 * latest planning found the cached class
 	 */
-	entry = NdagCacheLookup(query_id, generation, epoch, bucket, class_tag);
+	param_hash = 0;
+	bucket = 0;
+	class_tag = 0;
+	entry = NdagCacheSettled(query_id, generation, epoch);
+	if (entry == NULL)
+	{
+		param_hash = NdagParamSetHash(parse, boundParams);
+		bucket = NdagParamBucketGet(MyDatabaseId, query_id, param_hash,
+									&class_tag);
+		entry = NdagCacheLookup(query_id, generation, epoch, bucket, class_tag);
+	}
+	decision->param_hash = param_hash;
+	decision->rows_bucket = bucket;
 	if (entry != NULL)
 	{
 		NdagRewriteCount(NDAG_RW_CACHE_HITS, 1);

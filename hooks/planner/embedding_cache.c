@@ -142,15 +142,12 @@ serves(const NdagCacheEntry *e, int bucket, uint32 class_tag)
 }
 
 /*
- * NdagCacheLookup
- *		The decision kept for a query under this generation and epoch that
- *		serves a parameter set of this rows bucket and class tag (see
- *		serves), its statement now the most recently used; NULL when none
- *		(a stale slot is dropped).
+ * current_slot
+ *		The slot of a query decided under this generation and epoch, now the
+ *		most recently used; NULL when none (a stale slot is dropped).
  */
-NdagCacheEntry *
-NdagCacheLookup(uint64 query_id, uint64 generation, uint64 epoch,
-				int bucket, uint32 class_tag)
+static CacheSlot *
+current_slot(uint64 query_id, uint64 generation, uint64 epoch)
 {
 	CacheSlot  *slot;
 
@@ -165,6 +162,49 @@ NdagCacheLookup(uint64 query_id, uint64 generation, uint64 epoch,
 		return NULL;
 	}
 	dlist_move_head(&lru_list, &slot->lru);
+	return slot;
+}
+
+/*
+ * NdagCacheSettled
+ *		The decision kept for a query under this generation and epoch when
+ *		it serves every parameter set alike, so that its parameter set need
+ *		not be looked at: the statement's only class (no other in shared
+ *		memory when it was decided; a class created since that decides
+ *		anything but the default moves the statement's epoch), known not to
+ *		gain (so its parameter sets are not measured), deciding the default
+ *		plan with nothing to explore, validate or capture.  NULL otherwise.
+ */
+NdagCacheEntry *
+NdagCacheSettled(uint64 query_id, uint64 generation, uint64 epoch)
+{
+	CacheSlot  *slot = current_slot(query_id, generation, epoch);
+	NdagCacheEntry *e;
+
+	if (slot == NULL || slot->nentries != 1)
+		return NULL;
+	e = slot->entries[0];
+	if (e->worth || e->multi_class || e->may_explore || e->shadow ||
+		e->shadow_if_slow || e->decision.arm != 0)
+		return NULL;
+	return e;
+}
+
+/*
+ * NdagCacheLookup
+ *		The decision kept for a query under this generation and epoch that
+ *		serves a parameter set of this rows bucket and class tag (see
+ *		serves), its statement now the most recently used; NULL when none
+ *		(a stale slot is dropped).
+ */
+NdagCacheEntry *
+NdagCacheLookup(uint64 query_id, uint64 generation, uint64 epoch,
+				int bucket, uint32 class_tag)
+{
+	CacheSlot  *slot = current_slot(query_id, generation, epoch);
+
+	if (slot == NULL)
+		return NULL;
 	for (int i = 0; i < slot->nentries; i++)
 	{
 		if (serves(slot->entries[i], bucket, class_tag))

@@ -177,6 +177,8 @@ typedef struct NdagCacheEntry
 	NdagDecision decision;
 } NdagCacheEntry;
 
+extern NdagCacheEntry *NdagCacheSettled(uint64 query_id, uint64 generation,
+										 uint64 epoch);
 extern NdagCacheEntry *NdagCacheLookup(uint64 query_id, uint64 generation,
 									   uint64 epoch, int bucket,
 									   uint32 class_tag);

@@ -528,7 +528,9 @@ slot_init(QmSlot *s, Oid dbid, uint64 query_id, uint64 klass)
  *		that moves the epoch so that backends reload the evicted class from
  *		the store); NULL when absent.  The classes of one query share its
  *		partition and probe window, so a new class marks the query's other
- *		classes, and itself, multi_class.  Caller holds the partition's lock
+ *		classes, and itself, multi_class (the statement's second class moves
+ *		its epoch: decisions cached as its only class no longer hold for
+ *		every parameter set).  Caller holds the partition's lock
  *		(exclusively to create); h is NdagQmStatementHash(dbid, query_id).
  */
 QmSlot *
@@ -565,14 +567,22 @@ NdagQmSlotFind(uint32 h, Oid dbid, uint64 query_id, uint64 klass, bool create)
 	slot_init(victim, dbid, query_id, klass);
 	if (siblings)
 	{
+		bool		was_single = false;
+
 		victim->multi_class = true;
 		for (int p = 0; p < qm->probes; p++)
 		{
 			QmSlot	   *s = window_slot(h, p);
 
 			if (s->dbid == dbid && s->query_id == query_id)
+			{
+				was_single |= !s->multi_class;
 				s->multi_class = true;
+			}
 		}
+		/* decisions cached as the statement's only class no longer are */
+		if (was_single)
+			pg_atomic_fetch_add_u64(NdagQmStatementBucket(dbid, query_id), 1);
 	}
 	return victim;
 }
