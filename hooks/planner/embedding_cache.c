@@ -170,10 +170,10 @@ current_slot(uint64 query_id, uint64 generation, uint64 epoch)
  *		The decision kept for a query under this generation and epoch when
  *		it serves every parameter set alike, so that its parameter set need
  *		not be looked at: the statement's only class (no other in shared
- *		memory when it was decided; a class created since that decides
- *		anything but the default moves the statement's epoch), known not to
- *		gain (so its parameter sets are not measured), deciding the default
- *		plan with nothing to explore, validate or capture.  NULL otherwise.
+ *		memory when it was decided; a second class created since moves the
+ *		statement's epoch), known not to gain (so its parameter sets are not
+ *		measured), deciding the default plan with nothing to explore,
+ *		validate or capture.  NULL otherwise.
  */
 NdagCacheEntry *
 NdagCacheSettled(uint64 query_id, uint64 generation, uint64 epoch)
