@@ -67,13 +67,14 @@ bench_ratios() {
 				printf "%.6f\n", v[k " " conf] / v[k " " base] }' "$1"
 }
 
-# bench_summary FILE BASE NOISE_CONF CONFIG FIELD FIGURE GOAL: print and
-# record the median ratio of CONFIG to BASE with its quartiles and the A
-# against A noise (NOISE_CONF, identical to BASE, against BASE)
+# bench_summary FILE BASE NOISE_CONF CONFIG FIELD FIGURE GOAL [NOISE_BASE]:
+# print and record the median ratio of CONFIG to BASE with its quartiles and
+# the A against A noise (NOISE_CONF, identical to NOISE_BASE, against it;
+# NOISE_BASE is BASE unless given)
 bench_summary() {
-	local file=$1 base=$2 noise_conf=$3 conf=$4 field=$5 figure=$6 goal=$7 m q1 q3 noise
+	local file=$1 base=$2 noise_conf=$3 conf=$4 field=$5 figure=$6 goal=$7 noise_base=${8:-$2} m q1 q3 noise
 	read -r m q1 q3 < <(bench_ratios "$file" "$base" "$conf" "$field" | bench_quartiles)
-	read -r noise _ < <(bench_ratios "$file" "$base" "$noise_conf" "$field" | bench_quartiles)
+	read -r noise _ < <(bench_ratios "$file" "$noise_base" "$noise_conf" "$field" | bench_quartiles)
 	printf '  %-58s %s  [%s, %s]  A/A %s  (goal %s)\n' "$figure" "$m" "$q1" "$q3" "$noise" "$goal"
 	bench_result "$figure" "$m" "$q1" "$q3" "$noise" "$goal"
 }

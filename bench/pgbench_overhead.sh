@@ -1,9 +1,11 @@
 #!/bin/bash
-# What neural_dag costs short statements under pgbench: three identical
+# What neural_dag costs short statements under pgbench: four identical
 # throwaway clusters run side by side, two without the library (the
-# baseline and the A-against-A noise) and one preloading it in learn mode
-# on the enabled pgbench tables (default settings otherwise).  pgbench
-# blocks of NDAG_BENCH_SECONDS take turns on the three, in a rotating
+# baseline and the A-against-A noise), one without it computing queryIds
+# (compute_query_id = on: what the extension needs, and what a server
+# running pg_stat_statements pays anyway) and one preloading it in learn
+# mode on the enabled pgbench tables (default settings otherwise).  pgbench
+# blocks of NDAG_BENCH_SECONDS take turns on the four, in a rotating
 # order, round after round; per block the TPS and the server CPU per
 # transaction (the postmaster and all its processes, /proc).  Workloads:
 #   select_only     pgbench -S, prepared (PostgreSQL plans each backend's
@@ -14,8 +16,9 @@
 #                   start-up and its first recorded statement)
 #   join3           a short 3-table join of accounts, tellers and branches
 # Prints each figure's median ratio to not loaded with its quartiles and
-# the A-against-A noise, and the extra server CPU of a new backend's first
-# statement (ms); asserts nothing.
+# the A-against-A noise, the server CPU per transaction of computing
+# queryIds alone and of learn mode against that, and the extra server CPU
+# of a new backend's first statement (ms); asserts nothing.
 #
 #   NDAG_BENCH_SECONDS  seconds per block (default 10; 4 with NDAG_BENCH_QUICK=1)
 #   NDAG_BENCH_ROUNDS   rounds (default 10; 5 with NDAG_BENCH_QUICK=1)
@@ -36,7 +39,7 @@ clients=${NDAG_BENCH_CLIENTS:-2}
 
 root=$(mktemp -d /tmp/neural_dag-bench.XXXXXX)
 chown "$(ndag_pg_user)" "$root"
-configs=(not_loaded not_loaded_again learn)
+configs=(not_loaded not_loaded_again query_ids learn)
 declare -A dirs ports
 stop_all() {
 	for c in "${configs[@]}"; do
@@ -56,6 +59,8 @@ for c in "${configs[@]}"; do
 	chown "$(ndag_pg_user)" "${dirs[$c]}"
 	if [ "$c" = learn ]; then
 		bench_cluster "${dirs[$c]}" "${ports[$c]}" neural_dag "ruvector.dag_mode = learn"
+	elif [ "$c" = query_ids ]; then
+		bench_cluster "${dirs[$c]}" "${ports[$c]}" "" "compute_query_id = on"
 	else
 		bench_cluster "${dirs[$c]}" "${ports[$c]}" ""
 	fi
@@ -99,8 +104,8 @@ echo "pgbench: $rounds rounds of ${seconds}s blocks, scale $scale, $clients clie
 for w in "${workloads[@]}"; do
 	: >"$root/$w.out"
 	for r in $(seq 1 "$rounds"); do
-		for k in 0 1 2; do
-			block "${configs[$(((r + k) % 3))]}" "$w" "$r" >>"$root/$w.out"
+		for k in $(seq 0 $((${#configs[@]} - 1))); do
+			block "${configs[$(((r + k) % ${#configs[@]}))]}" "$w" "$r" >>"$root/$w.out"
 			echo "  block: $(tail -1 "$root/$w.out") (round, cluster, tps, server CPU ns per transaction)"
 		done
 	done
@@ -115,6 +120,12 @@ for w in "${workloads[@]}"; do
 	bench_summary "$root/$w.out" not_loaded not_loaded_again learn 3 "pgbench $w TPS, learn" "$tps_goal"
 	bench_summary "$root/$w.out" not_loaded not_loaded_again learn 4 \
 		"pgbench $w server CPU per transaction, learn" "$cpu_goal"
+	# what computing queryIds costs alone, and learn mode against a server
+	# that computes them anyway (as one running pg_stat_statements does)
+	bench_summary "$root/$w.out" not_loaded not_loaded_again query_ids 4 \
+		"pgbench $w server CPU per transaction, queryIds only" "-"
+	bench_summary "$root/$w.out" query_ids not_loaded_again learn 4 \
+		"pgbench $w server CPU per transaction, learn / queryIds" "-" not_loaded
 	if [ "$w" = connect ]; then
 		# a new backend's start-up and first statement: extra CPU in ms
 		read -r m q1 q3 < <(awk '{v[$1 " " $2] = $4; r[$1] = 1}
