@@ -1092,6 +1092,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	uint64		query_id = parse->queryId;
 	uint64		generation;
 	uint64		epoch;
+	NdagCacheSlot *slot;
 	NdagCacheEntry *entry;
 	PlannedStmt *default_plan;
 	PlannedStmt *plan;
@@ -1140,13 +1141,14 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	param_hash = 0;
 	bucket = 0;
 	class_tag = 0;
-	entry = NdagCacheSettled(query_id, generation, epoch);
+	slot = NdagCacheCurrent(query_id, generation, epoch);
+	entry = NdagCacheSettled(slot);
 	if (entry == NULL)
 	{
 		param_hash = NdagParamSetHash(parse, boundParams);
 		bucket = NdagParamBucketGet(MyDatabaseId, query_id, param_hash,
 									&class_tag);
-		entry = NdagCacheLookup(query_id, generation, epoch, bucket, class_tag);
+		entry = NdagCacheServing(slot, bucket, class_tag);
 	}
 	decision->param_hash = param_hash;
 	decision->rows_bucket = bucket;

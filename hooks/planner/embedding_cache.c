@@ -37,7 +37,7 @@ typedef struct CacheKey
 /* parameter classes of one statement whose decisions a slot keeps */
 #define CACHE_CLASSES		4
 
-typedef struct CacheSlot
+typedef struct NdagCacheSlot
 {
 	CacheKey	key;			/* hash key: first */
 	dlist_node	lru;			/* most recent at the head */
@@ -142,12 +142,13 @@ serves(const NdagCacheEntry *e, int bucket, uint32 class_tag)
 }
 
 /*
- * current_slot
+ * NdagCacheCurrent
  *		The slot of a query decided under this generation and epoch, now the
- *		most recently used; NULL when none (a stale slot is dropped).
+ *		most recently used; NULL when none (a stale slot is dropped).  One
+ *		look-up for what NdagCacheSettled and NdagCacheServing then read.
  */
-static CacheSlot *
-current_slot(uint64 query_id, uint64 generation, uint64 epoch)
+NdagCacheSlot *
+NdagCacheCurrent(uint64 query_id, uint64 generation, uint64 epoch)
 {
 	CacheSlot  *slot;
 
@@ -167,18 +168,17 @@ current_slot(uint64 query_id, uint64 generation, uint64 epoch)
 
 /*
  * NdagCacheSettled
- *		The decision kept for a query under this generation and epoch when
- *		it serves every parameter set alike, so that its parameter set need
- *		not be looked at: the statement's only class (no other in shared
- *		memory when it was decided; a second class created since moves the
- *		statement's epoch), known not to gain (so its parameter sets are not
- *		measured), deciding the default plan with nothing to explore,
- *		validate or capture.  NULL otherwise.
+ *		The decision of a current slot (NULL: none) when it serves every
+ *		parameter set alike, so that its parameter set need not be looked
+ *		at: the statement's only class (no other in shared memory when it
+ *		was decided; a second class created since moves the statement's
+ *		epoch), known not to gain (so its parameter sets are not measured),
+ *		deciding the default plan with nothing to explore, validate or
+ *		capture.  NULL otherwise.
  */
 NdagCacheEntry *
-NdagCacheSettled(uint64 query_id, uint64 generation, uint64 epoch)
+NdagCacheSettled(NdagCacheSlot *slot)
 {
-	CacheSlot  *slot = current_slot(query_id, generation, epoch);
 	NdagCacheEntry *e;
 
 	if (slot == NULL || slot->nentries != 1)
@@ -191,21 +191,14 @@ NdagCacheSettled(uint64 query_id, uint64 generation, uint64 epoch)
 }
 
 /*
- * NdagCacheLookup
- *		The decision kept for a query under this generation and epoch that
- *		serves a parameter set of this rows bucket and class tag (see
- *		serves), its statement now the most recently used; NULL when none
- *		(a stale slot is dropped).
+ * NdagCacheServing
+ *		The decision of a current slot (NULL: none) that serves a parameter
+ *		set of this rows bucket and class tag (see serves); NULL when none.
  */
 NdagCacheEntry *
-NdagCacheLookup(uint64 query_id, uint64 generation, uint64 epoch,
-				int bucket, uint32 class_tag)
+NdagCacheServing(NdagCacheSlot *slot, int bucket, uint32 class_tag)
 {
-	CacheSlot  *slot = current_slot(query_id, generation, epoch);
-
-	if (slot == NULL)
-		return NULL;
-	for (int i = 0; i < slot->nentries; i++)
+	for (int i = 0; slot != NULL && i < slot->nentries; i++)
 	{
 		if (serves(slot->entries[i], bucket, class_tag))
 			return slot->entries[i];

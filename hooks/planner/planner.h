@@ -177,11 +177,14 @@ typedef struct NdagCacheEntry
 	NdagDecision decision;
 } NdagCacheEntry;
 
-extern NdagCacheEntry *NdagCacheSettled(uint64 query_id, uint64 generation,
-										 uint64 epoch);
-extern NdagCacheEntry *NdagCacheLookup(uint64 query_id, uint64 generation,
-									   uint64 epoch, int bucket,
-									   uint32 class_tag);
+/* a statement's slot of the Embedding Cache (embedding_cache.c) */
+typedef struct NdagCacheSlot NdagCacheSlot;
+
+extern NdagCacheSlot *NdagCacheCurrent(uint64 query_id, uint64 generation,
+									   uint64 epoch);
+extern NdagCacheEntry *NdagCacheSettled(NdagCacheSlot *slot);
+extern NdagCacheEntry *NdagCacheServing(NdagCacheSlot *slot, int bucket,
+										uint32 class_tag);
 extern NdagCacheEntry *NdagCacheStore(uint64 query_id, uint64 generation,
 									  uint64 epoch, uint64 klass);
 extern bool NdagCacheKnown(uint64 query_id);
