@@ -1,9 +1,11 @@
 # One statement does not take a whole launch of the shadow worker.  With
-# ruvector.dag_shadow_max_pairs = 3, two statements with more open arms
+# ruvector.dag_shadow_max_pairs = 1, two statements with more open arms
 # than that are captured while no shadow run may start; once the budget
-# allows, one launch serves both (its slice) and each run makes exactly 3
-# pairs (two brackets: two arms, then one) and is cut short with arms
-# still open, instead of one statement taking the pairs of the other.  The
+# allows, one launch serves both (its slice) and each run makes exactly 1
+# pair (one bracket of one arm, where a bracket takes two arms) and is cut
+# short with arms still open, instead of one statement taking the pairs of
+# the other (a run that decided its first two candidates would give way
+# to the other statement anyway: t/122).  The
 # account of shadow time shows what it holds: nothing while the budget is
 # 0, a full minute of the budget once it is 1 CPU and nothing was spent.
 # A statement whose arms all got their verdict while it waited (explored
@@ -17,7 +19,7 @@ use NdagTest;
 
 my $node = ndag_node('shadow_pairs_cap',
 	"ruvector.dag_shadow_budget = 0\nruvector.dag_shadow_max_load = 1000000\n"
-	  . "ruvector.dag_shadow_max_pairs = 3\nruvector.dag_explore_max_cost_ratio = '1e15'\n");
+	  . "ruvector.dag_shadow_max_pairs = 1\nruvector.dag_explore_max_cost_ratio = '1e15'\n");
 
 # sql(SQL): the output of SQL in one session; counter(NAME): a counter of
 # ruvector_dag_status()
@@ -36,7 +38,7 @@ sql(ndag_join_tables_sql('pc') . ndag_costly_hash_arm_sql()
 my ($q1, $q2) = ndag_join_queries('pc');
 my $shadow = ndag_shadow_settings();
 
-is(sql('SHOW ruvector.dag_shadow_max_pairs'), '3', 'a run makes 3 pairs at most');
+is(sql('SHOW ruvector.dag_shadow_max_pairs'), '1', 'a run makes 1 pair at most');
 ok( $node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activity
 		WHERE backend_type = 'neural_dag shadow'}),
 	'no shadow worker runs');
@@ -57,8 +59,8 @@ ok( wait_for(
 		'both runs'),
 	'both statements were run');
 is(counter('shadow_launches'), 1, 'by one launch');
-is(counter('shadow_pairs'), 6, 'each run made exactly 3 pairs');
-is(counter('shadow_brackets'), 4, 'in two brackets each');
+is(counter('shadow_pairs'), 2, 'each run made exactly 1 pair');
+is(counter('shadow_brackets'), 2, 'in one bracket each');
 is(counter('shadow_skipped'), 2, 'and was cut short with arms still open');
 is(counter('shadow_errors'), 0, 'no shadow run failed');
 ok( wait_for(sub { counter('shadow_budget_ms_available') == 60000 }, 'a full account'),

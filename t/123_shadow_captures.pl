@@ -54,7 +54,7 @@ ok(wait_for(sub { counter('shadow_runs') == 1 && ndag_shadow_idle($node) }, 'the
 	'the entry was run');
 is(counter('shadow_errors'), 0, 'without an error');
 ok(counter('shadow_brackets') >= 2, 'in two brackets or more');
-ok($node->log_contains(qr/1 candidate arms, \d+ pairs, 2 of 2 captures/),
+ok($node->log_contains(qr/1 candidate arms, 1 pursued, \d+ pairs, 2 of 2 captures/),
 	'the run took both captures (the repeated one is held once)');
 
 # each execution returned 4 rows (first capture) or 5 (second): the rows

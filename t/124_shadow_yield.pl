@@ -56,7 +56,7 @@ is(counter('shadow_errors'), 0, 'no run failed');
 
 # the runs in the order they ended: after the first one that yielded, the
 # other statement's run
-my @ends = slurp_file($node->logfile) =~ /shadow run of query (-?\d+): \d+ candidate arms, \d+ pairs, \d+ of \d+ captures, (\w[\w ]*)/g;
+my @ends = slurp_file($node->logfile) =~ /shadow run of query (-?\d+): \d+ candidate arms, \d+ pursued, \d+ pairs, \d+ of \d+ captures, (\w[\w ]*)/g;
 my @runs;
 push @runs, [ splice(@ends, 0, 2) ] while @ends;
 my ($first) = grep { $runs[$_][1] eq 'yielded' } 0 .. $#runs;

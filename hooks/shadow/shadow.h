@@ -75,6 +75,7 @@ typedef struct NdagShadowEntry
 	uint64		query_id;
 	uint64		klass;			/* parameter class (NdagDecision.klass) */
 	double		weight_ms;		/* default-plan time seen while queued */
+	int			turns;			/* its runs that gave way (shadow_run.c) */
 	double		default_ms;		/* the longest capture's time */
 	TimestampTz enqueued_at;
 	uint32		launch;			/* the worker launch it waits for, 0 none */
@@ -146,9 +147,9 @@ extern int	NdagShadowDropAssigned(uint32 launch);
 extern bool NdagShadowTake(uint32 launch, double available_ms,
 						   double capacity_ms, NdagShadowEntry *out);
 extern void NdagShadowReset(Oid dbid);
-extern void NdagShadowRequeue(const NdagShadowEntry *entry, double weight_ms);
+extern void NdagShadowRequeue(const NdagShadowEntry *entry);
 extern bool NdagShadowResetSince(const NdagShadowEntry *entry);
-extern bool NdagShadowOthersWait(const NdagShadowEntry *entry);
+extern bool NdagShadowOthersWait(const NdagShadowEntry *entry, int most_turns);
 extern void NdagShadowCount(NdagShadowCounter counter, uint64 n);
 extern void NdagShadowStatusCounters(void *state);
 extern NdagShadowLoad *NdagShadowOwnLoad(void);
@@ -169,8 +170,8 @@ extern struct ParamListInfoData *NdagShadowEntryParams(const NdagShadowEntry *e,
 
 /* ---------- shadow_run.c ---------- */
 
-extern double NdagShadowRunEntry(const NdagShadowEntry *entry,
-								 NdagShadowPace pace, void *pace_arg);
+extern bool NdagShadowRunEntry(NdagShadowEntry *entry, NdagShadowPace pace,
+							   void *pace_arg);
 extern void NdagShadowSessionSettings(void);
 
 /* ---------- shadow_capacity.c ---------- */

@@ -12,8 +12,12 @@
  * holds (up to NDAG_SHADOW_CAPTURES, the oldest replaced in turn), so that
  * its run measures the parameter sets the class runs, not the first one
  * captured only.  When the queue is full the lightest entry goes (the new
- * one, if it is the lightest).  A run that proved an arm and gave way puts
- * its entry back (NdagShadowRequeue).  An entry leaves the queue when a
+ * one, if it is the lightest).  A run that gave way (it proved an arm, or
+ * decided its leading candidates while others waited: shadow_run.c) puts
+ * its entry back with one more turn (NdagShadowRequeue); an entry with
+ * fewer turns goes before one with more, the heavier first among those
+ * with as many, so that every statement's most promising arms are tried
+ * before any statement's less promising ones.  An entry leaves the queue when a
  * worker takes it, when the worker launched for it could not run it, or
  * when ruvector_dag_reset() clears its database.
  *
@@ -96,6 +100,19 @@ static const char *const counter_names[NDAG_N_SHADOW_COUNTERS] = {
 	[NDAG_SHADOW_YIELDED] = "shadow_yielded",
 	[NDAG_SHADOW_SCREENED] = "shadow_screened",
 };
+
+/*
+ * goes_before
+ *		Whether entry a is run before entry b: fewer turns first (runs that
+ *		gave way), then the heavier.
+ */
+static bool
+goes_before(const NdagShadowEntry *a, const NdagShadowEntry *b)
+{
+	if (a->turns != b->turns)
+		return a->turns < b->turns;
+	return a->weight_ms > b->weight_ms;
+}
 
 /*
  * NdagShadowShmemSize
@@ -324,6 +341,7 @@ capture_step(void *arg)
 		e->query_id = query_id;
 		e->klass = klass;
 		e->weight_ms = call->exec_ms;
+		e->turns = 0;
 		e->enqueued_at = GetCurrentTimestamp();
 		e->launch = 0;
 		/* it fits: checked above */
@@ -410,8 +428,8 @@ record_served(Oid dbid, Oid userid, uint32 launch)
  * NdagShadowNextToServe
  *		The database and role the next launch is for: among those with an
  *		entry no launch was for, the one served least recently (never
- *		first), the one with the heaviest such entry on a tie; false when
- *		none waits.
+ *		first), the one whose such entry goes first (goes_before) on a tie;
+ *		false when none waits.
  */
 bool
 NdagShadowNextToServe(Oid *dbid, Oid *userid)
@@ -431,8 +449,7 @@ NdagShadowNextToServe(Oid *dbid, Oid *userid)
 			continue;
 		served = served_launch(e->dbid, e->userid);
 		if (best < 0 || served < best_served ||
-			(served == best_served &&
-			 e->weight_ms > shadow->entries[best].weight_ms))
+			(served == best_served && goes_before(e, &shadow->entries[best])))
 		{
 			best = i;
 			best_served = served;
@@ -448,12 +465,12 @@ NdagShadowNextToServe(Oid *dbid, Oid *userid)
 }
 
 /*
- * heaviest_unassigned
- *		The heaviest entry of a database and role no launch was for, or -1.
- *		Caller holds the lock.
+ * first_unassigned
+ *		The entry of a database and role no launch was for that goes first
+ *		(goes_before), or -1.  Caller holds the lock.
  */
 static int
-heaviest_unassigned(Oid dbid, Oid userid)
+first_unassigned(Oid dbid, Oid userid)
 {
 	int			best = -1;
 
@@ -463,7 +480,7 @@ heaviest_unassigned(Oid dbid, Oid userid)
 
 		if (shadow->used[i] && e->launch == 0 && e->dbid == dbid &&
 			e->userid == userid &&
-			(best < 0 || e->weight_ms > shadow->entries[best].weight_ms))
+			(best < 0 || goes_before(e, &shadow->entries[best])))
 			best = i;
 	}
 	return best;
@@ -472,8 +489,9 @@ heaviest_unassigned(Oid dbid, Oid userid)
 /*
  * NdagShadowAssign
  *		Give a new launch number to the slice of a database and role the
- *		worker about to be launched answers for: its
- *		NDAG_SHADOW_SLICE_ENTRIES heaviest entries now waiting.  The
+ *		worker about to be launched answers for: the
+ *		NDAG_SHADOW_SLICE_ENTRIES of its entries now waiting that go first
+ *		(goes_before).  The
  *		database and role count as served by it from now.
  */
 uint32
@@ -488,7 +506,7 @@ NdagShadowAssign(Oid dbid, Oid userid)
 	launch = shadow->next_launch;
 	for (int n = 0; n < NDAG_SHADOW_SLICE_ENTRIES; n++)
 	{
-		int			i = heaviest_unassigned(dbid, userid);
+		int			i = first_unassigned(dbid, userid);
 
 		if (i < 0)
 			break;
@@ -543,11 +561,11 @@ NdagShadowDropAssigned(uint32 launch)
 
 /*
  * NdagShadowTake
- *		Take the heaviest entry of a launch's slice out of the queue into
- *		*out; false when none is left.  The account of shadow time decides
- *		between them: the heaviest whose default run the account holds now
- *		(available_ms) goes first; when it holds none of them, the heaviest
- *		whose default run the account can hold at all (capacity_ms), the
+ *		Take the entry of a launch's slice that goes first (goes_before)
+ *		out of the queue into *out; false when none is left.  The account of
+ *		shadow time decides between them: the first whose default run the
+ *		account holds now (available_ms); when it holds none of them, the
+ *		first whose default run the account can hold at all (capacity_ms), the
  *		worker waiting for it to refill; an entry longer than that only when
  *		no other is left, so that one huge statement does not take the
  *		budget of many small ones.  Each entry passed over for being longer
@@ -573,7 +591,7 @@ NdagShadowTake(uint32 launch, double available_ms, double capacity_ms,
 				continue;
 			if (e->default_ms > limits[l])
 				deferred++;
-			else if (best < 0 || e->weight_ms > shadow->entries[best].weight_ms)
+			else if (best < 0 || goes_before(e, &shadow->entries[best]))
 				best = i;
 		}
 	}
@@ -591,15 +609,15 @@ NdagShadowTake(uint32 launch, double available_ms, double capacity_ms,
 
 /*
  * NdagShadowRequeue
- *		Put an entry whose run yielded back into the queue, waiting for a
- *		later launch, with weight_ms: a capture of its class queued
- *		meanwhile takes the weight in instead.  When the queue is full it
+ *		Put an entry whose run gave way back into the queue, waiting for a
+ *		later launch, with its weight and turns: a capture of its class
+ *		queued meanwhile takes them in instead.  When the queue is full it
  *		goes like a new capture would (free_slot).  An entry taken before a
  *		ruvector_dag_reset() committed is dropped, as the reset dropped the
  *		queued ones.
  */
 void
-NdagShadowRequeue(const NdagShadowEntry *entry, double weight_ms)
+NdagShadowRequeue(const NdagShadowEntry *entry)
 {
 	int			slot;
 
@@ -612,11 +630,14 @@ NdagShadowRequeue(const NdagShadowEntry *entry, double weight_ms)
 	slot = find_entry(entry->dbid, entry->userid, entry->query_id,
 					  entry->klass);
 	if (slot >= 0)
-		shadow->entries[slot].weight_ms += weight_ms;
-	else if ((slot = free_slot(weight_ms)) >= 0)
+	{
+		shadow->entries[slot].weight_ms += entry->weight_ms;
+		shadow->entries[slot].turns = Max(shadow->entries[slot].turns,
+										  entry->turns);
+	}
+	else if ((slot = free_slot(entry->weight_ms)) >= 0)
 	{
 		memcpy(&shadow->entries[slot], entry, sizeof(NdagShadowEntry));
-		shadow->entries[slot].weight_ms = weight_ms;
 		shadow->entries[slot].launch = 0;
 		shadow->used[slot] = true;
 	}
@@ -628,10 +649,11 @@ NdagShadowRequeue(const NdagShadowEntry *entry, double weight_ms)
 /*
  * NdagShadowOthersWait
  *		Whether the queue holds a statement other than the entry's (any
- *		database or role): what a run that proved an arm gives way to.
+ *		database or role) that had at most most_turns turns: what a run
+ *		gives way to.
  */
 bool
-NdagShadowOthersWait(const NdagShadowEntry *entry)
+NdagShadowOthersWait(const NdagShadowEntry *entry, int most_turns)
 {
 	bool		found = false;
 
@@ -640,7 +662,7 @@ NdagShadowOthersWait(const NdagShadowEntry *entry)
 	{
 		NdagShadowEntry *e = &shadow->entries[i];
 
-		found = shadow->used[i] &&
+		found = shadow->used[i] && e->turns <= most_turns &&
 			!(e->dbid == entry->dbid && e->userid == entry->userid &&
 			  e->query_id == entry->query_id && e->klass == entry->klass);
 	}

@@ -42,11 +42,20 @@
  * Pairs go to NdagQueryMemoryAddPair until every candidate's verdict is in
  * or the run's ruvector.dag_shadow_max_pairs are used (the last bracket
  * takes fewer arms if it must), so that one statement does not take the
- * slice of the worker's launch from the others.  A bracket that proves an arm
- * faster while other candidates are open and other statements wait in the
- * queue ends the run (it yields; the worker puts the entry back into the
- * queue, lighter by the arm's speed-up), so that a statement with a gain
- * in hand gives way to those without one.  Between rounds the
+ * slice of the worker's launch from the others.  A run pursues its
+ * candidates in turns: the SHADOW_BRACKET_ARMS leading ones first (one
+ * bracket's worth, the most promising), then the next ones; once a turn's
+ * candidates are decided while others are open, it gives way (yields) if
+ * another statement waits that had fewer turns, so that every statement's
+ * leading arms are tried before any statement's less promising ones (on
+ * analytic workloads the gain is mostly in a statement's first candidate
+ * or two, and the statements costing most often gain nothing).  A bracket
+ * that proves an arm faster while other candidates are open and other
+ * statements wait in the queue ends the run too, so that a statement with
+ * a gain in hand gives way to those without one.  A run that yields
+ * leaves its entry one turn more (and, after a proof, lighter by the
+ * arm's speed-up), and the worker puts it back into the queue, where the
+ * entries with fewer turns go first.  Between rounds the
  * caller's pace function keeps the worker within its budget (the CPU time
  * each round took), outside any transaction (no lock is held while it
  * sleeps).
@@ -138,6 +147,8 @@ typedef struct ShadowRun
 	uint64		klass;			/* parameter class its pairs are for */
 	ShadowCandidate cand[NDAG_MAX_ARMS];
 	int			ncand;
+	int			pursued;		/* candidates [0, pursued) are pursued now */
+	int			turns;			/* the entry's turns, this one included */
 	int			pairs;			/* pairs run for the entry */
 	double		proven_speedup; /* of the arm the run proved faster, 0 none */
 	int			brackets;		/* brackets run for the entry */
@@ -771,6 +782,31 @@ screen_pair(ShadowRun *run, int arm, double default_ms,
 }
 
 /*
+ * log_pair
+ *		Say at DEBUG2 what a pair measured and the arm's verdict since.
+ */
+static void
+log_pair(ShadowRun *run, int arm, double default_ms,
+		 const ShadowTiming *alt, NdagArmVerdict verdict)
+{
+	static const char *const verdict_names[] = {
+		[NDAG_VERDICT_OPEN] = "open",
+		[NDAG_VERDICT_FASTER] = "faster",
+		[NDAG_VERDICT_NOT_FASTER] = "not faster"
+	};
+	ShadowCandidate *c = run_candidate(run, arm);
+
+	ereport(DEBUG2,
+			(errmsg("neural_dag shadow pair of query %lld, class %016llx: arm %d %.1f ms%s, default %.1f ms, %s, %s",
+					(long long) run->entry->query_id,
+					(unsigned long long) run->klass, arm, alt->ms,
+					alt->timed_out ? " (timed out)" : "", default_ms,
+					run->serial ? "serial" : "parallel",
+					c != NULL && c->screened && run->serial ? "screened" :
+					verdict_names[verdict])));
+}
+
+/*
  * bracket_round
  *		One bracket for the round's candidates: their arm runs between two
  *		runs of the default plan (the first one is the previous bracket's
@@ -869,6 +905,7 @@ bracket_round(ShadowRun *run, RoundCall *call)
 													  run->klass, call->arms[i],
 													  default_ms, alt[i].ms,
 													  alt[i].timed_out);
+		log_pair(run, call->arms[i], default_ms, &alt[i], call->verdict[i]);
 	}
 }
 
@@ -982,25 +1019,28 @@ count_outcome(const ShadowRun *run)
 
 /*
  * next_bracket
- *		The next candidates still open, up to most_arms, taken in turn from
- *		*next onwards (wrapping), so that every candidate gets its first
- *		pair before any gets a third; their number (0: none left).
+ *		The next candidates pursued and still open, up to most_arms, taken
+ *		in turn from *next onwards (wrapping), so that every candidate
+ *		pursued gets its first pair before any gets a third; their number
+ *		(0: none left).
  */
 static int
 next_bracket(const ShadowRun *run, const bool *closed, int *next,
 			 int most_arms, RoundCall *call)
 {
+	int			leading = Min(run->pursued, run->ncand);
+
 	call->narms = 0;
-	for (int k = 0; k < run->ncand && call->narms < most_arms; k++)
+	for (int k = 0; k < leading && call->narms < most_arms; k++)
 	{
-		int			c = (*next + k) % run->ncand;
+		int			c = (*next + k) % leading;
 
 		if (closed[c])
 			continue;
 		call->arms[call->narms] = run->cand[c].arm;
 		call->verdict[call->narms] = NDAG_VERDICT_OPEN;
 		call->narms++;
-		*next = (c + 1) % Max(run->ncand, 1);
+		*next = (c + 1) % leading;
 	}
 	return call->narms;
 }
@@ -1038,20 +1078,23 @@ any_open(const ShadowRun *run, const bool *closed)
 
 /*
  * NdagShadowRunEntry
- *		Run a captured statement's brackets: prepare, then the candidates in
- *		turn (next_bracket), each until its verdict is in, calling pace
- *		after each round with the time it took (the run stops when pace
- *		says so), within ruvector.dag_shadow_max_pairs pairs (the run is
- *		then cut short while arms are still open).  Once a bracket proves
- *		an arm faster while other candidates are still open and other
- *		statements wait in the queue, the run yields: users' executions run that arm from now on, and the
- *		statement's other arms wait behind the statements that have no
- *		gain yet.  Returns the proven arm's paired speed-up when it
- *		yielded (the caller puts the entry back into the queue), else 0.
+ *		Run a captured statement's brackets: prepare, then the candidates
+ *		pursued in turn (next_bracket), each until its verdict is in,
+ *		calling pace after each round with the time it took (the run stops
+ *		when pace says so), within ruvector.dag_shadow_max_pairs pairs (the
+ *		run is then cut short while arms are still open).  When the
+ *		candidates pursued are decided and others are open, the run yields
+ *		if a statement waits that had fewer turns, else it pursues the next
+ *		SHADOW_BRACKET_ARMS too.  Once a bracket proves an arm faster while
+ *		other candidates are still open and other statements wait in the
+ *		queue, the run yields too: users' executions run that arm from now
+ *		on, and the statement's other arms wait.  Returns whether it
+ *		yielded, the entry then one turn more and lighter by the proven
+ *		arm's paired speed-up (the caller puts it back into the queue).
  *		Errors are logged and counted, never raised.
  */
-double
-NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
+bool
+NdagShadowRunEntry(NdagShadowEntry *entry, NdagShadowPace pace,
 				   void *pace_arg)
 {
 	MemoryContext cxt;
@@ -1060,7 +1103,7 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 	RoundCall	call;
 	bool		closed[NDAG_MAX_ARMS];
 	int			next = 0;
-	double		yielded;
+	bool		yielded;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "neural_dag shadow run",
 								ALLOCSET_DEFAULT_SIZES);
@@ -1072,6 +1115,8 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 	run->nusable = 1;
 	run->last_default_capture = -1;
 	run->outcome = SHADOW_GOING;
+	run->pursued = SHADOW_BRACKET_ARMS;
+	run->turns = entry->turns + 1;
 	NdagShadowCount(NDAG_SHADOW_RUNS, 1);
 
 	memset(&call, 0, sizeof(call));
@@ -1083,7 +1128,19 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 
 		if (next_bracket(run, closed, &next,
 						 Max(Min(SHADOW_BRACKET_ARMS, room), 1), &call) == 0)
-			break;
+		{
+			/* the candidates pursued are decided */
+			if (run->pursued >= run->ncand || !any_open(run, closed))
+				break;
+			if (NdagShadowOthersWait(entry, run->turns - 1))
+			{
+				run->outcome = SHADOW_YIELDED;
+				break;
+			}
+			run->turns++;
+			run->pursued += SHADOW_BRACKET_ARMS;
+			continue;
+		}
 		if (room <= 0 ||
 			!pace(run->round_busy_ms, round_processes(run), run->round_cpu_ms,
 				  pace_arg))
@@ -1106,20 +1163,25 @@ NdagShadowRunEntry(const NdagShadowEntry *entry, NdagShadowPace pace,
 		/* at its pairs cap the run is cut short instead (below) */
 		if (run->outcome == SHADOW_GOING && run->proven_speedup > 0 &&
 			run->pairs < ndag_shadow_max_pairs && any_open(run, closed) &&
-			NdagShadowOthersWait(entry))
+			NdagShadowOthersWait(entry, INT_MAX))
 			run->outcome = SHADOW_YIELDED;
 	}
 	if (run->outcome == SHADOW_GOING)
 		run->outcome = SHADOW_DONE;
 	count_outcome(run);
 	ereport(DEBUG1,
-			(errmsg("neural_dag shadow run of query %lld: %d candidate arms, %d pairs, %d of %d captures, %s",
-					(long long) entry->query_id, run->ncand, run->pairs,
-					run->nusable, entry->ncaptures,
-					outcome_names[run->outcome])));
+			(errmsg("neural_dag shadow run of query %lld: %d candidate arms, %d pursued, %d pairs, %d of %d captures, %s",
+					(long long) entry->query_id, run->ncand,
+					Min(run->pursued, run->ncand), run->pairs, run->nusable,
+					entry->ncaptures, outcome_names[run->outcome])));
 	(void) pace(run->round_busy_ms, round_processes(run), run->round_cpu_ms,
 				pace_arg);
-	yielded = run->outcome == SHADOW_YIELDED ? run->proven_speedup : 0;
+	yielded = run->outcome == SHADOW_YIELDED;
+	if (yielded)
+	{
+		entry->turns = run->turns;
+		entry->weight_ms /= Max(run->proven_speedup, 1.0);
+	}
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
 	return yielded;

@@ -3,9 +3,10 @@
  * shadow_worker.c
  *	  The shadow workers: a dynamic background worker connected to one
  *	  database as one role runs a slice of the captured statements of that
- *	  database and role (shadow/: the heaviest few waiting when it was
- *	  launched), heaviest first (one whose default run is longer than the
- *	  account of shadow time can hold after the others), then exits.  The
+ *	  database and role (shadow/: the few waiting when it was launched
+ *	  that go first: fewest turns, then heaviest), in that order (one whose
+ *	  default run is longer than the account of shadow time can hold after
+ *	  the others), puts back those whose run gave way, then exits.  The
  *	  learner launches one when statements wait and no shadow worker runs,
  *	  for the database and role served least recently, so that each
  *	  waiting database and role gets its turn.
@@ -252,9 +253,9 @@ unassign_at_exit(int code, Datum arg)
 /*
  * ndag_shadow_worker_main
  *		Entry point of a shadow worker: bgw_extra is the NdagShadowLaunch.
- *		Run the entries of its launch's slice, heaviest first (an entry
- *		whose arms were all decided meanwhile is dropped unrun), while the
- *		budget allows, then exit.
+ *		Run the entries of its launch's slice in the queue's order (an
+ *		entry whose arms were all decided meanwhile is dropped unrun), while
+ *		the budget allows, then exit.
  */
 void
 ndag_shadow_worker_main(Datum main_arg)
@@ -262,7 +263,7 @@ ndag_shadow_worker_main(Datum main_arg)
 	NdagShadowLaunch launch;
 	NdagShadowEntry *entry;
 	MemoryContext cxt;
-	double		speedup;
+	bool		yielded;
 
 	memcpy(&launch, MyBgworkerEntry->bgw_extra, sizeof(NdagShadowLaunch));
 
@@ -305,11 +306,11 @@ ndag_shadow_worker_main(Datum main_arg)
 		}
 		MemoryContextSwitchTo(cxt);
 		pgstat_report_activity(STATE_RUNNING, "neural_dag shadow run");
-		speedup = NdagShadowRunEntry(entry, shadow_pace, NULL);
+		yielded = NdagShadowRunEntry(entry, shadow_pace, NULL);
 		pgstat_report_activity(STATE_IDLE, NULL);
-		/* its other arms wait behind statements costing more now */
-		if (speedup > 0)
-			NdagShadowRequeue(entry, entry->weight_ms / speedup);
+		/* its other arms wait for the statements that had fewer turns */
+		if (yielded)
+			NdagShadowRequeue(entry);
 		MemoryContextSwitchTo(TopMemoryContext);
 		MemoryContextReset(cxt);
 	}

@@ -1,0 +1,75 @@
+# Shadow runs take the statements' candidates in turns, so that every
+# statement's most promising arms are tried before any statement's less
+# promising ones: a run pursues its two leading candidates (lowest
+# estimated cost ratio) and, once they are decided while another of its
+# candidates is still open, gives way to a statement waiting that had
+# fewer turns; its entry goes back into the queue one turn more, behind
+# every entry with fewer turns however heavy it is.  Two statements with
+# three candidate arms each, all slower than the default plan (so that no
+# proof ends a run early): the heavier one's first run decides its two
+# leading arms and yields, the lighter one's run goes on to its third arm
+# (no statement waiting had fewer turns than it), then the first
+# statement's second run takes its last arm.
+use strict;
+use warnings;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use lib 't';
+use NdagTest;
+
+my $node = ndag_node('shadow_turns',
+	"ruvector.dag_shadow_budget = 0\nruvector.dag_shadow_max_load = 1000000\n"
+	  . "log_min_messages = debug1\n");
+
+# sql(SQL): the output of SQL in one session; counter(NAME): a counter of
+# ruvector_dag_status()
+sub sql { return $node->safe_psql('postgres', shift); }
+sub counter { return ndag_status_counter($node, shift); }
+
+# the default plan is a bitmap scan of 500 rows and a hash aggregate; the
+# arms sort its rows (about as fast, the leading candidate), or scan the
+# whole table (about ten times slower), with a hash or a sorted aggregate
+sql(ndag_join_tables_sql('tn') . q{
+	INSERT INTO ndag_arms (name, settings) VALUES
+		('tn_sorted', 'enable_hashagg=off'),
+		('tn_seq', 'enable_indexscan=off, enable_bitmapscan=off'),
+		('tn_seq_sorted', 'enable_indexscan=off, enable_bitmapscan=off, enable_hashagg=off');
+	UPDATE ndag_arms SET enabled = false WHERE builtin AND arm_id <> 0;
+});
+my $heavy = 'SELECT a.y, count(*) FROM tn_a a WHERE a.x = 1 GROUP BY a.y';
+my $light = 'SELECT a.z, count(*) FROM tn_a a WHERE a.x = 2 GROUP BY a.z';
+my $shadow = ndag_shadow_settings();
+
+ok( $node->poll_query_until('postgres', q{SELECT count(*) = 0 FROM pg_stat_activity
+		WHERE backend_type = 'neural_dag shadow'}),
+	'no shadow worker runs');
+# five executions weigh five times one
+sql("$shadow $heavy; $heavy; $heavy; $heavy; $heavy");
+sql("$shadow $light");
+is(counter('shadow_queued'), 2, 'both statements wait');
+
+sql('ALTER SYSTEM SET ruvector.dag_shadow_budget = 1');
+sql('SELECT pg_reload_conf()');
+ok( wait_for(
+		sub { counter('shadow_runs') >= 3 && ndag_shadow_idle($node) },
+		'three runs, the shadow worker idle'),
+	'the shadow runs ended');
+is(counter('shadow_errors'), 0, 'no run failed');
+cmp_ok(counter('shadow_yielded'), '>=', 1, 'a run gave way');
+
+# the runs in the order they ended: query, candidates, pursued, outcome
+my @ends = slurp_file($node->logfile) =~ /shadow run of query (-?\d+): (\d+) candidate arms, (\d+) pursued, \d+ pairs, \d+ of \d+ captures, (\w[\w ]*)/g;
+my @runs;
+push @runs, [ splice(@ends, 0, 4) ] while @ends;
+is(scalar(@runs), 3, 'three runs in the log');
+my ($first, $second, $third) = @runs;
+is_deeply([ @{$first}[ 1 .. 3 ] ], [ 3, 2, 'yielded' ],
+	'the heavier statement\'s first run pursued its two leading arms of three, then gave way');
+ok($second->[0] ne $first->[0], 'the lighter statement ran next');
+is_deeply([ @{$second}[ 1 .. 3 ] ], [ 3, 3, 'done' ],
+	'it went on to its third arm: no statement waiting had fewer turns');
+is_deeply([ @{$third}[ 0 .. 3 ] ], [ $first->[0], 1, 1, 'done' ],
+	'the heavier statement\'s second run took its last arm');
+
+$node->stop;
+done_testing();
