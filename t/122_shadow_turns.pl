@@ -9,7 +9,9 @@
 # proof ends a run early): the heavier one's first run decides its two
 # leading arms and yields, the lighter one's run goes on to its third arm
 # (no statement waiting had fewer turns than it), then the first
-# statement's second run takes its last arm.
+# statement's second run takes its last arm.  And a bracket pairs each of
+# its arms once: two candidates pursued make brackets of two arms, never
+# one arm twice against the same default runs.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -19,7 +21,7 @@ use NdagTest;
 
 my $node = ndag_node('shadow_turns',
 	"ruvector.dag_shadow_budget = 0\nruvector.dag_shadow_max_load = 1000000\n"
-	  . "log_min_messages = debug1\n");
+	  . "log_min_messages = debug2\n");
 
 # sql(SQL): the output of SQL in one session; counter(NAME): a counter of
 # ruvector_dag_status()
@@ -70,6 +72,22 @@ is_deeply([ @{$second}[ 1 .. 3 ] ], [ 3, 3, 'done' ],
 	'it went on to its third arm: no statement waiting had fewer turns');
 is_deeply([ @{$third}[ 0 .. 3 ] ], [ $first->[0], 1, 1, 'done' ],
 	'the heavier statement\'s second run took its last arm');
+
+# the pairs of each bracket, in the order they were logged: a bracket's
+# pairs are logged together, after its closing default run
+my @pairs = slurp_file($node->logfile) =~ /shadow pair of query (-?\d+), class [0-9a-f]+, bracket (\d+): arm (\d+) /g;
+my @brackets;
+while (my ($query, $bracket, $arm) = splice(@pairs, 0, 3))
+{
+	push @brackets, { key => "$query/$bracket", arms => [] }
+	  if !@brackets || $brackets[-1]{key} ne "$query/$bracket";
+	push @{ $brackets[-1]{arms} }, $arm;
+}
+my @two = grep { @{ $_->{arms} } == 2 } @brackets;
+ok(@two > 0, 'brackets of two arms were run');
+is_deeply([ grep { $_->{arms}[0] == $_->{arms}[1] } @two ], [],
+	'no bracket paired one arm twice');
+is_deeply([ grep { @{ $_->{arms} } > 2 } @brackets ], [], 'no bracket had more than two arms');
 
 $node->stop;
 done_testing();

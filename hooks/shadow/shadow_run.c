@@ -797,9 +797,9 @@ log_pair(ShadowRun *run, int arm, double default_ms,
 	ShadowCandidate *c = run_candidate(run, arm);
 
 	ereport(DEBUG2,
-			(errmsg("neural_dag shadow pair of query %lld, class %016llx: arm %d %.1f ms%s, default %.1f ms, %s, %s",
+			(errmsg("neural_dag shadow pair of query %lld, class %016llx, bracket %d: arm %d %.1f ms%s, default %.1f ms, %s, %s",
 					(long long) run->entry->query_id,
-					(unsigned long long) run->klass, arm, alt->ms,
+					(unsigned long long) run->klass, run->brackets, arm, alt->ms,
 					alt->timed_out ? " (timed out)" : "", default_ms,
 					run->serial ? "serial" : "parallel",
 					c != NULL && c->screened && run->serial ? "screened" :
@@ -1029,11 +1029,12 @@ next_bracket(const ShadowRun *run, const bool *closed, int *next,
 			 int most_arms, RoundCall *call)
 {
 	int			leading = Min(run->pursued, run->ncand);
+	int			first = *next;
 
 	call->narms = 0;
 	for (int k = 0; k < leading && call->narms < most_arms; k++)
 	{
-		int			c = (*next + k) % leading;
+		int			c = (first + k) % leading;
 
 		if (closed[c])
 			continue;
