@@ -20,7 +20,9 @@
 /* ---------- constants ---------- */
 
 #define NDAG_PAIRED_MIN			3	/* pairs before any verdict but refutation */
-#define NDAG_PAIRED_MAX			6	/* pairs after which an unproven arm is not faster */
+#define NDAG_PAIRED_MAX			6	/* pairs after which an unproven arm is not faster ... */
+#define NDAG_PAIRED_PROMISING	1.15	/* ... unless its mean says this much faster: then */
+#define NDAG_PAIRED_LONG_MAX	12	/* pairs after which it is not faster */
 #define NDAG_PAIRED_MIN_GAIN	1.05	/* proven faster: at least this speed-up */
 #define NDAG_PAIRED_REFUTE		1.5 /* one pair (or the mean) this much slower refutes at once */
 #define NDAG_PAIRED_FUTILE		1.15	/* from 2 pairs, a mean this much slower refutes */
@@ -32,7 +34,7 @@ typedef enum NdagPairedVerdict
 {
 	NDAG_PAIRED_OPEN,			/* more pairs needed */
 	NDAG_PAIRED_FASTER,			/* faster than the default by NDAG_PAIRED_MIN_GAIN, 97.5% one-sided */
-	NDAG_PAIRED_NOT_FASTER		/* not that much faster (97.5%), or no proof within NDAG_PAIRED_MAX */
+	NDAG_PAIRED_NOT_FASTER		/* not that much faster (97.5%), or no proof in time */
 } NdagPairedVerdict;
 
 /* ---------- types ---------- */

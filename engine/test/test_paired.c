@@ -110,8 +110,49 @@ test_verdicts(void)
 			proven++;
 	tap_ok(proven >= 100, "an arm 1.3x slower with 30%% noise is refuted by its first two pairs in %d of 200 runs", proven);
 	v = pairs_until_verdict(1.0, 0.3, false, 7, &n);
-	tap_ok(v == NDAG_PAIRED_NOT_FASTER && n <= NDAG_PAIRED_MAX,
-		   "no gain: not faster within %d pairs", NDAG_PAIRED_MAX);
+	tap_ok(v == NDAG_PAIRED_NOT_FASTER && n <= NDAG_PAIRED_LONG_MAX,
+		   "no gain: not faster within %d pairs", NDAG_PAIRED_LONG_MAX);
+	proven = 0;
+	for (unsigned seed = 1; seed <= 200; seed++)
+		if (pairs_until_verdict(0.77, 0.3, false, seed, &n) == NDAG_PAIRED_FASTER)
+			proven++;
+	tap_ok(proven >= 140, "an arm 1.3x faster with 30%% noise is proven faster in %d of 200 runs (>= 70%%)", proven);
+	proven = 0;
+	for (unsigned seed = 1; seed <= 200; seed++)
+		if (pairs_until_verdict(0.83, 0.3, false, seed, &n) == NDAG_PAIRED_FASTER)
+			proven++;
+	tap_ok(proven >= 70, "an arm 1.2x faster with 30%% noise is proven faster in %d of 200 runs (>= 35%%)", proven);
+}
+
+/*
+ * test_promising
+ *		An arm whose mean after NDAG_PAIRED_MAX pairs says
+ *		NDAG_PAIRED_PROMISING times faster stays open, up to
+ *		NDAG_PAIRED_LONG_MAX pairs; one whose mean says less is not faster.
+ */
+static void
+test_promising(void)
+{
+	NdagPaired	p;
+	static const double promising[] = {60, 125, 60, 125, 60, 115};
+	static const double lukewarm[] = {80, 120, 80, 120, 80, 115};
+
+	memset(&p, 0, sizeof(p));
+	for (int i = 0; i < NDAG_PAIRED_MAX; i++)
+		ndag_paired_add(&p, promising[i], 100.0);
+	tap_ok(ndag_paired_verdict(&p) == NDAG_PAIRED_OPEN,
+		   "a promising but unproven arm stays open after %d pairs (%.2fx)",
+		   NDAG_PAIRED_MAX, ndag_paired_speedup(&p));
+	while (p.n < NDAG_PAIRED_LONG_MAX)
+		ndag_paired_add(&p, promising[p.n % NDAG_PAIRED_MAX], 100.0);
+	tap_ok(ndag_paired_verdict(&p) != NDAG_PAIRED_OPEN,
+		   "it has its verdict after %d pairs", NDAG_PAIRED_LONG_MAX);
+	memset(&p, 0, sizeof(p));
+	for (int i = 0; i < NDAG_PAIRED_MAX; i++)
+		ndag_paired_add(&p, lukewarm[i], 100.0);
+	tap_ok(ndag_paired_verdict(&p) == NDAG_PAIRED_NOT_FASTER,
+		   "an unproven arm whose mean says %.2fx is not faster after %d pairs",
+		   ndag_paired_speedup(&p), NDAG_PAIRED_MAX);
 }
 
 static void
@@ -142,5 +183,6 @@ main(void)
 {
 	test_verdicts();
 	test_slower();
+	test_promising();
 	return tap_done();
 }
