@@ -59,9 +59,10 @@
 #   NDAG_BENCH_LOAD         CPU-burning processes kept running for the whole run
 #                           (default 0), e.g. 4: learning under a sustained load
 #   NDAG_BENCH_SERVER_LOG   file the server log is copied to when the cluster is removed
-#   NDAG_BENCH_CONF         more postgresql.conf lines for the cluster (log_min_messages = debug1
-#                           logs each shadow run's candidates and outcome)
 #                           (default: not kept)
+#   NDAG_BENCH_CONF         more postgresql.conf lines for the cluster (log_min_messages = debug1
+#                           logs each shadow run's candidates and outcome, debug2 also each
+#                           pair it measured)
 #   NDAG_PG_BIN             PostgreSQL binaries to use (scripts/lib.sh); the
 #                           extension must be installed there
 set -euo pipefail
