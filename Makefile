@@ -7,17 +7,19 @@ DATA = $(wildcard sql/neural_dag--*.sql)
 SRCS = $(sort $(wildcard hooks/*/*.c fdw/*.c lmdb_store/*.c)) $(ENGINE_SRCS)
 OBJS = $(SRCS:.c=.o)
 
-# OpenBLAS: the serial build, linked by path with an rpath, so that no BLAS
-# thread starts inside a PostgreSQL process (DESIGN.md section 11).
+# OpenBLAS: the serial build, so that no BLAS thread starts inside a
+# PostgreSQL process (DESIGN.md section 11); loaded by this path in the
+# processes that make large products (engine/blas.h), not linked.
 MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 OPENBLAS_DIR ?= /usr/lib/$(MULTIARCH)/openblas-serial
 OPENBLAS_LIB = $(OPENBLAS_DIR)/libopenblas.so.0
 
 # hooks/ headers are named by folder ("core/core.h", "planner/planner.h"),
 # the way PostgreSQL's are ("utils/guc.h")
-PG_CPPFLAGS = -I$(srcdir)/hooks -I$(srcdir)/engine -I$(srcdir)/lmdb_store -I$(srcdir)/fdw
+PG_CPPFLAGS = -I$(srcdir)/hooks -I$(srcdir)/engine -I$(srcdir)/lmdb_store -I$(srcdir)/fdw \
+	-DNDAG_OPENBLAS_LIB='"$(OPENBLAS_LIB)"'
 PG_CFLAGS = $(NDAG_CFLAGS)
-SHLIB_LINK = -llmdb $(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_DIR) -lm
+SHLIB_LINK = -llmdb -lm
 
 # pg_regress against a temporary instance that preloads the library
 REGRESS = extension $(filter-out extension,$(patsubst sql/%.sql,%,$(sort $(filter-out sql/neural_dag--%,$(wildcard sql/*.sql)))))

@@ -22,12 +22,12 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "blas.h"
 #include "bytes.h"
 #include "costmodel.h"
 #include "engine.h"
 #include "learn_internal.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,7 +254,7 @@ ndag_cost_sync(NdagCostModel *model)
 	size_t		wsize = (size_t) model->hidden * model->in_dim;
 
 	memcpy(model->w_eff, model->w0, wsize * sizeof(float));
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+	ndag_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
 				model->hidden, model->in_dim, model->base_rank, 1.0f,
 				model->params + model->off_base_b, model->base_rank,
 				model->params + model->off_base_a, model->in_dim,
@@ -280,11 +280,11 @@ ndag_cost_forward_one(NdagCostModel *m, const float *emb, int arm,
 	int			j;
 	int			r;
 
-	cblas_sgemv(CblasRowMajor, CblasNoTrans, m->micro_rank, NDAG_EMBED_DIM,
+	ndag_sgemv(CblasRowMajor, CblasNoTrans, m->micro_rank, NDAG_EMBED_DIM,
 				1.0f, am, d, emb, 1, 0.0f, u, 1);
 	for (r = 0; r < m->micro_rank; r++)
 		u[r] += am[r * d + col];
-	cblas_sgemv(CblasRowMajor, CblasNoTrans, m->hidden, NDAG_EMBED_DIM,
+	ndag_sgemv(CblasRowMajor, CblasNoTrans, m->hidden, NDAG_EMBED_DIM,
 				1.0f, m->w_eff, d, emb, 1, 0.0f, z, 1);
 	for (j = 0; j < m->hidden; j++)
 	{
@@ -529,21 +529,21 @@ ndag_cost_batch_forward(const NdagCostModel *m, const float *x, int n,
 	size_t		i;
 	int			r;
 
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m->micro_rank,
+	ndag_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m->micro_rank,
 				m->in_dim, 1.0f, x, m->in_dim, p + m->off_micro_a, m->in_dim,
 				0.0f, u, m->micro_rank);
 	for (r = 0; r < n; r++)
 		memcpy(z + (size_t) r * hid, p + m->off_b, sizeof(float) * (size_t) hid);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, hid, m->in_dim,
+	ndag_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, hid, m->in_dim,
 				1.0f, x, m->in_dim, m->w_eff, m->in_dim, 1.0f, z, hid);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, hid, m->micro_rank,
+	ndag_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, hid, m->micro_rank,
 				1.0f, u, m->micro_rank, p + m->off_micro_b, m->micro_rank,
 				1.0f, z, hid);
 	for (i = 0; i < (size_t) n * hid; i++)
 		hz[i] = z[i] > 0.0f ? z[i] : 0.0f;
 	for (r = 0; r < n; r++)
 		y[r] = p[m->off_c];
-	cblas_sgemv(CblasRowMajor, CblasNoTrans, n, hid, 1.0f, hz, hid,
+	ndag_sgemv(CblasRowMajor, CblasNoTrans, n, hid, 1.0f, hz, hid,
 				p + m->off_v, 1, 1.0f, y, 1);
 }
 
@@ -590,7 +590,7 @@ ndag_cost_batch_grad(const NdagCostModel *model, const float *x,
 
 	memset(grad, 0, sizeof(float) * (size_t) m->n_params);
 	grad[m->off_c] = (float) dc;
-	cblas_sgemv(CblasRowMajor, CblasTrans, n, hid, 1.0f, hz, hid, dy, 1,
+	ndag_sgemv(CblasRowMajor, CblasTrans, n, hid, 1.0f, hz, hid, dy, 1,
 				0.0f, grad + m->off_v, 1);
 
 	/* dZ overwrites Z: dy_r v_j where Z > 0; db is its column sum */
@@ -604,18 +604,18 @@ ndag_cost_batch_grad(const NdagCostModel *model, const float *x,
 			grad[m->off_b + j] += zr[j];
 		}
 	}
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hid, d, n, 1.0f,
+	ndag_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hid, d, n, 1.0f,
 				z, hid, x, d, 0.0f, gw, d);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hid, m->base_rank, d,
+	ndag_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hid, m->base_rank, d,
 				1.0f, gw, d, p + m->off_base_a, d, 0.0f,
 				grad + m->off_base_b, m->base_rank);
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m->base_rank, d, hid,
+	ndag_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m->base_rank, d, hid,
 				1.0f, p + m->off_base_b, m->base_rank, gw, d, 0.0f,
 				grad + m->off_base_a, d);
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hid, m->micro_rank, n,
+	ndag_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hid, m->micro_rank, n,
 				1.0f, z, hid, u, m->micro_rank, 0.0f,
 				grad + m->off_micro_b, m->micro_rank);
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m->micro_rank, d, hid,
+	ndag_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m->micro_rank, d, hid,
 				1.0f, p + m->off_micro_b, m->micro_rank, gw, d, 0.0f,
 				grad + m->off_micro_a, d);
 	return NDAG_OK;

@@ -6,7 +6,7 @@
  * Four segments, each L2-normalised on its own and then the whole vector
  * L2-normalised, so that no segment can drown the others:
  *	- attention-pooled node features (the weighted mean of the feature
- *	  rows, one cblas_sgemv over the n x F matrix), projected to 24 dims by
+ *	  rows, one ndag_sgemv over the n x F matrix), projected to 24 dims by
  *	  a fixed pseudo-random matrix and squashed with tanh;
  *	- the operator-class histogram, as sqrt of the class frequencies;
  *	- eight global statistics (total cost, rows, depth, node count, join
@@ -19,11 +19,11 @@
  *-------------------------------------------------------------------------
  */
 #include "attention.h"
+#include "blas.h"
 #include "dag.h"
 #include "embedding.h"
 #include "engine.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +108,7 @@ ndag_cmp_u32(const void *a, const void *b)
 /*
  * ndag_embed_pooled
  *		Segment 1: pooled features.  The pooling is a weighted sum over up
- *		to thousands of rows, which cblas_sgemv does well; the 24 x 40
+ *		to thousands of rows, which ndag_sgemv does well; the 24 x 40
  *		projection afterwards is a plain loop.
  */
 static int
@@ -128,7 +128,7 @@ ndag_embed_pooled(const NdagDag *dag, const double *weights, float *out)
 
 		w[i] = (isfinite(x) && x > 0.0) ? (float) x : 0.0f;
 	}
-	cblas_sgemv(CblasRowMajor, CblasTrans, n, NDAG_FEATURE_DIM, 1.0f,
+	ndag_sgemv(CblasRowMajor, CblasTrans, n, NDAG_FEATURE_DIM, 1.0f,
 				dag->features, NDAG_FEATURE_DIM, w, 1, 0.0f, pooled, 1);
 	free(w);
 

@@ -1,5 +1,5 @@
 # engine/: rules for the engine's unit tests and benchmark.  Included by the
-# top Makefile after PGXS, so OPENBLAS_LIB and OPENBLAS_DIR are known.
+# top Makefile after PGXS, so OPENBLAS_LIB is known.
 #
 #   make engine-check      build engine/test/test_*.c and run them with prove
 #   make engine-valgrind   the same binaries under valgrind (fewer seeds), but
@@ -14,8 +14,8 @@ ENGINE_WARN = -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
 	-Wdeclaration-after-statement -Werror=vla -Wpointer-arith \
 	-Wimplicit-fallthrough=3 -Wformat-security
 ENGINE_TEST_CFLAGS = -std=gnu99 -O2 -g -fno-strict-aliasing -fwrapv $(ENGINE_WARN) \
-	-I$(srcdir)/engine -I$(srcdir)/engine/test
-ENGINE_LINK = $(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_DIR) -lm
+	-I$(srcdir)/engine -I$(srcdir)/engine/test -DNDAG_OPENBLAS_LIB='"$(OPENBLAS_LIB)"'
+ENGINE_LINK = -lm
 ENGINE_VALGRIND_SEEDS ?= 60
 
 # Each binary is compiled from its own source and every engine source in one

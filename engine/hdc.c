@@ -9,11 +9,11 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "blas.h"
 #include "engine.h"
 #include "learn_internal.h"
 #include "patterns.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +163,7 @@ ndag_hdc_encode(const NdagHdcEncoder *enc, const float *x, NdagHv *out)
 
 	if (enc == NULL || x == NULL || out == NULL)
 		return NDAG_ERR_ARG;
-	cblas_sgemv(CblasRowMajor, CblasNoTrans, NDAG_HDC_STAGE1, NDAG_EMBED_DIM,
+	ndag_sgemv(CblasRowMajor, CblasNoTrans, NDAG_HDC_STAGE1, NDAG_EMBED_DIM,
 				1.0f, enc->proj, NDAG_EMBED_DIM, x, 1, 0.0f, y, 1);
 	for (i = 0; i < NDAG_HDC_STAGE1; i++)
 		y[NDAG_HDC_STAGE1 + i] = -y[i];

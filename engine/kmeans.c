@@ -7,10 +7,10 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "blas.h"
 #include "engine.h"
 #include "patterns.h"
 
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -160,7 +160,7 @@ ndag_kmeans(const float *x, int n, int dim, int k_requested, int max_iter,
 	ndag_kmeans_seed(x, n, dim, k, &rng, centroids, d2);
 	for (i = 0; i < n; i++)
 	{
-		xnorm[i] = cblas_sdot(dim, x + (size_t) i * dim, 1, x + (size_t) i * dim, 1);
+		xnorm[i] = ndag_sdot(dim, x + (size_t) i * dim, 1, x + (size_t) i * dim, 1);
 		assign[i] = -1;
 	}
 
@@ -169,9 +169,9 @@ ndag_kmeans(const float *x, int n, int dim, int k_requested, int max_iter,
 		int			changed = 0;
 
 		for (j = 0; j < k; j++)
-			cnorm[j] = cblas_sdot(dim, centroids + (size_t) j * dim, 1,
+			cnorm[j] = ndag_sdot(dim, centroids + (size_t) j * dim, 1,
 								  centroids + (size_t) j * dim, 1);
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, k, dim, 1.0f,
+		ndag_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, k, dim, 1.0f,
 					x, dim, centroids, dim, 0.0f, dot, k);
 		for (i = 0; i < n; i++)
 		{

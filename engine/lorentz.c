@@ -19,10 +19,10 @@
  */
 #include "attention.h"
 #include "attention_internal.h"
+#include "blas.h"
 #include "dag.h"
 #include "engine.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -188,7 +188,7 @@ ndag_attention_hierarchical_lorentz(const NdagDag *dag, const NdagAttnParams *pa
 		base[v] = ndag_node_base_weight(dag, v);
 
 	/* mu = X^T base: one pass over the n x 3 matrix */
-	cblas_dgemv(CblasRowMajor, CblasTrans, n, NDAG_LORENTZ_DIM, 1.0, points,
+	ndag_dgemv(CblasRowMajor, CblasTrans, n, NDAG_LORENTZ_DIM, 1.0, points,
 				NDAG_LORENTZ_DIM, base, 1, 0.0, mu, 1);
 	norm = -ndag_lorentz_inner(mu, mu);
 	norm = norm > 0.0 ? sqrt(norm) : 1.0;
@@ -197,7 +197,7 @@ ndag_attention_hierarchical_lorentz(const NdagDag *dag, const NdagAttnParams *pa
 	jmu[2] = mu[2] / norm;
 
 	/* all <mu, x_v>_L at once: X (n x 3) times J mu */
-	cblas_dgemv(CblasRowMajor, CblasNoTrans, n, NDAG_LORENTZ_DIM, 1.0, points,
+	ndag_dgemv(CblasRowMajor, CblasNoTrans, n, NDAG_LORENTZ_DIM, 1.0, points,
 				NDAG_LORENTZ_DIM, jmu, 1, 0.0, inner, 1);
 	for (v = 0; v < n; v++)
 	{

@@ -9,11 +9,11 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "blas.h"
 #include "engine.h"
 #include "learn_internal.h"
 #include "patterns.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +103,7 @@ ndag_match_exact(const NdagPatternBank *bank, const float *embedding, int k,
 		if (scores == NULL)
 			return NDAG_ERR_NOMEM;
 	}
-	cblas_sgemv(CblasRowMajor, CblasNoTrans, bank->count, NDAG_EMBED_DIM, 1.0f,
+	ndag_sgemv(CblasRowMajor, CblasNoTrans, bank->count, NDAG_EMBED_DIM, 1.0f,
 				bank->centroids, NDAG_EMBED_DIM, q, 1, 0.0f, scores, 1);
 	for (i = 0; i < bank->count; i++)
 		if (!bank->patterns[i].disabled)
@@ -163,7 +163,7 @@ ndag_match_hdc(const NdagPatternBank *bank, const float *embedding, int k,
 		int			idx = cand[i].index;
 
 		ndag_topk_insert(out, &n, k, idx,
-						 cblas_sdot(NDAG_EMBED_DIM, q, 1,
+						 ndag_sdot(NDAG_EMBED_DIM, q, 1,
 									bank->centroids + (size_t) idx * NDAG_EMBED_DIM, 1));
 	}
 	for (i = 0; i < n; i++)

@@ -12,11 +12,11 @@
  *
  *-------------------------------------------------------------------------
  */
+#include "blas.h"
 #include "bytes.h"
 #include "engine.h"
 #include "patterns.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,7 +463,7 @@ ndag_cluster_patterns(const NdagTrajectory *traj, const int *sel, int used,
 	{
 		const NdagTrajectory *t = &traj[sel[r]];
 		int			c = assign[r];
-		double		cs = cblas_sdot(NDAG_EMBED_DIM, t->embedding, 1,
+		double		cs = ndag_sdot(NDAG_EMBED_DIM, t->embedding, 1,
 									out[c].centroid, 1);
 
 		if (cs > best_cos[c])
@@ -503,7 +503,7 @@ ndag_bank_consolidate(NdagPatternBank *bank, const NdagPattern *p,
 	*merged = false;
 	if (bank->count > 0)
 	{
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, bank->count, NDAG_EMBED_DIM,
+		ndag_sgemv(CblasRowMajor, CblasNoTrans, bank->count, NDAG_EMBED_DIM,
 					1.0f, bank->centroids, NDAG_EMBED_DIM, p->centroid, 1,
 					0.0f, scores, 1);
 		for (i = 0; i < bank->count; i++)

@@ -1,0 +1,246 @@
+/*-------------------------------------------------------------------------
+ *
+ * blas.c
+ *	  The engine's BLAS calls: plain loops for small products, OpenBLAS
+ *	  (loaded by path at a process's first large product) for the others.
+ *	  See blas.h for why.
+ *
+ * The loops work in row-major order; a column-major call is the same
+ * product of the transposed matrices.  Like BLAS, a beta of 0 sets the
+ * output without reading it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "blas.h"
+
+#include <dlfcn.h>
+#include <stddef.h>
+
+#ifndef NDAG_OPENBLAS_LIB
+#error "NDAG_OPENBLAS_LIB must name the OpenBLAS library to load"
+#endif
+
+/* OpenBLAS in this process: not tried yet, loaded, or not loadable */
+typedef enum
+{
+	OPENBLAS_UNTRIED,
+	OPENBLAS_LOADED,
+	OPENBLAS_MISSING
+} OpenblasState;
+
+static OpenblasState openblas_state = OPENBLAS_UNTRIED;
+static __typeof__(cblas_sgemv) *openblas_sgemv;
+static __typeof__(cblas_dgemv) *openblas_dgemv;
+static __typeof__(cblas_sgemm) *openblas_sgemm;
+
+/*
+ * openblas_for
+ *		Whether a product of work multiply-adds goes to OpenBLAS: it is
+ *		larger than the loops take and OpenBLAS is (or now gets) loaded.
+ */
+static bool
+openblas_for(double work)
+{
+	if (work <= NDAG_BLAS_LOOP_MAX)
+		return false;
+	if (openblas_state == OPENBLAS_UNTRIED)
+	{
+		void	   *lib = dlopen(NDAG_OPENBLAS_LIB, RTLD_NOW | RTLD_LOCAL);
+
+		if (lib != NULL)
+		{
+			openblas_sgemv = (__typeof__(cblas_sgemv) *) dlsym(lib, "cblas_sgemv");
+			openblas_dgemv = (__typeof__(cblas_dgemv) *) dlsym(lib, "cblas_dgemv");
+			openblas_sgemm = (__typeof__(cblas_sgemm) *) dlsym(lib, "cblas_sgemm");
+		}
+		openblas_state = (openblas_sgemv != NULL && openblas_dgemv != NULL &&
+						  openblas_sgemm != NULL) ? OPENBLAS_LOADED : OPENBLAS_MISSING;
+	}
+	return openblas_state == OPENBLAS_LOADED;
+}
+
+/*
+ * ndag_blas_openblas_loaded
+ *		Whether this process has loaded OpenBLAS.
+ */
+bool
+ndag_blas_openblas_loaded(void)
+{
+	return openblas_state == OPENBLAS_LOADED;
+}
+
+/*
+ * transposed
+ *		Whether a CBLAS transpose flag transposes (the matrices are real).
+ */
+static bool
+transposed(enum CBLAS_TRANSPOSE trans)
+{
+	return trans == CblasTrans || trans == CblasConjTrans;
+}
+
+/*
+ * ndag_sgemv
+ *		y = alpha op(A) x + beta y, A m x n.
+ */
+void
+ndag_sgemv(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans, int m, int n,
+		   float alpha, const float *a, int lda, const float *x, int incx,
+		   float beta, float *y, int incy)
+{
+	bool		t = transposed(trans);
+
+	if (openblas_for((double) m * n))
+	{
+		openblas_sgemv(order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy);
+		return;
+	}
+	if (order == CblasColMajor)
+	{
+		int			rows = n;
+
+		n = m;
+		m = rows;
+		t = !t;
+	}
+	if (!t)
+	{
+		for (int i = 0; i < m; i++)
+		{
+			const float *row = a + (size_t) i * lda;
+			float		acc = 0.0f;
+
+			for (int j = 0; j < n; j++)
+				acc += row[j] * x[(size_t) j * incx];
+			y[(size_t) i * incy] = alpha * acc +
+				(beta == 0.0f ? 0.0f : beta * y[(size_t) i * incy]);
+		}
+		return;
+	}
+	for (int j = 0; j < n; j++)
+		y[(size_t) j * incy] = beta == 0.0f ? 0.0f : beta * y[(size_t) j * incy];
+	for (int i = 0; i < m; i++)
+	{
+		const float *row = a + (size_t) i * lda;
+		float		xi = alpha * x[(size_t) i * incx];
+
+		for (int j = 0; j < n; j++)
+			y[(size_t) j * incy] += row[j] * xi;
+	}
+}
+
+/*
+ * ndag_dgemv
+ *		y = alpha op(A) x + beta y, A m x n, in double precision.
+ */
+void
+ndag_dgemv(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans, int m, int n,
+		   double alpha, const double *a, int lda, const double *x, int incx,
+		   double beta, double *y, int incy)
+{
+	bool		t = transposed(trans);
+
+	if (openblas_for((double) m * n))
+	{
+		openblas_dgemv(order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy);
+		return;
+	}
+	if (order == CblasColMajor)
+	{
+		int			rows = n;
+
+		n = m;
+		m = rows;
+		t = !t;
+	}
+	if (!t)
+	{
+		for (int i = 0; i < m; i++)
+		{
+			const double *row = a + (size_t) i * lda;
+			double		acc = 0.0;
+
+			for (int j = 0; j < n; j++)
+				acc += row[j] * x[(size_t) j * incx];
+			y[(size_t) i * incy] = alpha * acc +
+				(beta == 0.0 ? 0.0 : beta * y[(size_t) i * incy]);
+		}
+		return;
+	}
+	for (int j = 0; j < n; j++)
+		y[(size_t) j * incy] = beta == 0.0 ? 0.0 : beta * y[(size_t) j * incy];
+	for (int i = 0; i < m; i++)
+	{
+		const double *row = a + (size_t) i * lda;
+		double		xi = alpha * x[(size_t) i * incx];
+
+		for (int j = 0; j < n; j++)
+			y[(size_t) j * incy] += row[j] * xi;
+	}
+}
+
+/*
+ * ndag_sgemm
+ *		C = alpha op(A) op(B) + beta C, C m x n, op(A) m x k, op(B) k x n.
+ */
+void
+ndag_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans_a,
+		   enum CBLAS_TRANSPOSE trans_b, int m, int n, int k, float alpha,
+		   const float *a, int lda, const float *b, int ldb, float beta,
+		   float *c, int ldc)
+{
+	bool		ta = transposed(trans_a);
+	bool		tb = transposed(trans_b);
+
+	if (openblas_for((double) m * n * k))
+	{
+		openblas_sgemm(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+					   beta, c, ldc);
+		return;
+	}
+	if (order == CblasColMajor)
+	{
+		/* row-major C^T = op(B)^T op(A)^T */
+		ndag_sgemm(CblasRowMajor, trans_b, trans_a, n, m, k, alpha, b, ldb,
+				   a, lda, beta, c, ldc);
+		return;
+	}
+	for (int i = 0; i < m; i++)
+	{
+		float	   *crow = c + (size_t) i * ldc;
+
+		for (int j = 0; j < n; j++)
+			crow[j] = beta == 0.0f ? 0.0f : beta * crow[j];
+		for (int p = 0; p < k; p++)
+		{
+			float		aip = alpha * (ta ? a[(size_t) p * lda + i] : a[(size_t) i * lda + p]);
+
+			if (!tb)
+			{
+				const float *brow = b + (size_t) p * ldb;
+
+				for (int j = 0; j < n; j++)
+					crow[j] += aip * brow[j];
+			}
+			else
+			{
+				for (int j = 0; j < n; j++)
+					crow[j] += aip * b[(size_t) j * ldb + p];
+			}
+		}
+	}
+}
+
+/*
+ * ndag_sdot
+ *		The dot product of x and y, n elements each.
+ */
+float
+ndag_sdot(int n, const float *x, int incx, const float *y, int incy)
+{
+	float		acc = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		acc += x[(size_t) i * incx] * y[(size_t) i * incy];
+	return acc;
+}
