@@ -255,10 +255,10 @@ ndag_cost_sync(NdagCostModel *model)
 
 	memcpy(model->w_eff, model->w0, wsize * sizeof(float));
 	ndag_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-				model->hidden, model->in_dim, model->base_rank, 1.0f,
-				model->params + model->off_base_b, model->base_rank,
-				model->params + model->off_base_a, model->in_dim,
-				1.0f, model->w_eff, model->in_dim);
+			   model->hidden, model->in_dim, model->base_rank, 1.0f,
+			   model->params + model->off_base_b, model->base_rank,
+			   model->params + model->off_base_a, model->in_dim,
+			   1.0f, model->w_eff, model->in_dim);
 }
 
 /*
@@ -281,11 +281,11 @@ ndag_cost_forward_one(NdagCostModel *m, const float *emb, int arm,
 	int			r;
 
 	ndag_sgemv(CblasRowMajor, CblasNoTrans, m->micro_rank, NDAG_EMBED_DIM,
-				1.0f, am, d, emb, 1, 0.0f, u, 1);
+			   1.0f, am, d, emb, 1, 0.0f, u, 1);
 	for (r = 0; r < m->micro_rank; r++)
 		u[r] += am[r * d + col];
 	ndag_sgemv(CblasRowMajor, CblasNoTrans, m->hidden, NDAG_EMBED_DIM,
-				1.0f, m->w_eff, d, emb, 1, 0.0f, z, 1);
+			   1.0f, m->w_eff, d, emb, 1, 0.0f, z, 1);
 	for (j = 0; j < m->hidden; j++)
 	{
 		float		s = z[j] + m->w_eff[j * d + col] + p[m->off_b + j];
@@ -530,21 +530,21 @@ ndag_cost_batch_forward(const NdagCostModel *m, const float *x, int n,
 	int			r;
 
 	ndag_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m->micro_rank,
-				m->in_dim, 1.0f, x, m->in_dim, p + m->off_micro_a, m->in_dim,
-				0.0f, u, m->micro_rank);
+			   m->in_dim, 1.0f, x, m->in_dim, p + m->off_micro_a, m->in_dim,
+			   0.0f, u, m->micro_rank);
 	for (r = 0; r < n; r++)
 		memcpy(z + (size_t) r * hid, p + m->off_b, sizeof(float) * (size_t) hid);
 	ndag_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, hid, m->in_dim,
-				1.0f, x, m->in_dim, m->w_eff, m->in_dim, 1.0f, z, hid);
+			   1.0f, x, m->in_dim, m->w_eff, m->in_dim, 1.0f, z, hid);
 	ndag_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, hid, m->micro_rank,
-				1.0f, u, m->micro_rank, p + m->off_micro_b, m->micro_rank,
-				1.0f, z, hid);
+			   1.0f, u, m->micro_rank, p + m->off_micro_b, m->micro_rank,
+			   1.0f, z, hid);
 	for (i = 0; i < (size_t) n * hid; i++)
 		hz[i] = z[i] > 0.0f ? z[i] : 0.0f;
 	for (r = 0; r < n; r++)
 		y[r] = p[m->off_c];
 	ndag_sgemv(CblasRowMajor, CblasNoTrans, n, hid, 1.0f, hz, hid,
-				p + m->off_v, 1, 1.0f, y, 1);
+			   p + m->off_v, 1, 1.0f, y, 1);
 }
 
 /*
@@ -591,7 +591,7 @@ ndag_cost_batch_grad(const NdagCostModel *model, const float *x,
 	memset(grad, 0, sizeof(float) * (size_t) m->n_params);
 	grad[m->off_c] = (float) dc;
 	ndag_sgemv(CblasRowMajor, CblasTrans, n, hid, 1.0f, hz, hid, dy, 1,
-				0.0f, grad + m->off_v, 1);
+			   0.0f, grad + m->off_v, 1);
 
 	/* dZ overwrites Z: dy_r v_j where Z > 0; db is its column sum */
 	for (r = 0; r < n; r++)
@@ -605,19 +605,19 @@ ndag_cost_batch_grad(const NdagCostModel *model, const float *x,
 		}
 	}
 	ndag_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hid, d, n, 1.0f,
-				z, hid, x, d, 0.0f, gw, d);
+			   z, hid, x, d, 0.0f, gw, d);
 	ndag_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hid, m->base_rank, d,
-				1.0f, gw, d, p + m->off_base_a, d, 0.0f,
-				grad + m->off_base_b, m->base_rank);
+			   1.0f, gw, d, p + m->off_base_a, d, 0.0f,
+			   grad + m->off_base_b, m->base_rank);
 	ndag_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m->base_rank, d, hid,
-				1.0f, p + m->off_base_b, m->base_rank, gw, d, 0.0f,
-				grad + m->off_base_a, d);
+			   1.0f, p + m->off_base_b, m->base_rank, gw, d, 0.0f,
+			   grad + m->off_base_a, d);
 	ndag_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hid, m->micro_rank, n,
-				1.0f, z, hid, u, m->micro_rank, 0.0f,
-				grad + m->off_micro_b, m->micro_rank);
+			   1.0f, z, hid, u, m->micro_rank, 0.0f,
+			   grad + m->off_micro_b, m->micro_rank);
 	ndag_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m->micro_rank, d, hid,
-				1.0f, p + m->off_micro_b, m->micro_rank, gw, d, 0.0f,
-				grad + m->off_micro_a, d);
+			   1.0f, p + m->off_micro_b, m->micro_rank, gw, d, 0.0f,
+			   grad + m->off_micro_a, d);
 	return NDAG_OK;
 }
 

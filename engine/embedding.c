@@ -129,7 +129,7 @@ ndag_embed_pooled(const NdagDag *dag, const double *weights, float *out)
 		w[i] = (isfinite(x) && x > 0.0) ? (float) x : 0.0f;
 	}
 	ndag_sgemv(CblasRowMajor, CblasTrans, n, NDAG_FEATURE_DIM, 1.0f,
-				dag->features, NDAG_FEATURE_DIM, w, 1, 0.0f, pooled, 1);
+			   dag->features, NDAG_FEATURE_DIM, w, 1, 0.0f, pooled, 1);
 	free(w);
 
 	ndag_projection_init();

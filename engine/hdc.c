@@ -164,7 +164,7 @@ ndag_hdc_encode(const NdagHdcEncoder *enc, const float *x, NdagHv *out)
 	if (enc == NULL || x == NULL || out == NULL)
 		return NDAG_ERR_ARG;
 	ndag_sgemv(CblasRowMajor, CblasNoTrans, NDAG_HDC_STAGE1, NDAG_EMBED_DIM,
-				1.0f, enc->proj, NDAG_EMBED_DIM, x, 1, 0.0f, y, 1);
+			   1.0f, enc->proj, NDAG_EMBED_DIM, x, 1, 0.0f, y, 1);
 	for (i = 0; i < NDAG_HDC_STAGE1; i++)
 		y[NDAG_HDC_STAGE1 + i] = -y[i];
 	t = enc->taps;

@@ -170,9 +170,9 @@ ndag_kmeans(const float *x, int n, int dim, int k_requested, int max_iter,
 
 		for (j = 0; j < k; j++)
 			cnorm[j] = ndag_sdot(dim, centroids + (size_t) j * dim, 1,
-								  centroids + (size_t) j * dim, 1);
+								 centroids + (size_t) j * dim, 1);
 		ndag_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, k, dim, 1.0f,
-					x, dim, centroids, dim, 0.0f, dot, k);
+				   x, dim, centroids, dim, 0.0f, dot, k);
 		for (i = 0; i < n; i++)
 		{
 			const float *row = dot + (size_t) i * k;

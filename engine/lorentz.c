@@ -189,7 +189,7 @@ ndag_attention_hierarchical_lorentz(const NdagDag *dag, const NdagAttnParams *pa
 
 	/* mu = X^T base: one pass over the n x 3 matrix */
 	ndag_dgemv(CblasRowMajor, CblasTrans, n, NDAG_LORENTZ_DIM, 1.0, points,
-				NDAG_LORENTZ_DIM, base, 1, 0.0, mu, 1);
+			   NDAG_LORENTZ_DIM, base, 1, 0.0, mu, 1);
 	norm = -ndag_lorentz_inner(mu, mu);
 	norm = norm > 0.0 ? sqrt(norm) : 1.0;
 	jmu[0] = -mu[0] / norm;
@@ -198,7 +198,7 @@ ndag_attention_hierarchical_lorentz(const NdagDag *dag, const NdagAttnParams *pa
 
 	/* all <mu, x_v>_L at once: X (n x 3) times J mu */
 	ndag_dgemv(CblasRowMajor, CblasNoTrans, n, NDAG_LORENTZ_DIM, 1.0, points,
-				NDAG_LORENTZ_DIM, jmu, 1, 0.0, inner, 1);
+			   NDAG_LORENTZ_DIM, jmu, 1, 0.0, inner, 1);
 	for (v = 0; v < n; v++)
 	{
 		double		a = -inner[v];

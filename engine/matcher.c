@@ -104,7 +104,7 @@ ndag_match_exact(const NdagPatternBank *bank, const float *embedding, int k,
 			return NDAG_ERR_NOMEM;
 	}
 	ndag_sgemv(CblasRowMajor, CblasNoTrans, bank->count, NDAG_EMBED_DIM, 1.0f,
-				bank->centroids, NDAG_EMBED_DIM, q, 1, 0.0f, scores, 1);
+			   bank->centroids, NDAG_EMBED_DIM, q, 1, 0.0f, scores, 1);
 	for (i = 0; i < bank->count; i++)
 		if (!bank->patterns[i].disabled)
 			ndag_topk_insert(out, &n, k, i, scores[i]);
@@ -164,7 +164,7 @@ ndag_match_hdc(const NdagPatternBank *bank, const float *embedding, int k,
 
 		ndag_topk_insert(out, &n, k, idx,
 						 ndag_sdot(NDAG_EMBED_DIM, q, 1,
-									bank->centroids + (size_t) idx * NDAG_EMBED_DIM, 1));
+								   bank->centroids + (size_t) idx * NDAG_EMBED_DIM, 1));
 	}
 	for (i = 0; i < n; i++)
 		out[i].id = bank->patterns[out[i].index].id;

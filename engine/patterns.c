@@ -464,7 +464,7 @@ ndag_cluster_patterns(const NdagTrajectory *traj, const int *sel, int used,
 		const NdagTrajectory *t = &traj[sel[r]];
 		int			c = assign[r];
 		double		cs = ndag_sdot(NDAG_EMBED_DIM, t->embedding, 1,
-									out[c].centroid, 1);
+								   out[c].centroid, 1);
 
 		if (cs > best_cos[c])
 		{
@@ -504,8 +504,8 @@ ndag_bank_consolidate(NdagPatternBank *bank, const NdagPattern *p,
 	if (bank->count > 0)
 	{
 		ndag_sgemv(CblasRowMajor, CblasNoTrans, bank->count, NDAG_EMBED_DIM,
-					1.0f, bank->centroids, NDAG_EMBED_DIM, p->centroid, 1,
-					0.0f, scores, 1);
+				   1.0f, bank->centroids, NDAG_EMBED_DIM, p->centroid, 1,
+				   0.0f, scores, 1);
 		for (i = 0; i < bank->count; i++)
 			if (scores[i] > params->merge_cosine && (best < 0 || scores[i] > scores[best]))
 				best = i;
