@@ -20,7 +20,9 @@ use lib 't';
 use NdagTest;
 
 my $node = ndag_node('shadow_sustained_load',
-	"ruvector.dag_shadow_max_load = 0.001\n");
+	"ruvector.dag_shadow_max_load = 0.001\n"
+	  # each shadow pair logged with what it compared
+	  . "log_min_messages = debug2\n");
 
 # sql(SQL): the output of SQL in one session
 sub sql
@@ -118,6 +120,22 @@ ok($serial_now >= 2, "screened without parallel workers first ($serial_now seria
 ok(counter('shadow_screened') > $screened, 'the arm passed its screening');
 ok($full_now >= 2, "then proven by pairs run with parallel workers ($full_now)");
 is(counter('shadow_errors'), 0, 'without an error');
+
+# what the pairs compared: without parallel workers on either side (the
+# join statements, the serial screening) the runs' uncontended times, the
+# time the shadow worker waited for a CPU taken out; with them, or for an
+# arm that timed out, wall-clock
+my %kinds;
+for my $line (split /\n/, slurp_file($node->logfile))
+{
+	next unless $line =~ /shadow pair of query .* ms( \(timed out\))?, default .*, (serial|parallel), (uncontended|wall-clock), /;
+	$kinds{ $1 ? 'timed out' : "$2 $3" }++;
+}
+note(join(', ', map { "$_: $kinds{$_}" } sort keys %kinds));
+ok($kinds{'parallel uncontended'}, 'pairs of plans without workers compared uncontended times');
+ok($kinds{'serial uncontended'} && !$kinds{'serial wall-clock'},
+	'so did every pair screened without workers');
+ok($kinds{'parallel wall-clock'}, 'pairs run with parallel workers compared wall-clock times');
 
 $node->stop;
 done_testing();

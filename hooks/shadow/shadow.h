@@ -183,5 +183,6 @@ extern void NdagShadowAccountSpend(double cpu_ms);
 extern void NdagShadowAccountLoad(double processes);
 extern double NdagShadowOwnLoadNow(void);
 extern double NdagShadowProcessCpuMs(void);
+extern double NdagShadowQueuedMs(void);
 
 #endif							/* NDAG_SHADOW_H */

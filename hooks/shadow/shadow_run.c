@@ -133,6 +133,19 @@ typedef struct ShadowCandidate
 	bool		screened;
 } ShadowCandidate;
 
+/*
+ * one execution's measure: its wall-clock time, and of it the time the
+ * worker waited for a CPU while it could run (NaN: the kernel does not
+ * say), and the parallel workers it launched
+ */
+typedef struct ShadowTiming
+{
+	double		ms;
+	double		queued_ms;
+	int			workers;
+	bool		timed_out;
+} ShadowTiming;
+
 /* one entry's run */
 typedef struct ShadowRun
 {
@@ -142,7 +155,7 @@ typedef struct ShadowRun
 	int			capture;		/* the round's capture of the entry */
 	int			usable[NDAG_SHADOW_CAPTURES];	/* captures of the class, in turn */
 	int			nusable;
-	int			last_default_capture;	/* the capture last_default_ms measured */
+	int			last_default_capture;	/* the capture last_default measured */
 	int			outcome;		/* ShadowOutcome */
 	uint64		klass;			/* parameter class its pairs are for */
 	ShadowCandidate cand[NDAG_MAX_ARMS];
@@ -152,7 +165,7 @@ typedef struct ShadowRun
 	int			pairs;			/* pairs run for the entry */
 	double		proven_speedup; /* of the arm the run proved faster, 0 none */
 	int			brackets;		/* brackets run for the entry */
-	double		last_default_ms;	/* the default's latest run, ms */
+	ShadowTiming last_default;	/* the default's latest run */
 	instr_time	last_default_at;	/* its end, zero: none yet */
 	bool		last_default_serial;	/* it ran without parallel workers */
 	bool		serial;			/* the current bracket is screened serially */
@@ -160,13 +173,6 @@ typedef struct ShadowRun
 	double		round_worker_ms;	/* its runs' ms times their parallel workers */
 	double		round_cpu_ms;	/* its CPU time: the worker's own, and round_worker_ms */
 } ShadowRun;
-
-/* one execution's measure */
-typedef struct ShadowTiming
-{
-	double		ms;
-	bool		timed_out;
-} ShadowTiming;
 
 /*
  * NdagShadowSessionSettings
@@ -527,7 +533,8 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	int			timeout = (int) Min(ceil(Max(timeout_ms, 1.0)), (double) INT_MAX);
 	instr_time	start;
 	instr_time	duration;
-	ShadowTiming result = {0, false};
+	ShadowTiming result = {0, 0, 0, false};
+	double		queued_before = NdagShadowQueuedMs();
 	ErrorData  *volatile edata = NULL;
 	volatile int workers = 0;
 
@@ -556,6 +563,8 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 	result.ms = INSTR_TIME_GET_MILLISEC(duration);
+	result.queued_ms = NdagShadowQueuedMs() - queued_before;
+	result.workers = workers;
 	run->round_worker_ms += result.ms * workers;
 
 	/* nothing it did is kept, whatever happened */
@@ -609,7 +618,7 @@ default_fresh(const ShadowRun *run, instr_time now)
 	INSTR_TIME_SUBTRACT(now, run->last_default_at);
 	age_ms = INSTR_TIME_GET_MILLISEC(now);
 	return age_ms <= Max(SHADOW_BRACKET_WINDOW_S * 1000.0,
-						 SHADOW_BRACKET_WINDOW_RUNS * run->last_default_ms);
+						 SHADOW_BRACKET_WINDOW_RUNS * run->last_default.ms);
 }
 
 /*
@@ -630,7 +639,7 @@ run_default(ShadowRun *run, PlannedStmt *plan, ParamListInfo params)
 		run->outcome = SHADOW_DEFAULT_TIMED_OUT;
 		return false;
 	}
-	run->last_default_ms = def.ms;
+	run->last_default = def;
 	run->last_default_serial = run->serial;
 	run->last_default_capture = run->capture;
 	INSTR_TIME_SET_CURRENT(run->last_default_at);
@@ -746,6 +755,41 @@ call_screened(ShadowRun *run, const RoundCall *call)
 }
 
 /*
+ * run_ms
+ *		A run's time: uncontended (wall-clock less the time the worker
+ *		waited for a CPU) or wall-clock.
+ */
+static double
+run_ms(const ShadowTiming *t, bool uncontended)
+{
+	return uncontended ? Max(t->ms - t->queued_ms, 0.001) : t->ms;
+}
+
+/*
+ * pair_times
+ *		The two sides of an arm's pair: the arm's run against the geometric
+ *		mean of the default runs around it.  When none of the three
+ *		launched parallel workers and the arm finished, each side is its
+ *		uncontended time, so that other processes taking the CPUs (the load
+ *		of a busy machine, which comes and goes within a bracket) weigh on
+ *		neither side, while waits for I/O or locks stay in; else wall-clock
+ *		(a parallel worker's waits are not known here).  Returns whether
+ *		the times are uncontended.
+ */
+static bool
+pair_times(const ShadowTiming *opening, const ShadowTiming *closing,
+		   const ShadowTiming *arm, double *default_ms, double *arm_ms)
+{
+	bool		uncontended = opening->workers == 0 && closing->workers == 0 &&
+		arm->workers == 0 && !arm->timed_out && isfinite(opening->queued_ms) &&
+		isfinite(closing->queued_ms) && isfinite(arm->queued_ms);
+
+	*default_ms = sqrt(run_ms(opening, uncontended) * run_ms(closing, uncontended));
+	*arm_ms = run_ms(arm, uncontended);
+	return uncontended;
+}
+
+/*
  * screen_pair
  *		One pair of a bracket screened without parallel workers, kept by
  *		the run and never a proof: the users run the plans with their
@@ -757,17 +801,17 @@ call_screened(ShadowRun *run, const RoundCall *call)
  *		can prove it.  Returns the arm's verdict (open while screened).
  */
 static NdagArmVerdict
-screen_pair(ShadowRun *run, int arm, double default_ms,
-			const ShadowTiming *alt)
+screen_pair(ShadowRun *run, int arm, double default_ms, double arm_ms,
+			bool timed_out)
 {
 	ShadowCandidate *c = run_candidate(run, arm);
 	int			verdict = NDAG_PAIRED_NOT_FASTER;
 
 	if (c == NULL)
 		return NDAG_VERDICT_OPEN;
-	if (!alt->timed_out)
+	if (!timed_out)
 	{
-		ndag_paired_add(&c->serial_pairs, alt->ms, default_ms);
+		ndag_paired_add(&c->serial_pairs, arm_ms, default_ms);
 		verdict = ndag_paired_verdict(&c->serial_pairs);
 	}
 	if (verdict == NDAG_PAIRED_NOT_FASTER)
@@ -786,8 +830,8 @@ screen_pair(ShadowRun *run, int arm, double default_ms,
  *		Say at DEBUG2 what a pair measured and the arm's verdict since.
  */
 static void
-log_pair(ShadowRun *run, int arm, double default_ms,
-		 const ShadowTiming *alt, NdagArmVerdict verdict)
+log_pair(ShadowRun *run, int arm, double default_ms, double arm_ms,
+		 const ShadowTiming *alt, bool uncontended, NdagArmVerdict verdict)
 {
 	static const char *const verdict_names[] = {
 		[NDAG_VERDICT_OPEN] = "open",
@@ -797,11 +841,12 @@ log_pair(ShadowRun *run, int arm, double default_ms,
 	ShadowCandidate *c = run_candidate(run, arm);
 
 	ereport(DEBUG2,
-			(errmsg("neural_dag shadow pair of query %lld, class %016llx, bracket %d: arm %d %.1f ms%s, default %.1f ms, %s, %s",
+			(errmsg("neural_dag shadow pair of query %lld, class %016llx, bracket %d: arm %d %.1f ms%s, default %.1f ms, %s, %s, %s",
 					(long long) run->entry->query_id,
-					(unsigned long long) run->klass, run->brackets, arm, alt->ms,
+					(unsigned long long) run->klass, run->brackets, arm, arm_ms,
 					alt->timed_out ? " (timed out)" : "", default_ms,
 					run->serial ? "serial" : "parallel",
+					uncontended ? "uncontended" : "wall-clock",
 					c != NULL && c->screened && run->serial ? "screened" :
 					verdict_names[verdict])));
 }
@@ -834,8 +879,7 @@ bracket_round(ShadowRun *run, RoundCall *call)
 	PlannedStmt *default_plan;
 	PlannedStmt *arm_plan[SHADOW_BRACKET_ARMS];
 	ShadowTiming alt[SHADOW_BRACKET_ARMS];
-	double		opening_ms;
-	double		default_ms;
+	ShadowTiming opening;
 	instr_time	now;
 	int			processes;
 
@@ -865,14 +909,14 @@ bracket_round(ShadowRun *run, RoundCall *call)
 		 run->last_default_capture != run->capture) &&
 		!run_default(run, default_plan, params))
 		return;
-	opening_ms = run->last_default_ms;
+	opening = run->last_default;
 	for (int k = 0; k < call->narms; k++)
 	{
 		int			i = run->brackets % 2 == 0 ? k : call->narms - 1 - k;
 
 		if (arm_plan[i] != NULL)
 			alt[i] = timed_run(run, arm_plan[i], params,
-							   ndag_shadow_timeout_factor * opening_ms);
+							   ndag_shadow_timeout_factor * opening.ms);
 	}
 	if (!run_default(run, default_plan, params))
 		return;
@@ -885,11 +929,16 @@ bracket_round(ShadowRun *run, RoundCall *call)
 		return;
 	}
 
-	default_ms = sqrt(opening_ms * run->last_default_ms);
 	for (int i = 0; i < call->narms; i++)
 	{
+		double		default_ms;
+		double		arm_ms;
+		bool		uncontended;
+
 		if (arm_plan[i] == NULL)
 			continue;
+		uncontended = pair_times(&opening, &run->last_default, &alt[i],
+								 &default_ms, &arm_ms);
 		run->pairs++;
 		NdagShadowCount(NDAG_SHADOW_PAIRS, 1);
 		if (alt[i].timed_out)
@@ -898,14 +947,15 @@ bracket_round(ShadowRun *run, RoundCall *call)
 		{
 			NdagShadowCount(NDAG_SHADOW_SERIAL_PAIRS, 1);
 			call->verdict[i] = screen_pair(run, call->arms[i], default_ms,
-										   &alt[i]);
+										   arm_ms, alt[i].timed_out);
 		}
 		else
 			call->verdict[i] = NdagQueryMemoryAddPair(e->dbid, e->query_id,
 													  run->klass, call->arms[i],
-													  default_ms, alt[i].ms,
+													  default_ms, arm_ms,
 													  alt[i].timed_out);
-		log_pair(run, call->arms[i], default_ms, &alt[i], call->verdict[i]);
+		log_pair(run, call->arms[i], default_ms, arm_ms, &alt[i], uncontended,
+				 call->verdict[i]);
 	}
 }
 
