@@ -4,8 +4,8 @@
 # per installation, each in learn mode with the pgbench tables enabled and
 # a learned state, blocks of pgbench -S -C (a new backend per transaction)
 # taking turns (the order alternating by round).  Server CPU per
-# transaction as in startup_overhead.sh (the postmaster and all its
-# children, from /proc).  Prints each round's B / A and B - A and their
+# transaction: of the postmaster and all its children, from /proc
+# (bench_server_cpu_ns).  Prints each round's B / A and B - A and their
 # medians with quartiles; the same installation given twice measures the
 # noise.  Asserts nothing.
 #
@@ -16,16 +16,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+. bench/lib_bench.sh
 
 [ $# -eq 2 ] || { echo "usage: $0 A_BINDIR B_BINDIR" >&2; exit 2; }
 declare -A bin=([A]=$1 [B]=$2) port
 seconds=${NDAG_BENCH_SECONDS:-5}
 rounds=${NDAG_BENCH_ROUNDS:-10}
-hz=$(getconf CLK_TCK)
 
 dir=$(mktemp -d /tmp/neural_dag-bench.XXXXXX)
 chown "$(ndag_pg_user)" "$dir"
-trap 'for v in A B; do as_pg "${bin[$v]}/pg_ctl" -D "$dir/$v" -m immediate stop >/dev/null 2>&1 || true; done; rm -rf "$dir"' EXIT
+trap 'for v in A B; do as_pg "${bin[$v]}/pg_ctl" -D "$dir/$v/data" -m immediate stop >/dev/null 2>&1 || true; done; rm -rf "$dir"' EXIT
 
 port[A]=$(ndag_free_port 56400)
 port[B]=$(ndag_free_port $((port[A] + 1)))
@@ -35,8 +35,10 @@ psql_v() { as_pg "${bin[$v]}/psql" -h "$dir" -p "${port[$v]}" -U postgres -X -qA
 pgbench_v() { as_pg "${bin[$v]}/pgbench" -h "$dir" -p "${port[$v]}" -U postgres "$@"; }
 
 for v in A B; do
-	as_pg "${bin[$v]}/initdb" -D "$dir/$v" -A trust -U postgres >/dev/null
-	cat >>"$dir/$v/postgresql.conf" <<CONF
+	mkdir "$dir/$v"
+	chown "$(ndag_pg_user)" "$dir/$v"
+	as_pg "${bin[$v]}/initdb" -D "$dir/$v/data" -A trust -U postgres >/dev/null
+	cat >>"$dir/$v/data/postgresql.conf" <<CONF
 listen_addresses = ''
 port = ${port[$v]}
 unix_socket_directories = '$dir'
@@ -44,7 +46,7 @@ shared_buffers = 128MB
 shared_preload_libraries = 'neural_dag'
 ruvector.dag_mode = learn
 CONF
-	as_pg "${bin[$v]}/pg_ctl" -D "$dir/$v" -l "$dir/$v.log" -w start >/dev/null
+	as_pg "${bin[$v]}/pg_ctl" -D "$dir/$v/data" -l "$dir/$v/server.log" -w start >/dev/null
 	psql_v -d postgres -c "CREATE DATABASE ndag_on" >/dev/null
 	pgbench_v -i -q -s 1 ndag_on >/dev/null 2>&1
 	psql_v -d ndag_on -c "CREATE EXTENSION neural_dag" -c "
@@ -57,28 +59,15 @@ CONF
 	pgbench_v -n -S -C -T 1 ndag_on >/dev/null 2>&1
 done
 
-# server_ticks V: CPU clock ticks of cluster V's postmaster, its reaped
-# children and its live children
-server_ticks() {
-	local pm total pid f
-	pm=$(head -1 "$dir/$1/postmaster.pid")
-	f=$(sed 's/^.*) //' "/proc/$pm/stat")
-	total=$(awk '{print $12 + $13 + $14 + $15}' <<<"$f")
-	for pid in $(pgrep -P "$pm" || true); do
-		f=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
-		total=$((total + $(awk '{print $12 + $13}' <<<"$f")))
-	done
-	echo "$total"
-}
-
 # block V: one pgbench -S -C block on cluster V; prints server CPU ms per transaction
 block() {
 	local v=$1 before after n
-	before=$(server_ticks "$v")
+	before=$(bench_server_cpu_ns "$dir/$v")
 	n=$(pgbench_v -n -S -C -T "$seconds" ndag_on 2>/dev/null |
 		sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
-	after=$(server_ticks "$v")
-	awk -v t=$((after - before)) -v n="$n" -v hz="$hz" 'BEGIN {printf "%.4f\n", t * 1000 / hz / n}'
+	bench_server_settle "$dir/$v"
+	after=$(bench_server_cpu_ns "$dir/$v")
+	awk -v t=$((after - before)) -v n="$n" 'BEGIN {printf "%.4f\n", t / 1e6 / n}'
 }
 
 echo "A: $1"
@@ -92,10 +81,7 @@ done
 
 # quartiles: "median (q1-q3)" of the numbers on stdin
 quartiles() {
-	sort -g | awk '{a[NR]=$1} END {
-		n = NR;
-		m = (n%2) ? a[(n+1)/2] : (a[n/2]+a[n/2+1])/2;
-		printf "%.3f (%.3f-%.3f)", m, a[int((n-1)/4)+1], a[int(3*(n-1)/4)+1]}'
+	bench_quartiles | awk '{printf "%.3f (%.3f-%.3f)", $1, $2, $3}'
 }
 echo "server CPU per transaction over $rounds rounds of ${seconds}s blocks, median (quartiles):"
 echo "  A: $(awk '{print $1}' "$dir/rounds" | quartiles) ms"

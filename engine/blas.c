@@ -80,6 +80,54 @@ transposed(enum CBLAS_TRANSPOSE trans)
 }
 
 /*
+ * DEFINE_GEMV_LOOPS
+ *		Define gemv_loops_T: y = alpha op(A) x + beta y in plain loops, A
+ *		m x n stored in order, for elements of type T.
+ */
+#define DEFINE_GEMV_LOOPS(T) \
+static void \
+gemv_loops_##T(enum CBLAS_ORDER order, bool t, int m, int n, T alpha, \
+			   const T *a, int lda, const T *x, int incx, T beta, T *y, \
+			   int incy) \
+{ \
+	if (order == CblasColMajor) \
+	{ \
+		int			rows = n; \
+\
+		n = m; \
+		m = rows; \
+		t = !t; \
+	} \
+	if (!t) \
+	{ \
+		for (int i = 0; i < m; i++) \
+		{ \
+			const T    *row = a + (size_t) i * lda; \
+			T			acc = 0; \
+\
+			for (int j = 0; j < n; j++) \
+				acc += row[j] * x[(size_t) j * incx]; \
+			y[(size_t) i * incy] = alpha * acc + \
+				(beta == 0 ? 0 : beta * y[(size_t) i * incy]); \
+		} \
+		return; \
+	} \
+	for (int j = 0; j < n; j++) \
+		y[(size_t) j * incy] = beta == 0 ? 0 : beta * y[(size_t) j * incy]; \
+	for (int i = 0; i < m; i++) \
+	{ \
+		const T    *row = a + (size_t) i * lda; \
+		T			xi = alpha * x[(size_t) i * incx]; \
+\
+		for (int j = 0; j < n; j++) \
+			y[(size_t) j * incy] += row[j] * xi; \
+	} \
+}
+
+DEFINE_GEMV_LOOPS(float)
+DEFINE_GEMV_LOOPS(double)
+
+/*
  * ndag_sgemv
  *		y = alpha op(A) x + beta y, A m x n.
  */
@@ -88,45 +136,11 @@ ndag_sgemv(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans, int m, int n,
 		   float alpha, const float *a, int lda, const float *x, int incx,
 		   float beta, float *y, int incy)
 {
-	bool		t = transposed(trans);
-
 	if (openblas_for((double) m * n))
-	{
 		openblas_sgemv(order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy);
-		return;
-	}
-	if (order == CblasColMajor)
-	{
-		int			rows = n;
-
-		n = m;
-		m = rows;
-		t = !t;
-	}
-	if (!t)
-	{
-		for (int i = 0; i < m; i++)
-		{
-			const float *row = a + (size_t) i * lda;
-			float		acc = 0.0f;
-
-			for (int j = 0; j < n; j++)
-				acc += row[j] * x[(size_t) j * incx];
-			y[(size_t) i * incy] = alpha * acc +
-				(beta == 0.0f ? 0.0f : beta * y[(size_t) i * incy]);
-		}
-		return;
-	}
-	for (int j = 0; j < n; j++)
-		y[(size_t) j * incy] = beta == 0.0f ? 0.0f : beta * y[(size_t) j * incy];
-	for (int i = 0; i < m; i++)
-	{
-		const float *row = a + (size_t) i * lda;
-		float		xi = alpha * x[(size_t) i * incx];
-
-		for (int j = 0; j < n; j++)
-			y[(size_t) j * incy] += row[j] * xi;
-	}
+	else
+		gemv_loops_float(order, transposed(trans), m, n, alpha, a, lda, x,
+						 incx, beta, y, incy);
 }
 
 /*
@@ -138,45 +152,11 @@ ndag_dgemv(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans, int m, int n,
 		   double alpha, const double *a, int lda, const double *x, int incx,
 		   double beta, double *y, int incy)
 {
-	bool		t = transposed(trans);
-
 	if (openblas_for((double) m * n))
-	{
 		openblas_dgemv(order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy);
-		return;
-	}
-	if (order == CblasColMajor)
-	{
-		int			rows = n;
-
-		n = m;
-		m = rows;
-		t = !t;
-	}
-	if (!t)
-	{
-		for (int i = 0; i < m; i++)
-		{
-			const double *row = a + (size_t) i * lda;
-			double		acc = 0.0;
-
-			for (int j = 0; j < n; j++)
-				acc += row[j] * x[(size_t) j * incx];
-			y[(size_t) i * incy] = alpha * acc +
-				(beta == 0.0 ? 0.0 : beta * y[(size_t) i * incy]);
-		}
-		return;
-	}
-	for (int j = 0; j < n; j++)
-		y[(size_t) j * incy] = beta == 0.0 ? 0.0 : beta * y[(size_t) j * incy];
-	for (int i = 0; i < m; i++)
-	{
-		const double *row = a + (size_t) i * lda;
-		double		xi = alpha * x[(size_t) i * incx];
-
-		for (int j = 0; j < n; j++)
-			y[(size_t) j * incy] += row[j] * xi;
-	}
+	else
+		gemv_loops_double(order, transposed(trans), m, n, alpha, a, lda, x,
+						  incx, beta, y, incy);
 }
 
 /*
