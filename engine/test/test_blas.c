@@ -4,8 +4,9 @@
  *	  The engine's BLAS calls (blas.h) against products computed here in
  *	  double precision: every transpose, row- and column-major, strided
  *	  vectors, beta 0 (the output not read, NaN there ignored) and not;
- *	  small products in the loops without loading OpenBLAS, large ones in
- *	  OpenBLAS once loaded.
+ *	  small and medium products (shorter and longer than the loops' SIMD
+ *	  lanes) in the loops without loading OpenBLAS, large ones in OpenBLAS
+ *	  once loaded.
  *
  *-------------------------------------------------------------------------
  */
@@ -226,6 +227,7 @@ main(void)
 		   fabs(ndag_sdot(32, x, 2, y, 2) - want_strided) < 1e-5, "sdot, strided and not");
 
 	test_products("small", 7, 5, 9);
+	test_products("medium", 33, 19, 70);
 	tap_ok(!ndag_blas_openblas_loaded(),
 		   "products of at most %d multiply-adds do not load OpenBLAS",
 		   NDAG_BLAS_LOOP_MAX);

@@ -136,6 +136,7 @@ init_decision(NdagDecision *d)
 	d->similarity = NAN;
 	d->confidence = NAN;
 	d->predicted_ms = NAN;
+	d->predicted_default_ms = NAN;
 	d->baseline_ms = NAN;
 	d->gain = NAN;
 	d->mechanism = -1;
@@ -144,14 +145,15 @@ init_decision(NdagDecision *d)
 /*
  * clear_to_default
  *		A decision for the default plan, its embedding and figures of the
- *		default plan kept, the arm's (pattern, similarity, confidence, gain)
- *		dropped.
+ *		default plan kept, the arm's (pattern, similarity, confidence, gain,
+ *		prediction) dropped.
  */
 static void
 clear_to_default(NdagDecision *d)
 {
 	d->source = NDAG_DECISION_DEFAULT;
 	d->arm = 0;
+	d->predicted_ms = d->predicted_default_ms;
 	d->pattern_id = 0;
 	d->similarity = NAN;
 	d->confidence = NAN;
@@ -472,8 +474,9 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	 */
 	if (!a->worth && a->stats.default_n > 0)
 		a->measuring = d->measure_class = false;
+	d->predicted_default_ms = predict_ms(d->embedding, 0);
 	d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
-		predict_ms(d->embedding, 0);
+		d->predicted_default_ms;
 
 	/*
 	 * Where learning tries arms (learn mode on a primary, exploration on) a
@@ -514,7 +517,7 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		a->candidate = d->arm;
 		clear_to_default(d);
 		d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
-			predict_ms(d->embedding, 0);
+			d->predicted_default_ms;
 	}
 	if (a->stats.btsp_arm > 0 && a->stats.btsp_arm < NDAG_MAX_ARMS &&
 		(a->enabled & (UINT64CONST(1) << a->stats.btsp_arm)) != 0 &&
@@ -560,10 +563,8 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 			NdagQueryMemoryTurn(MyDatabaseId, query_id, a->klass,
 								NdagArmsEnabledMask(), d->arm, d->source,
 								a->may_explore, ndag_exploration);
-	if (d->arm != 0)
-		d->predicted_ms = predict_ms(d->embedding, d->arm);
-	else
-		d->predicted_ms = predict_ms(d->embedding, 0);
+	d->predicted_ms = d->arm != 0 ? predict_ms(d->embedding, d->arm) :
+		d->predicted_default_ms;
 }
 
 /* analyse() for NdagFallbackRun */

@@ -73,6 +73,7 @@ typedef struct NdagDecision
 	double		similarity;		/* cosine to the pattern, NaN: none */
 	double		confidence;		/* of the pattern, NaN: none */
 	double		predicted_ms;	/* cost model, executed arm; NaN: none */
+	double		predicted_default_ms;	/* cost model, default plan; NaN: none */
 	double		baseline_ms;	/* default arm: observed median, else predicted; NaN */
 	double		gain;			/* measured speed-up of the arm: paired, or the pattern's; NaN */
 	bool		cache_hit;

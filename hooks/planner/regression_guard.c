@@ -129,7 +129,10 @@ NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms)
 	NdagQueryObserved obs;
 	double		predicted_default_ln = NAN;
 
-	if (d->has_embedding)
+	/* the default plan's prediction: the decision's, else made now */
+	if (isfinite(d->predicted_default_ms) && d->predicted_default_ms > 0)
+		predicted_default_ln = log(d->predicted_default_ms);
+	else if (d->has_embedding)
 		predicted_default_ln = NdagPredictLn(d->embedding, 0);
 	NdagQueryMemoryObserve(MyDatabaseId, query_id, d->klass, d->arm, exec_ms,
 						   predicted_default_ln, &obs);

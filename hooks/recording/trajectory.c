@@ -149,6 +149,7 @@ decision_of(PlannedStmt *stmt, NdagDecision *d)
 	d->similarity = NAN;
 	d->confidence = NAN;
 	d->predicted_ms = NAN;
+	d->predicted_default_ms = NAN;
 	d->baseline_ms = NAN;
 	d->klass = NdagPlanShapeHash(stmt);	/* the default plan's class */
 
