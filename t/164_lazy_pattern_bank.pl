@@ -24,7 +24,8 @@
 #     cost model is decoded.
 #  7. A statement not worth exploring whose default runs far slower than
 #     the stored cost model predicts (a BTSP "explore" entry): a new
-#     session's execution of it in learn mode does not read the bank.
+#     session's execution of it in learn mode does not read the bank, and
+#     its recorded runs, which renew the entry, keep its cached decision.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -165,6 +166,15 @@ cmp_ok($c9->{state} - $c8->{state}, '>=', 2,
 	'the slow statement\'s session loaded the learned state');
 is($c9->{bank} - $c8->{bank}, 1,
 	'but not the pattern bank: the BTSP entry does not make it worth exploring');
+
+# its entry renewed by each recorded run (the median still far slower than
+# predicted) changes no decision: a session's plannings after its first
+# are served from the Embedding Cache, not analysed again
+my ($hits, $misses) = map { ndag_status_counter($node, $_) } qw(cache_hits cache_misses);
+$node->safe_psql('postgres', "SET ruvector.dag_sample_rate = 1; $slow; $slow; $slow; $slow; $slow");
+cmp_ok(ndag_status_counter($node, 'cache_hits') - $hits, '>=', 3,
+	'the slow statement\'s recorded runs kept its cached decision ('
+	  . (ndag_status_counter($node, 'cache_misses') - $misses) . ' misses of 5)');
 
 $node->stop;
 done_testing();

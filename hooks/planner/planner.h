@@ -272,7 +272,7 @@ typedef struct NdagQueryObserved
 	bool		proven;			/* the arm was proven faster now */
 	bool		refuted;		/* the arm was proven not faster now */
 	bool		demoted;		/* a proven arm was proven slower now */
-	bool		btsp_stored;
+	bool		btsp_stored;	/* a BTSP entry other than the live one was stored */
 	bool		btsp_forgot;
 	int			pairs;			/* pairs behind the arm's verdict (or validation) */
 	double		speedup;		/* their geometric mean speed-up, NaN none */

@@ -1342,6 +1342,7 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	double		now = (double) ts / 1000000.0;
 	double		baseline;
 	int			verdict;
+	int			live;
 	uint32		h;
 
 	memset(out, 0, sizeof(NdagQueryObserved));
@@ -1367,7 +1368,8 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	 * a default run is judged by the median with it, so that one slow run
 	 * under load grants no exploration
 	 */
-	verdict = ndag_btsp_judge(btsp_current(s, now, NULL), arm,
+	live = btsp_current(s, now, NULL);
+	verdict = ndag_btsp_judge(live, arm,
 							  arm == 0 ? NdagQmDefaultMedian(s) : exec_ms,
 							  baseline, predicted_default_ln,
 							  NDAG_BTSP_SPEEDUP, NDAG_BTSP_SLOWDOWN_LN);
@@ -1383,9 +1385,15 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	{
 		int			remembered = verdict == NDAG_BTSP_STORE_ARM ? arm : NDAG_BTSP_EXPLORE;
 
+		/*
+		 * the entry renewed (a median default still far slower than
+		 * predicted, run after run) changes no decision: only a new one
+		 * counts as stored, so that cached decisions are not dropped at
+		 * every execution
+		 */
+		out->btsp_stored = live != remembered;
 		s->btsp_arm = remembered;
 		s->btsp_stored_at = now;
-		out->btsp_stored = true;
 	}
 
 	if (arm != 0)
