@@ -19,7 +19,8 @@
 # run: before it EXPLAIN says the rows are not measured and the default
 # plan runs; after it the two constants are in different classes, and the
 # arm proven for the frequent item is not applied to the rare one.  A
-# statement not worth exploring is one class of its shape and never measured.
+# statement not worth exploring is one class of its shape and never measured,
+# unless the statement has several classes (part 7).
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -178,6 +179,24 @@ my $worth = "$cheap SET ruvector.dag_min_cost = 0;";
 sql("$worth SELECT ps_run('$most', 1)");
 is(sql("$worth SELECT ps_explain('$most')->>'Parameter Rows'"), '16383 to 65534',
 	'once the statement is worth exploring, its next run measures its 49,950 rows');
+
+# ---------- 7. a statement of several classes measures each parameter set ----------
+# k = 0 and the rare k plan in different shapes (1.): after a run of each
+# (their classes were reset in 5.) the statement has two classes, the rare
+# k's known not to gain (every default run below ruvector.dag_min_latency,
+# the cost below ruvector.dag_min_cost).  Another rare k plans like it and
+# is decided as its class; its parameter set is still measured by its
+# first run: else, the statement having several classes, that parameter
+# set would never be served from the Embedding Cache, and every planning
+# of it would analyse it again
+my $other_rare = sprintf($template, 4004);
+my $not_worth = "SET ruvector.dag_min_latency = 1000; SET ruvector.dag_min_cost = 1e9;";
+like(sql("EXPLAIN (COSTS OFF) $other_rare"), qr/ps_a_k/, 'another rare k reads the index on k');
+sql("$learn $not_worth SELECT ps_run('$frequent', 1), ps_run('$rare', 1)");
+sql("$learn $not_worth SELECT ps_run('$other_rare', 2)");
+is( sql("SET ruvector.dag_mode = 'apply'; $not_worth SELECT concat_ws(' ',
+		ps_explain('$other_rare')->>'Cache Hit', ps_explain('$other_rare')->>'Cache Hit')"),
+	'false true', 'its second planning in a backend is served from the Embedding Cache');
 
 $node->stop;
 done_testing();

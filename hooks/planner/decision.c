@@ -470,9 +470,12 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	 * a statement known not to gain (its default runs below
 	 * ruvector.dag_min_latency, its cost below ruvector.dag_min_cost) has
 	 * nothing to decide apart: its parameter sets are not measured (no row
-	 * counting, one class); a statement never run is, once
+	 * counting, one class); a statement never run is, once.  Unless its
+	 * constants plan in several classes: a parameter set not measured
+	 * could then be of any of them, and is never served from the
+	 * Embedding Cache (a fast one would be analysed at every planning)
 	 */
-	if (!a->worth && a->stats.default_n > 0)
+	if (!a->worth && a->stats.default_n > 0 && !a->stats.multi_class)
 		a->measuring = d->measure_class = false;
 	d->predicted_default_ms = predict_ms(d->embedding, 0);
 	d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
