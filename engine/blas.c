@@ -15,7 +15,6 @@
 
 #include <dlfcn.h>
 #include <stddef.h>
-#include <string.h>
 
 #ifndef NDAG_OPENBLAS_LIB
 #error "NDAG_OPENBLAS_LIB must name the OpenBLAS library to load"
@@ -88,6 +87,8 @@ transposed(enum CBLAS_TRANSPOSE trans)
  * without that being asked for).
  */
 typedef float FloatLanes __attribute__((vector_size(8 * sizeof(float))));
+/* the same, at any float's address */
+typedef FloatLanes FloatLanesAt __attribute__((aligned(sizeof(float)), may_alias));
 #define FLOAT_LANES ((int) (sizeof(FloatLanes) / sizeof(float)))
 
 /*
@@ -102,14 +103,7 @@ dot_float(const float *x, const float *y, int n)
 	int			j = 0;
 
 	for (; j + FLOAT_LANES <= n; j += FLOAT_LANES)
-	{
-		FloatLanes	xv;
-		FloatLanes	yv;
-
-		memcpy(&xv, x + j, sizeof(xv));
-		memcpy(&yv, y + j, sizeof(yv));
-		acc += xv * yv;
-	}
+		acc += *(const FloatLanesAt *) (x + j) * *(const FloatLanesAt *) (y + j);
 	for (; j < n; j++)
 		sum += x[j] * y[j];
 	for (int k = 0; k < FLOAT_LANES; k++)
@@ -127,15 +121,7 @@ axpy_float(float *y, const float *x, float alpha, int n)
 	int			j = 0;
 
 	for (; j + FLOAT_LANES <= n; j += FLOAT_LANES)
-	{
-		FloatLanes	xv;
-		FloatLanes	yv;
-
-		memcpy(&xv, x + j, sizeof(xv));
-		memcpy(&yv, y + j, sizeof(yv));
-		yv += alpha * xv;
-		memcpy(y + j, &yv, sizeof(yv));
-	}
+		*(FloatLanesAt *) (y + j) += alpha * *(const FloatLanesAt *) (x + j);
 	for (; j < n; j++)
 		y[j] += alpha * x[j];
 }
@@ -213,40 +199,30 @@ gemv_loops_##T(enum CBLAS_ORDER order, bool t, int m, int n, T alpha, \
 	} \
 }
 
-DEFINE_GEMV_LOOPS(float)
-DEFINE_GEMV_LOOPS(double)
-
 /*
- * ndag_sgemv
- *		y = alpha op(A) x + beta y, A m x n.
+ * DEFINE_GEMV
+ *		Define the public gemv of element type T, NAME (ndag_sgemv,
+ *		ndag_dgemv): y = alpha op(A) x + beta y, A m x n, in the loops or
+ *		by OPENBLAS_GEMV.
  */
-void
-ndag_sgemv(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans, int m, int n,
-		   float alpha, const float *a, int lda, const float *x, int incx,
-		   float beta, float *y, int incy)
-{
-	if (openblas_for((double) m * n))
-		openblas_sgemv(order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy);
-	else
-		gemv_loops_float(order, transposed(trans), m, n, alpha, a, lda, x,
-						 incx, beta, y, incy);
+#define DEFINE_GEMV(T, NAME, OPENBLAS_GEMV) \
+DEFINE_GEMV_LOOPS(T) \
+\
+void \
+NAME(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans, int m, int n, \
+	 T alpha, const T *a, int lda, const T *x, int incx, T beta, T *y, \
+	 int incy) \
+{ \
+	if (openblas_for((double) m * n)) \
+		OPENBLAS_GEMV(order, trans, m, n, alpha, a, lda, x, incx, beta, y, \
+					  incy); \
+	else \
+		gemv_loops_##T(order, transposed(trans), m, n, alpha, a, lda, x, \
+					   incx, beta, y, incy); \
 }
 
-/*
- * ndag_dgemv
- *		y = alpha op(A) x + beta y, A m x n, in double precision.
- */
-void
-ndag_dgemv(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE trans, int m, int n,
-		   double alpha, const double *a, int lda, const double *x, int incx,
-		   double beta, double *y, int incy)
-{
-	if (openblas_for((double) m * n))
-		openblas_dgemv(order, trans, m, n, alpha, a, lda, x, incx, beta, y, incy);
-	else
-		gemv_loops_double(order, transposed(trans), m, n, alpha, a, lda, x,
-						  incx, beta, y, incy);
-}
+DEFINE_GEMV(float, ndag_sgemv, openblas_sgemv)
+DEFINE_GEMV(double, ndag_dgemv, openblas_dgemv)
 
 /*
  * ndag_sgemm
