@@ -15,6 +15,11 @@
 #     8 times yet.
 #  4. Backends running a new statement once each: the first 8 record it,
 #     the next ones do not.
+#  5. The constants of one statement that plan apart are fast or not apart
+#     (counted under the queryId and the default plan's shape): judged
+#     with a threshold of 1 ms, a frequent constant read by a sequential
+#     scan is recorded at every execution, a rare one read by an index is
+#     thinned after its own 8 recordings.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -67,6 +72,26 @@ is($sampled, 8, 'eight backends running a new statement once record it each');
 $sampled = 0;
 $sampled += run(1, $once) for 1 .. 3;
 is($sampled, 0, 'the next backends do not record it');
+
+# ---------- 5. constants that plan apart ----------
+$node->safe_psql('postgres', q{
+	CREATE TABLE fs_s AS
+		SELECT g AS id, CASE WHEN g <= 200000 THEN 0 ELSE g END AS k
+		FROM generate_series(1, 201000) g;
+	CREATE INDEX ON fs_s (k);
+	ANALYZE fs_s;
+	SELECT ruvector_enable_neural_dag('fs_s');
+});
+my $frequent = 'SELECT count(*), sum(id) FROM fs_s WHERE k = 0';
+my $rare = 'SELECT count(*), sum(id) FROM fs_s WHERE k = 200500';
+unlike($node->safe_psql('postgres', "EXPLAIN (COSTS OFF) $frequent"), qr/Index/,
+	'the frequent constant is read by a sequential scan');
+like($node->safe_psql('postgres', "EXPLAIN (COSTS OFF) $rare"), qr/Index/,
+	'the rare one by the index');
+my $ms1 = "SET ruvector.dag_fast_query_ms = 1;\n";
+is(run(10, $frequent, $ms1), 10, 'the frequent constant, slower than 1 ms, is recorded at every execution');
+is(run(12, $rare, $ms1), 8,
+	'the rare constant of the same statement is recorded 8 times, then thinned');
 
 $node->stop;
 done_testing();

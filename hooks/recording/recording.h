@@ -120,7 +120,7 @@ extern void NdagRingUsage(uint64 *used, uint64 *capacity);
 
 extern void NdagInstallExecutorHooks(void);
 extern struct QueryDesc *NdagDetailedRecordingOf(const struct PlannedStmt *stmt);
-extern bool NdagSampleStatement(uint64 query_id);
+extern bool NdagSampleStatement(uint64 statement);
 extern bool NdagSampleDetail(void);
 extern bool NdagSampleTiming(void);
 

@@ -8,8 +8,10 @@
  * to gain from a different plan, while recording it costs a fixed few
  * microseconds plus the learner's work: recording every execution of such
  * statements is what makes the overhead visible on short-query workloads.
- * So once a queryId has been recorded a few times (by any backends: the
- * count and mean are shared, fast_statements.c) with a mean latency below
+ * So once a statement (its queryId and its default plan's shape, so that
+ * its constants that plan apart count apart: executor_hooks.c) has been
+ * recorded a few times (by any backends: the count and mean are shared,
+ * fast_statements.c) with a mean latency below
  * ruvector.dag_fast_query_ms, only the fraction
  * ruvector.dag_fast_sample_rate of its executions is recorded, in every
  * backend, a new one from its first execution; the first executions, and
@@ -29,7 +31,7 @@
 #include "core/core.h"
 #include "recording/recording.h"
 
-/* recordings of a queryId before its latency decides its sampling */
+/* recordings of a statement before its latency decides its sampling */
 #define FAST_WARMUP			8
 
 /*
@@ -46,10 +48,12 @@ draw(double rate)
 
 /*
  * NdagSampleStatement
- *		Whether to record a top-level statement with this queryId.
+ *		Whether to record a top-level statement; statement is what its
+ *		latencies are counted under (a queryId, or one mixed with the
+ *		default plan's shape).
  */
 bool
-NdagSampleStatement(uint64 query_id)
+NdagSampleStatement(uint64 statement)
 {
 	uint32		recorded;
 	double		mean_ms;
@@ -57,7 +61,7 @@ NdagSampleStatement(uint64 query_id)
 	if (!draw(ndag_sample_rate))
 		return false;
 	if (ndag_fast_query_ms <= 0 ||
-		!NdagFastStatementMean(query_id, &recorded, &mean_ms) ||
+		!NdagFastStatementMean(statement, &recorded, &mean_ms) ||
 		recorded < FAST_WARMUP || mean_ms >= ndag_fast_query_ms)
 		return true;
 	return draw(ndag_fast_sample_rate);
