@@ -39,7 +39,6 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
-#include "common/hashfn.h"
 #include "common/pg_prng.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
@@ -193,27 +192,6 @@ measures_class(QueryDesc *queryDesc)
 }
 
 /*
- * fast_statement
- *		What a top-level statement's recorded latencies are counted under
- *		for the thinning of fast statements (sampling.c): its queryId with
- *		the shape of its default plan when the planning that made the plan
- *		is remembered, so that the constants of one statement that plan
- *		apart (a rare one read by an index in 0.2 ms, a frequent one by a
- *		hash join in 100 ms) are fast or not apart; else its queryId.
- */
-static uint64
-fast_statement(QueryDesc *queryDesc)
-{
-	uint64		query_id = queryDesc->plannedstmt->queryId;
-	NdagDecision d;
-
-	if (query_id != 0 && NdagPlanDecision(queryDesc->plannedstmt, &d) &&
-		d.default_shape != 0)
-		return hash_combine64(query_id, d.default_shape);
-	return query_id;
-}
-
-/*
  * ndag_ExecutorStart
  *		Instrument a sampled eligible execution before it starts.
  */
@@ -227,7 +205,7 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (nesting_level == 0)
 	{
 		top_sampled = queryDesc->plannedstmt != NULL &&
-			NdagSampleStatement(fast_statement(queryDesc));
+			NdagSampleStatement(queryDesc->plannedstmt);
 		top_detailed = top_sampled && NdagSampleDetail();
 		top_timed = top_detailed && NdagSampleTiming();
 	}
@@ -364,7 +342,7 @@ ndag_ExecutorEnd(QueryDesc *queryDesc)
 	{
 		NdagRecordExecution(queryDesc, rec->planning_us, rec->detailed);
 		if (nesting_level == 0 && queryDesc->totaltime != NULL)
-			NdagFastStatementNote(fast_statement(queryDesc),
+			NdagFastStatementNote(NdagFastStatementKey(queryDesc->plannedstmt),
 								  queryDesc->totaltime->total * 1000.0);
 		/* statements run by functions too (EXECUTE of a query text) */
 		if (queryDesc->totaltime != NULL)

@@ -3,7 +3,7 @@
  * fast_statements.c
  *	  The statements' latencies, shared by the backends: per (database,
  *	  statement: a queryId, or one mixed with the shape of its default
- *	  plan, see executor_hooks.c), how many recordings have been seen (up
+ *	  plan, see sampling.c), how many recordings have been seen (up
  *	  to a cap) and their
  *	  running mean latency, so that whether a statement is fast is known
  *	  cluster-wide (sampling.c) and a new backend samples it as an old one

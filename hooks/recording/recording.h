@@ -120,7 +120,8 @@ extern void NdagRingUsage(uint64 *used, uint64 *capacity);
 
 extern void NdagInstallExecutorHooks(void);
 extern struct QueryDesc *NdagDetailedRecordingOf(const struct PlannedStmt *stmt);
-extern bool NdagSampleStatement(uint64 statement);
+extern uint64 NdagFastStatementKey(const struct PlannedStmt *stmt);
+extern bool NdagSampleStatement(const struct PlannedStmt *stmt);
 extern bool NdagSampleDetail(void);
 extern bool NdagSampleTiming(void);
 

@@ -9,7 +9,7 @@
  * microseconds plus the learner's work: recording every execution of such
  * statements is what makes the overhead visible on short-query workloads.
  * So once a statement (its queryId and its default plan's shape, so that
- * its constants that plan apart count apart: executor_hooks.c) has been
+ * its constants that plan apart count apart: NdagFastStatementKey) has been
  * recorded a few times (by any backends: the count and mean are shared,
  * fast_statements.c) with a mean latency below
  * ruvector.dag_fast_query_ms, only the fraction
@@ -26,9 +26,12 @@
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
 #include "common/pg_prng.h"
+#include "nodes/plannodes.h"
 
 #include "core/core.h"
+#include "planner/planner.h"
 #include "recording/recording.h"
 
 /* recordings of a statement before its latency decides its sampling */
@@ -47,13 +50,31 @@ draw(double rate)
 }
 
 /*
+ * NdagFastStatementKey
+ *		What a top-level statement's recorded latencies are counted under
+ *		(fast_statements.c): its queryId with the shape of its default plan
+ *		when the planning that made the plan is remembered, so that the
+ *		constants of one statement that plan apart (a rare one read by an
+ *		index in 0.2 ms, a frequent one by a hash join in 100 ms) are fast
+ *		or not apart; else its queryId.
+ */
+uint64
+NdagFastStatementKey(const PlannedStmt *stmt)
+{
+	NdagDecision d;
+
+	if (stmt->queryId != 0 && NdagPlanDecision(stmt, &d) && d.default_shape != 0)
+		return hash_combine64(stmt->queryId, d.default_shape);
+	return stmt->queryId;
+}
+
+/*
  * NdagSampleStatement
- *		Whether to record a top-level statement; statement is what its
- *		latencies are counted under (a queryId, or one mixed with the
- *		default plan's shape).
+ *		Whether to record a top-level statement (its key is looked for only
+ *		once the sample rate drew it).
  */
 bool
-NdagSampleStatement(uint64 statement)
+NdagSampleStatement(const PlannedStmt *stmt)
 {
 	uint32		recorded;
 	double		mean_ms;
@@ -61,7 +82,7 @@ NdagSampleStatement(uint64 statement)
 	if (!draw(ndag_sample_rate))
 		return false;
 	if (ndag_fast_query_ms <= 0 ||
-		!NdagFastStatementMean(statement, &recorded, &mean_ms) ||
+		!NdagFastStatementMean(NdagFastStatementKey(stmt), &recorded, &mean_ms) ||
 		recorded < FAST_WARMUP || mean_ms >= ndag_fast_query_ms)
 		return true;
 	return draw(ndag_fast_sample_rate);
