@@ -20,6 +20,9 @@
 #     with a threshold of 1 ms, a frequent constant read by a sequential
 #     scan is recorded at every execution, a rare one read by an index is
 #     thinned after its own 8 recordings.
+#  6. A fast statement a function runs (EXECUTE in a PL/pgSQL loop, every
+#     call sampled) is thinned by its own key: its first 8 executions are
+#     recorded, then none, in that backend and in a new one.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -92,6 +95,25 @@ my $ms1 = "SET ruvector.dag_fast_query_ms = 1;\n";
 is(run(10, $frequent, $ms1), 10, 'the frequent constant, slower than 1 ms, is recorded at every execution');
 is(run(12, $rare, $ms1), 8,
 	'the rare constant of the same statement is recorded 8 times, then thinned');
+
+# ---------- 6. a fast statement run by a function ----------
+$node->safe_psql('postgres', q{
+	CREATE FUNCTION fs_loop(n int) RETURNS bigint LANGUAGE plpgsql AS $$
+	DECLARE
+		total bigint := 0;
+		c bigint;
+	BEGIN
+		FOR i IN 1 .. n LOOP
+			EXECUTE 'SELECT count(*) FROM fs_t WHERE k = 6 AND id <> 7' INTO c;
+			total := total + c;
+		END LOOP;
+		RETURN total;
+	END $$;
+});
+is(run(1, 'SELECT fs_loop(12)'), 8,
+	'a call running a fast statement 12 times records its first 8 executions');
+is(run(1, 'SELECT fs_loop(5)'), 0,
+	'a new backend\'s call records none of them');
 
 $node->stop;
 done_testing();

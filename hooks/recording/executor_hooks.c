@@ -6,9 +6,11 @@
  *
  * A statement is eligible when learning is on, the mode is not off, the
  * process is not a parallel worker, the database has the extension, the
- * statement has a queryId and it touches an enabled table.  Each top-level statement is sampled with
- * probability ruvector.dag_sample_rate; statements it runs (PL/pgSQL, SPI)
- * follow its choice, so that a sampled call is recorded whole.
+ * statement has a queryId and it touches an enabled table.  Each top-level
+ * statement is sampled with probability ruvector.dag_sample_rate; statements
+ * it runs (PL/pgSQL, SPI) follow its choice, so that a sampled call is
+ * recorded whole, except those known to be fast, which are thinned by their
+ * own key as top-level ones are (sampling.c).
  *
  * Every recorded execution gets its duration from one timer around the
  * whole run (queryDesc->totaltime), and that latency feeds the planner's
@@ -201,7 +203,10 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	Recording  *rec = NULL;
 	bool		measuring = false;
 
-	/* a top-level statement draws; the statements it runs follow it */
+	/*
+	 * a top-level statement draws; the statements it runs follow it, the
+	 * fast ones thinned
+	 */
 	if (nesting_level == 0)
 	{
 		top_sampled = queryDesc->plannedstmt != NULL &&
@@ -209,7 +214,8 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		top_detailed = top_sampled && NdagSampleDetail();
 		top_timed = top_detailed && NdagSampleTiming();
 	}
-	if (top_sampled && statement_eligible(queryDesc, eflags))
+	if (top_sampled && statement_eligible(queryDesc, eflags) &&
+		(nesting_level == 0 || NdagSampleUnlessFast(queryDesc->plannedstmt)))
 		rec = find_recording(NULL);
 	if (rec != NULL)
 	{
@@ -341,7 +347,7 @@ ndag_ExecutorEnd(QueryDesc *queryDesc)
 	if (rec != NULL)
 	{
 		NdagRecordExecution(queryDesc, rec->planning_us, rec->detailed);
-		if (nesting_level == 0 && queryDesc->totaltime != NULL)
+		if (queryDesc->totaltime != NULL)
 			NdagFastStatementNote(NdagFastStatementKey(queryDesc->plannedstmt),
 								  queryDesc->totaltime->total * 1000.0);
 		/* statements run by functions too (EXECUTE of a query text) */

@@ -122,6 +122,7 @@ extern void NdagInstallExecutorHooks(void);
 extern struct QueryDesc *NdagDetailedRecordingOf(const struct PlannedStmt *stmt);
 extern uint64 NdagFastStatementKey(const struct PlannedStmt *stmt);
 extern bool NdagSampleStatement(const struct PlannedStmt *stmt);
+extern bool NdagSampleUnlessFast(const struct PlannedStmt *stmt);
 extern bool NdagSampleDetail(void);
 extern bool NdagSampleTiming(void);
 
