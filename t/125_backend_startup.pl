@@ -11,6 +11,12 @@
 #     shape shows the pattern's arm; the backend drew no HDC encoder and no
 #     cost-model projection itself (fixed_state_draws 0), and the cluster
 #     counted exactly its one load.
+#  3. A statement on an enabled table known to keep its default plan (run
+#     by default before, below ruvector.dag_min_latency and
+#     ruvector.dag_min_cost, nothing proven or pinned) is decided in learn
+#     mode without the learned state: a new backend planning and running it
+#     unrecorded loads nothing; one whose run is recorded loads it then, and
+#     the trajectory has the embedding and the cost model's prediction.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -97,6 +103,25 @@ is($all2 - $all1 - ($own2 - $own1), 1, 'the cluster counted exactly that one loa
 is(sql("SELECT ruvector_dag_learn() IS NOT NULL;
 	SELECT ruvector_dag_status()->'counters'->>'fixed_state_draws'"), "t\n0",
 	'a learning cycle in a session builds its bank and model from the inherited state');
+
+# ---------- 3. a statement known to keep its default plan ----------
+my $point = 'SELECT id FROM bs_a WHERE x = 7 LIMIT 1';
+sql("SET ruvector.dag_mode = 'learn'; $point; $point; $point;");
+my ($qid) = sql("EXPLAIN (VERBOSE, FORMAT JSON) $point") =~ /"Query Identifier": (-?\d+)/;
+ok(defined $qid, 'the point lookup has a query identifier');
+# (ruvector_dag_status() reads the learned state: the observing session counts)
+my ($own3, $all3) = loads();
+sql("SET ruvector.dag_mode = 'learn'; SET ruvector.dag_sample_rate = 0; $point; $point;");
+my ($own4, $all4) = loads();
+is($all4 - $all3 - ($own4 - $own3), 0,
+	'a new backend planning and running it unrecorded loads no learned state');
+sql("SET ruvector.dag_mode = 'learn'; $point; SELECT ruvector_dag_flush();");
+my ($own5, $all5) = loads();
+is($all5 - $all4 - ($own5 - $own4), 1,
+	'a backend whose run of it is recorded loads the learned state then');
+is(sql("SELECT predicted_ms > 0 AND array_length(embedding, 1) > 0 FROM ndag_trajectories
+	WHERE query_id = $qid ORDER BY traj_id DESC LIMIT 1"), 't',
+	'and its trajectory has the embedding and the prediction');
 
 $obs->quit;
 $node->stop;

@@ -419,6 +419,78 @@ only_known_bucket(uint64 query_id, uint64 shape)
 }
 
 /*
+ * NdagDecisionEmbed
+ *		The decision embedding of a default plan into d, with the mechanism
+ *		and attention context it was made with; may raise errors.
+ */
+void
+NdagDecisionEmbed(PlannedStmt *default_plan, NdagDecision *d)
+{
+	NdagPlanDag *pd = NdagPlanDagBuild(default_plan, NULL);
+	double	   *weights;
+	int			rc;
+
+	d->mechanism = (int16) NdagDecisionMechanism(pd->dag);
+	d->context = NdagAttentionContext(pd->dag);
+	weights = NdagComputeScores(pd->dag, d->mechanism);
+	rc = ndag_embed(pd->dag, weights, d->embedding);
+	NdagEngineCheck(rc, "embedding the plan");
+	d->has_embedding = true;
+}
+
+/*
+ * NdagDecisionPredictDefault
+ *		The cost model's latency of the default plan of a decision taken
+ *		without embedding it (known_default), once its recording embedded
+ *		it: what the analysis would have predicted.
+ */
+void
+NdagDecisionPredictDefault(NdagDecision *d)
+{
+	if (!d->has_embedding || d->arm != 0 || isfinite(d->predicted_default_ms))
+		return;
+	d->predicted_default_ms = predict_ms(d->embedding, 0);
+	d->predicted_ms = d->predicted_default_ms;
+}
+
+/*
+ * any_arm_proven
+ *		Whether paired runs proved any arm faster on this statement class
+ *		(enabled or not).
+ */
+static bool
+any_arm_proven(const Analysis *a)
+{
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		if (a->stats.verdict[arm] == NDAG_VERDICT_FASTER)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * known_default
+ *		Whether the statement class keeps its default plan whatever the
+ *		learned state says: run by default before and not worth exploring
+ *		(below ruvector.dag_min_latency and ruvector.dag_min_cost), its
+ *		parameter class known, no pin, no arm proven for it, and no pattern
+ *		to match (learn mode would only name a candidate it does not
+ *		explore).  Its decision is then taken without embedding the plan,
+ *		so without reading the learned state nor the arm catalogue: what a
+ *		new connection's first short statement paid for nothing.  A
+ *		recording of such a run embeds the plan then (trajectory.c), and an
+ *		EXPLAIN shows the full analysis.
+ */
+static bool
+known_default(const Analysis *a, bool pattern_useful)
+{
+	return !pattern_useful && !a->worth && a->stats.default_n > 0 &&
+		!a->measuring && a->stats.pinned_arm == NDAG_QM_NOT_PINNED &&
+		!any_arm_proven(a) && !NdagPlanningExplain();
+}
+
+/*
  * analyse
  *		Embed the default plan and take steps (a) and (b); draw the
  *		execution's turn unless it was drawn at the cache hit (turn_drawn).
@@ -429,24 +501,12 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		bool turn_drawn, Analysis *a)
 {
 	NdagDecision *d = a->d;
-	NdagPlanDag *pd = NdagPlanDagBuild(plan, NULL);
-	double	   *weights;
-	int			mechanism;
 	int			proven;
-	int			rc;
 	bool		learn = ndag_mode == NDAG_MODE_LEARN && !NdagPlanningPlainExplain();
 	bool		candidate_only;
 	bool		pattern_useful;
 
-	mechanism = NdagDecisionMechanism(pd->dag);
-	weights = NdagComputeScores(pd->dag, mechanism);
-	rc = ndag_embed(pd->dag, weights, d->embedding);
-	NdagEngineCheck(rc, "embedding the plan");
-	d->has_embedding = true;
-	d->mechanism = (int16) mechanism;
-	d->context = NdagAttentionContext(pd->dag);
 	a->default_cost = plan->planTree->total_cost;
-
 	a->query_id = query_id;
 	d->default_shape = NdagPlanShapeHash(plan);
 	a->measuring = a->bucket == 0;
@@ -461,8 +521,6 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	if (!NdagQueryMemoryGet(MyDatabaseId, query_id, a->klass, &a->stats) &&
 		NdagQueryStoreLoad(MyDatabaseId, query_id, a->klass))
 		NdagQueryMemoryGet(MyDatabaseId, query_id, a->klass, &a->stats);
-	a->enabled = NdagArmsEnabledMask() & ~a->stats.demoted_mask &
-		~a->stats.forbidden_mask & ~UINT64CONST(1);
 	a->worth = (a->stats.default_n > 0 && a->stats.default_ms > ndag_min_latency) ||
 		a->default_cost > ndag_min_cost;
 
@@ -477,9 +535,6 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	 */
 	if (!a->worth && a->stats.default_n > 0 && !a->stats.multi_class)
 		a->measuring = d->measure_class = false;
-	d->predicted_default_ms = predict_ms(d->embedding, 0);
-	d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
-		d->predicted_default_ms;
 
 	/*
 	 * Where learning tries arms (learn mode on a primary, exploration on) a
@@ -495,6 +550,18 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	candidate_only = learn && NdagMayWriteLearnedState() &&
 		ndag_exploration_mode != NDAG_EXPLORATION_OFF;
 	pattern_useful = !candidate_only || a->worth || a->turn == NDAG_TURN_EXPLORE;
+
+	if (known_default(a, pattern_useful))
+		a->enabled = 0;			/* no arm is looked at */
+	else
+	{
+		NdagDecisionEmbed(plan, d);
+		a->enabled = NdagArmsEnabledMask() & ~a->stats.demoted_mask &
+			~a->stats.forbidden_mask & ~UINT64CONST(1);
+		d->predicted_default_ms = predict_ms(d->embedding, 0);
+	}
+	d->baseline_ms = a->stats.default_n > 0 ? a->stats.default_ms :
+		d->predicted_default_ms;
 
 	/* the DBA's pin: always, in learn and apply mode */
 	if (a->stats.pinned_arm != NDAG_QM_NOT_PINNED)
@@ -564,8 +631,9 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		a->turn = NdagPlanningPlainExplain() || a->measuring ?
 			NDAG_TURN_DECIDED :
 			NdagQueryMemoryTurn(MyDatabaseId, query_id, a->klass,
-								NdagArmsEnabledMask(), d->arm, d->source,
-								a->may_explore, ndag_exploration);
+								a->may_explore ? NdagArmsEnabledMask() : 0,
+								d->arm, d->source, a->may_explore,
+								ndag_exploration);
 	d->predicted_ms = d->arm != 0 ? predict_ms(d->embedding, d->arm) :
 		d->predicted_default_ms;
 }

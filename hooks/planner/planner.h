@@ -122,6 +122,8 @@ extern struct PlannedStmt *NdagPlanDefault(struct Query *parse,
 										   struct ParamListInfoData *boundParams);
 extern bool NdagPlanDecision(const struct PlannedStmt *stmt,
 							 NdagDecision *decision);
+extern void NdagPlanDecisionKeep(const struct PlannedStmt *stmt,
+								 const NdagDecision *decision);
 extern int	NdagPlanRowsBucket(const struct PlannedStmt *stmt);
 extern bool NdagPlanDecisionByShape(uint64 query_id, uint64 shape,
 									NdagDecision *decision);
@@ -135,6 +137,8 @@ extern struct PlannedStmt *NdagPlanAndDecide(struct Query *parse,
 											 bool *decided);
 extern void NdagDecisionObserve(uint64 query_id, const NdagDecision *decision,
 								double exec_ms);
+extern void NdagDecisionEmbed(struct PlannedStmt *default_plan, NdagDecision *d);
+extern void NdagDecisionPredictDefault(NdagDecision *d);
 extern bool NdagAdvise(struct PlannedStmt *default_plan, NdagDecision *advice);
 
 /* ---------- replan.c: planning under an arm ---------- */

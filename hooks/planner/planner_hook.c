@@ -199,6 +199,22 @@ NdagPlanDecision(const PlannedStmt *stmt, NdagDecision *decision)
 }
 
 /*
+ * NdagPlanDecisionKeep
+ *		Replace the decision this backend remembers for stmt (a recording
+ *		that embedded the plan of a decision taken without its embedding
+ *		keeps it for the plan's next runs); nothing when it remembers none.
+ */
+void
+NdagPlanDecisionKeep(const PlannedStmt *stmt, const NdagDecision *decision)
+{
+	for (int i = 0; i < PLANNED_STMTS; i++)
+	{
+		if (planned[i].stmt == stmt && stmt != NULL && planned[i].decided)
+			planned[i].decision = *decision;
+	}
+}
+
+/*
  * NdagPlanRowsBucket
  *		The rows bucket of the parameter set stmt was planned for (observe
  *		mode included), 0 when not measured or not remembered.

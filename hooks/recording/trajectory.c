@@ -125,20 +125,29 @@ fill_nodes(const NdagPlanDag *pd, const double *weights, NdagRingEntry *traj)
 /*
  * decision_of
  *		The decision the statement was planned under, with the decision
- *		embedding of its default plan.  A plan this backend did not decide
- *		(observe mode, or a cached plan whose arm it no longer remembers) is
- *		taken as planned by default: its embedding is computed from it without
- *		actuals, as the planner hook would have.
+ *		embedding of its default plan.  A decision taken without the
+ *		embedding (a statement known to keep its default plan, decision.c)
+ *		gets it now, with the cost model's prediction, and this backend
+ *		keeps it for the plan's next runs.  A plan this backend did not
+ *		decide (observe mode, or a cached plan whose arm it no longer
+ *		remembers) is taken as planned by default: its embedding is computed
+ *		from it without actuals, as the planner hook would have.
  */
 static void
 decision_of(PlannedStmt *stmt, NdagDecision *d)
 {
-	NdagPlanDag *pd;
-	double	   *weights;
-	int			rc;
-
-	if (NdagPlanDecision(stmt, d) && d->has_embedding)
-		return;
+	if (NdagPlanDecision(stmt, d))
+	{
+		if (d->has_embedding)
+			return;
+		if (d->arm == DEFAULT_ARM)
+		{
+			NdagDecisionEmbed(stmt, d);
+			NdagDecisionPredictDefault(d);
+			NdagPlanDecisionKeep(stmt, d);
+			return;
+		}
+	}
 	/* a plan kept by the plan cache is a copy of the one decided */
 	if (NdagPlanDecisionByShape(stmt->queryId, NdagPlanShapeHash(stmt), d) &&
 		d->has_embedding)
@@ -152,14 +161,7 @@ decision_of(PlannedStmt *stmt, NdagDecision *d)
 	d->predicted_default_ms = NAN;
 	d->baseline_ms = NAN;
 	d->klass = NdagPlanShapeHash(stmt);	/* the default plan's class */
-
-	pd = NdagPlanDagBuild(stmt, NULL);
-	d->mechanism = (int16) NdagDecisionMechanism(pd->dag);
-	d->context = NdagAttentionContext(pd->dag);
-	weights = NdagComputeScores(pd->dag, d->mechanism);
-	rc = ndag_embed(pd->dag, weights, d->embedding);
-	NdagEngineCheck(rc, "embedding the plan");
-	d->has_embedding = true;
+	NdagDecisionEmbed(stmt, d);
 }
 
 /*
