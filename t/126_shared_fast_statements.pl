@@ -19,7 +19,11 @@
 #     (counted under the queryId and the default plan's shape): judged
 #     with a threshold of 1 ms, a frequent constant read by a sequential
 #     scan is recorded at every execution, a rare one read by an index is
-#     thinned after its own 8 recordings.
+#     thinned after its own 8 recordings.  So are constants that plan
+#     alike (index scans only) but read rows by the hundred thousand or one
+#     (counted under their parameter class: the plan's shape and the rows
+#     bucket): the frequent constant is recorded at every execution, the
+#     rare one 8 times.
 #  6. A fast statement a function runs (EXECUTE in a PL/pgSQL loop, every
 #     call sampled) is thinned by its own key: its first 8 executions are
 #     recorded, then none, in that backend and in a new one.
@@ -95,6 +99,16 @@ my $ms1 = "SET ruvector.dag_fast_query_ms = 1;\n";
 is(run(10, $frequent, $ms1), 10, 'the frequent constant, slower than 1 ms, is recorded at every execution');
 is(run(12, $rare, $ms1), 8,
 	'the rare constant of the same statement is recorded 8 times, then thinned');
+
+my $alike = "SET enable_seqscan = off; SET enable_bitmapscan = off;\n";
+my $frequent_alike = 'SELECT count(*), max(id) FROM fs_s WHERE k = 0';
+my $rare_alike = 'SELECT count(*), max(id) FROM fs_s WHERE k = 200500';
+like($node->safe_psql('postgres', $alike . "EXPLAIN (COSTS OFF) $frequent_alike"),
+	qr/Index Only Scan|Index Scan/, 'without sequential and bitmap scans the frequent constant is read by the index');
+is(run(10, $frequent_alike, $ms1 . $alike), 10,
+	'the frequent constant read by the index is recorded at every execution');
+is(run(12, $rare_alike, $ms1 . $alike), 8,
+	'the rare constant read by the same plan is recorded 8 times, then thinned');
 
 # ---------- 6. a fast statement run by a function ----------
 $node->safe_psql('postgres', q{

@@ -2,10 +2,9 @@
  *
  * fast_statements.c
  *	  The statements' latencies, shared by the backends: per (database,
- *	  statement: a queryId, or one mixed with the shape of its default
- *	  plan, see sampling.c), how many recordings have been seen (up
- *	  to a cap) and their
- *	  running mean latency, so that whether a statement is fast is known
+ *	  statement: a queryId, or one mixed with its parameter class, see
+ *	  sampling.c), how many recordings have been seen (up to a cap) and
+ *	  their running mean latency, so that whether a statement is fast is known
  *	  cluster-wide (sampling.c) and a new backend samples it as an old one
  *	  does instead of recording its first executions at the full rate.
  *

@@ -8,8 +8,8 @@
  * to gain from a different plan, while recording it costs a fixed few
  * microseconds plus the learner's work: recording every execution of such
  * statements is what makes the overhead visible on short-query workloads.
- * So once a statement (its queryId and its default plan's shape, so that
- * its constants that plan apart count apart: NdagFastStatementKey) has been
+ * So once a statement (its queryId and its parameter class, so that its
+ * constants that plan or read apart count apart: NdagFastStatementKey) has been
  * recorded a few times (by any backends: the count and mean are shared,
  * fast_statements.c) with a mean latency below
  * ruvector.dag_fast_query_ms, only the fraction
@@ -56,19 +56,25 @@ draw(double rate)
 /*
  * NdagFastStatementKey
  *		What a statement's recorded latencies are counted under
- *		(fast_statements.c): its queryId with the shape of its default plan
+ *		(fast_statements.c): its queryId with its parameter class (the
+ *		shape of its default plan and the rows bucket of its parameter set)
  *		when the planning that made the plan is remembered, so that the
  *		constants of one statement that plan apart (a rare one read by an
- *		index in 0.2 ms, a frequent one by a hash join in 100 ms) are fast
- *		or not apart; else its queryId.
+ *		index in 0.2 ms, a frequent one by a hash join in 100 ms), or plan
+ *		alike but read rows by the hundred or by the million, are fast or
+ *		not apart; else its queryId.
  */
 uint64
 NdagFastStatementKey(const PlannedStmt *stmt)
 {
 	NdagDecision d;
 
-	if (stmt->queryId != 0 && NdagPlanDecision(stmt, &d) && d.default_shape != 0)
-		return hash_combine64(stmt->queryId, d.default_shape);
+	if (stmt->queryId == 0 || !NdagPlanDecision(stmt, &d))
+		return stmt->queryId;
+	/* a run that measured its parameter set counts under the class it made */
+	NdagParamClassMeasured(stmt->queryId, &d);
+	if (d.klass != 0)
+		return hash_combine64(stmt->queryId, d.klass);
 	return stmt->queryId;
 }
 
