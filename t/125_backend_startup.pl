@@ -15,8 +15,9 @@
 #     by default before, below ruvector.dag_min_latency and
 #     ruvector.dag_min_cost, nothing proven or pinned) is decided in learn
 #     mode without the learned state: a new backend planning and running it
-#     unrecorded loads nothing; one whose run is recorded loads it then, and
-#     the trajectory has the embedding and the cost model's prediction.
+#     unrecorded loads nothing; one whose runs are recorded loads it then,
+#     embeds the plan once for all of them, and the trajectory has the
+#     embedding and the cost model's prediction.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -115,10 +116,14 @@ sql("SET ruvector.dag_mode = 'learn'; SET ruvector.dag_sample_rate = 0; $point; 
 my ($own4, $all4) = loads();
 is($all4 - $all3 - ($own4 - $own3), 0,
 	'a new backend planning and running it unrecorded loads no learned state');
-sql("SET ruvector.dag_mode = 'learn'; $point; SELECT ruvector_dag_flush();");
+my @out = split /\n/, sql("SET ruvector.dag_mode = 'learn'; $point; $point; $point;
+	SELECT ruvector_dag_status()->'counters'->>'plans_embedded';
+	SELECT ruvector_dag_flush();");
 my ($own5, $all5) = loads();
 is($all5 - $all4 - ($own5 - $own4), 1,
-	'a backend whose run of it is recorded loads the learned state then');
+	'a backend whose runs of it are recorded loads the learned state then');
+is($out[-2], 1,
+	'and embeds its plan once: the next runs are recorded with that embedding');
 is(sql("SELECT predicted_ms > 0 AND array_length(embedding, 1) > 0 FROM ndag_trajectories
 	WHERE query_id = $qid ORDER BY traj_id DESC LIMIT 1"), 't',
 	'and its trajectory has the embedding and the prediction');

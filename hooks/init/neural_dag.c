@@ -88,5 +88,6 @@ _PG_init(void)
 	NdagStatusRegisterCounters("fallbacks", NdagFallbackStatusCounters);
 	NdagStatusRegisterCounters("database state", NdagDatabaseStateStatusCounters);
 	NdagStatusRegisterCounters("arms", NdagArmStatusCounters);
+	NdagStatusRegisterCounters("decisions", NdagDecisionStatusCounters);
 	ndag_preloaded = true;
 }

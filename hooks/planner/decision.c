@@ -77,6 +77,9 @@
 
 static const char *const source_names[] = {"default", "proven", "pattern", "explore", "pinned"};
 
+/* default plans this backend embedded (ruvector_dag_status()) */
+static int64 plans_embedded = 0;
+
 /* what the analysis of the default plan found */
 typedef struct Analysis
 {
@@ -436,6 +439,19 @@ NdagDecisionEmbed(PlannedStmt *default_plan, NdagDecision *d)
 	rc = ndag_embed(pd->dag, weights, d->embedding);
 	NdagEngineCheck(rc, "embedding the plan");
 	d->has_embedding = true;
+	plans_embedded++;
+}
+
+/*
+ * NdagDecisionStatusCounters
+ *		ruvector_dag_status() counter: how many default plans this backend
+ *		embedded (at a planning that analysed its statement, or at the
+ *		first recording of a statement decided without it).
+ */
+void
+NdagDecisionStatusCounters(void *state)
+{
+	NdagStatusAddCounter(state, "plans_embedded", plans_embedded);
 }
 
 /*

@@ -302,6 +302,29 @@ NdagCachePeek(uint64 query_id, uint64 klass)
 }
 
 /*
+ * NdagCacheKeepEmbedding
+ *		Give the cached default decision of d's class, taken without the
+ *		embedding of its plan (decision.c known_default), the one a
+ *		recording made of the same default plan since, so that the runs it
+ *		serves next are recorded without embedding their plan again.
+ */
+void
+NdagCacheKeepEmbedding(uint64 query_id, const NdagDecision *d)
+{
+	NdagCacheEntry *e = NdagCachePeek(query_id, d->klass);
+
+	if (e == NULL || e->decision.has_embedding || e->decision.arm != 0 ||
+		!d->has_embedding || e->decision.default_shape != d->default_shape)
+		return;
+	memcpy(e->decision.embedding, d->embedding, sizeof(d->embedding));
+	e->decision.has_embedding = true;
+	e->decision.mechanism = d->mechanism;
+	e->decision.context = d->context;
+	e->decision.predicted_default_ms = d->predicted_default_ms;
+	e->decision.predicted_ms = d->predicted_ms;
+}
+
+/*
  * NdagCacheDecisionByShape
  *		A decision kept for a query that runs an arm whose plan has this
  *		shape, into *decision; false when none.

@@ -139,6 +139,7 @@ extern void NdagDecisionObserve(uint64 query_id, const NdagDecision *decision,
 								double exec_ms);
 extern void NdagDecisionEmbed(struct PlannedStmt *default_plan, NdagDecision *d);
 extern void NdagDecisionPredictDefault(NdagDecision *d);
+extern void NdagDecisionStatusCounters(void *state);
 extern bool NdagAdvise(struct PlannedStmt *default_plan, NdagDecision *advice);
 
 /* ---------- replan.c: planning under an arm ---------- */
@@ -194,6 +195,7 @@ extern NdagCacheEntry *NdagCacheStore(uint64 query_id, uint64 generation,
 									  uint64 epoch, uint64 klass);
 extern bool NdagCacheKnown(uint64 query_id);
 extern NdagCacheEntry *NdagCachePeek(uint64 query_id, uint64 klass);
+extern void NdagCacheKeepEmbedding(uint64 query_id, const NdagDecision *d);
 extern bool NdagCacheDecisionByShape(uint64 query_id, uint64 shape,
 									 NdagDecision *decision);
 extern void NdagCacheForget(uint64 query_id);

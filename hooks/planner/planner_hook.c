@@ -200,9 +200,10 @@ NdagPlanDecision(const PlannedStmt *stmt, NdagDecision *decision)
 
 /*
  * NdagPlanDecisionKeep
- *		Replace the decision this backend remembers for stmt (a recording
- *		that embedded the plan of a decision taken without its embedding
- *		keeps it for the plan's next runs); nothing when it remembers none.
+ *		Replace the decision this backend remembers for stmt, and the
+ *		Embedding Cache's of its class: a recording that embedded the plan of
+ *		a decision taken without its embedding keeps it for the plan's next
+ *		runs and the next plannings the cache serves.
  */
 void
 NdagPlanDecisionKeep(const PlannedStmt *stmt, const NdagDecision *decision)
@@ -212,6 +213,7 @@ NdagPlanDecisionKeep(const PlannedStmt *stmt, const NdagDecision *decision)
 		if (planned[i].stmt == stmt && stmt != NULL && planned[i].decided)
 			planned[i].decision = *decision;
 	}
+	NdagCacheKeepEmbedding(stmt->queryId, decision);
 }
 
 /*
