@@ -17,7 +17,8 @@
 #     mode without the learned state: a new backend planning and running it
 #     unrecorded loads nothing; one whose runs are recorded loads it then,
 #     embeds the plan once for all of them, and the trajectory has the
-#     embedding and the cost model's prediction.
+#     embedding and the cost model's prediction.  An EXPLAIN always shows
+#     the full analysis.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -116,6 +117,10 @@ sql("SET ruvector.dag_mode = 'learn'; SET ruvector.dag_sample_rate = 0; $point; 
 my ($own4, $all4) = loads();
 is($all4 - $all3 - ($own4 - $own3), 0,
 	'a new backend planning and running it unrecorded loads no learned state');
+like(sql("SET ruvector.dag_mode = 'learn'; SET ruvector.dag_sample_rate = 0; $point;
+	EXPLAIN (FORMAT JSON) $point"), qr/"Predicted Latency": [0-9.]+/,
+	'an EXPLAIN of it after such a run shows the full analysis (the predicted latency)');
+($own4, $all4) = loads();
 my @out = split /\n/, sql("SET ruvector.dag_mode = 'learn'; $point; $point; $point;
 	SELECT ruvector_dag_status()->'counters'->>'plans_embedded';
 	SELECT ruvector_dag_flush();");

@@ -1238,6 +1238,9 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 									&class_tag);
 		entry = NdagCacheServing(slot, bucket, class_tag);
 	}
+	/* an EXPLAIN shows the whole analysis, which a known default skipped */
+	if (entry != NULL && !entry->decision.has_embedding && NdagPlanningExplain())
+		entry = NULL;
 	decision->param_hash = param_hash;
 	decision->rows_bucket = bucket;
 	if (entry != NULL)
