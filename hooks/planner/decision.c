@@ -508,9 +508,10 @@ known_default(const Analysis *a, bool pattern_useful)
 
 /*
  * analyse
- *		Embed the default plan and take steps (a) and (b); draw the
- *		execution's turn unless it was drawn at the cache hit (turn_drawn).
- *		Runs in a temporary context, may raise errors.
+ *		Embed the default plan (unless its class is a known default) and
+ *		take steps (a) and (b); draw the execution's turn unless it was
+ *		drawn at the cache hit (turn_drawn).  Runs in a temporary context,
+ *		may raise errors.
  */
 static void
 analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
