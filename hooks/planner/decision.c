@@ -647,10 +647,8 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	if (!turn_drawn)
 		a->turn = NdagPlanningPlainExplain() || a->measuring ?
 			NDAG_TURN_DECIDED :
-			NdagQueryMemoryTurn(MyDatabaseId, query_id, a->klass,
-								a->may_explore ? NdagArmsEnabledMask() : 0,
-								d->arm, d->source, a->may_explore,
-								ndag_exploration);
+			NdagQueryMemoryTurn(MyDatabaseId, query_id, a->klass, d->arm,
+								d->source, a->may_explore, ndag_exploration);
 	d->predicted_ms = d->arm != 0 ? predict_ms(d->embedding, d->arm) :
 		d->predicted_default_ms;
 }
@@ -1253,9 +1251,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 		decision->param_hash = param_hash;
 		if (!NdagPlanningPlainExplain() && bucket != 0)
 			turn = NdagQueryMemoryTurn(MyDatabaseId, query_id, entry->klass,
-									   NdagArmsEnabledMask(), decision->arm,
-									   decision->source, entry->may_explore,
-									   ndag_exploration);
+									   decision->arm, decision->source,
+									   entry->may_explore, ndag_exploration);
 		if (turn == NDAG_TURN_DEFAULT)
 			run_default_for_pairing(decision);
 		if (decision->arm != 0 && turn == NDAG_TURN_DECIDED)

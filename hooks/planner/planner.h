@@ -302,9 +302,8 @@ extern void NdagQueryMemoryStatusCounters(void *state);
 extern bool NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 							   NdagQueryStats *out);
 extern NdagTurn NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass,
-									uint64 enabled, int applied_arm,
-									int applied_source, bool may_explore,
-									double fraction);
+									int applied_arm, int applied_source,
+									bool may_explore, double fraction);
 extern bool NdagArmExplorable(uint64 same_mask, uint64 forced_mask,
 							  float4 cost_ratio, int arm, double max_ratio);
 extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass,

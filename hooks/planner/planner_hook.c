@@ -210,7 +210,7 @@ NdagPlanDecisionKeep(const PlannedStmt *stmt, const NdagDecision *decision)
 {
 	for (int i = 0; i < PLANNED_STMTS; i++)
 	{
-		if (planned[i].stmt == stmt && stmt != NULL && planned[i].decided)
+		if (planned[i].stmt == stmt && planned[i].decided)
 			planned[i].decision = *decision;
 	}
 	NdagCacheKeepEmbedding(stmt->queryId, decision);

@@ -1041,10 +1041,10 @@ turn_counted_shared(uint32 h, Oid dbid, uint64 query_id, uint64 klass,
  *		standby runs nothing but its decisions.
  */
 NdagTurn
-NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
-					int applied_arm, int applied_source, bool may_explore,
-					double fraction)
+NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, int applied_arm,
+					int applied_source, bool may_explore, double fraction)
 {
+	uint64		enabled;
 	QmSlot	   *s;
 	NdagTurn	turn = NDAG_TURN_DECIDED;
 	TimestampTz ts = GetCurrentTimestamp();
@@ -1059,6 +1059,8 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, uint64 enabled,
 	if (turn_counted_shared(h, dbid, query_id, klass, applied_arm,
 							applied_source, may_explore, ts))
 		return NDAG_TURN_DECIDED;
+	/* the arm catalogue, read only where an arm may be explored */
+	enabled = may_explore ? NdagArmsEnabledMask() : 0;
 	NdagRewriteCount(NDAG_RW_EXCLUSIVE_TURNS, 1);
 	LWLockAcquire(NdagQmStatementLock(h), LW_EXCLUSIVE);
 	s = NdagQmSlotFind(h, dbid, query_id, klass, true);
