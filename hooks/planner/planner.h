@@ -120,6 +120,7 @@ extern struct PlannedStmt *NdagPlanDefault(struct Query *parse,
 										   const char *query_string,
 										   int cursorOptions,
 										   struct ParamListInfoData *boundParams);
+extern const NdagDecision *NdagPlanDecisionOf(const struct PlannedStmt *stmt);
 extern bool NdagPlanDecision(const struct PlannedStmt *stmt,
 							 NdagDecision *decision);
 extern void NdagPlanDecisionKeep(const struct PlannedStmt *stmt,

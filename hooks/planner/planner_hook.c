@@ -27,7 +27,6 @@
 
 typedef struct PlannedInfo
 {
-	const PlannedStmt *stmt;	/* NULL: free; may be freed since */
 	uint64		query_id;
 	bool		time_taken;
 	bool		decided;
@@ -36,6 +35,12 @@ typedef struct PlannedInfo
 	NdagDecision decision;
 } PlannedInfo;
 
+/*
+ * The plans, apart from what is kept of them, so that finding a plan (at
+ * every execution) reads a few cache lines, not every entry's decision.
+ * NULL: free; a plan may have been freed since.
+ */
+static const PlannedStmt *planned_stmts[PLANNED_STMTS];
 static PlannedInfo planned[PLANNED_STMTS];
 static int	planned_next = 0;
 
@@ -98,6 +103,23 @@ NdagPlanDefault(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
+ * planned_find
+ *		The index of stmt among the remembered plans, -1 when not there.
+ */
+static int
+planned_find(const PlannedStmt *stmt)
+{
+	if (stmt == NULL)
+		return -1;
+	for (int i = 0; i < PLANNED_STMTS; i++)
+	{
+		if (planned_stmts[i] == stmt)
+			return i;
+	}
+	return -1;
+}
+
+/*
  * remember
  *		Keep a plan's planning time and decision; an entry whose plan was
  *		freed since and whose address came back is overwritten.
@@ -108,14 +130,13 @@ remember(const PlannedStmt *stmt, double planning_us,
 {
 	PlannedInfo *info;
 
-	for (int i = 0; i < PLANNED_STMTS; i++)
-	{
-		if (planned[i].stmt == stmt)
-			planned[i].stmt = NULL;
-	}
+	int			i = planned_find(stmt);
+
+	if (i >= 0)
+		planned_stmts[i] = NULL;
 	info = &planned[planned_next];
+	planned_stmts[planned_next] = stmt;
 	planned_next = (planned_next + 1) % PLANNED_STMTS;
-	info->stmt = stmt;
 	info->query_id = stmt->queryId;
 	info->time_taken = false;
 	info->planning_us = planning_us;
@@ -164,38 +185,43 @@ ndag_planner(Query *parse, const char *query_string, int cursorOptions,
 double
 NdagTakePlanningTime(const PlannedStmt *stmt)
 {
-	for (int i = 0; i < PLANNED_STMTS; i++)
-	{
-		if (planned[i].stmt == stmt)
-		{
-			if (planned[i].time_taken)
-				return 0.0;
-			planned[i].time_taken = true;
-			return planned[i].planning_us;
-		}
-	}
-	return 0.0;
+	int			i = planned_find(stmt);
+
+	if (i < 0 || planned[i].time_taken)
+		return 0.0;
+	planned[i].time_taken = true;
+	return planned[i].planning_us;
+}
+
+/*
+ * NdagPlanDecisionOf
+ *		The decision this backend took when it planned stmt, valid until
+ *		its next planning; NULL when it took none (not ours, observe mode)
+ *		or no longer remembers it.  Readers that need only a field or two
+ *		(at every execution) use it rather than a copy.
+ */
+const NdagDecision *
+NdagPlanDecisionOf(const PlannedStmt *stmt)
+{
+	int			i = planned_find(stmt);
+
+	return i >= 0 && planned[i].decided ? &planned[i].decision : NULL;
 }
 
 /*
  * NdagPlanDecision
- *		The decision this backend took when it planned stmt; false when it
- *		took none (not ours, observe mode) or no longer remembers it.
+ *		A copy of the decision this backend took when it planned stmt;
+ *		false when it took none or no longer remembers it.
  */
 bool
 NdagPlanDecision(const PlannedStmt *stmt, NdagDecision *decision)
 {
-	for (int i = 0; i < PLANNED_STMTS; i++)
-	{
-		if (planned[i].stmt == stmt && stmt != NULL)
-		{
-			if (!planned[i].decided)
-				return false;
-			*decision = planned[i].decision;
-			return true;
-		}
-	}
-	return false;
+	const NdagDecision *d = NdagPlanDecisionOf(stmt);
+
+	if (d == NULL)
+		return false;
+	*decision = *d;
+	return true;
 }
 
 /*
@@ -208,11 +234,10 @@ NdagPlanDecision(const PlannedStmt *stmt, NdagDecision *decision)
 void
 NdagPlanDecisionKeep(const PlannedStmt *stmt, const NdagDecision *decision)
 {
-	for (int i = 0; i < PLANNED_STMTS; i++)
-	{
-		if (planned[i].stmt == stmt && planned[i].decided)
-			planned[i].decision = *decision;
-	}
+	int			i = planned_find(stmt);
+
+	if (i >= 0 && planned[i].decided)
+		planned[i].decision = *decision;
 	NdagCacheKeepEmbedding(stmt->queryId, decision);
 }
 
@@ -224,12 +249,9 @@ NdagPlanDecisionKeep(const PlannedStmt *stmt, const NdagDecision *decision)
 int
 NdagPlanRowsBucket(const PlannedStmt *stmt)
 {
-	for (int i = 0; i < PLANNED_STMTS; i++)
-	{
-		if (planned[i].stmt == stmt && stmt != NULL)
-			return planned[i].rows_bucket;
-	}
-	return 0;
+	int			i = planned_find(stmt);
+
+	return i >= 0 ? planned[i].rows_bucket : 0;
 }
 
 /*
@@ -248,9 +270,10 @@ NdagPlanDecisionByShape(uint64 query_id, uint64 shape, NdagDecision *decision)
 		return false;
 	for (int k = 1; k <= PLANNED_STMTS; k++)
 	{
-		const PlannedInfo *info = &planned[(planned_next + PLANNED_STMTS - k) % PLANNED_STMTS];
+		int			i = (planned_next + PLANNED_STMTS - k) % PLANNED_STMTS;
+		const PlannedInfo *info = &planned[i];
 
-		if (info->stmt != NULL && info->decided &&
+		if (planned_stmts[i] != NULL && info->decided &&
 			info->query_id == query_id && info->decision.shape == shape)
 		{
 			*decision = info->decision;

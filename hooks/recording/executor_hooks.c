@@ -68,6 +68,7 @@ typedef struct Recording
 } Recording;
 
 static Recording recordings[MAX_RECORDING];
+static int	recordings_taken = 0;	/* entries in use: none, nothing to find */
 
 /* executor nesting depth, as pg_stat_statements tracks it */
 static int	nesting_level = 0;
@@ -93,6 +94,7 @@ forget_recording(void *arg)
 	Recording  *rec = (Recording *) arg;
 
 	rec->queryDesc = NULL;
+	recordings_taken--;
 }
 
 /*
@@ -102,6 +104,8 @@ forget_recording(void *arg)
 static Recording *
 find_recording(QueryDesc *queryDesc)
 {
+	if (queryDesc != NULL && recordings_taken == 0)
+		return NULL;
 	for (int i = 0; i < MAX_RECORDING; i++)
 	{
 		if (recordings[i].queryDesc == queryDesc)
@@ -119,6 +123,8 @@ find_recording(QueryDesc *queryDesc)
 QueryDesc *
 NdagDetailedRecordingOf(const PlannedStmt *stmt)
 {
+	if (recordings_taken == 0)
+		return NULL;
 	for (int i = 0; i < MAX_RECORDING; i++)
 	{
 		QueryDesc  *queryDesc = recordings[i].queryDesc;
@@ -128,6 +134,18 @@ NdagDetailedRecordingOf(const PlannedStmt *stmt)
 			return queryDesc;
 	}
 	return NULL;
+}
+
+/*
+ * recording_on
+ *		Whether this backend records anything now (what is known without
+ *		looking at the statement: a top-level statement draws only then).
+ */
+static bool
+recording_on(void)
+{
+	return ndag_enabled && ndag_mode != NDAG_MODE_OFF && !IsParallelWorker() &&
+		NdagShmemReady();
 }
 
 /*
@@ -143,8 +161,7 @@ statement_eligible(QueryDesc *queryDesc, int eflags)
 	bool		eligible;
 	bool		failed;
 
-	if (!ndag_enabled || ndag_mode == NDAG_MODE_OFF || IsParallelWorker() ||
-		!NdagShmemReady())
+	if (!recording_on())
 		return false;
 	/* a standby records nothing (standby.c) */
 	if (!NdagMayWriteLearnedState())
@@ -188,9 +205,9 @@ instrument_recording(QueryDesc *queryDesc)
 static bool
 measures_class(QueryDesc *queryDesc)
 {
-	NdagDecision d;
+	const NdagDecision *d = NdagPlanDecisionOf(queryDesc->plannedstmt);
 
-	return NdagPlanDecision(queryDesc->plannedstmt, &d) && d.measure_class;
+	return d != NULL && d->measure_class;
 }
 
 /*
@@ -209,7 +226,7 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	 */
 	if (nesting_level == 0)
 	{
-		top_sampled = queryDesc->plannedstmt != NULL &&
+		top_sampled = queryDesc->plannedstmt != NULL && recording_on() &&
 			NdagSampleStatement(queryDesc->plannedstmt);
 		top_detailed = top_sampled && NdagSampleDetail();
 		top_timed = top_detailed && NdagSampleTiming();
@@ -249,6 +266,7 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		MemoryContextSwitchTo(oldcxt);
 
 		rec->queryDesc = queryDesc;
+		recordings_taken++;
 		rec->planning_us = NdagTakePlanningTime(queryDesc->plannedstmt);
 		/* nodes another module instruments anyway are recorded too */
 		rec->detailed = top_detailed ||

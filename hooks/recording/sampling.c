@@ -67,14 +67,22 @@ draw(double rate)
 uint64
 NdagFastStatementKey(const PlannedStmt *stmt)
 {
-	NdagDecision d;
+	const NdagDecision *planned;
+	uint64		klass;
 
-	if (stmt->queryId == 0 || !NdagPlanDecision(stmt, &d))
+	if (stmt->queryId == 0 || (planned = NdagPlanDecisionOf(stmt)) == NULL)
 		return stmt->queryId;
+	klass = planned->klass;
 	/* a run that measured its parameter set counts under the class it made */
-	NdagParamClassMeasured(stmt->queryId, &d);
-	if (d.klass != 0)
-		return hash_combine64(stmt->queryId, d.klass);
+	if (planned->measure_class)
+	{
+		NdagDecision d = *planned;
+
+		NdagParamClassMeasured(stmt->queryId, &d);
+		klass = d.klass;
+	}
+	if (klass != 0)
+		return hash_combine64(stmt->queryId, klass);
 	return stmt->queryId;
 }
 
