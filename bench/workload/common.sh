@@ -211,11 +211,16 @@ wl_plan_times() {
 
 # wl_paired DB WORKLOAD REPS TIMEOUT: the final comparison, REPS turns in one
 # session; in each turn every shape runs once as stock (mode off), once in
-# apply mode recorded and once in apply mode not recorded
-# (ruvector.dag_sample_rate = 0), one right after the other (the three in
-# an order that rotates from turn to turn), so that they are compared under
-# the same load.  Stored as phases stock, apply and apply_norec, each
-# execution also in bench_exec (a statement cut by TIMEOUT only there).
+# apply mode recorded, once in apply mode not recorded
+# (ruvector.dag_sample_rate = 0) and, when the oracle phase found an arm
+# faster than the default for it, once as stock under that arm's settings
+# (the oracle's choice measured again: the arms' medians of the oracle phase
+# are a few executions each, and the least of eleven such medians is
+# lower than the arm's real latency), one right after the other (in an
+# order that rotates from turn to turn), so that they are compared under
+# the same load.  Stored as phases stock, apply, apply_norec and
+# oracle_arm, each execution also in bench_exec (a statement cut by
+# TIMEOUT only there).
 wl_paired() {
 	local db=$1 workload=$2 reps=$3 timeout=$4
 	local script
@@ -228,12 +233,21 @@ SELECT bench_exec_once('apply', 0, %1$L, %2$L);$f$),
 	(2, $f$SET ruvector.dag_mode = apply;
 SET ruvector.dag_sample_rate = 0;
 SELECT bench_exec_once('apply_norec', 0, %1$L, %2$L);
-RESET ruvector.dag_sample_rate;$f$)
+RESET ruvector.dag_sample_rate;$f$),
+	(3, $f$SET ruvector.dag_mode = off;
+SELECT bench_exec_once('oracle_arm', 0, %1$L, %2$L, %3$L);$f$)
+),
+best AS (
+	SELECT DISTINCT ON (m.shape) m.shape, m.arm, a.settings
+	  FROM bench_med m LEFT JOIN ndag_arms a ON a.name = m.arm
+	 WHERE m.workload = :'w' AND m.phase = 'oracle'
+	 ORDER BY m.shape, m.ms
 )
-SELECT format(r.sql, s.workload, s.shape)
-  FROM generate_series(1, :n) rep, bench_shape s, run r
- WHERE s.workload = :'w'
- ORDER BY rep, s.shape, (r.k + rep) % 3;
+SELECT format(r.sql, s.workload, s.shape, b.settings)
+  FROM generate_series(1, :n) rep, bench_shape s
+  LEFT JOIN best b USING (shape), run r
+ WHERE s.workload = :'w' AND (r.k < 3 OR b.arm <> 'default')
+ ORDER BY rep, s.shape, (r.k + rep) % 4;
 SQL
 	)
 	{

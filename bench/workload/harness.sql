@@ -35,6 +35,23 @@ CREATE TABLE IF NOT EXISTS bench_plan (
 );
 
 /*
+ * bench_apply_settings: apply the planner settings "name=value, ..." (an
+ * arm's) for the current transaction only.
+ */
+CREATE OR REPLACE FUNCTION bench_apply_settings(settings text)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	kv		text;
+BEGIN
+	FOREACH kv IN ARRAY coalesce(regexp_split_to_array(nullif(trim(settings), ''), '\s*,\s*'), '{}')
+	LOOP
+		PERFORM set_config(trim(split_part(kv, '=', 1)), trim(split_part(kv, '=', 2)), true);
+	END LOOP;
+END
+$$;
+
+/*
  * bench_run: run q reps times with the planner settings "name=value, ..."
  * applied for the current transaction only, and return the latency of each
  * execution (planning included) in milliseconds, as a client sees it.
@@ -43,14 +60,10 @@ CREATE OR REPLACE FUNCTION bench_run(q text, settings text, reps int)
 RETURNS double precision[]
 LANGUAGE plpgsql AS $$
 DECLARE
-	kv		text;
 	t0		timestamptz;
 	result	double precision[] := '{}';
 BEGIN
-	FOREACH kv IN ARRAY coalesce(regexp_split_to_array(nullif(trim(settings), ''), '\s*,\s*'), '{}')
-	LOOP
-		PERFORM set_config(trim(split_part(kv, '=', 1)), trim(split_part(kv, '=', 2)), true);
-	END LOOP;
+	PERFORM bench_apply_settings(settings);
 	FOR i IN 1..reps LOOP
 		t0 := clock_timestamp();
 		EXECUTE q;
@@ -179,12 +192,14 @@ CREATE TABLE IF NOT EXISTS bench_counters (
 
 /*
  * bench_exec_once: run shape s of workload w once in the current session's
- * settings, as bench_run does, and keep its latency both in bench_exec and
- * (one execution) in bench_result under phase p, round r.  A statement
- * cancelled by statement_timeout is kept too, flagged timed_out, with the
- * time it ran until then.
+ * settings, with the planner settings "name=value, ..." (an arm's) applied
+ * for this statement only, as bench_run does, and keep its latency both in
+ * bench_exec and (one execution) in bench_result under phase p, round r.
+ * A statement cancelled by statement_timeout is kept too, flagged
+ * timed_out, with the time it ran until then.
  */
-CREATE OR REPLACE FUNCTION bench_exec_once(p text, r int, w text, s text)
+DROP FUNCTION IF EXISTS bench_exec_once(text, int, text, text);
+CREATE OR REPLACE FUNCTION bench_exec_once(p text, r int, w text, s text, settings text DEFAULT '')
 RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -194,6 +209,7 @@ DECLARE
 	late	bool := false;
 BEGIN
 	SELECT query INTO STRICT q FROM bench_shape WHERE workload = w AND shape = s;
+	PERFORM bench_apply_settings(settings);
 	t0 := clock_timestamp();
 	BEGIN
 		EXECUTE q;
