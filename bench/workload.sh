@@ -19,7 +19,8 @@
 #   (c) neural_dag learning from scratch: passes in learn mode, each
 #       execution followed or preceded by the same statement as stock, with
 #       ruvector_dag_learn() after each pass, then apply mode taking turns
-#       with stock (recorded, and not recorded).
+#       with stock (recorded, and not recorded) and with the arm (b) chose
+#       (the oracle's latency: that arm measured with the others).
 # Per pass it prints the users' total against the stock total of the same
 # pass, the worst single learn-mode execution against its statement's stock
 # median (and the arm it ran) next to the worst stock execution of the pass
@@ -145,8 +146,8 @@ for w in $workloads; do
 		wl_pass_line "$w" "$w" "$r"
 	done
 	echo "== (a) stock and (c) apply mode, taking turns: $reps times each statement as stock (mode off), in apply"
-	echo "   mode recorded, and in apply mode not recorded (ruvector.dag_sample_rate = 0: the plans' own"
-	echo "   gain, without the per-node timing of recorded executions)"
+	echo "   mode recorded, in apply mode not recorded (ruvector.dag_sample_rate = 0: the plans' own"
+	echo "   gain, without the per-node timing of recorded executions), and under the arm (b) chose"
 	wl_paired "$w" "$w" "$reps" "$run_timeout"
 	wl_recheck "$w" "$w" "$rechecks" "$run_timeout"
 	echo "== planning time: median of $plans plannings (EXPLAIN) per statement, mode off and apply"
