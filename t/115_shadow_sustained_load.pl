@@ -11,7 +11,8 @@
 # the arm is proven.  A statement whose plans are parallel is screened
 # without parallel workers on both sides of its pairs while the budget is
 # below the processes a parallel run would take; an arm that passes is
-# proven only by pairs run with the workers, as users run it.
+# proven only by pairs run with the workers, as users run it, and a later
+# run of the statement takes it up there without screening it again.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -136,6 +137,54 @@ ok($kinds{'parallel uncontended'}, 'pairs of plans without workers compared unco
 ok($kinds{'serial uncontended'} && !$kinds{'serial wall-clock'},
 	'so did every pair screened without workers');
 ok($kinds{'parallel wall-clock'}, 'pairs run with parallel workers compared wall-clock times');
+
+# ---------- a run cut short after the screening: the next run goes on as users run it ----------
+# with serial_hash the only arm and a run allowed three pairs, the first
+# run of another parallel statement screens the arm (two serial pairs)
+# and pairs it once with the workers, then stops at its cap; captured
+# again, the statement's next run takes the arm as its earlier run left
+# it, leading (marked +), and makes no serial pair
+sql(q{
+	UPDATE ndag_arms SET enabled = (name = 'serial_hash');
+	ALTER SYSTEM SET ruvector.dag_shadow_max_pairs = 3;
+	SELECT pg_reload_conf();
+});
+my $qp2 = "$q1 AND a.id >= 0 AND c.n >= 0";
+my $offset = -s $node->logfile;
+sql("$shadow $qp2");
+ok( wait_for(
+		sub {
+			ndag_log_since($node, $offset) =~
+			  /shadow run of query -?\d+: 1 candidate arms, 1 pursued, 3 pairs, .*, cut short/;
+		},
+		'the first run stopped at its cap'),
+	'the first run of the statement stops at its pairs cap');
+my $first_run = ndag_log_since($node, $offset);
+my $screen_pairs = () = $first_run =~ /shadow pair of query .*, serial, /g;
+my $user_pairs = () = $first_run =~ /shadow pair of query .*, parallel, /g;
+is("$screen_pairs $user_pairs", '2 1', 'it screened the arm (two serial pairs), then paired it with the workers');
+$serial = counter('shadow_serial_pairs');
+$offset = -s $node->logfile;
+sql("$shadow $qp2");
+my $order;
+ok( wait_for(
+		sub {
+			($order) = ndag_log_since($node, $offset) =~
+			  /shadow run of query -?\d+, class [0-9a-f]+: candidate arms in order: ([0-9*+ ]*)/;
+			return defined $order;
+		},
+		'the second run started'),
+	'captured again, the statement runs in the background again');
+is($order, "$serial_arm+", 'the arm its earlier run left leading is marked so');
+ok( wait_for(
+		sub {
+			ndag_log_since($node, $offset) =~ /shadow run of query -?\d+: 1 candidate arms, .*, (done|cut short)/;
+		},
+		'the second run ended'),
+	'the second run ends');
+is(counter('shadow_serial_pairs'), $serial, 'without screening the arm again');
+like(ndag_log_since($node, $offset), qr/shadow pair of query .*, parallel, /,
+	'its pairs ran with the workers');
 
 $node->stop;
 done_testing();

@@ -59,7 +59,7 @@ my $order;
 ok( wait_for(
 		sub {
 			($order) = ndag_log_since($node, $offset) =~
-			  /shadow run of query -?\d+, class [0-9a-f]+: candidate arms in order: ([0-9* ]*)/;
+			  /shadow run of query -?\d+, class [0-9a-f]+: candidate arms in order: ([0-9*+ ]*)/;
 			return defined $order;
 		},
 		'the rare constant run in the background'),

@@ -392,6 +392,8 @@ extern NdagArmVerdict NdagQueryMemoryVerdict(Oid dbid, uint64 query_id,
 											 uint64 klass, int arm);
 extern uint64 NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
 									  uint64 enabled);
+extern uint64 NdagQueryMemoryLeadingArms(Oid dbid, uint64 query_id,
+										 uint64 klass, uint64 mask);
 extern uint64 NdagQueryMemoryProvenElsewhere(Oid dbid, uint64 query_id,
 											 uint64 klass);
 

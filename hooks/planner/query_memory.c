@@ -919,6 +919,38 @@ NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
 	return open;
 }
 
+/*
+ * NdagQueryMemoryLeadingArms
+ *		The arms of mask still open for a statement class whose pairs so far
+ *		(run as users run the plans) find them faster on the whole: a
+ *		shadow run takes them up where an earlier run left them, without
+ *		screening them again.
+ */
+uint64
+NdagQueryMemoryLeadingArms(Oid dbid, uint64 query_id, uint64 klass,
+						   uint64 mask)
+{
+	QmSlot	   *s;
+	uint64		leading = 0;
+	uint32		h;
+
+	if (qm == NULL)
+		return 0;
+	h = NdagQmStatementHash(dbid, query_id);
+	LWLockAcquire(NdagQmStatementLock(h), LW_SHARED);
+	s = NdagQmSlotFind(h, dbid, query_id, klass, false);
+	for (int arm = 1; s != NULL && arm < NDAG_MAX_ARMS; arm++)
+	{
+		const QmArm *a = &s->arms[arm];
+
+		if ((mask & (UINT64CONST(1) << arm)) != 0 &&
+			a->verdict == NDAG_VERDICT_OPEN && a->pairs.n > 0 && a->pairs.mean < 0)
+			leading |= UINT64CONST(1) << arm;
+	}
+	LWLockRelease(NdagQmStatementLock(h));
+	return leading;
+}
+
 /* argument of add_if_proven_elsewhere */
 typedef struct ProvenElsewhere
 {

@@ -263,7 +263,9 @@ plan_arm(ShadowRun *run, int arm_id, Query *query, ParamListInfo params)
 /*
  * candidate_cmp
  *		Arms proven for another parameter class of the statement first,
- *		then lowest estimated cost ratio first, ties by arm id.
+ *		then those an earlier run left leading (their pairs so far find
+ *		them faster), then lowest estimated cost ratio first, ties by arm
+ *		id.
  */
 static int
 candidate_cmp(const void *x, const void *y)
@@ -273,6 +275,8 @@ candidate_cmp(const void *x, const void *y)
 
 	if (a->proven_elsewhere != b->proven_elsewhere)
 		return a->proven_elsewhere ? -1 : 1;
+	if (a->screened != b->screened)
+		return a->screened ? -1 : 1;
 	if (a->cost_ratio != b->cost_ratio)
 		return a->cost_ratio < b->cost_ratio ? -1 : 1;
 	return a->arm - b->arm;
@@ -281,7 +285,8 @@ candidate_cmp(const void *x, const void *y)
 /*
  * log_candidates
  *		Say at DEBUG1 in which order the run tries its candidates (an arm
- *		proven for another class of the statement marked with a star).
+ *		proven for another class of the statement marked with a star, one
+ *		an earlier run left leading with a plus).
  */
 static void
 log_candidates(const ShadowRun *run)
@@ -292,8 +297,9 @@ log_candidates(const ShadowRun *run)
 		return;
 	initStringInfo(&order);
 	for (int c = 0; c < run->ncand; c++)
-		appendStringInfo(&order, "%s%d%s", c > 0 ? " " : "", run->cand[c].arm,
-						 run->cand[c].proven_elsewhere ? "*" : "");
+		appendStringInfo(&order, "%s%d%s%s", c > 0 ? " " : "", run->cand[c].arm,
+						 run->cand[c].proven_elsewhere ? "*" : "",
+						 run->cand[c].screened ? "+" : "");
 	ereport(DEBUG1,
 			(errmsg("neural_dag shadow run of query %lld, class %016llx: candidate arms in order: %s",
 					(long long) run->entry->query_id,
@@ -353,8 +359,10 @@ keep_class_captures(ShadowRun *run)
  *		tell the query memory what each plans to, and keep the usable ones
  *		(a plan of their own, not forced past disable_cost, not estimated
  *		costlier than ruvector.dag_shadow_max_cost_ratio times the
- *		default): those proven for another class of the statement first,
- *		then by estimated cost ratio.
+ *		default), in candidate_cmp's order.  An arm whose pairs in the
+ *		query memory find it faster so far (an earlier run screened it,
+ *		or paired it as users run it) counts as screened: its brackets run
+ *		as users run the plans from the first.
  */
 static void
 prepare_round(ShadowRun *run)
@@ -369,6 +377,7 @@ prepare_round(ShadowRun *run)
 	double		default_cost;
 	uint64		open;
 	uint64		proven_elsewhere;
+	uint64		leading;
 
 	if (query == NULL)
 		return;
@@ -416,6 +425,9 @@ prepare_round(ShadowRun *run)
 		run->cand[run->ncand].cost_ratio = ratio;
 		run->ncand++;
 	}
+	leading = NdagQueryMemoryLeadingArms(e->dbid, e->query_id, run->klass, open);
+	for (int c = 0; c < run->ncand; c++)
+		run->cand[c].screened = (leading & (UINT64CONST(1) << run->cand[c].arm)) != 0;
 	qsort(run->cand, run->ncand, sizeof(ShadowCandidate), candidate_cmp);
 	if (run->ncand == 0)
 		run->outcome = SHADOW_DONE;
