@@ -92,6 +92,22 @@ margin(const NdagPaired *p)
 int
 ndag_paired_verdict(const NdagPaired *p)
 {
+	return ndag_paired_verdict_screened(p, false);
+}
+
+/*
+ * ndag_paired_verdict_screened
+ *		ndag_paired_verdict for an arm whose plans, run without parallel
+ *		workers, were found faster (screened): its pairs run as users run
+ *		the plans (with the workers, wall-clock, noisier on a busy machine)
+ *		go on to NDAG_PAIRED_LONG_MAX while their mean says it is faster at
+ *		all, whatever NDAG_PAIRED_PROMISING says after NDAG_PAIRED_MAX.  A
+ *		gain of 1.2-1.3x that the serial pairs showed clearly then needs
+ *		no more luck from the parallel ones than a promising mean would.
+ */
+int
+ndag_paired_verdict_screened(const NdagPaired *p, bool screened)
+{
 	double		gain_ln = -log(NDAG_PAIRED_MIN_GAIN);
 	double		m;
 
@@ -109,7 +125,8 @@ ndag_paired_verdict(const NdagPaired *p)
 	if (p->mean + m < gain_ln)
 		return NDAG_PAIRED_FASTER;
 	if (p->mean - m > gain_ln || p->mean >= 0 || p->n >= NDAG_PAIRED_LONG_MAX ||
-		(p->n >= NDAG_PAIRED_MAX && p->mean > -log(NDAG_PAIRED_PROMISING)))
+		(p->n >= NDAG_PAIRED_MAX && !screened &&
+		 p->mean > -log(NDAG_PAIRED_PROMISING)))
 		return NDAG_PAIRED_NOT_FASTER;
 	return NDAG_PAIRED_OPEN;
 }

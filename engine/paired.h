@@ -56,6 +56,13 @@ extern void ndag_paired_add(NdagPaired *p, double arm_ms, double default_ms);
 /* The verdict of the pairs so far (NdagPairedVerdict). */
 extern int	ndag_paired_verdict(const NdagPaired *p);
 
+/*
+ * The same for an arm screened faster before (by pairs of its plans run
+ * without parallel workers): paired up to NDAG_PAIRED_LONG_MAX while its
+ * mean says it is faster at all.
+ */
+extern int	ndag_paired_verdict_screened(const NdagPaired *p, bool screened);
+
 /* Whether the pairs prove the arm slower than the default (97.5% one-sided). */
 extern bool ndag_paired_slower(const NdagPaired *p);
 

@@ -31,14 +31,15 @@ noise(unsigned *state, double spread)
 }
 
 /*
- * pairs_until_verdict
+ * pairs_until_screened_verdict
  *		Pairs of a statement whose arm takes ratio times the default's
  *		time, each pair under a load factor (both runs alike) and its own
- *		noise, until a verdict; the number of pairs through *n.
+ *		noise, until a verdict (of an arm screened before when screened);
+ *		the number of pairs through *n.
  */
 static int
-pairs_until_verdict(double ratio, double spread, bool load_spikes,
-					unsigned seed, int *n)
+pairs_until_screened_verdict(double ratio, double spread, bool load_spikes,
+							 unsigned seed, bool screened, int *n)
 {
 	NdagPaired	p;
 	unsigned	s = seed;
@@ -52,9 +53,21 @@ pairs_until_verdict(double ratio, double spread, bool load_spikes,
 		double		arm = 100.0 * ratio * load * noise(&s, spread);
 
 		ndag_paired_add(&p, arm, def);
-		v = ndag_paired_verdict(&p);
+		v = ndag_paired_verdict_screened(&p, screened);
 	}
 	return v;
+}
+
+/*
+ * pairs_until_verdict
+ *		pairs_until_screened_verdict of an arm not screened.
+ */
+static int
+pairs_until_verdict(double ratio, double spread, bool load_spikes,
+					unsigned seed, int *n)
+{
+	return pairs_until_screened_verdict(ratio, spread, load_spikes, seed,
+										false, n);
 }
 
 static void
@@ -153,6 +166,45 @@ test_promising(void)
 	tap_ok(ndag_paired_verdict(&p) == NDAG_PAIRED_NOT_FASTER,
 		   "an unproven arm whose mean says %.2fx is not faster after %d pairs",
 		   ndag_paired_speedup(&p), NDAG_PAIRED_MAX);
+	tap_ok(ndag_paired_verdict_screened(&p, true) == NDAG_PAIRED_OPEN,
+		   "screened before, it stays open");
+	while (p.n < NDAG_PAIRED_LONG_MAX)
+		ndag_paired_add(&p, lukewarm[p.n % NDAG_PAIRED_MAX], 100.0);
+	tap_ok(ndag_paired_verdict_screened(&p, true) != NDAG_PAIRED_OPEN,
+		   "until its verdict after %d pairs", NDAG_PAIRED_LONG_MAX);
+}
+
+/*
+ * test_screened
+ *		A screened arm's longer pairing proves more of the arms 1.15x
+ *		faster under a busy machine's noise, and hardly more of those no
+ *		faster than the default.
+ */
+static void
+test_screened(void)
+{
+	int			n;
+	int			proven = 0;
+	int			proven_screened = 0;
+	int			equal_screened = 0;
+
+	for (unsigned seed = 1; seed <= 200; seed++)
+	{
+		if (pairs_until_verdict(0.87, 0.25, false, seed, &n) == NDAG_PAIRED_FASTER)
+			proven++;
+		if (pairs_until_screened_verdict(0.87, 0.25, false, seed, true, &n) ==
+			NDAG_PAIRED_FASTER)
+			proven_screened++;
+		if (pairs_until_screened_verdict(1.0, 0.25, false, seed, true, &n) ==
+			NDAG_PAIRED_FASTER)
+			equal_screened++;
+	}
+	tap_ok(proven_screened > proven,
+		   "an arm 1.15x faster with 25%% noise is proven in %d of 200 runs screened, %d not",
+		   proven_screened, proven);
+	tap_ok(equal_screened <= 10,
+		   "an arm as fast as the default, screened, is proven faster in %d of 200 runs (<= 5%%)",
+		   equal_screened);
 }
 
 static void
@@ -184,5 +236,6 @@ main(void)
 	test_verdicts();
 	test_slower();
 	test_promising();
+	test_screened();
 	return tap_done();
 }

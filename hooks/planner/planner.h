@@ -382,7 +382,7 @@ extern int	NdagQueryMemoryList(Oid dbid, NdagQueryClass **out);
 extern NdagArmVerdict NdagQueryMemoryAddPair(Oid dbid, uint64 query_id,
 											 uint64 klass, int arm,
 											 double default_ms, double arm_ms,
-											 bool arm_timed_out);
+											 bool arm_timed_out, bool screened);
 extern void NdagQueryMemoryClassesOf(Oid dbid, uint64 query_id,
 									 const uint64 *klasses, int n,
 									 bool *found);

@@ -1203,15 +1203,18 @@ refute(QmSlot *s, int arm, NdagQueryObserved *out)
  *		proven arm's later pairs demote it when they prove it slower than
  *		the default (its window of validation pairs restarts every
  *		2 * NDAG_PAIRED_MAX pairs, so that old pairs do not hide a change).
- *		The arm the DBA pinned is never demoted.  Caller holds the lock
+ *		The arm the DBA pinned is never demoted.  An open arm screened
+ *		faster before (shadow runs' pairs without parallel workers) is
+ *		judged by ndag_paired_verdict_screened.  Caller holds the lock
  *		exclusively.
  */
 static void
 pair_record(QmSlot *s, int arm, double default_ms, double arm_ms,
-			bool timed_out, NdagQueryObserved *out)
+			bool timed_out, bool screened, NdagQueryObserved *out)
 {
 	QmArm	   *a = &s->arms[arm];
 	uint64		bit = UINT64CONST(1) << arm;
+	int			verdict;
 
 	if (a->verdict == NDAG_VERDICT_FASTER)
 	{
@@ -1238,9 +1241,10 @@ pair_record(QmSlot *s, int arm, double default_ms, double arm_ms,
 		ndag_paired_add(&a->pairs, arm_ms, default_ms);
 	out->pairs = a->pairs.n;
 	out->speedup = ndag_paired_speedup(&a->pairs);
-	if (timed_out || ndag_paired_verdict(&a->pairs) == NDAG_PAIRED_NOT_FASTER)
+	verdict = ndag_paired_verdict_screened(&a->pairs, screened);
+	if (timed_out || verdict == NDAG_PAIRED_NOT_FASTER)
 		refute(s, arm, out);
-	else if (ndag_paired_verdict(&a->pairs) == NDAG_PAIRED_FASTER)
+	else if (verdict == NDAG_PAIRED_FASTER)
 	{
 		a->verdict = NDAG_VERDICT_FASTER;
 		memset(&a->validation, 0, sizeof(NdagPaired));
@@ -1269,6 +1273,7 @@ typedef struct QmArmUpdate
 	double		default_ms;		/* else the pair */
 	double		arm_ms;
 	bool		arm_timed_out;
+	bool		screened;		/* of an arm screened faster before */
 } QmArmUpdate;
 
 /*
@@ -1294,7 +1299,8 @@ update_arm(Oid dbid, uint64 query_id, uint64 klass, int arm,
 	s = NdagQmSlotFind(h, dbid, query_id, klass, true);
 	touch(s, 0);
 	if (!u->refute)
-		pair_record(s, arm, u->default_ms, u->arm_ms, u->arm_timed_out, &out);
+		pair_record(s, arm, u->default_ms, u->arm_ms, u->arm_timed_out,
+					u->screened, &out);
 	else if (s->arms[arm].verdict == NDAG_VERDICT_OPEN)
 		refute(s, arm, &out);
 	verdict = (NdagArmVerdict) s->arms[arm].verdict;
@@ -1306,15 +1312,16 @@ update_arm(Oid dbid, uint64 query_id, uint64 klass, int arm,
 /*
  * NdagQueryMemoryAddPair
  *		One pair of runs made back to back by the caller (shadow
- *		exploration): pair_record, the statement's epoch moved when a
- *		verdict changed.
+ *		exploration), of an arm screened faster before or not: pair_record,
+ *		the statement's epoch moved when a verdict changed.
  *		Returns the arm's verdict after it.
  */
 NdagArmVerdict
 NdagQueryMemoryAddPair(Oid dbid, uint64 query_id, uint64 klass, int arm,
-					   double default_ms, double arm_ms, bool arm_timed_out)
+					   double default_ms, double arm_ms, bool arm_timed_out,
+					   bool screened)
 {
-	QmArmUpdate u = {false, default_ms, arm_ms, arm_timed_out};
+	QmArmUpdate u = {false, default_ms, arm_ms, arm_timed_out, screened};
 
 	return update_arm(dbid, query_id, klass, arm, &u);
 }
@@ -1329,7 +1336,7 @@ NdagQueryMemoryAddPair(Oid dbid, uint64 query_id, uint64 klass, int arm,
 NdagArmVerdict
 NdagQueryMemoryRefute(Oid dbid, uint64 query_id, uint64 klass, int arm)
 {
-	QmArmUpdate u = {true, 0, 0, false};
+	QmArmUpdate u = {true, 0, 0, false, false};
 
 	return update_arm(dbid, query_id, klass, arm, &u);
 }
@@ -1439,7 +1446,7 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 		a->mean_ln += (float4) ((ln_ms - a->mean_ln) / a->runs);
 		if (fresh_default(s, now))
 		{
-			pair_record(s, arm, s->fresh_default_ms, exec_ms, false, out);
+			pair_record(s, arm, s->fresh_default_ms, exec_ms, false, false, out);
 			s->fresh_default_at = 0;
 		}
 	}

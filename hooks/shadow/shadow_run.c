@@ -38,7 +38,11 @@
  * While the budget is below the processes a parallel plan of the bracket
  * takes, the bracket is screened without parallel workers on both sides:
  * those pairs stay with the run, refute an arm, or pass it on to brackets
- * run as users run the plans, whose pairs alone can prove it.
+ * run as users run the plans, whose pairs alone can prove it (wall-clock
+ * with the workers, noisier: they go on to NDAG_PAIRED_LONG_MAX pairs
+ * while their mean says faster at all, ndag_paired_verdict_screened).  A
+ * later run of the statement takes such an arm up where the pairs in the
+ * query memory left it.
  * Pairs go to NdagQueryMemoryAddPair until every candidate's verdict is in
  * or the run's ruvector.dag_shadow_max_pairs are used (the last bracket
  * takes fewer arms if it must), so that one statement does not take the
@@ -962,10 +966,15 @@ bracket_round(ShadowRun *run, RoundCall *call)
 										   arm_ms, alt[i].timed_out);
 		}
 		else
+		{
+			ShadowCandidate *c = run_candidate(run, call->arms[i]);
+
 			call->verdict[i] = NdagQueryMemoryAddPair(e->dbid, e->query_id,
 													  run->klass, call->arms[i],
 													  default_ms, arm_ms,
-													  alt[i].timed_out);
+													  alt[i].timed_out,
+													  c != NULL && c->screened);
+		}
 		log_pair(run, call->arms[i], default_ms, arm_ms, &alt[i], uncontended,
 				 call->verdict[i]);
 	}
