@@ -166,15 +166,8 @@ is("$screen_pairs $user_pairs", '2 1', 'it screened the arm (two serial pairs), 
 $serial = counter('shadow_serial_pairs');
 $offset = -s $node->logfile;
 sql("$shadow $qp2");
-my $order;
-ok( wait_for(
-		sub {
-			($order) = ndag_log_since($node, $offset) =~
-			  /shadow run of query -?\d+, class [0-9a-f]+: candidate arms in order: ([0-9*+ ]*)/;
-			return defined $order;
-		},
-		'the second run started'),
-	'captured again, the statement runs in the background again');
+my $order = ndag_candidate_order($node, $offset, 'the second run started');
+ok(defined $order, 'captured again, the statement runs in the background again');
 is($order, "$serial_arm+", 'the arm its earlier run left leading is marked so');
 ok( wait_for(
 		sub {

@@ -55,15 +55,8 @@ my $flat = sql("SELECT arm_id FROM ndag_arms WHERE name = 'so_flat'");
 
 my $offset = -s $node->logfile;
 sql(ndag_shadow_settings() . " $rare");
-my $order;
-ok( wait_for(
-		sub {
-			($order) = ndag_log_since($node, $offset) =~
-			  /shadow run of query -?\d+, class [0-9a-f]+: candidate arms in order: ([0-9*+ ]*)/;
-			return defined $order;
-		},
-		'the rare constant run in the background'),
-	'the rare constant is run in the background');
+my $order = ndag_candidate_order($node, $offset, 'the rare constant run in the background');
+ok(defined $order, 'the rare constant is run in the background');
 note("candidate order: $order");
 is($order, "$arm* $flat", 'the arm proven for k = 0 is its first candidate, before the cheaper-looking one');
 

@@ -109,6 +109,27 @@ sub ndag_log_since
 	return substr($log, $offset // 0);
 }
 
+# ndag_candidate_order(NODE, OFFSET, WHAT): the order of the candidate arms
+# of the first shadow run the server log names from byte OFFSET on
+# (DEBUG1: arms proven for another class marked *, arms an earlier run left
+# leading +), waiting for it (bounded; WHAT names the wait); undef if none
+# came.
+sub ndag_candidate_order
+{
+	my ($node, $offset, $what) = @_;
+	my $order;
+	wait_for(
+		sub {
+			($order) = ndag_log_since($node, $offset) =~
+			  /shadow run of query -?\d+, class [0-9a-f]+: candidate arms in order: ([0-9*+ ]*)/;
+			return defined $order;
+		},
+		$what);
+	return $order;
+}
+
+push @NdagTest::EXPORT, qw(ndag_candidate_order);
+
 # ---------- shared set-up SQL of the suites ----------
 
 # ndag_workload(NODE, SHAPES, N): in one session of database postgres, N

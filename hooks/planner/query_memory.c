@@ -894,6 +894,42 @@ open_arms(const QmSlot *s, uint64 enabled, double max_ratio)
 	return open;
 }
 
+/* what a statement class's slot says of a mask of arms (read_slot_mask) */
+typedef uint64 (*QmSlotMask) (const QmSlot *s, uint64 mask);
+
+/*
+ * read_slot_mask
+ *		What fn says of mask for a statement class, read under the lock
+ *		held shared; if_none when shared memory has nothing of the class.
+ */
+static uint64
+read_slot_mask(Oid dbid, uint64 query_id, uint64 klass, QmSlotMask fn,
+			   uint64 mask, uint64 if_none)
+{
+	QmSlot	   *s;
+	uint64		result;
+	uint32		h;
+
+	if (qm == NULL)
+		return 0;
+	h = NdagQmStatementHash(dbid, query_id);
+	LWLockAcquire(NdagQmStatementLock(h), LW_SHARED);
+	s = NdagQmSlotFind(h, dbid, query_id, klass, false);
+	result = s != NULL ? fn(s, mask) : if_none;
+	LWLockRelease(NdagQmStatementLock(h));
+	return result;
+}
+
+/*
+ * shadow_open_arms
+ *		open_arms() capped by ruvector.dag_shadow_max_cost_ratio.
+ */
+static uint64
+shadow_open_arms(const QmSlot *s, uint64 enabled)
+{
+	return open_arms(s, enabled, ndag_shadow_max_cost_ratio);
+}
+
 /*
  * NdagQueryMemoryOpenArms
  *		open_arms() of a statement class for shadow runs (cap
@@ -904,42 +940,21 @@ uint64
 NdagQueryMemoryOpenArms(Oid dbid, uint64 query_id, uint64 klass,
 						uint64 enabled)
 {
-	QmSlot	   *s;
-	uint64		open;
-	uint32		h;
-
-	if (qm == NULL)
-		return 0;
-	h = NdagQmStatementHash(dbid, query_id);
-	LWLockAcquire(NdagQmStatementLock(h), LW_SHARED);
-	s = NdagQmSlotFind(h, dbid, query_id, klass, false);
-	open = s != NULL ? open_arms(s, enabled, ndag_shadow_max_cost_ratio) :
-		enabled & ~UINT64CONST(1);
-	LWLockRelease(NdagQmStatementLock(h));
-	return open;
+	return read_slot_mask(dbid, query_id, klass, shadow_open_arms, enabled,
+						  enabled & ~UINT64CONST(1));
 }
 
 /*
- * NdagQueryMemoryLeadingArms
- *		The arms of mask still open for a statement class whose pairs so far
- *		(run as users run the plans) find them faster on the whole: a
- *		shadow run takes them up where an earlier run left them, without
- *		screening them again.
+ * leading_arms
+ *		The arms of mask still open whose pairs so far find them faster on
+ *		the whole.
  */
-uint64
-NdagQueryMemoryLeadingArms(Oid dbid, uint64 query_id, uint64 klass,
-						   uint64 mask)
+static uint64
+leading_arms(const QmSlot *s, uint64 mask)
 {
-	QmSlot	   *s;
 	uint64		leading = 0;
-	uint32		h;
 
-	if (qm == NULL)
-		return 0;
-	h = NdagQmStatementHash(dbid, query_id);
-	LWLockAcquire(NdagQmStatementLock(h), LW_SHARED);
-	s = NdagQmSlotFind(h, dbid, query_id, klass, false);
-	for (int arm = 1; s != NULL && arm < NDAG_MAX_ARMS; arm++)
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
 		const QmArm *a = &s->arms[arm];
 
@@ -947,8 +962,20 @@ NdagQueryMemoryLeadingArms(Oid dbid, uint64 query_id, uint64 klass,
 			a->verdict == NDAG_VERDICT_OPEN && a->pairs.n > 0 && a->pairs.mean < 0)
 			leading |= UINT64CONST(1) << arm;
 	}
-	LWLockRelease(NdagQmStatementLock(h));
 	return leading;
+}
+
+/*
+ * NdagQueryMemoryLeadingArms
+ *		leading_arms() of a statement class (pairs run as users run the
+ *		plans): a shadow run takes them up where an earlier run left them,
+ *		without screening them again.
+ */
+uint64
+NdagQueryMemoryLeadingArms(Oid dbid, uint64 query_id, uint64 klass,
+						   uint64 mask)
+{
+	return read_slot_mask(dbid, query_id, klass, leading_arms, mask, 0);
 }
 
 /* argument of add_if_proven_elsewhere */
