@@ -79,12 +79,13 @@ NdagRewriteCountersShmemInit(void)
 
 /*
  * NdagRewriteCount
- *		Add to a rewriter counter, in this process's row.
+ *		Add to a rewriter counter, in this process's row (nothing to add,
+ *		nothing written).
  */
 void
 NdagRewriteCount(NdagRewriteCounter counter, uint64 n)
 {
-	if (stripes != NULL)
+	if (stripes != NULL && n > 0)
 		pg_atomic_fetch_add_u64(&stripes[MyProcPid % RW_STRIPES].counters[counter],
 								(int64) n);
 }
