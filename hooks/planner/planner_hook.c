@@ -129,7 +129,6 @@ remember(const PlannedStmt *stmt, double planning_us,
 		 const NdagDecision *decision, int rows_bucket)
 {
 	PlannedInfo *info;
-
 	int			i = planned_find(stmt);
 
 	if (i >= 0)
