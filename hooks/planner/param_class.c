@@ -262,6 +262,34 @@ NdagParamClassOf(Oid dbid, uint64 query_id, uint64 shape, Query *parse,
 }
 
 /*
+ * measured_bucket
+ *		The rows bucket a decision made for a parameter set not measured
+ *		then has since (measured by its own run), 0 when it has none yet
+ *		or was measured already.
+ */
+static int
+measured_bucket(uint64 query_id, const NdagDecision *d)
+{
+	if (!d->measure_class)
+		return 0;
+	return NdagParamBucketGet(MyDatabaseId, query_id, d->param_hash, NULL);
+}
+
+/*
+ * NdagParamClassNow
+ *		A decision's parameter class, as measured since when it was made
+ *		for a parameter set not measured then (NdagParamClassMeasured
+ *		without changing the decision).
+ */
+uint64
+NdagParamClassNow(uint64 query_id, const NdagDecision *d)
+{
+	int			bucket = measured_bucket(query_id, d);
+
+	return bucket != 0 ? NdagParamClass(d->default_shape, bucket) : d->klass;
+}
+
+/*
  * NdagParamClassMeasured
  *		A decision made for a parameter set not measured then: its class
  *		and bucket as measured since (by its own run), if they are.
@@ -269,11 +297,8 @@ NdagParamClassOf(Oid dbid, uint64 query_id, uint64 shape, Query *parse,
 void
 NdagParamClassMeasured(uint64 query_id, NdagDecision *d)
 {
-	int			bucket;
+	int			bucket = measured_bucket(query_id, d);
 
-	if (!d->measure_class)
-		return;
-	bucket = NdagParamBucketGet(MyDatabaseId, query_id, d->param_hash, NULL);
 	if (bucket == 0)
 		return;
 	d->klass = NdagParamClass(d->default_shape, bucket);

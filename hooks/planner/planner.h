@@ -217,6 +217,7 @@ extern uint64 NdagParamClassOf(Oid dbid, uint64 query_id, uint64 shape,
 							   struct Query *parse,
 							   struct ParamListInfoData *params);
 extern int	NdagParamRowsBucket(struct PlanState *planstate);
+extern uint64 NdagParamClassNow(uint64 query_id, const NdagDecision *d);
 extern void NdagParamClassMeasured(uint64 query_id, NdagDecision *d);
 
 /* ---------- rewrite_counters.c: the rewriter's counters ---------- */

@@ -72,15 +72,8 @@ NdagFastStatementKey(const PlannedStmt *stmt)
 
 	if (stmt->queryId == 0 || (planned = NdagPlanDecisionOf(stmt)) == NULL)
 		return stmt->queryId;
-	klass = planned->klass;
 	/* a run that measured its parameter set counts under the class it made */
-	if (planned->measure_class)
-	{
-		NdagDecision d = *planned;
-
-		NdagParamClassMeasured(stmt->queryId, &d);
-		klass = d.klass;
-	}
+	klass = NdagParamClassNow(stmt->queryId, planned);
 	if (klass != 0)
 		return hash_combine64(stmt->queryId, klass);
 	return stmt->queryId;
