@@ -41,11 +41,19 @@ sub class_of
 # session a: the rare constant, run until decided from the cache
 my $a = $node->background_psql('postgres');
 $a->query_safe($learn);
-$a->query_safe($rare) for 1 .. 4;
-my $hits = ndag_status_counter($node, 'cache_hits');
-$a->query_safe($rare);
-cmp_ok(ndag_status_counter($node, 'cache_hits'), '>', $hits,
-	'the rare constant is served from the cache');
+# (a run may miss: the first ones measure the constant's rows bucket, and
+# a background merge of the learned state moves every backend's cache
+# generation; so run it until a run is a hit, within a bound)
+my $served = 0;
+for my $run (1 .. 30)
+{
+	my $hits = ndag_status_counter($node, 'cache_hits');
+	$a->query_safe($rare);
+	next unless ndag_status_counter($node, 'cache_hits') > $hits;
+	$served = $run;
+	last;
+}
+ok($served > 1, "the rare constant is served from the cache (at run $served)");
 my $rare_class = class_of($a, $rare);
 isnt($rare_class, '', "EXPLAIN shows the rare constant's class");
 
