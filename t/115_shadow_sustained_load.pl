@@ -122,21 +122,25 @@ ok(counter('shadow_screened') > $screened, 'the arm passed its screening');
 ok($full_now >= 2, "then proven by pairs run with parallel workers ($full_now)");
 is(counter('shadow_errors'), 0, 'without an error');
 
-# what the pairs compared: without parallel workers on either side (the
-# join statements, the serial screening) the runs' uncontended times, the
-# time the shadow worker waited for a CPU taken out; with them, or for an
-# arm that timed out, wall-clock
+# what the pairs compared: the runs' uncontended times, the time other
+# processes' load took from them taken out: the shadow worker's waits for a
+# CPU and, for runs with parallel workers, the workers' own, which they
+# report; for an arm that timed out, wall-clock
 my %kinds;
 for my $line (split /\n/, slurp_file($node->logfile))
 {
-	next unless $line =~ /shadow pair of query .* ms( \(timed out\))?, default .*, (serial|parallel), (uncontended|wall-clock), /;
-	$kinds{ $1 ? 'timed out' : "$2 $3" }++;
+	next unless $line =~ /shadow pair of query .* ms( \(timed out\))?, default .*, (serial|parallel), (uncontended|wall-clock), .*; wall-clock arm .* \((\d+) workers\), default .* \((\d+) workers\)/;
+	my $workers = $4 + $5 > 0 ? 'with workers' : 'without workers';
+	$kinds{ $1 ? 'timed out' : "$2 $3 $workers" }++;
 }
 note(join(', ', map { "$_: $kinds{$_}" } sort keys %kinds));
-ok($kinds{'parallel uncontended'}, 'pairs of plans without workers compared uncontended times');
-ok($kinds{'serial uncontended'} && !$kinds{'serial wall-clock'},
+ok($kinds{'parallel uncontended without workers'},
+	'pairs of plans without workers compared uncontended times');
+ok($kinds{'serial uncontended without workers'} && !$kinds{'serial wall-clock without workers'},
 	'so did every pair screened without workers');
-ok($kinds{'parallel wall-clock'}, 'pairs run with parallel workers compared wall-clock times');
+ok($kinds{'parallel uncontended with workers'} && !$kinds{'parallel wall-clock with workers'},
+	'and every pair with parallel workers');
+ok(counter('shadow_worker_waits') > 0, 'whose workers reported their waits');
 
 # ---------- a run cut short after the screening: the next run goes on as users run it ----------
 # with serial_hash the only arm and a run allowed three pairs, the first

@@ -51,6 +51,7 @@ ndag_shmem_request(void)
 	RequestAddinShmemSpace(NdagRewriteCountersShmemSize());
 	RequestAddinShmemSpace(NdagParamClassShmemSize());
 	NdagShadowShmemRequest();
+	RequestAddinShmemSpace(NdagShadowWaitsShmemSize());
 	RequestAddinShmemSpace(NdagLearnedShmemSize());
 	NdagSharedModelShmemRequest();
 	RequestAddinShmemSpace(NdagWorkerGuardShmemSize());
@@ -80,6 +81,7 @@ ndag_shmem_startup(void)
 	NdagRewriteCountersShmemInit();
 	NdagParamClassShmemInit();
 	NdagShadowShmemInit();
+	NdagShadowWaitsShmemInit();
 	NdagLearnedShmemInit();
 	NdagSharedModelShmemInit();
 	NdagWorkerGuardShmemInit();

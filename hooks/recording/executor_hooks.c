@@ -31,6 +31,8 @@
  *
  * A recorded top-level execution of the default plan whose decision asks
  * for it is captured for shadow exploration (shadow/) at its ExecutorEnd.
+ * A parallel worker records nothing, but when its leader is the shadow
+ * worker it reports how long it waited for a CPU (shadow_cpu_waits.c).
  *
  * A recorded execution is remembered in a small per-backend table until
  * its ExecutorEnd; a memory-context callback on the executor state forgets
@@ -220,6 +222,10 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	Recording  *rec = NULL;
 	bool		measuring = false;
 
+	/* a shadow run's parallel worker says how long it waited for a CPU */
+	if (IsParallelWorker())
+		NdagShadowWorkerStart();
+
 	/*
 	 * a top-level statement draws; the statements it runs follow it, the
 	 * fast ones thinned
@@ -357,6 +363,9 @@ static void
 ndag_ExecutorEnd(QueryDesc *queryDesc)
 {
 	Recording  *rec = find_recording(queryDesc);
+
+	if (IsParallelWorker())
+		NdagShadowWorkerEnd();
 
 	/*
 	 * The entry stays taken until the executor state is freed (its

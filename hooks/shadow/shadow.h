@@ -60,6 +60,7 @@ typedef enum NdagShadowCounter
 	NDAG_SHADOW_CPU_MS,			/* CPU time the account was charged, ms */
 	NDAG_SHADOW_YIELDED,		/* runs that proved an arm and gave way, arms still open */
 	NDAG_SHADOW_SCREENED,		/* arms faster in serial pairs, then paired as users run them */
+	NDAG_SHADOW_WORKER_WAITS,	/* parallel workers of shadow runs that reported their CPU waits */
 	NDAG_N_SHADOW_COUNTERS
 } NdagShadowCounter;
 
@@ -183,6 +184,22 @@ extern void NdagShadowAccountSpend(double cpu_ms);
 extern void NdagShadowAccountLoad(double processes);
 extern double NdagShadowOwnLoadNow(void);
 extern double NdagShadowProcessCpuMs(void);
-extern double NdagShadowQueuedMs(void);
+
+/* ---------- shadow_cpu_waits.c ---------- */
+
+/* a shadow run's process's readings at its start */
+typedef struct NdagShadowWaits
+{
+	bool		known;			/* the kernel said */
+	uint64		running_ns;
+	uint64		queued_ns;
+} NdagShadowWaits;
+
+extern Size NdagShadowWaitsShmemSize(void);
+extern void NdagShadowWaitsShmemInit(void);
+extern void NdagShadowWaitsBegin(NdagShadowWaits *w);
+extern double NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers);
+extern void NdagShadowWorkerStart(void);
+extern void NdagShadowWorkerEnd(void);
 
 #endif							/* NDAG_SHADOW_H */

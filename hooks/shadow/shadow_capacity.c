@@ -17,8 +17,8 @@
  * own, read from the kernel), not their wall-clock time: a shadow run at
  * its nice value on a busy machine waits for the CPU most of its time, and
  * charging that wait would shrink the budget a second time, on top of the
- * load's own shrinking.  That wait itself (NdagShadowQueuedMs) is what
- * shadow pairs take out of their runs' times (shadow_run.c).
+ * load's own shrinking.  That wait itself is what shadow pairs take out of
+ * their runs' times (shadow_cpu_waits.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -29,7 +29,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "utils/float.h"
 #include "utils/timestamp.h"
 
 #include "core/core.h"
@@ -101,27 +100,6 @@ NdagShadowProcessCpuMs(void)
 		return 0;
 	return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000.0 +
 		(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000.0;
-}
-
-/*
- * NdagShadowQueuedMs
- *		The time this process has waited on a run queue so far (it could
- *		run, another process had the CPU), ms, from /proc/self/schedstat;
- *		NaN when the kernel does not say.
- */
-double
-NdagShadowQueuedMs(void)
-{
-	FILE	   *f = fopen("/proc/self/schedstat", "r");
-	unsigned long long running_ns;
-	unsigned long long queued_ns;
-	int			n;
-
-	if (f == NULL)
-		return get_float8_nan();
-	n = fscanf(f, "%llu %llu", &running_ns, &queued_ns);
-	fclose(f);
-	return n == 2 ? queued_ns / 1000000.0 : get_float8_nan();
 }
 
 /*

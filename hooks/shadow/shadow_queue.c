@@ -99,6 +99,7 @@ static const char *const counter_names[NDAG_N_SHADOW_COUNTERS] = {
 	[NDAG_SHADOW_CPU_MS] = "shadow_cpu_ms",
 	[NDAG_SHADOW_YIELDED] = "shadow_yielded",
 	[NDAG_SHADOW_SCREENED] = "shadow_screened",
+	[NDAG_SHADOW_WORKER_WAITS] = "shadow_worker_waits",
 };
 
 /*

@@ -139,13 +139,14 @@ typedef struct ShadowCandidate
 
 /*
  * one execution's measure: its wall-clock time, and of it the time the
- * worker waited for a CPU while it could run (NaN: the kernel does not
- * say), and the parallel workers it launched
+ * load of other processes took from it (the waits for a CPU of the worker
+ * and its parallel workers, shadow_cpu_waits.c; NaN: not known), and the
+ * parallel workers it launched
  */
 typedef struct ShadowTiming
 {
 	double		ms;
-	double		queued_ms;
+	double		load_ms;
 	int			workers;
 	bool		timed_out;
 } ShadowTiming;
@@ -550,12 +551,13 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	instr_time	start;
 	instr_time	duration;
 	ShadowTiming result = {0, 0, 0, false};
-	double		queued_before = NdagShadowQueuedMs();
+	NdagShadowWaits waits;
 	ErrorData  *volatile edata = NULL;
 	volatile int workers = 0;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
+	NdagShadowWaitsBegin(&waits);
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
 	{
@@ -579,8 +581,8 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 	result.ms = INSTR_TIME_GET_MILLISEC(duration);
-	result.queued_ms = NdagShadowQueuedMs() - queued_before;
 	result.workers = workers;
+	result.load_ms = NdagShadowWaitsLoadMs(&waits, workers);
 	run->round_worker_ms += result.ms * workers;
 
 	/* nothing it did is kept, whatever happened */
@@ -772,37 +774,54 @@ call_screened(ShadowRun *run, const RoundCall *call)
 
 /*
  * run_ms
- *		A run's time: uncontended (wall-clock less the time the worker
- *		waited for a CPU) or wall-clock.
+ *		A run's time: uncontended (wall-clock less the time other
+ *		processes' load took from it) or wall-clock.
  */
 static double
 run_ms(const ShadowTiming *t, bool uncontended)
 {
-	return uncontended ? Max(t->ms - t->queued_ms, 0.001) : t->ms;
+	return uncontended ? Max(t->ms - t->load_ms, 0.001) : t->ms;
 }
+
+/* what an arm's pair compares, and the wall-clock times beside */
+typedef struct PairTimes
+{
+	double		default_ms;
+	double		arm_ms;
+	double		wall_default_ms;
+	double		wall_arm_ms;
+	int			default_workers;	/* parallel workers the default launched */
+	int			arm_workers;	/* and the arm */
+	bool		uncontended;	/* the times compared are uncontended */
+} PairTimes;
 
 /*
  * pair_times
  *		The two sides of an arm's pair: the arm's run against the geometric
- *		mean of the default runs around it.  When none of the three
- *		launched parallel workers and the arm finished, each side is its
+ *		mean of the default runs around it.  When the load's part of each
+ *		of the three runs is known (for a parallel run: every worker it
+ *		launched reported) and the arm finished, each side is its
  *		uncontended time, so that other processes taking the CPUs (the load
  *		of a busy machine, which comes and goes within a bracket) weigh on
- *		neither side, while waits for I/O or locks stay in; else wall-clock
- *		(a parallel worker's waits are not known here).  Returns whether
- *		the times are uncontended.
+ *		neither side, while waits for I/O or locks, and the waits of a
+ *		parallel plan's processes for each other, stay in; else wall-clock.
  */
-static bool
+static PairTimes
 pair_times(const ShadowTiming *opening, const ShadowTiming *closing,
-		   const ShadowTiming *arm, double *default_ms, double *arm_ms)
+		   const ShadowTiming *arm)
 {
-	bool		uncontended = opening->workers == 0 && closing->workers == 0 &&
-		arm->workers == 0 && !arm->timed_out && isfinite(opening->queued_ms) &&
-		isfinite(closing->queued_ms) && isfinite(arm->queued_ms);
+	PairTimes	t;
 
-	*default_ms = sqrt(run_ms(opening, uncontended) * run_ms(closing, uncontended));
-	*arm_ms = run_ms(arm, uncontended);
-	return uncontended;
+	t.uncontended = !arm->timed_out && isfinite(opening->load_ms) &&
+		isfinite(closing->load_ms) && isfinite(arm->load_ms);
+	t.default_ms = sqrt(run_ms(opening, t.uncontended) *
+						run_ms(closing, t.uncontended));
+	t.arm_ms = run_ms(arm, t.uncontended);
+	t.wall_default_ms = sqrt(opening->ms * closing->ms);
+	t.wall_arm_ms = arm->ms;
+	t.default_workers = Max(opening->workers, closing->workers);
+	t.arm_workers = arm->workers;
+	return t;
 }
 
 /*
@@ -843,11 +862,12 @@ screen_pair(ShadowRun *run, int arm, double default_ms, double arm_ms,
 
 /*
  * log_pair
- *		Say at DEBUG2 what a pair measured and the arm's verdict since.
+ *		Say at DEBUG2 what a pair measured (and its wall-clock times) and
+ *		the arm's verdict since.
  */
 static void
-log_pair(ShadowRun *run, int arm, double default_ms, double arm_ms,
-		 const ShadowTiming *alt, bool uncontended, NdagArmVerdict verdict)
+log_pair(ShadowRun *run, int arm, const PairTimes *t, bool timed_out,
+		 NdagArmVerdict verdict)
 {
 	static const char *const verdict_names[] = {
 		[NDAG_VERDICT_OPEN] = "open",
@@ -857,14 +877,15 @@ log_pair(ShadowRun *run, int arm, double default_ms, double arm_ms,
 	ShadowCandidate *c = run_candidate(run, arm);
 
 	ereport(DEBUG2,
-			(errmsg("neural_dag shadow pair of query %lld, class %016llx, bracket %d: arm %d %.1f ms%s, default %.1f ms, %s, %s, %s",
+			(errmsg("neural_dag shadow pair of query %lld, class %016llx, bracket %d: arm %d %.1f ms%s, default %.1f ms, %s, %s, %s; wall-clock arm %.1f ms (%d workers), default %.1f ms (%d workers)",
 					(long long) run->entry->query_id,
-					(unsigned long long) run->klass, run->brackets, arm, arm_ms,
-					alt->timed_out ? " (timed out)" : "", default_ms,
+					(unsigned long long) run->klass, run->brackets, arm,
+					t->arm_ms, timed_out ? " (timed out)" : "", t->default_ms,
 					run->serial ? "serial" : "parallel",
-					uncontended ? "uncontended" : "wall-clock",
+					t->uncontended ? "uncontended" : "wall-clock",
 					c != NULL && c->screened && run->serial ? "screened" :
-					verdict_names[verdict])));
+					verdict_names[verdict], t->wall_arm_ms, t->arm_workers,
+					t->wall_default_ms, t->default_workers)));
 }
 
 /*
@@ -947,14 +968,11 @@ bracket_round(ShadowRun *run, RoundCall *call)
 
 	for (int i = 0; i < call->narms; i++)
 	{
-		double		default_ms;
-		double		arm_ms;
-		bool		uncontended;
+		PairTimes	t;
 
 		if (arm_plan[i] == NULL)
 			continue;
-		uncontended = pair_times(&opening, &run->last_default, &alt[i],
-								 &default_ms, &arm_ms);
+		t = pair_times(&opening, &run->last_default, &alt[i]);
 		run->pairs++;
 		NdagShadowCount(NDAG_SHADOW_PAIRS, 1);
 		if (alt[i].timed_out)
@@ -962,8 +980,8 @@ bracket_round(ShadowRun *run, RoundCall *call)
 		if (run->serial)
 		{
 			NdagShadowCount(NDAG_SHADOW_SERIAL_PAIRS, 1);
-			call->verdict[i] = screen_pair(run, call->arms[i], default_ms,
-										   arm_ms, alt[i].timed_out);
+			call->verdict[i] = screen_pair(run, call->arms[i], t.default_ms,
+										   t.arm_ms, alt[i].timed_out);
 		}
 		else
 		{
@@ -971,12 +989,11 @@ bracket_round(ShadowRun *run, RoundCall *call)
 
 			call->verdict[i] = NdagQueryMemoryAddPair(e->dbid, e->query_id,
 													  run->klass, call->arms[i],
-													  default_ms, arm_ms,
+													  t.default_ms, t.arm_ms,
 													  alt[i].timed_out,
 													  c != NULL && c->screened);
 		}
-		log_pair(run, call->arms[i], default_ms, arm_ms, &alt[i], uncontended,
-				 call->verdict[i]);
+		log_pair(run, call->arms[i], &t, alt[i].timed_out, call->verdict[i]);
 	}
 }
 

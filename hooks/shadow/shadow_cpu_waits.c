@@ -1,0 +1,208 @@
+/*-------------------------------------------------------------------------
+ *
+ * shadow_cpu_waits.c
+ *	  How long a shadow run waited for a CPU because of other processes'
+ *	  load: the shadow worker's own waits and those of the parallel workers
+ *	  its plans launched, read from the kernel (/proc/self/schedstat), so
+ *	  that a pair compares its plans' times as a quiet machine would show
+ *	  them.
+ *
+ * A process's schedstat says how long it ran and how long it waited on a
+ * run queue while it could run.  A serial run's wait is all load: the
+ * whole of it comes out of the run's wall-clock time.  The processes of a
+ * parallel run also wait for each other when there are more of them than
+ * CPUs (a leader and two workers on two CPUs: each waits a third of the
+ * time on a quiet machine); that wait is the plan's own, users see it.
+ * With p processes on C CPUs, on a quiet machine each gets s = min(1, C/p)
+ * of a CPU, so it waits (1 - s) / s of the time it runs; the load caused
+ * what the processes waited beyond that, and per process that is
+ *		load wait = (Q - R (1 - s) / s) / p		(never below 0)
+ * (R, Q: their running and waiting times summed), which comes out of the
+ * run's wall-clock time.  For one process it is its whole wait.
+ *
+ * The parallel workers report their times at their ExecutorEnd (executor
+ * hooks) into a shared slot that the shadow worker names with its pid and
+ * clears before each run; a run's figure is known only when every worker
+ * it launched reported (else NaN, and its pair compares wall-clock).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/float.h"
+
+#include "shadow/shadow.h"
+
+/* what the parallel workers of the shadow worker's current run report */
+typedef struct ShadowWorkerWaits
+{
+	pg_atomic_uint32 leader_pid;	/* the shadow worker's pid, 0: none */
+	pg_atomic_uint32 reports;	/* workers that reported since cleared */
+	pg_atomic_uint64 running_ns;	/* their running times, summed */
+	pg_atomic_uint64 queued_ns;	/* their run-queue waits, summed */
+} ShadowWorkerWaits;
+
+static ShadowWorkerWaits *worker_waits = NULL;
+
+/* a parallel worker's readings at its ExecutorStart (reporting: it will) */
+static bool reporting = false;
+static uint64 start_running_ns;
+static uint64 start_queued_ns;
+
+/*
+ * read_schedstat
+ *		This process's running time and run-queue wait so far, ns; false
+ *		when the kernel does not say.
+ */
+static bool
+read_schedstat(uint64 *running_ns, uint64 *queued_ns)
+{
+	FILE	   *f = fopen("/proc/self/schedstat", "r");
+	unsigned long long running;
+	unsigned long long queued;
+	int			n;
+
+	if (f == NULL)
+		return false;
+	n = fscanf(f, "%llu %llu", &running, &queued);
+	fclose(f);
+	if (n != 2)
+		return false;
+	*running_ns = running;
+	*queued_ns = queued;
+	return true;
+}
+
+/*
+ * NdagShadowWaitsShmemSize
+ *		Bytes of the parallel workers' slot.
+ */
+Size
+NdagShadowWaitsShmemSize(void)
+{
+	return MAXALIGN(sizeof(ShadowWorkerWaits));
+}
+
+/*
+ * NdagShadowWaitsShmemInit
+ *		Create or attach to the slot (caller holds AddinShmemInitLock).
+ */
+void
+NdagShadowWaitsShmemInit(void)
+{
+	bool		found;
+
+	worker_waits = ShmemInitStruct("neural_dag shadow worker waits",
+								   sizeof(ShadowWorkerWaits), &found);
+	if (!found)
+	{
+		pg_atomic_init_u32(&worker_waits->leader_pid, 0);
+		pg_atomic_init_u32(&worker_waits->reports, 0);
+		pg_atomic_init_u64(&worker_waits->running_ns, 0);
+		pg_atomic_init_u64(&worker_waits->queued_ns, 0);
+	}
+}
+
+/*
+ * NdagShadowWaitsBegin
+ *		Before a shadow run: this process's readings into *w, and the slot
+ *		cleared and named for this process's parallel workers.
+ */
+void
+NdagShadowWaitsBegin(NdagShadowWaits *w)
+{
+	w->known = read_schedstat(&w->running_ns, &w->queued_ns);
+	if (worker_waits == NULL)
+		return;
+	pg_atomic_write_u32(&worker_waits->reports, 0);
+	pg_atomic_write_u64(&worker_waits->running_ns, 0);
+	pg_atomic_write_u64(&worker_waits->queued_ns, 0);
+	pg_write_barrier();
+	pg_atomic_write_u32(&worker_waits->leader_pid, (uint32) MyProcPid);
+}
+
+/*
+ * NdagShadowWaitsLoadMs
+ *		After a shadow run begun with *w that launched this many parallel
+ *		workers: the time of it the load of other processes took (see the
+ *		file's comment), ms; NaN when the kernel or a worker did not say.
+ */
+double
+NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers)
+{
+	uint64		running_ns;
+	uint64		queued_ns;
+	double		running;
+	double		queued;
+	double		processes = 1.0 + Max(workers, 0);
+	double		share;
+	long		ncpu = Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
+	double		load_ms;
+
+	if (!w->known || !read_schedstat(&running_ns, &queued_ns))
+		return get_float8_nan();
+	running = (double) (running_ns - w->running_ns);
+	queued = (double) (queued_ns - w->queued_ns);
+	if (workers > 0)
+	{
+		pg_read_barrier();
+		if (worker_waits == NULL ||
+			pg_atomic_read_u32(&worker_waits->reports) != (uint32) workers)
+			return get_float8_nan();
+		running += (double) pg_atomic_read_u64(&worker_waits->running_ns);
+		queued += (double) pg_atomic_read_u64(&worker_waits->queued_ns);
+	}
+	share = Min(1.0, (double) ncpu / processes);
+	load_ms = (queued - running * (1.0 - share) / share) / processes / 1e6;
+	return Max(load_ms, 0.0);
+}
+
+/*
+ * NdagShadowWorkerStart
+ *		At a parallel worker's ExecutorStart: whether its leader is the
+ *		shadow worker running a timed run; if so, its readings now.
+ */
+void
+NdagShadowWorkerStart(void)
+{
+	PGPROC	   *leader = MyProc != NULL ? MyProc->lockGroupLeader : NULL;
+
+	reporting = false;
+	if (worker_waits == NULL || leader == NULL || leader == MyProc)
+		return;
+	if (pg_atomic_read_u32(&worker_waits->leader_pid) != (uint32) leader->pid)
+		return;
+	reporting = read_schedstat(&start_running_ns, &start_queued_ns);
+}
+
+/*
+ * NdagShadowWorkerEnd
+ *		At a parallel worker's ExecutorEnd: its running time and wait since
+ *		its ExecutorStart added to the shadow worker's slot.
+ */
+void
+NdagShadowWorkerEnd(void)
+{
+	uint64		running_ns;
+	uint64		queued_ns;
+
+	if (!reporting)
+		return;
+	reporting = false;
+	if (!read_schedstat(&running_ns, &queued_ns))
+		return;
+	pg_atomic_fetch_add_u64(&worker_waits->running_ns,
+							(int64) (running_ns - start_running_ns));
+	pg_atomic_fetch_add_u64(&worker_waits->queued_ns,
+							(int64) (queued_ns - start_queued_ns));
+	pg_write_barrier();
+	pg_atomic_fetch_add_u32(&worker_waits->reports, 1);
+	NdagShadowCount(NDAG_SHADOW_WORKER_WAITS, 1);
+}
