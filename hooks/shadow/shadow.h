@@ -198,7 +198,8 @@ typedef struct NdagShadowWaits
 extern Size NdagShadowWaitsShmemSize(void);
 extern void NdagShadowWaitsShmemInit(void);
 extern void NdagShadowWaitsBegin(NdagShadowWaits *w);
-extern double NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers);
+extern double NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers,
+									double wall_ms);
 extern void NdagShadowWorkerStart(void);
 extern void NdagShadowWorkerEnd(void);
 

@@ -9,21 +9,26 @@
  *
  * A process's schedstat says how long it ran and how long it waited on a
  * run queue while it could run.  A serial run's wait is all load: the
- * whole of it comes out of the run's wall-clock time.  The processes of a
- * parallel run also wait for each other when there are more of them than
- * CPUs (a leader and two workers on two CPUs: each waits a third of the
- * time on a quiet machine); that wait is the plan's own, users see it.
- * With p processes on C CPUs, on a quiet machine each gets s = min(1, C/p)
- * of a CPU, so it waits (1 - s) / s of the time it runs; the load caused
- * what the processes waited beyond that, and per process that is
- *		load wait = (Q - R (1 - s) / s) / p		(never below 0)
- * (R, Q: their running and waiting times summed), which comes out of the
- * run's wall-clock time.  For one process it is its whole wait.
+ * whole of it comes out of the run's wall-clock time (waits for I/O or
+ * locks stay in).  The processes of a parallel run also wait for each
+ * other when there are more of them than CPUs (a leader and two workers
+ * on two CPUs), and that wait is the plan's own: users see it.  So a
+ * parallel run's time on a quiet machine is taken as the longest of
+ *	- its wall-clock time less the shadow worker's (the leader's) wait,
+ *	- its processes' running times summed, spread over the CPUs they
+ *	  could use (their number, at most the machine's),
+ *	- the longest running time of one of them;
+ * and the load's part is what its wall-clock time exceeds that by.  For a
+ * serial run that is its wait.  A leader that does most of the work while
+ * its workers start (a short statement) loses its own wait; a balanced
+ * plan whose three processes share two CPUs keeps the wait they cause
+ * each other, but not what other processes added to it.
  *
- * The parallel workers report their times at their ExecutorEnd (executor
- * hooks) into a shared slot that the shadow worker names with its pid and
- * clears before each run; a run's figure is known only when every worker
- * it launched reported (else NaN, and its pair compares wall-clock).
+ * The parallel workers report their running times at their ExecutorEnd
+ * (executor hooks) into a shared slot that the shadow worker names with
+ * its pid and clears before each run; a run's figure is known only when
+ * every worker it launched reported (else NaN, and its pair compares
+ * wall-clock).
  *
  *-------------------------------------------------------------------------
  */
@@ -46,15 +51,14 @@ typedef struct ShadowWorkerWaits
 	pg_atomic_uint32 leader_pid;	/* the shadow worker's pid, 0: none */
 	pg_atomic_uint32 reports;	/* workers that reported since cleared */
 	pg_atomic_uint64 running_ns;	/* their running times, summed */
-	pg_atomic_uint64 queued_ns;	/* their run-queue waits, summed */
+	pg_atomic_uint64 longest_ns;	/* the longest of them */
 } ShadowWorkerWaits;
 
 static ShadowWorkerWaits *worker_waits = NULL;
 
-/* a parallel worker's readings at its ExecutorStart (reporting: it will) */
+/* a parallel worker's running time at its ExecutorStart (reporting: it will report) */
 static bool reporting = false;
 static uint64 start_running_ns;
-static uint64 start_queued_ns;
 
 /*
  * read_schedstat
@@ -106,7 +110,7 @@ NdagShadowWaitsShmemInit(void)
 		pg_atomic_init_u32(&worker_waits->leader_pid, 0);
 		pg_atomic_init_u32(&worker_waits->reports, 0);
 		pg_atomic_init_u64(&worker_waits->running_ns, 0);
-		pg_atomic_init_u64(&worker_waits->queued_ns, 0);
+		pg_atomic_init_u64(&worker_waits->longest_ns, 0);
 	}
 }
 
@@ -123,85 +127,95 @@ NdagShadowWaitsBegin(NdagShadowWaits *w)
 		return;
 	pg_atomic_write_u32(&worker_waits->reports, 0);
 	pg_atomic_write_u64(&worker_waits->running_ns, 0);
-	pg_atomic_write_u64(&worker_waits->queued_ns, 0);
+	pg_atomic_write_u64(&worker_waits->longest_ns, 0);
 	pg_write_barrier();
 	pg_atomic_write_u32(&worker_waits->leader_pid, (uint32) MyProcPid);
 }
 
 /*
  * NdagShadowWaitsLoadMs
- *		After a shadow run begun with *w that launched this many parallel
- *		workers: the time of it the load of other processes took (see the
- *		file's comment), ms; NaN when the kernel or a worker did not say.
+ *		After a shadow run begun with *w that took wall_ms and launched this
+ *		many parallel workers: the time of it the load of other processes
+ *		took (see the file's comment), ms; NaN when the kernel or a worker
+ *		did not say.
  */
 double
-NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers)
+NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers, double wall_ms)
 {
 	uint64		running_ns;
 	uint64		queued_ns;
-	double		running;
-	double		queued;
-	double		processes = 1.0 + Max(workers, 0);
-	double		share;
+	double		own_running_ms;
+	double		own_queued_ms;
+	double		longest_ms;
+	double		work_ms;
 	long		ncpu = Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
-	double		load_ms;
+	double		usable_cpus = Min((double) ncpu, 1.0 + Max(workers, 0));
+	double		quiet_ms;
 
 	if (!w->known || !read_schedstat(&running_ns, &queued_ns))
 		return get_float8_nan();
-	running = (double) (running_ns - w->running_ns);
-	queued = (double) (queued_ns - w->queued_ns);
+	own_running_ms = (running_ns - w->running_ns) / 1e6;
+	own_queued_ms = (queued_ns - w->queued_ns) / 1e6;
+	longest_ms = own_running_ms;
+	work_ms = own_running_ms;
 	if (workers > 0)
 	{
 		pg_read_barrier();
 		if (worker_waits == NULL ||
 			pg_atomic_read_u32(&worker_waits->reports) != (uint32) workers)
 			return get_float8_nan();
-		running += (double) pg_atomic_read_u64(&worker_waits->running_ns);
-		queued += (double) pg_atomic_read_u64(&worker_waits->queued_ns);
+		work_ms += pg_atomic_read_u64(&worker_waits->running_ns) / 1e6;
+		longest_ms = Max(longest_ms,
+						 pg_atomic_read_u64(&worker_waits->longest_ns) / 1e6);
 	}
-	share = Min(1.0, (double) ncpu / processes);
-	load_ms = (queued - running * (1.0 - share) / share) / processes / 1e6;
-	return Max(load_ms, 0.0);
+	quiet_ms = Max(wall_ms - own_queued_ms, Max(work_ms / usable_cpus, longest_ms));
+	return Max(wall_ms - quiet_ms, 0.0);
 }
 
 /*
  * NdagShadowWorkerStart
  *		At a parallel worker's ExecutorStart: whether its leader is the
- *		shadow worker running a timed run; if so, its readings now.
+ *		shadow worker running a timed run; if so, its running time now.
  */
 void
 NdagShadowWorkerStart(void)
 {
 	PGPROC	   *leader = MyProc != NULL ? MyProc->lockGroupLeader : NULL;
+	uint64		queued_ns;
 
 	reporting = false;
 	if (worker_waits == NULL || leader == NULL || leader == MyProc)
 		return;
 	if (pg_atomic_read_u32(&worker_waits->leader_pid) != (uint32) leader->pid)
 		return;
-	reporting = read_schedstat(&start_running_ns, &start_queued_ns);
+	reporting = read_schedstat(&start_running_ns, &queued_ns);
 }
 
 /*
  * NdagShadowWorkerEnd
- *		At a parallel worker's ExecutorEnd: its running time and wait since
- *		its ExecutorStart added to the shadow worker's slot.
+ *		At a parallel worker's ExecutorEnd: its running time since its
+ *		ExecutorStart added to the shadow worker's slot.
  */
 void
 NdagShadowWorkerEnd(void)
 {
 	uint64		running_ns;
 	uint64		queued_ns;
+	uint64		ran_ns;
+	uint64		longest_ns;
 
 	if (!reporting)
 		return;
 	reporting = false;
 	if (!read_schedstat(&running_ns, &queued_ns))
 		return;
-	pg_atomic_fetch_add_u64(&worker_waits->running_ns,
-							(int64) (running_ns - start_running_ns));
-	pg_atomic_fetch_add_u64(&worker_waits->queued_ns,
-							(int64) (queued_ns - start_queued_ns));
+	ran_ns = running_ns - start_running_ns;
+	pg_atomic_fetch_add_u64(&worker_waits->running_ns, (int64) ran_ns);
+	longest_ns = pg_atomic_read_u64(&worker_waits->longest_ns);
+	while (ran_ns > longest_ns &&
+		   !pg_atomic_compare_exchange_u64(&worker_waits->longest_ns,
+										   &longest_ns, ran_ns))
+		;
 	pg_write_barrier();
 	pg_atomic_fetch_add_u32(&worker_waits->reports, 1);
 	NdagShadowCount(NDAG_SHADOW_WORKER_WAITS, 1);

@@ -582,7 +582,7 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	INSTR_TIME_SUBTRACT(duration, start);
 	result.ms = INSTR_TIME_GET_MILLISEC(duration);
 	result.workers = workers;
-	result.load_ms = NdagShadowWaitsLoadMs(&waits, workers);
+	result.load_ms = NdagShadowWaitsLoadMs(&waits, workers, result.ms);
 	run->round_worker_ms += result.ms * workers;
 
 	/* nothing it did is kept, whatever happened */
