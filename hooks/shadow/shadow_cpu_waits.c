@@ -137,7 +137,7 @@ NdagShadowWaitsBegin(NdagShadowWaits *w)
  *		After a shadow run begun with *w that took wall_ms and launched this
  *		many parallel workers: the time of it the load of other processes
  *		took (see the file's comment), ms; NaN when the kernel or a worker
- *		did not say.
+ *		did not say.  The slot is no longer named for this process.
  */
 double
 NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers, double wall_ms)
@@ -152,6 +152,9 @@ NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers, double wall_ms)
 	double		usable_cpus = Min((double) ncpu, 1.0 + Max(workers, 0));
 	double		quiet_ms;
 
+	/* the run is over: no other process's workers report into the slot */
+	if (worker_waits != NULL)
+		pg_atomic_write_u32(&worker_waits->leader_pid, 0);
 	if (!w->known || !read_schedstat(&running_ns, &queued_ns))
 		return get_float8_nan();
 	own_running_ms = (running_ns - w->running_ns) / 1e6;
