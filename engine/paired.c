@@ -99,7 +99,7 @@ ndag_paired_verdict(const NdagPaired *p)
  * ndag_paired_verdict_screened
  *		ndag_paired_verdict for an arm whose plans, run without parallel
  *		workers, were found faster (screened): its pairs run as users run
- *		the plans (with the workers, wall-clock, noisier on a busy machine)
+ *		the plans (with the workers, noisier on a busy machine)
  *		go on to NDAG_PAIRED_LONG_MAX while their mean says it is faster at
  *		all, whatever NDAG_PAIRED_PROMISING says after NDAG_PAIRED_MAX.  A
  *		gain of 1.2-1.3x that the serial pairs showed clearly then needs

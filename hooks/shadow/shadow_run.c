@@ -38,9 +38,9 @@
  * While the budget is below the processes a parallel plan of the bracket
  * takes, the bracket is screened without parallel workers on both sides:
  * those pairs stay with the run, refute an arm, or pass it on to brackets
- * run as users run the plans, whose pairs alone can prove it (wall-clock
- * with the workers, noisier: they go on to NDAG_PAIRED_LONG_MAX pairs
- * while their mean says faster at all, ndag_paired_verdict_screened).  A
+ * run as users run the plans, whose pairs alone can prove it (with the
+ * workers, noisier: they go on to NDAG_PAIRED_LONG_MAX pairs while their
+ * mean says faster at all, ndag_paired_verdict_screened).  A
  * later run of the statement takes such an arm up where the pairs in the
  * query memory left it.
  * Pairs go to NdagQueryMemoryAddPair until every candidate's verdict is in
