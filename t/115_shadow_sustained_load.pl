@@ -127,11 +127,13 @@ is(counter('shadow_errors'), 0, 'without an error');
 # CPU and, for runs with parallel workers, the workers' own, which they
 # report; for an arm that timed out, wall-clock
 my %kinds;
+my $load_taken_out = 0;
 for my $line (split /\n/, slurp_file($node->logfile))
 {
-	next unless $line =~ /shadow pair of query .* ms( \(timed out\))?, default .*, (serial|parallel), (uncontended|wall-clock), .*; wall-clock arm .* \((\d+) workers\), default .* \((\d+) workers\)/;
-	my $workers = $4 + $5 > 0 ? 'with workers' : 'without workers';
-	$kinds{ $1 ? 'timed out' : "$2 $3 $workers" }++;
+	next unless $line =~ /shadow pair of query .* ms( \(timed out\))?, default ([\d.]+) ms, (serial|parallel), (uncontended|wall-clock), .*; wall-clock arm .* \((\d+) workers\), default ([\d.]+) ms \((\d+) workers\)/;
+	my $workers = $5 + $7 > 0 ? 'with workers' : 'without workers';
+	$kinds{ $1 ? 'timed out' : "$3 $4 $workers" }++;
+	$load_taken_out++ if $7 > 0 && $2 < 0.9 * $6;
 }
 note(join(', ', map { "$_: $kinds{$_}" } sort keys %kinds));
 ok($kinds{'parallel uncontended without workers'},
@@ -141,6 +143,7 @@ ok($kinds{'serial uncontended without workers'} && !$kinds{'serial wall-clock wi
 ok($kinds{'parallel uncontended with workers'} && !$kinds{'parallel wall-clock with workers'},
 	'and every pair with parallel workers');
 ok(counter('shadow_worker_waits') > 0, 'whose workers reported their waits');
+ok($load_taken_out, "the load's part of a parallel default run is taken out ($load_taken_out pairs)");
 
 # ---------- a run cut short after the screening: the next run goes on as users run it ----------
 # with serial_hash the only arm and a run allowed three pairs, the first
