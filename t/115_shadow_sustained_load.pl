@@ -13,6 +13,8 @@
 # below the processes a parallel run would take; an arm that passes is
 # proven only by pairs run with the workers, as users run it, and a later
 # run of the statement takes it up there without screening it again.
+# Every pair compares its runs' times with the load's part taken out,
+# those with parallel workers too (the workers report their waits).
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
