@@ -20,7 +20,10 @@
 #       execution followed or preceded by the same statement as stock, with
 #       ruvector_dag_learn() after each pass, then apply mode taking turns
 #       with stock (recorded, and not recorded) and with the arm (b) chose
-#       (the oracle's latency: that arm measured with the others).
+#       (the oracle's latency: that arm measured with the others); the
+#       shadow pairs and time spent meanwhile are printed (shadow
+#       exploration still taking what the passes captured shares the
+#       machine with those runs).
 # Per pass it prints the users' total against the stock total of the same
 # pass, the worst single learn-mode execution against its statement's stock
 # median (and the arm it ran) next to the worst stock execution of the pass
@@ -148,7 +151,12 @@ for w in $workloads; do
 	echo "== (a) stock and (c) apply mode, taking turns: $reps times each statement as stock (mode off), in apply"
 	echo "   mode recorded, in apply mode not recorded (ruvector.dag_sample_rate = 0: the plans' own"
 	echo "   gain, without the per-node timing of recorded executions), and under the arm (b) chose"
+	pairs_before=$(wl_shadow_figure "$w" shadow_pairs)
+	shadow_ms_before=$(wl_shadow_figure "$w" shadow_ms)
 	wl_paired "$w" "$w" "$reps" "$run_timeout"
+	echo "   shadow exploration meanwhile (still taking what the passes captured):" \
+		"$(($(wl_shadow_figure "$w" shadow_pairs) - pairs_before)) pairs," \
+		"$(($(wl_shadow_figure "$w" shadow_ms) - shadow_ms_before)) ms"
 	wl_recheck "$w" "$w" "$rechecks" "$run_timeout"
 	echo "== planning time: median of $plans plannings (EXPLAIN) per statement, mode off and apply"
 	wl_plan_times "$w" "$w" "$plans"

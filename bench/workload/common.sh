@@ -153,6 +153,13 @@ wl_shadow_idle() {
 	done
 }
 
+# wl_shadow_figure DB NAME: a counter of ruvector_dag_status() now (0 when
+# it cannot be read)
+wl_shadow_figure() {
+	wl_psql "$1" -At -c "SELECT coalesce((ruvector_dag_status()->'counters'->>'$2')::bigint, 0)" 2>/dev/null ||
+		echo 0
+}
+
 # wl_shadow_settle DB SECONDS: wait (at most SECONDS) until shadow exploration
 # has taken every statement it captured, then print what its runs did so far
 wl_shadow_settle() {
