@@ -5,9 +5,9 @@
 # repeated executions), whether or not the keep-or-reject rule would have
 # caught it; the cost model trains on earlier cycles' executions again; and
 # the model kept in the end is sane: its held-out error is below three
-# quarters of the untrained model's, and EXPLAIN ANALYZE's predicted latency is within 4x of
-# the executed one for every shape, those not run in the last five cycles
-# included.
+# quarters of the untrained model's, and EXPLAIN ANALYZE's predicted
+# latency is within 4x of the executed one for every shape, those not run
+# in the last five cycles included.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;

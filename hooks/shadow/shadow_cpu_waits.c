@@ -28,8 +28,8 @@
  * On the pairs of nine TPC-H-like statements (bench/workload.sh tpch,
  * three runs under a load of two CPU-burning processes and three without,
  * 306 pairs with parallel workers) the spread of a pair's log ratio about
- * its arm's mean was 0.10 so, 0.15 without the leader's sleep taken out,
- * 0.19 wall-clock; an arm's mean under the load moved from its mean
+ * its arm's mean was 0.10 this way, 0.15 without the leader's sleep taken
+ * out, 0.19 wall-clock; an arm's mean under the load moved from its mean
  * without it by 0.07 (root mean square over 21 arms), 0.11 and 0.11.
  *
  * The parallel workers report their running times and waits at their
