@@ -43,6 +43,9 @@ ok($arm > 11, "a custom arm is added ($arm)");
 my ($q, $q2) = ndag_join_queries('rw');
 my $learn = ndag_explore_settings();
 my $jit = ndag_jit_settings();
+# (PostgreSQL 18 as built here has no JIT: the steps whose arm is slow
+# only under compiling JIT are skipped there)
+my $jit_available = $node->safe_psql('postgres', 'SELECT pg_jit_available()') eq 't';
 
 # sql(SQL): the output of SQL in one session
 sub sql
@@ -88,7 +91,7 @@ SKIP:
 	# as the default plan on this statement, and a pattern's arm not
 	# measured slower is applied (and validated against the default)
 	skip 'JIT is not available: the arm is not slower on the third statement', 2
-	  unless sql('SELECT pg_jit_available()') eq 't';
+	  unless $jit_available;
 	unlike($e3, qr/"Arm": "$arm /, 'the pattern does not apply the arm where it measured slower');
 	like($e3, qr/"Join": "Nested Loop"/, 'that statement keeps its default plan');
 }
@@ -114,24 +117,33 @@ my @out = split /\n/, sql("$learn $jit SET ruvector.dag_mode = 'apply';
 is($out[-1], $before, 'the session settings are unchanged after rewritten plans');
 sql("SELECT ruvector_dag_flush()");
 
-is( sql("SELECT count(*) FROM ndag_healing WHERE kind = 'regressed_arm'
-		AND action LIKE 'arm $arm demoted%'"),
-	'1', 'the regression guard recorded the demotion once');
-is(sql("SELECT $arm = ANY (demoted_arms) FROM ndag_patterns WHERE pattern_id = $pattern"),
-	't', 'the pattern lists the arm as demoted');
-ok( sql("SELECT (ruvector_dag_status()->'counters'->>'demotions')::int") >= 1,
-	'the demotion is counted');
-$e = sql("$learn $jit SET ruvector.dag_mode = 'apply'; SELECT rw_explain('$q2')");
-unlike($e, qr/"Arm": "$arm /, 'the demoted arm is no longer applied');
-my ($runs, $detail) = split /\|/, sql("SELECT
-	(SELECT count(*) FROM ndag_trajectories WHERE arm = $arm AND decision = 'pattern'),
-	(SELECT detail FROM ndag_healing WHERE kind = 'regressed_arm')");
-like($detail, qr/over \d+ paired runs/, "the demotion says what proved it ($detail)");
-ok($runs >= 1 && $runs <= 12, "the arm ran $runs times under the pattern until its demotion");
+SKIP:
+{
+	# without JIT the arm runs the same work as the default plan here (the
+	# hash is never built when no outer row qualifies): equal plans, which
+	# the guard must not tell apart, so there is nothing to demote
+	skip 'JIT is not available: the arm is not slower than the default plan', 7
+	  unless $jit_available;
 
-# 5. a new backend sees the demotion too (the pattern record)
-$e = sql("$learn $jit SET ruvector.dag_mode = 'apply'; SELECT rw_explain('$q2')");
-unlike($e, qr/"Arm": "$arm /, 'in a new session as well');
+	is( sql("SELECT count(*) FROM ndag_healing WHERE kind = 'regressed_arm'
+			AND action LIKE 'arm $arm demoted%'"),
+		'1', 'the regression guard recorded the demotion once');
+	is(sql("SELECT $arm = ANY (demoted_arms) FROM ndag_patterns WHERE pattern_id = $pattern"),
+		't', 'the pattern lists the arm as demoted');
+	ok( sql("SELECT (ruvector_dag_status()->'counters'->>'demotions')::int") >= 1,
+		'the demotion is counted');
+	$e = sql("$learn $jit SET ruvector.dag_mode = 'apply'; SELECT rw_explain('$q2')");
+	unlike($e, qr/"Arm": "$arm /, 'the demoted arm is no longer applied');
+	my ($runs, $detail) = split /\|/, sql("SELECT
+		(SELECT count(*) FROM ndag_trajectories WHERE arm = $arm AND decision = 'pattern'),
+		(SELECT detail FROM ndag_healing WHERE kind = 'regressed_arm')");
+	like($detail, qr/over \d+ paired runs/, "the demotion says what proved it ($detail)");
+	ok($runs >= 1 && $runs <= 12, "the arm ran $runs times under the pattern until its demotion");
+
+	# 5. a new backend sees the demotion too (the pattern record)
+	$e = sql("$learn $jit SET ruvector.dag_mode = 'apply'; SELECT rw_explain('$q2')");
+	unlike($e, qr/"Arm": "$arm /, 'in a new session as well');
+}
 
 # 6. the fastest measured arm replaces the first one remembered: on fresh
 # tables (their own queryIds), an arm that reads rw_c in full and sorts in
