@@ -15,15 +15,16 @@
 # Each is measured as
 #   (a) stock: ruvector.dag_mode = off (the planner hook changes nothing),
 #   (b) oracle: every enabled arm of ndag_arms applied to every statement
-#       with SET, the arms of a statement taking turns, the fastest kept,
+#       with SET, the arms of a statement taking turns, the fastest of the
+#       default and the arms whose plan differs from the default's kept,
 #   (c) neural_dag learning from scratch: passes in learn mode, each
 #       execution followed or preceded by the same statement as stock, with
 #       ruvector_dag_learn() after each pass, then apply mode taking turns
 #       with stock (recorded, and not recorded) and with the arm (b) chose
-#       (the oracle's latency: that arm measured with the others); the
-#       shadow pairs and time spent meanwhile are printed (shadow
-#       exploration still taking what the passes captured shares the
-#       machine with those runs).
+#       (the oracle's latency: that arm measured with the others), once
+#       shadow exploration has taken what the passes captured (the wait is
+#       printed, bounded by NDAG_BENCH_STEADY_WAIT); the shadow pairs and
+#       time spent during those runs are printed too.
 # Per pass it prints the users' total against the stock total of the same
 # pass, the worst single learn-mode execution against its statement's stock
 # median (and the arm it ran) next to the worst stock execution of the pass
@@ -60,6 +61,9 @@
 #   NDAG_BENCH_SHADOW_WAIT  seconds to wait at most after each pass for shadow
 #                           exploration to take what the pass captured (default 0:
 #                           passes follow each other, shadow runs beside them only)
+#   NDAG_BENCH_STEADY_WAIT  seconds to wait at most after the last pass, before the steady state is
+#                           measured, for shadow exploration to take what the passes captured
+#                           (default 120; 0: measure at once, while it may still run)
 #   NDAG_BENCH_LOAD         CPU-burning processes kept running for the whole run
 #                           (default 0), e.g. 4: learning under a sustained load
 #   NDAG_BENCH_SERVER_LOG   file the server log is copied to when the cluster is removed
@@ -90,6 +94,7 @@ sf2=${NDAG_BENCH_TPCH2_SF:-$q_sf2}
 skew_rows=${NDAG_BENCH_SKEW_ROWS:-$q_skew}
 timeout=${NDAG_BENCH_TIMEOUT:-$q_timeout}
 run_timeout=${NDAG_BENCH_RUN_TIMEOUT:-$q_run_timeout}
+steady_wait=${NDAG_BENCH_STEADY_WAIT:-120}
 workloads=${*:-demo tpch tpch2 skew}
 started=$(date +%s)
 
@@ -133,6 +138,7 @@ for w in $workloads; do
 						  WHERE workload = '$w' AND phase = 'baseline'"
 	echo "== (b) oracle: every arm on every statement, the arms of a statement taking turns, $oracle_reps times, timeout $timeout"
 	wl_phase "$w" "$w" oracle 0 "$oracle_reps" off "$timeout" oracle
+	wl_psql "$w" -c "SET ruvector.dag_mode = off" -c "SELECT bench_record_arm_plans('$w')" >/dev/null
 	wl_psql "$w" -v w="$w" -f bench/workload/oracle.sql
 
 	# the shadow time an earlier workload spent is not this one's to wait for
@@ -148,13 +154,17 @@ for w in $workloads; do
 		fi
 		wl_pass_line "$w" "$w" "$r"
 	done
+	if [ "$steady_wait" -gt 0 ]; then
+		echo "== steady state: waiting (at most $steady_wait s) for shadow exploration to take what the passes captured"
+		wl_shadow_settle "$w" "$steady_wait"
+	fi
 	echo "== (a) stock and (c) apply mode, taking turns: $reps times each statement as stock (mode off), in apply"
 	echo "   mode recorded, in apply mode not recorded (ruvector.dag_sample_rate = 0: the plans' own"
 	echo "   gain, without the per-node timing of recorded executions), and under the arm (b) chose"
 	pairs_before=$(wl_shadow_figure "$w" shadow_pairs)
 	shadow_ms_before=$(wl_shadow_figure "$w" shadow_ms)
 	wl_paired "$w" "$w" "$reps" "$run_timeout"
-	echo "   shadow exploration meanwhile (still taking what the passes captured):" \
+	echo "   shadow exploration meanwhile:" \
 		"$(($(wl_shadow_figure "$w" shadow_pairs) - pairs_before)) pairs," \
 		"$(($(wl_shadow_figure "$w" shadow_ms) - shadow_ms_before)) ms"
 	wl_recheck "$w" "$w" "$rechecks" "$run_timeout"

@@ -246,8 +246,8 @@ SELECT bench_exec_once('oracle_arm', 0, %1$L, %2$L, %3$L);$f$)
 ),
 best AS (
 	SELECT DISTINCT ON (m.shape) m.shape, m.arm, a.settings
-	  FROM bench_med m LEFT JOIN ndag_arms a ON a.name = m.arm
-	 WHERE m.workload = :'w' AND m.phase = 'oracle'
+	  FROM bench_oracle m LEFT JOIN ndag_arms a ON a.name = m.arm
+	 WHERE m.workload = :'w'
 	 ORDER BY m.shape, m.ms
 )
 SELECT format(r.sql, s.workload, s.shape, b.settings)

@@ -73,6 +73,60 @@ BEGIN
 END
 $$;
 
+/*
+ * bench_plan_text: the plan of q under the planner settings "name=value,
+ * ..." as EXPLAIN (COSTS OFF) prints it (q is planned, not executed); the
+ * settings are put back as they were afterwards.
+ */
+CREATE OR REPLACE FUNCTION bench_plan_text(q text, settings text)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	kv		text;
+	names	text[] := '{}';
+	saved	text[] := '{}';
+	line	text;
+	plan	text := '';
+BEGIN
+	FOREACH kv IN ARRAY coalesce(regexp_split_to_array(nullif(trim(settings), ''), '\s*,\s*'), '{}')
+	LOOP
+		names := names || trim(split_part(kv, '=', 1));
+		saved := saved || current_setting(trim(split_part(kv, '=', 1)));
+	END LOOP;
+	PERFORM bench_apply_settings(settings);
+	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+		plan := plan || line || E'\n';
+	END LOOP;
+	FOR i IN 1..coalesce(array_length(names, 1), 0) LOOP
+		PERFORM set_config(names[i], saved[i], true);
+	END LOOP;
+	RETURN plan;
+END
+$$;
+
+-- each shape's plan under each enabled arm (bench_record_arm_plans)
+CREATE TABLE IF NOT EXISTS bench_arm_plan (
+	workload	text NOT NULL,
+	shape		text NOT NULL,
+	arm			text NOT NULL,
+	plan		text NOT NULL,
+	PRIMARY KEY (workload, shape, arm)
+);
+
+/*
+ * bench_record_arm_plans: the plan of every shape of workload w under every
+ * enabled arm, into bench_arm_plan (run with ruvector.dag_mode = off).
+ */
+CREATE OR REPLACE FUNCTION bench_record_arm_plans(w text)
+RETURNS void
+LANGUAGE sql AS $$
+	DELETE FROM bench_arm_plan WHERE workload = w;
+	INSERT INTO bench_arm_plan
+	SELECT s.workload, s.shape, a.name, bench_plan_text(s.query, a.settings)
+	  FROM bench_shape s, ndag_arms a
+	 WHERE s.workload = w AND a.enabled;
+$$;
+
 /* bench_median: median of an array of latencies */
 CREATE OR REPLACE FUNCTION bench_median(v double precision[])
 RETURNS double precision
@@ -86,6 +140,21 @@ SELECT phase, round, workload, shape, arm,
 	   percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS ms, count(*) AS executions
   FROM bench_result, unnest(ms) x
  GROUP BY phase, round, workload, shape, arm;
+
+/*
+ * The oracle phase's medians that can stand for the oracle: the default's,
+ * and those of the arms whose plan differs from the default's (an arm that
+ * plans a statement as the default does cannot be faster than it: the
+ * least of several medians of one plan is only its noise).
+ */
+CREATE OR REPLACE VIEW bench_oracle AS
+SELECT m.*
+  FROM bench_med m
+ WHERE m.phase = 'oracle'
+   AND (m.arm = 'default' OR NOT EXISTS (
+		SELECT 1 FROM bench_arm_plan a JOIN bench_arm_plan d USING (workload, shape)
+		 WHERE a.workload = m.workload AND a.shape = m.shape AND a.arm = m.arm
+		   AND d.arm = 'default' AND a.plan = d.plan));
 
 /*
  * bench_plan_ms: median planning time EXPLAIN reports for q over n

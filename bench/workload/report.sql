@@ -2,7 +2,8 @@
 -- bench_plan and ndag_trajectories: per shape, then the totals.  stock,
 -- apply, apply_norec and oracle_arm come from the paired runs (taking
 -- turns).  The oracle phase chooses each shape's best arm (the default
--- included); the oracle's latency of a shape is that arm's latency in the
+-- included; an arm that plans the shape as the default does is not a
+-- candidate: bench_oracle); the oracle's latency of a shape is that arm's latency in the
 -- paired runs, or the stock one if that is lower (the oracle may keep the
 -- default): the least of the arms' medians in the oracle phase, a few
 -- executions each, is lower than the chosen arm's real latency, and the
@@ -19,7 +20,7 @@ best AS (
 	SELECT DISTINCT ON (shape) shape, arm, ms,
 		   ms / nullif((SELECT d.ms FROM m d WHERE d.phase = 'oracle' AND d.shape = o.shape
 						   AND d.arm = 'default'), 0) AS ratio
-	  FROM m o WHERE phase = 'oracle'
+	  FROM bench_oracle o WHERE workload = :'w'
 	 ORDER BY shape, ms
 ),
 learn AS (SELECT shape, round, ms FROM m WHERE phase = 'learn'),
