@@ -28,7 +28,9 @@
 # Per pass it prints the users' total against the stock total of the same
 # pass, the worst single learn-mode execution against its statement's stock
 # median (and the arm it ran) next to the worst stock execution of the pass
-# against the same medians (the machine's own noise), and the growth of the shadow_* counters of
+# against the same medians (the machine's own noise), the worst learn-mode
+# execution against the stock run of the same statement right before or
+# after it, and the growth of the shadow_* counters of
 # ruvector_dag_status() ("n/a" when the server has none).  At steady state:
 # speed-up, fraction of the oracle's gain, and the statements over 1.1x
 # slower than stock after rechecking each with more pairs taking turns.
@@ -181,9 +183,11 @@ echo
 echo "======== summary (apply = apply mode recorded; gain share = (stock - apply) / (stock - oracle);"
 echo "         slower = statements > 1.1x stock after rechecks; users/stock = first / last pass;"
 echo "         worst = worst learn-mode execution / its stock median, statement and pass, and in"
-echo "         brackets the worst stock execution of any pass / its stock median: the machine's noise)"
+echo "         brackets the worst stock execution of any pass / its stock median: the machine's noise;"
+echo "         worst pair = worst learn-mode execution / the stock run of the same statement right before"
+echo "         or after it, and its pass)"
 {
-	echo "workload|statements|stock ms|apply ms|speed-up|oracle|gain share|slower|users/stock|worst|shadow"
+	echo "workload|statements|stock ms|apply ms|speed-up|oracle|gain share|slower|users/stock|worst|worst pair|shadow"
 	for w in $workloads; do
 		cat "$WL_DIR/summary.$w" 2>/dev/null || echo "$w|figures missing"
 	done

@@ -34,21 +34,23 @@ CREATE TABLE IF NOT EXISTS bench_plan (
 	ms			double precision NOT NULL
 );
 
+/* bench_setting_pairs: the settings "name=value, ..." (an arm's) as rows */
+CREATE OR REPLACE FUNCTION bench_setting_pairs(settings text)
+RETURNS TABLE (name text, value text)
+LANGUAGE sql IMMUTABLE AS $$
+	SELECT trim(split_part(kv, '=', 1)), trim(split_part(kv, '=', 2))
+	  FROM unnest(coalesce(regexp_split_to_array(nullif(trim(settings), ''), '\s*,\s*'),
+						   '{}')) kv
+$$;
+
 /*
  * bench_apply_settings: apply the planner settings "name=value, ..." (an
  * arm's) for the current transaction only.
  */
 CREATE OR REPLACE FUNCTION bench_apply_settings(settings text)
 RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-	kv		text;
-BEGIN
-	FOREACH kv IN ARRAY coalesce(regexp_split_to_array(nullif(trim(settings), ''), '\s*,\s*'), '{}')
-	LOOP
-		PERFORM set_config(trim(split_part(kv, '=', 1)), trim(split_part(kv, '=', 2)), true);
-	END LOOP;
-END
+LANGUAGE sql AS $$
+	SELECT count(set_config(p.name, p.value, true)) FROM bench_setting_pairs(settings) p;
 $$;
 
 /*
@@ -82,24 +84,17 @@ CREATE OR REPLACE FUNCTION bench_plan_text(q text, settings text)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-	kv		text;
-	names	text[] := '{}';
-	saved	text[] := '{}';
+	saved	text;
 	line	text;
 	plan	text := '';
 BEGIN
-	FOREACH kv IN ARRAY coalesce(regexp_split_to_array(nullif(trim(settings), ''), '\s*,\s*'), '{}')
-	LOOP
-		names := names || trim(split_part(kv, '=', 1));
-		saved := saved || current_setting(trim(split_part(kv, '=', 1)));
-	END LOOP;
+	SELECT string_agg(p.name || '=' || current_setting(p.name), ', ') INTO saved
+	  FROM bench_setting_pairs(settings) p;
 	PERFORM bench_apply_settings(settings);
 	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
 		plan := plan || line || E'\n';
 	END LOOP;
-	FOR i IN 1..coalesce(array_length(names, 1), 0) LOOP
-		PERFORM set_config(names[i], saved[i], true);
-	END LOOP;
+	PERFORM bench_apply_settings(saved);
 	RETURN plan;
 END
 $$;
@@ -347,6 +342,17 @@ worst_stock AS (
 	 WHERE e.phase = 'pass_stock' AND NOT e.timed_out
 	 GROUP BY 1, 2
 ),
+-- each learn-mode execution with the stock run of the same statement taken
+-- right before or after it (the k-th of each in a pass): the worst ratio
+pair AS (
+	SELECT workload, round, max(l.ms / nullif(st.ms, 0)) AS users_over_stock
+	  FROM (SELECT *, row_number() OVER (PARTITION BY workload, round, shape ORDER BY started_at) AS k
+			  FROM bench_exec WHERE phase = 'learn' AND NOT timed_out) l
+	  JOIN (SELECT *, row_number() OVER (PARTITION BY workload, round, shape ORDER BY started_at) AS k
+			  FROM bench_exec WHERE phase = 'pass_stock' AND NOT timed_out) st
+	 USING (workload, round, shape, k)
+	 GROUP BY 1, 2
+),
 shadow AS (
 	SELECT s.workload, s.round,
 		   (SELECT string_agg(k.key || ' ' || trim_scale(round(k.value::text::numeric -
@@ -359,6 +365,7 @@ shadow AS (
 )
 SELECT t.workload, t.round, t.users_ms, t.stock_ms, t.users_ms / nullif(t.stock_ms, 0) AS users_vs_stock,
 	   w.ratio AS worst_ratio, w.shape AS worst_shape, ws.ratio AS worst_stock_ratio,
+	   pr.users_over_stock AS worst_pair_ratio,
 	   (SELECT coalesce(a.name, tr.arm::text) || ' ' || coalesce(tr.decision, '?')
 		  FROM ndag_trajectories tr
 		  JOIN bench_shape b ON b.workload = w.workload AND b.shape = w.shape AND b.query_id = tr.query_id
@@ -369,6 +376,7 @@ SELECT t.workload, t.round, t.users_ms, t.stock_ms, t.users_ms / nullif(t.stock_
   FROM tot t
   LEFT JOIN worst w USING (workload, round)
   LEFT JOIN worst_stock ws USING (workload, round)
+  LEFT JOIN pair pr USING (workload, round)
   LEFT JOIN shadow sh USING (workload, round);
 
 /*

@@ -159,10 +159,13 @@ SELECT * FROM (VALUES
 
 \echo '== learn passes: the users'' total (learn mode) against stock taking turns in the same pass; the worst single'
 \echo '   learn-mode execution against its shape''s stock median, and the worst stock execution of the pass'
-\echo '   (the noise of the machine: A against A); growth of the shadow_* status counters'
+\echo '   (the noise of the machine: A against A); the worst learn-mode execution against the stock run of the'
+\echo '   same statement taken right before or after it (pair_x); growth of the shadow_* status counters'
 SELECT round AS pass, round(users_ms::numeric, 1) AS users_ms, round(stock_ms::numeric, 1) AS stock_ms,
 	   round(users_vs_stock::numeric, 2) AS "users/stock", round(worst_ratio::numeric, 2) AS worst_x,
-	   worst_shape, worst_arm, round(worst_stock_ratio::numeric, 2) AS worst_stock_x, timed_out, shadow
+	   worst_shape, worst_arm, round(worst_stock_ratio::numeric, 2) AS worst_stock_x,
+	   round(worst_pair_ratio::numeric, 2) AS pair_x,
+	   timed_out, shadow
   FROM bench_pass WHERE workload = :'w' ORDER BY round;
 
 \echo '== decisions at the end, per shape: what apply mode decides now (EXPLAIN: parameter class, decision,'
@@ -187,6 +190,9 @@ p AS (
 			  FROM bench_pass WHERE workload = :'w' ORDER BY worst_ratio DESC NULLS LAST LIMIT 1) ||
 		   ' (stock ' || (SELECT round(max(worst_stock_ratio)::numeric, 1) FROM bench_pass
 						  WHERE workload = :'w') || 'x)' AS worst,
+		   (SELECT round(worst_pair_ratio::numeric, 1) || 'x p' || round
+			  FROM bench_pass WHERE workload = :'w'
+			 ORDER BY worst_pair_ratio DESC NULLS LAST LIMIT 1) AS worst_pair,
 		   (SELECT CASE WHEN bool_and(shadow = 'n/a') THEN 'n/a'
 						ELSE string_agg(shadow, '; ' ORDER BY round) END
 			  FROM bench_pass WHERE workload = :'w') AS shadow
@@ -195,6 +201,6 @@ SELECT concat_ws('|', :'w', t.n, round(t.stock::numeric), round(t.apply::numeric
 				 round((t.stock / t.apply)::numeric, 2) || 'x', round((t.stock / t.oracle)::numeric, 2) || 'x',
 				 round(((t.stock - t.apply) / nullif(t.stock - t.oracle, 0))::numeric, 2),
 				 (SELECT count(*) FROM recheck WHERE recheck_ratio > 1.1 OR timed_out > 0),
-				 p.first || 'x / ' || p.last || 'x', p.worst, p.shadow)
+				 p.first || 'x / ' || p.last || 'x', p.worst, p.worst_pair, p.shadow)
   FROM t, p;
 \o

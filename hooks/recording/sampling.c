@@ -43,14 +43,17 @@
 
 /*
  * draw
- *		True with probability rate.
+ *		True with probability rate: a uniform 64-bit draw below rate x 2^64
+ *		(pg_prng_double's ldexp costs more than the rest of a fast
+ *		statement's sampling).
  */
 static bool
 draw(double rate)
 {
 	if (rate >= 1.0)
 		return true;
-	return rate > 0.0 && pg_prng_double(&pg_global_prng_state) < rate;
+	return rate > 0.0 &&
+		pg_prng_uint64(&pg_global_prng_state) < (uint64) (rate * 18446744073709551616.0);
 }
 
 /*
