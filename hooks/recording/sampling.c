@@ -44,8 +44,8 @@
 /*
  * draw
  *		True with probability rate: a uniform 64-bit draw below rate x 2^64
- *		(pg_prng_double's ldexp costs more than the rest of a fast
- *		statement's sampling).
+ *		(pg_prng_double's ldexp was the largest part of a fast statement's
+ *		sampling in a pgbench -S profile).
  */
 static bool
 draw(double rate)
