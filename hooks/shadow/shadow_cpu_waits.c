@@ -14,8 +14,10 @@
  * other when there are more of them than CPUs (a leader and two workers
  * on two CPUs), and that wait is the plan's own: users see it.  Each of
  * P processes on C CPUs, all runnable, runs C/P of the time, so it waits
- * (P - C)/C of its running time on a quiet machine: that much of each
- * process's wait stays (its self-contention); only the rest is load.  So
+ * (P - C)/C of its running time on a quiet machine, and never longer than
+ * the others' running time over C (they must hold every CPU): that much
+ * of each process's wait stays (its self-contention); only the rest is
+ * load.  So
  * a parallel run's time on a quiet machine is taken as the longest of
  *	- its wall-clock time less the shadow worker's (the leader's) wait
  *	  beyond its self-contention and less the part of the time the leader
@@ -156,6 +158,22 @@ NdagShadowWaitsBegin(NdagShadowWaits *w)
 }
 
 /*
+ * self_contention_ms
+ *		The run-queue wait a process of a parallel run that ran running_ms
+ *		would have on a quiet machine, its run's processes having run
+ *		work_ms in all: self_wait_rate times its running time, but no more
+ *		than the others' running time spread over the CPUs (it waits for
+ *		them only while they hold every CPU; a leader whose workers barely
+ *		started waited for none of them).
+ */
+static double
+self_contention_ms(double self_wait_rate, double running_ms, double work_ms,
+				   long ncpu)
+{
+	return Min(self_wait_rate * running_ms, Max(work_ms - running_ms, 0.0) / ncpu);
+}
+
+/*
  * NdagShadowWaitsLoadMs
  *		After a shadow run begun with *w that took wall_ms and launched this
  *		many parallel workers: the time of it the load of other processes
@@ -175,7 +193,7 @@ NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers, double wall_ms)
 	long		ncpu = Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
 	double		usable_cpus = Min((double) ncpu, 1.0 + Max(workers, 0));
 	/* run-queue wait per ms of running the run's processes cause each other */
-	double		self_wait = Max(1.0 + Max(workers, 0) - ncpu, 0.0) / ncpu;
+	double		self_wait_rate = Max(1.0 + Max(workers, 0) - ncpu, 0.0) / ncpu;
 	double		quiet_ms;
 
 	/* the run is over: no other process's workers report into the slot */
@@ -201,10 +219,14 @@ NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers, double wall_ms)
 		work_ms += workers_running_ms;
 		longest_ms = Max(longest_ms,
 						 pg_atomic_read_u64(&worker_waits->longest_ns) / 1e6);
-		worker_queued_ms = Max(pg_atomic_read_u64(&worker_waits->queued_ns) / 1e6 -
-							   self_wait * workers_running_ms, 0.0);
-		waited_for_workers_ms = Min(asleep_ms, worker_queued_ms / workers);
-		own_queued_ms = Max(own_queued_ms - self_wait * own_running_ms, 0.0);
+		worker_queued_ms = pg_atomic_read_u64(&worker_waits->queued_ns) / 1e6 / workers -
+			self_contention_ms(self_wait_rate, workers_running_ms / workers,
+							   work_ms, ncpu);
+		waited_for_workers_ms = Min(asleep_ms, Max(worker_queued_ms, 0.0));
+		own_queued_ms = Max(own_queued_ms - self_contention_ms(self_wait_rate,
+															   own_running_ms,
+															   work_ms, ncpu),
+							0.0);
 	}
 	quiet_ms = Max(wall_ms - own_queued_ms - waited_for_workers_ms,
 				   Max(work_ms / usable_cpus, longest_ms));

@@ -33,7 +33,8 @@
  * costs three runs for two pairs (two once brackets chain), where
  * back-to-back pairs cost four.  The arm's timeout is
  * ruvector.dag_shadow_timeout_factor times the opening default run (a
- * timeout is a result), the default's a generous
+ * timeout is a result, when the closing run was not slower than the
+ * opening one: a load that rose meanwhile proves nothing), the default's a generous
  * ruvector.dag_shadow_default_timeout_factor times its captured time.
  * While the budget is below the processes a parallel plan of the bracket
  * takes, the bracket is screened without parallel workers on both sides:
@@ -861,6 +862,20 @@ screen_pair(ShadowRun *run, int arm, double default_ms, double arm_ms,
 }
 
 /*
+ * timeout_proves_slower
+ *		Whether an arm cut by its timeout (ruvector.dag_shadow_timeout_factor
+ *		times the bracket's opening default run) ran that many times the
+ *		closing default run too.  A load that rose during the bracket slows
+ *		the arm and the closing run alike: an arm cut below that factor of
+ *		the closing run proved nothing, and its pair is left out.
+ */
+static bool
+timeout_proves_slower(const ShadowTiming *arm, const ShadowTiming *closing)
+{
+	return arm->ms >= ndag_shadow_timeout_factor * closing->ms;
+}
+
+/*
  * log_pair
  *		Say at DEBUG2 what a pair measured (and its wall-clock times) and
  *		the arm's verdict since.
@@ -903,7 +918,8 @@ log_pair(ShadowRun *run, int arm, const PairTimes *t, bool timed_out,
  *		screening, fair to both sides: screen_pair), unless an arm differs
  *		from the default only with them or an arm of the call passed its
  *		screening.  An arm's timeout is ruvector.dag_shadow_timeout_factor
- *		times the opening default run.  The pairs of a bracket run as
+ *		times the opening default run; a timeout refutes the arm only when
+ *		the closing run was not slower (timeout_proves_slower).  The pairs of a bracket run as
  *		users run it go to the query memory.  The verdicts are returned in
  *		call (OPEN also when the round ended the run).
  */
@@ -977,7 +993,9 @@ bracket_round(ShadowRun *run, RoundCall *call)
 		NdagShadowCount(NDAG_SHADOW_PAIRS, 1);
 		if (alt[i].timed_out)
 			NdagShadowCount(NDAG_SHADOW_TIMEOUTS, 1);
-		if (run->serial)
+		if (alt[i].timed_out && !timeout_proves_slower(&alt[i], &run->last_default))
+			call->verdict[i] = NDAG_VERDICT_OPEN;
+		else if (run->serial)
 		{
 			NdagShadowCount(NDAG_SHADOW_SERIAL_PAIRS, 1);
 			call->verdict[i] = screen_pair(run, call->arms[i], t.default_ms,
