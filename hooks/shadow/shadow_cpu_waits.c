@@ -43,7 +43,7 @@
  * 0.18 under it (0.19 and 0.19 with every wait taken out, which put a
  * two-worker default at 0.86 of the users' time without the load, and
  * the arms 7% slower against it than the users found them on average;
- * this way 0.98 and 3%).
+ * this way 0.97 and 3%).
  *
  * The parallel workers report their running times and waits at their
  * ExecutorEnd (executor hooks) into a shared slot that the shadow worker
