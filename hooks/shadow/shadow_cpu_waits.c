@@ -8,29 +8,12 @@
  *	  them.
  *
  * A process's schedstat says how long it ran and how long it waited on a
- * run queue while it could run.  A serial run's wait is all load: the
- * whole of it comes out of the run's wall-clock time (waits for I/O or
- * locks stay in).  The processes of a parallel run also wait for each
- * other when there are more of them than CPUs (a leader and two workers
- * on two CPUs), and that wait is the plan's own: users see it.  Each of
- * P processes on C CPUs, all runnable, runs C/P of the time, so it waits
- * (P - C)/C of its running time on a quiet machine, and never longer than
- * the others' running time over C (they must hold every CPU): that much
- * of each process's wait stays (its self-contention); only the rest is
- * load.  So
- * a parallel run's time on a quiet machine is taken as the longest of
- *	- its wall-clock time less the shadow worker's (the leader's) wait
- *	  beyond its self-contention and less the part of the time the leader
- *	  slept (waiting for its workers' rows, mostly) that its workers' mean
- *	  wait beyond theirs explains,
- *	- its processes' running times summed, spread over the CPUs they
- *	  could use (their number, at most the machine's),
- *	- the longest running time of one of them;
- * and the load's part is what its wall-clock time exceeds that by.  For a
- * serial run that is its wait.  A leader that does most of the work while
- * its workers start (a short statement) loses its own wait; a balanced
- * plan whose three processes share two CPUs keeps the wait they cause
- * each other, but not what other processes added.
+ * run queue while it could run.  From those of the shadow worker (the
+ * leader) and of its parallel workers, engine/quiet_time.c computes the
+ * run's time on a quiet machine: a serial run's whole wait is load, a
+ * parallel run keeps the wait its own processes cause each other (users
+ * see it) and loses what other processes added; the load's part is what
+ * its wall-clock time exceeds that by.
  * On the pairs of nine TPC-H-like statements (bench/workload.sh tpch,
  * three runs under a load of two CPU-burning processes and three without,
  * 306 pairs with parallel workers) the spread of a pair's log ratio about
@@ -64,6 +47,7 @@
 #include "storage/shmem.h"
 #include "utils/float.h"
 
+#include "quiet_time.h"
 #include "shadow/shadow.h"
 
 /* what the parallel workers of the shadow worker's current run report */
@@ -158,22 +142,6 @@ NdagShadowWaitsBegin(NdagShadowWaits *w)
 }
 
 /*
- * self_contention_ms
- *		The run-queue wait a process of a parallel run that ran running_ms
- *		would have on a quiet machine, its run's processes having run
- *		work_ms in all: self_wait_rate times its running time, but no more
- *		than the others' running time spread over the CPUs (it waits for
- *		them only while they hold every CPU; a leader whose workers barely
- *		started waited for none of them).
- */
-static double
-self_contention_ms(double self_wait_rate, double running_ms, double work_ms,
-				   long ncpu)
-{
-	return Min(self_wait_rate * running_ms, Max(work_ms - running_ms, 0.0) / ncpu);
-}
-
-/*
  * NdagShadowWaitsLoadMs
  *		After a shadow run begun with *w that took wall_ms and launched this
  *		many parallel workers: the time of it the load of other processes
@@ -185,52 +153,30 @@ NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers, double wall_ms)
 {
 	uint64		running_ns;
 	uint64		queued_ns;
-	double		own_running_ms;
-	double		own_queued_ms;
-	double		waited_for_workers_ms = 0.0;
-	double		longest_ms;
-	double		work_ms;
-	long		ncpu = Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
-	double		usable_cpus = Min((double) ncpu, 1.0 + Max(workers, 0));
-	/* run-queue wait per ms of running the run's processes cause each other */
-	double		self_wait_rate = Max(1.0 + Max(workers, 0) - ncpu, 0.0) / ncpu;
-	double		quiet_ms;
+	NdagRunReadings r;
 
 	/* the run is over: no other process's workers report into the slot */
 	if (worker_waits != NULL)
 		pg_atomic_write_u32(&worker_waits->leader_pid, 0);
 	if (!w->known || !read_schedstat(&running_ns, &queued_ns))
 		return get_float8_nan();
-	own_running_ms = (running_ns - w->running_ns) / 1e6;
-	own_queued_ms = (queued_ns - w->queued_ns) / 1e6;
-	longest_ms = own_running_ms;
-	work_ms = own_running_ms;
+	memset(&r, 0, sizeof(r));
+	r.wall_ms = wall_ms;
+	r.leader_running_ms = (running_ns - w->running_ns) / 1e6;
+	r.leader_queued_ms = (queued_ns - w->queued_ns) / 1e6;
+	r.workers = Max(workers, 0);
+	r.ncpu = (int) Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
 	if (workers > 0)
 	{
-		double		asleep_ms = Max(wall_ms - own_running_ms - own_queued_ms, 0.0);
-		double		workers_running_ms;
-		double		worker_queued_ms;
-
 		pg_read_barrier();
 		if (worker_waits == NULL ||
 			pg_atomic_read_u32(&worker_waits->reports) != (uint32) workers)
 			return get_float8_nan();
-		workers_running_ms = pg_atomic_read_u64(&worker_waits->running_ns) / 1e6;
-		work_ms += workers_running_ms;
-		longest_ms = Max(longest_ms,
-						 pg_atomic_read_u64(&worker_waits->longest_ns) / 1e6);
-		worker_queued_ms = pg_atomic_read_u64(&worker_waits->queued_ns) / 1e6 / workers -
-			self_contention_ms(self_wait_rate, workers_running_ms / workers,
-							   work_ms, ncpu);
-		waited_for_workers_ms = Min(asleep_ms, Max(worker_queued_ms, 0.0));
-		own_queued_ms = Max(own_queued_ms - self_contention_ms(self_wait_rate,
-															   own_running_ms,
-															   work_ms, ncpu),
-							0.0);
+		r.workers_running_ms = pg_atomic_read_u64(&worker_waits->running_ns) / 1e6;
+		r.workers_queued_ms = pg_atomic_read_u64(&worker_waits->queued_ns) / 1e6;
+		r.longest_running_ms = pg_atomic_read_u64(&worker_waits->longest_ns) / 1e6;
 	}
-	quiet_ms = Max(wall_ms - own_queued_ms - waited_for_workers_ms,
-				   Max(work_ms / usable_cpus, longest_ms));
-	return Max(wall_ms - quiet_ms, 0.0);
+	return Max(wall_ms - ndag_quiet_ms(&r), 0.0);
 }
 
 /*
