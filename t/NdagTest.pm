@@ -112,8 +112,8 @@ sub ndag_log_since
 # ndag_candidate_order(NODE, OFFSET, WHAT): the order of the candidate arms
 # of the first shadow run the server log names from byte OFFSET on
 # (DEBUG1: arms proven for another class marked *, arms an earlier run left
-# leading +), waiting for it (bounded; WHAT names the wait); undef if none
-# came.
+# leading +, arms the database favors ^), waiting for it (bounded; WHAT names
+# the wait); undef if none came.
 sub ndag_candidate_order
 {
 	my ($node, $offset, $what) = @_;
@@ -121,7 +121,7 @@ sub ndag_candidate_order
 	wait_for(
 		sub {
 			($order) = ndag_log_since($node, $offset) =~
-			  /shadow run of query -?\d+, class [0-9a-f]+: candidate arms in order: ([0-9*+ ]*)/;
+			  /shadow run of query -?\d+, class [0-9a-f]+: candidate arms in order: ([0-9*+^ ]*)/;
 			return defined $order;
 		},
 		$what);

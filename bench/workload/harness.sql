@@ -345,13 +345,14 @@ worst_stock AS (
 -- each learn-mode execution with the stock run of the same statement taken
 -- right before or after it (the k-th of each in a pass): the worst ratio
 pair AS (
-	SELECT workload, round, max(l.ms / nullif(st.ms, 0)) AS users_over_stock
+	SELECT DISTINCT ON (workload, round) workload, round, shape AS pair_shape,
+		   l.ms / nullif(st.ms, 0) AS users_over_stock
 	  FROM (SELECT *, row_number() OVER (PARTITION BY workload, round, shape ORDER BY started_at) AS k
 			  FROM bench_exec WHERE phase = 'learn' AND NOT timed_out) l
 	  JOIN (SELECT *, row_number() OVER (PARTITION BY workload, round, shape ORDER BY started_at) AS k
 			  FROM bench_exec WHERE phase = 'pass_stock' AND NOT timed_out) st
 	 USING (workload, round, shape, k)
-	 GROUP BY 1, 2
+	 ORDER BY workload, round, l.ms / nullif(st.ms, 0) DESC NULLS LAST
 ),
 shadow AS (
 	SELECT s.workload, s.round,
@@ -365,7 +366,7 @@ shadow AS (
 )
 SELECT t.workload, t.round, t.users_ms, t.stock_ms, t.users_ms / nullif(t.stock_ms, 0) AS users_vs_stock,
 	   w.ratio AS worst_ratio, w.shape AS worst_shape, ws.ratio AS worst_stock_ratio,
-	   pr.users_over_stock AS worst_pair_ratio,
+	   pr.users_over_stock AS worst_pair_ratio, pr.pair_shape AS worst_pair_shape,
 	   (SELECT coalesce(a.name, tr.arm::text) || ' ' || coalesce(tr.decision, '?')
 		  FROM ndag_trajectories tr
 		  JOIN bench_shape b ON b.workload = w.workload AND b.shape = w.shape AND b.query_id = tr.query_id

@@ -164,7 +164,7 @@ SELECT * FROM (VALUES
 SELECT round AS pass, round(users_ms::numeric, 1) AS users_ms, round(stock_ms::numeric, 1) AS stock_ms,
 	   round(users_vs_stock::numeric, 2) AS "users/stock", round(worst_ratio::numeric, 2) AS worst_x,
 	   worst_shape, worst_arm, round(worst_stock_ratio::numeric, 2) AS worst_stock_x,
-	   round(worst_pair_ratio::numeric, 2) AS pair_x,
+	   round(worst_pair_ratio::numeric, 2) AS pair_x, worst_pair_shape AS pair_shape,
 	   timed_out, shadow
   FROM bench_pass WHERE workload = :'w' ORDER BY round;
 
@@ -190,7 +190,7 @@ p AS (
 			  FROM bench_pass WHERE workload = :'w' ORDER BY worst_ratio DESC NULLS LAST LIMIT 1) ||
 		   ' (stock ' || (SELECT round(max(worst_stock_ratio)::numeric, 1) FROM bench_pass
 						  WHERE workload = :'w') || 'x)' AS worst,
-		   (SELECT round(worst_pair_ratio::numeric, 1) || 'x p' || round
+		   (SELECT round(worst_pair_ratio::numeric, 1) || 'x ' || worst_pair_shape || ' p' || round
 			  FROM bench_pass WHERE workload = :'w'
 			 ORDER BY worst_pair_ratio DESC NULLS LAST LIMIT 1) AS worst_pair,
 		   (SELECT CASE WHEN bool_and(shadow = 'n/a') THEN 'n/a'

@@ -397,6 +397,7 @@ extern uint64 NdagQueryMemoryLeadingArms(Oid dbid, uint64 query_id,
 										 uint64 klass, uint64 mask);
 extern uint64 NdagQueryMemoryProvenElsewhere(Oid dbid, uint64 query_id,
 											 uint64 klass);
+extern uint64 NdagQueryMemoryFavoredArms(Oid dbid);
 
 /* ---------- shadowable.c: statements shadow exploration may re-run ---------- */
 extern bool NdagShadowable(const struct Query *parse);

@@ -1027,6 +1027,61 @@ NdagQueryMemoryProvenElsewhere(Oid dbid, uint64 query_id, uint64 klass)
 	return pe.proven;
 }
 
+/* per arm, the statement classes of a database that proved or refuted it */
+typedef struct ArmRecord
+{
+	int			proven[NDAG_MAX_ARMS];
+	int			refuted[NDAG_MAX_ARMS];
+} ArmRecord;
+
+/*
+ * add_to_arm_record
+ *		NdagQmForEachSlot visitor: count a class's verdicts in the ArmRecord
+ *		*arg: proven faster, or measured not faster (its pairs refuted it,
+ *		or the regression guard demoted it).  Arms judged without pairs (a
+ *		plan like the default's) count for neither.
+ */
+static void
+add_to_arm_record(QmSlot *s, void *arg)
+{
+	ArmRecord  *r = (ArmRecord *) arg;
+
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		const QmArm *a = &s->arms[arm];
+
+		if ((s->demoted_mask & (UINT64CONST(1) << arm)) != 0)
+			r->refuted[arm]++;
+		else if (a->verdict == NDAG_VERDICT_FASTER)
+			r->proven[arm]++;
+		else if (a->verdict == NDAG_VERDICT_NOT_FASTER && a->pairs.n > 0)
+			r->refuted[arm]++;
+	}
+}
+
+/*
+ * NdagQueryMemoryFavoredArms
+ *		The arms the database's statements proved faster more often than
+ *		they refuted them: on one workload the same arm often wins for many
+ *		statements (no_parallel on a machine with few CPUs, a cheaper
+ *		random_page_cost on cached data), so shadow runs try these before
+ *		the others; each refutation weighs against the arm, and one refuted
+ *		as often as proven is no longer favored.
+ */
+uint64
+NdagQueryMemoryFavoredArms(Oid dbid)
+{
+	ArmRecord	r;
+	uint64		favored = 0;
+
+	memset(&r, 0, sizeof(r));
+	NdagQmForEachSlot(dbid, LW_SHARED, add_to_arm_record, &r);
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+		if (r.proven[arm] > r.refuted[arm])
+			favored |= UINT64CONST(1) << arm;
+	return favored;
+}
+
 /*
  * under_test
  *		Whether an open arm of the mask already has pairs, or is the

@@ -21,7 +21,9 @@
  * tells the query memory what each plans to (like the default, forced
  * past disable_cost, estimated cost ratio) and orders the usable arms:
  * those proven faster for another parameter class of the statement first,
- * then by that ratio, lowest first; of the entry's other captures (other
+ * then those the database's statements proved faster more often than
+ * they refuted them (one workload's statements often gain from the same
+ * arm), then by that ratio, lowest first; of the entry's other captures (other
  * constants or parameters) it keeps those whose default plan is of the
  * same class, and the brackets take them in turn, one per cycle over the
  * candidates.  Each later round is one bracket: up to
@@ -126,13 +128,15 @@ static const char *const outcome_names[] = {
 
 /*
  * a usable arm, whether another parameter class of the statement proved
- * it, its plan's estimated cost over the default plan's, and its pairs
- * screened without parallel workers (screened: they found it faster)
+ * it, whether the database's statements favor it, its plan's estimated
+ * cost over the default plan's, and its pairs screened without parallel
+ * workers (screened: they found it faster)
  */
 typedef struct ShadowCandidate
 {
 	int			arm;
 	bool		proven_elsewhere;
+	bool		favored;
 	double		cost_ratio;
 	NdagPaired	serial_pairs;
 	bool		screened;
@@ -270,8 +274,9 @@ plan_arm(ShadowRun *run, int arm_id, Query *query, ParamListInfo params)
  * candidate_cmp
  *		Arms proven for another parameter class of the statement first,
  *		then those an earlier run left leading (their pairs so far find
- *		them faster), then lowest estimated cost ratio first, ties by arm
- *		id.
+ *		them faster), then those the database's other statements favor
+ *		(NdagQueryMemoryFavoredArms), then lowest estimated cost ratio
+ *		first, ties by arm id.
  */
 static int
 candidate_cmp(const void *x, const void *y)
@@ -283,6 +288,8 @@ candidate_cmp(const void *x, const void *y)
 		return a->proven_elsewhere ? -1 : 1;
 	if (a->screened != b->screened)
 		return a->screened ? -1 : 1;
+	if (a->favored != b->favored)
+		return a->favored ? -1 : 1;
 	if (a->cost_ratio != b->cost_ratio)
 		return a->cost_ratio < b->cost_ratio ? -1 : 1;
 	return a->arm - b->arm;
@@ -292,7 +299,8 @@ candidate_cmp(const void *x, const void *y)
  * log_candidates
  *		Say at DEBUG1 in which order the run tries its candidates (an arm
  *		proven for another class of the statement marked with a star, one
- *		an earlier run left leading with a plus).
+ *		an earlier run left leading with a plus, one the database favors
+ *		with a caret).
  */
 static void
 log_candidates(const ShadowRun *run)
@@ -303,9 +311,10 @@ log_candidates(const ShadowRun *run)
 		return;
 	initStringInfo(&order);
 	for (int c = 0; c < run->ncand; c++)
-		appendStringInfo(&order, "%s%d%s%s", c > 0 ? " " : "", run->cand[c].arm,
+		appendStringInfo(&order, "%s%d%s%s%s", c > 0 ? " " : "", run->cand[c].arm,
 						 run->cand[c].proven_elsewhere ? "*" : "",
-						 run->cand[c].screened ? "+" : "");
+						 run->cand[c].screened ? "+" : "",
+						 run->cand[c].favored ? "^" : "");
 	ereport(DEBUG1,
 			(errmsg("neural_dag shadow run of query %lld, class %016llx: candidate arms in order: %s",
 					(long long) run->entry->query_id,
@@ -383,6 +392,7 @@ prepare_round(ShadowRun *run)
 	double		default_cost;
 	uint64		open;
 	uint64		proven_elsewhere;
+	uint64		favored;
 	uint64		leading;
 
 	if (query == NULL)
@@ -402,6 +412,7 @@ prepare_round(ShadowRun *run)
 								   NdagArmsEnabledMask());
 	proven_elsewhere = NdagQueryMemoryProvenElsewhere(e->dbid, e->query_id,
 													  run->klass);
+	favored = NdagQueryMemoryFavoredArms(e->dbid);
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
 		PlannedStmt *plan;
@@ -428,6 +439,8 @@ prepare_round(ShadowRun *run)
 		run->cand[run->ncand].arm = arm;
 		run->cand[run->ncand].proven_elsewhere =
 			(proven_elsewhere & (UINT64CONST(1) << arm)) != 0;
+		run->cand[run->ncand].favored =
+			(favored & (UINT64CONST(1) << arm)) != 0;
 		run->cand[run->ncand].cost_ratio = ratio;
 		run->ncand++;
 	}
