@@ -152,7 +152,8 @@ ok($load_taken_out, "the load's part of a parallel default run is taken out ($lo
 # run of another parallel statement screens the arm (two serial pairs)
 # and pairs it once with the workers, then stops at its cap; captured
 # again, the statement's next run takes the arm as its earlier run left
-# it, leading (marked +), and makes no serial pair
+# it, leading (marked +; and favored, ^: the parallel statement above
+# proved it), and makes no serial pair
 sql(q{
 	UPDATE ndag_arms SET enabled = (name = 'serial_hash');
 	ALTER SYSTEM SET ruvector.dag_shadow_max_pairs = 3;
@@ -177,7 +178,7 @@ $offset = -s $node->logfile;
 sql("$shadow $qp2");
 my $order = ndag_candidate_order($node, $offset, 'the second run started');
 ok(defined $order, 'captured again, the statement runs in the background again');
-is($order, "$serial_arm+", 'the arm its earlier run left leading is marked so');
+is($order, "$serial_arm+^", 'the arm its earlier run left leading is marked so');
 ok( wait_for(
 		sub {
 			ndag_log_since($node, $offset) =~ /shadow run of query -?\d+: 1 candidate arms, .*, (done|cut short)/;
