@@ -68,7 +68,7 @@ typedef struct NdagTrajectory
 {
 	float		embedding[NDAG_EMBED_DIM];
 	int			arm;			/* 0 = the default plan */
-	double		latency_ms;
+	double		latency_ms;		/* NaN: unknown, skipped by learning */
 	double		quality;		/* DESIGN.md section 5 */
 	uint64_t	query_id;
 } NdagTrajectory;

@@ -125,18 +125,88 @@ load_snapshots(LearnState *st)
 }
 
 /*
- * trajectory_from_record
- *		The engine's view of a stored trajectory into *t; false when the
- *		record lacks a field the engine needs.
+ * A probe of the plan nodes of trajectories: whether an execution was timed
+ * node by node.
+ */
+typedef struct NodeTimingProbe
+{
+	Oid			dbid;
+	StoreScan  *scan;			/* begun at the first probe, then restarted */
+	StoreValue *values;
+	int			f_actual;
+	int			f_self;
+} NodeTimingProbe;
+
+/*
+ * node_timing_probe_init
+ *		A probe of the database's plan nodes, with no scan begun yet.
+ */
+static void
+node_timing_probe_init(NodeTimingProbe *probe, Oid dbid)
+{
+	probe->dbid = dbid;
+	probe->scan = NULL;
+	probe->values = StoreRecordAlloc(STORE_DBI_NODES);
+	probe->f_actual = StoreFieldIndex(STORE_DBI_NODES, "actual_rows");
+	probe->f_self = StoreFieldIndex(STORE_DBI_NODES, "self_ms");
+}
+
+/*
+ * node_timing_probe_end
+ *		End the probe's scan, if it began one.
+ */
+static void
+node_timing_probe_end(NodeTimingProbe *probe)
+{
+	if (probe->scan != NULL)
+		StoreScanEnd(probe->scan);
+	probe->scan = NULL;
+}
+
+/*
+ * timed_node_by_node
+ *		Whether trajectory traj_id was timed node by node (its first
+ *		executed node has a self time: all of an execution's nodes are
+ *		timed or none).  Such a run reads the clock twice per row per node,
+ *		which makes a row-heavy plan several times slower where the clock is
+ *		slow, so its latency is not the statement's.
  */
 static bool
-trajectory_from_record(const StoreValue *values, NdagTrajectory *t)
+timed_node_by_node(NodeTimingProbe *probe, int64 traj_id)
+{
+	StoreKeyRange range;
+
+	memset(&range, 0, sizeof(range));
+	range.has_lower = range.has_upper = true;
+	range.lower_inclusive = range.upper_inclusive = true;
+	range.lower.v.i8 = range.upper.v.i8 = traj_id;
+	if (probe->scan == NULL)
+		probe->scan = StoreScanBegin(STORE_DBI_NODES, probe->dbid, &range, false);
+	else
+		StoreScanRestart(probe->scan, &range);
+	while (StoreScanNext(probe->scan, probe->values))
+		if (!probe->values[probe->f_actual].isnull)
+			return !probe->values[probe->f_self].isnull;
+	return false;
+}
+
+/*
+ * trajectory_from_record
+ *		The engine's view of a stored trajectory into *t; false when the
+ *		record lacks a field the engine needs.  The latency of a run timed
+ *		node by node is not known (NaN): neither the cost model nor the
+ *		patterns learn from it (its record stays in the store).
+ */
+static bool
+trajectory_from_record(const StoreValue *values, NodeTimingProbe *probe,
+					   NdagTrajectory *t)
 {
 	const StoreValue *emb = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "embedding");
 	const StoreValue *arm = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "arm");
 	const StoreValue *exec = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "exec_us");
 	const StoreValue *quality = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "quality");
 	const StoreValue *qid = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "query_id");
+	int64		traj_id = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8;
 
 	if (emb == NULL || emb->len != NDAG_EMBED_DIM || arm == NULL ||
 		exec == NULL || quality == NULL)
@@ -144,6 +214,8 @@ trajectory_from_record(const StoreValue *values, NdagTrajectory *t)
 	memcpy(t->embedding, emb->data, sizeof(float) * NDAG_EMBED_DIM);
 	t->arm = arm->v.i4;
 	t->latency_ms = exec->v.f8 / 1000.0;
+	if (timed_node_by_node(probe, traj_id))
+		t->latency_ms = get_float8_nan();
 	t->quality = quality->v.f8;
 	t->query_id = qid ? (uint64_t) qid->v.i8 : 0;
 	return true;
@@ -160,6 +232,7 @@ load_trajectories(LearnState *st)
 	StoreScan  *scan;
 	StoreValue *values = StoreRecordAlloc(STORE_DBI_TRAJECTORIES);
 	int			allocated = 1024;
+	NodeTimingProbe probe;
 
 	st->last_traj_id = NdagLearnMetaGet("learned_traj", st->dbid, 0);
 	st->consumed_traj_id = st->last_traj_id;
@@ -171,6 +244,7 @@ load_trajectories(LearnState *st)
 	st->traj_ids = palloc(sizeof(uint64) * allocated);
 	st->traj_relids = palloc(sizeof(List *) * allocated);
 
+	node_timing_probe_init(&probe, st->dbid);
 	scan = StoreScanBegin(STORE_DBI_TRAJECTORIES, st->dbid, &range, false);
 	while (StoreScanNext(scan, values))
 	{
@@ -187,7 +261,7 @@ load_trajectories(LearnState *st)
 			st->traj_relids = repalloc_huge(st->traj_relids,
 											sizeof(List *) * allocated);
 		}
-		if (!trajectory_from_record(values, &st->traj[st->n_traj]))
+		if (!trajectory_from_record(values, &probe, &st->traj[st->n_traj]))
 			continue;
 		st->traj_ids[st->n_traj] = (uint64) traj_id;
 		for (uint32 i = 0; relids != NULL && i < relids->len; i++)
@@ -201,6 +275,7 @@ load_trajectories(LearnState *st)
 		st->n_traj++;
 	}
 	StoreScanEnd(scan);
+	node_timing_probe_end(&probe);
 }
 
 /*
@@ -217,6 +292,7 @@ load_replay(LearnState *st)
 	StoreScan  *scan;
 	StoreValue *values = StoreRecordAlloc(STORE_DBI_TRAJECTORIES);
 	int			next = 0;
+	NodeTimingProbe probe;
 
 	if (st->consumed_traj_id <= 0)
 		return;
@@ -227,10 +303,11 @@ load_replay(LearnState *st)
 	st->replay = palloc(sizeof(NdagTrajectory) * NDAG_LEARN_REPLAY_MAX);
 	st->replay_ids = palloc(sizeof(uint64) * NDAG_LEARN_REPLAY_MAX);
 
+	node_timing_probe_init(&probe, st->dbid);
 	scan = StoreScanBegin(STORE_DBI_TRAJECTORIES, st->dbid, &range, false);
 	while (StoreScanNext(scan, values))
 	{
-		if (!trajectory_from_record(values, &st->replay[next]))
+		if (!trajectory_from_record(values, &probe, &st->replay[next]))
 			continue;
 		st->replay_ids[next] = (uint64)
 			StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8;
@@ -238,6 +315,7 @@ load_replay(LearnState *st)
 		st->n_replay = Min(st->n_replay + 1, NDAG_LEARN_REPLAY_MAX);
 	}
 	StoreScanEnd(scan);
+	node_timing_probe_end(&probe);
 }
 
 /*

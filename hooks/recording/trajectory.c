@@ -326,7 +326,8 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 	if (queryDesc->totaltime != NULL)
 	{
 		measured_class(queryDesc, &d);
-		NdagDecisionObserve(stmt->queryId, &d, traj->exec_us / 1000.0);
+		NdagDecisionObserve(stmt->queryId, &d, traj->exec_us / 1000.0,
+							(queryDesc->instrument_options & INSTRUMENT_TIMER) != 0);
 	}
 }
 
@@ -347,7 +348,7 @@ observe_latency(QueryDesc *queryDesc)
 	decision_of(queryDesc->plannedstmt, &d);
 	measured_class(queryDesc, &d);
 	NdagDecisionObserve(queryDesc->plannedstmt->queryId, &d,
-						queryDesc->totaltime->total * 1000.0);
+						queryDesc->totaltime->total * 1000.0, false);
 }
 
 /*
