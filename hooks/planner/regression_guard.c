@@ -114,6 +114,23 @@ record_demotion(uint64 query_id, const NdagDecision *d,
 }
 
 /*
+ * class_may_matter
+ *		Whether a default run far from its class's median may be of a class
+ *		decided apart: the statement is worth exploring, or this run took
+ *		over ruvector.dag_min_latency.  A statement not worth it has one
+ *		class (its parameter sets are not measured), so a short run that
+ *		the machine's load made 4 times slower or faster than its median
+ *		changes nothing to decide, and keeps its cached decision.
+ */
+static bool
+class_may_matter(uint64 query_id, uint64 klass, double exec_ms)
+{
+	NdagCacheEntry *entry = NdagCachePeek(query_id, klass);
+
+	return entry == NULL || entry->worth || exec_ms > ndag_min_latency;
+}
+
+/*
  * NdagDecisionObserve
  *		What one recorded execution under a decision teaches: the query
  *		memory (median default, pairs of arm runs with the default run
@@ -144,7 +161,8 @@ NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms,
 		NdagCacheForget(query_id);
 	else if (d->arm == 0 && isfinite(obs.baseline_ms) &&
 			 (exec_ms > CLASS_DRIFT * obs.baseline_ms ||
-			  exec_ms * CLASS_DRIFT < obs.baseline_ms))
+			  exec_ms * CLASS_DRIFT < obs.baseline_ms) &&
+			 class_may_matter(query_id, d->klass, exec_ms))
 		NdagCacheForget(query_id);
 	else if (d->arm == 0 &&
 			 (isfinite(obs.baseline_ms) ? obs.baseline_ms : exec_ms) > ndag_min_latency)

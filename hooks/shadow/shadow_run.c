@@ -274,9 +274,8 @@ plan_arm(ShadowRun *run, int arm_id, Query *query, ParamListInfo params)
  * candidate_cmp
  *		Arms proven for another parameter class of the statement first,
  *		then those an earlier run left leading (their pairs so far find
- *		them faster), then those the database's other statements favor
- *		(NdagQueryMemoryFavoredArms), then lowest estimated cost ratio
- *		first, ties by arm id.
+ *		them faster), then lowest estimated cost ratio first, ties by arm
+ *		id.
  */
 static int
 candidate_cmp(const void *x, const void *y)
@@ -288,11 +287,56 @@ candidate_cmp(const void *x, const void *y)
 		return a->proven_elsewhere ? -1 : 1;
 	if (a->screened != b->screened)
 		return a->screened ? -1 : 1;
-	if (a->favored != b->favored)
-		return a->favored ? -1 : 1;
 	if (a->cost_ratio != b->cost_ratio)
 		return a->cost_ratio < b->cost_ratio ? -1 : 1;
 	return a->arm - b->arm;
+}
+
+/*
+ * interleave_favored
+ *		After the arms proven elsewhere and those leading, which keep their
+ *		places, the others (in candidate_cmp's order) take turns: the next
+ *		by estimated cost ratio, then the next the database's statements
+ *		favor (NdagQueryMemoryFavoredArms), and so on.  An arm proven for
+ *		many statements (no_parallel where parallel plans lose on a small
+ *		machine) is then tried second instead of after every arm its
+ *		estimated cost puts first, while the statement's own cheapest
+ *		alternative (the arm that may be the one for it alone) still goes
+ *		first.
+ */
+static void
+interleave_favored(ShadowCandidate *cand, int ncand)
+{
+	ShadowCandidate *rest;
+	bool	   *taken;
+	int			first = 0;
+	int			nrest;
+	bool		favored_turn = false;
+
+	while (first < ncand && (cand[first].proven_elsewhere || cand[first].screened))
+		first++;
+	nrest = ncand - first;
+	if (nrest < 2)
+		return;
+	rest = palloc(sizeof(ShadowCandidate) * nrest);
+	taken = palloc0(sizeof(bool) * nrest);
+	memcpy(rest, cand + first, sizeof(ShadowCandidate) * nrest);
+	for (int out = first; out < ncand; out++)
+	{
+		int			pick = -1;
+
+		for (int i = 0; i < nrest && pick < 0; i++)
+			if (!taken[i] && (!favored_turn || rest[i].favored))
+				pick = i;
+		for (int i = 0; i < nrest && pick < 0; i++)
+			if (!taken[i])
+				pick = i;
+		taken[pick] = true;
+		cand[out] = rest[pick];
+		favored_turn = !favored_turn;
+	}
+	pfree(rest);
+	pfree(taken);
 }
 
 /*
@@ -374,7 +418,8 @@ keep_class_captures(ShadowRun *run)
  *		tell the query memory what each plans to, and keep the usable ones
  *		(a plan of their own, not forced past disable_cost, not estimated
  *		costlier than ruvector.dag_shadow_max_cost_ratio times the
- *		default), in candidate_cmp's order.  An arm whose pairs in the
+ *		default), in candidate_cmp's order with the favored arms
+ *		interleaved (interleave_favored).  An arm whose pairs in the
  *		query memory find it faster so far (an earlier run screened it,
  *		or paired it as users run it) counts as screened: its brackets run
  *		as users run the plans from the first.
@@ -448,6 +493,7 @@ prepare_round(ShadowRun *run)
 	for (int c = 0; c < run->ncand; c++)
 		run->cand[c].screened = (leading & (UINT64CONST(1) << run->cand[c].arm)) != 0;
 	qsort(run->cand, run->ncand, sizeof(ShadowCandidate), candidate_cmp);
+	interleave_favored(run->cand, run->ncand);
 	if (run->ncand == 0)
 		run->outcome = SHADOW_DONE;
 	else
