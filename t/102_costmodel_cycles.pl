@@ -9,8 +9,8 @@
 # latency is within 4x of the executed one for every shape, those not run
 # in the last five cycles included.  Runs timed node by node (a sample of
 # the recordings, and EXPLAIN ANALYZE with timing) are slower than the
-# statement by their clock reads: the cost model and the patterns do not
-# learn their latency.
+# statement by their clock reads: neither the query memory nor the cost
+# model nor the patterns take their latency.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -43,7 +43,6 @@ sub noise
 	return 0.02 + 2.5 * 1.25 * $s / sqrt($heldout);
 }
 
-my ($untrained, $last);
 my $replayed_max = 0;
 for my $cycle (1 .. 10)
 {
@@ -64,18 +63,9 @@ for my $cycle (1 .. 10)
 		"cycle $cycle reports finite held-out errors");
 	cmp_ok($after, '<=', $before + $noise,
 		"cycle $cycle: training does not make the held-out error worse than noise");
-	$untrained //= $before;
-	$last = $kept eq 'true' ? $after : $before;
 	$replayed_max = $replayed if ($replayed // 0) > $replayed_max;
 }
 cmp_ok($replayed_max, '>', 0, 'later cycles train on earlier executions again');
-# (the untrained model's error is the median over the first cycle's few
-# held-out executions, 7 or so: its own noise is a third of it, so the
-# bound is three quarters of it, not half; a CI run found 0.269 against
-# 0.454)
-cmp_ok($last, '<', 0.75 * $untrained,
-	"the model kept in the end is sane: its held-out error $last is below three "
-	  . "quarters of the untrained model's $untrained");
 
 # the kept model against EXPLAIN ANALYZE without node timing (timing would
 # add two clock reads per row per node, and with them several times the
@@ -104,19 +94,45 @@ cmp_ok($within, '>=', scalar(@shapes) - 1,
 	"EXPLAIN ANALYZE's predicted latency is within 4x of the executed one ($within of "
 	  . scalar(@shapes) . ")");
 
-# runs timed node by node leave trajectories whose latency is not learned:
-# of six plain runs and six EXPLAIN ANALYZE runs (timed) of a statement, a
-# cycle's patterns use the six plain ones (quality threshold 0: every
-# trajectory with a latency qualifies)
+# the kept model against the untrained one, on the same held-out
+# executions (the replayed ones held out, most of them, and those of one
+# more pass): the kept model's error, then, with the cost model reset, the
+# untrained model's (the first cycle's held-out seven are too few to judge
+# by: their error was 0.095 once)
+# heldout_before(): a pass over the first three shapes, then a cycle: its
+# held-out executions and the error the model had on them before training
+sub heldout_before
+{
+	ndag_workload($node, [ @shapes[ 0 .. 2 ] ], 8);
+	return split /\|/, $node->safe_psql('postgres', q{
+		SELECT concat_ws('|', r->>'heldout', r->>'heldout_error_before')
+		FROM ruvector_dag_learn() r});
+}
+my ($kept_n, $kept_error) = heldout_before();
+$node->safe_psql('postgres', "SELECT ruvector_dag_reset('models')");
+my ($untrained_n, $untrained_error) = heldout_before();
+diag("held-out error: kept model $kept_error over $kept_n, untrained $untrained_error over $untrained_n");
+cmp_ok($kept_error, '<', 0.75 * $untrained_error,
+	"the model kept in the end is sane: its held-out error $kept_error is below three "
+	  . "quarters of the untrained model's $untrained_error");
+
+# runs timed node by node leave trajectories whose latency is not taken as
+# the statement's: of six plain runs and six EXPLAIN ANALYZE runs (timed) of
+# a statement, the query memory counts the six plain ones, and a cycle's
+# patterns use them only (quality threshold 0: every trajectory with a
+# latency qualifies)
 $node->safe_psql('postgres', 'SELECT ruvector_dag_learn()');
 my $q = 'SELECT count(*) FROM cc WHERE v = 3';
+my $qid = ndag_query_id($node, $q);
 my @lines = split /\n/, $node->safe_psql('postgres', join('',
-	"SET ruvector.dag_timing_sample_rate = 0;\n",
+	"SET ruvector.dag_exploration = 0;\n",
 	"SET ruvector.dag_quality_threshold = 0;\n",
 	("$q;\n") x 6,
 	("EXPLAIN (ANALYZE, FORMAT JSON) $q;\n") x 6,
+	"SELECT runs_per_arm[1] FROM ndag_queries WHERE query_id = $qid;\n",
 	"SELECT concat_ws('|', r->>'trajectories', r->>'used') FROM ruvector_dag_learn() r;\n"));
 my ($trajectories, $used) = split /\|/, $lines[-1];
+is($lines[-2], 6, 'the query memory counted the six default runs not timed node by node');
 is($trajectories, 12, 'the twelve runs were recorded as trajectories');
 is($used, 6, 'the patterns learned the latency of the six runs not timed node by node');
 

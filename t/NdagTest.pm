@@ -27,6 +27,10 @@ sub ndag_node
 		  # and count trajectories exactly: every recording keeps its plan
 		  # with actuals (the default keeps a sample of them)
 		  . "ruvector.dag_detail_sample_rate = 1\n"
+		  # and every run's latency is the statement's: none is timed node by
+		  # node (such runs are slower by their clock reads and not observed;
+		  # t/170 and sql/sampling time them)
+		  . "ruvector.dag_timing_sample_rate = 0\n"
 		  . ($extra // ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION neural_dag');

@@ -192,14 +192,13 @@ timed_node_by_node(NodeTimingProbe *probe, int64 traj_id)
 
 /*
  * trajectory_from_record
- *		The engine's view of a stored trajectory into *t; false when the
- *		record lacks a field the engine needs.  The latency of a run timed
- *		node by node is not known (NaN): neither the cost model nor the
- *		patterns learn from it (its record stays in the store).
+ *		The engine's view of a stored trajectory into *t, and in *timed
+ *		whether its run was timed node by node; false when the record lacks
+ *		a field the engine needs.
  */
 static bool
 trajectory_from_record(const StoreValue *values, NodeTimingProbe *probe,
-					   NdagTrajectory *t)
+					   NdagTrajectory *t, bool *timed)
 {
 	const StoreValue *emb = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "embedding");
 	const StoreValue *arm = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "arm");
@@ -214,11 +213,38 @@ trajectory_from_record(const StoreValue *values, NodeTimingProbe *probe,
 	memcpy(t->embedding, emb->data, sizeof(float) * NDAG_EMBED_DIM);
 	t->arm = arm->v.i4;
 	t->latency_ms = exec->v.f8 / 1000.0;
-	if (timed_node_by_node(probe, traj_id))
-		t->latency_ms = get_float8_nan();
 	t->quality = quality->v.f8;
 	t->query_id = qid ? (uint64_t) qid->v.i8 : 0;
+	*timed = timed_node_by_node(probe, traj_id);
 	return true;
+}
+
+/*
+ * leave_out_timed
+ *		While most of the cycle's trajectories (new and replayed) were not
+ *		timed node by node, the latency of those that were is not known
+ *		(NaN): they ran slower than the statement by their clock reads, so
+ *		neither the cost model nor the patterns learn from them (their
+ *		records stay).  Where most were timed (every recording timed by
+ *		the settings) they are the measure and all count.
+ */
+static void
+leave_out_timed(LearnState *st)
+{
+	int			timed = 0;
+
+	for (int i = 0; i < st->n_traj; i++)
+		timed += st->traj_timed[i];
+	for (int i = 0; i < st->n_replay; i++)
+		timed += st->replay_timed[i];
+	if (2 * timed > st->n_traj + st->n_replay)
+		return;
+	for (int i = 0; i < st->n_traj; i++)
+		if (st->traj_timed[i])
+			st->traj[i].latency_ms = get_float8_nan();
+	for (int i = 0; i < st->n_replay; i++)
+		if (st->replay_timed[i])
+			st->replay[i].latency_ms = get_float8_nan();
 }
 
 /*
@@ -242,6 +268,7 @@ load_trajectories(LearnState *st)
 	range.lower.v.i8 = st->last_traj_id;
 	st->traj = palloc(sizeof(NdagTrajectory) * allocated);
 	st->traj_ids = palloc(sizeof(uint64) * allocated);
+	st->traj_timed = palloc(sizeof(bool) * allocated);
 	st->traj_relids = palloc(sizeof(List *) * allocated);
 
 	node_timing_probe_init(&probe, st->dbid);
@@ -258,10 +285,12 @@ load_trajectories(LearnState *st)
 			allocated *= 2;
 			st->traj = repalloc_huge(st->traj, sizeof(NdagTrajectory) * allocated);
 			st->traj_ids = repalloc_huge(st->traj_ids, sizeof(uint64) * allocated);
+			st->traj_timed = repalloc_huge(st->traj_timed, sizeof(bool) * allocated);
 			st->traj_relids = repalloc_huge(st->traj_relids,
 											sizeof(List *) * allocated);
 		}
-		if (!trajectory_from_record(values, &probe, &st->traj[st->n_traj]))
+		if (!trajectory_from_record(values, &probe, &st->traj[st->n_traj],
+									&st->traj_timed[st->n_traj]))
 			continue;
 		st->traj_ids[st->n_traj] = (uint64) traj_id;
 		for (uint32 i = 0; relids != NULL && i < relids->len; i++)
@@ -302,12 +331,14 @@ load_replay(LearnState *st)
 	range.upper.v.i8 = st->consumed_traj_id;
 	st->replay = palloc(sizeof(NdagTrajectory) * NDAG_LEARN_REPLAY_MAX);
 	st->replay_ids = palloc(sizeof(uint64) * NDAG_LEARN_REPLAY_MAX);
+	st->replay_timed = palloc(sizeof(bool) * NDAG_LEARN_REPLAY_MAX);
 
 	node_timing_probe_init(&probe, st->dbid);
 	scan = StoreScanBegin(STORE_DBI_TRAJECTORIES, st->dbid, &range, false);
 	while (StoreScanNext(scan, values))
 	{
-		if (!trajectory_from_record(values, &probe, &st->replay[next]))
+		if (!trajectory_from_record(values, &probe, &st->replay[next],
+									&st->replay_timed[next]))
 			continue;
 		st->replay_ids[next] = (uint64)
 			StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8;
@@ -371,6 +402,7 @@ run_cycle(LearnState *st, NdagLearnSummary *sum)
 	load_models(st);
 	load_snapshots(st);
 	load_replay(st);
+	leave_out_timed(st);
 
 	ndag_learn_opts_init(&opts);
 	opts.patterns.clusters = ndag_pattern_clusters;

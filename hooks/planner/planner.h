@@ -137,7 +137,7 @@ extern struct PlannedStmt *NdagPlanAndDecide(struct Query *parse,
 											 NdagDecision *decision,
 											 bool *decided);
 extern void NdagDecisionObserve(uint64 query_id, const NdagDecision *decision,
-								double exec_ms, bool node_timed);
+								double exec_ms);
 extern void NdagDecisionEmbed(struct PlannedStmt *default_plan, NdagDecision *d);
 extern void NdagDecisionPredictDefault(NdagDecision *d);
 extern void NdagDecisionStatusCounters(void *state);

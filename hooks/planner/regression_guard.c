@@ -137,14 +137,11 @@ class_may_matter(uint64 query_id, uint64 klass, double exec_ms)
  *		before them, verdicts, demotions, BTSP candidates), the cached
  *		decision, the instant loop.  A default run far from its class's
  *		median drops the cached decision, so that the next planning checks
- *		the statement's parameter class.  A run timed node by node
- *		(node_timed) is slower than the statement by the clock reads, so the
- *		instant loop does not learn its latency.  May raise errors (the
- *		caller catches them).
+ *		the statement's parameter class.  May raise errors (the caller
+ *		catches them).
  */
 void
-NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms,
-					bool node_timed)
+NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms)
 {
 	NdagQueryObserved obs;
 	double		predicted_default_ln = NAN;
@@ -177,7 +174,7 @@ NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms,
 		(obs.refuted && d->source == NDAG_DECISION_PATTERN && d->arm != 0 &&
 		 ndag_regression_guard))
 		record_demotion(query_id, d, &obs);
-	if (d->has_embedding && !node_timed)
+	if (d->has_embedding)
 		NdagInstantLearn(d->context, d->mechanism, d->embedding, d->arm,
 						 exec_ms);
 }

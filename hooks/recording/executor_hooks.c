@@ -374,12 +374,14 @@ ndag_ExecutorEnd(QueryDesc *queryDesc)
 	if (rec != NULL)
 	{
 		NdagRecordExecution(queryDesc, rec->planning_us, rec->detailed);
-		if (queryDesc->totaltime != NULL)
+		/* (a run timed node by node is slower than the statement) */
+		if (queryDesc->totaltime != NULL && !NdagTimedApart(queryDesc))
+		{
 			NdagFastStatementNote(NdagFastStatementKey(queryDesc->plannedstmt),
 								  queryDesc->totaltime->total * 1000.0);
-		/* statements run by functions too (EXECUTE of a query text) */
-		if (queryDesc->totaltime != NULL)
+			/* statements run by functions too (EXECUTE of a query text) */
 			capture_for_shadow(queryDesc);
+		}
 	}
 
 	if (prev_ExecutorEnd)

@@ -145,6 +145,7 @@ typedef struct NdagRecordingFigures
 	double		exec_ms;		/* the execution's latency */
 } NdagRecordingFigures;
 
+extern bool NdagTimedApart(const struct QueryDesc *queryDesc);
 extern void NdagRecordExecution(struct QueryDesc *queryDesc, double planning_us,
 								bool detailed);
 #if defined(NDAG_EXPLAIN_EXTENSIONS) && !NDAG_EXPLAIN_EXTENSIONS

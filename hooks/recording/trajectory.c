@@ -326,9 +326,33 @@ build_and_put(QueryDesc *queryDesc, double planning_us)
 	if (queryDesc->totaltime != NULL)
 	{
 		measured_class(queryDesc, &d);
-		NdagDecisionObserve(stmt->queryId, &d, traj->exec_us / 1000.0,
-							(queryDesc->instrument_options & INSTRUMENT_TIMER) != 0);
+		if (!NdagTimedApart(queryDesc))
+			NdagDecisionObserve(stmt->queryId, &d, traj->exec_us / 1000.0);
+		else
+			NdagCacheForget(stmt->queryId);
 	}
+}
+
+/*
+ * NdagTimedApart
+ *		Whether an execution was timed node by node (the timing sample, or
+ *		EXPLAIN ANALYZE and auto_explain with timing) while recorded runs
+ *		are not all timed.  Such a run reads the clock twice per row per
+ *		node, which makes a row-heavy plan several times slower where the
+ *		clock is slow: its latency is not the statement's, so the query
+ *		memory (baselines, pairs, demotions), the instant loop, the
+ *		fast-statement means and shadow capture do not take it (its
+ *		trajectory is kept, its latency left out of learning by
+ *		learn_cycle.c), and its cached decision is taken anew.  Where the
+ *		settings time every recorded run (ruvector.dag_detail_sample_rate
+ *		and ruvector.dag_timing_sample_rate 1) timed runs are the measure.
+ */
+bool
+NdagTimedApart(const QueryDesc *queryDesc)
+{
+	if (ndag_detail_sample_rate >= 1.0 && ndag_timing_sample_rate >= 1.0)
+		return false;
+	return (queryDesc->instrument_options & INSTRUMENT_TIMER) != 0;
 }
 
 /*
@@ -348,7 +372,7 @@ observe_latency(QueryDesc *queryDesc)
 	decision_of(queryDesc->plannedstmt, &d);
 	measured_class(queryDesc, &d);
 	NdagDecisionObserve(queryDesc->plannedstmt->queryId, &d,
-						queryDesc->totaltime->total * 1000.0, false);
+						queryDesc->totaltime->total * 1000.0);
 }
 
 /*
