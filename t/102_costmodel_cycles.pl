@@ -136,5 +136,23 @@ is($lines[-2], 6, 'the query memory counted the six default runs not timed node 
 is($trajectories, 12, 'the twelve runs were recorded as trajectories');
 is($used, 6, 'the patterns learned the latency of the six runs not timed node by node');
 
+# where most runs are timed, they are the measure: in a database of its own,
+# six EXPLAIN ANALYZE runs and two plain ones all count
+$node->safe_psql('postgres', 'CREATE DATABASE timed');
+$node->safe_psql('timed', q{
+	CREATE EXTENSION neural_dag;
+	CREATE TABLE tt AS SELECT g AS id, g % 10 AS k FROM generate_series(1, 20000) g;
+	ANALYZE tt;
+	SELECT ruvector_enable_neural_dag('tt');
+});
+my $tq = 'SELECT count(*) FROM tt WHERE k = 3';
+@lines = split /\n/, $node->safe_psql('timed', join('',
+	"SET ruvector.dag_exploration = 0;\n",
+	"SET ruvector.dag_quality_threshold = 0;\n",
+	("EXPLAIN (ANALYZE, FORMAT JSON) $tq;\n") x 6,
+	("$tq;\n") x 2,
+	"SELECT concat_ws('|', r->>'trajectories', r->>'used') FROM ruvector_dag_learn() r;\n"));
+is($lines[-1], '8|8', 'a cycle of mostly timed runs learns from all of them');
+
 $node->stop;
 done_testing();
