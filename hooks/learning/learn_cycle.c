@@ -125,87 +125,57 @@ load_snapshots(LearnState *st)
 }
 
 /*
- * A probe of the plan nodes of trajectories: whether an execution was timed
- * node by node.
- */
-typedef struct NodeTimingProbe
-{
-	Oid			dbid;
-	StoreScan  *scan;			/* begun at the first probe, then restarted */
-	StoreValue *values;
-	int			f_actual;
-	int			f_self;
-} NodeTimingProbe;
-
-/*
- * node_timing_probe_init
- *		A probe of the database's plan nodes, with no scan begun yet.
+ * find_timed
+ *		For each of n trajectories of the database (by traj_id), whether its
+ *		run was timed node by node: its first executed plan node has a self
+ *		time (all of an execution's nodes are timed or none).  One scan of
+ *		ndag_attention, restarted at each trajectory.
  */
 static void
-node_timing_probe_init(NodeTimingProbe *probe, Oid dbid)
+find_timed(Oid dbid, const uint64 *ids, int n, bool *timed)
 {
-	probe->dbid = dbid;
-	probe->scan = NULL;
-	probe->values = StoreRecordAlloc(STORE_DBI_NODES);
-	probe->f_actual = StoreFieldIndex(STORE_DBI_NODES, "actual_rows");
-	probe->f_self = StoreFieldIndex(STORE_DBI_NODES, "self_ms");
-}
-
-/*
- * node_timing_probe_end
- *		End the probe's scan, if it began one.
- */
-static void
-node_timing_probe_end(NodeTimingProbe *probe)
-{
-	if (probe->scan != NULL)
-		StoreScanEnd(probe->scan);
-	probe->scan = NULL;
-}
-
-/*
- * timed_node_by_node
- *		Whether trajectory traj_id was timed node by node (its first
- *		executed node has a self time: all of an execution's nodes are
- *		timed or none).  Such a run reads the clock twice per row per node,
- *		which makes a row-heavy plan several times slower where the clock is
- *		slow, so its latency is not the statement's.
- */
-static bool
-timed_node_by_node(NodeTimingProbe *probe, int64 traj_id)
-{
+	StoreValue *values = StoreRecordAlloc(STORE_DBI_NODES);
+	int			f_actual = StoreFieldIndex(STORE_DBI_NODES, "actual_rows");
+	int			f_self = StoreFieldIndex(STORE_DBI_NODES, "self_ms");
+	StoreScan  *scan = NULL;
 	StoreKeyRange range;
 
 	memset(&range, 0, sizeof(range));
 	range.has_lower = range.has_upper = true;
 	range.lower_inclusive = range.upper_inclusive = true;
-	range.lower.v.i8 = range.upper.v.i8 = traj_id;
-	if (probe->scan == NULL)
-		probe->scan = StoreScanBegin(STORE_DBI_NODES, probe->dbid, &range, false);
-	else
-		StoreScanRestart(probe->scan, &range);
-	while (StoreScanNext(probe->scan, probe->values))
-		if (!probe->values[probe->f_actual].isnull)
-			return !probe->values[probe->f_self].isnull;
-	return false;
+	for (int i = 0; i < n; i++)
+	{
+		range.lower.v.i8 = range.upper.v.i8 = (int64) ids[i];
+		if (scan == NULL)
+			scan = StoreScanBegin(STORE_DBI_NODES, dbid, &range, false);
+		else
+			StoreScanRestart(scan, &range);
+		timed[i] = false;
+		while (StoreScanNext(scan, values))
+			if (!values[f_actual].isnull)
+			{
+				timed[i] = !values[f_self].isnull;
+				break;
+			}
+	}
+	if (scan != NULL)
+		StoreScanEnd(scan);
+	pfree(values);
 }
 
 /*
  * trajectory_from_record
- *		The engine's view of a stored trajectory into *t, and in *timed
- *		whether its run was timed node by node; false when the record lacks
- *		a field the engine needs.
+ *		The engine's view of a stored trajectory into *t; false when the
+ *		record lacks a field the engine needs.
  */
 static bool
-trajectory_from_record(const StoreValue *values, NodeTimingProbe *probe,
-					   NdagTrajectory *t, bool *timed)
+trajectory_from_record(const StoreValue *values, NdagTrajectory *t)
 {
 	const StoreValue *emb = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "embedding");
 	const StoreValue *arm = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "arm");
 	const StoreValue *exec = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "exec_us");
 	const StoreValue *quality = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "quality");
 	const StoreValue *qid = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "query_id");
-	int64		traj_id = StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8;
 
 	if (emb == NULL || emb->len != NDAG_EMBED_DIM || arm == NULL ||
 		exec == NULL || quality == NULL)
@@ -215,7 +185,6 @@ trajectory_from_record(const StoreValue *values, NodeTimingProbe *probe,
 	t->latency_ms = exec->v.f8 / 1000.0;
 	t->quality = quality->v.f8;
 	t->query_id = qid ? (uint64_t) qid->v.i8 : 0;
-	*timed = timed_node_by_node(probe, traj_id);
 	return true;
 }
 
@@ -231,20 +200,27 @@ trajectory_from_record(const StoreValue *values, NodeTimingProbe *probe,
 static void
 leave_out_timed(LearnState *st)
 {
+	bool	   *traj_timed = palloc(sizeof(bool) * Max(st->n_traj, 1));
+	bool	   *replay_timed = palloc(sizeof(bool) * Max(st->n_replay, 1));
 	int			timed = 0;
 
+	find_timed(st->dbid, st->traj_ids, st->n_traj, traj_timed);
+	find_timed(st->dbid, st->replay_ids, st->n_replay, replay_timed);
 	for (int i = 0; i < st->n_traj; i++)
-		timed += st->traj_timed[i];
+		timed += traj_timed[i];
 	for (int i = 0; i < st->n_replay; i++)
-		timed += st->replay_timed[i];
-	if (2 * timed > st->n_traj + st->n_replay)
-		return;
-	for (int i = 0; i < st->n_traj; i++)
-		if (st->traj_timed[i])
-			st->traj[i].latency_ms = get_float8_nan();
-	for (int i = 0; i < st->n_replay; i++)
-		if (st->replay_timed[i])
-			st->replay[i].latency_ms = get_float8_nan();
+		timed += replay_timed[i];
+	if (2 * timed <= st->n_traj + st->n_replay)
+	{
+		for (int i = 0; i < st->n_traj; i++)
+			if (traj_timed[i])
+				st->traj[i].latency_ms = get_float8_nan();
+		for (int i = 0; i < st->n_replay; i++)
+			if (replay_timed[i])
+				st->replay[i].latency_ms = get_float8_nan();
+	}
+	pfree(traj_timed);
+	pfree(replay_timed);
 }
 
 /*
@@ -258,7 +234,6 @@ load_trajectories(LearnState *st)
 	StoreScan  *scan;
 	StoreValue *values = StoreRecordAlloc(STORE_DBI_TRAJECTORIES);
 	int			allocated = 1024;
-	NodeTimingProbe probe;
 
 	st->last_traj_id = NdagLearnMetaGet("learned_traj", st->dbid, 0);
 	st->consumed_traj_id = st->last_traj_id;
@@ -268,10 +243,8 @@ load_trajectories(LearnState *st)
 	range.lower.v.i8 = st->last_traj_id;
 	st->traj = palloc(sizeof(NdagTrajectory) * allocated);
 	st->traj_ids = palloc(sizeof(uint64) * allocated);
-	st->traj_timed = palloc(sizeof(bool) * allocated);
 	st->traj_relids = palloc(sizeof(List *) * allocated);
 
-	node_timing_probe_init(&probe, st->dbid);
 	scan = StoreScanBegin(STORE_DBI_TRAJECTORIES, st->dbid, &range, false);
 	while (StoreScanNext(scan, values))
 	{
@@ -285,12 +258,10 @@ load_trajectories(LearnState *st)
 			allocated *= 2;
 			st->traj = repalloc_huge(st->traj, sizeof(NdagTrajectory) * allocated);
 			st->traj_ids = repalloc_huge(st->traj_ids, sizeof(uint64) * allocated);
-			st->traj_timed = repalloc_huge(st->traj_timed, sizeof(bool) * allocated);
 			st->traj_relids = repalloc_huge(st->traj_relids,
 											sizeof(List *) * allocated);
 		}
-		if (!trajectory_from_record(values, &probe, &st->traj[st->n_traj],
-									&st->traj_timed[st->n_traj]))
+		if (!trajectory_from_record(values, &st->traj[st->n_traj]))
 			continue;
 		st->traj_ids[st->n_traj] = (uint64) traj_id;
 		for (uint32 i = 0; relids != NULL && i < relids->len; i++)
@@ -304,7 +275,6 @@ load_trajectories(LearnState *st)
 		st->n_traj++;
 	}
 	StoreScanEnd(scan);
-	node_timing_probe_end(&probe);
 }
 
 /*
@@ -321,7 +291,6 @@ load_replay(LearnState *st)
 	StoreScan  *scan;
 	StoreValue *values = StoreRecordAlloc(STORE_DBI_TRAJECTORIES);
 	int			next = 0;
-	NodeTimingProbe probe;
 
 	if (st->consumed_traj_id <= 0)
 		return;
@@ -331,14 +300,11 @@ load_replay(LearnState *st)
 	range.upper.v.i8 = st->consumed_traj_id;
 	st->replay = palloc(sizeof(NdagTrajectory) * NDAG_LEARN_REPLAY_MAX);
 	st->replay_ids = palloc(sizeof(uint64) * NDAG_LEARN_REPLAY_MAX);
-	st->replay_timed = palloc(sizeof(bool) * NDAG_LEARN_REPLAY_MAX);
 
-	node_timing_probe_init(&probe, st->dbid);
 	scan = StoreScanBegin(STORE_DBI_TRAJECTORIES, st->dbid, &range, false);
 	while (StoreScanNext(scan, values))
 	{
-		if (!trajectory_from_record(values, &probe, &st->replay[next],
-									&st->replay_timed[next]))
+		if (!trajectory_from_record(values, &st->replay[next]))
 			continue;
 		st->replay_ids[next] = (uint64)
 			StoreFieldGet(values, STORE_DBI_TRAJECTORIES, "traj_id")->v.i8;
@@ -346,7 +312,6 @@ load_replay(LearnState *st)
 		st->n_replay = Min(st->n_replay + 1, NDAG_LEARN_REPLAY_MAX);
 	}
 	StoreScanEnd(scan);
-	node_timing_probe_end(&probe);
 }
 
 /*

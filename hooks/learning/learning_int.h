@@ -40,14 +40,12 @@ typedef struct LearnState
 	List	   *old_snapshots;	/* int64 ids to delete (beyond HDC_KEEP) */
 	NdagTrajectory *traj;
 	uint64	   *traj_ids;		/* per trajectory: its traj_id (the split) */
-	bool	   *traj_timed;		/* per trajectory: timed node by node */
 	List	  **traj_relids;	/* per trajectory: List of Oid */
 	int			n_traj;
 	int64		last_traj_id;
 	int64		consumed_traj_id;	/* newest consumed before this cycle */
 	NdagTrajectory *replay;		/* the newest earlier trajectories (a ring) */
 	uint64	   *replay_ids;
-	bool	   *replay_timed;
 	int			n_replay;
 	List	  **pattern_relids; /* per bank index, after the cycle */
 	int			n_pattern_relids;
