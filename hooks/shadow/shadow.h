@@ -150,7 +150,8 @@ extern bool NdagShadowTake(uint32 launch, double available_ms,
 extern void NdagShadowReset(Oid dbid);
 extern void NdagShadowRequeue(const NdagShadowEntry *entry);
 extern bool NdagShadowResetSince(const NdagShadowEntry *entry);
-extern bool NdagShadowOthersWait(const NdagShadowEntry *entry, int most_turns);
+extern bool NdagShadowOthersWait(const NdagShadowEntry *entry, int most_turns,
+								 double least_ms);
 extern void NdagShadowCount(NdagShadowCounter counter, uint64 n);
 extern void NdagShadowStatusCounters(void *state);
 extern NdagShadowLoad *NdagShadowOwnLoad(void);

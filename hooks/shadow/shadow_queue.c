@@ -650,11 +650,12 @@ NdagShadowRequeue(const NdagShadowEntry *entry)
 /*
  * NdagShadowOthersWait
  *		Whether the queue holds a statement other than the entry's (any
- *		database or role) that had at most most_turns turns: what a run
- *		gives way to.
+ *		database or role) that had at most most_turns turns and weighs at
+ *		least least_ms: what a run gives way to.
  */
 bool
-NdagShadowOthersWait(const NdagShadowEntry *entry, int most_turns)
+NdagShadowOthersWait(const NdagShadowEntry *entry, int most_turns,
+					 double least_ms)
 {
 	bool		found = false;
 
@@ -664,6 +665,7 @@ NdagShadowOthersWait(const NdagShadowEntry *entry, int most_turns)
 		NdagShadowEntry *e = &shadow->entries[i];
 
 		found = shadow->used[i] && e->turns <= most_turns &&
+			e->weight_ms >= least_ms &&
 			!(e->dbid == entry->dbid && e->userid == entry->userid &&
 			  e->query_id == entry->query_id && e->klass == entry->klass);
 	}

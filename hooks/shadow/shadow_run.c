@@ -57,9 +57,11 @@
  * leading arms are tried before any statement's less promising ones (on
  * analytic workloads the gain is mostly in a statement's first candidate
  * or two, and the statements costing most often gain nothing).  A bracket
- * that proves an arm faster while other candidates are open and other
- * statements wait in the queue ends the run too, so that a statement with
- * a gain in hand gives way to those without one.  A run that yields
+ * that proves an arm faster while other candidates are open ends the run
+ * too when a statement waits in the queue that weighs at least what this
+ * one still costs under the proven arm, so that a statement with a gain
+ * in hand gives way to those without one, while one still the heaviest
+ * goes on with its turn.  A run that yields
  * leaves its entry one turn more (and, after a proof, lighter by the
  * arm's speed-up), and the worker puts it back into the queue, where the
  * entries with fewer turns go first.  Between rounds the
@@ -1230,6 +1232,17 @@ note_proven(ShadowRun *run, int arm)
 }
 
 /*
+ * remaining_weight_ms
+ *		What the run's statement still costs the server once its users run
+ *		the arm it proved: its weight divided by that arm's speed-up.
+ */
+static double
+remaining_weight_ms(const ShadowRun *run)
+{
+	return run->entry->weight_ms / Max(run->proven_speedup, 1.0);
+}
+
+/*
  * any_open
  *		Whether a candidate of the run still waits for its verdict.
  */
@@ -1252,11 +1265,15 @@ any_open(const ShadowRun *run, const bool *closed)
  *		candidates pursued are decided and others are open, the run yields
  *		if a statement waits that had fewer turns, else it pursues the next
  *		SHADOW_BRACKET_ARMS too.  Once a bracket proves an arm faster while
- *		other candidates are still open and other statements wait in the
- *		queue, the run yields too: users' executions run that arm from now
- *		on, and the statement's other arms wait.  Returns whether it
- *		yielded, the entry then one turn more and lighter by the proven
- *		arm's paired speed-up (the caller puts it back into the queue).
+ *		other candidates are still open and a statement waits in the queue
+ *		that weighs at least what this one still costs with the arm
+ *		(remaining_weight_ms), the run yields too: users' executions run
+ *		that arm from now on, and the statement's other arms wait.  A
+ *		statement still the heaviest after its proof goes on with its
+ *		turn's candidates (a 2x arm found first must not keep a 3x one
+ *		untried for many runs).  Returns whether it yielded, the entry then
+ *		one turn more and lighter by the proven arm's paired speed-up (the
+ *		caller puts it back into the queue).
  *		Errors are logged and counted, never raised.
  */
 bool
@@ -1298,7 +1315,7 @@ NdagShadowRunEntry(NdagShadowEntry *entry, NdagShadowPace pace,
 			/* the candidates pursued are decided */
 			if (run->pursued >= run->ncand || !any_open(run, closed))
 				break;
-			if (NdagShadowOthersWait(entry, run->turns - 1))
+			if (NdagShadowOthersWait(entry, run->turns - 1, 0.0))
 			{
 				run->outcome = SHADOW_YIELDED;
 				break;
@@ -1329,7 +1346,7 @@ NdagShadowRunEntry(NdagShadowEntry *entry, NdagShadowPace pace,
 		/* at its pairs cap the run is cut short instead (below) */
 		if (run->outcome == SHADOW_GOING && run->proven_speedup > 0 &&
 			run->pairs < ndag_shadow_max_pairs && any_open(run, closed) &&
-			NdagShadowOthersWait(entry, INT_MAX))
+			NdagShadowOthersWait(entry, INT_MAX, remaining_weight_ms(run)))
 			run->outcome = SHADOW_YIELDED;
 	}
 	if (run->outcome == SHADOW_GOING)
@@ -1346,7 +1363,7 @@ NdagShadowRunEntry(NdagShadowEntry *entry, NdagShadowPace pace,
 	if (yielded)
 	{
 		entry->turns = run->turns;
-		entry->weight_ms /= Max(run->proven_speedup, 1.0);
+		entry->weight_ms = remaining_weight_ms(run);
 	}
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
