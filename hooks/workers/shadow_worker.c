@@ -23,7 +23,12 @@
  * The worker connects as the role that ran the statements: a role that may
  * no longer log in (or was dropped) makes the connection fail, and the
  * learner then drops the entries that launch was for, counted as errors,
- * instead of launching again and again.
+ * instead of launching again and again.  Where the settings a new session
+ * of that role in that database gets (postgresql.conf, ALTER SYSTEM, ALTER
+ * DATABASE / ROLE ... SET) do not learn in shadow mode (ruvector.dag_mode
+ * not learn: apply freezes what was learned; ruvector.dag_exploration_mode
+ * not shadow), the worker drops its entries unrun, counted as skipped: a
+ * session that set learn for itself does not make the server explore.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,6 +45,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "utils/float.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -240,6 +246,32 @@ has_extension(void)
 }
 
 /*
+ * shadow_exploration_on
+ *		Whether the session's settings before the worker's own (those of the
+ *		database and role it connected as) learn in shadow mode.
+ */
+static bool
+shadow_exploration_on(void)
+{
+	return ndag_enabled && ndag_mode == NDAG_MODE_LEARN &&
+		ndag_exploration_mode == NDAG_EXPLORATION_SHADOW;
+}
+
+/*
+ * drop_launch_entries
+ *		Drop the entries of the launch's slice unrun, each counted as
+ *		skipped.
+ */
+static void
+drop_launch_entries(uint32 launch, NdagShadowEntry *entry)
+{
+	double		any = get_float8_infinity();
+
+	while (NdagShadowTake(launch, any, any, entry))
+		NdagShadowCount(NDAG_SHADOW_SKIPPED, 1);
+}
+
+/*
  * unassign_at_exit
  *		on_shmem_exit callback: the entries of this launch not run wait for
  *		the next one.
@@ -255,7 +287,8 @@ unassign_at_exit(int code, Datum arg)
  *		Entry point of a shadow worker: bgw_extra is the NdagShadowLaunch.
  *		Run the entries of its launch's slice in the queue's order (an
  *		entry whose arms were all decided meanwhile is dropped unrun), while
- *		the budget allows, then exit.
+ *		the budget allows, then exit; drop them unrun where the database's
+ *		and role's settings do not explore in shadow mode.
  */
 void
 ndag_shadow_worker_main(Datum main_arg)
@@ -263,6 +296,7 @@ ndag_shadow_worker_main(Datum main_arg)
 	NdagShadowLaunch launch;
 	NdagShadowEntry *entry;
 	MemoryContext cxt;
+	bool		exploring;
 	bool		yielded;
 
 	memcpy(&launch, MyBgworkerEntry->bgw_extra, sizeof(NdagShadowLaunch));
@@ -276,15 +310,21 @@ ndag_shadow_worker_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnectionByOid(launch.dbid, launch.userid, 0);
 	pgstat_report_appname(SHADOW_WORKER_NAME);
+	exploring = shadow_exploration_on();
 	NdagShadowSessionSettings();
 	NdagLowerOwnPriority();
 	on_shmem_exit(unassign_at_exit, UInt32GetDatum(launch.launch));
 	if (!has_extension())
 		proc_exit(0);
 
+	entry = MemoryContextAlloc(TopMemoryContext, sizeof(NdagShadowEntry));
+	if (!exploring)
+	{
+		drop_launch_entries(launch.launch, entry);
+		proc_exit(0);
+	}
 	cxt = AllocSetContextCreate(TopMemoryContext, SHADOW_WORKER_NAME,
 								ALLOCSET_DEFAULT_SIZES);
-	entry = MemoryContextAlloc(TopMemoryContext, sizeof(NdagShadowEntry));
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
