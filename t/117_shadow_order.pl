@@ -11,7 +11,13 @@
 # where the estimated cost ratio alone would put so_merge last.  Then the
 # rare constant, the first statement in another class (a hash join by
 # default), is captured: its run lists so_merge first, marked as proven for
-# another class of the statement (a star).
+# another class of the statement (a star).  Last, on a machine of N CPUs,
+# a parallel aggregate planned with N workers (N + 1 processes) lists the
+# arm that plans it without workers second, favored (a caret), between
+# two cheap-looking arms (so_flat_sort and so_flat_index, parallel plans
+# of other shapes); planned with N - 1 workers (N processes, which the
+# CPUs hold) it stays where its estimated cost puts it, last.  Each in a database of its own, where nothing was
+# proven that could favor an arm otherwise.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -82,6 +88,54 @@ note("candidate order: $order");
 # favored too unless the other statement's run refuted it
 like($order, qr/^$arm\*\^? ($flats) (?!\1)$flats$/,
 	'the arm proven for k = 0 is its first candidate, before the cheaper-looking ones');
+
+# ---------- a parallel plan with more processes than the machine's CPUs ----------
+# the CPUs online, as the server counts them (sysconf)
+my $ncpu = `getconf _NPROCESSORS_ONLN`;
+chomp $ncpu;
+sql(q{INSERT INTO ndag_arms (name, settings) VALUES
+	('so_serial', 'max_parallel_workers_per_gather=0'),
+	('so_flat_index', 'enable_seqscan=off, enable_bitmapscan=off, seq_page_cost=0.01, random_page_cost=0.01, cpu_tuple_cost=0.0001, cpu_operator_cost=0.0001')});
+my $serial = sql("SELECT arm_id FROM ndag_arms WHERE name = 'so_serial'");
+my $flat_index = sql("SELECT arm_id FROM ndag_arms WHERE name = 'so_flat_index'");
+
+# order_with_workers(DB, WORKERS): the candidate order of a parallel
+# aggregate planned with WORKERS workers, captured in database DB
+sub order_with_workers
+{
+	my ($db, $workers) = @_;
+	sql("CREATE DATABASE $db");
+	$node->safe_psql($db, qq{
+		CREATE EXTENSION neural_dag;
+		CREATE TABLE so_p AS SELECT g AS id, g % 1000 AS v FROM generate_series(1, 300000) g;
+		CREATE INDEX so_p_v ON so_p (v);
+		ALTER TABLE so_p SET (parallel_workers = $workers);
+		VACUUM ANALYZE so_p;
+		SELECT ruvector_enable_neural_dag('so_p');
+		ALTER DATABASE $db SET max_parallel_workers_per_gather = $workers;
+		ALTER DATABASE $db SET parallel_setup_cost = 0;
+		ALTER DATABASE $db SET parallel_tuple_cost = 0;
+	});
+	my $query = 'SELECT v, count(*) FROM so_p GROUP BY v';
+	like($node->safe_psql($db, "EXPLAIN (COSTS OFF) $query"), qr/Workers Planned: $workers/,
+		"the aggregate is planned with $workers workers");
+	my $from = -s $node->logfile;
+	$node->safe_psql($db, ndag_shadow_settings() . " $query");
+	my $order = ndag_candidate_order($node, $from, "the aggregate with $workers workers run in the background");
+	note("candidate order with $workers workers on $ncpu CPUs: $order");
+	wait_for(sub { ndag_shadow_idle($node) }, 'its shadow run to end');
+	return $order;
+}
+
+my $parallel_flats = qr/(?:$flat_sort|$flat_index)/;
+like(order_with_workers('oversubscribed', $ncpu), qr/^($parallel_flats) $serial\^ (?!\1)$parallel_flats$/,
+	'more processes than CPUs: the arm without workers is the second candidate, favored');
+SKIP:
+{
+	skip 'one CPU: a plan without workers is the only one that fits', 1 if $ncpu < 2;
+	like(order_with_workers('fitting', $ncpu - 1), qr/^($parallel_flats) (?!\1)$parallel_flats $serial$/,
+		'as many processes as CPUs: the arm without workers stays last, by its estimated cost');
+}
 
 $node->stop;
 done_testing();

@@ -178,6 +178,7 @@ extern void NdagShadowSessionSettings(void);
 
 /* ---------- shadow_capacity.c ---------- */
 
+extern int	NdagShadowCpus(void);
 extern double NdagShadowBudget(void);
 extern double NdagShadowAccountCapacityMs(void);
 extern double NdagShadowAccountAvailableMs(void);

@@ -116,6 +116,16 @@ configured_cpus(long ncpu)
 }
 
 /*
+ * NdagShadowCpus
+ *		The machine's CPUs online, at least 1.
+ */
+int
+NdagShadowCpus(void)
+{
+	return (int) Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
+}
+
+/*
  * NdagShadowBudget
  *		The CPUs shadow runs may keep busy now (the worker and its parallel
  *		workers): the configured budget, times ruvector.dag_shadow_max_load
@@ -130,7 +140,7 @@ double
 NdagShadowBudget(void)
 {
 	double		load[1];
-	long		ncpu = Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
+	int			ncpu = NdagShadowCpus();
 	double		cpus = configured_cpus(ncpu);
 	double		floor_cpus = Min(cpus, ndag_shadow_min_share);
 	double		per_cpu;

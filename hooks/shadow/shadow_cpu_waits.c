@@ -39,7 +39,6 @@
 #include "postgres.h"
 
 #include <stdio.h>
-#include <unistd.h>
 
 #include "miscadmin.h"
 #include "port/atomics.h"
@@ -165,7 +164,7 @@ NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers, double wall_ms)
 	r.leader_running_ms = (running_ns - w->running_ns) / 1e6;
 	r.leader_queued_ms = (queued_ns - w->queued_ns) / 1e6;
 	r.workers = Max(workers, 0);
-	r.ncpu = (int) Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
+	r.ncpu = NdagShadowCpus();
 	if (workers > 0)
 	{
 		pg_read_barrier();

@@ -21,9 +21,11 @@
  * tells the query memory what each plans to (like the default, forced
  * past disable_cost, estimated cost ratio) and orders the usable arms:
  * those proven faster for another parameter class of the statement first,
- * then those the database's statements proved faster more often than
- * they refuted them (one workload's statements often gain from the same
- * arm), then by that ratio, lowest first; of the entry's other captures (other
+ * then by that ratio, lowest first, taking turns with the favored ones:
+ * those the database's statements proved faster more often than they
+ * refuted them (one workload's statements often gain from the same arm)
+ * and those keeping fewer processes busy than a default plan that keeps
+ * more busy than the machine has CPUs; of the entry's other captures (other
  * constants or parameters) it keeps those whose default plan is of the
  * same class, and the brackets take them in turn, one per cycle over the
  * candidates.  Each later round is one bracket: up to
@@ -130,7 +132,8 @@ static const char *const outcome_names[] = {
 
 /*
  * a usable arm, whether another parameter class of the statement proved
- * it, whether the database's statements favor it, its plan's estimated
+ * it, whether it is favored (the database's statements favor it, or its
+ * plan relieves an oversubscribed default plan), its plan's estimated
  * cost over the default plan's, and its pairs screened without parallel
  * workers (screened: they found it faster)
  */
@@ -298,8 +301,9 @@ candidate_cmp(const void *x, const void *y)
  * interleave_favored
  *		After the arms proven elsewhere and those leading, which keep their
  *		places, the others (in candidate_cmp's order) take turns: the next
- *		by estimated cost ratio, then the next the database's statements
- *		favor (NdagQueryMemoryFavoredArms), and so on.  An arm proven for
+ *		by estimated cost ratio, then the next favored one (the database's
+ *		statements favor it, NdagQueryMemoryFavoredArms, or it relieves an
+ *		oversubscribed default plan), and so on.  An arm proven for
  *		many statements (no_parallel where parallel plans lose on a small
  *		machine) is then tried second instead of after every arm its
  *		estimated cost puts first, while the statement's own cheapest
@@ -415,95 +419,6 @@ keep_class_captures(ShadowRun *run)
 }
 
 /*
- * prepare_round
- *		Plan the default and each arm still open for the statement's class,
- *		tell the query memory what each plans to, and keep the usable ones
- *		(a plan of their own, not forced past disable_cost, not estimated
- *		costlier than ruvector.dag_shadow_max_cost_ratio times the
- *		default), in candidate_cmp's order with the favored arms
- *		interleaved (interleave_favored).  An arm whose pairs in the
- *		query memory find it faster so far (an earlier run screened it,
- *		or paired it as users run it) counts as screened: its brackets run
- *		as users run the plans from the first.
- */
-static void
-prepare_round(ShadowRun *run)
-{
-	const NdagShadowEntry *e = run->entry;
-	ParamListInfo params = use_capture(run, 0);
-	Query	   *query = shadow_query(run, params);
-	PlannedStmt *default_plan;
-	uint64		shapes[NDAG_MAX_ARMS];
-	int			nshapes = 0;
-	bool		default_forced;
-	double		default_cost;
-	uint64		open;
-	uint64		proven_elsewhere;
-	uint64		favored;
-	uint64		leading;
-
-	if (query == NULL)
-		return;
-	default_plan = NdagPlanDefault(copyObject(query), run->text,
-								   CURSOR_OPT_PARALLEL_OK, params);
-	default_forced = NdagPlanForced(default_plan);
-	default_cost = default_plan->planTree->total_cost;
-	shapes[nshapes++] = NdagPlanShapeHash(default_plan);
-	/*
-	 * the class: the default plan's shape where the pairs are measured and
-	 * the rows bucket of the captured parameter set
-	 */
-	run->klass = NdagParamClassOf(e->dbid, e->query_id, shapes[0], query,
-								  params);
-	open = NdagQueryMemoryOpenArms(e->dbid, e->query_id, run->klass,
-								   NdagArmsEnabledMask());
-	proven_elsewhere = NdagQueryMemoryProvenElsewhere(e->dbid, e->query_id,
-													  run->klass);
-	favored = NdagQueryMemoryFavoredArms(e->dbid);
-	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
-	{
-		PlannedStmt *plan;
-		uint64		shape;
-		bool		same = false;
-		bool		forced;
-		double		ratio;
-
-		if ((open & (UINT64CONST(1) << arm)) == 0)
-			continue;
-		plan = plan_arm(run, arm, query, params);
-		if (plan == NULL)
-			continue;
-		shape = NdagPlanShapeHash(plan);
-		for (int i = 0; i < nshapes && !same; i++)
-			same = shapes[i] == shape;
-		forced = !default_forced && NdagPlanForced(plan);
-		ratio = NdagPlanCostRatio(default_cost, plan);
-		NdagQueryMemoryMarkPlanned(e->dbid, e->query_id, run->klass, arm, same,
-								   ratio, forced);
-		if (same || forced || ratio > ndag_shadow_max_cost_ratio)
-			continue;
-		shapes[nshapes++] = shape;
-		run->cand[run->ncand].arm = arm;
-		run->cand[run->ncand].proven_elsewhere =
-			(proven_elsewhere & (UINT64CONST(1) << arm)) != 0;
-		run->cand[run->ncand].favored =
-			(favored & (UINT64CONST(1) << arm)) != 0;
-		run->cand[run->ncand].cost_ratio = ratio;
-		run->ncand++;
-	}
-	leading = NdagQueryMemoryLeadingArms(e->dbid, e->query_id, run->klass, open);
-	for (int c = 0; c < run->ncand; c++)
-		run->cand[c].screened = (leading & (UINT64CONST(1) << run->cand[c].arm)) != 0;
-	qsort(run->cand, run->ncand, sizeof(ShadowCandidate), candidate_cmp);
-	interleave_favored(run->cand, run->ncand);
-	if (run->ncand == 0)
-		run->outcome = SHADOW_DONE;
-	else
-		keep_class_captures(run);
-	log_candidates(run);
-}
-
-/*
  * add_planned_workers
  *		Add the parallel workers planned by the Gather and Gather Merge
  *		nodes of a plan tree (through appends and subquery scans) to
@@ -549,6 +464,113 @@ planned_processes(PlannedStmt *plan)
 	foreach(lc, plan->subplans)
 		add_planned_workers(lfirst(lc), &workers);
 	return 1 + workers;
+}
+
+/*
+ * relieves_oversubscription
+ *		Whether an arm's plan keeps fewer processes busy than a default plan
+ *		that keeps more busy than the machine has CPUs: the planner costs a
+ *		parallel plan as if its workers ran at once, and where they share
+ *		too few CPUs the plan with fewer processes often wins (no_parallel
+ *		on two CPUs), whatever its estimated cost says.
+ */
+static bool
+relieves_oversubscription(int default_processes, PlannedStmt *plan)
+{
+	return default_processes > NdagShadowCpus() &&
+		planned_processes(plan) < default_processes;
+}
+
+/*
+ * prepare_round
+ *		Plan the default and each arm still open for the statement's class,
+ *		tell the query memory what each plans to, and keep the usable ones
+ *		(a plan of their own, not forced past disable_cost, not estimated
+ *		costlier than ruvector.dag_shadow_max_cost_ratio times the
+ *		default), in candidate_cmp's order with the favored arms
+ *		interleaved (interleave_favored).  An arm whose pairs in the
+ *		query memory find it faster so far (an earlier run screened it,
+ *		or paired it as users run it) counts as screened: its brackets run
+ *		as users run the plans from the first.
+ */
+static void
+prepare_round(ShadowRun *run)
+{
+	const NdagShadowEntry *e = run->entry;
+	ParamListInfo params = use_capture(run, 0);
+	Query	   *query = shadow_query(run, params);
+	PlannedStmt *default_plan;
+	uint64		shapes[NDAG_MAX_ARMS];
+	int			nshapes = 0;
+	bool		default_forced;
+	double		default_cost;
+	uint64		open;
+	uint64		proven_elsewhere;
+	uint64		favored;
+	uint64		leading;
+	int			default_processes;
+
+	if (query == NULL)
+		return;
+	default_plan = NdagPlanDefault(copyObject(query), run->text,
+								   CURSOR_OPT_PARALLEL_OK, params);
+	default_forced = NdagPlanForced(default_plan);
+	default_cost = default_plan->planTree->total_cost;
+	default_processes = planned_processes(default_plan);
+	shapes[nshapes++] = NdagPlanShapeHash(default_plan);
+	/*
+	 * the class: the default plan's shape where the pairs are measured and
+	 * the rows bucket of the captured parameter set
+	 */
+	run->klass = NdagParamClassOf(e->dbid, e->query_id, shapes[0], query,
+								  params);
+	open = NdagQueryMemoryOpenArms(e->dbid, e->query_id, run->klass,
+								   NdagArmsEnabledMask());
+	proven_elsewhere = NdagQueryMemoryProvenElsewhere(e->dbid, e->query_id,
+													  run->klass);
+	favored = NdagQueryMemoryFavoredArms(e->dbid);
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		PlannedStmt *plan;
+		uint64		shape;
+		bool		same = false;
+		bool		forced;
+		double		ratio;
+
+		if ((open & (UINT64CONST(1) << arm)) == 0)
+			continue;
+		plan = plan_arm(run, arm, query, params);
+		if (plan == NULL)
+			continue;
+		shape = NdagPlanShapeHash(plan);
+		for (int i = 0; i < nshapes && !same; i++)
+			same = shapes[i] == shape;
+		forced = !default_forced && NdagPlanForced(plan);
+		ratio = NdagPlanCostRatio(default_cost, plan);
+		NdagQueryMemoryMarkPlanned(e->dbid, e->query_id, run->klass, arm, same,
+								   ratio, forced);
+		if (same || forced || ratio > ndag_shadow_max_cost_ratio)
+			continue;
+		shapes[nshapes++] = shape;
+		run->cand[run->ncand].arm = arm;
+		run->cand[run->ncand].proven_elsewhere =
+			(proven_elsewhere & (UINT64CONST(1) << arm)) != 0;
+		run->cand[run->ncand].favored =
+			(favored & (UINT64CONST(1) << arm)) != 0 ||
+			relieves_oversubscription(default_processes, plan);
+		run->cand[run->ncand].cost_ratio = ratio;
+		run->ncand++;
+	}
+	leading = NdagQueryMemoryLeadingArms(e->dbid, e->query_id, run->klass, open);
+	for (int c = 0; c < run->ncand; c++)
+		run->cand[c].screened = (leading & (UINT64CONST(1) << run->cand[c].arm)) != 0;
+	qsort(run->cand, run->ncand, sizeof(ShadowCandidate), candidate_cmp);
+	interleave_favored(run->cand, run->ncand);
+	if (run->ncand == 0)
+		run->outcome = SHADOW_DONE;
+	else
+		keep_class_captures(run);
+	log_candidates(run);
 }
 
 /*
