@@ -16,9 +16,9 @@ use Test::More;
 use lib 't';
 use NdagTest;
 
-my $conf = "shared_preload_libraries = 'neural_dag'\n"
-  . "ruvector.dag_fast_query_ms = 0\n"
-  . "ruvector.dag_detail_sample_rate = 1\n";
+# (a streaming test cluster has 1MB of shared buffers: every run of the
+# join would read its tables from the kernel's cache, t/180)
+my $conf = ndag_test_conf() . "shared_buffers = 16MB\n";
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf', $conf);

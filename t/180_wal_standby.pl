@@ -20,10 +20,7 @@ use NdagTest;
 # join then read its tables from the kernel's cache, and in about one
 # cluster of 25 the custom arm's runs took 36 ms where they take 9, too
 # close to the default's 45 ms to be proven faster within 6 pairs)
-my $conf = "shared_preload_libraries = 'neural_dag'\n"
-  . "ruvector.dag_fast_query_ms = 0\n"
-  . "ruvector.dag_detail_sample_rate = 1\n"
-  . "shared_buffers = 16MB\n";
+my $conf = ndag_test_conf() . "shared_buffers = 16MB\n";
 my $primary = PostgreSQL::Test::Cluster->new('wal_primary');
 $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf', $conf);

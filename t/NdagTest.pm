@@ -12,6 +12,24 @@ use IPC::Run;
 our @EXPORT = qw(ndag_node sql_state wait_for ndag_dbi_root ndag_write_file_bytes
   ndag_log_since);
 
+# ndag_test_conf(): the postgresql.conf lines of every test cluster: the
+# library preloaded, and recordings counted exactly.
+sub ndag_test_conf
+{
+	return "shared_preload_libraries = 'neural_dag'\n"
+	  # the tests count recordings exactly: no thinning of fast statements
+	  . "ruvector.dag_fast_query_ms = 0\n"
+	  # and count trajectories exactly: every recording keeps its plan
+	  # with actuals (the default keeps a sample of them)
+	  . "ruvector.dag_detail_sample_rate = 1\n"
+	  # and every run's latency is the statement's: none is timed node by
+	  # node (such runs are slower by their clock reads and not observed;
+	  # t/170 and sql/sampling time them)
+	  . "ruvector.dag_timing_sample_rate = 0\n";
+}
+
+push @NdagTest::EXPORT, qw(ndag_test_conf);
+
 # ndag_node(NAME, EXTRA_CONF, INIT_OPTIONS...): a started cluster (initdb
 # with INIT_OPTIONS, e.g. allows_streaming => 1) preloading neural_dag, with
 # the extension created in database postgres.
@@ -20,18 +38,7 @@ sub ndag_node
 	my ($name, $extra, %init) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init(%init);
-	$node->append_conf('postgresql.conf',
-		"shared_preload_libraries = 'neural_dag'\n"
-		  # the tests count recordings exactly: no thinning of fast statements
-		  . "ruvector.dag_fast_query_ms = 0\n"
-		  # and count trajectories exactly: every recording keeps its plan
-		  # with actuals (the default keeps a sample of them)
-		  . "ruvector.dag_detail_sample_rate = 1\n"
-		  # and every run's latency is the statement's: none is timed node by
-		  # node (such runs are slower by their clock reads and not observed;
-		  # t/170 and sql/sampling time them)
-		  . "ruvector.dag_timing_sample_rate = 0\n"
-		  . ($extra // ''));
+	$node->append_conf('postgresql.conf', ndag_test_conf() . ($extra // ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION neural_dag');
 	return $node;
