@@ -213,6 +213,8 @@ extern int64 StoreNextId(const char *counter);	/* immediate, like nextval */
 extern Size StoreShmemSize(void);
 extern void StoreShmemInit(void);	/* caller holds AddinShmemInitLock */
 extern void StoreStartupCheck(void);	/* postmaster: verify, quarantine */
+extern uint64 StoreSwitchCount(void);	/* restores that replaced the store */
+extern uint64 StoreOpenCount(void);	/* environments opened by processes */
 extern bool StoreQuarantineName(const char *path, char *dest, size_t destlen);
 
 /* ---------- store_error.c: LMDB codes to PostgreSQL errors ---------- */

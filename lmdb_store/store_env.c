@@ -277,6 +277,7 @@ StoreEnsureOpen(void)
 		store_remember_identity();
 		store_open_dbis(path);
 		store_remember_identity();
+		StoreOpenCounted();
 	}
 	PG_CATCH();
 	{

@@ -129,8 +129,8 @@ extern int	StoreVerifyTimeout(uint64 bytes);
 
 /* ---------- store_startup.c ---------- */
 
-extern uint64 StoreSwitchCount(void);
 extern void StoreSwitchBump(void);
+extern void StoreOpenCounted(void);
 
 /* ---------- store_arms.c ---------- */
 

@@ -5,7 +5,7 @@
  *	  before any process reads it, moved aside (quarantined) when it is
  *	  damaged, torn, of another format or of another cluster, and created
  *	  when there is none; then whether it may decide plans (store_trust.c).
- *	  Also the shared counter of store switches.
+ *	  Also the shared counters of store switches and opens.
  *
  * The postmaster runs StoreStartupCheck from its shared-memory start-up
  * hook, so it runs before the first start of any backend or worker and
@@ -37,6 +37,7 @@
 typedef struct StoreShared
 {
 	pg_atomic_uint64 switches;	/* stores put in place by a restore */
+	pg_atomic_uint64 opens;		/* environments opened by processes */
 } StoreShared;
 
 static StoreShared *store_shared = NULL;
@@ -70,7 +71,10 @@ StoreShmemInit(void)
 	store_shared = ShmemInitStruct("neural_dag store", sizeof(StoreShared),
 								   &found);
 	if (!found)
+	{
 		pg_atomic_init_u64(&store_shared->switches, 0);
+		pg_atomic_init_u64(&store_shared->opens, 0);
+	}
 	StoreTrustShmemInit();
 }
 
@@ -95,6 +99,29 @@ StoreSwitchBump(void)
 {
 	if (store_shared != NULL)
 		pg_atomic_fetch_add_u64(&store_shared->switches, 1);
+}
+
+/*
+ * StoreOpenCount
+ *		How many times processes of the server opened the store's
+ *		environment: each open maps its files and registers a reader,
+ *		which a new backend pays for unless nothing it runs needs the store.
+ */
+uint64
+StoreOpenCount(void)
+{
+	return store_shared != NULL ? pg_atomic_read_u64(&store_shared->opens) : 0;
+}
+
+/*
+ * StoreOpenCounted
+ *		This process opened the store's environment.
+ */
+void
+StoreOpenCounted(void)
+{
+	if (store_shared != NULL)
+		pg_atomic_fetch_add_u64(&store_shared->opens, 1);
 }
 
 /*

@@ -338,6 +338,8 @@ ruvector_dag_status(PG_FUNCTION_ARGS)
 	StoreScanEnd(scan);
 	/* store edits of finished transactions not settled yet (store_intent.c) */
 	NdagStatusAddCounter(&counters, "xact_intents", (int64) StoreIntentCount());
+	/* the store environments the server's processes opened */
+	NdagStatusAddCounter(&counters, "store_opens_all", (int64) StoreOpenCount());
 	for (int i = 0; i < n_status_concerns; i++)
 		status_concerns[i].fn(&counters);
 	appendStringInfoString(&buf, "}}");

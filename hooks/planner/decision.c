@@ -385,8 +385,9 @@ match_pattern(Analysis *a)
  *		class of this default plan shape in shared memory or the store, so
  *		that its pin or proven arm holds from its first run; 0 when it has
  *		none or several (then the shape's class alone, by default).  Shared
- *		memory is read in one pass, the store in one scan of the
- *		statement's records.
+ *		memory is read in one pass, the store (unless shared memory holds
+ *		every class of the statement it has) in one scan of the statement's
+ *		records.
  */
 static int
 only_known_bucket(uint64 query_id, uint64 shape)
@@ -395,11 +396,12 @@ only_known_bucket(uint64 query_id, uint64 shape)
 	bool		in_memory[KNOWN_BUCKETS];
 	bool		in_store[KNOWN_BUCKETS];
 	int			found = 0;
+	bool		all_loaded;
 
 	for (int b = 1; b <= KNOWN_BUCKETS; b++)
 		klasses[b - 1] = NdagParamClass(shape, b);
-	NdagQueryMemoryClassesOf(MyDatabaseId, query_id, klasses, KNOWN_BUCKETS,
-							 in_memory);
+	all_loaded = NdagQueryMemoryClassesOf(MyDatabaseId, query_id, klasses,
+										  KNOWN_BUCKETS, in_memory);
 	for (int b = 1; b <= KNOWN_BUCKETS; b++)
 	{
 		if (!in_memory[b - 1])
@@ -408,6 +410,8 @@ only_known_bucket(uint64 query_id, uint64 shape)
 			return 0;
 		found = b;
 	}
+	if (all_loaded)
+		return found;
 	NdagQueryStoreLoadAmong(MyDatabaseId, query_id, klasses, KNOWN_BUCKETS,
 							in_store);
 	for (int b = 1; b <= KNOWN_BUCKETS; b++)
@@ -536,6 +540,7 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 	d->measure_class = a->measuring;
 	/* nothing in shared memory: after a restart or an eviction, the store's */
 	if (!NdagQueryMemoryGet(MyDatabaseId, query_id, a->klass, &a->stats) &&
+		!a->stats.all_loaded &&
 		NdagQueryStoreLoad(MyDatabaseId, query_id, a->klass))
 		NdagQueryMemoryGet(MyDatabaseId, query_id, a->klass, &a->stats);
 	a->worth = (a->stats.default_n > 0 && a->stats.default_ms > ndag_min_latency) ||

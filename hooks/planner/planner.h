@@ -255,6 +255,8 @@ typedef struct NdagQueryStats
 	uint32		default_n;
 	double		default_ms;		/* median of the latest default runs, NaN none */
 	bool		multi_class;	/* the query has other parameter classes too */
+	bool		all_loaded;		/* the table holds every class of the query
+								 * the store has (set found or not) */
 	uint32		total;			/* decisions that drew a turn */
 	uint32		explored;
 	uint64		same_mask;		/* arms planning like the default (or another arm) */
@@ -347,6 +349,9 @@ extern int	NdagQueryMemoryCollect(Oid dbid, uint64 enabled,
 extern bool NdagQueryMemoryLoad(const NdagQueryRecord *r);
 extern void NdagQueryMemorySync(Oid dbid, const NdagQueryRecord *records,
 								int n);
+extern uint64 NdagQueryMemoryLoadGeneration(void);
+extern void NdagQueryMemoryMarkAllLoaded(Oid dbid, uint64 query_id,
+										 uint64 generation);
 
 /* ---------- query_store.c: the query memory in the store (ndag_queries) ---------- */
 extern void NdagQueryStoreInit(void);
@@ -384,7 +389,7 @@ extern NdagArmVerdict NdagQueryMemoryAddPair(Oid dbid, uint64 query_id,
 											 uint64 klass, int arm,
 											 double default_ms, double arm_ms,
 											 bool arm_timed_out, bool screened);
-extern void NdagQueryMemoryClassesOf(Oid dbid, uint64 query_id,
+extern bool NdagQueryMemoryClassesOf(Oid dbid, uint64 query_id,
 									 const uint64 *klasses, int n,
 									 bool *found);
 extern NdagArmVerdict NdagQueryMemoryRefute(Oid dbid, uint64 query_id,

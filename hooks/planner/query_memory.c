@@ -51,6 +51,7 @@
 #include "core/core.h"
 #include "planner/planner.h"
 #include "planner/query_memory_int.h"
+#include "store.h"
 
 #define QM_PROBES			16
 /* lock partitions at most (fewer for small tables: QM_PROBES slots each at least) */
@@ -85,6 +86,7 @@ typedef struct QmShared
 	pg_atomic_uint64 tick;
 	pg_atomic_uint64 epoch;
 	pg_atomic_uint64 evictions;
+	pg_atomic_uint64 forgets;	/* classes left the table, the store kept them */
 	pg_atomic_uint64 statement_epochs[QM_EPOCH_BUCKETS];
 	QmSlot		slots[FLEXIBLE_ARRAY_MEMBER];
 } QmShared;
@@ -148,6 +150,7 @@ NdagQueryMemoryShmemInit(void)
 			NdagQmSlotClear(&qm->slots[i]);
 		pg_atomic_init_u64(&qm->tick, 0);
 		pg_atomic_init_u64(&qm->evictions, 0);
+		pg_atomic_init_u64(&qm->forgets, 0);
 		pg_atomic_init_u64(&qm->epoch, 1);
 		for (int i = 0; i < QM_EPOCH_BUCKETS; i++)
 			pg_atomic_init_u64(&qm->statement_epochs[i], 1);
@@ -407,6 +410,7 @@ NdagQueryMemoryReset(Oid dbid)
 	if (qm == NULL)
 		return;
 	NdagQmForEachSlot(dbid, LW_EXCLUSIVE, forget_slot, NULL);
+	pg_atomic_fetch_add_u64(&qm->forgets, 1);
 	/* the parameter sets' buckets are measured again (all databases') */
 	NdagParamClassReset();
 	pg_atomic_fetch_add_u64(&qm->epoch, 1);
@@ -425,7 +429,94 @@ NdagQueryMemoryForgetStatement(Oid dbid, uint64 query_id)
 	if (qm == NULL || !OidIsValid(dbid))
 		return;
 	for_each_statement_slot(dbid, query_id, LW_EXCLUSIVE, forget_slot, NULL);
+	pg_atomic_fetch_add_u64(&qm->forgets, 1);
 	pg_atomic_fetch_add_u64(NdagQmStatementBucket(dbid, query_id), 1);
+}
+
+/*
+ * load_generation
+ *		Moves whenever the table may stop holding a class the store has:
+ *		an eviction, a forgotten statement or database, a restore that put
+ *		another store in place.  A statement marked all loaded at one
+ *		generation stays so while it does not move; classes the table
+ *		gains (new ones, loaded ones) do not change that.
+ */
+static uint64
+load_generation(void)
+{
+	return pg_atomic_read_u64(&qm->forgets) + StoreSwitchCount();
+}
+
+/*
+ * NdagQueryMemoryLoadGeneration
+ *		The load generation, read before a scan of a statement's records
+ *		whose every class is then loaded (NdagQueryMemoryMarkAllLoaded).
+ */
+uint64
+NdagQueryMemoryLoadGeneration(void)
+{
+	return qm != NULL ? load_generation() : 0;
+}
+
+/*
+ * all_loaded_now
+ *		Whether slot s says that the table holds every class of its
+ *		statement the store has.
+ */
+static bool
+all_loaded_now(const QmSlot *s)
+{
+	return s->all_loaded_at == load_generation() + 1;
+}
+
+/*
+ * statement_all_loaded
+ *		Whether the table holds every class of the statement the store
+ *		has: then a class it lacks is not in the store either, and looking
+ *		there (opening the store, in a new backend) can be skipped.
+ *		Caller holds the statement's partition lock.
+ */
+static bool
+statement_all_loaded(uint32 h, Oid dbid, uint64 query_id)
+{
+	for (int p = 0; p < qm->probes; p++)
+	{
+		QmSlot	   *s = window_slot(h, p);
+
+		if (s->dbid == dbid && s->query_id == query_id && all_loaded_now(s))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * NdagQueryMemoryMarkAllLoaded
+ *		After every record of a statement the store has was loaded into the
+ *		table, by a scan begun at load generation generation: the statement
+ *		is all loaded, unless a class may have left the table since (the
+ *		generation moved).  A statement the table holds no class of stays
+ *		unmarked.
+ */
+void
+NdagQueryMemoryMarkAllLoaded(Oid dbid, uint64 query_id, uint64 generation)
+{
+	uint32		h;
+
+	if (qm == NULL)
+		return;
+	h = NdagQmStatementHash(dbid, query_id);
+	LWLockAcquire(NdagQmStatementLock(h), LW_EXCLUSIVE);
+	if (load_generation() == generation)
+	{
+		for (int p = 0; p < qm->probes; p++)
+		{
+			QmSlot	   *s = window_slot(h, p);
+
+			if (s->dbid == dbid && s->query_id == query_id)
+				s->all_loaded_at = generation + 1;
+		}
+	}
+	LWLockRelease(NdagQmStatementLock(h));
 }
 
 /*
@@ -562,6 +653,7 @@ NdagQmSlotFind(uint32 h, Oid dbid, uint64 query_id, uint64 klass, bool create)
 	if (victim->dbid != InvalidOid)
 	{
 		pg_atomic_fetch_add_u64(&qm->evictions, 1);
+		pg_atomic_fetch_add_u64(&qm->forgets, 1);
 		pg_atomic_fetch_add_u64(&qm->epoch, 1);
 	}
 	slot_init(victim, dbid, query_id, klass);
@@ -688,6 +780,7 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 	/* reads only: last_used is an atomic */
 	LWLockAcquire(NdagQmStatementLock(h), LW_SHARED);
 	s = NdagQmSlotFind(h, dbid, query_id, klass, false);
+	out->all_loaded = statement_all_loaded(h, dbid, query_id);
 	if (s != NULL)
 	{
 		NdagQmTouchTick(s);
@@ -726,6 +819,7 @@ typedef struct QmClassesOf
 	const uint64 *klasses;
 	int			n;
 	bool	   *found;
+	bool		all_loaded;		/* the statement is all loaded */
 } QmClassesOf;
 
 /*
@@ -738,6 +832,7 @@ mark_class(QmSlot *s, void *arg)
 {
 	QmClassesOf *c = arg;
 
+	c->all_loaded |= all_loaded_now(s);
 	for (int i = 0; i < c->n; i++)
 		if (s->klass == c->klasses[i])
 			c->found[i] = true;
@@ -747,17 +842,19 @@ mark_class(QmSlot *s, void *arg)
  * NdagQueryMemoryClassesOf
  *		Which of a statement's classes klasses[0..n-1] the table holds
  *		(found[i]), in one pass over the statement's probe window under its
- *		lock, where a look-up per class takes the lock each time.
+ *		lock, where a look-up per class takes the lock each time; true when
+ *		the statement is all loaded (the store has none of the others).
  */
-void
+bool
 NdagQueryMemoryClassesOf(Oid dbid, uint64 query_id, const uint64 *klasses,
 						 int n, bool *found)
 {
-	QmClassesOf c = {klasses, n, found};
+	QmClassesOf c = {klasses, n, found, false};
 
 	memset(found, 0, sizeof(bool) * n);
 	if (qm != NULL)
 		for_each_statement_slot(dbid, query_id, LW_SHARED, mark_class, &c);
+	return c.all_loaded;
 }
 
 /*

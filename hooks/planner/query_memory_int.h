@@ -40,6 +40,9 @@ typedef struct QmSlot
 	pg_atomic_uint64 used_at;	/* TimestampTz: when last planned or observed */
 	bool		multi_class;	/* the query has other classes too */
 	bool		stored;			/* the store has a record of it */
+	uint64		all_loaded_at;	/* 1 + the load generation at which the table
+								 * held every class of the statement the store
+								 * has; 0: not known */
 	bool		dirty;			/* changed since it was last flushed */
 	bool		frozen;			/* DBA: no exploration */
 	int32		pinned_arm;		/* DBA: always this arm, NDAG_QM_NOT_PINNED none */

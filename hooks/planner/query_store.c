@@ -283,9 +283,12 @@ NdagQueryStoreLoad(Oid dbid, uint64 query_id, uint64 klass)
 
 /*
  * NdagQueryStoreLoadAmong
- *		Of a statement's classes klasses[0..n-1], load those the store has
- *		(committed records) and the shared table does not hold, in one scan
- *		of the statement's records; found[i]: the store has klasses[i].
+ *		Load every class of a statement the store has (committed records)
+ *		and the shared table does not hold, in one scan of the statement's
+ *		records, and mark the statement all loaded (unless a class may have
+ *		left the table meanwhile): until one does, a new backend's first
+ *		planning of it needs nothing from the store.  found[i]: the store
+ *		has klasses[i] (of klasses[0..n-1]).
  */
 void
 NdagQueryStoreLoadAmong(Oid dbid, uint64 query_id, const uint64 *klasses,
@@ -293,6 +296,7 @@ NdagQueryStoreLoadAmong(Oid dbid, uint64 query_id, const uint64 *klasses,
 {
 	StoreValue *values = StoreRecordAlloc(STORE_DBI_QUERIES);
 	int			f_class = StoreFieldIndex(STORE_DBI_QUERIES, "class");
+	uint64		generation = NdagQueryMemoryLoadGeneration();
 	StoreKeyRange range;
 	StoreScan  *scan;
 
@@ -304,18 +308,18 @@ NdagQueryStoreLoadAmong(Oid dbid, uint64 query_id, const uint64 *klasses,
 	scan = StoreScanBegin(STORE_DBI_QUERIES, dbid, &range, false);
 	while (StoreScanNext(scan, values))
 	{
+		NdagQueryRecord r;
+
 		for (int i = 0; i < n; i++)
 		{
-			NdagQueryRecord r;
-
-			if (found[i] || (uint64) values[f_class].v.i8 != klasses[i])
-				continue;
-			found[i] = true;
-			values_record(values, &r);
-			(void) NdagQueryMemoryLoad(&r);
+			if ((uint64) values[f_class].v.i8 == klasses[i])
+				found[i] = true;
 		}
+		values_record(values, &r);
+		(void) NdagQueryMemoryLoad(&r);
 	}
 	StoreScanEnd(scan);
+	NdagQueryMemoryMarkAllLoaded(dbid, query_id, generation);
 }
 
 /*
