@@ -68,6 +68,10 @@
 #                           (default 120; 0: measure at once, while it may still run)
 #   NDAG_BENCH_LOAD         CPU-burning processes kept running for the whole run
 #                           (default 0), e.g. 4: learning under a sustained load
+#   NDAG_BENCH_LOAD_VARY    a load that changes for the whole run, "MAX:PERIOD[:SEED]": between 0
+#                           and MAX CPU-burning processes, their number drawn again every PERIOD
+#                           seconds (from SEED, default 1), e.g. 4:20 (on 2 cores, from an idle
+#                           machine to three times oversubscribed and back, several times a pass)
 #   NDAG_BENCH_SERVER_LOG   file the server log is copied to when the cluster is removed
 #                           (default: not kept)
 #   NDAG_BENCH_CONF         more postgresql.conf lines for the cluster (log_min_messages = debug1
@@ -110,6 +114,12 @@ fi
 if [ "${NDAG_BENCH_LOAD:-0}" -gt 0 ]; then
 	wl_load_start "$NDAG_BENCH_LOAD"
 	echo "== $NDAG_BENCH_LOAD CPU-burning processes run beside the workload until the end"
+fi
+if [ -n "${NDAG_BENCH_LOAD_VARY:-}" ]; then
+	IFS=: read -r vary_max vary_period vary_seed <<<"$NDAG_BENCH_LOAD_VARY"
+	wl_load_vary "$vary_max" "$vary_period" "${vary_seed:-1}"
+	echo "== between 0 and $vary_max CPU-burning processes, drawn again every $vary_period s, run beside" \
+		"the workload until the end"
 fi
 echo "== throwaway cluster in $WL_DIR (port $WL_PORT), neural_dag and pg_stat_statements preloaded," \
 	"$(wl_psql postgres -At -c "SELECT count(*) FROM pg_settings WHERE name LIKE 'ruvector.%' AND source <> 'default'")" \

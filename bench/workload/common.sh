@@ -50,7 +50,30 @@ wl_load_start() {
 	done
 }
 
-# wl_load_stop: stop the processes wl_load_start started
+# wl_load_vary MAX PERIOD SEED: one process that keeps between 0 and MAX
+# CPU-burning children running, their number drawn again (from SEED, so a run
+# can be repeated) every PERIOD seconds, until wl_load_stop: a load that
+# changes while the workload learns and is measured
+wl_load_vary() {
+	perl -e '
+		my ($max, $period, $seed) = @ARGV;
+		my ($parent, @burners) = ($$);
+		sub stop_burners { kill "KILL", @burners; waitpid($_, 0) for @burners; @burners = () }
+		$SIG{TERM} = sub { stop_burners(); exit 0 };
+		srand($seed);
+		while (1) {
+			stop_burners();
+			for (1 .. int(rand($max + 1))) {
+				my $pid = fork();
+				if ($pid == 0) { $SIG{TERM} = "DEFAULT"; 1 while getppid() == $parent; exit 0 }
+				push @burners, $pid;
+			}
+			select(undef, undef, undef, $period);
+		}' "$1" "$2" "$3" &
+	WL_BURNERS="$WL_BURNERS $!"
+}
+
+# wl_load_stop: stop the processes wl_load_start and wl_load_vary started
 wl_load_stop() {
 	local pid
 	for pid in $WL_BURNERS; do
