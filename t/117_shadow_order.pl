@@ -11,7 +11,7 @@
 # where the estimated cost ratio alone would put so_merge last.  Then the
 # rare constant, the first statement in another class (a hash join by
 # default), is captured: its run lists so_merge first, marked as proven for
-# another class of the statement (a star).  Last, on a machine of N CPUs,
+# another class of the statement (a star).  Last, on a server of N CPUs,
 # a parallel aggregate planned with N workers (N + 1 processes) lists the
 # arm that plans it without workers second, favored (a caret), between
 # two cheap-looking arms (so_flat_sort and so_flat_index, parallel plans
@@ -90,9 +90,9 @@ like($order, qr/^$arm\*\^? ($flats) (?!\1)$flats$/,
 	'the arm proven for k = 0 is its first candidate, before the cheaper-looking ones');
 
 # ---------- a parallel plan with more processes than the machine's CPUs ----------
-# the CPUs online, as the server counts them (sysconf)
-my $ncpu = `getconf _NPROCESSORS_ONLN`;
-chomp $ncpu;
+# the CPUs the server may use, as it counts them (the CPUs online unless its
+# affinity or a CPU quota allows fewer: t/132)
+my $ncpu = ndag_status_counter($node, 'shadow_cpus');
 sql(q{INSERT INTO ndag_arms (name, settings) VALUES
 	('so_serial', 'max_parallel_workers_per_gather=0'),
 	('so_flat_index', 'enable_seqscan=off, enable_bitmapscan=off, seq_page_cost=0.01, random_page_cost=0.01, cpu_tuple_cost=0.0001, cpu_operator_cost=0.0001')});

@@ -176,9 +176,13 @@ extern bool NdagShadowRunEntry(NdagShadowEntry *entry, NdagShadowPace pace,
 							   void *pace_arg);
 extern void NdagShadowSessionSettings(void);
 
+/* ---------- shadow_cpus.c ---------- */
+
+extern int	NdagMachineCpus(void);
+extern int	NdagShadowCpus(void);
+
 /* ---------- shadow_capacity.c ---------- */
 
-extern int	NdagShadowCpus(void);
 extern double NdagShadowBudget(void);
 extern double NdagShadowAccountCapacityMs(void);
 extern double NdagShadowAccountAvailableMs(void);

@@ -2,8 +2,8 @@
  *
  * shadow_capacity.c
  *	  How much of the machine shadow runs may take now: the CPUs of
- *	  ruvector.dag_shadow_budget (-1: a quarter of the machine's, at least
- *	  one) while the 1-minute load average per CPU, not counting the shadow
+ *	  ruvector.dag_shadow_budget (-1: a quarter of those the server may use,
+ *	  at least one) while the 1-minute load average per CPU online, not counting the shadow
  *	  runs' own processes, is at most ruvector.dag_shadow_max_load, fewer in
  *	  proportion above it, never fewer than ruvector.dag_shadow_min_share.
  *
@@ -105,7 +105,7 @@ NdagShadowProcessCpuMs(void)
 /*
  * configured_cpus
  *		ruvector.dag_shadow_budget in CPUs: -1 is a quarter of the
- *		machine's CPUs, at least one.
+ *		CPUs the server may use (shadow_cpus.c), at least one.
  */
 static double
 configured_cpus(long ncpu)
@@ -113,16 +113,6 @@ configured_cpus(long ncpu)
 	if (ndag_shadow_budget < 0)
 		return Max(1.0, (double) ncpu / 4.0);
 	return ndag_shadow_budget;
-}
-
-/*
- * NdagShadowCpus
- *		The machine's CPUs online, at least 1.
- */
-int
-NdagShadowCpus(void)
-{
-	return (int) Max(sysconf(_SC_NPROCESSORS_ONLN), 1);
 }
 
 /*
@@ -140,8 +130,8 @@ double
 NdagShadowBudget(void)
 {
 	double		load[1];
-	int			ncpu = NdagShadowCpus();
-	double		cpus = configured_cpus(ncpu);
+	int			ncpu = NdagMachineCpus();
+	double		cpus = configured_cpus(NdagShadowCpus());
 	double		floor_cpus = Min(cpus, ndag_shadow_min_share);
 	double		per_cpu;
 

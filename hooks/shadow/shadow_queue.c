@@ -708,8 +708,9 @@ NdagShadowReset(Oid dbid)
 /*
  * NdagShadowStatusCounters
  *		The counters of ruvector_dag_status(), shadow_queued (the entries
- *		waiting now), shadow_own_load_pct and shadow_budget_ms_available
- *		(what the account of shadow time holds now).
+ *		waiting now), shadow_own_load_pct, shadow_budget_ms_available
+ *		(what the account of shadow time holds now) and shadow_cpus (the
+ *		CPUs the server may use, as shadow exploration counts them).
  */
 void
 NdagShadowStatusCounters(void *state)
@@ -732,4 +733,5 @@ NdagShadowStatusCounters(void *state)
 						 (int64) rint(100.0 * NdagShadowOwnLoadNow()));
 	NdagStatusAddCounter(state, "shadow_budget_ms_available",
 						 (int64) floor(NdagShadowAccountAvailableMs()));
+	NdagStatusAddCounter(state, "shadow_cpus", NdagShadowCpus());
 }
