@@ -125,10 +125,15 @@ pending_key_match(const void *key1, const void *key2, Size keysize)
 /*
  * pending_reset
  *		Forget all pending state (its memory goes with the transaction).
+ *		Writes nothing when there is none (pending_ensure creates the
+ *		context before any of it is set), so that a transaction that
+ *		wrote nothing leaves the backend's copy of these pages shared.
  */
 static void
 pending_reset(void)
 {
+	if (pending_cxt == NULL)
+		return;
 	pending_cxt = NULL;
 	index_cxt = NULL;
 	pending_ops = NIL;

@@ -256,7 +256,8 @@ typedef struct NdagQueryStats
 	double		default_ms;		/* median of the latest default runs, NaN none */
 	bool		multi_class;	/* the query has other parameter classes too */
 	bool		all_loaded;		/* the table holds every class of the query
-								 * the store has (set found or not) */
+								 * the store has; set only when the class
+								 * itself is missing */
 	uint32		total;			/* decisions that drew a turn */
 	uint32		explored;
 	uint64		same_mask;		/* arms planning like the default (or another arm) */

@@ -780,7 +780,8 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 	/* reads only: last_used is an atomic */
 	LWLockAcquire(NdagQmStatementLock(h), LW_SHARED);
 	s = NdagQmSlotFind(h, dbid, query_id, klass, false);
-	out->all_loaded = statement_all_loaded(h, dbid, query_id);
+	/* read only where the class is missing: whether the store may hold it */
+	out->all_loaded = s == NULL && statement_all_loaded(h, dbid, query_id);
 	if (s != NULL)
 	{
 		NdagQmTouchTick(s);
