@@ -1,11 +1,13 @@
 #!/bin/bash
-# What neural_dag costs short statements under pgbench: four identical
+# What neural_dag costs short statements under pgbench: five identical
 # throwaway clusters run side by side, two without the library (the
 # baseline and the A-against-A noise), one without it computing queryIds
 # (compute_query_id = on: what the extension needs, and what a server
-# running pg_stat_statements pays anyway) and one preloading it in learn
-# mode on the enabled pgbench tables (default settings otherwise).  pgbench
-# blocks of NDAG_BENCH_SECONDS take turns on the four, in a rotating
+# running pg_stat_statements pays anyway), one preloading it with
+# ruvector.dag_mode = off (the library's presence: its hooks and workers,
+# nothing recorded or decided) and one preloading it in learn mode on the
+# enabled pgbench tables (default settings otherwise).  pgbench
+# blocks of NDAG_BENCH_SECONDS take turns on the five, in a rotating
 # order, round after round; per block the TPS and the server CPU per
 # transaction (the postmaster and all its processes, /proc).  Workloads:
 #   select_only     pgbench -S, prepared (PostgreSQL plans each backend's
@@ -39,7 +41,7 @@ clients=${NDAG_BENCH_CLIENTS:-2}
 
 root=$(mktemp -d /tmp/neural_dag-bench.XXXXXX)
 chown "$(ndag_pg_user)" "$root"
-configs=(not_loaded not_loaded_again query_ids learn)
+configs=(not_loaded not_loaded_again query_ids loaded_off learn)
 declare -A dirs ports
 stop_all() {
 	for c in "${configs[@]}"; do
@@ -59,6 +61,8 @@ for c in "${configs[@]}"; do
 	chown "$(ndag_pg_user)" "${dirs[$c]}"
 	if [ "$c" = learn ]; then
 		bench_cluster "${dirs[$c]}" "${ports[$c]}" neural_dag "ruvector.dag_mode = learn"
+	elif [ "$c" = loaded_off ]; then
+		bench_cluster "${dirs[$c]}" "${ports[$c]}" neural_dag "ruvector.dag_mode = off"
 	elif [ "$c" = query_ids ]; then
 		bench_cluster "${dirs[$c]}" "${ports[$c]}" "" "compute_query_id = on"
 	else
@@ -66,10 +70,12 @@ for c in "${configs[@]}"; do
 	fi
 	as_pg pgbench -h "${dirs[$c]}" -p "${ports[$c]}" -U postgres -i -q -s "$scale" postgres >/dev/null 2>&1
 done
-as_pg psql -h "${dirs[learn]}" -p "${ports[learn]}" -U postgres -X -qAt -c "CREATE EXTENSION neural_dag" -c "
-	SELECT ruvector_enable_neural_dag(t)
-	FROM unnest(ARRAY['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers',
-					  'pgbench_history']::regclass[]) t" >/dev/null
+for c in loaded_off learn; do
+	as_pg psql -h "${dirs[$c]}" -p "${ports[$c]}" -U postgres -X -qAt -c "CREATE EXTENSION neural_dag" -c "
+		SELECT ruvector_enable_neural_dag(t)
+		FROM unnest(ARRAY['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers',
+						  'pgbench_history']::regclass[]) t" >/dev/null
+done
 
 cat >"$root/join3.sql" <<'SQL'
 \set aid random(1, 100000 * :scale)
@@ -126,6 +132,12 @@ for w in "${workloads[@]}"; do
 		"pgbench $w server CPU per transaction, queryIds only" "-"
 	bench_summary "$root/$w.out" query_ids not_loaded_again learn 4 \
 		"pgbench $w server CPU per transaction, learn / queryIds" "-" not_loaded
+	# the library loaded, doing nothing (mode off), against queryIds alone
+	# (the hooks still compute them), and learn mode against it
+	bench_summary "$root/$w.out" query_ids not_loaded_again loaded_off 4 \
+		"pgbench $w server CPU per transaction, mode off / queryIds" "-" not_loaded
+	bench_summary "$root/$w.out" loaded_off not_loaded_again learn 4 \
+		"pgbench $w server CPU per transaction, learn / mode off" "-" not_loaded
 	if [ "$w" = connect ]; then
 		# a new backend's start-up and first statement: extra CPU in ms
 		read -r m q1 q3 < <(awk '{v[$1 " " $2] = $4; r[$1] = 1}
