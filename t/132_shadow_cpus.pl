@@ -3,8 +3,8 @@
 # them, and the rule that favors arms relieving a parallel plan with more
 # processes than them), not the CPUs online: a server started with its CPU
 # affinity limited to one CPU (taskset, as a cpuset or a container would)
-# counts one, limited to two counts at most two, and unlimited at most the
-# CPUs online.  A control group's CPU quota (a container's CPU limit) is
+# counts one, limited to two counts at most two, and otherwise at most the
+# CPUs it may run on.  A control group's CPU quota (a container's CPU limit) is
 # read the same way; changing one needs rights over the control groups that
 # a test does not have.
 use strict;
@@ -14,35 +14,41 @@ use Test::More;
 use lib 't';
 use NdagTest;
 
-plan skip_all => 'taskset is not installed' if system('taskset -p $$ >/dev/null 2>&1') != 0;
+# the CPUs this process may run on (taskset -c list, e.g. "0-3,6"), expanded
+my ($list) = `taskset -cp $$ 2>/dev/null` =~ /:\s*([0-9,-]+)\s*$/;
+plan skip_all => 'taskset cannot read this process\'s CPU affinity' unless defined $list;
+my @allowed = map { /^(\d+)-(\d+)$/ ? ($1 .. $2) : ($_) } split /,/, $list;
+plan skip_all => 'this process may not change its CPU affinity'
+  if system("taskset -cp $allowed[0] $$ >/dev/null 2>&1") != 0
+  || system("taskset -cp $list $$ >/dev/null 2>&1") != 0;
 
 chomp(my $online = `getconf _NPROCESSORS_ONLN`);
-my ($mask) = `taskset -p $$` =~ /:\s*([0-9a-f,]+)\s*$/;
-ok(defined $mask, "this process's affinity mask: " . ($mask // 'unknown'));
+note("this process may run on CPUs $list of $online online");
 
 my $node = ndag_node('shadow_cpus');
 my $unlimited = ndag_status_counter($node, 'shadow_cpus');
 note("CPUs online $online, the server counts $unlimited");
-ok($unlimited >= 1 && $unlimited <= $online, 'an unlimited server counts at least one CPU and at most those online');
+ok($unlimited >= 1 && $unlimited <= @allowed,
+	'a server started without a new limit counts at least one CPU and at most those it may run on');
 
-# cpus_with_affinity(LIST): shadow_cpus of the server restarted with its
-# processes' affinity limited to the CPUs in LIST (taskset -c syntax)
+# cpus_with_affinity(CPUS): shadow_cpus of the server restarted with its
+# processes' affinity limited to CPUS (taskset -c syntax)
 sub cpus_with_affinity
 {
-	my ($list) = @_;
+	my ($cpus) = @_;
 	$node->stop;
-	system('taskset', '-p', '-c', $list, $$) == 0 or die "taskset -c $list failed";
+	system("taskset -cp $cpus $$ >/dev/null") == 0 or die "taskset -cp $cpus failed";
 	$node->start;
-	system('taskset', '-p', $mask, $$) == 0 or die "restoring the affinity mask $mask failed";
+	system("taskset -cp $list $$ >/dev/null") == 0 or die "restoring the affinity $list failed";
 	return ndag_status_counter($node, 'shadow_cpus');
 }
 
-is(cpus_with_affinity('0'), 1, 'a server limited to one CPU counts one');
+is(cpus_with_affinity($allowed[0]), 1, 'a server limited to one CPU counts one');
 SKIP:
 {
-	skip 'one CPU online', 1 if $online < 2;
+	skip 'one CPU allowed', 1 if @allowed < 2;
 	my $two = $unlimited < 2 ? $unlimited : 2;
-	is(cpus_with_affinity('0,1'), $two, 'a server limited to two CPUs counts at most two');
+	is(cpus_with_affinity("$allowed[0],$allowed[1]"), $two, 'a server limited to two CPUs counts at most two');
 }
 $node->stop;
 $node->start;
