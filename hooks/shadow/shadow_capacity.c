@@ -3,9 +3,10 @@
  * shadow_capacity.c
  *	  How much of the machine shadow runs may take now: the CPUs of
  *	  ruvector.dag_shadow_budget (-1: a quarter of those the server may use,
- *	  at least one) while the 1-minute load average per CPU online, not counting the shadow
- *	  runs' own processes, is at most ruvector.dag_shadow_max_load, fewer in
- *	  proportion above it, never fewer than ruvector.dag_shadow_min_share.
+ *	  at least one) while the 1-minute load average per CPU online, not
+ *	  counting the shadow runs' own processes, is at most
+ *	  ruvector.dag_shadow_max_load, fewer in proportion above it, never
+ *	  fewer than ruvector.dag_shadow_min_share.
  *
  * The shadow runs' own share is followed the way the kernel follows the
  * load: an exponential average over a minute of the processes they kept
