@@ -8,7 +8,8 @@
 # CPU), one statement's run of up to 16 pairs uses a few hundred ms of CPU:
 # the account is charged that, and what it lost is less than half the
 # run's wall-clock time (charged with the wall-clock time it would have
-# lost all of it, less the little the budget refilled meanwhile).
+# lost all of it, less the little the budget refilled meanwhile).  Then a
+# statement with parallel workers: they are charged their CPU time too.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -65,8 +66,6 @@ my $pairs = counter('shadow_pairs');
 my $wall = counter('shadow_ms');
 my $cpu = counter('shadow_cpu_ms');
 my $left = counter('shadow_budget_ms_available');
-sql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = '$burn'");
-$_->finish for @burners;
 
 cmp_ok($pairs, '>=', 4, "the run made its pairs ($pairs)");
 cmp_ok($cpu, '>', 0, "the account was charged ($cpu ms of CPU)");
@@ -75,6 +74,32 @@ cmp_ok($cpu, '<', $wall / 2,
 cmp_ok($capacity_ms - $left, '<', $wall / 2,
 	"the account lost less than half the wall-clock time ($left of $capacity_ms ms left)");
 cmp_ok($left, '>', 0, 'the run never put the account in debt');
+
+# ---------- parallel plans: their workers are charged their CPU time too ----------
+# Under the same load, a statement whose plans launch two parallel workers:
+# charged with their wall-clock time, its runs (three processes waiting for
+# a CPU together) would cost the account more than twice their wall-clock
+# time; charged with the CPU time the kernel counted, less than it.
+$node->append_conf('postgresql.conf',
+	"max_parallel_workers_per_gather = 2\nparallel_setup_cost = 0\n"
+	  . "parallel_tuple_cost = 0\nmin_parallel_table_scan_size = 0\n");
+$node->reload;
+my $parallel_q = (ndag_join_queries('ca'))[1];
+like(sql("EXPLAIN (COSTS OFF) $parallel_q"), qr/Gather/, 'the second statement plans parallel workers');
+my %before = map { $_ => counter($_) } qw(shadow_runs shadow_ms shadow_cpu_ms shadow_worker_waits);
+sql("$shadow $parallel_q");
+ok( wait_for(
+		sub { counter('shadow_runs') > $before{shadow_runs} && ndag_shadow_idle($node) },
+		'the parallel shadow run to end'),
+	'the parallel statement was run in the background');
+my %spent = map { $_ => counter($_) - $before{$_} } keys %before;
+sql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = '$burn'");
+$_->finish for @burners;
+
+cmp_ok($spent{shadow_worker_waits}, '>', 0,
+	"its runs' parallel workers reported their times ($spent{shadow_worker_waits})");
+cmp_ok($spent{shadow_cpu_ms}, '<', $spent{shadow_ms},
+	"charged $spent{shadow_cpu_ms} ms of CPU, less than its $spent{shadow_ms} ms of wall-clock time");
 is(counter('shadow_errors'), 0, 'no shadow run failed');
 
 $node->stop;

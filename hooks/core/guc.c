@@ -574,7 +574,7 @@ NdagDefineShadowGucs(void)
 {
 	DefineCustomRealVariable("ruvector.dag_shadow_budget",
 							 "CPUs that shadow runs may keep busy, their parallel workers included; -1: a quarter of the machine's CPUs, at least one.",
-							 "The shadow worker sleeps after each round so that its busy time times the processes it kept running stays within this many CPUs of the wall-clock time; 0 stops shadow runs (statements are still captured).",
+							 "The shadow worker sleeps after each round so that the CPU time it and its parallel workers took stays within this many CPUs of the wall-clock time; 0 stops shadow runs (statements are still captured).",
 							 &ndag_shadow_budget,
 							 -1.0, -1.0, 1024.0,
 							 PGC_SUSET, 0,

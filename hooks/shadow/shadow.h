@@ -127,7 +127,7 @@ typedef struct NdagShadowLaunch
 /*
  * Called by a shadow run after each transaction of pairs with the time it
  * was busy, the processes it kept running meanwhile and the CPU time it
- * took (its own, and its parallel workers' busy time); returns false when
+ * took (its own and its parallel workers'); returns false when
  * the run must stop (shutdown, no spare capacity).  The worker sleeps in
  * it to keep within its budget.
  */
@@ -206,6 +206,7 @@ extern void NdagShadowWaitsShmemInit(void);
 extern void NdagShadowWaitsBegin(NdagShadowWaits *w);
 extern double NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers,
 									double wall_ms);
+extern double NdagShadowWaitsWorkersMs(int workers);
 extern void NdagShadowWorkerStart(void);
 extern void NdagShadowWorkerEnd(void);
 

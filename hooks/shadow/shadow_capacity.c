@@ -212,8 +212,8 @@ NdagShadowAccountAvailableMs(void)
 /*
  * NdagShadowAccountSpend
  *		Refill the account up to now, then debit it with cpu_ms (the CPU
- *		time a round took: the worker's own and its parallel workers' busy
- *		time), counted in shadow_cpu_ms.
+ *		time a round took: the worker's own and its parallel workers'),
+ *		counted in shadow_cpu_ms.
  */
 void
 NdagShadowAccountSpend(double cpu_ms)

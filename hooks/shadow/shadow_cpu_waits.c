@@ -141,6 +141,19 @@ NdagShadowWaitsBegin(NdagShadowWaits *w)
 }
 
 /*
+ * all_workers_reported
+ *		Whether each of the run's `workers` parallel workers reported into
+ *		the slot.
+ */
+static bool
+all_workers_reported(int workers)
+{
+	pg_read_barrier();
+	return worker_waits != NULL &&
+		pg_atomic_read_u32(&worker_waits->reports) == (uint32) workers;
+}
+
+/*
  * NdagShadowWaitsLoadMs
  *		After a shadow run begun with *w that took wall_ms and launched this
  *		many parallel workers: the time of it the load of other processes
@@ -167,15 +180,30 @@ NdagShadowWaitsLoadMs(const NdagShadowWaits *w, int workers, double wall_ms)
 	r.ncpu = NdagShadowCpus();
 	if (workers > 0)
 	{
-		pg_read_barrier();
-		if (worker_waits == NULL ||
-			pg_atomic_read_u32(&worker_waits->reports) != (uint32) workers)
+		if (!all_workers_reported(workers))
 			return get_float8_nan();
 		r.workers_running_ms = pg_atomic_read_u64(&worker_waits->running_ns) / 1e6;
 		r.workers_queued_ms = pg_atomic_read_u64(&worker_waits->queued_ns) / 1e6;
 		r.longest_running_ms = pg_atomic_read_u64(&worker_waits->longest_ns) / 1e6;
 	}
 	return Max(wall_ms - ndag_quiet_ms(&r), 0.0);
+}
+
+/*
+ * NdagShadowWaitsWorkersMs
+ *		After NdagShadowWaitsLoadMs: the CPU time the run's `workers`
+ *		parallel workers took as the kernel counts it, ms; NaN unless every
+ *		one reported.  Their wall-clock time would count the time they
+ *		waited for a CPU, most of it on a busy machine.
+ */
+double
+NdagShadowWaitsWorkersMs(int workers)
+{
+	if (workers <= 0)
+		return 0.0;
+	if (!all_workers_reported(workers))
+		return get_float8_nan();
+	return pg_atomic_read_u64(&worker_waits->running_ns) / 1e6;
 }
 
 /*

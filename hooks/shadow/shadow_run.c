@@ -186,7 +186,8 @@ typedef struct ShadowRun
 	bool		serial;			/* the current bracket is screened serially */
 	double		round_busy_ms;	/* the last round, wall-clock */
 	double		round_worker_ms;	/* its runs' ms times their parallel workers */
-	double		round_cpu_ms;	/* its CPU time: the worker's own, and round_worker_ms */
+	double		round_worker_cpu_ms;	/* those workers' CPU time */
+	double		round_cpu_ms;	/* its CPU time: the worker's own and its workers' */
 } ShadowRun;
 
 /*
@@ -619,6 +620,20 @@ execute_plan(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 }
 
 /*
+ * workers_cpu_ms
+ *		The CPU time of a run's parallel workers for the account: as the
+ *		kernel counts it when each reported, else their wall-clock time
+ *		(the run's ms times the workers).
+ */
+static double
+workers_cpu_ms(int workers, double run_ms)
+{
+	double		reported_ms = NdagShadowWaitsWorkersMs(workers);
+
+	return isfinite(reported_ms) ? reported_ms : run_ms * workers;
+}
+
+/*
  * timed_run
  *		Run a plan in a subtransaction of its own, with a snapshot of its
  *		own and a statement timeout of timeout_ms, and roll it back; a
@@ -668,6 +683,7 @@ timed_run(ShadowRun *run, PlannedStmt *plan, ParamListInfo params,
 	result.workers = workers;
 	result.load_ms = NdagShadowWaitsLoadMs(&waits, workers, result.ms);
 	run->round_worker_ms += result.ms * workers;
+	run->round_worker_cpu_ms += workers_cpu_ms(workers, result.ms);
 
 	/* nothing it did is kept, whatever happened */
 	RollbackAndReleaseCurrentSubTransaction();
@@ -1103,9 +1119,8 @@ bracket_round(ShadowRun *run, RoundCall *call)
  *		One round in a read-only transaction of its own, under the captured
  *		search_path, locks waited for at most the default's timeout; an
  *		error ends the run (logged, counted).  The time it took is counted,
- *		and the CPU time it took kept for the account: the worker's own,
- *		and its parallel workers' busy time (their CPU time is not known
- *		here).
+ *		and the CPU time it took kept for the account: the worker's own and
+ *		its parallel workers'.
  */
 static void
 shadow_round(ShadowRun *run, RoundCall *call)
@@ -1118,6 +1133,7 @@ shadow_round(ShadowRun *run, RoundCall *call)
 	snprintf(lock_timeout, sizeof(lock_timeout), "%d",
 			 (int) Min(default_timeout_ms(run->entry), (double) INT_MAX));
 	run->round_worker_ms = 0;
+	run->round_worker_cpu_ms = 0;
 	run->round_cpu_ms = -NdagShadowProcessCpuMs();
 	INSTR_TIME_SET_CURRENT(start);
 	SetCurrentStatementStartTimestamp();
@@ -1160,7 +1176,7 @@ shadow_round(ShadowRun *run, RoundCall *call)
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 	run->round_busy_ms = INSTR_TIME_GET_MILLISEC(duration);
-	run->round_cpu_ms += NdagShadowProcessCpuMs() + run->round_worker_ms;
+	run->round_cpu_ms += NdagShadowProcessCpuMs() + run->round_worker_cpu_ms;
 	NdagShadowCount(NDAG_SHADOW_MS, (uint64) run->round_busy_ms);
 }
 

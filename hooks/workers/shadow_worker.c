@@ -14,7 +14,7 @@
  * One shadow worker runs at a time in the cluster, so that together they
  * keep within ruvector.dag_shadow_budget CPUs: each round is debited from
  * the account of shadow time (shadow_capacity.c) with the CPU time it took
- * (its own, and its parallel workers' busy time), and the
+ * (its own and its parallel workers', as the kernel counts it), and the
  * worker sleeps (on its latch) while the account is below 0, and before a
  * statement while the account holds less than its default run.  A run
  * stops when the budget of the moment is 0 (its entries wait for the next
