@@ -306,7 +306,9 @@ $$;
  * during that execution), and the worst stock execution of the pass over
  * the same medians (what the machine's own noise gives); executions cut by the timeout (their time counts
  * as a lower bound); and how much each shadow_* status counter grew over the
- * pass and its learning cycle ('n/a' when the server has none).
+ * pass and its learning cycle, the gauges among them (what is queued, the
+ * shadow runs' load, the account, the CPUs) at the pass's end as 'now'
+ * ('n/a' when the server has none).
  */
 CREATE OR REPLACE VIEW bench_pass AS
 WITH stock_med AS (
@@ -356,10 +358,17 @@ pair AS (
 ),
 shadow AS (
 	SELECT s.workload, s.round,
-		   (SELECT string_agg(k.key || ' ' || trim_scale(round(k.value::text::numeric -
-								CASE WHEN jsonb_typeof(s.counters->k.key) = 'number'
-									 THEN (s.counters->>k.key)::numeric ELSE 0 END, 1)), ', ' ORDER BY k.key)
-			  FROM jsonb_each(f.counters) k WHERE jsonb_typeof(k.value) = 'number') AS grew
+		   (SELECT string_agg(CASE WHEN k.key = ANY (gauges) THEN
+									k.key || ' now ' || trim_scale(round(k.value::text::numeric, 1))
+								ELSE
+									k.key || ' ' || trim_scale(round(k.value::text::numeric -
+										CASE WHEN jsonb_typeof(s.counters->k.key) = 'number'
+											 THEN (s.counters->>k.key)::numeric ELSE 0 END, 1))
+								END, ', ' ORDER BY k.key)
+			  FROM jsonb_each(f.counters) k,
+				   (SELECT ARRAY['shadow_queued', 'shadow_own_load_pct', 'shadow_budget_ms_available',
+								 'shadow_cpus'] AS gauges) g
+			 WHERE jsonb_typeof(k.value) = 'number') AS grew
 	  FROM bench_counters s
 	  JOIN bench_counters f ON f.workload = s.workload AND f.round = s.round AND f.at = 'end'
 	 WHERE s.at = 'start'
