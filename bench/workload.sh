@@ -195,7 +195,8 @@ echo "         slower = statements > 1.1x stock after rechecks; users/stock = fi
 echo "         worst = worst learn-mode execution / its stock median, statement and pass, and in"
 echo "         brackets the worst stock execution of any pass / its stock median: the machine's noise;"
 echo "         worst pair = worst learn-mode execution / the stock run of the same statement right before"
-echo "         or after it, and its pass)"
+echo "         or after it, and its pass; shadow = the shadow worker's runs over all passes: their"
+echo "         wall-clock and CPU time and the pairs they gave)"
 {
 	echo "workload|statements|stock ms|apply ms|speed-up|oracle|gain share|slower|users/stock|worst|worst pair|shadow"
 	for w in $workloads; do

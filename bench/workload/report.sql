@@ -193,9 +193,18 @@ p AS (
 		   (SELECT round(worst_pair_ratio::numeric, 1) || 'x ' || worst_pair_shape || ' p' || round
 			  FROM bench_pass WHERE workload = :'w'
 			 ORDER BY worst_pair_ratio DESC NULLS LAST LIMIT 1) AS worst_pair,
-		   (SELECT CASE WHEN bool_and(shadow = 'n/a') THEN 'n/a'
-						ELSE string_agg(shadow, '; ' ORDER BY round) END
-			  FROM bench_pass WHERE workload = :'w') AS shadow
+		   -- the shadow worker over all passes: wall-clock and CPU time of
+		   -- its runs, and the pairs they gave
+		   coalesce((SELECT round(sum(g.ms) / 1000) || ' s run, ' ||
+				   round(sum(g.cpu_ms) / 1000) || ' s CPU, ' ||
+				   sum(g.pairs) || ' pairs'
+			  FROM bench_counters s
+			  JOIN bench_counters f ON f.workload = s.workload AND f.round = s.round AND f.at = 'end',
+				   LATERAL (SELECT (f.counters->>'shadow_ms')::numeric - (s.counters->>'shadow_ms')::numeric,
+								   (f.counters->>'shadow_cpu_ms')::numeric - (s.counters->>'shadow_cpu_ms')::numeric,
+								   (f.counters->>'shadow_pairs')::numeric - (s.counters->>'shadow_pairs')::numeric)
+						   AS g(ms, cpu_ms, pairs)
+			 WHERE s.workload = :'w' AND s.at = 'start'), 'n/a') AS shadow
 )
 SELECT concat_ws('|', :'w', t.n, round(t.stock::numeric), round(t.apply::numeric),
 				 round((t.stock / t.apply)::numeric, 2) || 'x', round((t.stock / t.oracle)::numeric, 2) || 'x',
