@@ -121,6 +121,14 @@ conv AS (
 	 WHERE NOT EXISTS (SELECT 1 FROM rounds q WHERE q.round >= r.round
 						  AND q.total > 1.1 * (SELECT min(total) FROM rounds))
 ),
+-- the stock executions before learning, each over its statement's median:
+-- the machine's own noise with no learning going on
+base_noise AS (
+	SELECT shape, max(x) / nullif(percentile_cont(0.5) WITHIN GROUP (ORDER BY x), 0) AS worst
+	  FROM bench_result, unnest(ms) x
+	 WHERE workload = :'w' AND phase = 'baseline'
+	 GROUP BY shape
+),
 plan AS (
 	SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY plan_apply_ms - plan_off_ms) AS added,
 		   percentile_cont(0.5) WITHIN GROUP (ORDER BY plan_off_ms) AS base
@@ -152,6 +160,9 @@ SELECT * FROM (VALUES
 		FROM recheck WHERE recheck_ratio > 1.1 OR timed_out > 0)),
 	('rounds to converge (first round within 1.1x of the best round, for good)',
 	 coalesce((SELECT round::text FROM conv), '-')),
+	('worst stock execution before learning over its statement''s median (no learning going on)',
+	 (SELECT round(worst::numeric, 2)::text || 'x (' || shape || ')' FROM base_noise
+	   ORDER BY worst DESC NULLS LAST LIMIT 1)),
 	('planning time, mode off, median over shapes, ms', (SELECT round(base::numeric, 3)::text FROM plan)),
 	('planning time added in apply mode, median over shapes, ms (goal < 0.050)',
 	 (SELECT round(added::numeric, 3)::text FROM plan))
