@@ -46,7 +46,8 @@
 #   NDAG_BENCH_ORACLE_REPS  executions per statement and arm in the oracle (default 3; quick 1)
 #   NDAG_BENCH_ROUNDS       learn passes (default 8; quick 4)
 #   NDAG_BENCH_ROUND_REPS   learn-mode executions per statement in a pass, each
-#                           paired with a stock one (default 1)
+#                           paired with a stock one, which of the two runs first
+#                           alternating (default 2: each order once)
 #   NDAG_BENCH_PLANS        plannings per statement for the planning time (default 30; quick 5)
 #   NDAG_BENCH_TPCH_SF      scale factor of the tpch data (default 0.1; quick 0.05)
 #   NDAG_BENCH_TPCH2_SF     scale factor of the tpch2 data (default 1: a pass, its 32 statements
@@ -93,7 +94,7 @@ reps=${NDAG_BENCH_REPS:-$q_reps}
 rechecks=${NDAG_BENCH_RECHECKS:-5}
 oracle_reps=${NDAG_BENCH_ORACLE_REPS:-$q_oracle_reps}
 rounds=${NDAG_BENCH_ROUNDS:-$q_rounds}
-round_reps=${NDAG_BENCH_ROUND_REPS:-1}
+round_reps=${NDAG_BENCH_ROUND_REPS:-2}
 plans=${NDAG_BENCH_PLANS:-$q_plans}
 sf=${NDAG_BENCH_TPCH_SF:-$q_sf}
 sf2=${NDAG_BENCH_TPCH2_SF:-$q_sf2}

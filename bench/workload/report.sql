@@ -179,6 +179,19 @@ SELECT round AS pass, round(users_ms::numeric, 1) AS users_ms, round(stock_ms::n
 	   timed_out, shadow
   FROM bench_pass WHERE workload = :'w' ORDER BY round;
 
+\echo '== learn passes per shape: the learn-mode executions'' total over the stock executions'' total of the'
+\echo '   same shape in the same pass (they ran one right after the other), pass 1 first; the shapes whose'
+\echo '   learn-mode executions took the most time beyond their stock runs over all passes come first'
+SELECT shape, round(sum(learn_ms - stock_ms)::numeric) AS excess_ms,
+	   string_agg(round((learn_ms / nullif(stock_ms, 0))::numeric, 2)::text, ' ' ORDER BY round) AS "learn/stock by pass"
+  FROM (SELECT shape, round,
+			   sum(ms) FILTER (WHERE phase = 'learn') AS learn_ms,
+			   sum(ms) FILTER (WHERE phase = 'pass_stock') AS stock_ms
+		  FROM bench_exec WHERE workload = :'w' AND phase IN ('learn', 'pass_stock')
+		 GROUP BY shape, round) p
+ GROUP BY shape
+ ORDER BY sum(learn_ms - stock_ms) DESC NULLS LAST;
+
 \echo '== decisions at the end, per shape: what apply mode decides now (EXPLAIN: parameter class, decision,'
 \echo '   arm) and the class in ndag_queries (decision, best arm, runs per arm from the default on, demoted arms)'
 SELECT * FROM bench_decision_state(:'w');
