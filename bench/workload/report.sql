@@ -181,14 +181,33 @@ SELECT round AS pass, round(users_ms::numeric, 1) AS users_ms, round(stock_ms::n
 
 \echo '== learn passes per shape: the learn-mode executions'' total over the stock executions'' total of the'
 \echo '   same shape in the same pass (they ran one right after the other), pass 1 first; the shapes whose'
-\echo '   learn-mode executions took the most time beyond their stock runs over all passes come first'
+\echo '   learn-mode executions took the most time beyond their stock runs over all passes come first; and'
+\echo '   the arm each learn-mode execution ran, pass by pass, from its trajectory (0 the default plan, ?'
+\echo '   not recorded node by node: ruvector.dag_detail_sample_rate)'
+WITH learn_arm AS (
+	SELECT e.shape, e.round, e.started_at,
+		   coalesce((SELECT tr.arm::text
+					   FROM ndag_trajectories tr
+					   JOIN bench_shape b ON b.workload = e.workload AND b.shape = e.shape
+										 AND b.query_id = tr.query_id
+					  WHERE tr.recorded_at BETWEEN e.started_at
+											   AND e.started_at + (e.ms + 1000) * interval '1 ms'
+					  ORDER BY tr.recorded_at LIMIT 1), '?') AS arm
+	  FROM bench_exec e WHERE e.workload = :'w' AND e.phase = 'learn'
+),
+per_pass AS (
+	SELECT shape, round,
+		   sum(ms) FILTER (WHERE phase = 'learn') AS learn_ms,
+		   sum(ms) FILTER (WHERE phase = 'pass_stock') AS stock_ms,
+		   (SELECT string_agg(a.arm, ',' ORDER BY a.started_at) FROM learn_arm a
+			 WHERE a.shape = e.shape AND a.round = e.round) AS arms
+	  FROM bench_exec e WHERE workload = :'w' AND phase IN ('learn', 'pass_stock')
+	 GROUP BY shape, round
+)
 SELECT shape, round(sum(learn_ms - stock_ms)::numeric) AS excess_ms,
-	   string_agg(round((learn_ms / nullif(stock_ms, 0))::numeric, 2)::text, ' ' ORDER BY round) AS "learn/stock by pass"
-  FROM (SELECT shape, round,
-			   sum(ms) FILTER (WHERE phase = 'learn') AS learn_ms,
-			   sum(ms) FILTER (WHERE phase = 'pass_stock') AS stock_ms
-		  FROM bench_exec WHERE workload = :'w' AND phase IN ('learn', 'pass_stock')
-		 GROUP BY shape, round) p
+	   string_agg(round((learn_ms / nullif(stock_ms, 0))::numeric, 2)::text, ' ' ORDER BY round) AS "learn/stock by pass",
+	   string_agg(arms, ' ' ORDER BY round) AS "arms by pass"
+  FROM per_pass
  GROUP BY shape
  ORDER BY sum(learn_ms - stock_ms) DESC NULLS LAST;
 
