@@ -55,6 +55,29 @@ ndag_paired_add(NdagPaired *p, double arm_ms, double default_ms)
 }
 
 /*
+ * ndag_paired_merge
+ *		Chan's combination of the two sets' means and squared deviations.
+ */
+NdagPaired
+ndag_paired_merge(const NdagPaired *a, const NdagPaired *b)
+{
+	NdagPaired	m;
+	double		delta;
+	uint32_t	n = a->n + b->n;
+
+	if (a->n == 0)
+		return *b;
+	if (b->n == 0)
+		return *a;
+	delta = (double) b->mean - (double) a->mean;
+	m.n = n;
+	m.mean = (float) (a->mean + delta * b->n / n);
+	m.m2 = (float) (a->m2 + b->m2 + delta * delta * ((double) a->n * b->n / n));
+	m.max = a->max > b->max ? a->max : b->max;
+	return m;
+}
+
+/*
  * margin
  *		t975 times the standard error of the mean log ratio, the standard
  *		deviation floored at NDAG_PAIRED_MIN_SD (n >= 2).

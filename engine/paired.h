@@ -53,6 +53,9 @@ typedef struct NdagPaired
 /* Add one pair (both latencies > 0; others are ignored). */
 extern void ndag_paired_add(NdagPaired *p, double arm_ms, double default_ms);
 
+/* The pairs of a and b together (as if each of b's had been added to a). */
+extern NdagPaired ndag_paired_merge(const NdagPaired *a, const NdagPaired *b);
+
 /* The verdict of the pairs so far (NdagPairedVerdict). */
 extern int	ndag_paired_verdict(const NdagPaired *p);
 

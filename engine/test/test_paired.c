@@ -230,9 +230,45 @@ test_slower(void)
 		   "pairs with a missing or zero latency are ignored");
 }
 
+static void
+test_merge(void)
+{
+	NdagPaired	all;
+	NdagPaired	first;
+	NdagPaired	second;
+	NdagPaired	empty;
+	NdagPaired	m;
+	unsigned	s = 11;
+
+	memset(&all, 0, sizeof(all));
+	memset(&first, 0, sizeof(first));
+	memset(&second, 0, sizeof(second));
+	memset(&empty, 0, sizeof(empty));
+	for (int i = 0; i < 14; i++)
+	{
+		double		arm = (i < 2 ? 45.0 : 95.0) * noise(&s, 0.1);
+
+		ndag_paired_add(&all, arm, 100.0);
+		ndag_paired_add(i < 2 ? &first : &second, arm, 100.0);
+	}
+	m = ndag_paired_merge(&first, &second);
+	tap_ok(m.n == all.n && fabs(m.mean - all.mean) < 1e-5 &&
+		   fabs(m.m2 - all.m2) < 1e-4 * (1 + all.m2) && m.max == all.max,
+		   "two sets of pairs merged are the pairs added to one set (mean %.4f %.4f, m2 %.4f %.4f)",
+		   m.mean, all.mean, m.m2, all.m2);
+	tap_ok(ndag_paired_speedup(&first) > 2.0 && ndag_paired_speedup(&m) < 1.2,
+		   "two lucky pairs' speed-up %.2f falls to %.2f with twelve pairs after them",
+		   ndag_paired_speedup(&first), ndag_paired_speedup(&m));
+	m = ndag_paired_merge(&empty, &first);
+	tap_ok(m.n == first.n && m.mean == first.mean, "merging into no pairs gives the other set");
+	m = ndag_paired_merge(&first, &empty);
+	tap_ok(m.n == first.n && m.mean == first.mean, "merging no pairs changes nothing");
+}
+
 int
 main(void)
 {
+	test_merge();
 	test_verdicts();
 	test_slower();
 	test_promising();

@@ -760,6 +760,24 @@ fresh_default(const QmSlot *s, double now)
 }
 
 /*
+ * arm_speedup
+ *		An arm's paired speed-up: a proven arm's over the pairs that proved
+ *		it and its validation pairs since, so that a proof by two lucky
+ *		pairs does not keep outweighing another proven arm once later pairs
+ *		put it lower; an open or refuted arm's over its pairs.
+ */
+static double
+arm_speedup(const QmArm *a)
+{
+	NdagPaired	all;
+
+	if (a->verdict != NDAG_VERDICT_FASTER)
+		return ndag_paired_speedup(&a->pairs);
+	all = ndag_paired_merge(&a->pairs, &a->validation);
+	return ndag_paired_speedup(&all);
+}
+
+/*
  * NdagQueryMemoryGet
  *		Copy a statement class's state; false when nothing is known of it.
  */
@@ -807,7 +825,7 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 			out->arm_cost_ratio[arm] = a->cost_ratio;
 			out->verdict[arm] = a->verdict;
 			out->pair_n[arm] = a->pairs.n;
-			out->pair_speedup[arm] = (float4) ndag_paired_speedup(&a->pairs);
+			out->pair_speedup[arm] = (float4) arm_speedup(a);
 		}
 	}
 	LWLockRelease(NdagQmStatementLock(h));
@@ -871,7 +889,7 @@ NdagQmBestProven(const QmSlot *s, uint64 usable, double *speedup)
 	*speedup = 0;
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
-		double		x = ndag_paired_speedup(&s->arms[arm].pairs);
+		double		x = arm_speedup(&s->arms[arm]);
 
 		if ((usable & (UINT64CONST(1) << arm)) != 0 &&
 			s->arms[arm].verdict == NDAG_VERDICT_FASTER && x > *speedup)
