@@ -274,7 +274,9 @@ typedef struct NdagQueryStats
 	float4		arm_cost_ratio[NDAG_MAX_ARMS];	/* estimated cost / default's, 0 unknown */
 	uint8		verdict[NDAG_MAX_ARMS]; /* NdagArmVerdict */
 	uint32		pair_n[NDAG_MAX_ARMS];	/* pairs with the default */
-	float4		pair_speedup[NDAG_MAX_ARMS];	/* their geometric mean speed-up, NaN none */
+	float4		pair_speedup[NDAG_MAX_ARMS];	/* their geometric mean speed-up (a proven
+												 * arm: re-validation pairs included), NaN
+												 * none */
 } NdagQueryStats;
 
 /* What one observed execution or pair changed. */
