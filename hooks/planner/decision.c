@@ -91,6 +91,7 @@ typedef struct Analysis
 	bool		shadow_if_slow; /* ... if its run shows it worth it */
 	NdagTurn	turn;			/* what this execution runs besides the decision */
 	int			candidate;		/* pattern's or BTSP's arm to prove first, 0 none */
+	int			challenger;		/* proven arm to pit against the decision's, 0 none */
 	uint64		query_id;
 	uint64		klass;
 	uint64		param_hash;		/* NdagParamSetHash of the planning */
@@ -295,10 +296,25 @@ arm_of_disabled_pattern(const Analysis *a, int arm)
 }
 
 /*
+ * usable_proven
+ *		Whether an arm is usable on this statement class (enabled, not
+ *		demoted nor forbidden), proven faster on it, and not the arm of a
+ *		disabled pattern of it.
+ */
+static bool
+usable_proven(const Analysis *a, int arm)
+{
+	return arm > 0 && arm < NDAG_MAX_ARMS &&
+		(a->enabled & (UINT64CONST(1) << arm)) != 0 &&
+		a->stats.verdict[arm] == NDAG_VERDICT_FASTER &&
+		!arm_of_disabled_pattern(a, arm);
+}
+
+/*
  * best_proven_arm
- *		The usable arm proven faster on this statement class with the
- *		largest paired speed-up, not the arm of a disabled pattern of it;
- *		0 when none.
+ *		The usable arm proven faster on this statement class that won its
+ *		latest final against another (the users' own runs of both, paired),
+ *		else the one with the largest paired speed-up; 0 when none.
  */
 static int
 best_proven_arm(const Analysis *a)
@@ -306,11 +322,42 @@ best_proven_arm(const Analysis *a)
 	double		best_speedup = 0;
 	int			best = 0;
 
+	if (usable_proven(a, a->stats.final_winner))
+		return a->stats.final_winner;
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
-		if ((a->enabled & (UINT64CONST(1) << arm)) == 0 ||
-			a->stats.verdict[arm] != NDAG_VERDICT_FASTER ||
-			arm_of_disabled_pattern(a, arm))
+		if (!usable_proven(a, arm))
+			continue;
+		if (a->stats.pair_speedup[arm] > best_speedup)
+		{
+			best_speedup = a->stats.pair_speedup[arm];
+			best = arm;
+		}
+	}
+	return best;
+}
+
+/*
+ * final_challenger
+ *		The usable proven arm to pit against the applied proven arm leader
+ *		in the users' executions: of the others never beaten in a final,
+ *		the one with the largest paired speed-up; 0 when none.  Each arm's
+ *		speed-up was measured against the default plan at other moments,
+ *		and the shadow worker's runs beside the users' statements may rank
+ *		two fast plans otherwise than the users see them (a serial plan
+ *		against a parallel one on a busy machine), so two proven arms are
+ *		compared directly, run after run, before one is kept.
+ */
+static int
+final_challenger(const Analysis *a, int leader)
+{
+	double		best_speedup = 0;
+	int			best = 0;
+
+	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
+	{
+		if (arm == leader || !usable_proven(a, arm) ||
+			(a->stats.final_lost_mask & (UINT64CONST(1) << arm)) != 0)
 			continue;
 		if (a->stats.pair_speedup[arm] > best_speedup)
 		{
@@ -649,11 +696,20 @@ analyse(PlannedStmt *plan, uint64 query_id, bool shadowable,
 		(ndag_exploration_mode == NDAG_EXPLORATION_INLINE ||
 		 (ndag_exploration_mode == NDAG_EXPLORATION_SHADOW && !shadowable)) &&
 		a->worth;
+
+	/*
+	 * learning (exploration on) runs a final between the applied proven
+	 * arm and another proven one in the users' executions
+	 */
+	a->challenger = learn && ndag_exploration_mode != NDAG_EXPLORATION_OFF &&
+		!a->measuring && d->source == NDAG_DECISION_PROVEN ?
+		final_challenger(a, d->arm) : 0;
 	if (!turn_drawn)
 		a->turn = NdagPlanningPlainExplain() || a->measuring ?
 			NDAG_TURN_DECIDED :
 			NdagQueryMemoryTurn(MyDatabaseId, query_id, a->klass, d->arm,
-								d->source, a->may_explore, ndag_exploration);
+								d->source, a->may_explore, ndag_exploration,
+								a->challenger);
 	d->predicted_ms = d->arm != 0 ? predict_ms(d->embedding, d->arm) :
 		d->predicted_default_ms;
 }
@@ -1045,6 +1101,22 @@ count_decision(const NdagDecision *d)
 	NdagRewriteCount(counters[d->source], 1);
 	if (d->validation)
 		NdagRewriteCount(NDAG_RW_VALIDATIONS, 1);
+	if (d->final_against != 0)
+		NdagRewriteCount(NDAG_RW_FINAL_RUNS, 1);
+}
+
+/*
+ * run_challenger
+ *		Make a decision its challenger's run in a final against the arm it
+ *		applies: the challenger is proven too, so the run is a decision of
+ *		source proven, with no gain of its own shown.
+ */
+static void
+run_challenger(NdagDecision *d, int challenger)
+{
+	d->final_against = d->arm;
+	d->arm = challenger;
+	d->gain = NAN;
 }
 
 /*
@@ -1257,9 +1329,15 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 		if (!NdagPlanningPlainExplain() && bucket != 0)
 			turn = NdagQueryMemoryTurn(MyDatabaseId, query_id, entry->klass,
 									   decision->arm, decision->source,
-									   entry->may_explore, ndag_exploration);
+									   entry->may_explore, ndag_exploration,
+									   entry->challenger);
 		if (turn == NDAG_TURN_DEFAULT)
 			run_default_for_pairing(decision);
+		if (turn == NDAG_TURN_FINAL)
+		{
+			run_challenger(decision, entry->challenger);
+			turn = NDAG_TURN_DECIDED;
+		}
 		if (decision->arm != 0 && turn == NDAG_TURN_DECIDED)
 		{
 			/* the copy is the fallback's, should planning under the arm fail */
@@ -1333,6 +1411,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 		decision->extra_plannings = extra;
 		if (a.turn == NDAG_TURN_DEFAULT)
 			run_default_for_pairing(decision);
+		if (a.turn == NDAG_TURN_FINAL)
+			run_challenger(decision, a.challenger);
 	}
 	if (plan == NULL && decision->arm != 0)
 	{
@@ -1340,10 +1420,15 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 						boundParams);
 		if (plan == NULL)
 		{
+			bool		final = decision->final_against != 0;
+
+			/* a challenger that failed to plan leaves the cached decision */
 			decision->source = NDAG_DECISION_DEFAULT;
 			decision->arm = 0;
 			decision->pattern_id = 0;
-			base = *decision;
+			decision->final_against = 0;
+			if (!final)
+				base = *decision;
 		}
 	}
 	if (plan == NULL)
@@ -1383,6 +1468,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	entry->shadow = a.shadow;
 	entry->shadow_if_slow = a.shadow_if_slow;
 	entry->multi_class = a.stats.multi_class;
+	entry->challenger = a.challenger;
 	entry->rows_bucket = a.bucket;
 	entry->default_cost = a.default_cost;
 	entry->decision = base;
@@ -1391,6 +1477,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	entry->decision.shadow_capture = false;
 	entry->decision.shadow_if_slow = false;
 	entry->decision.validation = false;
+	entry->decision.final_against = 0;
 	entry->decision.shape = base.arm != 0 && decision->arm == base.arm ?
 		decision->shape : 0;
 	return plan;

@@ -92,6 +92,8 @@ typedef struct NdagDecision
 	bool		shadow_capture; /* ran the default; shadow exploration wants its text */
 	bool		shadow_if_slow; /* ... if it runs over ruvector.dag_min_latency */
 	bool		validation;		/* the default plan run to pair an arm with */
+	int			final_against;	/* a proven arm run against the applied arm
+								 * (this one), in their final: 0 none */
 } NdagDecision;
 
 extern const char *NdagDecisionSourceName(int source);
@@ -178,6 +180,7 @@ typedef struct NdagCacheEntry
 	bool		shadow;			/* shadow exploration may capture it */
 	bool		shadow_if_slow; /* ... if its run shows it worth it */
 	bool		multi_class;	/* several parameter classes: decide each planning */
+	int			challenger;		/* proven arm to run against the decision's, 0 none */
 	uint64		klass;			/* parameter class decided for */
 	int			rows_bucket;	/* ... and its parameter set's rows bucket */
 	double		default_cost;
@@ -236,6 +239,9 @@ typedef enum NdagRewriteCounter
 	NDAG_RW_DECIDED_PINNED,
 	NDAG_RW_EXCLUSIVE_TURNS,	/* turns that took the query memory's lock
 								 * exclusively */
+	NDAG_RW_FINAL_RUNS,			/* runs of a challenger in a final */
+	NDAG_RW_FINALS_WON,			/* finals the challenger won */
+	NDAG_RW_FINALS_LOST,		/* finals the challenger lost */
 	NDAG_N_RW_COUNTERS
 } NdagRewriteCounter;
 
@@ -277,6 +283,8 @@ typedef struct NdagQueryStats
 	float4		pair_speedup[NDAG_MAX_ARMS];	/* their geometric mean speed-up (a proven
 												 * arm: re-validation pairs included), NaN
 												 * none */
+	int			final_winner;	/* proven arm that won the latest final, 0 none */
+	uint64		final_lost_mask;	/* proven arms that lost a final */
 } NdagQueryStats;
 
 /* What one observed execution or pair changed. */
@@ -287,6 +295,8 @@ typedef struct NdagQueryObserved
 	bool		demoted;		/* a proven arm was proven slower now */
 	bool		btsp_stored;	/* a BTSP entry other than the live one was stored */
 	bool		btsp_forgot;
+	int			final_outcome;	/* a final between two proven arms ended now:
+								 * 1 the challenger won, -1 it lost; 0 none */
 	int			pairs;			/* pairs behind the arm's verdict (or validation) */
 	double		speedup;		/* their geometric mean speed-up, NaN none */
 	double		baseline_ms;	/* median default before this run, NaN none */
@@ -297,7 +307,9 @@ typedef enum NdagTurn
 {
 	NDAG_TURN_DECIDED,			/* the decision */
 	NDAG_TURN_DEFAULT,			/* the default plan, to pair the next arm run with */
-	NDAG_TURN_EXPLORE			/* an open arm, paired with the default run before */
+	NDAG_TURN_EXPLORE,			/* an open arm, paired with the default run before */
+	NDAG_TURN_FINAL				/* the challenger, paired with the applied arm's run
+								 * before (learn mode, two arms proven) */
 } NdagTurn;
 
 extern Size NdagQueryMemoryShmemSize(void);
@@ -310,7 +322,8 @@ extern bool NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 							   NdagQueryStats *out);
 extern NdagTurn NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass,
 									int applied_arm, int applied_source,
-									bool may_explore, double fraction);
+									bool may_explore, double fraction,
+									int challenger);
 extern bool NdagArmExplorable(uint64 same_mask, uint64 forced_mask,
 							  float4 cost_ratio, int arm, double max_ratio);
 extern void NdagQueryMemoryMarkPlanned(Oid dbid, uint64 query_id, uint64 klass,

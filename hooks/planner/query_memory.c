@@ -741,22 +741,48 @@ NdagQmDefaultMedian(const QmSlot *s)
 }
 
 /*
+ * fresh_run
+ *		Whether an unpaired run of a statement made at "at" (seconds, 0:
+ *		none) is recent enough to pair with a run now: within
+ *		QM_PAIR_WINDOW_S, or QM_PAIR_WINDOW_RUNS times typical_ms (the
+ *		statement's usual latency, NaN unknown) for slow statements.
+ */
+static bool
+fresh_run(double at, double typical_ms, double now)
+{
+	double		window = QM_PAIR_WINDOW_S;
+
+	if (!(at > 0))
+		return false;
+	if (isfinite(typical_ms))
+		window = Max(window, QM_PAIR_WINDOW_RUNS * typical_ms / 1000.0);
+	return now - at <= window;
+}
+
+/*
  * fresh_default
  *		Whether the statement's latest default run is unpaired and recent
- *		enough to pair with an arm run now: within QM_PAIR_WINDOW_S, or
- *		QM_PAIR_WINDOW_RUNS default latencies for slow statements.
+ *		enough to pair with an arm run now (fresh_run, by its median).
  */
 static bool
 fresh_default(const QmSlot *s, double now)
 {
-	double		window = QM_PAIR_WINDOW_S;
-	double		median = NdagQmDefaultMedian(s);
+	return fresh_run(s->fresh_default_at, NdagQmDefaultMedian(s), now);
+}
 
-	if (!(s->fresh_default_at > 0))
-		return false;
-	if (isfinite(median))
-		window = Max(window, QM_PAIR_WINDOW_RUNS * median / 1000.0);
-	return now - s->fresh_default_at <= window;
+/*
+ * fresh_leader
+ *		Whether the final's latest leader run is unpaired and recent enough
+ *		to pair with a challenger's run now (fresh_run, by the leader's
+ *		geometric mean).
+ */
+static bool
+fresh_leader(const QmSlot *s, double now)
+{
+	const QmArm *leader = &s->arms[s->final_leader];
+
+	return fresh_run(s->fresh_leader_at,
+					 leader->runs > 0 ? exp(leader->mean_ln) : NAN, now);
 }
 
 /*
@@ -816,6 +842,8 @@ NdagQueryMemoryGet(Oid dbid, uint64 query_id, uint64 klass,
 		out->forbidden_mask = s->forbidden_mask;
 		out->frozen = s->frozen;
 		out->btsp_arm = btsp_live(s, now_seconds(), &out->btsp_weight);
+		out->final_winner = s->final_winner;
+		out->final_lost_mask = s->final_lost_mask;
 		for (int arm = 0; arm < NDAG_MAX_ARMS; arm++)
 		{
 			const QmArm *a = &s->arms[arm];
@@ -878,15 +906,23 @@ NdagQueryMemoryClassesOf(Oid dbid, uint64 query_id, const uint64 *klasses,
 
 /*
  * NdagQmBestProven
- *		The arm of usable (a mask) proven faster on a slot with the largest
- *		paired speed-up; 0 when none.
+ *		The arm of usable (a mask) proven faster on a slot: the winner of
+ *		its latest final while it is proven and usable, else the one with
+ *		the largest paired speed-up; 0 when none.
  */
 int
 NdagQmBestProven(const QmSlot *s, uint64 usable, double *speedup)
 {
 	int			best = 0;
+	int			w = s->final_winner;
 
 	*speedup = 0;
+	if (w > 0 && w < NDAG_MAX_ARMS && (usable & (UINT64CONST(1) << w)) != 0 &&
+		s->arms[w].verdict == NDAG_VERDICT_FASTER)
+	{
+		*speedup = arm_speedup(&s->arms[w]);
+		return w;
+	}
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
 		double		x = arm_speedup(&s->arms[arm]);
@@ -1218,6 +1254,88 @@ under_test(QmSlot *s, uint64 open, double now)
 }
 
 /*
+ * final_may_run
+ *		Whether a final of challenger against the applied arm may run: both
+ *		proven faster on the class, the challenger never beaten in a final.
+ *		Caller holds the lock.
+ */
+static bool
+final_may_run(const QmSlot *s, int applied_arm, int challenger)
+{
+	return applied_arm > 0 && applied_arm < NDAG_MAX_ARMS &&
+		challenger > 0 && challenger < NDAG_MAX_ARMS &&
+		challenger != applied_arm &&
+		s->arms[applied_arm].verdict == NDAG_VERDICT_FASTER &&
+		s->arms[challenger].verdict == NDAG_VERDICT_FASTER &&
+		(s->final_lost_mask & (UINT64CONST(1) << challenger)) == 0;
+}
+
+/*
+ * final_start
+ *		A new final between the applied arm (the leader) and a challenger:
+ *		no pairs yet; the leader's next run opens it.  Caller holds the
+ *		lock exclusively.
+ */
+static void
+final_start(QmSlot *s, int leader, int challenger)
+{
+	s->final_leader = (int16) leader;
+	s->final_challenger = (int16) challenger;
+	s->fresh_leader_at = 0;
+	s->final_turn_given = false;
+	memset(&s->final_pairs, 0, sizeof(NdagPaired));
+}
+
+/*
+ * final_observe
+ *		A recorded run of an arm during a final: the leader's waits to be
+ *		paired; the challenger's pairs with a fresh one, and when their
+ *		sequential test (ndag_paired_verdict, the challenger against the
+ *		leader) ends it, the winner is remembered (a challenger that won
+ *		is applied from then on, best_proven_arm), the loser never
+ *		challenges again.  Caller holds the lock exclusively.
+ */
+static void
+final_observe(QmSlot *s, int arm, double exec_ms, double now,
+			  NdagQueryObserved *out)
+{
+	int			verdict;
+	int			loser;
+
+	if (s->final_leader == 0)
+		return;
+	if (arm == s->final_leader)
+	{
+		s->fresh_leader_ms = exec_ms;
+		s->fresh_leader_at = now;
+		s->final_turn_given = false;
+		return;
+	}
+	if (arm != s->final_challenger || !fresh_leader(s, now))
+		return;
+	ndag_paired_add(&s->final_pairs, exec_ms, s->fresh_leader_ms);
+	s->fresh_leader_at = 0;
+	verdict = ndag_paired_verdict(&s->final_pairs);
+	if (verdict == NDAG_PAIRED_FASTER)
+	{
+		s->final_winner = s->final_challenger;
+		loser = s->final_leader;
+		out->final_outcome = 1;
+	}
+	else if (verdict == NDAG_PAIRED_NOT_FASTER)
+	{
+		loser = s->final_challenger;
+		out->final_outcome = -1;
+	}
+	else
+		return;
+	out->pairs = s->final_pairs.n;
+	out->speedup = ndag_paired_speedup(&s->final_pairs);
+	s->final_lost_mask |= UINT64CONST(1) << loser;
+	final_start(s, 0, 0);
+}
+
+/*
  * turn_counted_shared
  *		The turn of an execution whose decision is all it runs, counted
  *		under the partition's lock held shared: when the class is known,
@@ -1229,13 +1347,16 @@ under_test(QmSlot *s, uint64 open, double now)
 static bool
 turn_counted_shared(uint32 h, Oid dbid, uint64 query_id, uint64 klass,
 					int applied_arm, int applied_source, bool may_explore,
-					TimestampTz now)
+					int challenger, TimestampTz now)
 {
 	QmSlot	   *s;
 	bool		counted = false;
 
-	/* an arm applied under the regression guard counts to its validation */
-	bool		plain = !may_explore &&
+	/*
+	 * an arm applied under the regression guard counts to its validation;
+	 * one with a challenger may run it
+	 */
+	bool		plain = !may_explore && challenger == 0 &&
 		!(applied_arm > 0 && applied_arm < NDAG_MAX_ARMS && ndag_regression_guard);
 
 	LWLockAcquire(NdagQmStatementLock(h), LW_SHARED);
@@ -1266,13 +1387,18 @@ turn_counted_shared(uint32 h, Oid dbid, uint64 query_id, uint64 klass,
  *		runs first): an arm under test (under_test) at every such chance,
  *		others within 1 + fraction * decisions explorations; a BTSP
  *		"explore" entry grants one turn and is used up.  No exploration
- *		before the default plan was observed once.  A pinned class runs its
- *		pin and nothing else; a frozen one never explores (open_arms).  A
- *		standby runs nothing but its decisions.
+ *		before the default plan was observed once.  With a challenger (a
+ *		proven arm the caller would pit against the applied one, learn mode)
+ *		and neither of these due, the challenger runs right after each
+ *		recorded run of the applied arm, once per such run (the final,
+ *		final_observe).  A pinned class runs its pin and nothing else; a
+ *		frozen one never explores (open_arms).  A standby runs nothing but
+ *		its decisions.
  */
 NdagTurn
 NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, int applied_arm,
-					int applied_source, bool may_explore, double fraction)
+					int applied_source, bool may_explore, double fraction,
+					int challenger)
 {
 	uint64		enabled;
 	QmSlot	   *s;
@@ -1287,7 +1413,7 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, int applied_arm,
 		return NDAG_TURN_DECIDED;
 	h = NdagQmStatementHash(dbid, query_id);
 	if (turn_counted_shared(h, dbid, query_id, klass, applied_arm,
-							applied_source, may_explore, ts))
+							applied_source, may_explore, challenger, ts))
 		return NDAG_TURN_DECIDED;
 	/* the arm catalogue, read only where an arm may be explored */
 	enabled = may_explore ? NdagArmsEnabledMask() : 0;
@@ -1342,6 +1468,16 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, int applied_arm,
 	{
 		s->explored++;
 		turn = NDAG_TURN_EXPLORE;
+	}
+	if (turn == NDAG_TURN_DECIDED && final_may_run(s, applied_arm, challenger))
+	{
+		if (s->final_leader != applied_arm || s->final_challenger != challenger)
+			final_start(s, applied_arm, challenger);
+		else if (fresh_leader(s, now) && !s->final_turn_given)
+		{
+			s->final_turn_given = true;
+			turn = NDAG_TURN_FINAL;
+		}
 	}
 	LWLockRelease(NdagQmStatementLock(h));
 	return turn;
@@ -1458,7 +1594,7 @@ pair_record(QmSlot *s, int arm, double default_ms, double arm_ms,
 static void
 verdict_moved(Oid dbid, uint64 query_id, const NdagQueryObserved *out)
 {
-	if (out->proven || out->refuted || out->demoted)
+	if (out->proven || out->refuted || out->demoted || out->final_outcome != 0)
 		pg_atomic_fetch_add_u64(NdagQmStatementBucket(dbid, query_id), 1);
 	if (out->demoted)
 		NdagRewriteCount(NDAG_RW_DEMOTIONS, 1);
@@ -1647,6 +1783,7 @@ NdagQueryMemoryObserve(Oid dbid, uint64 query_id, uint64 klass, int arm,
 			pair_record(s, arm, s->fresh_default_ms, exec_ms, false, false, out);
 			s->fresh_default_at = 0;
 		}
+		final_observe(s, arm, exec_ms, now, out);
 	}
 	LWLockRelease(NdagQmStatementLock(h));
 	verdict_moved(dbid, query_id, out);

@@ -62,6 +62,20 @@ typedef struct QmSlot
 	uint64		demoted_mask;
 	int32		btsp_arm;		/* NDAG_QM_NO_BTSP: none */
 	double		btsp_stored_at; /* seconds */
+	/*
+	 * the users' final between two proven arms (learn mode; shared memory
+	 * only, like the load it ran under): the applied arm (leader) and a
+	 * challenger take turns, each run of the challenger paired with the
+	 * leader's run before it
+	 */
+	int16		final_leader;	/* 0: no final running */
+	int16		final_challenger;
+	int16		final_winner;	/* the latest final's winning challenger, 0 none */
+	uint64		final_lost_mask;	/* arms that lost a final */
+	double		fresh_leader_ms;	/* latest leader run not paired yet */
+	double		fresh_leader_at;	/* its time in seconds, 0: none */
+	bool		final_turn_given;	/* the challenger's turn after it was drawn */
+	NdagPaired	final_pairs;	/* challenger ms against leader ms */
 	QmArm		arms[NDAG_MAX_ARMS];
 } QmSlot;
 

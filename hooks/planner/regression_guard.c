@@ -153,7 +153,17 @@ NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms)
 		predicted_default_ln = NdagPredictLn(d->embedding, 0);
 	NdagQueryMemoryObserve(MyDatabaseId, query_id, d->klass, d->arm, exec_ms,
 						   predicted_default_ln, &obs);
-	if (obs.proven || obs.refuted || obs.demoted || obs.btsp_stored ||
+	if (obs.final_outcome != 0)
+	{
+		NdagRewriteCount(obs.final_outcome > 0 ? NDAG_RW_FINALS_WON :
+						 NDAG_RW_FINALS_LOST, 1);
+		elog(DEBUG1, "neural_dag: statement %lld class %016llx: arm %d %s its final against arm %d over %d pairs (speed-up %.2fx)",
+			 (long long) query_id, (unsigned long long) d->klass, d->arm,
+			 obs.final_outcome > 0 ? "won" : "lost", d->final_against,
+			 obs.pairs, obs.speedup);
+	}
+	if (obs.proven || obs.refuted || obs.demoted || obs.final_outcome != 0 ||
+		obs.btsp_stored ||
 		obs.btsp_forgot || d->source == NDAG_DECISION_EXPLORE)
 		NdagCacheForget(query_id);
 	else if (d->arm == 0 && isfinite(obs.baseline_ms) &&

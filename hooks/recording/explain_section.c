@@ -208,7 +208,8 @@ arm_step(void *arg)
  * explain_arm
  *		The arm's id and name and, for an arm other than the default, its
  *		planner settings (what EXPLAIN (SETTINGS) cannot show: they are set
- *		only while the statement is planned), under the given labels.
+ *		only while the statement is planned), under the given labels (no
+ *		settings when settings_label is NULL).
  */
 static void
 explain_arm(ExplainState *es, int arm_id, const char *label,
@@ -229,7 +230,7 @@ explain_arm(ExplainState *es, int arm_id, const char *label,
 								 arm != NULL ? arm->name :
 								 (arm_id == 0 ? "default" : "unknown")),
 						es);
-	if (arm_id != 0 && arm != NULL)
+	if (arm_id != 0 && arm != NULL && settings_label != NULL)
 		ExplainPropertyText(settings_label, NdagArmSettingsFormat(arm->settings),
 							es);
 }
@@ -270,6 +271,8 @@ explain_decision(ExplainState *es, const NdagDecision *d)
 							"not measured (not worth exploring)", es);
 	if (d->validation)
 		ExplainPropertyBool("Paired Default Run", true, es);
+	if (d->final_against != 0)
+		explain_arm(es, d->final_against, "Final Against", NULL);
 	ExplainPropertyBool("Cache Hit", d->cache_hit, es);
 	ExplainPropertyInteger("Extra Plannings", NULL, d->extra_plannings, es);
 }
