@@ -25,28 +25,18 @@ use lib 't';
 use NdagTest;
 
 my $node = ndag_node('proven_final');
+my $sql = sub { $node->safe_psql('postgres', shift) };
+my $counter = sub { ndag_status_counter($node, shift) };
 
-# sql(SQL): the output of SQL in one session
-sub sql
-{
-	return $node->safe_psql('postgres', shift);
-}
-
-# counter(NAME): a counter of ruvector_dag_status()
-sub counter
-{
-	return ndag_status_counter($node, shift);
-}
-
-sql(ndag_join_tables_sql('pf') . ndag_explain_function_sql('pf')
+$sql->(ndag_join_tables_sql('pf') . ndag_explain_function_sql('pf')
 	  . ndag_run_function_sql('pf') . q{
 	INSERT INTO ndag_arms (name, settings) VALUES
 		('hash', 'enable_nestloop=off, cpu_operator_cost=0.05, jit=off'),
 		('merge_jit', 'enable_nestloop=off, enable_hashjoin=off, jit=on');
 	UPDATE ndag_arms SET enabled = false WHERE builtin AND arm_id <> 0;
 });
-my $hash = sql("SELECT arm_id FROM ndag_arms WHERE name = 'hash'");
-my $merge = sql("SELECT arm_id FROM ndag_arms WHERE name = 'merge_jit'");
+my $hash = $sql->("SELECT arm_id FROM ndag_arms WHERE name = 'hash'");
+my $merge = $sql->("SELECT arm_id FROM ndag_arms WHERE name = 'merge_jit'");
 my ($q1, $q2) = ndag_join_queries('pf');
 
 # learning inline, every arm explored; JIT compiles every plan but hash's,
@@ -59,7 +49,7 @@ my $learn = ndag_explore_settings()
 sub decided
 {
 	my ($q) = @_;
-	my $e = sql("$learn SELECT pf_explain('$q')");
+	my $e = $sql->("$learn SELECT pf_explain('$q')");
 	my ($decision) = $e =~ /"Decision": "(\w+)"/;
 	my ($arm) = $e =~ /"Arm": "(\d+) /;
 	return ($decision // '?') . ':' . ($arm // '?');
@@ -72,54 +62,54 @@ sub learn_until
 	my ($q, $code, $what) = @_;
 	return wait_for(
 		sub {
-			sql("$learn SELECT pf_run('$q', 2)");
+			$sql->("$learn SELECT pf_run('$q', 2)");
 			return $code->();
 		},
 		$what);
 }
 
-is(sql("SET ruvector.dag_mode = 'observe'; SELECT pf_explain('$q1')->>'Join'"),
+is($sql->("SET ruvector.dag_mode = 'observe'; SELECT pf_explain('$q1')->>'Join'"),
 	'Nested Loop', 'the default plan is a nested loop');
 
 # ---------- (a) the applied arm wins its final ----------
 ok( learn_until(
-		$q2, sub { counter('query_memory_proven') >= 2 },
+		$q2, sub { $counter->('query_memory_proven') >= 2 },
 		'both arms proven on the second statement'),
 	'both arms are proven faster than the default plan');
 is(decided($q2), "proven:$hash", 'hash, proven with the larger speed-up, is applied');
-ok(learn_until($q2, sub { counter('finals_lost') >= 1 }, 'a final lost'),
+ok(learn_until($q2, sub { $counter->('finals_lost') >= 1 }, 'a final lost'),
 	'merge_jit challenged hash in the users\' executions and lost');
-ok(counter('final_runs') >= 1, 'the challenger ran in users\' executions ('
-	  . counter('final_runs') . ' runs)');
-sql('SELECT ruvector_dag_flush()');
-ok( sql("SELECT count(*) FROM ndag_trajectories
-		WHERE decision = 'proven' AND arm = $merge") >= counter('final_runs'),
+ok($counter->('final_runs') >= 1, 'the challenger ran in users\' executions ('
+	  . $counter->('final_runs') . ' runs)');
+$sql->('SELECT ruvector_dag_flush()');
+ok( $sql->("SELECT count(*) FROM ndag_trajectories
+		WHERE decision = 'proven' AND arm = $merge") >= $counter->('final_runs'),
 	'each run of the challenger is recorded as a run of a proven arm');
-is(counter('finals_won'), 0, 'no challenger won');
-my $runs = counter('final_runs');
-sql("$learn SELECT pf_run('$q2', 6)");
-is(counter('final_runs'), $runs, 'a challenger that lost never runs again');
+is($counter->('finals_won'), 0, 'no challenger won');
+my $runs = $counter->('final_runs');
+$sql->("$learn SELECT pf_run('$q2', 6)");
+is($counter->('final_runs'), $runs, 'a challenger that lost never runs again');
 is(decided($q2), "proven:$hash", 'hash stays applied');
 
 # ---------- (b) the challenger wins its final ----------
 # the first statement: hash alone, proven
-sql("UPDATE ndag_arms SET enabled = false WHERE arm_id = $merge");
+$sql->("UPDATE ndag_arms SET enabled = false WHERE arm_id = $merge");
 ok(learn_until($q1, sub { decided($q1) eq "proven:$hash" }, 'hash proven on q1'),
 	'hash is proven on the first statement while merge_jit is disabled');
 
 # the default plan twenty times slower: the nested loop's outer side
 # grows, the planner's estimate does not (no ANALYZE)
-sql("INSERT INTO pf_a SELECT 200000 + g, 1, 1, 1 FROM generate_series(1, 9500) g;
+$sql->("INSERT INTO pf_a SELECT 200000 + g, 1, 1, 1 FROM generate_series(1, 9500) g;
 	 UPDATE ndag_arms SET enabled = true WHERE arm_id = $merge");
 
 # merge_jit proven against that default in a few pairs, before hash is
 # re-validated against it (every 16 executions): merge_jit's speed-up is
 # the larger and the ranking applies it, then hash challenges it
-my $won = counter('finals_won');
-ok(learn_until($q1, sub { counter('finals_won') > $won }, 'a final won'),
+my $won = $counter->('finals_won');
+ok(learn_until($q1, sub { $counter->('finals_won') > $won }, 'a final won'),
 	'hash challenged merge_jit, applied by its larger speed-up, and won');
 is(decided($q1), "proven:$hash", 'the winner is applied from then on');
-my $e = sql("$learn SELECT pf_explain('$q1')");
+my $e = $sql->("$learn SELECT pf_explain('$q1')");
 unlike($e, qr/"Final Against"/, 'a plain EXPLAIN runs no final');
 
 $node->stop;

@@ -311,22 +311,20 @@ usable_proven(const Analysis *a, int arm)
 }
 
 /*
- * best_proven_arm
- *		The usable arm proven faster on this statement class that won its
- *		latest final against another (the users' own runs of both, paired),
- *		else the one with the largest paired speed-up; 0 when none.
+ * fastest_proven_arm
+ *		Of the usable arms proven faster on this statement class and not in
+ *		excluded (a mask), the one with the largest paired speed-up; 0 when
+ *		none.
  */
 static int
-best_proven_arm(const Analysis *a)
+fastest_proven_arm(const Analysis *a, uint64 excluded)
 {
 	double		best_speedup = 0;
 	int			best = 0;
 
-	if (usable_proven(a, a->stats.final_winner))
-		return a->stats.final_winner;
 	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
 	{
-		if (!usable_proven(a, arm))
+		if ((excluded & (UINT64CONST(1) << arm)) != 0 || !usable_proven(a, arm))
 			continue;
 		if (a->stats.pair_speedup[arm] > best_speedup)
 		{
@@ -335,6 +333,20 @@ best_proven_arm(const Analysis *a)
 		}
 	}
 	return best;
+}
+
+/*
+ * best_proven_arm
+ *		The usable arm proven faster on this statement class that won its
+ *		latest final against another (the users' own runs of both, paired),
+ *		else the one with the largest paired speed-up; 0 when none.
+ */
+static int
+best_proven_arm(const Analysis *a)
+{
+	if (usable_proven(a, a->stats.final_winner))
+		return a->stats.final_winner;
+	return fastest_proven_arm(a, 0);
 }
 
 /*
@@ -351,21 +363,8 @@ best_proven_arm(const Analysis *a)
 static int
 final_challenger(const Analysis *a, int leader)
 {
-	double		best_speedup = 0;
-	int			best = 0;
-
-	for (int arm = 1; arm < NDAG_MAX_ARMS; arm++)
-	{
-		if (arm == leader || !usable_proven(a, arm) ||
-			(a->stats.final_lost_mask & (UINT64CONST(1) << arm)) != 0)
-			continue;
-		if (a->stats.pair_speedup[arm] > best_speedup)
-		{
-			best_speedup = a->stats.pair_speedup[arm];
-			best = arm;
-		}
-	}
-	return best;
+	return fastest_proven_arm(a, a->stats.final_lost_mask |
+							  (UINT64CONST(1) << leader));
 }
 
 /*
