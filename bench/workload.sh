@@ -31,7 +31,9 @@
 # against the same medians (the machine's own noise), the worst learn-mode
 # execution against the stock run of the same statement right before or
 # after it, and the growth of the shadow_* counters of
-# ruvector_dag_status() ("n/a" when the server has none).  At steady state:
+# ruvector_dag_status() and of the finals' (final_runs, finals_won,
+# finals_lost: proven arms compared in the users' executions) ("n/a" when
+# the server has none).  At steady state:
 # speed-up, fraction of the oracle's gain, and the statements over 1.1x
 # slower than stock after rechecking each with more pairs taking turns.
 # Every figure is a median of several executions; what is compared is

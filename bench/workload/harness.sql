@@ -288,13 +288,17 @@ BEGIN
 END
 $$;
 
-/* bench_shadow_counters: the status counters named shadow_*, NULL if none */
+/*
+ * bench_shadow_counters: the status counters named shadow_* and those of the
+ * finals between proven arms in the users' executions (final_runs,
+ * finals_won, finals_lost), NULL if none
+ */
 CREATE OR REPLACE FUNCTION bench_shadow_counters()
 RETURNS jsonb
 LANGUAGE sql AS $$
 	SELECT jsonb_object_agg(key, value)
 	  FROM jsonb_each(ruvector_dag_status()->'counters')
-	 WHERE key LIKE 'shadow\_%'
+	 WHERE key LIKE 'shadow\_%' OR key LIKE 'final%'
 $$;
 
 /*

@@ -171,7 +171,7 @@ SELECT * FROM (VALUES
 \echo '== learn passes: the users'' total (learn mode) against stock taking turns in the same pass; the worst single'
 \echo '   learn-mode execution against its shape''s stock median, and the worst stock execution of the pass'
 \echo '   (the noise of the machine: A against A); the worst learn-mode execution against the stock run of the'
-\echo '   same statement taken right before or after it (pair_x); growth of the shadow_* status counters (gauges: now)'
+\echo '   same statement taken right before or after it (pair_x); growth of the shadow_* and final* status counters (gauges: now)'
 SELECT round AS pass, round(users_ms::numeric, 1) AS users_ms, round(stock_ms::numeric, 1) AS stock_ms,
 	   round(users_vs_stock::numeric, 2) AS "users/stock", round(worst_ratio::numeric, 2) AS worst_x,
 	   worst_shape, worst_arm, round(worst_stock_ratio::numeric, 2) AS worst_stock_x,
