@@ -6,17 +6,17 @@
 # against the default plan at other moments say.
 #
 # Two custom arms on a join whose default plan is a slow nested loop: hash
-# (a hash join, not compiled by JIT) and merge_jit (a merge join compiled by
-# JIT on every run as the session asks: several times slower than hash
-# here, still far faster than the default).
+# (a hash join over a bitmap scan of the few rows wanted) and seq_hash (the
+# same join over a sequential scan of the whole table: about twice as slow
+# as hash here, still far faster than the default).
 #   (a) Both proven on one statement: hash has the larger speed-up and is
-#       applied; merge_jit challenges it in the final and loses; hash stays,
-#       and merge_jit never runs again as a challenger.
+#       applied; seq_hash challenges it in the final and loses; hash stays,
+#       and seq_hash never runs again as a challenger.
 #   (b) On another statement hash is proven first; then the default plan
-#       gets twenty times slower (more rows the planner does not know of)
-#       and merge_jit is proven against that default with the larger
-#       speed-up, so the ranking applies merge_jit; hash challenges it in
-#       the final, wins, and is applied from then on.
+#       gets ten times slower (more rows the planner does not know of) and
+#       seq_hash is proven against that default with the larger speed-up,
+#       so the ranking applies seq_hash; hash challenges it in the final,
+#       wins, and is applied from then on.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -31,19 +31,16 @@ my $counter = sub { ndag_status_counter($node, shift) };
 $sql->(ndag_join_tables_sql('pf') . ndag_explain_function_sql('pf')
 	  . ndag_run_function_sql('pf') . q{
 	INSERT INTO ndag_arms (name, settings) VALUES
-		('hash', 'enable_nestloop=off, cpu_operator_cost=0.05, jit=off'),
-		('merge_jit', 'enable_nestloop=off, enable_hashjoin=off, jit=on');
+		('hash', 'enable_nestloop=off, cpu_operator_cost=0.05'),
+		('seq_hash', 'enable_nestloop=off, enable_bitmapscan=off, enable_indexscan=off');
 	UPDATE ndag_arms SET enabled = false WHERE builtin AND arm_id <> 0;
 });
 my $hash = $sql->("SELECT arm_id FROM ndag_arms WHERE name = 'hash'");
-my $merge = $sql->("SELECT arm_id FROM ndag_arms WHERE name = 'merge_jit'");
+my $seq = $sql->("SELECT arm_id FROM ndag_arms WHERE name = 'seq_hash'");
 my ($q1, $q2) = ndag_join_queries('pf');
 
-# learning inline, every arm explored; JIT compiles every plan but hash's,
-# without optimizing or inlining
-my $learn = ndag_explore_settings()
-  . 'SET jit = on; SET jit_above_cost = 0; SET jit_inline_above_cost = 1e9; '
-  . 'SET jit_optimize_above_cost = 1e9;';
+# learning inline, every arm explored
+my $learn = ndag_explore_settings() . 'SET jit = off;';
 
 # decided(Q): "decision:arm" of EXPLAIN of Q in a learning session
 sub decided
@@ -78,12 +75,12 @@ ok( learn_until(
 	'both arms are proven faster than the default plan');
 is(decided($q2), "proven:$hash", 'hash, proven with the larger speed-up, is applied');
 ok(learn_until($q2, sub { $counter->('finals_lost') >= 1 }, 'a final lost'),
-	'merge_jit challenged hash in the users\' executions and lost');
+	'seq_hash challenged hash in the users\' executions and lost');
 ok($counter->('final_runs') >= 1, 'the challenger ran in users\' executions ('
 	  . $counter->('final_runs') . ' runs)');
 $sql->('SELECT ruvector_dag_flush()');
 ok( $sql->("SELECT count(*) FROM ndag_trajectories
-		WHERE decision = 'proven' AND arm = $merge") >= $counter->('final_runs'),
+		WHERE decision = 'proven' AND arm = $seq") >= $counter->('final_runs'),
 	'each run of the challenger is recorded as a run of a proven arm');
 is($counter->('finals_won'), 0, 'no challenger won');
 my $runs = $counter->('final_runs');
@@ -93,21 +90,21 @@ is(decided($q2), "proven:$hash", 'hash stays applied');
 
 # ---------- (b) the challenger wins its final ----------
 # the first statement: hash alone, proven
-$sql->("UPDATE ndag_arms SET enabled = false WHERE arm_id = $merge");
+$sql->("UPDATE ndag_arms SET enabled = false WHERE arm_id = $seq");
 ok(learn_until($q1, sub { decided($q1) eq "proven:$hash" }, 'hash proven on q1'),
-	'hash is proven on the first statement while merge_jit is disabled');
+	'hash is proven on the first statement while seq_hash is disabled');
 
-# the default plan twenty times slower: the nested loop's outer side
-# grows, the planner's estimate does not (no ANALYZE)
-$sql->("INSERT INTO pf_a SELECT 200000 + g, 1, 1, 1 FROM generate_series(1, 9500) g;
-	 UPDATE ndag_arms SET enabled = true WHERE arm_id = $merge");
+# the default plan ten times slower: the nested loop's outer side grows,
+# the planner's estimate does not (no ANALYZE)
+$sql->("INSERT INTO pf_a SELECT 200000 + g, 1, 1, 1 FROM generate_series(1, 4500) g;
+	 UPDATE ndag_arms SET enabled = true WHERE arm_id = $seq");
 
-# merge_jit proven against that default in a few pairs, before hash is
-# re-validated against it (every 16 executions): merge_jit's speed-up is
+# seq_hash proven against that default in a few pairs, before hash is
+# re-validated against it (every 16 executions): seq_hash's speed-up is
 # the larger and the ranking applies it, then hash challenges it
 my $won = $counter->('finals_won');
 ok(learn_until($q1, sub { $counter->('finals_won') > $won }, 'a final won'),
-	'hash challenged merge_jit, applied by its larger speed-up, and won');
+	'hash challenged seq_hash, applied by its larger speed-up, and won');
 is(decided($q1), "proven:$hash", 'the winner is applied from then on');
 my $e = $sql->("$learn SELECT pf_explain('$q1')");
 unlike($e, qr/"Final Against"/, 'a plain EXPLAIN runs no final');
