@@ -12,6 +12,8 @@
 #   (a) Both proven on one statement: hash has the larger speed-up and is
 #       applied; seq_hash challenges it in the final and loses; hash stays,
 #       and seq_hash never runs again as a challenger.
+#   (c) On a third statement the final's pairs stop forming (no execution
+#       recorded): after 200 turns it is abandoned, hash stays.
 #   (b) On another statement hash is proven first; then the default plan
 #       gets ten times slower (more rows the planner does not know of) and
 #       seq_hash is proven against that default with the larger speed-up,
@@ -74,6 +76,7 @@ ok( learn_until(
 		'both arms proven on the second statement'),
 	'both arms are proven faster than the default plan');
 is(decided($q2), "proven:$hash", 'hash, proven with the larger speed-up, is applied');
+
 ok(learn_until($q2, sub { $counter->('finals_lost') >= 1 }, 'a final lost'),
 	'seq_hash challenged hash in the users\' executions and lost');
 ok($counter->('final_runs') >= 1, 'the challenger ran in users\' executions ('
@@ -87,6 +90,30 @@ my $runs = $counter->('final_runs');
 $sql->("$learn SELECT pf_run('$q2', 6)");
 is($counter->('final_runs'), $runs, 'a challenger that lost never runs again');
 is(decided($q2), "proven:$hash", 'hash stays applied');
+
+# ---------- (c) a final whose pairs stop forming is abandoned ----------
+# a third statement (q2 with one more condition, the same plans): both arms
+# proven, hash applied, seq_hash its challenger; then no execution is
+# recorded (sampling off), so no pair forms: after 200 turns of the final
+# it is abandoned, hash stays, seq_hash counts as having lost
+my $q3 = "$q2 AND a.id < 100000000";
+my $proven = $counter->('query_memory_proven');
+ok( learn_until(
+		$q3, sub { $counter->('query_memory_proven') >= $proven + 2 },
+		'both arms proven on the third statement'),
+	'both arms are proven on the third statement');
+is(decided($q3), "proven:$hash", 'hash is applied on the third statement');
+my $lost = $counter->('finals_lost');
+$runs = $counter->('final_runs');
+$sql->("$learn SET ruvector.dag_sample_rate = 0; SELECT pf_run('$q3', 300)");
+is($counter->('finals_lost'), $lost + 1,
+	'the final without pairs is abandoned after 200 turns, counted as lost');
+ok($counter->('final_runs') <= $runs + 1,
+	'the challenger ran at most once without being recorded');
+$runs = $counter->('final_runs');
+$sql->("$learn SELECT pf_run('$q3', 6)");
+is($counter->('final_runs'), $runs, 'the abandoned challenger never runs again');
+is(decided($q3), "proven:$hash", 'the applied arm stays');
 
 # ---------- (b) the challenger wins its final ----------
 # the first statement: hash alone, proven
@@ -103,11 +130,32 @@ $sql->("INSERT INTO pf_a SELECT 200000 + g, 1, 1, 1 FROM generate_series(1, 4500
 # re-validated against it (every 16 executions): seq_hash's speed-up is
 # the larger and the ranking applies it, then hash challenges it
 my $won = $counter->('finals_won');
+ok(learn_until($q1, sub { decided($q1) eq "proven:$seq" }, 'seq_hash applied'),
+	'seq_hash, proven against the slower default with the larger speed-up, is applied');
+
+# while the final is open (hash needs two pairs at least to win it), a plain
+# EXPLAIN takes none of its turns: in one session, plain EXPLAINs of q1
+# alternate with its executions (each EXPLAIN after the first finds the
+# session's cached decision); none moves final_runs, and an execution right
+# after one that found the applied arm's run fresh runs the challenger
+my $final_runs = "SELECT (ruvector_dag_status()->'counters'->>'final_runs')::bigint;";
+my @n = grep { /^\d+$/ } split /\n/,
+  $sql->("$learn $final_runs"
+	  . ("SELECT pf_explain('$q1') IS NULL; $final_runs"
+		  . "SELECT pf_run('$q1', 1); $final_runs") x 6);
+my ($explain_ran_final, $turn_kept) = (0, 0);
+for my $k (0 .. 5)
+{
+	$explain_ran_final = 1 if $n[ 2 * $k + 1 ] != $n[ 2 * $k ];
+	$turn_kept = 1 if $k >= 1 && $n[ 2 * $k + 2 ] > $n[ 2 * $k + 1 ];
+}
+is(scalar(@n), 13, 'final_runs read around each EXPLAIN and execution');
+ok($turn_kept && !$explain_ran_final,
+	'a plain EXPLAIN during the final leaves the challenger\'s turn to the next execution ('
+	  . join(',', @n) . ')');
 ok(learn_until($q1, sub { $counter->('finals_won') > $won }, 'a final won'),
 	'hash challenged seq_hash, applied by its larger speed-up, and won');
 is(decided($q1), "proven:$hash", 'the winner is applied from then on');
-my $e = $sql->("$learn SELECT pf_explain('$q1')");
-unlike($e, qr/"Final Against"/, 'a plain EXPLAIN runs no final');
 
 $node->stop;
 done_testing();

@@ -297,6 +297,9 @@ typedef struct NdagQueryObserved
 	bool		btsp_forgot;
 	int			final_outcome;	/* a final between two proven arms ended now:
 								 * 1 the challenger won, -1 it lost; 0 none */
+	int			final_pairs;	/* pairs behind the final's outcome */
+	double		final_speedup;	/* their geometric mean speed-up of the
+								 * challenger over the leader */
 	int			pairs;			/* pairs behind the arm's verdict (or validation) */
 	double		speedup;		/* their geometric mean speed-up, NaN none */
 	double		baseline_ms;	/* median default before this run, NaN none */

@@ -73,6 +73,12 @@
  * slower), so that an unproven arm slows down at most a few executions
  */
 #define QM_VALIDATE_UNPROVEN 2
+/*
+ * a final between two proven arms is abandoned after this many of its
+ * turns without a pair (its sequential test needs at most a dozen pairs,
+ * each formed within a few turns when the leader's runs are recorded)
+ */
+#define QM_FINAL_MAX_IDLE_TURNS 200
 /* used_at (ndag_queries.last_used) moves in steps of this, in microseconds */
 #define QM_USED_AT_GRAIN_US	100000
 
@@ -1283,7 +1289,30 @@ final_start(QmSlot *s, int leader, int challenger)
 	s->final_challenger = (int16) challenger;
 	s->fresh_leader_at = 0;
 	s->final_turn_given = false;
+	s->final_idle_turns = 0;
 	memset(&s->final_pairs, 0, sizeof(NdagPaired));
+}
+
+/*
+ * final_abandon
+ *		A final whose pairs stopped forming (the leader's runs seldom
+ *		recorded, or always too long before the challenger's turn): the
+ *		challenger did not prove itself and never challenges again, the
+ *		leader stays, and the statement's epoch moves so that cached
+ *		decisions stop naming the challenger (each turn of a class with one
+ *		takes the exclusive lock).  Counted as a lost final.  Caller holds
+ *		the lock exclusively.
+ */
+static void
+final_abandon(QmSlot *s, Oid dbid, uint64 query_id)
+{
+	elog(DEBUG1, "neural_dag: statement %lld: the final of arm %d against arm %d abandoned after %d turns without a pair (%d pairs)",
+		 (long long) query_id, s->final_challenger, s->final_leader,
+		 QM_FINAL_MAX_IDLE_TURNS, s->final_pairs.n);
+	s->final_lost_mask |= UINT64CONST(1) << s->final_challenger;
+	final_start(s, 0, 0);
+	NdagRewriteCount(NDAG_RW_FINALS_LOST, 1);
+	pg_atomic_fetch_add_u64(NdagQmStatementBucket(dbid, query_id), 1);
 }
 
 /*
@@ -1315,6 +1344,7 @@ final_observe(QmSlot *s, int arm, double exec_ms, double now,
 		return;
 	ndag_paired_add(&s->final_pairs, exec_ms, s->fresh_leader_ms);
 	s->fresh_leader_at = 0;
+	s->final_idle_turns = 0;
 	verdict = ndag_paired_verdict(&s->final_pairs);
 	if (verdict == NDAG_PAIRED_FASTER)
 	{
@@ -1329,8 +1359,8 @@ final_observe(QmSlot *s, int arm, double exec_ms, double now,
 	}
 	else
 		return;
-	out->pairs = s->final_pairs.n;
-	out->speedup = ndag_paired_speedup(&s->final_pairs);
+	out->final_pairs = s->final_pairs.n;
+	out->final_speedup = ndag_paired_speedup(&s->final_pairs);
 	s->final_lost_mask |= UINT64CONST(1) << loser;
 	final_start(s, 0, 0);
 }
@@ -1473,6 +1503,8 @@ NdagQueryMemoryTurn(Oid dbid, uint64 query_id, uint64 klass, int applied_arm,
 	{
 		if (s->final_leader != applied_arm || s->final_challenger != challenger)
 			final_start(s, applied_arm, challenger);
+		else if (++s->final_idle_turns > QM_FINAL_MAX_IDLE_TURNS)
+			final_abandon(s, dbid, query_id);
 		else if (fresh_leader(s, now) && !s->final_turn_given)
 		{
 			s->final_turn_given = true;

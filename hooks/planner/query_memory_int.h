@@ -75,6 +75,8 @@ typedef struct QmSlot
 	double		fresh_leader_ms;	/* latest leader run not paired yet */
 	double		fresh_leader_at;	/* its time in seconds, 0: none */
 	bool		final_turn_given;	/* the challenger's turn after it was drawn */
+	uint16		final_idle_turns;	/* turns since the final's start or last
+									 * pair */
 	NdagPaired	final_pairs;	/* challenger ms against leader ms */
 	QmArm		arms[NDAG_MAX_ARMS];
 } QmSlot;

@@ -160,7 +160,7 @@ NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms)
 		elog(DEBUG1, "neural_dag: statement %lld class %016llx: arm %d %s its final against arm %d over %d pairs (speed-up %.2fx)",
 			 (long long) query_id, (unsigned long long) d->klass, d->arm,
 			 obs.final_outcome > 0 ? "won" : "lost", d->final_against,
-			 obs.pairs, obs.speedup);
+			 obs.final_pairs, obs.final_speedup);
 	}
 	if (obs.proven || obs.refuted || obs.demoted || obs.final_outcome != 0 ||
 		obs.btsp_stored ||
