@@ -1,15 +1,21 @@
 #!/bin/bash
-# What neural_dag costs short statements under pgbench: five identical
-# throwaway clusters run side by side, two without the library (the
-# baseline and the A-against-A noise), one without it computing queryIds
+# What neural_dag costs short statements under pgbench: five
+# configurations take turns on one throwaway cluster, restarted into the
+# configuration of each block: two without the library (the baseline and
+# the A-against-A noise), one without it computing queryIds
 # (compute_query_id = on: what the extension needs, and what a server
 # running pg_stat_statements pays anyway), one preloading it with
 # ruvector.dag_mode = off (the library's presence: its hooks and workers,
 # nothing recorded or decided) and one preloading it in learn mode on the
-# enabled pgbench tables (default settings otherwise).  pgbench
-# blocks of NDAG_BENCH_SECONDS take turns on the five, in a rotating
-# order, round after round; per block the TPS and the server CPU per
-# transaction (the postmaster and all its processes, /proc).  Workloads:
+# enabled pgbench tables (default settings otherwise).  One cluster for
+# all of them, because two identical clusters side by side differ by a few
+# per cent (their files' and shared memory's places), as much as the
+# figures measured; after each restart the tables and indexes are read
+# into shared buffers (pg_prewarm) and one second of the block's workload
+# runs unmeasured.  pgbench blocks of NDAG_BENCH_SECONDS take turns in a
+# rotating order, round after round; per block the TPS and the server CPU
+# per transaction (the postmaster and all its processes, /proc).
+# Workloads:
 #   select_only     pgbench -S, prepared (PostgreSQL plans each backend's
 #                   statement a few times, then runs its generic plan)
 #   select_simple   pgbench -S, simple protocol (every execution planned:
@@ -42,40 +48,34 @@ clients=${NDAG_BENCH_CLIENTS:-2}
 root=$(mktemp -d /tmp/neural_dag-bench.XXXXXX)
 chown "$(ndag_pg_user)" "$root"
 configs=(not_loaded not_loaded_again query_ids loaded_off learn)
-declare -A dirs ports
-stop_all() {
-	for c in "${configs[@]}"; do
-		[ -n "${dirs[$c]:-}" ] && as_pg pg_ctl -D "${dirs[$c]}/data" -m immediate stop >/dev/null 2>&1 || true
-	done
-	rm -rf "$root"
-}
-trap stop_all EXIT
+declare -A settings=(
+	[not_loaded]="-c shared_preload_libraries="
+	[not_loaded_again]="-c shared_preload_libraries="
+	[query_ids]="-c shared_preload_libraries= -c compute_query_id=on"
+	[loaded_off]="-c shared_preload_libraries=neural_dag -c ruvector.dag_mode=off"
+	[learn]="-c shared_preload_libraries=neural_dag -c ruvector.dag_mode=learn")
+trap 'as_pg pg_ctl -D "$root/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$root"' EXIT
 
-base_port=$(ndag_free_port 56100)
-i=0
-for c in "${configs[@]}"; do
-	dirs[$c]=$root/$c
-	ports[$c]=$((base_port + 10 * i))
-	i=$((i + 1))
-	mkdir -p "${dirs[$c]}"
-	chown "$(ndag_pg_user)" "${dirs[$c]}"
-	if [ "$c" = learn ]; then
-		bench_cluster "${dirs[$c]}" "${ports[$c]}" neural_dag "ruvector.dag_mode = learn"
-	elif [ "$c" = loaded_off ]; then
-		bench_cluster "${dirs[$c]}" "${ports[$c]}" neural_dag "ruvector.dag_mode = off"
-	elif [ "$c" = query_ids ]; then
-		bench_cluster "${dirs[$c]}" "${ports[$c]}" "" "compute_query_id = on"
-	else
-		bench_cluster "${dirs[$c]}" "${ports[$c]}" ""
-	fi
-	as_pg pgbench -h "${dirs[$c]}" -p "${ports[$c]}" -U postgres -i -q -s "$scale" postgres >/dev/null 2>&1
-done
-for c in loaded_off learn; do
-	as_pg psql -h "${dirs[$c]}" -p "${ports[$c]}" -U postgres -X -qAt -c "CREATE EXTENSION neural_dag" -c "
-		SELECT ruvector_enable_neural_dag(t)
-		FROM unnest(ARRAY['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers',
-						  'pgbench_history']::regclass[]) t" >/dev/null
-done
+port=$(ndag_free_port 56100)
+bench_cluster "$root" "$port" neural_dag
+psql_q() { as_pg psql -h "$root" -p "$port" -U postgres -X -qAt -v ON_ERROR_STOP=1 "$@"; }
+as_pg pgbench -h "$root" -p "$port" -U postgres -i -q -s "$scale" postgres >/dev/null 2>&1
+psql_q -c "CREATE EXTENSION neural_dag" -c "CREATE EXTENSION pg_prewarm" -c "
+	SELECT ruvector_enable_neural_dag(t)
+	FROM unnest(ARRAY['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers',
+					  'pgbench_history']::regclass[]) t" >/dev/null
+
+# restart_as CONFIG: the cluster restarted into CONFIG's settings (the
+# extension's objects stay in the database; without the library nothing
+# of it runs), its tables and indexes read into shared buffers
+running=""
+restart_as() {
+	[ "$running" = "$1" ] && return 0
+	as_pg pg_ctl -D "$root/data" -l "$root/server.log" -w -m fast -o "${settings[$1]}" restart >/dev/null
+	running=$1
+	psql_q -c "SELECT pg_prewarm(c.oid) FROM pg_catalog.pg_class c
+		WHERE c.relname LIKE 'pgbench%' AND c.relkind IN ('r', 'i')" >/dev/null
+}
 
 cat >"$root/join3.sql" <<'SQL'
 \set aid random(1, 100000 * :scale)
@@ -94,13 +94,18 @@ read -r -a workloads <<<"${NDAG_BENCH_PGBENCH:-select_only select_simple connect
 # server_cpu_ns_per_transaction"
 block() {
 	local c=$1 w=$2 r=$3 before after out tps txns
-	bench_server_settle "${dirs[$c]}"
-	before=$(bench_server_cpu_ns "${dirs[$c]}")
+	restart_as "$c"
+	# one second unmeasured: the backends' caches, learn mode's decisions
 	# shellcheck disable=SC2086
-	out=$(as_pg pgbench -h "${dirs[$c]}" -p "${ports[$c]}" -U postgres -n \
+	as_pg pgbench -h "$root" -p "$port" -U postgres -n -c "$clients" -j "$clients" \
+		-T 1 ${flags[$w]} postgres >/dev/null 2>&1 || true
+	bench_server_settle "$root"
+	before=$(bench_server_cpu_ns "$root")
+	# shellcheck disable=SC2086
+	out=$(as_pg pgbench -h "$root" -p "$port" -U postgres -n \
 		-c "$clients" -j "$clients" -T "$seconds" ${flags[$w]} postgres 2>"$root/pgbench.err" || true)
-	bench_server_settle "${dirs[$c]}"
-	after=$(bench_server_cpu_ns "${dirs[$c]}")
+	bench_server_settle "$root"
+	after=$(bench_server_cpu_ns "$root")
 	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -1)
 	txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
 	echo "$r $c $tps $(awk -v a="$after" -v b="$before" -v n="$txns" 'BEGIN {printf "%.0f", (a - b) / (n > 0 ? n : 1)}')"
