@@ -3,7 +3,9 @@
 # by node and leave a trajectory.  At rate 0 the query memory still gains
 # baselines and arm runs and a statement still gets an arm proven inline,
 # while no trajectory is recorded (EXPLAIN ANALYZE, instrumented anyway,
-# still is); at rate 1 every recorded execution leaves its trajectory.
+# still is); at rate 1 every recorded execution leaves its trajectory.  A
+# statement a backend records over and over is detailed less and less
+# often past its first 100 recordings.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -72,6 +74,29 @@ sql("$plain SET ruvector.dag_detail_sample_rate = 1; SELECT ds_run('$q', 7)");
 is(counter('sampled') - $sampled, 7, 'rate 1: every execution is sampled');
 is(counter('recorded') - $recorded, 7, 'and every one leaves a trajectory');
 is(trajectories() - $stored, 7, 'the store has them');
+
+# ---------- 4. a statement recorded over and over: its detail rate falls ----------
+# at rate 0.5, in one session: a statement's first 100 recordings are
+# detailed with probability 0.5 (about 50), the 300 after them with
+# 0.5 x 100 / recordings (about 69): about 119 of 400, where 200 had been;
+# another statement in the same session starts at the full rate
+my $hot = 'SELECT count(*) FROM ds_b WHERE v = 7';
+my $other = 'SELECT count(*) FROM ds_b WHERE v < 7';
+my $recorded_now =
+  "SELECT (ruvector_dag_status()->'counters'->>'recorded')::bigint;\n";
+my ($r0, $r1, $r2) = split /\n/,
+  sql("$plain SET ruvector.dag_fast_query_ms = 0;"
+	  . " SET ruvector.dag_detail_sample_rate = 0.5;\n"
+	  . $recorded_now
+	  . ("$hot \\g /dev/null\n" x 400)
+	  . $recorded_now
+	  . ("$other \\g /dev/null\n" x 100)
+	  . $recorded_now);
+my ($hot_detailed, $other_detailed) = ($r1 - $r0, $r2 - $r1);
+ok($hot_detailed > 80 && $hot_detailed < 160,
+	"400 recordings of one statement at rate 0.5: $hot_detailed detailed (about 119; 200 without the fall)");
+ok($other_detailed > 25 && $other_detailed < 75,
+	"100 recordings of another statement after them: $other_detailed detailed (about 50)");
 
 $node->stop;
 done_testing();

@@ -325,7 +325,7 @@ NdagDefineGucs(void)
 
 	DefineCustomRealVariable("ruvector.dag_detail_sample_rate",
 							 "Fraction of recorded statements whose plan nodes are instrumented and kept as a trajectory.",
-							 "Every recorded statement is timed as a whole, which is what the query memory and the regression guard judge; per-node row counts cost a few counters per row per node, so only this fraction counts them and leaves a trajectory (plan with actuals) for attention, patterns and the cost model.  Executions EXPLAIN ANALYZE or auto_explain instrument anyway are always kept.",
+							 "Every recorded statement is timed as a whole, which is what the query memory and the regression guard judge; per-node row counts cost a few counters per row per node, so only this fraction counts them and leaves a trajectory (plan with actuals) for attention, patterns and the cost model.  Past a statement's first 100 recordings in a backend the fraction falls as 100 / recordings, to a tenth of it (below 1).  Executions EXPLAIN ANALYZE or auto_explain instrument anyway are always kept.",
 							 &ndag_detail_sample_rate,
 							 0.1, 0.0, 1.0,
 							 PGC_USERSET, 0,

@@ -23,8 +23,11 @@
  * model learn from).  Per-node timing reads the clock twice per tuple per
  * node, which makes row-heavy plans several times slower on machines with
  * a slow clock source, so only the fraction ruvector.dag_timing_sample_rate
- * of detailed recordings gets it.  Both are drawn with the top-level
- * statement as above.  An execution someone else instruments (EXPLAIN
+ * of detailed recordings gets it.  Both are drawn once per top-level
+ * statement, at the first of its recordings (the top-level statement's
+ * own, or that of the first statement it runs that is recorded), and the
+ * detail rate falls for a statement the backend records over and over
+ * (sampling.c).  An execution someone else instruments (EXPLAIN
  * ANALYZE, auto_explain) is always detailed and keeps exactly the options
  * asked: with timing it is recorded with its node times, without timing it
  * stays so.
@@ -77,6 +80,7 @@ static int	nesting_level = 0;
 
 /* sampling decisions of the current top-level statement */
 static bool top_sampled = false;
+static bool top_detail_drawn = false;
 static bool top_detailed = false;
 static bool top_timed = false;
 
@@ -228,14 +232,16 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	/*
 	 * a top-level statement draws; the statements it runs follow it, the
-	 * fast ones thinned
+	 * fast ones thinned; whether it is detailed is drawn at its first
+	 * recording (by that statement's count, sampling.c)
 	 */
 	if (nesting_level == 0)
 	{
 		top_sampled = queryDesc->plannedstmt != NULL && recording_on() &&
 			NdagSampleStatement(queryDesc->plannedstmt);
-		top_detailed = top_sampled && NdagSampleDetail();
-		top_timed = top_detailed && NdagSampleTiming();
+		top_detail_drawn = false;
+		top_detailed = false;
+		top_timed = false;
 	}
 	if (top_sampled && statement_eligible(queryDesc, eflags) &&
 		(nesting_level == 0 || NdagSampleUnlessFast(queryDesc->plannedstmt)))
@@ -243,6 +249,12 @@ ndag_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	if (rec != NULL)
 	{
 		NdagCounterAdd(NDAG_COUNTER_SAMPLED, 1);
+		if (!top_detail_drawn)
+		{
+			top_detail_drawn = true;
+			top_detailed = NdagSampleDetail(queryDesc->plannedstmt);
+			top_timed = top_detailed && NdagSampleTiming();
+		}
 		if (top_detailed)
 			instrument_recording(queryDesc);
 		else if (queryDesc->instrument_options == 0 && measures_class(queryDesc))

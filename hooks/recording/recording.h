@@ -123,7 +123,7 @@ extern struct QueryDesc *NdagDetailedRecordingOf(const struct PlannedStmt *stmt)
 extern uint64 NdagFastStatementKey(const struct PlannedStmt *stmt);
 extern bool NdagSampleStatement(const struct PlannedStmt *stmt);
 extern bool NdagSampleUnlessFast(const struct PlannedStmt *stmt);
-extern bool NdagSampleDetail(void);
+extern bool NdagSampleDetail(const struct PlannedStmt *stmt);
 extern bool NdagSampleTiming(void);
 
 /* ---------- fast_statements.c: shared statement latencies ---------- */

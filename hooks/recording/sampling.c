@@ -24,7 +24,13 @@
  * Of the statements recorded, the fraction ruvector.dag_detail_sample_rate
  * is also instrumented node by node and kept as a trajectory, and of those
  * the fraction ruvector.dag_timing_sample_rate is also timed node by node
- * (executor_hooks.c says why not all).
+ * (executor_hooks.c says why not all).  A statement a backend records over
+ * and over teaches the learner little more with its thousandth trajectory
+ * than with its first hundred, while each costs the statement its per-node
+ * counting: past DETAIL_FULL recordings of a statement (its queryId) in a
+ * backend, its detail rate falls as DETAIL_FULL / recordings, to
+ * DETAIL_FLOOR of the set rate (from ten times DETAIL_FULL recordings on).
+ * At rate 1 (every recording detailed, as asked) nothing falls.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,6 +39,8 @@
 #include "common/hashfn.h"
 #include "common/pg_prng.h"
 #include "nodes/plannodes.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 
 #include "core/core.h"
 #include "planner/planner.h"
@@ -40,6 +48,21 @@
 
 /* recordings of a statement before its latency decides its sampling */
 #define FAST_WARMUP			8
+/* a statement's recordings in a backend at the full detail rate ... */
+#define DETAIL_FULL			100
+/* ... and the share of the rate it falls to */
+#define DETAIL_FLOOR		0.1
+/* statements a backend counts recordings of; one more starts all anew */
+#define DETAIL_COUNTED_MAX	1024
+
+/* this backend's recordings per statement (queryId) */
+typedef struct DetailCount
+{
+	uint64		query_id;
+	uint64		recorded;
+} DetailCount;
+
+static HTAB *detail_counts = NULL;
 
 /*
  * draw
@@ -114,14 +137,59 @@ NdagSampleUnlessFast(const PlannedStmt *stmt)
 }
 
 /*
+ * recorded_before
+ *		How many times this backend recorded the statement before (counted
+ *		now); the table starts anew when it holds DETAIL_COUNTED_MAX
+ *		statements.
+ */
+static uint64
+recorded_before(uint64 query_id)
+{
+	DetailCount *entry;
+	bool		found;
+
+	if (detail_counts != NULL &&
+		hash_get_num_entries(detail_counts) >= DETAIL_COUNTED_MAX)
+	{
+		hash_destroy(detail_counts);
+		detail_counts = NULL;
+	}
+	if (detail_counts == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(DetailCount);
+		ctl.hcxt = TopMemoryContext;
+		detail_counts = hash_create("neural_dag detail counts", 64, &ctl,
+									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(detail_counts, &query_id, HASH_ENTER, &found);
+	if (!found)
+		entry->recorded = 0;
+	return entry->recorded++;
+}
+
+/*
  * NdagSampleDetail
  *		Whether a recorded top-level statement also counts rows per node and
- *		leaves a trajectory (executor_hooks.c).
+ *		leaves a trajectory (executor_hooks.c): with probability
+ *		ruvector.dag_detail_sample_rate for the statement's first
+ *		DETAIL_FULL recordings in this backend, falling after them as
+ *		DETAIL_FULL / recordings to DETAIL_FLOOR of it.
  */
 bool
-NdagSampleDetail(void)
+NdagSampleDetail(const PlannedStmt *stmt)
 {
-	return draw(ndag_detail_sample_rate);
+	double		rate = ndag_detail_sample_rate;
+	uint64		before;
+
+	if (rate >= 1.0 || rate <= 0.0 || stmt->queryId == 0)
+		return draw(rate);
+	before = recorded_before(stmt->queryId);
+	if (before >= DETAIL_FULL)
+		rate *= Max(DETAIL_FLOOR, (double) DETAIL_FULL / (double) (before + 1));
+	return draw(rate);
 }
 
 /*
