@@ -8,11 +8,10 @@
 # ruvector.dag_mode = off (the library's presence: its hooks and workers,
 # nothing recorded or decided) and one preloading it in learn mode on the
 # enabled pgbench tables (default settings otherwise).  One cluster for
-# all of them, because two identical clusters side by side differ by a few
-# per cent (their files' and shared memory's places), as much as the
-# figures measured; after each restart the tables and indexes are read
-# into shared buffers (pg_prewarm) and one second of the block's workload
-# runs unmeasured.  pgbench blocks of NDAG_BENCH_SECONDS take turns in a
+# all of them, so that nothing that differs between two clusters (their
+# files' and shared memory's places) enters the figures; after each
+# restart the tables and indexes are read into shared buffers (pg_prewarm)
+# and one second of the block's workload runs unmeasured.  pgbench blocks of NDAG_BENCH_SECONDS take turns in a
 # rotating order, round after round; per block the TPS and the server CPU
 # per transaction (the postmaster and all its processes, /proc).
 # Workloads:
