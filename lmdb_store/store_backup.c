@@ -892,7 +892,7 @@ StoreRestoreApplyPending(void)
  *		be lost with it), nor be prepared.  Registered after the pending
  *		writes' callback, so at PRE_COMMIT it runs first.
  */
-static void
+static pg_attribute_hot void
 restore_xact_callback(XactEvent event, void *arg)
 {
 	if (restore_staged == NULL)

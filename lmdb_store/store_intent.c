@@ -596,7 +596,7 @@ StoreIntentWrite(List *ops)
  *		Whether this transaction wrote an intent that phase 2 has not
  *		settled yet.
  */
-bool
+pg_attribute_hot bool
 StoreIntentPending(void)
 {
 	return FullTransactionIdIsValid(intent_written);

@@ -632,7 +632,7 @@ pending_committed(void)
  *		the end of the transaction.  Prepared transactions cannot carry
  *		writes: LMDB cannot hold them until COMMIT PREPARED.
  */
-static void
+static pg_attribute_hot void
 pending_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)

@@ -77,7 +77,7 @@ StoreTrustShmemInit(void)
  * StoreTrusted
  *		Whether the store's plan-deciding state may decide plans.
  */
-bool
+pg_attribute_hot bool
 StoreTrusted(void)
 {
 	return trust_shared == NULL ||

@@ -114,7 +114,7 @@ NdagDatabaseStateShmemInit(void)
  *		The current extension epoch (0 before shared memory exists: nothing
  *		is shared then).
  */
-uint64
+pg_attribute_hot uint64
 NdagExtensionEpoch(void)
 {
 	return db_state != NULL ? pg_atomic_read_u64(&db_state->extension_epoch) : 0;
@@ -137,7 +137,7 @@ NdagExtensionEpochBump(void)
  *		The slot of dbid, or NULL; with create, a free or the least
  *		recently used slot is taken for it.  Caller holds the mutex.
  */
-static DbStateSlot *
+static pg_attribute_hot DbStateSlot *
 find_slot(Oid dbid, bool create)
 {
 	DbStateSlot *oldest = NULL;

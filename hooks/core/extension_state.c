@@ -99,7 +99,7 @@ note_extension_change(ObjectAccessType access, Oid classId, Oid objectId,
  *		move the extension epoch: the commit is visible to every snapshot
  *		taken from now on.  The note ends with the transaction.
  */
-static void
+static pg_attribute_hot void
 extension_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)

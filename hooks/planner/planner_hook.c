@@ -151,7 +151,7 @@ remember(const PlannedStmt *stmt, double planning_us,
  *		remember how long it took.  In a database without the extension
  *		every statement is planned as stock PostgreSQL plans it.
  */
-static PlannedStmt *
+static pg_attribute_hot PlannedStmt *
 ndag_planner(Query *parse, const char *query_string, int cursorOptions,
 			 ParamListInfo boundParams)
 {

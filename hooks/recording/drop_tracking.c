@@ -162,7 +162,7 @@ ndag_object_access(ObjectAccessType access, Oid classId, Oid objectId,
  *		At PRE_COMMIT of a DROP DATABASE, write the ring's trajectories (of
  *		that database too) before its state is cleared at commit.
  */
-static void
+static pg_attribute_hot void
 drop_xact_callback(XactEvent event, void *arg)
 {
 	if (!flush_before_commit)

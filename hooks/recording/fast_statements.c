@@ -120,7 +120,7 @@ statement_slot(uint64 key)
  *		too long to keep); false when the table holds none (or there is no
  *		shared memory).
  */
-bool
+pg_attribute_hot bool
 NdagFastStatementMean(uint64 query_id, uint32 *count, double *mean_ms)
 {
 	uint64		key;

@@ -110,7 +110,7 @@ NdagFastStatementKey(const PlannedStmt *stmt)
  *		Whether to record a top-level statement (its key is looked for only
  *		once the sample rate drew it).
  */
-bool
+pg_attribute_hot bool
 NdagSampleStatement(const PlannedStmt *stmt)
 {
 	return draw(ndag_sample_rate) && NdagSampleUnlessFast(stmt);
