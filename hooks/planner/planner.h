@@ -293,6 +293,8 @@ typedef struct NdagQueryObserved
 	bool		proven;			/* the arm was proven faster now */
 	bool		refuted;		/* the arm was proven not faster now */
 	bool		demoted;		/* a proven arm was proven slower now */
+	bool		reranked;		/* a proven arm's pair changed which proven arm
+								 * ranks first */
 	bool		btsp_stored;	/* a BTSP entry other than the live one was stored */
 	bool		btsp_forgot;
 	int			final_outcome;	/* a final between two proven arms ended now:

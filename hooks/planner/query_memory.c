@@ -1584,6 +1584,9 @@ pair_record(QmSlot *s, int arm, double default_ms, double arm_ms,
 
 	if (a->verdict == NDAG_VERDICT_FASTER)
 	{
+		double		speedup;
+		int			best_before = NdagQmBestProven(s, ~s->demoted_mask, &speedup);
+
 		if (a->validation.n >= 2 * NDAG_PAIRED_MAX)
 			memset(&a->validation, 0, sizeof(NdagPaired));
 		ndag_paired_add(&a->validation, timed_out ? Max(arm_ms, 2.0 * default_ms) : arm_ms,
@@ -1599,6 +1602,9 @@ pair_record(QmSlot *s, int arm, double default_ms, double arm_ms,
 				s->btsp_arm = NDAG_QM_NO_BTSP;
 			out->demoted = true;
 		}
+		/* its speed-up counts these pairs: the ranking of proven arms may move */
+		else if (NdagQmBestProven(s, ~s->demoted_mask, &speedup) != best_before)
+			out->reranked = true;
 		return;
 	}
 	if (a->verdict != NDAG_VERDICT_OPEN)
@@ -1620,13 +1626,15 @@ pair_record(QmSlot *s, int arm, double default_ms, double arm_ms,
 
 /*
  * verdict_moved
- *		After a verdict changed (out): the statement's epoch moves, so that
- *		cached decisions of it are made again; a demotion is counted.
+ *		After a verdict or the ranking of the proven arms changed (out): the
+ *		statement's epoch moves, so that cached decisions of it are made
+ *		again; a demotion is counted.
  */
 static void
 verdict_moved(Oid dbid, uint64 query_id, const NdagQueryObserved *out)
 {
-	if (out->proven || out->refuted || out->demoted || out->final_outcome != 0)
+	if (out->proven || out->refuted || out->demoted || out->reranked ||
+		out->final_outcome != 0)
 		pg_atomic_fetch_add_u64(NdagQmStatementBucket(dbid, query_id), 1);
 	if (out->demoted)
 		NdagRewriteCount(NDAG_RW_DEMOTIONS, 1);

@@ -162,7 +162,8 @@ NdagDecisionObserve(uint64 query_id, const NdagDecision *d, double exec_ms)
 			 obs.final_outcome > 0 ? "won" : "lost", d->final_against,
 			 obs.final_pairs, obs.final_speedup);
 	}
-	if (obs.proven || obs.refuted || obs.demoted || obs.final_outcome != 0 ||
+	if (obs.proven || obs.refuted || obs.demoted || obs.reranked ||
+		obs.final_outcome != 0 ||
 		obs.btsp_stored ||
 		obs.btsp_forgot || d->source == NDAG_DECISION_EXPLORE)
 		NdagCacheForget(query_id);
