@@ -1,5 +1,6 @@
 #!/bin/bash
-# make bench: every overhead benchmark (recording, planning, pgbench, then
+# make bench: every overhead benchmark (recording, planning, pgbench, the
+# same short statements counted in instructions, then
 # start-up, which prints its own figures against its goals), then ONE table
 # of the first three's figures against the goals of the overhead issue: the
 # median ratio (or difference) with its quartiles and the A-against-A noise
@@ -13,7 +14,7 @@ trap 'rm -f "$results"' EXIT
 chmod a+w "$results"
 export NDAG_BENCH_RESULTS=$results
 
-for b in recording_overhead planning_overhead pgbench_overhead; do
+for b in recording_overhead planning_overhead pgbench_overhead instructions_overhead; do
 	echo "== bench/$b.sh"
 	bash "bench/$b.sh"
 done

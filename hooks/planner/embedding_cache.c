@@ -54,6 +54,13 @@ static dlist_head lru_list = DLIST_STATIC_INIT(lru_list);
 static long cache_count = 0;
 
 /*
+ * the slot found last: a planning looks its statement up more than once,
+ * and a workload often plans one statement over and over (dynahash keeps
+ * an entry in place until it is removed)
+ */
+static CacheSlot *last_found = NULL;
+
+/*
  * cache_init
  *		Create the hash table in TopMemoryContext on first use.
  */
@@ -85,6 +92,8 @@ cache_remove(CacheSlot *slot)
 		if (slot->entries[i] != NULL)
 			pfree(slot->entries[i]);
 	dlist_delete(&slot->lru);
+	if (last_found == slot)
+		last_found = NULL;
 	hash_search(cache, &key, HASH_REMOVE, NULL);
 	cache_count--;
 }
@@ -116,13 +125,20 @@ static CacheSlot *
 find_slot(uint64 query_id)
 {
 	CacheKey	key;
+	CacheSlot  *slot;
 
 	if (cache == NULL)
 		return NULL;
+	if (last_found != NULL && last_found->key.query_id == query_id &&
+		last_found->key.dbid == MyDatabaseId)
+		return last_found;
 	memset(&key, 0, sizeof(key));
 	key.query_id = query_id;
 	key.dbid = MyDatabaseId;
-	return hash_search(cache, &key, HASH_FIND, NULL);
+	slot = hash_search(cache, &key, HASH_FIND, NULL);
+	if (slot != NULL)
+		last_found = slot;
+	return slot;
 }
 
 /*

@@ -43,6 +43,7 @@ typedef struct PlannedInfo
 static const PlannedStmt *planned_stmts[PLANNED_STMTS];
 static PlannedInfo planned[PLANNED_STMTS];
 static int	planned_next = 0;
+static int	planned_last = 0;	/* where the latest look-up found its plan */
 
 static planner_hook_type prev_planner_hook = NULL;
 
@@ -104,17 +105,24 @@ NdagPlanDefault(Query *parse, const char *query_string, int cursorOptions,
 
 /*
  * planned_find
- *		The index of stmt among the remembered plans, -1 when not there.
+ *		The index of stmt among the remembered plans, -1 when not there;
+ *		the plan found last is looked at first (a statement's execution
+ *		looks its plan up several times).
  */
 static int
 planned_find(const PlannedStmt *stmt)
 {
 	if (stmt == NULL)
 		return -1;
+	if (planned_stmts[planned_last] == stmt)
+		return planned_last;
 	for (int i = 0; i < PLANNED_STMTS; i++)
 	{
 		if (planned_stmts[i] == stmt)
+		{
+			planned_last = i;
 			return i;
+		}
 	}
 	return -1;
 }
@@ -135,6 +143,7 @@ remember(const PlannedStmt *stmt, double planning_us,
 		planned_stmts[i] = NULL;
 	info = &planned[planned_next];
 	planned_stmts[planned_next] = stmt;
+	planned_last = planned_next;
 	planned_next = (planned_next + 1) % PLANNED_STMTS;
 	info->query_id = stmt->queryId;
 	info->time_taken = false;
