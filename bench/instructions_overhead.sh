@@ -17,15 +17,21 @@
 #                   and executed); counts per statement
 #   connect         NDAG_BENCH_CONNECTIONS connections of one pgbench -S
 #                   statement each; counts of the median connection
-# Each after 2,000 of the same statements ran unmeasured in that
+# Each after 500 of the same statements ran unmeasured in that
 # configuration (what the extension's shared memory learns of them: a
 # statement known to be fast is recorded once in a hundred runs).  Prints, per
 # workload and configuration, instructions and L1 misses (instruction,
 # data read, data write) per unit, and the ratios to not loaded; asserts
 # nothing.
 #
-#   NDAG_BENCH_STATEMENTS   statements of select_simple (default 3000)
+#   NDAG_BENCH_STATEMENTS   statements of select_simple (default 3000, over
+#                           the 500 run before, so that its backend is the
+#                           one that ran the most)
 #   NDAG_BENCH_CONNECTIONS  connections of connect (default 40)
+#   NDAG_BENCH_LEARN_SETTINGS  more settings of learn mode, e.g.
+#                           "-c ruvector.dag_fast_query_ms=0": every statement
+#                           recorded, as a connection's statements are
+#                           until they are known to be fast
 #   NDAG_BENCH_KEEP         a directory to keep the measured backends'
 #                           callgrind files in (WORKLOAD-CONFIG/), for
 #                           callgrind_annotate
@@ -46,7 +52,7 @@ configs=(not_loaded query_ids loaded_off learn)
 # under valgrind a statement runs some 50 times slower: the latency
 # thresholds scaled alike, so that the extension takes for fast (recorded
 # once in a hundred runs) and not worth exploring what it would natively
-slowdown="-c ruvector.dag_fast_query_ms=50 -c ruvector.dag_min_latency=250"
+slowdown="-c ruvector.dag_fast_query_ms=50 -c ruvector.dag_min_latency=250 ${NDAG_BENCH_LEARN_SETTINGS:-}"
 declare -A settings=(
 	[not_loaded]="-c shared_preload_libraries="
 	[query_ids]="-c shared_preload_libraries= -c compute_query_id=on"
@@ -121,7 +127,7 @@ measure() {
 	# recorded and found fast, its parameter class known); waiting for the
 	# backend's file so that it is not taken for a measured one
 	n0=$(files_count)
-	as_pg pgbench -h "$root" -p "$port" -U postgres -n -M simple -S -t 2000 postgres >/dev/null 2>&1
+	as_pg pgbench -h "$root" -p "$port" -U postgres -n -M simple -S -t 500 postgres >/dev/null 2>&1
 	for _ in $(seq 1 600); do
 		[ "$(files_count)" -gt "$n0" ] && break
 		sleep 0.1

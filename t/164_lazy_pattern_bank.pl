@@ -22,8 +22,12 @@
 #     A session planning many statements that way predicts from a copy
 #     of the shared model after its first 16 predictions (counted in
 #     shared_model_copies), still decoding none itself.
-#  6. The same statement recorded (the instant loop trains the model): the
-#     cost model is decoded.
+#  6. The same statement recorded (the instant loop trains a model of the
+#     session's own): the session copies the model from the shared slot
+#     (learned_model_takes_all) and decodes none; with the slot holding
+#     another version (a learning cycle stored a new model), the first
+#     recording session decodes it, the next one copies it, and both train
+#     it (instant_steps_all).
 #  7. A statement not worth exploring whose default runs far slower than
 #     the stored cost model predicts (a BTSP "explore" entry): a new
 #     session's execution of it in learn mode does not read the bank, and
@@ -135,15 +139,59 @@ ok( wait_for(
 	'a session planning many statements predicts from its copy of the '
 	  . 'shared model, decoding none itself');
 
-# ---------- 6. recorded: the model is decoded ----------
-$node->safe_psql('postgres', q{
+# ---------- 6. recorded: a model of its own, copied from the slot ----------
+# takes(): the cluster's copies taken from the slot and its instant steps
+sub takes
+{
+	return [ map { ndag_status_counter($node, $_) }
+		  qw(learned_model_takes_all instant_steps_all) ];
+}
+my $record6 = q{
 	SET ruvector.dag_sample_rate = 1;
 	SELECT count(*) FROM lb WHERE k = 6;
 	SELECT count(*) FROM lb WHERE k = 6;
-	SELECT count(*) FROM lb WHERE k = 6});
-my $c7 = loads();
-cmp_ok($c7->{model} - $c6->{model}, '>=', 1,
-	'a recording session decoded the cost model');
+	SELECT count(*) FROM lb WHERE k = 6};
+my ($t6, $t7, $c7);
+ok( wait_for(
+		sub {
+			$c6 = loads();
+			$t6 = takes();
+			$node->safe_psql('postgres', $record6);
+			$c7 = loads();
+			$t7 = takes();
+			return $c7->{model} == $c6->{model} && $t7->[0] > $t6->[0];
+		},
+		'a recording session that copies the model'),
+	'a recording session copies the cost model from the shared slot, '
+	  . 'decoding none');
+cmp_ok($t7->[1], '>', $t6->[1], 'and trains its copy (instant steps)');
+
+# a stored model of a new version: the first recording session decodes
+# it, the next copies it
+$node->safe_psql('postgres', 'SET ruvector.dag_sample_rate = 1; '
+	  . join('', map { "SELECT count(*) FROM lb WHERE k = $_; " } (0 .. 9) x 3)
+	  . 'SELECT ruvector_dag_flush(); SELECT ruvector_dag_learn()');
+is($node->safe_psql('postgres',
+	q{SELECT count(*) FROM ndag_models WHERE name = 'cost_model'}),
+	'1', 'a learning cycle stored a cost model');
+# (a session's instant steps, merged into the stored model by the learner,
+# make another version: a session then decodes again, so the one that
+# copies may come later)
+my $m0 = loads()->{model};
+my ($t8a, $t8b);
+ok( wait_for(
+		sub {
+			my $m = loads()->{model};
+			$t8a = takes();
+			$node->safe_psql('postgres', $record6);
+			$t8b = takes();
+			return loads()->{model} == $m && $t8b->[0] > $t8a->[0];
+		},
+		'a recording session that copies the new model'),
+	'after the cycle a recording session copies the stored model from the '
+	  . 'slot, decoding none');
+cmp_ok(loads()->{model}, '>', $m0, 'a recording session decoded it first');
+cmp_ok($t8b->[1], '>', $t8a->[1], 'the copying session trains its copy');
 
 # ---------- 7. a BTSP "explore" entry, not worth exploring ----------
 # a stored cost model, learned from short lb statements

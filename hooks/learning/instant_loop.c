@@ -105,7 +105,8 @@ typedef struct LearnedShared
 	pg_atomic_uint64 rejected_models;	/* training runs and writes */
 	pg_atomic_uint64 loads;		/* backends' loads of the learned state */
 	pg_atomic_uint64 bank_loads;	/* ... of its pattern bank */
-	pg_atomic_uint64 model_loads;	/* ... of its cost model */
+	pg_atomic_uint64 model_loads;	/* ... of its cost model, decoded */
+	pg_atomic_uint64 model_takes;	/* ... copied from the shared slot */
 	uint64		takes;			/* times the learner emptied slots (delta
 								 * lock) */
 	DeltaSlot	slots[DELTA_SLOTS];
@@ -164,6 +165,7 @@ NdagLearnedShmemInit(void)
 		pg_atomic_init_u64(&learned_shared->loads, 0);
 		pg_atomic_init_u64(&learned_shared->bank_loads, 0);
 		pg_atomic_init_u64(&learned_shared->model_loads, 0);
+		pg_atomic_init_u64(&learned_shared->model_takes, 0);
 		learned_shared->takes = 0;
 	}
 }
@@ -206,6 +208,8 @@ NdagLearnedCountLoad(NdagLoadedPart part)
 		pg_atomic_fetch_add_u64(&learned_shared->bank_loads, 1);
 	else if (part == NDAG_LOADED_MODEL)
 		pg_atomic_fetch_add_u64(&learned_shared->model_loads, 1);
+	else if (part == NDAG_LOADED_MODEL_SHARED)
+		pg_atomic_fetch_add_u64(&learned_shared->model_takes, 1);
 	else
 		pg_atomic_fetch_add_u64(&learned_shared->loads, 1);
 }
@@ -653,4 +657,6 @@ NdagInstantStatusCounters(void *state)
 						 (int64) pg_atomic_read_u64(&learned_shared->bank_loads));
 	NdagStatusAddCounter(state, "learned_model_loads_all",
 						 (int64) pg_atomic_read_u64(&learned_shared->model_loads));
+	NdagStatusAddCounter(state, "learned_model_takes_all",
+						 (int64) pg_atomic_read_u64(&learned_shared->model_takes));
 }

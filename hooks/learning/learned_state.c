@@ -402,28 +402,46 @@ load_bank(void)
 }
 
 /*
+ * keep_model
+ *		Make model (NULL: none stored) the loaded copy's cost model and the
+ *		one the instant loop trains (without a stored model, a copy of the
+ *		cycle's starting model).
+ */
+static void
+keep_model(NdagCostModel *model)
+{
+	learned.model = model;
+	instant_model = model != NULL ? model : new_instant_model();
+	NdagInstantAttach(instant_model, MyDatabaseId);
+	model_loaded = true;
+}
+
+/*
  * load_model
- *		Decode the stored cost model into the loaded copy and let the
- *		instant loop train it (without a stored model, a copy of the
- *		cycle's starting model).  On failure: a rate-limited WARNING, no
- *		model, false (tried again after LOAD_RETRY_S or when the epoch
- *		moves).
+ *		The cost model of the loaded epoch, for the instant loop to train:
+ *		copied from the shared slot when an earlier backend decoded it (or
+ *		found none stored) at that epoch, else decoded from the store and
+ *		shared.  On a decoding failure: a rate-limited WARNING, no model,
+ *		false (tried again after LOAD_RETRY_S or when the epoch moves).
  */
 static bool
 load_model(void)
 {
 	LoadCall	call;
+	NdagCostModel *taken;
 
+	if (NdagSharedModelTake(MyDatabaseId, learned_epoch, &taken) != SHARED_MODEL_MISS)
+	{
+		keep_model(taken);
+		NdagLearnedCountLoad(NDAG_LOADED_MODEL_SHARED);
+		return true;
+	}
 	if (!load_part(&call, LOAD_MODEL, &model_failure))
 		return false;
-	learned.model = call.model;
 	/* shared only if the model read is the one of the loaded epoch */
 	if (NdagLearnedEpoch() == learned_epoch)
 		NdagSharedModelPublish(MyDatabaseId, learned_epoch, call.model);
-	/* without a stored model the instant loop starts from the cycle's seed */
-	instant_model = call.model != NULL ? call.model : new_instant_model();
-	NdagInstantAttach(instant_model, MyDatabaseId);
-	model_loaded = true;
+	keep_model(call.model);
 	NdagLearnedCountLoad(NDAG_LOADED_MODEL);
 	return true;
 }

@@ -82,7 +82,8 @@ typedef enum NdagLoadedPart
 {
 	NDAG_LOADED_STATE,			/* the generation and the selector */
 	NDAG_LOADED_BANK,			/* the pattern bank */
-	NDAG_LOADED_MODEL			/* the cost model */
+	NDAG_LOADED_MODEL,			/* the cost model, decoded from the store */
+	NDAG_LOADED_MODEL_SHARED	/* ... copied from the shared slot */
 } NdagLoadedPart;
 
 extern void NdagLearnedCountLoad(NdagLoadedPart part);
@@ -115,6 +116,8 @@ extern NdagSharedModelResult NdagSharedModelPredict(Oid dbid, uint64 epoch,
 													int arm, double *y);
 extern void NdagSharedModelPublish(Oid dbid, uint64 epoch,
 								   const NdagCostModel *model);
+extern NdagSharedModelResult NdagSharedModelTake(Oid dbid, uint64 epoch,
+												 NdagCostModel **model);
 extern uint64 NdagSharedModelCopies(void);
 
 #endif							/* NDAG_HOOKS_LEARNING_INT_H */

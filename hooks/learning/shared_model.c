@@ -71,6 +71,9 @@ typedef struct SharedModelSlot
 	int			base_rank;
 	int			micro_rank;
 	int			n_params;
+	uint64		seed;			/* of W0 */
+	uint64		instant_steps;	/* the stored model's step counts */
+	uint64		base_steps;
 	float		data[SHARED_MODEL_FLOATS];	/* params, then W_eff */
 } SharedModelSlot;
 
@@ -287,6 +290,50 @@ NdagSharedModelPredict(Oid dbid, uint64 epoch, const float *embedding,
 }
 
 /*
+ * NdagSharedModelTake
+ *		A model of this backend's own, for the instant loop to train, made
+ *		from database dbid's slot if it holds the model as stored at epoch
+ *		(its parameters, W_eff, step counts and seed: what decoding the
+ *		stored model gives, without reading the store, checking the blob or
+ *		computing W_eff): SHARED_MODEL_HIT with *model set,
+ *		SHARED_MODEL_NONE when no model is stored (*model NULL),
+ *		SHARED_MODEL_MISS when the slot holds something else or the copy
+ *		could not be allocated (the caller decodes the stored model).
+ */
+NdagSharedModelResult
+NdagSharedModelTake(Oid dbid, uint64 epoch, NdagCostModel **model)
+{
+	SharedModelSlot *s;
+	NdagSharedModelResult result = SHARED_MODEL_MISS;
+	NdagCostModel view;
+
+	*model = NULL;
+	if (shared_models == NULL)
+		return SHARED_MODEL_MISS;
+	s = &shared_models->slots[dbid % SHARED_MODEL_SLOTS];
+	LWLockAcquire(slot_lock(dbid), LW_SHARED);
+	if (s->dbid == dbid && s->epoch == epoch)
+	{
+		if (!s->stored)
+			result = SHARED_MODEL_NONE;
+		else if (ndag_cost_view(&view, s->n_arms, s->base_rank, s->micro_rank,
+								s->n_params, s->data, s->data + s->n_params,
+								local_copy.scratch) == NDAG_OK)
+		{
+			view.seed = s->seed;
+			view.instant_steps = s->instant_steps;
+			view.base_steps = s->base_steps;
+			/* the engine's malloc: nothing raised while the lock is held */
+			*model = ndag_cost_copy(&view);
+			if (*model != NULL)
+				result = SHARED_MODEL_HIT;
+		}
+	}
+	LWLockRelease(slot_lock(dbid));
+	return result;
+}
+
+/*
  * NdagSharedModelCopies
  *		How many times this backend copied its database's slot to predict
  *		without the lock.
@@ -327,6 +374,9 @@ NdagSharedModelPublish(Oid dbid, uint64 epoch, const NdagCostModel *model)
 			s->base_rank = model->base_rank;
 			s->micro_rank = model->micro_rank;
 			s->n_params = model->n_params;
+			s->seed = model->seed;
+			s->instant_steps = model->instant_steps;
+			s->base_steps = model->base_steps;
 			memcpy(s->data, model->params, sizeof(float) * model->n_params);
 			memcpy(s->data + model->n_params, model->w_eff,
 				   sizeof(float) * w_floats);
