@@ -2,10 +2,10 @@
 # make bench: every overhead benchmark (recording, planning, pgbench, the
 # same short statements counted in instructions, then
 # start-up, which prints its own figures against its goals), then ONE table
-# of the first three's figures against the goals of the overhead issue: the
+# of the first four's figures against the goals of the overhead issue: the
 # median ratio (or difference) with its quartiles and the A-against-A noise
 # of the same run.  NDAG_BENCH_QUICK=1 runs fewer, shorter rounds (under
-# 15 minutes on a 2-core machine).  Prints figures, asserts nothing.
+# 20 minutes on a 2-core machine).  Prints figures, asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
