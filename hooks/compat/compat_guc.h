@@ -5,7 +5,7 @@
  *
  * PostgreSQL 16 exported find_option() and keeps the settings in a hash
  * table; PostgreSQL 15 has only the array of get_guc_variables(), sorted
- * by name.
+ * by name, its length from GetNumConfigOptions().
  *
  *-------------------------------------------------------------------------
  */
@@ -55,6 +55,22 @@ NdagFindGucEntry(const char *name)
 			found = &gucs[i];
 	}
 	return found != NULL ? *found : NULL;
+#endif
+}
+
+/*
+ * NdagGucVariables
+ *		Every setting's entry, *n of them (on 16, the hash table's entries
+ *		in an array PostgreSQL keeps).
+ */
+static inline struct config_generic **
+NdagGucVariables(int *n)
+{
+#if PG_VERSION_NUM >= 160000
+	return get_guc_variables(n);
+#else
+	*n = GetNumConfigOptions();
+	return get_guc_variables();
 #endif
 }
 

@@ -50,6 +50,7 @@ ndag_shmem_request(void)
 	NdagQueryMemoryShmemRequest();
 	RequestAddinShmemSpace(NdagRewriteCountersShmemSize());
 	RequestAddinShmemSpace(NdagParamClassShmemSize());
+	NdagSharedDecisionsShmemRequest();
 	NdagShadowShmemRequest();
 	RequestAddinShmemSpace(NdagShadowWaitsShmemSize());
 	RequestAddinShmemSpace(NdagLearnedShmemSize());
@@ -80,6 +81,7 @@ ndag_shmem_startup(void)
 	NdagQueryMemoryShmemInit();
 	NdagRewriteCountersShmemInit();
 	NdagParamClassShmemInit();
+	NdagSharedDecisionsShmemInit();
 	NdagShadowShmemInit();
 	NdagShadowWaitsShmemInit();
 	NdagLearnedShmemInit();

@@ -10,8 +10,10 @@
  * default plan produced, param_class.c), so that parameter sets whose
  * plans differ, or whose best plans differ though the planner estimates
  * them alike, are decided apart.  A statement found in the Embedding Cache
- * is planned once: under its cached arm, or by default (a query with
- * several classes only for a parameter set of the cached class).  Otherwise the default plan is made,
+ * (this backend's, else one another backend published under the same
+ * settings, shared_decisions.c) is planned once: under its cached arm, or
+ * by default (a query with several classes only for a parameter set of
+ * the cached class).  Otherwise the default plan is made,
  * its DAG embedded with the decision mechanism, and in order: (a) the
  * fastest arm proven faster by paired runs on this statement class
  * (query_memory.c, engine/paired.c), (b) in apply mode, the nearest
@@ -1268,6 +1270,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	uint64		param_hash;
 	int			bucket;
 	uint32		class_tag;
+	uint64		fingerprint = 0;
+	bool		fingerprint_known = false;
 
 	*decided = false;
 	init_decision(decision);
@@ -1312,6 +1316,20 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 		bucket = NdagParamBucketGet(MyDatabaseId, query_id, param_hash,
 									&class_tag);
 		entry = NdagCacheServing(slot, bucket, class_tag);
+	}
+	/* a decision another backend took under the same settings serves too */
+	if (entry == NULL)
+	{
+		NdagCacheEntry published;
+
+		fingerprint = NdagSharedDecisionsFingerprint();
+		fingerprint_known = true;
+		if (NdagSharedDecisionGet(query_id, generation, epoch, fingerprint,
+								  bucket, class_tag, &published))
+		{
+			entry = NdagCacheAdopt(&published);
+			NdagRewriteCount(NDAG_RW_CACHE_SHARED_HITS, 1);
+		}
 	}
 	/* an EXPLAIN shows the whole analysis, which a known default skipped */
 	if (entry != NULL && !entry->decision.has_embedding && NdagPlanningExplain())
@@ -1479,6 +1497,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	entry->decision.final_against = 0;
 	entry->decision.shape = base.arm != 0 && decision->arm == base.arm ?
 		decision->shape : 0;
+	NdagSharedDecisionPut(entry, fingerprint_known ? fingerprint :
+						  NdagSharedDecisionsFingerprint());
 	return plan;
 }
 

@@ -14,7 +14,8 @@
  * combined) it was decided under; a lookup under another one drops it, as
  * the learned state, the enabled tables or a demotion may have changed
  * the decisions.  At most ruvector.dag_embedding_cache_size statements
- * are kept; the least recently used goes first.
+ * are kept; the least recently used goes first.  What it keeps is also
+ * published for other backends (shared_decisions.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -142,7 +143,7 @@ find_slot(uint64 query_id)
 }
 
 /*
- * serves
+ * NdagCacheEntryServes
  *		Whether a kept decision serves a parameter set of this rows bucket
  *		whose latest planning found class_tag: of its bucket, or not
  *		measured when the statement is not worth exploring (its parameter
@@ -150,8 +151,8 @@ find_slot(uint64 query_id)
  *		and for a statement of several classes, of the class its latest
  *		planning found.
  */
-static bool
-serves(const NdagCacheEntry *e, int bucket, uint32 class_tag)
+bool
+NdagCacheEntryServes(const NdagCacheEntry *e, int bucket, uint32 class_tag)
 {
 	return (e->rows_bucket == bucket || (bucket == 0 && !e->worth)) &&
 		(!e->multi_class || (bucket != 0 && class_tag == (uint32) e->klass));
@@ -209,14 +210,15 @@ NdagCacheSettled(NdagCacheSlot *slot)
 /*
  * NdagCacheServing
  *		The decision of a current slot (NULL: none) that serves a parameter
- *		set of this rows bucket and class tag (see serves); NULL when none.
+ *		set of this rows bucket and class tag (NdagCacheEntryServes); NULL
+ *		when none.
  */
 NdagCacheEntry *
 NdagCacheServing(NdagCacheSlot *slot, int bucket, uint32 class_tag)
 {
 	for (int i = 0; slot != NULL && i < slot->nentries; i++)
 	{
-		if (serves(slot->entries[i], bucket, class_tag))
+		if (NdagCacheEntryServes(slot->entries[i], bucket, class_tag))
 			return slot->entries[i];
 	}
 	return NULL;
@@ -283,6 +285,22 @@ NdagCacheStore(uint64 query_id, uint64 generation, uint64 epoch, uint64 klass)
 	e->klass = klass;
 
 	cache_trim(slot);
+	return e;
+}
+
+/*
+ * NdagCacheAdopt
+ *		Keep a decision another backend published (shared_decisions.c), as
+ *		if this backend had taken it; returns the kept entry.
+ */
+NdagCacheEntry *
+NdagCacheAdopt(const NdagCacheEntry *published)
+{
+	NdagCacheEntry *e = NdagCacheStore(published->query_id,
+									   published->generation,
+									   published->epoch, published->klass);
+
+	*e = *published;
 	return e;
 }
 
@@ -365,7 +383,9 @@ NdagCacheDecisionByShape(uint64 query_id, uint64 shape, NdagDecision *decision)
 
 /*
  * NdagCacheForget
- *		Drop a query's decisions, of every class, if any.
+ *		Drop a query's decisions, of every class, if any, and those other
+ *		backends published (what made this backend forget them holds for
+ *		them too).
  */
 void
 NdagCacheForget(uint64 query_id)
@@ -374,4 +394,5 @@ NdagCacheForget(uint64 query_id)
 
 	if (slot != NULL)
 		cache_remove(slot);
+	NdagSharedDecisionsForget(MyDatabaseId, query_id);
 }

@@ -197,12 +197,26 @@ extern NdagCacheEntry *NdagCacheServing(NdagCacheSlot *slot, int bucket,
 										uint32 class_tag);
 extern NdagCacheEntry *NdagCacheStore(uint64 query_id, uint64 generation,
 									  uint64 epoch, uint64 klass);
+extern bool NdagCacheEntryServes(const NdagCacheEntry *e, int bucket,
+								 uint32 class_tag);
+extern NdagCacheEntry *NdagCacheAdopt(const NdagCacheEntry *published);
 extern bool NdagCacheKnown(uint64 query_id);
 extern NdagCacheEntry *NdagCachePeek(uint64 query_id, uint64 klass);
 extern void NdagCacheKeepEmbedding(uint64 query_id, const NdagDecision *d);
 extern bool NdagCacheDecisionByShape(uint64 query_id, uint64 shape,
 									 NdagDecision *decision);
 extern void NdagCacheForget(uint64 query_id);
+
+/* ---------- shared_decisions.c: decisions shared across backends ---------- */
+extern Size NdagSharedDecisionsShmemSize(void);
+extern void NdagSharedDecisionsShmemRequest(void);
+extern void NdagSharedDecisionsShmemInit(void);
+extern uint64 NdagSharedDecisionsFingerprint(void);
+extern bool NdagSharedDecisionGet(uint64 query_id, uint64 generation,
+								  uint64 epoch, uint64 fingerprint, int bucket,
+								  uint32 class_tag, NdagCacheEntry *out);
+extern void NdagSharedDecisionPut(const NdagCacheEntry *e, uint64 fingerprint);
+extern void NdagSharedDecisionsForget(Oid dbid, uint64 query_id);
 
 /* ---------- param_class.c: runtime parameter classes ---------- */
 struct PlanState;
@@ -242,6 +256,8 @@ typedef enum NdagRewriteCounter
 	NDAG_RW_FINAL_RUNS,			/* runs of a challenger in a final */
 	NDAG_RW_FINALS_WON,			/* finals the challenger won */
 	NDAG_RW_FINALS_LOST,		/* finals the challenger lost */
+	NDAG_RW_CACHE_SHARED_HITS,	/* cache misses served by a decision another
+								 * backend published */
 	NDAG_N_RW_COUNTERS
 } NdagRewriteCounter;
 

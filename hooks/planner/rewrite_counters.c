@@ -46,7 +46,8 @@ static const char *const counter_names[NDAG_N_RW_COUNTERS] = {
 	"cache_hits", "cache_misses", "decided_default", "decided_proven",
 	"decided_pattern", "decided_explore", "extra_plannings", "demotions",
 	"rewrite_fallbacks", "validation_runs", "decided_pinned",
-	"exclusive_turns", "final_runs", "finals_won", "finals_lost"
+	"exclusive_turns", "final_runs", "finals_won", "finals_lost",
+	"cache_shared_hits"
 };
 
 /*
