@@ -4,7 +4,9 @@
 # published decision: planned once, under its arm, its plan not embedded
 # again.  Not served: under a session setting that weighs on decisions and
 # differs, for a parameter set never planned, after the DBA's control
-# changed the statement's decision.
+# changed the statement's decision.  A parameter set planned under an arm
+# but never measured (its runs not recorded) is served too: its planning
+# remembered the class it found.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -67,6 +69,19 @@ is(first_planning($learn, $q), 'default plan 0 0 1 1',
 $node->safe_psql('postgres', "$learn SELECT sd_run('$q', 1)");
 is(first_planning($learn, $q), 'default plan 0 1 0 0',
 	'and once a run decided it so, the next new session takes that decision');
+
+# ---------- 4. a parameter set planned before but never measured ----------
+# (a statement not worth exploring: its parameter sets are not measured;
+# the class its planning found under a pinned arm is remembered for the
+# decision to serve)
+$node->safe_psql('postgres',
+	"UPDATE ndag_queries SET forbidden_arms = '{}', pinned_arm = $arm WHERE query_id = $qid");
+my $unrecorded = "$learn SET ruvector.dag_sample_rate = 0; "
+  . "SET ruvector.dag_min_latency = 100000; SET ruvector.dag_min_cost = 1e10;";
+(my $third = $q) =~ s/a\.x = 1 AND a\.y = 1 AND a\.z = 1/a.x = 3 AND a.y = 3 AND a.z = 3/;
+$node->safe_psql('postgres', "$unrecorded SELECT sd_run('$third', 1)");
+like(first_planning($unrecorded, $third), qr/^pinned $arm 1 0 0$/,
+	'a new session takes the pinned decision for a parameter set another session ran unrecorded');
 
 $node->stop;
 done_testing();

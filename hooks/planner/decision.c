@@ -1270,8 +1270,6 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	uint64		param_hash;
 	int			bucket;
 	uint32		class_tag;
-	uint64		fingerprint = 0;
-	bool		fingerprint_known = false;
 
 	*decided = false;
 	init_decision(decision);
@@ -1322,10 +1320,8 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	{
 		NdagCacheEntry published;
 
-		fingerprint = NdagSharedDecisionsFingerprint();
-		fingerprint_known = true;
-		if (NdagSharedDecisionGet(query_id, generation, epoch, fingerprint,
-								  bucket, class_tag, &published))
+		if (NdagSharedDecisionGet(query_id, generation, epoch, bucket,
+								  class_tag, &published))
 		{
 			entry = NdagCacheAdopt(&published);
 			NdagRewriteCount(NDAG_RW_CACHE_SHARED_HITS, 1);
@@ -1497,8 +1493,20 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	entry->decision.final_against = 0;
 	entry->decision.shape = base.arm != 0 && decision->arm == base.arm ?
 		decision->shape : 0;
-	NdagSharedDecisionPut(entry, fingerprint_known ? fingerprint :
-						  NdagSharedDecisionsFingerprint());
+
+	/*
+	 * published when it saves other backends more than the default planning
+	 * they need anyway: an arm's planning (a parameter set not measured
+	 * then remembers its class, for the decision to serve it), or the
+	 * embedding
+	 */
+	if (base.arm != 0 || base.has_embedding)
+	{
+		if (bucket == 0 && param_hash != 0 && base.arm != 0 &&
+			class_tag != (uint32) a.klass)
+			NdagParamClassSeen(MyDatabaseId, query_id, param_hash, a.klass);
+		NdagSharedDecisionPut(entry);
+	}
 	return plan;
 }
 

@@ -235,6 +235,31 @@ NdagParamBucketPut(Oid dbid, uint64 query_id, uint64 param_hash, int bucket,
 }
 
 /*
+ * NdagParamClassSeen
+ *		Remember the class a parameter set's planning found while its rows
+ *		bucket is not measured (bucket 0), so that a decision another
+ *		backend published for that class may serve it (shared_decisions.c);
+ *		the parameter set's measured bucket, if one is there by now, stays.
+ */
+void
+NdagParamClassSeen(Oid dbid, uint64 query_id, uint64 param_hash, uint64 klass)
+{
+	uint64		key = param_key(dbid, query_id, param_hash);
+	pg_atomic_uint64 *slot;
+	uint64		word;
+
+	if (pc == NULL)
+		return;
+	slot = &pc->slots[key & (PARAM_SLOTS - 1)];
+	word = pg_atomic_read_u64(slot);
+	if ((word >> PARAM_TAG_SHIFT) == (key >> PARAM_TAG_SHIFT) &&
+		((word >> PARAM_BUCKET_SHIFT) & PARAM_BUCKET_MASK) != 0)
+		return;
+	pg_atomic_write_u64(slot, ((key >> PARAM_TAG_SHIFT) << PARAM_TAG_SHIFT) |
+						(klass & PARAM_CLASS_MASK));
+}
+
+/*
  * NdagParamClass
  *		The class of a statement whose default plan has this shape, for a
  *		parameter set of this rows bucket (0: not measured, the shape

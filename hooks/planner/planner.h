@@ -211,11 +211,10 @@ extern void NdagCacheForget(uint64 query_id);
 extern Size NdagSharedDecisionsShmemSize(void);
 extern void NdagSharedDecisionsShmemRequest(void);
 extern void NdagSharedDecisionsShmemInit(void);
-extern uint64 NdagSharedDecisionsFingerprint(void);
 extern bool NdagSharedDecisionGet(uint64 query_id, uint64 generation,
-								  uint64 epoch, uint64 fingerprint, int bucket,
-								  uint32 class_tag, NdagCacheEntry *out);
-extern void NdagSharedDecisionPut(const NdagCacheEntry *e, uint64 fingerprint);
+								  uint64 epoch, int bucket, uint32 class_tag,
+								  NdagCacheEntry *out);
+extern void NdagSharedDecisionPut(const NdagCacheEntry *e);
 extern void NdagSharedDecisionsForget(Oid dbid, uint64 query_id);
 
 /* ---------- param_class.c: runtime parameter classes ---------- */
@@ -229,6 +228,8 @@ extern int	NdagParamBucketGet(Oid dbid, uint64 query_id, uint64 param_hash,
 							   uint32 *class_tag);
 extern void NdagParamBucketPut(Oid dbid, uint64 query_id, uint64 param_hash,
 							   int bucket, uint64 klass);
+extern void NdagParamClassSeen(Oid dbid, uint64 query_id, uint64 param_hash,
+							   uint64 klass);
 extern uint64 NdagParamClass(uint64 shape, int bucket);
 extern uint64 NdagParamClassOf(Oid dbid, uint64 query_id, uint64 shape,
 							   struct Query *parse,

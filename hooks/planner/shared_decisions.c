@@ -6,7 +6,10 @@
  *	  default plan's embedding), published in shared memory, so that a new
  *	  backend planning a statement another backend decided plans it once,
  *	  under its arm, instead of planning the default plan, embedding it and
- *	  deciding it again.
+ *	  deciding it again.  Published are the decisions that save that much:
+ *	  those of an arm, and those with an embedding (a known default
+ *	  without one costs a new backend only the default planning it needs
+ *	  anyway).  They serve parameter sets planned before (decision.c).
  *
  * An entry is stamped like the Embedding Cache's slots (the learned-state
  * generation and the combined epoch of the enabled tables, the rewriter
@@ -192,13 +195,13 @@ setting_hash(const struct config_generic *conf)
 }
 
 /*
- * NdagSharedDecisionsFingerprint
+ * settings_fingerprint
  *		The fingerprint of this backend's settings that weigh on decisions
  *		and may differ from other backends' (weighs_on_decisions), 0 when
  *		none is set.
  */
-uint64
-NdagSharedDecisionsFingerprint(void)
+static uint64
+settings_fingerprint(void)
 {
 	int			n;
 	struct config_generic **gucs = NdagGucVariables(&n);
@@ -215,24 +218,26 @@ NdagSharedDecisionsFingerprint(void)
 /*
  * NdagSharedDecisionGet
  *		The decision another backend published for a statement of this
- *		database, decided under this generation, epoch and fingerprint,
- *		for a parameter set whose rows bucket is known and whose latest
- *		planning found the entry's class (class_tag), into *out; false when
- *		none.  A parameter set not planned before is analysed, not served:
- *		its default plan may have another shape, a class of its own that
- *		only an analysis finds (a backend's own cache serves a settled
+ *		database, decided under this generation, epoch and this backend's
+ *		settings (the fingerprint, computed only when an entry is found),
+ *		for a parameter set whose latest planning found the entry's class
+ *		(class_tag: of a measured rows bucket, or NdagParamClassSeen) and
+ *		that it serves (NdagCacheEntryServes), into *out; false when none.
+ *		A parameter set not planned before is analysed, not served: its
+ *		default plan may have another shape, a class of its own that only
+ *		an analysis finds (a backend's own cache serves a settled
  *		statement's new constants as its class; fresh backends analysing
  *		them is how a new class is found).
  */
 bool
 NdagSharedDecisionGet(uint64 query_id, uint64 generation, uint64 epoch,
-					  uint64 fingerprint, int bucket, uint32 class_tag,
-					  NdagCacheEntry *out)
+					  int bucket, uint32 class_tag, NdagCacheEntry *out)
 {
 	int			set;
+	uint64		fingerprint = 0;
 	bool		found = false;
 
-	if (sd == NULL || bucket == 0)
+	if (sd == NULL || class_tag == 0)
 		return false;
 	set = set_of(MyDatabaseId, query_id);
 	LWLockAcquire(set_lock(set), LW_SHARED);
@@ -242,32 +247,34 @@ NdagSharedDecisionGet(uint64 query_id, uint64 generation, uint64 epoch,
 
 		if (of_statement(s, MyDatabaseId, query_id) &&
 			s->entry.generation == generation && s->entry.epoch == epoch &&
-			s->fingerprint == fingerprint &&
 			class_tag == (uint32) s->entry.klass &&
 			NdagCacheEntryServes(&s->entry, bucket, class_tag))
 		{
 			*out = s->entry;
+			fingerprint = s->fingerprint;
 			found = true;
 		}
 	}
 	LWLockRelease(set_lock(set));
-	return found;
+	return found && fingerprint == settings_fingerprint();
 }
 
 /*
  * NdagSharedDecisionPut
  *		Publish a decision this backend's Embedding Cache now keeps, taken
- *		under these settings: it replaces the statement's entry of the same
- *		class, else the set's oldest.
+ *		under this backend's settings: it replaces the statement's entry of
+ *		the same class, else the set's oldest.
  */
 void
-NdagSharedDecisionPut(const NdagCacheEntry *e, uint64 fingerprint)
+NdagSharedDecisionPut(const NdagCacheEntry *e)
 {
 	int			set;
+	uint64		fingerprint;
 	SharedDecision *target = NULL;
 
 	if (sd == NULL)
 		return;
+	fingerprint = settings_fingerprint();
 	set = set_of(e->dbid, e->query_id);
 	LWLockAcquire(set_lock(set), LW_EXCLUSIVE);
 	for (int w = 0; w < SD_WAYS; w++)
