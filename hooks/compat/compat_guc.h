@@ -60,8 +60,9 @@ NdagFindGucEntry(const char *name)
 
 /*
  * NdagGucVariables
- *		Every setting's entry, *n of them (on 16, the hash table's entries
- *		in an array PostgreSQL keeps).
+ *		Every setting's entry, *n of them, in name order (on 15 the array
+ *		PostgreSQL keeps; from 16 a copy allocated in the current memory
+ *		context).
  */
 static inline struct config_generic **
 NdagGucVariables(int *n)

@@ -35,6 +35,7 @@
 #include "port/atomics.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/memutils.h"
 
 #include "compat/compat_guc.h"
 #include "core/core.h"
@@ -134,19 +135,35 @@ of_statement(const SharedDecision *s, Oid dbid, uint64 query_id)
 }
 
 /*
- * weighs_on_decisions
- *		Whether a setting may differ between backends (set for a database,
- *		a role, by the client or in the session: those of the server's
- *		files and command line are every backend's) and weigh on a
- *		decision: the extension's own, and the planner's (those EXPLAIN
- *		(SETTINGS) shows).
+ * the settings that may weigh on a decision: the extension's own, and the
+ * planner's (those EXPLAIN (SETTINGS) shows), in name order; found once
+ * per backend (the settings are all defined by then: the library is
+ * preloaded)
  */
-static bool
-weighs_on_decisions(const struct config_generic *conf)
+static struct config_generic **weighing = NULL;
+static int	nweighing = 0;
+
+/*
+ * weighing_settings
+ *		Find the settings that may weigh on a decision, once.
+ */
+static void
+weighing_settings(void)
 {
-	return conf->source > PGC_S_ARGV &&
-		((conf->flags & GUC_EXPLAIN) != 0 ||
-		 strncmp(conf->name, "ruvector.", 9) == 0);
+	int			n;
+	struct config_generic **gucs;
+
+	if (weighing != NULL)
+		return;
+	gucs = NdagGucVariables(&n);
+	weighing = MemoryContextAlloc(TopMemoryContext,
+								  sizeof(struct config_generic *) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if ((gucs[i]->flags & GUC_EXPLAIN) != 0 ||
+			strncmp(gucs[i]->name, "ruvector.", 9) == 0)
+			weighing[nweighing++] = gucs[i];
+	}
 }
 
 /*
@@ -197,20 +214,21 @@ setting_hash(const struct config_generic *conf)
 /*
  * settings_fingerprint
  *		The fingerprint of this backend's settings that weigh on decisions
- *		and may differ from other backends' (weighs_on_decisions), 0 when
- *		none is set.
+ *		(weighing_settings) and may differ from other backends': those set
+ *		for a database, a role, by the client or in the session (those of
+ *		the server's files and command line are every backend's); 0 when
+ *		none is.
  */
 static uint64
 settings_fingerprint(void)
 {
-	int			n;
-	struct config_generic **gucs = NdagGucVariables(&n);
 	uint64		h = 0;
 
-	for (int i = 0; i < n; i++)
+	weighing_settings();
+	for (int i = 0; i < nweighing; i++)
 	{
-		if (weighs_on_decisions(gucs[i]))
-			h = hash_combine64(h, setting_hash(gucs[i]));
+		if (weighing[i]->source > PGC_S_ARGV)
+			h = hash_combine64(h, setting_hash(weighing[i]));
 	}
 	return h;
 }
