@@ -6,7 +6,7 @@
 # differs, for a parameter set never planned, after the DBA's control
 # changed the statement's decision.  A parameter set planned under an arm
 # but never measured (its runs not recorded) is served too: its planning
-# remembered the class it found.
+# remembered the class it found.  A reset of the statements drops them all.
 use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
@@ -82,6 +82,11 @@ my $unrecorded = "$learn SET ruvector.dag_sample_rate = 0; "
 $node->safe_psql('postgres', "$unrecorded SELECT sd_run('$third', 1)");
 like(first_planning($unrecorded, $third), qr/^pinned $arm 1 0 0$/,
 	'a new session takes the pinned decision for a parameter set another session ran unrecorded');
+
+# ---------- 5. a reset of the per-statement memory ----------
+$node->safe_psql('postgres', "SELECT ruvector_dag_reset('queries')");
+like(first_planning($unrecorded, $third), qr/^default plan 0 0 1 \d$/,
+	'after a reset of the statements, a new session decides the statement anew');
 
 $node->stop;
 done_testing();
