@@ -33,9 +33,11 @@
 # after it, and the growth of the shadow_* counters of
 # ruvector_dag_status() and of the finals' (final_runs, finals_won,
 # finals_lost: proven arms compared in the users' executions) ("n/a" when
-# the server has none).  At steady state:
-# speed-up, fraction of the oracle's gain, and the statements over 1.1x
-# slower than stock after rechecking each with more pairs taking turns.
+# the server has none); over all passes, the learn-mode executions over 1.5x
+# their statement's stock median against the stock runs that were.  At
+# steady state: speed-up, fraction of the oracle's gain, and the statements
+# over 1.1x slower than stock after rechecking each with more pairs taking
+# turns.
 # Every figure is a median of several executions; what is compared is
 # measured taking turns so that a change of the machine's load does not
 # pass for a gain or a loss.  Prints numbers, asserts none.

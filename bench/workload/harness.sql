@@ -302,6 +302,23 @@ LANGUAGE sql AS $$
 $$;
 
 /*
+ * bench_pass_stock_median: per workload, learn pass and shape, the median of
+ * the shape's stock executions before learning and in the passes so far
+ * (the stock median a learn-mode execution of that pass is held against).
+ */
+CREATE OR REPLACE VIEW bench_pass_stock_median AS
+SELECT p.workload, p.round, e.shape,
+	   percentile_cont(0.5) WITHIN GROUP (ORDER BY e.ms) AS ms
+  FROM (SELECT DISTINCT workload, round FROM bench_exec WHERE phase = 'learn') p
+  JOIN (SELECT workload, shape, 0 AS round, x AS ms
+		  FROM bench_result, unnest(ms) x WHERE phase = 'baseline'
+		UNION ALL
+		SELECT workload, shape, round, ms FROM bench_exec
+		 WHERE phase = 'pass_stock' AND NOT timed_out) e
+	ON e.workload = p.workload AND e.round <= p.round
+ GROUP BY 1, 2, 3;
+
+/*
  * bench_pass: one row per workload and learn pass: the users' total (every
  * learn-mode execution of the pass) and the stock total measured in the same
  * pass taking turns with it; the worst single learn-mode execution over its
@@ -316,16 +333,7 @@ $$;
  */
 CREATE OR REPLACE VIEW bench_pass AS
 WITH stock_med AS (
-	SELECT p.workload, p.round, e.shape,
-		   percentile_cont(0.5) WITHIN GROUP (ORDER BY e.ms) AS ms
-	  FROM (SELECT DISTINCT workload, round FROM bench_exec WHERE phase = 'learn') p
-	  JOIN (SELECT workload, shape, 0 AS round, x AS ms
-			  FROM bench_result, unnest(ms) x WHERE phase = 'baseline'
-			UNION ALL
-			SELECT workload, shape, round, ms FROM bench_exec
-			 WHERE phase = 'pass_stock' AND NOT timed_out) e
-		ON e.workload = p.workload AND e.round <= p.round
-	 GROUP BY 1, 2, 3
+	SELECT * FROM bench_pass_stock_median
 ),
 tot AS (
 	SELECT workload, round,

@@ -129,6 +129,17 @@ base_noise AS (
 	 WHERE workload = :'w' AND phase = 'baseline'
 	 GROUP BY shape
 ),
+-- the learn passes' executions over 1.5x their statement's stock median
+-- (a timed-out one counts as over), learn mode against the stock runs of
+-- the same passes (the machine's own noise)
+over_goal AS (
+	SELECT count(*) FILTER (WHERE e.phase = 'learn' AND (e.timed_out OR e.ms > 1.5 * m.ms)) AS learn_over,
+		   count(*) FILTER (WHERE e.phase = 'learn') AS learn_n,
+		   count(*) FILTER (WHERE e.phase = 'pass_stock' AND e.ms > 1.5 * m.ms) AS stock_over,
+		   count(*) FILTER (WHERE e.phase = 'pass_stock' AND NOT e.timed_out) AS stock_n
+	  FROM bench_exec e JOIN bench_pass_stock_median m USING (workload, round, shape)
+	 WHERE e.workload = :'w' AND e.phase IN ('learn', 'pass_stock')
+),
 plan AS (
 	SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY plan_apply_ms - plan_off_ms) AS added,
 		   percentile_cont(0.5) WITHIN GROUP (ORDER BY plan_off_ms) AS base
@@ -160,6 +171,8 @@ SELECT * FROM (VALUES
 		FROM recheck WHERE recheck_ratio > 1.1 OR timed_out > 0)),
 	('rounds to converge (first round within 1.1x of the best round, for good)',
 	 coalesce((SELECT round::text FROM conv), '-')),
+	('learn passes'' executions over 1.5x their stock median (goal none), learn mode / stock runs of the same passes',
+	 (SELECT learn_over || ' of ' || learn_n || ' / ' || stock_over || ' of ' || stock_n FROM over_goal)),
 	('worst stock execution before learning over its statement''s median (no learning going on)',
 	 (SELECT round(worst::numeric, 2)::text || 'x (' || shape || ')' FROM base_noise
 	   ORDER BY worst DESC NULLS LAST LIMIT 1)),

@@ -1270,6 +1270,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	uint64		param_hash;
 	int			bucket;
 	uint32		class_tag;
+	bool		shared_hit = false;
 
 	*decided = false;
 	init_decision(decision);
@@ -1324,7 +1325,7 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 								  class_tag, &published))
 		{
 			entry = NdagCacheAdopt(&published);
-			NdagRewriteCount(NDAG_RW_CACHE_SHARED_HITS, 1);
+			shared_hit = true;
 		}
 	}
 	/* an EXPLAIN shows the whole analysis, which a known default skipped */
@@ -1334,9 +1335,11 @@ NdagPlanAndDecide(Query *parse, const char *query_string, int cursorOptions,
 	decision->rows_bucket = bucket;
 	if (entry != NULL)
 	{
-		NdagRewriteCount(NDAG_RW_CACHE_HITS, 1);
+		/* a hit of this backend's cache, or a published decision */
+		NdagRewriteCount(shared_hit ? NDAG_RW_CACHE_SHARED_HITS :
+						 NDAG_RW_CACHE_HITS, 1);
 		*decision = entry->decision;
-		decision->cache_hit = true;
+		decision->cache_hit = !shared_hit;
 		decision->extra_plannings = 0;
 		decision->param_hash = param_hash;
 		if (!NdagPlanningPlainExplain() && bucket != 0)

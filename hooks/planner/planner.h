@@ -257,8 +257,10 @@ typedef enum NdagRewriteCounter
 	NDAG_RW_FINAL_RUNS,			/* runs of a challenger in a final */
 	NDAG_RW_FINALS_WON,			/* finals the challenger won */
 	NDAG_RW_FINALS_LOST,		/* finals the challenger lost */
-	NDAG_RW_CACHE_SHARED_HITS,	/* cache misses served by a decision another
-								 * backend published */
+	NDAG_RW_CACHE_SHARED_HITS,	/* plannings not in this backend's cache
+								 * served by a decision another backend
+								 * published (not counted as hits or
+								 * misses) */
 	NDAG_N_RW_COUNTERS
 } NdagRewriteCounter;
 
