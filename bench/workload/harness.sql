@@ -332,10 +332,7 @@ SELECT p.workload, p.round, e.shape,
  * ('n/a' when the server has none).
  */
 CREATE OR REPLACE VIEW bench_pass AS
-WITH stock_med AS (
-	SELECT * FROM bench_pass_stock_median
-),
-tot AS (
+WITH tot AS (
 	SELECT workload, round,
 		   sum(ms) FILTER (WHERE phase = 'learn') AS users_ms,
 		   sum(ms) FILTER (WHERE phase = 'pass_stock') AS stock_ms,
@@ -346,13 +343,13 @@ tot AS (
 worst AS (
 	SELECT DISTINCT ON (e.workload, e.round) e.workload, e.round, e.shape, e.started_at, e.ms,
 		   e.ms / nullif(m.ms, 0) AS ratio
-	  FROM bench_exec e JOIN stock_med m USING (workload, round, shape)
+	  FROM bench_exec e JOIN bench_pass_stock_median m USING (workload, round, shape)
 	 WHERE e.phase = 'learn'
 	 ORDER BY e.workload, e.round, e.ms / nullif(m.ms, 0) DESC NULLS LAST
 ),
 worst_stock AS (
 	SELECT e.workload, e.round, max(e.ms / nullif(m.ms, 0)) AS ratio
-	  FROM bench_exec e JOIN stock_med m USING (workload, round, shape)
+	  FROM bench_exec e JOIN bench_pass_stock_median m USING (workload, round, shape)
 	 WHERE e.phase = 'pass_stock' AND NOT e.timed_out
 	 GROUP BY 1, 2
 ),

@@ -216,6 +216,19 @@ NdagParamBucketGet(Oid dbid, uint64 query_id, uint64 param_hash,
 }
 
 /*
+ * param_word
+ *		A slot's word: the parameter set's key tag, its rows bucket (0: not
+ *		measured) and the low 32 bits of its class.
+ */
+static uint64
+param_word(uint64 key, int bucket, uint64 klass)
+{
+	return ((key >> PARAM_TAG_SHIFT) << PARAM_TAG_SHIFT) |
+		((uint64) Min(bucket, (int) PARAM_BUCKET_MASK) << PARAM_BUCKET_SHIFT) |
+		(klass & PARAM_CLASS_MASK);
+}
+
+/*
  * NdagParamBucketPut
  *		Remember the rows bucket of a parameter set and the class it makes
  *		(it replaces whatever parameter set shared its slot).
@@ -229,9 +242,7 @@ NdagParamBucketPut(Oid dbid, uint64 query_id, uint64 param_hash, int bucket,
 	if (pc == NULL || bucket <= 0)
 		return;
 	pg_atomic_write_u64(&pc->slots[key & (PARAM_SLOTS - 1)],
-						((key >> PARAM_TAG_SHIFT) << PARAM_TAG_SHIFT) |
-						((uint64) Min(bucket, (int) PARAM_BUCKET_MASK) << PARAM_BUCKET_SHIFT) |
-						(klass & PARAM_CLASS_MASK));
+						param_word(key, bucket, klass));
 }
 
 /*
@@ -255,8 +266,7 @@ NdagParamClassSeen(Oid dbid, uint64 query_id, uint64 param_hash, uint64 klass)
 	if ((word >> PARAM_TAG_SHIFT) == (key >> PARAM_TAG_SHIFT) &&
 		((word >> PARAM_BUCKET_SHIFT) & PARAM_BUCKET_MASK) != 0)
 		return;
-	pg_atomic_write_u64(slot, ((key >> PARAM_TAG_SHIFT) << PARAM_TAG_SHIFT) |
-						(klass & PARAM_CLASS_MASK));
+	pg_atomic_write_u64(slot, param_word(key, 0, klass));
 }
 
 /*
